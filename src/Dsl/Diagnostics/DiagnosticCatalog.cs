@@ -1,0 +1,88 @@
+namespace Torchwright.Dsl.Diagnostics
+{
+    /// <summary>
+    /// Every diagnostic Torchwright reports. IDs are stable: never renumber, only append.
+    /// Each message names the stage/block, the expected and actual value, and a fix. Help: docs/diagnostics.md.
+    /// </summary>
+    public static class DiagnosticCatalog
+    {
+        // --- syntax and declarations -------------------------------------------------------------
+        public static readonly DiagnosticDescriptor SyntaxError = new DiagnosticDescriptor(
+            "TW0001", "Syntax error", "Syntax error: expected {0} but found {1}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor UnknownField = new DiagnosticDescriptor(
+            "TW0002", "Unknown field", "Unknown field '{0}' in {1}{2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor UnknownKind = new DiagnosticDescriptor(
+            "TW0003", "Unknown kind", "Unknown {0} '{1}' for field '{2}': expected one of {3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor ChannelMismatch = new DiagnosticDescriptor(
+            "TW0004", "Channel mismatch", "{0}: declared {1} input channels but {2} flow in from {3}; set it to {2} or change {3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor GroupsDoNotDivide = new DiagnosticDescriptor(
+            "TW0005", "Groups do not divide channels", "{0}: {1} = {2} does not divide {3} = {4}; choose {3} as a multiple of {2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor HeadsDoNotDivide = new DiagnosticDescriptor(
+            "TW0006", "Heads do not divide width", "{0}: {1} heads do not divide attention width {2}; use a head count that divides {2} (e.g. {3})", Severity.Error);
+
+        public static readonly DiagnosticDescriptor MaskLength = new DiagnosticDescriptor(
+            "TW0007", "Mask length differs from stage depth", "{0}: the {1} mask has {2} entries but the stage has depth {3}; give exactly {3} entries (0 = keep the block, 1 = attention)", Severity.Error);
+
+        public static readonly DiagnosticDescriptor InputSizeRequired = new DiagnosticDescriptor(
+            "TW0008", "Fixed input size required", "{0}: {1} needs a fixed feature-map size, but the architecture declares no input; add 'input = 3x224x224' (or the size you train at)", Severity.Error);
+
+        public static readonly DiagnosticDescriptor FeatureMapNotDivisible = new DiagnosticDescriptor(
+            "TW0009", "Feature map does not divide evenly", "{0}: input {1} does not divide evenly: {2}; use an input size that is a multiple of {3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor InvalidLka = new DiagnosticDescriptor(
+            "TW0010", "Invalid large-kernel decomposition", "{0}: cannot decompose a {1}x{1} kernel with dilation {2}: {3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor SweepUnknownField = new DiagnosticDescriptor(
+            "TW0011", "Sweep over an unknown field", "Sweep '{0}' varies '{1}', which is not a field of {2}{3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor InheritanceCycle = new DiagnosticDescriptor(
+            "TW0012", "Inheritance cycle", "'{0}' inherits from itself through {1}; break the cycle", Severity.Error);
+
+        public static readonly DiagnosticDescriptor DuplicateName = new DiagnosticDescriptor(
+            "TW0013", "Duplicate name", "{0} '{1}' is declared more than once (first at {2}); rename one of them", Severity.Error);
+
+        public static readonly DiagnosticDescriptor UnknownReference = new DiagnosticDescriptor(
+            "TW0014", "Unknown reference", "{0} '{1}' was not found{2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor WrongType = new DiagnosticDescriptor(
+            "TW0015", "Wrong value type", "Field '{0}' expects {1} but got {2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor OutOfRange = new DiagnosticDescriptor(
+            "TW0016", "Value out of range", "{0}: {1} = {2} is out of range: {3}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor ListLength = new DiagnosticDescriptor(
+            "TW0017", "Per-stage list has the wrong length", "Field '{0}' has {1} entries but the architecture has {2} stages (from 'depths'); give one entry per stage", Severity.Error);
+
+        public static readonly DiagnosticDescriptor MixedFamilies = new DiagnosticDescriptor(
+            "TW0018", "Stages from different families", "{0}: block '{1}' belongs to the {2} family but earlier stages are {3}; one architecture uses one family's layout", Severity.Error);
+
+        public static readonly DiagnosticDescriptor MissingField = new DiagnosticDescriptor(
+            "TW0019", "Required field missing", "{0} has no '{1}'; {2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor DuplicateAssignment = new DiagnosticDescriptor(
+            "TW0020", "Field set twice", "Field '{0}' is set twice in '{1}' (first at {2}); keep one", Severity.Error);
+
+        // --- warnings -----------------------------------------------------------------------------
+        public static readonly DiagnosticDescriptor LargeAttentionMap = new DiagnosticDescriptor(
+            "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
+
+        public static readonly DiagnosticDescriptor UnusedField = new DiagnosticDescriptor(
+            "TW0101", "Field has no effect", "{0}: '{1}' has no effect on {2} blocks; remove it or change the block kind", Severity.Warning);
+
+        public static readonly DiagnosticDescriptor WidthRounded = new DiagnosticDescriptor(
+            "TW0102", "Width multiplier rounded channels", "{0}: width multiplier {1} gives {2} channels, rounded to {3} (a multiple of 8)", Severity.Info);
+
+        public static readonly DiagnosticDescriptor[] All =
+        {
+            SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
+            InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
+            UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment,
+            LargeAttentionMap, UnusedField, WidthRounded,
+        };
+    }
+}
