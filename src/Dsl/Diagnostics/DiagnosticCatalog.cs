@@ -77,12 +77,15 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor WidthRounded = new DiagnosticDescriptor(
             "TW0102", "Width multiplier rounded channels", "{0}: width multiplier {1} gives {2} channels, rounded to {3} (a multiple of 8)", Severity.Info);
 
+        public static readonly DiagnosticDescriptor FeatureMapRounded = new DiagnosticDescriptor(
+            "TW0103", "Feature map rounds", "{0}: input {1} does not divide evenly: {2}; convolutions round the odd sizes up, which is legal but shifts features; prefer a multiple of {3}", Severity.Warning);
+
         public static readonly DiagnosticDescriptor[] All =
         {
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment,
-            LargeAttentionMap, UnusedField, WidthRounded,
+            LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }
 }

@@ -44,7 +44,7 @@ namespace Torchwright.Dsl.Syntax
 
     public sealed record ListValue(EquatableArray<ArchValue> Items, SourceLocation Location) : ArchValue(Location)
     {
-        public override string ToText() => "[" + string.Join(", ", Items.Select(i => i.ToText())) + "]";
+        public override string ToText() => "[" + string.Join(",", Items.Select(i => i.ToText())) + "]";
         public override string TypeName => "a list";
     }
 

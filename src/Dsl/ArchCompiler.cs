@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+using Torchwright.Dsl.Resolution;
+using Torchwright.Dsl.Syntax;
+
+namespace Torchwright.Dsl
+{
+    /// <summary>A source of declarations: a .arch file's path and text.</summary>
+    public sealed record SourceFile(string Path, string Text);
+
+    /// <summary>An architecture that passed every check, with its shapes and costs. What the emitter reads.</summary>
+    public sealed record CheckedArchitecture(ArchitectureIR Ir, CostReport Costs, SweepPoint? Variant)
+    {
+        public string Name => Ir.Name;
+    }
+
+    /// <summary>A sweep whose variants all checked; invalid variants are listed with their diagnostics' count.</summary>
+    public sealed record CheckedSweep(SweepInfo Info, EquatableArray<CheckedArchitecture> Variants, EquatableArray<string> InvalidVariants);
+
+    public sealed record CompilationResult(
+        EquatableArray<CheckedArchitecture> Architectures,
+        EquatableArray<CheckedSweep> Sweeps,
+        EquatableArray<Diagnostic> Diagnostics)
+    {
+        public bool HasErrors => Diagnostics.Any(d => d.IsError);
+    }
+
+    /// <summary>
+    /// The one pipeline from declarations to checked architectures: parse, resolve (imports, inheritance, sweeps),
+    /// build IR, infer shapes and costs. Used by the generator, the CLI and the tests alike. Never throws on bad input.
+    /// </summary>
+    public static class ArchCompiler
+    {
+        public static CompilationResult Compile(IEnumerable<SourceFile> files)
+        {
+            var diagnostics = new List<Diagnostic>();
+            var parsed = files.Select(f => ArchParser.Parse(f.Path, f.Text, diagnostics)).ToList();
+            return Compile(parsed, diagnostics);
+        }
+
+        /// <summary>Compiles already-parsed files (the generator parses per file so parsing stays cached).</summary>
+        public static CompilationResult Compile(IReadOnlyList<ArchFile> files, List<Diagnostic> diagnostics)
+        {
+            var (resolved, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var byName = new Dictionary<string, CheckedArchitecture>(StringComparer.Ordinal);
+            var invalid = new HashSet<string>(StringComparer.Ordinal);
+            var checkedArchs = new List<CheckedArchitecture>();
+            foreach (var arch in resolved)
+            {
+                var (ir, costs) = ArchBuilder.Build(arch, diagnostics);
+                if (ir == null || costs == null) { invalid.Add(arch.Name); continue; }
+                var c = new CheckedArchitecture(ir, costs, arch.Variant);
+                byName[arch.Name] = c;
+                if (arch.Variant == null) checkedArchs.Add(c);
+            }
+            var checkedSweeps = sweeps.Select(s => new CheckedSweep(s,
+                EquatableArray.From(s.VariantNames.Where(byName.ContainsKey).Select(n => byName[n])),
+                EquatableArray.From(s.VariantNames.Where(invalid.Contains)))).ToList();
+            return new CompilationResult(EquatableArray.From(checkedArchs), EquatableArray.From(checkedSweeps), EquatableArray.From(Dedupe(diagnostics)));
+        }
+
+        /// <summary>The same problem found through several sweep variants is reported once.</summary>
+        private static IEnumerable<Diagnostic> Dedupe(List<Diagnostic> diagnostics)
+        {
+            var seen = new HashSet<Diagnostic>();
+            foreach (var d in diagnostics)
+                if (seen.Add(d)) yield return d;
+        }
+    }
+
+    /// <summary>The built-in zoo (architectures/*.arch, embedded in this assembly): always visible by name.</summary>
+    public static class Zoo
+    {
+        private static readonly Lazy<IReadOnlyList<SourceFile>> sources = new Lazy<IReadOnlyList<SourceFile>>(Load);
+        private static readonly Lazy<IReadOnlyList<ArchFile>> files = new Lazy<IReadOnlyList<ArchFile>>(
+            () => sources.Value.Select(s => ArchParser.Parse(s.Path, s.Text, new List<Diagnostic>())).ToList());
+
+        public static IReadOnlyList<SourceFile> Sources => sources.Value;
+
+        public static IReadOnlyList<ArchFile> Files => files.Value;
+
+        private static IReadOnlyList<SourceFile> Load()
+        {
+            var asm = typeof(Zoo).Assembly;
+            var list = new List<SourceFile>();
+            foreach (var name in asm.GetManifestResourceNames().Where(n => n.StartsWith("zoo/", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal))
+            {
+                using var stream = asm.GetManifestResourceStream(name)!;
+                using var reader = new StreamReader(stream);
+                list.Add(new SourceFile(name, reader.ReadToEnd()));
+            }
+            return list;
+        }
+    }
+}

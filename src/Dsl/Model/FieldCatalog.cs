@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Torchwright.Dsl.Model
+{
+    public enum FieldType { Int, Float, Bool, Word, Dims, IntList }
+
+    /// <summary>Where a field may be set: on the architecture, on one stage (<c>c5.heads</c>), or both.</summary>
+    [Flags]
+    public enum FieldScope { Arch = 1, Stage = 2, Both = Arch | Stage }
+
+    /// <summary>One settable field of an architecture. <see cref="PerStage"/> names the per-stage list that a stage value overrides.</summary>
+    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null);
+
+    /// <summary>
+    /// Every field the language knows, in one place: the .arch resolver, the attribute reader, the docs table
+    /// (docs/fields.md) and the sweep checker all read this list.
+    /// </summary>
+    public static class FieldCatalog
+    {
+        public static readonly string[] BlockWords = { "bottleneck", "splat", "cot", "van", "rest" };
+        public static readonly string[] StemWords = { "resnet", "deep", "rest", "rest_paper", "none" };
+        public static readonly string[] ShortcutWords = { "conv", "avgdown" };
+
+        public static readonly FieldInfo[] All =
+        {
+            new FieldInfo("input", FieldType.Dims, FieldScope.Arch, "Input shape C x H x W (or H x W with 3 channels). Fixes every feature-map size; required by MHSA and ResT attention."),
+            new FieldInfo("classes", FieldType.Int, FieldScope.Arch, "Classifier outputs; 0 drops the head (features only). Default 1000."),
+            new FieldInfo("width", FieldType.Float, FieldScope.Arch, "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8. Default 1.0."),
+            new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: resnet (7x7/2, BN, ReLU, maxpool), deep (three 3x3 convs, ResNeSt), rest (ResT released code), rest_paper (ResT paper), none (VAN: stage 1 embeds patches).", StemWords),
+            new FieldInfo("stem_width", FieldType.Int, FieldScope.Arch, "Stem output channels (deep stem: intermediate convs use half). Default 64; ResT: the first stage's width."),
+            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: bottleneck (ResNet v1.5), splat (ResNeSt split attention), cot (CoTNet), van (VAN large-kernel attention), rest (ResT efficient MSA).", BlockWords),
+            new FieldInfo("depths", FieldType.IntList, FieldScope.Arch, "Blocks per stage; its length sets the number of stages (named c2, c3, ...)."),
+            new FieldInfo("depth", FieldType.Int, FieldScope.Stage, "Blocks in this stage.", PerStage: "depths"),
+            new FieldInfo("widths", FieldType.IntList, FieldScope.Arch, "Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages."),
+            new FieldInfo("width", FieldType.Int, FieldScope.Stage, "This stage's width (see widths).", PerStage: "widths"),
+            new FieldInfo("outs", FieldType.IntList, FieldScope.Arch, "Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width."),
+            new FieldInfo("out", FieldType.Int, FieldScope.Stage, "This stage's output channels.", PerStage: "outs"),
+            new FieldInfo("strides", FieldType.IntList, FieldScope.Arch, "Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without."),
+            new FieldInfo("stride", FieldType.Int, FieldScope.Stage, "This stage's stride.", PerStage: "strides"),
+            new FieldInfo("in", FieldType.Int, FieldScope.Stage, "Declared input channels of the stage: checked against what flows in (TW0004)."),
+            new FieldInfo("shortcut", FieldType.Word, FieldScope.Both, "Projection shortcut on shape change: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN).", ShortcutWords),
+            new FieldInfo("cardinality", FieldType.Int, FieldScope.Both, "Groups of the 3x3 conv (ResNeXt) / of the split-attention conv and its fc layers. Default 1."),
+            new FieldInfo("radix", FieldType.Int, FieldScope.Both, "Split-attention radix (splat blocks). Default 2."),
+            new FieldInfo("avd", FieldType.Bool, FieldScope.Both, "Split attention: in strided blocks run the 3x3 conv at stride 1 and downsample with a 3x3 avg pool after it. Default true."),
+            new FieldInfo("heads", FieldType.IntList, FieldScope.Arch, "Per-stage attention heads (MHSA in bottleneck stages, EMSA in rest stages). Default 4 for MHSA."),
+            new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads"),
+            new FieldInfo("mhsa", FieldType.IntList, FieldScope.Stage, "Per-block mask: 1 replaces that bottleneck's 3x3 conv with multi-head self-attention (BoTNet). One entry per block."),
+            new FieldInfo("mhsa_every", FieldType.Int, FieldScope.Stage, "Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa."),
+            new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4."),
+            new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios"),
+            new FieldInfo("sr_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1."),
+            new FieldInfo("sr_ratio", FieldType.Int, FieldScope.Stage, "This stage's spatial reduction.", PerStage: "sr_ratios"),
+            new FieldInfo("lka_kernel", FieldType.Int, FieldScope.Both, "VAN large-kernel attention: the kernel K approximated (odd). Default 21."),
+            new FieldInfo("lka_dilation", FieldType.Int, FieldScope.Both, "VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3."),
+            new FieldInfo("patch_kernels", FieldType.IntList, FieldScope.Arch, "VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2)."),
+            new FieldInfo("patch_kernel", FieldType.Int, FieldScope.Stage, "This stage's patch-embedding kernel.", PerStage: "patch_kernels"),
+            new FieldInfo("layer_scale", FieldType.Float, FieldScope.Arch, "Initial value of VAN's layer-scale parameters. Default 0.01."),
+            new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Arch, "Bias on ResT's q and kv projections. Default true."),
+        };
+
+        private static readonly Dictionary<string, FieldInfo> ArchFields =
+            All.Where(f => (f.Scope & FieldScope.Arch) != 0).ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+        private static readonly Dictionary<string, FieldInfo> StageFields =
+            All.Where(f => (f.Scope & FieldScope.Stage) != 0).ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+        /// <summary>Stage prefixes are c2, c3, ... (cN = the stage whose output has stride 2^N, as in detection papers).</summary>
+        public const int FirstStageNumber = 2;
+
+        public static string StageName(int index) => "c" + (index + FirstStageNumber);
+
+        /// <summary>Splits <c>c5.heads</c> into stage index 3 and field heads; <c>width</c> into (-1, width).</summary>
+        public static bool TryParsePath(string path, out int stage, out string field)
+        {
+            stage = -1;
+            field = path;
+            int dot = path.IndexOf('.');
+            if (dot < 0) return true;
+            var prefix = path.Substring(0, dot);
+            field = path.Substring(dot + 1);
+            if (prefix.Length < 2 || prefix[0] != 'c' || field.Contains(".")) return false;
+            if (!int.TryParse(prefix.Substring(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)) return false;
+            if (n < FirstStageNumber || n > 16) return false;
+            stage = n - FirstStageNumber;
+            return true;
+        }
+
+        /// <summary>The field a path names, or null (unknown field, or a stage prefix that is not cN).</summary>
+        public static FieldInfo? Lookup(string path)
+        {
+            if (!TryParsePath(path, out int stage, out string field)) return null;
+            var table = stage < 0 ? ArchFields : StageFields;
+            return table.TryGetValue(field, out var info) ? info : null;
+        }
+
+        /// <summary>A close known field for "did you mean" hints, or null.</summary>
+        public static string? Suggest(string path)
+        {
+            TryParsePath(path, out int stage, out string field);
+            var table = stage < 0 ? ArchFields : StageFields;
+            string? best = null;
+            int bestDistance = int.MaxValue;
+            foreach (var name in table.Keys)
+            {
+                int d = EditDistance(field, name);
+                if (d < bestDistance) { bestDistance = d; best = name; }
+            }
+            if (best is null || bestDistance > Math.Max(2, field.Length / 3)) return null;
+            return stage < 0 ? best : StageName(stage) + "." + best;
+        }
+
+        private static int EditDistance(string a, string b)
+        {
+            if (a.Length > 64 || b.Length > 64) return int.MaxValue;
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+            for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+            for (int i = 1; i <= a.Length; i++)
+                for (int j = 1; j <= b.Length; j++)
+                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            return d[a.Length, b.Length];
+        }
+    }
+}

@@ -1,0 +1,366 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+using Torchwright.Dsl.Syntax;
+
+namespace Torchwright.Dsl.Resolution
+{
+    /// <summary>
+    /// Resolves imports, inheritance and sweeps across a set of parsed files plus the built-in zoo, and checks
+    /// every assignment against the field catalog. Never throws; every problem becomes a located diagnostic.
+    /// </summary>
+    public static class ArchResolver
+    {
+        /// <summary>Grid points beyond this are refused (a sweep that large is almost certainly a typo).</summary>
+        public const int MaxVariants = 4096;
+
+        private sealed class Decl
+        {
+            public Decl(ArchDecl arch, bool fromZoo) { Arch = arch; FromZoo = fromZoo; }
+            public ArchDecl Arch { get; }
+            public bool FromZoo { get; }
+            public List<ResolvedField>? Resolved;
+            public bool Visiting;
+            public bool Failed;
+        }
+
+        public static (IReadOnlyList<ResolvedArch> Archs, IReadOnlyList<SweepInfo> Sweeps) Resolve(
+            IReadOnlyList<ArchFile> userFiles, IReadOnlyList<ArchFile> zooFiles, List<Diagnostic> diagnostics)
+        {
+            var decls = new Dictionary<string, Decl>(StringComparer.Ordinal);
+            var firstSeen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+
+            foreach (var file in userFiles)
+            {
+                foreach (var a in file.Archs)
+                {
+                    if (firstSeen.TryGetValue(a.Name, out var first))
+                    {
+                        diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(a.NameLocation, "Architecture", a.Name, first));
+                        continue;
+                    }
+                    firstSeen[a.Name] = a.NameLocation;
+                    decls[a.Name] = new Decl(a, fromZoo: false);
+                }
+                foreach (var s in file.Sweeps)
+                {
+                    if (firstSeen.TryGetValue(s.Name, out var first))
+                        diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Sweep", s.Name, first));
+                    else
+                        firstSeen[s.Name] = s.NameLocation;
+                }
+            }
+            // The zoo is always visible by name; a user declaration of the same name shadows it.
+            foreach (var file in zooFiles)
+                foreach (var a in file.Archs)
+                    if (!decls.ContainsKey(a.Name))
+                        decls[a.Name] = new Decl(a, fromZoo: true);
+
+            CheckImports(userFiles, zooFiles, diagnostics);
+
+            var archs = new List<ResolvedArch>();
+            foreach (var file in userFiles)
+                foreach (var a in file.Archs)
+                {
+                    if (!decls.TryGetValue(a.Name, out var d) || !ReferenceEquals(d.Arch, a)) continue;
+                    var fields = ResolveDecl(d, decls, diagnostics);
+                    if (fields != null)
+                        archs.Add(new ResolvedArch(a.Name, a.NameLocation, EquatableArray.From(fields), FromZoo: false));
+                }
+
+            var sweeps = new List<SweepInfo>();
+            var taken = new HashSet<string>(firstSeen.Keys, StringComparer.Ordinal);
+            foreach (var file in userFiles)
+                foreach (var s in file.Sweeps)
+                    ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
+
+            return (archs, sweeps);
+        }
+
+        /// <summary>Resolves a zoo architecture by name (for tools that show the built-in zoo).</summary>
+        public static ResolvedArch? ResolveZoo(string name, IReadOnlyList<ArchFile> zooFiles, List<Diagnostic> diagnostics)
+        {
+            var (archs, _) = Resolve(zooFiles, Array.Empty<ArchFile>(), diagnostics);
+            return archs.FirstOrDefault(a => a.Name == name);
+        }
+
+        private static void CheckImports(IReadOnlyList<ArchFile> userFiles, IReadOnlyList<ArchFile> zooFiles, List<Diagnostic> diagnostics)
+        {
+            var known = new HashSet<string>(userFiles.Select(f => NormalizePath(f.Path)), StringComparer.Ordinal);
+            var zooNames = new HashSet<string>(zooFiles.Select(f => FileName(f.Path)), StringComparer.Ordinal);
+            foreach (var file in userFiles)
+                foreach (var imp in file.Imports)
+                {
+                    var target = NormalizePath(CombineRelative(file.Path, imp.Path));
+                    if (known.Contains(target)) continue;
+                    // "resnet50.arch" with no folder may name a zoo file.
+                    if (imp.Path.IndexOf('/') < 0 && zooNames.Contains(imp.Path)) continue;
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(imp.Location, "Import", imp.Path,
+                        $" (looked for {target}); check the path, which is relative to the importing file"));
+                }
+        }
+
+        public static string CombineRelative(string fromFile, string relative)
+        {
+            if (relative.StartsWith("/", StringComparison.Ordinal)) return relative;
+            var norm = fromFile.Replace('\\', '/');
+            int slash = norm.LastIndexOf('/');
+            var dir = slash < 0 ? "" : norm.Substring(0, slash + 1);
+            return dir + relative;
+        }
+
+        public static string NormalizePath(string path)
+        {
+            var parts = new List<string>();
+            var p = path.Replace('\\', '/');
+            bool rooted = p.StartsWith("/", StringComparison.Ordinal);
+            foreach (var part in p.Split('/'))
+            {
+                if (part.Length == 0 || part == ".") continue;
+                if (part == ".." && parts.Count > 0 && parts[parts.Count - 1] != "..") parts.RemoveAt(parts.Count - 1);
+                else parts.Add(part);
+            }
+            return (rooted ? "/" : "") + string.Join("/", parts);
+        }
+
+        private static string FileName(string path)
+        {
+            var p = path.Replace('\\', '/');
+            return p.Substring(p.LastIndexOf('/') + 1);
+        }
+
+        /// <summary>Flattens a declaration's chain: base fields first, then its own. Null when the chain is broken.</summary>
+        private static List<ResolvedField>? ResolveDecl(Decl d, Dictionary<string, Decl> decls, List<Diagnostic> diagnostics)
+        {
+            if (d.Resolved != null) return d.Resolved;
+            if (d.Failed) return null;
+            if (d.Visiting)
+            {
+                d.Failed = true;
+                return null;
+            }
+            d.Visiting = true;
+            var merged = new List<ResolvedField>();
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+
+            if (d.Arch.Base != null)
+            {
+                if (!decls.TryGetValue(d.Arch.Base, out var baseDecl))
+                {
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(d.Arch.BaseLocation, "Base architecture", d.Arch.Base,
+                        SuggestName(d.Arch.Base, decls.Keys)));
+                    d.Visiting = false;
+                    d.Failed = true;
+                    return null;
+                }
+                if (baseDecl.Visiting)
+                {
+                    diagnostics.Add(DiagnosticCatalog.InheritanceCycle.Create(d.Arch.BaseLocation, d.Arch.Name, CycleText(d, decls)));
+                    d.Visiting = false;
+                    d.Failed = true;
+                    return null;
+                }
+                var baseFields = ResolveDecl(baseDecl, decls, diagnostics);
+                if (baseFields == null)
+                {
+                    d.Visiting = false;
+                    d.Failed = true;
+                    return null;
+                }
+                foreach (var f in baseFields) { index[f.Path] = merged.Count; merged.Add(f); }
+            }
+
+            var seenHere = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+            foreach (var a in d.Arch.Fields)
+            {
+                if (seenHere.TryGetValue(a.Path, out var firstLoc))
+                {
+                    diagnostics.Add(DiagnosticCatalog.DuplicateAssignment.Create(a.PathLocation, a.Path, d.Arch.Name, firstLoc));
+                    continue;
+                }
+                seenHere[a.Path] = a.PathLocation;
+                if (a.Values.Count == 0) continue;
+                var value = a.Values[0];
+                if (!CheckAssignment(a.Path, a.PathLocation, value, d.Arch.Name, diagnostics, sweep: null)) continue;
+                var rf = new ResolvedField(a.Path, value, a.PathLocation);
+                if (index.TryGetValue(a.Path, out int at)) merged[at] = rf;
+                else { index[a.Path] = merged.Count; merged.Add(rf); }
+            }
+            d.Visiting = false;
+            d.Resolved = merged;
+            return merged;
+        }
+
+        private static string CycleText(Decl start, Dictionary<string, Decl> decls)
+        {
+            var names = new List<string> { start.Arch.Name };
+            var cur = start.Arch.Base;
+            for (int guard = 0; cur != null && guard < 64; guard++)
+            {
+                names.Add(cur);
+                if (cur == start.Arch.Name || !decls.TryGetValue(cur, out var next)) break;
+                cur = next.Arch.Base;
+            }
+            return string.Join(" -> ", names);
+        }
+
+        private static string SuggestName(string name, IEnumerable<string> known)
+        {
+            var hit = known.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
+            return hit != null
+                ? $"; did you mean '{hit}'?"
+                : "; declare it in an imported .arch file or use a zoo name (ResNet50, BotNet50, ResNeSt50, VanB0, VanB1, CotNet50, ResTLite, ResTSmall)";
+        }
+
+        /// <summary>Checks one assignment's path and value against the catalog; reports and returns false on a problem.</summary>
+        internal static bool CheckAssignment(string path, SourceLocation pathLocation, ArchValue value, string owner, List<Diagnostic> diagnostics, string? sweep)
+        {
+            var info = FieldCatalog.Lookup(path);
+            if (info == null)
+            {
+                var hint = FieldCatalog.Suggest(path);
+                var tail = hint != null ? $"; did you mean '{hint}'?" : "; see docs/fields.md for the fields";
+                if (!FieldCatalog.TryParsePath(path, out _, out _))
+                    tail = "; stage fields are written cN.field with N from 2 (c2.depth, c5.mhsa)";
+                diagnostics.Add(sweep != null
+                    ? DiagnosticCatalog.SweepUnknownField.Create(pathLocation, sweep, path, owner, tail)
+                    : DiagnosticCatalog.UnknownField.Create(pathLocation, path, owner, tail));
+                return false;
+            }
+            return CheckType(info, path, value, diagnostics);
+        }
+
+        private static bool CheckType(FieldInfo info, string path, ArchValue value, List<Diagnostic> diagnostics)
+        {
+            switch (info.Type)
+            {
+                case FieldType.Int:
+                    if (value is IntValue) return true;
+                    return Wrong(path, "an integer", value, diagnostics);
+                case FieldType.Float:
+                    if (value is FloatValue || value is IntValue) return true;
+                    return Wrong(path, "a number", value, diagnostics);
+                case FieldType.Bool:
+                    if (value is BoolValue) return true;
+                    return Wrong(path, "true or false", value, diagnostics);
+                case FieldType.Dims:
+                    if (value is DimsValue dv && (dv.Dims.Count == 2 || dv.Dims.Count == 3)) return true;
+                    return Wrong(path, "a shape such as 3x224x224", value, diagnostics);
+                case FieldType.IntList:
+                    if (value is ListValue lv)
+                    {
+                        foreach (var item in lv.Items)
+                            if (!(item is IntValue))
+                                return Wrong(path, "a list of integers", item, diagnostics);
+                        return true;
+                    }
+                    return Wrong(path, "a list of integers such as [3, 4, 6, 3]", value, diagnostics);
+                case FieldType.Word:
+                    if (value is WordValue w)
+                    {
+                        if (info.Words == null || Array.IndexOf(info.Words, w.Word) >= 0) return true;
+                        diagnostics.Add(DiagnosticCatalog.UnknownKind.Create(value.Location, KindNoun(info.Name), w.Word, path, string.Join(", ", info.Words)));
+                        return false;
+                    }
+                    return Wrong(path, "one of " + string.Join(", ", info.Words ?? Array.Empty<string>()), value, diagnostics);
+                default:
+                    return true;
+            }
+        }
+
+        private static string KindNoun(string field) => field switch
+        {
+            "block" => "block kind",
+            "stem" => "stem kind",
+            "shortcut" => "shortcut style",
+            _ => "value",
+        };
+
+        private static bool Wrong(string path, string expected, ArchValue got, List<Diagnostic> diagnostics)
+        {
+            diagnostics.Add(DiagnosticCatalog.WrongType.Create(got.Location, path, expected, got.TypeName + " (" + Truncate(got.ToText()) + ")"));
+            return false;
+        }
+
+        private static string Truncate(string s) => s.Length <= 40 ? s : s.Substring(0, 37) + "...";
+
+        private static void ResolveSweep(SweepDecl s, Dictionary<string, Decl> decls, HashSet<string> taken,
+            List<ResolvedArch> archs, List<SweepInfo> sweeps, List<Diagnostic> diagnostics)
+        {
+            if (!decls.TryGetValue(s.Base, out var baseDecl))
+            {
+                diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(s.BaseLocation, "Base architecture", s.Base, SuggestName(s.Base, decls.Keys)));
+                return;
+            }
+            var baseFields = ResolveDecl(baseDecl, decls, diagnostics);
+            if (baseFields == null) return;
+
+            var axes = new List<FieldAssignment>();
+            var seen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+            bool ok = true;
+            foreach (var axis in s.Axes)
+            {
+                if (seen.TryGetValue(axis.Path, out var first))
+                {
+                    diagnostics.Add(DiagnosticCatalog.DuplicateAssignment.Create(axis.PathLocation, axis.Path, s.Name, first));
+                    ok = false;
+                    continue;
+                }
+                seen[axis.Path] = axis.PathLocation;
+                bool axisOk = true;
+                foreach (var v in axis.Values)
+                    if (!CheckAssignment(axis.Path, axis.PathLocation, v, s.Base, diagnostics, sweep: s.Name))
+                    {
+                        axisOk = false;
+                        if (FieldCatalog.Lookup(axis.Path) == null) break; // one TW0011 per axis
+                    }
+                ok &= axisOk;
+                if (axis.Values.Count > 0) axes.Add(axis);
+            }
+            if (!ok) return;
+
+            long total = 1;
+            foreach (var a in axes) total = Math.Min(total * a.Values.Count, MaxVariants + 1L);
+            if (total > MaxVariants)
+            {
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(s.NameLocation, $"Sweep '{s.Name}'", "variants", $"more than {MaxVariants}", "split the sweep into smaller ones"));
+                return;
+            }
+
+            var names = new List<string>();
+            var counters = new int[axes.Count];
+            for (int i = 0; i < total; i++)
+            {
+                var settings = new List<ResolvedField>();
+                var nameParts = new List<string> { s.Name };
+                for (int k = 0; k < axes.Count; k++)
+                {
+                    var v = axes[k].Values[counters[k]];
+                    settings.Add(new ResolvedField(axes[k].Path, v, axes[k].PathLocation));
+                    nameParts.Add(axes[k].Path + "=" + v.ToText());
+                }
+                var name = string.Join("/", nameParts);
+                if (!taken.Add(name))
+                    diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Variant", name, "an earlier grid point"));
+                var merged = new List<ResolvedField>(baseFields);
+                foreach (var st in settings)
+                {
+                    int at = merged.FindIndex(f => f.Path == st.Path);
+                    if (at >= 0) merged[at] = st; else merged.Add(st);
+                }
+                archs.Add(new ResolvedArch(name, s.NameLocation, EquatableArray.From(merged), FromZoo: false,
+                    new SweepPoint(s.Name, s.Base, i, EquatableArray.From(settings))));
+                names.Add(name);
+                // Odometer over the axes, last axis fastest (grid order = declaration order).
+                for (int k = axes.Count - 1; k >= 0; k--)
+                {
+                    if (++counters[k] < axes[k].Values.Count) break;
+                    counters[k] = 0;
+                }
+            }
+            sweeps.Add(new SweepInfo(s.Name, s.Base, s.NameLocation, EquatableArray.From(names), EquatableArray.From(axes.Select(a => a.Path))));
+        }
+    }
+}
