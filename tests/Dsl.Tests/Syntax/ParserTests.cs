@@ -23,14 +23,14 @@ namespace Torchwright.Dsl.Tests.Syntax
             Assert.True(resnet.BaseLocation.IsNone);
             Assert.Equal(new[] { "input", "classes", "stem", "stem_width", "block", "depths", "widths", "outs", "strides", "shortcut" },
                          resnet.Fields.Select(f => f.Path));
-            Assert.Equal("[64, 128, 256, 512]", Field(resnet, "widths").Values.Single().ToText());
+            Assert.Equal("[64,128,256,512]", Field(resnet, "widths").Values.Single().ToText());
 
             var bot = file.Archs[1];
             Assert.Equal("ResNet50", bot.Base);
             Assert.Equal(new[] { "c5.mhsa", "c5.heads" }, bot.Fields.Select(f => f.Path));
 
             Assert.Equal(new[] { "c5.mhsa", "width", "layer_scale" }, sweep.Axes.Select(a => a.Path));
-            Assert.Equal(new[] { "[0, 0, 0]", "[0, 0, 1]", "[0, 1, 1]", "[1, 1, 1]" }, sweep.Axes[0].Values.Select(v => v.ToText()));
+            Assert.Equal(new[] { "[0,0,0]", "[0,0,1]", "[0,1,1]", "[1,1,1]" }, sweep.Axes[0].Values.Select(v => v.ToText()));
             Assert.Equal(new[] { 0.5, 1.0 }, sweep.Axes[1].Values.Cast<FloatValue>().Select(v => v.Value));
             Assert.Equal(0.01, Assert.IsType<FloatValue>(sweep.Axes[2].Values.Single()).Value);
         }
@@ -138,7 +138,7 @@ namespace Torchwright.Dsl.Tests.Syntax
             const string text = "arch A {\n  depths = [\n    3, 4,  # early\n    6, 3,\n  ]\n  x = 1\n}";
             var a = ParseClean(text).Archs.Single();
             var depths = Assert.IsType<ListValue>(Field(a, "depths").Values.Single());
-            Assert.Equal("[3, 4, 6, 3]", depths.ToText());
+            Assert.Equal("[3,4,6,3]", depths.ToText());
             AssertAt(depths.Location, 1, 11, text.IndexOf(']') - text.IndexOf('[') + 1);
             Assert.Equal(new LinePosTuple(4, 3), new LinePosTuple(depths.Location.EndPos.Line, depths.Location.EndPos.Column));
             Assert.Equal(new[] { "depths", "x" }, a.Fields.Select(f => f.Path));
@@ -194,7 +194,7 @@ namespace Torchwright.Dsl.Tests.Syntax
                 "}# trailing\n# eof comment";
             var a = ParseClean(text).Archs.Single();
             Assert.Equal("B", a.Base);
-            Assert.Equal("[1, 2]", Field(a, "w").Values.Single().ToText());
+            Assert.Equal("[1,2]", Field(a, "w").Values.Single().ToText());
             Assert.Equal("x", Field(a, "s").Values.Single().ToText());
         }
 
