@@ -1,0 +1,422 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Emit
+{
+    /// <summary>Where and how to emit: namespace, accessibility, and the declaration's source for the header.</summary>
+    public sealed record EmitOptions(string Namespace, string Accessibility = "public", string Source = "");
+
+    /// <summary>
+    /// Emits one TorchSharp module per checked architecture, using only TorchSharp's public API and the Runtime
+    /// blocks. Compile-time facts (input shape, per-stage shapes, parameter count, MACs) become constants; the
+    /// forward pass checks its input against them.
+    /// </summary>
+    public static class CSharpEmitter
+    {
+        private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+        public static string EmitArchitecture(CheckedArchitecture arch, string className, EmitOptions options)
+        {
+            var w = Header(options);
+            w.Open($"namespace {options.Namespace}");
+            WriteClass(w, arch, className, options.Accessibility);
+            w.Close();
+            return w.ToString();
+        }
+
+        /// <summary>
+        /// A sweep: one class per valid variant, and a static class listing the variants with their costs and
+        /// factories, in grid order.
+        /// </summary>
+        public static string EmitSweep(CheckedSweep sweep, string className, EmitOptions options)
+        {
+            var w = Header(options);
+            w.Open($"namespace {options.Namespace}");
+            var classNames = VariantClassNames(sweep, className);
+            w.Line($"/// <summary>Sweep <c>{sweep.Info.Name}</c> over <c>{sweep.Info.Base}</c>: {sweep.Variants.Count} variants (axes: {Xml(string.Join(", ", sweep.Info.Axes))}).</summary>");
+            w.Open($"{options.Accessibility} static partial class {className}");
+            w.Line("/// <summary>One grid point: its stable name, compile-time costs and a factory.</summary>");
+            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> Create);");
+            w.Line();
+            w.Line("/// <summary>The variants in grid order (last axis fastest).</summary>");
+            w.Open("public static readonly global::System.Collections.Generic.IReadOnlyList<Variant> Variants = new Variant[]");
+            for (int i = 0; i < sweep.Variants.Count; i++)
+            {
+                var v = sweep.Variants[i];
+                w.Line($"new Variant({Str(v.Name)}, {v.Costs.Params.ToString(Inv)}L, {v.Costs.Macs.ToString(Inv)}L, () => new {classNames[i]}()),");
+            }
+            w.Close(";");
+            if (sweep.InvalidVariants.Count > 0)
+            {
+                w.Line();
+                w.Line("/// <summary>Variants that failed their checks (see the build's TW diagnostics); they are not built.</summary>");
+                w.Line("public static readonly string[] InvalidVariants = { " + string.Join(", ", sweep.InvalidVariants.Select(Str)) + " };");
+            }
+            w.Close();
+            for (int i = 0; i < sweep.Variants.Count; i++)
+            {
+                w.Line();
+                WriteClass(w, sweep.Variants[i], classNames[i], options.Accessibility);
+            }
+            w.Close();
+            return w.ToString();
+        }
+
+        /// <summary>C# identifiers for a sweep's variants: the stable name with every other character as '_'.</summary>
+        public static IReadOnlyList<string> VariantClassNames(CheckedSweep sweep, string className)
+        {
+            var names = new List<string>();
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var v in sweep.Variants)
+            {
+                var parts = v.Variant!.Settings.Select(s => Identifier(s.Path + "_" + s.Value.ToText()));
+                var name = className + "_" + string.Join("_", parts);
+                var unique = name;
+                for (int k = 2; !taken.Add(unique); k++) unique = name + "_" + k.ToString(Inv);
+                names.Add(unique);
+            }
+            return names;
+        }
+
+        public static string Identifier(string text)
+        {
+            var sb = new StringBuilder();
+            foreach (var ch in text)
+            {
+                char c = char.IsLetterOrDigit(ch) && ch < 128 ? ch : ch == '-' ? 'm' : '_';
+                if (c == '_' && sb.Length > 0 && sb[sb.Length - 1] == '_') continue;
+                sb.Append(c);
+            }
+            var s = sb.ToString().Trim('_');
+            if (s.Length == 0 || char.IsDigit(s[0])) s = "_" + s;
+            return s;
+        }
+
+        private static CodeWriter Header(EmitOptions options)
+        {
+            var w = new CodeWriter();
+            w.Line("// <auto-generated>");
+            w.Line("//   Generated by Torchwright" + (options.Source.Length > 0 ? " from " + options.Source : "") + ". Do not edit: change the declaration.");
+            w.Line("// </auto-generated>");
+            w.Line("#nullable enable");
+            w.Line("#pragma warning disable CS1591");
+            w.Line();
+            return w;
+        }
+
+        private static void WriteClass(CodeWriter w, CheckedArchitecture arch, string className, string accessibility)
+        {
+            var ir = arch.Ir;
+            var c = arch.Costs;
+            WriteDocSummary(w, arch);
+            w.Open($"{accessibility} sealed partial class {className} : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>");
+            WriteConstants(w, arch);
+            WriteFeaturesRecord(w, ir);
+            var parts = Components(arch);
+            foreach (var p in parts)
+                w.Line($"private readonly {p.Type} {p.Field};");
+            w.Line();
+            w.Line($"/// <summary>Builds {Xml(ir.Name)} with reference-style initialisation.</summary>");
+            w.Open($"public {className}() : base({Str(ir.Name)})");
+            foreach (var p in parts)
+            {
+                if (p.Items == null)
+                {
+                    w.Line($"{p.Field} = {p.Create};");
+                    continue;
+                }
+                w.Line($"{p.Field} = {p.Create}(");
+                for (int i = 0; i < p.Items.Count; i++)
+                    w.Line("    " + p.Items[i] + (i + 1 < p.Items.Count ? "," : ");"));
+            }
+            foreach (var p in parts)
+                w.Line($"register_module({Str(p.Name)}, {p.Field});");
+            w.Line($"global::Torchwright.Runtime.Init.{InitName(ir.Family)}(this);");
+            w.Close();
+            w.Line();
+            WriteForward(w, ir, className);
+            WriteGuard(w, arch, className);
+            w.Close();
+        }
+
+        private static string InitName(Family f) => f == Family.ResNet ? "ResNet" : f == Family.Van ? "Van" : "Rest";
+
+        private static void WriteDocSummary(CodeWriter w, CheckedArchitecture arch)
+        {
+            var ir = arch.Ir;
+            var c = arch.Costs;
+            w.Line("/// <summary>");
+            w.Line($"/// <para>{Xml(ir.Name)}: {c.Params.ToString("N0", Inv)} parameters, {Giga(c.Macs)} GMACs at {ir.Input} ({Giga(c.Macs - c.AttentionMacs)} GMACs without attention matmuls; 1 MAC = 2 FLOPs).</para>");
+            w.Line("/// <list type=\"table\">");
+            w.Line("/// <listheader><term>stage</term><description>output, parameters, MACs</description></listheader>");
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var stage = ir.Stages[s];
+                var shape = c.StageOutputs[s];
+                long p = 0, m = 0;
+                foreach (var l in c.Layers.Where(l => StageOf(ir, l.Path) == s)) { p += l.Params; m += l.Macs; }
+                var kinds = string.Join("+", stage.Blocks.Select(b => CostModel.KindName(b.Kind)).Distinct());
+                w.Line($"/// <item><term>{stage.Name} ({Naming.Stage(ir.Family, s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
+            }
+            w.Line("/// </list>");
+            w.Line("/// </summary>");
+        }
+
+        /// <summary>Which stage a layer path belongs to (-1 for stem and head).</summary>
+        private static int StageOf(ArchitectureIR ir, string path)
+        {
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var prefix = Naming.Stage(ir.Family, s) + ".";
+                var patch = Naming.PatchEmbed(ir.Family, s);
+                if (path.StartsWith(prefix, StringComparison.Ordinal) || path == patch || (ir.Family == Family.Van && path == Naming.StageNorm(s))) return s;
+            }
+            return -1;
+        }
+
+        private static void WriteConstants(CodeWriter w, CheckedArchitecture arch)
+        {
+            var ir = arch.Ir;
+            var c = arch.Costs;
+            w.Line("/// <summary>Input channels, height and width this architecture was checked for.</summary>");
+            w.Line($"public const long InputChannels = {ir.Input.C}, InputHeight = {ir.Input.H}, InputWidth = {ir.Input.W};");
+            w.Line($"/// <summary>Whether the declaration fixed the input size (then the forward pass requires it).</summary>");
+            w.Line($"public const bool InputSizeDeclared = {(ir.InputDeclared ? "true" : "false")};");
+            w.Line($"/// <summary>Trainable parameters (exact).</summary>");
+            w.Line($"public const long ParameterCount = {c.Params.ToString(Inv)}L;");
+            w.Line($"/// <summary>Multiply-accumulates per image at the input size, attention matmuls included.</summary>");
+            w.Line($"public const long Macs = {c.Macs.ToString(Inv)}L;");
+            w.Line($"/// <summary>MACs of convolutions and linear layers only (what some papers print).</summary>");
+            w.Line($"public const long MacsWithoutAttention = {(c.Macs - c.AttentionMacs).ToString(Inv)}L;");
+            w.Line($"/// <summary>Output classes of the head (0: no head; forward returns the last feature map pooled).</summary>");
+            w.Line($"public const long Classes = {ir.Classes}L;");
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var st = c.StageOutputs[s];
+                var n = Pascal(ir.Stages[s].Name);
+                w.Line($"/// <summary>Output of stage {ir.Stages[s].Name} ({Naming.Stage(ir.Family, s)}): {st}.</summary>");
+                w.Line($"public const long {n}Channels = {st.C}, {n}Height = {st.H}, {n}Width = {st.W};");
+            }
+            w.Line();
+        }
+
+        private static void WriteFeaturesRecord(CodeWriter w, ArchitectureIR ir)
+        {
+            w.Line("/// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>");
+            var args = string.Join(", ", ir.Stages.Select(s => "global::TorchSharp.torch.Tensor " + Pascal(s.Name)));
+            w.Line($"public sealed record Features({args});");
+            w.Line();
+        }
+
+        /// <summary>A registered submodule; <see cref="Items"/> lists a container's children, one per line.</summary>
+        private sealed record Component(string Name, string Field, string Type, string Create, IReadOnlyList<string>? Items = null);
+
+        private const string NN = "global::TorchSharp.torch.nn";
+        private const string Blocks = "global::Torchwright.Runtime.Blocks";
+
+        /// <summary>The top-level submodules in registration order, named as the reference implementations name them.</summary>
+        private static List<Component> Components(CheckedArchitecture arch)
+        {
+            var ir = arch.Ir;
+            var list = new List<Component>();
+            void Add(string name, string type, string create, IReadOnlyList<string>? items = null) => list.Add(new Component(name, Field(name), type, create, items));
+            long inC = ir.Input.C, w = ir.StemWidth;
+            switch (ir.Stem)
+            {
+                case StemKind.ResNet:
+                    Add("conv1", "global::TorchSharp.Modules.Conv2d", $"{NN}.Conv2d({inC}, {w}, 7, stride: 2, padding: 3, bias: false)");
+                    Add("bn1", "global::TorchSharp.Modules.BatchNorm2d", $"{NN}.BatchNorm2d({w})");
+                    Add("relu", "global::TorchSharp.Modules.ReLU", $"{NN}.ReLU()");
+                    Add("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+                    break;
+                case StemKind.Deep:
+                    Add("conv1", "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential", new[]
+                    {
+                        $"(\"0\", {NN}.Conv2d({inC}, {w / 2}, 3, stride: 2, padding: 1, bias: false))",
+                        $"(\"1\", {NN}.BatchNorm2d({w / 2}))",
+                        $"(\"2\", {NN}.ReLU())",
+                        $"(\"3\", {NN}.Conv2d({w / 2}, {w / 2}, 3, stride: 1, padding: 1, bias: false))",
+                        $"(\"4\", {NN}.BatchNorm2d({w / 2}))",
+                        $"(\"5\", {NN}.ReLU())",
+                        $"(\"6\", {NN}.Conv2d({w / 2}, {w}, 3, stride: 1, padding: 1, bias: false))",
+                    });
+                    Add("bn1", "global::TorchSharp.Modules.BatchNorm2d", $"{NN}.BatchNorm2d({w})");
+                    Add("relu", "global::TorchSharp.Modules.ReLU", $"{NN}.ReLU()");
+                    Add("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+                    break;
+                case StemKind.Rest:
+                    Add("stem", $"{Blocks}.RestStem", $"new {Blocks}.RestStem(\"stem\", {inC}, {w})");
+                    break;
+                case StemKind.RestPaper:
+                    Add("stem", $"{Blocks}.RestPaperStem", $"new {Blocks}.RestPaperStem(\"stem\", {inC}, {w})");
+                    break;
+            }
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var st = ir.Stages[s];
+                var patch = Naming.PatchEmbed(ir.Family, s);
+                if (patch != null)
+                {
+                    if (ir.Family == Family.Van)
+                        Add(patch, $"{Blocks}.OverlapPatchEmbed", $"new {Blocks}.OverlapPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.PatchKernel}, {st.Stride})");
+                    else
+                        Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels})");
+                }
+                var stageName = Naming.Stage(ir.Family, s);
+                var blocks = st.Blocks.Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
+                if (ir.Family == Family.ResNet)
+                    Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
+                        blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
+                else
+                {
+                    var t = ir.Family == Family.Van ? $"{Blocks}.VanBlock" : $"{Blocks}.RestBlock";
+                    Add(stageName, $"global::TorchSharp.Modules.ModuleList<{t}>", $"{NN}.ModuleList<{t}>", blocks.Select(b => b.Create).ToList());
+                }
+                if (ir.Family == Family.Van)
+                    Add(Naming.StageNorm(s), "global::TorchSharp.Modules.LayerNorm", $"{NN}.LayerNorm({st.OutChannels}, eps: 1e-6)");
+            }
+            long last = ir.Stages[ir.Stages.Count - 1].OutChannels;
+            if (ir.Family == Family.Rest)
+                Add("norm", "global::TorchSharp.Modules.LayerNorm", $"{NN}.LayerNorm({last})");
+            if (ir.Family == Family.ResNet)
+                Add("avgpool", "global::TorchSharp.Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
+            if (ir.Family == Family.Rest)
+                Add("avg_pool", "global::TorchSharp.Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
+            if (ir.Classes > 0)
+                Add(Naming.Head(ir.Family), "global::TorchSharp.Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
+            return list;
+        }
+
+        private static string BlockCreate(BlockIR b, string name, Shape input)
+        {
+            string sc = $"{Blocks}.ShortcutKind.{b.Shortcut}";
+            string n = Str(name);
+            switch (b.Kind)
+            {
+                case BlockKind.Bottleneck:
+                    return $"new {Blocks}.Bottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Cardinality}, {sc})";
+                case BlockKind.Bot:
+                    // MHSA runs at the block's input size (before any stride), which the checker computed.
+                    return $"new {Blocks}.BotBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Heads}, {input.H}, {input.W}, {sc})";
+                case BlockKind.SplitAttn:
+                    return $"new {Blocks}.SplitAttnBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Radix}, {b.Cardinality}, {(b.Avd ? "true" : "false")}, {sc})";
+                case BlockKind.Cot:
+                    return $"new {Blocks}.CotBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {sc})";
+                case BlockKind.Van:
+                    return $"new {Blocks}.VanBlock({n}, {b.Width}, {b.MlpRatio}, {b.LkaKernel}, {b.LkaDilation}, {Double(b.LayerScale)})";
+                default:
+                    return $"new {Blocks}.RestBlock({n}, {b.Width}, {b.Heads}, {b.MlpRatio}, {b.SrRatio}, {(b.QkvBias ? "true" : "false")})";
+            }
+        }
+
+        private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
+        {
+            const string T = "global::TorchSharp.torch.Tensor";
+            w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
+            w.Open($"public override {T} forward({T} input)");
+            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("var x = Stages(input).Last;");
+            switch (ir.Family)
+            {
+                case Family.ResNet:
+                    w.Line("x = avgpool.call(x).flatten(1);");
+                    break;
+                case Family.Van:
+                    w.Line("x = x.mean(new long[] { 2, 3 });");
+                    break;
+                default:
+                    w.Line("x = avg_pool.call(norm.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)).flatten(1);");
+                    break;
+            }
+            if (ir.Classes > 0) w.Line($"x = {Field(Naming.Head(ir.Family))}.call(x);");
+            w.Line("return x.MoveToOuterDisposeScope();");
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
+            w.Open($"public Features forward_features({T} input)");
+            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("var outputs = Stages(input).All;");
+            var args = string.Join(", ", ir.Stages.Select((s, i) => $"outputs[{i}].MoveToOuterDisposeScope()"));
+            w.Line($"return new Features({args});");
+            w.Close();
+            w.Line();
+
+            w.Open($"private ({T} Last, {T}[] All) Stages({T} input)");
+            w.Line("CheckInput(input);");
+            w.Line($"var all = new {T}[{ir.Stages.Count}];");
+            w.Line("var x = input;");
+            switch (ir.Stem)
+            {
+                case StemKind.ResNet:
+                case StemKind.Deep:
+                    w.Line("x = maxpool.call(relu.call(bn1.call(conv1.call(x))));");
+                    break;
+                case StemKind.Rest:
+                case StemKind.RestPaper:
+                    w.Line("x = stem.call(x);");
+                    break;
+            }
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var patch = Naming.PatchEmbed(ir.Family, s);
+                if (patch != null) w.Line($"x = {Field(patch)}.call(x);");
+                var stage = Field(Naming.Stage(ir.Family, s));
+                if (ir.Family == Family.ResNet)
+                    w.Line($"x = {stage}.call(x);");
+                else
+                    w.Line($"foreach (var block in {stage}) x = block.call(x);");
+                if (ir.Family == Family.Van)
+                    w.Line($"x = {Field(Naming.StageNorm(s))}.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);");
+                w.Line($"all[{s}] = x;");
+            }
+            w.Line("return (x, all);");
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>The runtime shape guard: names the module, the expected and actual shape, and the fix.</summary>
+        private static void WriteGuard(CodeWriter w, CheckedArchitecture arch, string className)
+        {
+            var ir = arch.Ir;
+            bool fixedSize = ir.InputDeclared && ir.Stages.Any(s => s.Blocks.Any(b => b.Kind == BlockKind.Bot || b.Kind == BlockKind.Rest));
+            string why = "";
+            if (fixedSize)
+            {
+                var bot = arch.Costs.Layers.FirstOrDefault(l => l.Kind == "BotBottleneck");
+                why = bot != null
+                    ? $"; declare 'input' with the size you need: the relative-position tables of {bot.Path} are sized for {bot.Input.H}x{bot.Input.W}"
+                    : $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {ir.Input.H}x{ir.Input.W}";
+            }
+            w.Open("private static void CheckInput(global::TorchSharp.torch.Tensor input)");
+            w.Line("var shape = input.shape;");
+            string cond = $"shape.Length != 4 || shape[1] != {ir.Input.C}" + (fixedSize ? $" || shape[2] != {ir.Input.H} || shape[3] != {ir.Input.W}" : "");
+            w.Open($"if ({cond})");
+            string expected = fixedSize ? $"(N, {ir.Input.C}, {ir.Input.H}, {ir.Input.W})" : $"(N, {ir.Input.C}, H, W)";
+            w.Line($"throw new global::System.ArgumentException(\"{Escape(ir.Name)}: expected input {expected} but got (\" + string.Join(\", \", shape) + \"){Escape(why)}.\", nameof(input));");
+            w.Close();
+            w.Close();
+        }
+
+        // ---- helpers -------------------------------------------------------------------------------
+
+        private static string Field(string name) => Identifier(name);
+
+        public static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
+
+        private static string Str(string s) => "\"" + Escape(s) + "\"";
+
+        private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+
+        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+        private static string Double(double v) => v.ToString("R", Inv) + (v.ToString("R", Inv).IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+
+        private static string Giga(long macs) => (macs / 1e9).ToString("0.000", Inv);
+    }
+}
