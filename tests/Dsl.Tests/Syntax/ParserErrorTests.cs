@@ -98,6 +98,15 @@ namespace Torchwright.Dsl.Tests.Syntax
         }
 
         [Fact]
+        public void Decimal_points_need_digits_on_both_sides_and_shapes_no_spaces()
+        {
+            AssertDiagnostics("arch A {\n  a = 1.\n  b = .5\n  c = 3 x 224\n}",
+                "1,7+1 TW0001 Syntax error: expected end of line but found '.'",
+                "2,6+1 TW0001 Syntax error: expected a value but found '.'",
+                "3,8+1 TW0001 Syntax error: expected end of line but found 'x'");
+        }
+
+        [Fact]
         public void Nesting_deeper_than_the_limit_is_an_error_and_parsing_resumes()
         {
             int depth = ArchParser.MaxListDepth + 1;
