@@ -389,14 +389,19 @@ namespace Torchwright.Dsl.Analysis
                 }
                 case "van":
                 {
-                    var at = BothLocation(s, Has(StagePath(s, "lka_dilation")) || Has("lka_dilation") ? "lka_dilation" : "lka_kernel");
                     string? why = null;
+                    bool kernelAtFault = true;
                     if (lkaK < 3 || lkaK > 255) why = "the kernel must be between 3 and 255";
                     else if (lkaK % 2 == 0) why = "the kernel must be odd so the map keeps its size";
-                    else if (lkaD < 1) why = "the dilation must be at least 1";
-                    else if (2 * lkaD - 1 > lkaK) why = $"the local depthwise kernel 2d-1 = {2 * lkaD - 1} exceeds the kernel; use a dilation of at most {(lkaK + 1) / 2}";
-                    else if (CostModel.LkaKernels(lkaK, lkaD).Dilated % 2 == 0)
-                        why = $"the dilated kernel ceil(K/d) = {CostModel.LkaKernels(lkaK, lkaD).Dilated} is even, so padding cannot keep the map size; pick K and d with ceil(K/d) odd (e.g. 21 and 3)";
+                    else
+                    {
+                        kernelAtFault = false;
+                        if (lkaD < 1) why = "the dilation must be at least 1";
+                        else if (2 * lkaD - 1 > lkaK) why = $"the local depthwise kernel 2d-1 = {2 * lkaD - 1} exceeds the kernel; use a dilation of at most {(lkaK + 1) / 2}";
+                        else if (CostModel.LkaKernels(lkaK, lkaD).Dilated % 2 == 0)
+                            why = $"the dilated kernel ceil(K/d) = {CostModel.LkaKernels(lkaK, lkaD).Dilated} is even, so padding cannot keep the map size; pick K and d with ceil(K/d) odd (e.g. 21 and 3)";
+                    }
+                    var at = BothLocation(s, kernelAtFault ? "lka_kernel" : "lka_dilation");
                     if (why != null)
                     {
                         diagnostics.Add(DiagnosticCatalog.InvalidLka.Create(at, stageName, lkaK, lkaD, why));

@@ -1,0 +1,163 @@
+using System;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Torchwright.Runtime.Blocks
+{
+    /// <summary>
+    /// BoTNet bottleneck: the 3x3 conv of a ResNet bottleneck replaced by multi-head self-attention with 2D
+    /// relative position logits (<c>mhsa</c>), followed by AvgPool 2x2/2 when the block has stride 2.
+    /// The attention runs at the pre-stride map size (<paramref name="height"/> x <paramref name="widthPx"/>),
+    /// which the relative-position tables fix at construction time.
+    /// </summary>
+    public sealed class BotBottleneck : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, bn2, conv3, bn3;
+        private readonly MultiHeadSelfAttention2d mhsa;
+        private readonly nn.Module<Tensor, Tensor>? pool;
+        private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut)
+            : base(name)
+        {
+            const string B = nameof(BotBottleneck);
+            BlockArgs.Positive(B, nameof(inChannels), inChannels);
+            BlockArgs.Positive(B, nameof(outChannels), outChannels);
+            if (stride != 1 && stride != 2)
+                throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{B}: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got {stride}.");
+            if (stride == 2 && (height % 2 != 0 || widthPx % 2 != 0))
+                throw new ArgumentException($"{B}: a stride-2 block needs an even pre-stride map, got {height}x{widthPx}.", nameof(height));
+
+            conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
+            bn1 = nn.BatchNorm2d(width);
+            mhsa = new MultiHeadSelfAttention2d("mhsa", width, heads, height, widthPx);
+            pool = stride == 2 ? nn.AvgPool2d(2, 2) : null;
+            bn2 = nn.BatchNorm2d(width);
+            conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
+            bn3 = nn.BatchNorm2d(outChannels);
+            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+
+            register_module("conv1", conv1);
+            register_module("bn1", bn1);
+            register_module("mhsa", mhsa);
+            if (pool is not null)
+                register_module("pool", pool);
+            register_module("bn2", bn2);
+            register_module("conv3", conv3);
+            register_module("bn3", bn3);
+            if (downsample is not null)
+                register_module("downsample", downsample);
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var identity = downsample is null ? input : downsample.call(input);
+            var x = nn.functional.relu(bn1.call(conv1.call(input)));
+            x = mhsa.call(x);
+            if (pool is not null)
+                x = pool.call(x);
+            x = nn.functional.relu(bn2.call(x));
+            x = bn3.call(conv3.call(x));
+            return nn.functional.relu(x + identity).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>
+    /// BoTNet MHSA: q, k, v from one 1x1 conv (<c>qkv</c>, no bias), heads of dimension width/heads,
+    /// logits = q·kᵀ·d^-0.5 + relative position logits (<c>rel_pos</c>), softmax, ·v.  No output projection.
+    /// Input and output (B, width, H, W); H x W must equal the construction-time size.
+    /// </summary>
+    public sealed class MultiHeadSelfAttention2d : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> qkv;
+        private readonly RelativePositionEmbedding2d rel_pos;
+        private readonly long dim, heads, dimHead, height, width;
+        private readonly double scale;
+
+        public MultiHeadSelfAttention2d(string name, long dim, long heads, long height, long width) : base(name)
+        {
+            const string B = "MHSA";
+            BlockArgs.Positive(B, nameof(dim), dim);
+            BlockArgs.Positive(B, nameof(heads), heads);
+            BlockArgs.Positive(B, nameof(height), height);
+            BlockArgs.Positive(B, nameof(width), width);
+            BlockArgs.Divisible(B, "width (channels)", dim, nameof(heads), heads);
+            this.dim = dim;
+            this.heads = heads;
+            this.dimHead = dim / heads;
+            this.height = height;
+            this.width = width;
+            this.scale = Math.Pow(dimHead, -0.5);
+            qkv = nn.Conv2d(dim, 3 * dim, 1, bias: false);
+            rel_pos = new RelativePositionEmbedding2d("rel_pos", height, width, dimHead);
+            register_module("qkv", qkv);
+            register_module("rel_pos", rel_pos);
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            if (input.dim() != 4 || input.shape[1] != dim || input.shape[2] != height || input.shape[3] != width)
+                throw new ArgumentException(
+                    $"MHSA '{GetName()}' was built for input (B, {dim}, {height}, {width}) -- its relative-position tables fix H x W -- " +
+                    $"but got ({string.Join(", ", input.shape)}). Build the block for this feature-map size or change the input resolution.",
+                    nameof(input));
+            long b = input.shape[0], hw = height * width;
+            var parts = qkv.call(input).split(new long[] { dim, dim, dim }, 1);
+            var q = parts[0].reshape(b * heads, dimHead, hw).transpose(1, 2);   // N, HW, d
+            var k = parts[1].reshape(b * heads, dimHead, hw);                   // N, d, HW
+            var v = parts[2].reshape(b * heads, dimHead, hw).transpose(1, 2);   // N, HW, d
+            var logits = q.matmul(k).mul(scale) + rel_pos.call(q);
+            var attn = logits.softmax(-1);
+            var output = attn.matmul(v).transpose(1, 2).reshape(b, dim, height, width);
+            return output.MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>
+    /// 2D relative position logits (BoTNet / timm PosEmbedRel): tables <c>height_rel</c> [2H-1, d] and
+    /// <c>width_rel</c> [2W-1, d] shared by all heads.  For queries (N, H·W, d) returns (N, H·W, H·W) with
+    /// logit[(hq,wq),(hk,wk)] = q·height_rel[hk-hq+H-1] + q·width_rel[wk-wq+W-1].
+    /// </summary>
+    public sealed class RelativePositionEmbedding2d : nn.Module<Tensor, Tensor>
+    {
+        private readonly Parameter height_rel, width_rel;
+        private readonly long height, width, dimHead;
+
+        public RelativePositionEmbedding2d(string name, long height, long width, long dimHead) : base(name)
+        {
+            this.height = height;
+            this.width = width;
+            this.dimHead = dimHead;
+            double scale = Math.Pow(dimHead, -0.5);
+            height_rel = new Parameter(torch.randn(new long[] { 2 * height - 1, dimHead }).mul_(scale));
+            width_rel = new Parameter(torch.randn(new long[] { 2 * width - 1, dimHead }).mul_(scale));
+            register_parameter("height_rel", height_rel);
+            register_parameter("width_rel", width_rel);
+        }
+
+        public override Tensor forward(Tensor q)
+        {
+            using var scope = torch.NewDisposeScope();
+            long n = q.shape[0], h = height, w = width;
+            var q4 = q.reshape(n, h, w, dimHead);
+            var lw = RelToAbs(q4, width_rel, w).reshape(n, h, w, 1, w);                          // [n, hq, wq, ., wk]
+            var lh = RelToAbs(q4.transpose(1, 2), height_rel, h).permute(0, 2, 1, 3).reshape(n, h, w, h, 1); // [n, hq, wq, hk, .]
+            return (lw + lh).reshape(n, h * w, h * w).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>q (N, A, L, d), rel (2L-1, d) -> (N, A, L, L) with out[..., i, j] = q[..., i]·rel[j - i + L - 1],
+        /// using the pad-and-reshape relative-to-absolute conversion (no gather).</summary>
+        private static Tensor RelToAbs(Tensor q, Tensor rel, long length)
+        {
+            long n = q.shape[0], a = q.shape[1], r = 2 * length - 1;
+            var x = q.matmul(rel.t()).reshape(-1, length, r);                   // N·A, L, 2L-1
+            x = nn.functional.pad(x, new long[] { 0, 1 }).flatten(1);          // N·A, L·2L
+            x = nn.functional.pad(x, new long[] { 0, r - length });            // N·A, L·2L + L-1
+            x = x.reshape(-1, length + 1, r).narrow(1, 0, length).narrow(2, length - 1, length);
+            return x.reshape(n, a, length, length);
+        }
+    }
+}

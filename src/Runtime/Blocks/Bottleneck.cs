@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Runtime.Blocks
+{
+    /// <summary>
+    /// torchvision ResNet "v1.5" bottleneck: conv1 1x1 (in -> width), bn1, ReLU, conv2 3x3 with the stride and
+    /// groups, bn2, ReLU, conv3 1x1 (width -> out), bn3, + shortcut, ReLU.  State-dict names follow torchvision.
+    /// </summary>
+    public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, conv3, bn3, relu;
+        private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        public Bottleneck(string name, long inChannels, long width, long outChannels, long stride, long groups, ShortcutKind shortcut)
+            : base(name)
+        {
+            const string B = nameof(Bottleneck);
+            BlockArgs.Positive(B, nameof(inChannels), inChannels);
+            BlockArgs.Positive(B, nameof(width), width);
+            BlockArgs.Positive(B, nameof(outChannels), outChannels);
+            BlockArgs.Positive(B, nameof(stride), stride);
+            BlockArgs.Positive(B, nameof(groups), groups);
+            BlockArgs.Divisible(B, nameof(width), width, nameof(groups), groups);
+
+            conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
+            bn1 = nn.BatchNorm2d(width);
+            conv2 = nn.Conv2d(width, width, 3, stride: stride, padding: 1, groups: groups, bias: false);
+            bn2 = nn.BatchNorm2d(width);
+            conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
+            bn3 = nn.BatchNorm2d(outChannels);
+            relu = nn.ReLU();
+            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+
+            register_module("conv1", conv1);
+            register_module("bn1", bn1);
+            register_module("conv2", conv2);
+            register_module("bn2", bn2);
+            register_module("conv3", conv3);
+            register_module("bn3", bn3);
+            register_module("relu", relu);
+            if (downsample is not null)
+                register_module("downsample", downsample);
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var identity = downsample is null ? input : downsample.call(input);
+            var x = relu.call(bn1.call(conv1.call(input)));
+            x = relu.call(bn2.call(conv2.call(x)));
+            x = bn3.call(conv3.call(x));
+            return relu.call(x + identity).MoveToOuterDisposeScope();
+        }
+    }
+}

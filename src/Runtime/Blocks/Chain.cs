@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Runtime.Blocks
+{
+    /// <summary>
+    /// A sequential container whose children are registered as <c>"0"</c>, <c>"1"</c>, ... exactly like
+    /// PyTorch's <c>nn.Sequential</c>, so state-dict keys such as <c>downsample.1.weight</c> or
+    /// <c>embed.4.bias</c> match the reference implementations.  Registration is explicit (no reflection).
+    /// </summary>
+    public sealed class Chain : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor>[] _layers;
+
+        public Chain(string name, params nn.Module<Tensor, Tensor>[] layers) : base(name)
+        {
+            if (layers is null || layers.Length == 0)
+                throw new ArgumentException($"Chain '{name}' needs at least one layer.", nameof(layers));
+            _layers = layers;
+            for (int i = 0; i < layers.Length; i++)
+                register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), layers[i]);
+        }
+
+        /// <summary>The layers in order.</summary>
+        public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => _layers;
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = input;
+            foreach (var layer in _layers)
+                x = layer.call(x);
+            return x.MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>Shared construction helpers: argument checks with actionable messages, shortcuts.</summary>
+    internal static class BlockArgs
+    {
+        public static void Positive(string block, string arg, long value)
+        {
+            if (value <= 0)
+                throw new ArgumentOutOfRangeException(arg, value, $"{block}: {arg} must be positive, got {value}.");
+        }
+
+        public static void Divisible(string block, string arg, long value, string byArg, long by)
+        {
+            if (by <= 0 || value % by != 0)
+                throw new ArgumentException(
+                    $"{block}: {arg} = {value} must be divisible by {byArg} = {by}; choose {arg} as a multiple of {by}.", arg);
+        }
+
+        /// <summary>The residual projection, or null when the block keeps the input shape.</summary>
+        public static nn.Module<Tensor, Tensor>? Shortcut(long inChannels, long outChannels, long stride, ShortcutKind kind)
+        {
+            if (stride == 1 && inChannels == outChannels)
+                return null;
+            if (kind == ShortcutKind.Conv)
+            {
+                return new Chain("downsample",
+                    nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
+                    nn.BatchNorm2d(outChannels));
+            }
+            nn.Module<Tensor, Tensor> pool = stride > 1
+                ? nn.AvgPool2d(stride, stride, ceil_mode: true, count_include_pad: false)
+                : nn.Identity();
+            return new Chain("downsample",
+                pool,
+                nn.Conv2d(inChannels, outChannels, 1, bias: false),
+                nn.BatchNorm2d(outChannels));
+        }
+    }
+}

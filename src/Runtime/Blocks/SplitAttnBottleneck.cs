@@ -1,0 +1,122 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Runtime.Blocks
+{
+    /// <summary>
+    /// ResNeSt bottleneck (timm naming): conv1 1x1, bn1, ReLU, conv2 = split attention, [avd_last AvgPool 3x3/s pad 1],
+    /// conv3 1x1, bn3, + shortcut, ReLU.  With <c>avd</c> and stride &gt; 1 the split-attention conv runs at stride 1
+    /// and the average pool carries the stride.
+    /// </summary>
+    public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly SplitAttention conv2;
+        private readonly nn.Module<Tensor, Tensor>? avd_last;
+        private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut)
+            : base(name)
+        {
+            const string B = nameof(SplitAttnBottleneck);
+            BlockArgs.Positive(B, nameof(inChannels), inChannels);
+            BlockArgs.Positive(B, nameof(outChannels), outChannels);
+            BlockArgs.Positive(B, nameof(stride), stride);
+            bool useAvd = avd && stride > 1;
+
+            conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
+            bn1 = nn.BatchNorm2d(width);
+            conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality);
+            avd_last = useAvd ? nn.AvgPool2d(3, stride, 1) : null;
+            conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
+            bn3 = nn.BatchNorm2d(outChannels);
+            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+
+            register_module("conv1", conv1);
+            register_module("bn1", bn1);
+            register_module("conv2", conv2);
+            if (avd_last is not null)
+                register_module("avd_last", avd_last);
+            register_module("conv3", conv3);
+            register_module("bn3", bn3);
+            if (downsample is not null)
+                register_module("downsample", downsample);
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var identity = downsample is null ? input : downsample.call(input);
+            var x = nn.functional.relu(bn1.call(conv1.call(input)));
+            x = conv2.call(x);
+            if (avd_last is not null)
+                x = avd_last.call(x);
+            x = bn3.call(conv3.call(x));
+            return nn.functional.relu(x + identity).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>
+    /// Split attention (ResNeSt, timm <c>SplitAttn</c>): conv 3x3 width -> width·radix (groups = cardinality·radix,
+    /// no bias), bn0, ReLU; gap = mean_HW(Σ_r split_r); fc1 1x1 width -> inter (groups = cardinality, bias), bn1, ReLU;
+    /// fc2 1x1 inter -> width·radix (groups = cardinality, bias); r-softmax over the radix (sigmoid when radix = 1);
+    /// out = Σ_r a_r·split_r.  inter = max(width·radix/4, 32).
+    /// </summary>
+    public sealed class SplitAttention : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> conv, bn0, fc1, bn1, fc2;
+        private readonly long width, radix, cardinality;
+
+        /// <summary>The attention bottleneck width: max(width·radix/4, 32).</summary>
+        public static long InterChannels(long width, long radix) => Math.Max(width * radix / 4, 32);
+
+        public SplitAttention(string name, long width, long stride, long radix, long cardinality) : base(name)
+        {
+            const string B = nameof(SplitAttention);
+            BlockArgs.Positive(B, nameof(width), width);
+            BlockArgs.Positive(B, nameof(radix), radix);
+            BlockArgs.Positive(B, nameof(cardinality), cardinality);
+            BlockArgs.Divisible(B, nameof(width), width, "cardinality·radix", cardinality * radix);
+            long inter = InterChannels(width, radix);
+            BlockArgs.Divisible(B, "inter channels", inter, nameof(cardinality), cardinality);
+            this.width = width;
+            this.radix = radix;
+            this.cardinality = cardinality;
+
+            conv = nn.Conv2d(width, width * radix, 3, stride: stride, padding: 1, groups: cardinality * radix, bias: false);
+            bn0 = nn.BatchNorm2d(width * radix);
+            fc1 = nn.Conv2d(width, inter, 1, groups: cardinality);
+            bn1 = nn.BatchNorm2d(inter);
+            fc2 = nn.Conv2d(inter, width * radix, 1, groups: cardinality);
+            register_module("conv", conv);
+            register_module("bn0", bn0);
+            register_module("fc1", fc1);
+            register_module("bn1", bn1);
+            register_module("fc2", fc2);
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = nn.functional.relu(bn0.call(conv.call(input)));
+            long b = x.shape[0], h = x.shape[2], w = x.shape[3];
+            Tensor splits = radix > 1 ? x.reshape(b, radix, width, h, w) : x;
+            var gap = radix > 1 ? splits.sum(1) : x;
+            gap = gap.mean(new long[] { 2, 3 }, keepdim: true);
+            gap = nn.functional.relu(bn1.call(fc1.call(gap)));
+            var a = fc2.call(gap);
+            Tensor output;
+            if (radix > 1)
+            {
+                a = a.view(b, cardinality, radix, -1).transpose(1, 2).softmax(1).reshape(b, radix, width, 1, 1);
+                output = (splits * a).sum(1);
+            }
+            else
+            {
+                output = x * a.sigmoid();
+            }
+            return output.MoveToOuterDisposeScope();
+        }
+    }
+}
