@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.MemoryMappedFiles;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -75,15 +76,10 @@ namespace Torchwright.Runtime.Weights
                 {
                     if (e.End > dataLength)
                         throw new InvalidDataException($"safetensors '{path}': tensor '{e.Name}' ends at byte {e.End} but the data section has {dataLength} bytes.");
-                    var t = torch.empty(e.Shape, e.Type);
                     long n = e.End - e.Begin;
-                    if (n > 0)
-                    {
-                        if (n > int.MaxValue)
-                            throw new NotSupportedException($"safetensors '{path}': tensor '{e.Name}' is {n} bytes; tensors over 2 GiB are not supported.");
-                        t.bytes = new Span<byte>(start + dataStart + e.Begin, (int)n);
-                    }
-                    result.Add(e.Name, t);
+                    if (n > int.MaxValue)
+                        throw new NotSupportedException($"safetensors '{path}': tensor '{e.Name}' is {n} bytes; tensors over 2 GiB are not supported.");
+                    result.Add(e.Name, FromBytes(new ReadOnlySpan<byte>(start + dataStart + e.Begin, (int)n), e.Type, e.Shape));
                 }
                 return result;
             }
@@ -170,9 +166,124 @@ namespace Torchwright.Runtime.Weights
                 header.CopyTo(fs);
                 foreach (var t in cpu)
                     if (t.numel() > 0)
-                        fs.Write(t.bytes);
+                        WriteData(fs, t);
             }
             File.Move(tmp, path, overwrite: true);
+        }
+
+        // Data movement uses only tensor(T[], shape, dtype) and data<T>() so it compiles against every TorchSharp
+        // implementation.  (TorchSharp's Tensor.bytes would save one copy; SystemTorch does not provide it yet.)
+        private static Tensor FromBytes(ReadOnlySpan<byte> src, ScalarType type, long[] shape)
+        {
+            switch (type)
+            {
+                case ScalarType.Float32:
+                    return torch.tensor(MemoryMarshal.Cast<byte, float>(src).ToArray(), shape);
+                case ScalarType.Float64:
+                    return torch.tensor(MemoryMarshal.Cast<byte, double>(src).ToArray(), shape);
+                case ScalarType.Int64:
+                    return torch.tensor(MemoryMarshal.Cast<byte, long>(src).ToArray(), shape);
+                case ScalarType.Int32:
+                    return torch.tensor(MemoryMarshal.Cast<byte, int>(src).ToArray(), shape);
+                case ScalarType.Byte:
+                    return torch.tensor(src.ToArray(), shape, ScalarType.Byte);
+                case ScalarType.Bool:
+                {
+                    var b = new bool[src.Length];
+                    for (int i = 0; i < b.Length; i++) b[i] = src[i] != 0;
+                    return torch.tensor(b, shape);
+                }
+                case ScalarType.Int8:
+                {
+                    var v = new int[src.Length];
+                    for (int i = 0; i < v.Length; i++) v[i] = (sbyte)src[i];
+                    return torch.tensor(v, shape, ScalarType.Int8);
+                }
+                case ScalarType.Int16:
+                {
+                    var raw = MemoryMarshal.Cast<byte, short>(src);
+                    var v = new int[raw.Length];
+                    for (int i = 0; i < v.Length; i++) v[i] = raw[i];
+                    return torch.tensor(v, shape, ScalarType.Int16);
+                }
+                case ScalarType.Float16:
+                {
+                    // Every half value is exact in float32, so the float32 -> float16 conversion restores the bits.
+                    var raw = MemoryMarshal.Cast<byte, ushort>(src);
+                    var v = new float[raw.Length];
+                    for (int i = 0; i < v.Length; i++) v[i] = (float)BitConverter.UInt16BitsToHalf(raw[i]);
+                    return torch.tensor(v, shape, ScalarType.Float16);
+                }
+                case ScalarType.BFloat16:
+                {
+                    var raw = MemoryMarshal.Cast<byte, ushort>(src);
+                    var v = new float[raw.Length];
+                    for (int i = 0; i < v.Length; i++) v[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                    return torch.tensor(v, shape, ScalarType.BFloat16);
+                }
+                default:
+                    throw new NotSupportedException($"safetensors: dtype {type} is not supported.");
+            }
+        }
+
+        private static void WriteData(Stream fs, Tensor t)
+        {
+            switch (t.dtype)
+            {
+                case ScalarType.Float32:
+                    fs.Write(MemoryMarshal.AsBytes(t.data<float>().ToArray().AsSpan()));
+                    break;
+                case ScalarType.Float64:
+                    fs.Write(MemoryMarshal.AsBytes(t.data<double>().ToArray().AsSpan()));
+                    break;
+                case ScalarType.Int64:
+                    fs.Write(MemoryMarshal.AsBytes(t.data<long>().ToArray().AsSpan()));
+                    break;
+                case ScalarType.Int32:
+                    fs.Write(MemoryMarshal.AsBytes(t.data<int>().ToArray().AsSpan()));
+                    break;
+                case ScalarType.Byte:
+                    fs.Write(t.data<byte>().ToArray());
+                    break;
+                case ScalarType.Bool:
+                    fs.Write(t.data<bool>().ToArray().Select(b => b ? (byte)1 : (byte)0).ToArray());
+                    break;
+                case ScalarType.Int8:
+                case ScalarType.Int16:
+                {
+                    using var wide = t.to(ScalarType.Int32);
+                    var v = wide.data<int>().ToArray();
+                    if (t.dtype == ScalarType.Int8)
+                        fs.Write(v.Select(x => unchecked((byte)(sbyte)x)).ToArray());
+                    else
+                        fs.Write(MemoryMarshal.AsBytes(v.Select(x => (short)x).ToArray().AsSpan()));
+                    break;
+                }
+                case ScalarType.Float16:
+                case ScalarType.BFloat16:
+                {
+                    using var wide = t.to(ScalarType.Float32);
+                    var v = wide.data<float>().ToArray();
+                    var bits = new ushort[v.Length];
+                    if (t.dtype == ScalarType.Float16)
+                        for (int i = 0; i < v.Length; i++) bits[i] = BitConverter.HalfToUInt16Bits((Half)v[i]);
+                    else
+                        for (int i = 0; i < v.Length; i++) bits[i] = ToBFloat16Bits(v[i]);
+                    fs.Write(MemoryMarshal.AsBytes(bits.AsSpan()));
+                    break;
+                }
+                default:
+                    throw new NotSupportedException($"safetensors: dtype {t.dtype} is not supported.");
+            }
+        }
+
+        /// <summary>float32 -> bfloat16 bits, round to nearest even (exact for values that came from bfloat16).</summary>
+        internal static ushort ToBFloat16Bits(float value)
+        {
+            uint u = BitConverter.SingleToUInt32Bits(value);
+            if (float.IsNaN(value)) return (ushort)((u >> 16) | 0x40);
+            uint rounding = 0x7FFF + ((u >> 16) & 1);
+            return (ushort)((u + rounding) >> 16);
         }
 
         private static int ElementSize(ScalarType type)
