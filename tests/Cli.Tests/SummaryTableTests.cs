@@ -81,5 +81,25 @@ namespace Torchwright.Cli.Tests
             Assert.Equal(2, r.ExitCode);
             Assert.Contains("not found", r.Error);
         }
+        [Fact]
+        public void A_directory_is_a_usage_error()
+        {
+            var r = CliRunner.Run("summary", CliRunner.Architectures);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains("directory", r.Error);
+        }
+
+        [Fact]
+        public void Warnings_go_to_stderr_and_json_stays_parseable()
+        {
+            using var dir = new TempDir();
+            var file = dir.Write("w.arch", "arch W : ResNet50 {\n  c2.mlp_ratio = 4\n}\n");
+            var r = CliRunner.Run("summary", file, "--format", "json");
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains("warning TW0101", r.Error);
+            using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+            Assert.Equal("W", doc.RootElement[0].GetProperty("name").GetString());
+            Assert.Equal(25_557_032, doc.RootElement[0].GetProperty("params").GetInt64());
+        }
     }
 }
