@@ -116,10 +116,10 @@ namespace Torchwright.Runtime.Tests
             return new Chain("layer", list);
         }
 
-        public static TheoryData<string> Names(string kindPrefix)
+        public static TheoryData<string> Names(params string[] kinds)
         {
             var data = new TheoryData<string>();
-            foreach (var c in All.Where(c => c.Kind.StartsWith(kindPrefix, StringComparison.Ordinal)))
+            foreach (var c in All.Where(c => kinds.Any(k => c.Kind.StartsWith(k, StringComparison.Ordinal))))
                 data.Add(c.Name);
             return data;
         }
