@@ -1,0 +1,103 @@
+using System;
+using System.Linq;
+using Xunit;
+
+namespace Torchwright.Dsl.Tests.Checking
+{
+    /// <summary>The zoo's compile-time numbers against reference.md: parameters exactly, MACs within 1 %.</summary>
+    public class CostTests
+    {
+        private static readonly Lazy<CompilationResult> Zoo = new Lazy<CompilationResult>(() =>
+        {
+            var dir = System.IO.Path.Combine(DiagnosticTests.RepoRoot(), "architectures");
+            return ArchCompiler.Compile(System.IO.Directory.GetFiles(dir, "*.arch").Select(p => new SourceFile(p, System.IO.File.ReadAllText(p))));
+        });
+
+        private static CheckedArchitecture Arch(string name) => Zoo.Value.Architectures.Single(a => a.Name == name);
+
+        [Theory]
+        [InlineData("ResNet50", 25_557_032L)]
+        [InlineData("BotNet50", 20_852_008L)]
+        [InlineData("ResNeSt50", 27_483_240L)]
+        [InlineData("VanB0", 4_105_800L)]
+        [InlineData("VanB1", 13_861_800L)]
+        [InlineData("CotNet50", 22_222_416L)]
+        [InlineData("ResTLite", 10_508_300L)]
+        [InlineData("ResTSmall", 13_679_708L)]
+        [InlineData("ResTLitePaperStem", 10_489_196L)]
+        [InlineData("ResTSmallPaperStem", 13_660_604L)]
+        public void Parameter_counts_are_exact(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Params);
+
+        [Theory]
+        [InlineData("ResNet50", 4.089e9, false)]
+        [InlineData("BotNet50", 4.025e9, false)]
+        [InlineData("ResNeSt50", 5.37e9, false)]
+        [InlineData("VanB0", 0.864e9, false)]
+        [InlineData("VanB1", 2.495e9, false)]
+        [InlineData("CotNet50", 3.24e9, false)]
+        [InlineData("ResTLitePaperStem", 1.47e9, false)]
+        [InlineData("ResTSmallPaperStem", 2.03e9, false)]
+        [InlineData("ResTLitePaperStem", 1.4e9, true)]
+        [InlineData("ResTSmallPaperStem", 1.9e9, true)]
+        public void Macs_are_within_one_percent(string name, double expected, bool withoutAttention)
+        {
+            var c = Arch(name).Costs;
+            double macs = withoutAttention ? c.Macs - c.AttentionMacs : c.Macs;
+            if (withoutAttention)
+                // The paper prints conv+linear GFLOPs rounded to one decimal (1.4 / 1.9): ours must round to it.
+                Assert.Equal(expected / 1e9, Math.Round(macs / 1e9, 1));
+            else
+                Assert.True(Math.Abs(macs / expected - 1) < 0.01, $"{name}: {macs:N0} MACs vs {expected:N0}");
+        }
+
+        [Fact]
+        public void BoT_relative_position_tables_hold_13568_parameters()
+        {
+            var bot = Arch("BotNet50");
+            var res = Arch("ResNet50");
+            // c5 3x3 convs (3 x 512·512·9) become qkv 1x1 convs (3 x 512·1536) plus the tables.
+            Assert.Equal(res.Costs.Params - 3 * 512L * 512 * 9 + 3 * 512L * 1536 + 13_568, bot.Costs.Params);
+        }
+
+        [Fact]
+        public void Shapes_follow_the_strides()
+        {
+            var r = Arch("ResNet50").Costs.StageOutputs;
+            Assert.Equal(new[] { "256x56x56", "512x28x28", "1024x14x14", "2048x7x7" }, r.Select(s => s.ToString()));
+            var bot = Arch("BotNet50").Costs.Layers.Single(l => l.Path == "layer4.0");
+            Assert.Equal("1024x14x14", bot.Input.ToString()); // MHSA runs before the 2x2 pool
+            var van = Arch("VanB0").Costs.StageOutputs;
+            Assert.Equal(new[] { "32x56x56", "64x28x28", "160x14x14", "256x7x7" }, van.Select(s => s.ToString()));
+        }
+
+        [Fact]
+        public void Width_multiplier_and_interleave_change_the_network()
+        {
+            var text = "arch Half : ResNet50 {\n  width = 0.5\n}\narch Every2 : ResNet50 {\n  c4.mhsa_every = 2\n}\n";
+            var result = ArchCompiler.Compile(new[] { new SourceFile("w.arch", text) });
+            var half = result.Architectures.Single(a => a.Name == "Half");
+            Assert.Equal(new long[] { 128, 256, 512, 1024 }, half.Ir.Stages.Select(s => s.OutChannels));
+            Assert.Equal(32, half.Ir.StemWidth);
+            var every2 = result.Architectures.Single(a => a.Name == "Every2");
+            Assert.Equal(new[] { false, true, false, true, false, true },
+                every2.Ir.Stages[2].Blocks.Select(b => b.Kind == Model.BlockKind.Bot));
+        }
+
+        [Fact]
+        public void Sweep_expands_the_cartesian_product_with_stable_names()
+        {
+            var text = "sweep S : BotNet50 {\n  c5.mhsa = [0,0,1], [1,1,1]\n  width = 0.5, 1.0\n  c5.heads = 3\n}\n";
+            var result = ArchCompiler.Compile(new[] { new SourceFile("s.arch", text) });
+            var sweep = result.Sweeps.Single();
+            Assert.Equal(new[]
+            {
+                "S/c5.mhsa=[0,0,1]/width=0.5/c5.heads=3", "S/c5.mhsa=[0,0,1]/width=1.0/c5.heads=3",
+                "S/c5.mhsa=[1,1,1]/width=0.5/c5.heads=3", "S/c5.mhsa=[1,1,1]/width=1.0/c5.heads=3",
+            }, sweep.Info.VariantNames);
+            // Three heads do not divide c5's width: every variant is invalid and reported, none crashes.
+            Assert.Empty(sweep.Variants);
+            Assert.Equal(4, sweep.InvalidVariants.Count);
+            Assert.Contains(result.Diagnostics, d => d.Id == "TW0006");
+        }
+    }
+}
