@@ -67,6 +67,9 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor DuplicateAssignment = new DiagnosticDescriptor(
             "TW0020", "Field set twice", "Field '{0}' is set twice in '{1}' (first at {2}); keep one", Severity.Error);
 
+        public static readonly DiagnosticDescriptor AttributedClassShape = new DiagnosticDescriptor(
+            "TW0021", "Attributed class must be a top-level non-generic partial class", "'{0}' carries [Architecture] but is {1}; declare it as a top-level, non-generic 'partial class' so the generated module can complete it", Severity.Error);
+
         // --- warnings -----------------------------------------------------------------------------
         public static readonly DiagnosticDescriptor LargeAttentionMap = new DiagnosticDescriptor(
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
@@ -84,7 +87,7 @@ namespace Torchwright.Dsl.Diagnostics
         {
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
-            UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment,
+            UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }

@@ -1,0 +1,286 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+using Torchwright.Dsl;
+using Torchwright.Dsl.Attributes;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Syntax;
+using DslDiagnostic = Torchwright.Dsl.Diagnostics.Diagnostic;
+using SourceLocation = Torchwright.Dsl.Diagnostics.SourceLocation;
+
+namespace Torchwright.Generator
+{
+    /// <summary>
+    /// [Architecture]/[Stage] classes and .arch AdditionalFiles -> the Dsl compiler -> one generated file per
+    /// architecture or sweep, and TW diagnostics at the attribute argument or the .arch span. Thin: every rule
+    /// lives in the Dsl.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class ArchitectureGenerator : IIncrementalGenerator
+    {
+        /// <summary>Names of the tracked pipeline steps (tests assert their Cached/Unchanged reasons).</summary>
+        public static class Steps
+        {
+            public const string Namespace = "Namespace";
+            public const string AttributeClasses = "AttributeClasses";
+            public const string ArchFiles = "ArchFiles";
+            public const string Compilation = "DslCompilation";
+            public const string EmitModels = "EmitModels";
+            public const string Diagnostics = "Diagnostics";
+            public const string ExternalDiagnostics = "ExternalDiagnostics";
+            public const string SourceDiagnostics = "SourceDiagnostics";
+        }
+
+        public const string DefaultNamespace = "Torchwright.Architectures";
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            context.RegisterPostInitializationOutput(ctx =>
+                ctx.AddSource("Torchwright.Attributes.g.cs", SourceText.From(AttributeModel.AttributeSource, System.Text.Encoding.UTF8)));
+
+            var ns = context.AnalyzerConfigOptionsProvider
+                .Select((o, _) => ChooseNamespace(
+                    o.GlobalOptions.TryGetValue("build_property.TorchwrightNamespace", out var tw) ? tw : null,
+                    o.GlobalOptions.TryGetValue("build_property.RootNamespace", out var root) ? root : null))
+                .WithTrackingName(Steps.Namespace);
+
+            var classes = context.SyntaxProvider
+                .ForAttributeWithMetadataName(AttributeModel.ArchitectureMetadataName,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, ct) => ExtractClass(ctx, ct))
+                .Where(static m => m is not null)
+                .Select(static (m, _) => m!)
+                .WithTrackingName(Steps.AttributeClasses);
+
+            var archFiles = context.AdditionalTextsProvider
+                .Where(static t => t.Path.EndsWith(".arch", StringComparison.OrdinalIgnoreCase))
+                .Select(static (t, ct) => Parse(t.Path, t.GetText(ct)?.ToString() ?? ""))
+                .WithTrackingName(Steps.ArchFiles);
+
+            var result = archFiles.Collect()
+                .Combine(classes.Collect())
+                .Combine(ns)
+                .Select(static (input, ct) => Generate(input.Left.Left, input.Left.Right, input.Right, ct))
+                .WithTrackingName(Steps.Compilation);
+
+            var outputs = result
+                .SelectMany(static (r, _) => r.Outputs)
+                .WithTrackingName(Steps.EmitModels);
+            context.RegisterSourceOutput(outputs, static (spc, model) => spc.AddSource(model.HintName, SourceText.From(Emit(model), System.Text.Encoding.UTF8)));
+
+            var diagnostics = result.Select(static (r, _) => r.Diagnostics).WithTrackingName(Steps.Diagnostics);
+
+            // Diagnostics in .arch files (and the zoo) are located by path, span and line span: fully cacheable.
+            var external = diagnostics
+                .Select(static (d, _) => EquatableArray.From(d.Where(x => !IsCSharp(x.Location))))
+                .WithTrackingName(Steps.ExternalDiagnostics);
+            context.RegisterSourceOutput(external, static (spc, list) =>
+            {
+                foreach (var d in list) spc.ReportDiagnostic(DiagnosticDescriptors.ToRoslyn(d, DiagnosticDescriptors.ExternalLocation(d.Location)));
+            });
+
+            // Diagnostics at attribute arguments are re-anchored in their syntax tree, so the IDE squiggles the
+            // argument and #pragma can suppress them. Only this cheap reporting step sees the Compilation.
+            var inSource = diagnostics
+                .Select(static (d, _) => EquatableArray.From(d.Where(x => IsCSharp(x.Location))))
+                .WithTrackingName(Steps.SourceDiagnostics);
+            context.RegisterSourceOutput(inSource.Combine(context.CompilationProvider), static (spc, input) =>
+            {
+                if (input.Left.Count == 0) return;
+                var trees = new Dictionary<string, SyntaxTree>(StringComparer.Ordinal);
+                foreach (var t in input.Right.SyntaxTrees) trees[t.FilePath] = t;
+                foreach (var d in input.Left)
+                {
+                    var loc = trees.TryGetValue(d.Location.Path, out var tree) && d.Location.End <= tree.Length
+                        ? Location.Create(tree, new TextSpan(d.Location.Start, d.Location.Length))
+                        : DiagnosticDescriptors.ExternalLocation(d.Location);
+                    spc.ReportDiagnostic(DiagnosticDescriptors.ToRoslyn(d, loc));
+                }
+            });
+        }
+
+        internal static string ChooseNamespace(string? torchwrightNamespace, string? rootNamespace)
+        {
+            if (IsNamespace(torchwrightNamespace)) return torchwrightNamespace!.Trim();
+            if (IsNamespace(rootNamespace)) return rootNamespace!.Trim();
+            return DefaultNamespace;
+        }
+
+        private static bool IsNamespace(string? s)
+        {
+            if (string.IsNullOrWhiteSpace(s)) return false;
+            foreach (var part in s!.Trim().Split('.'))
+                if (!SyntaxFacts.IsValidIdentifier(part)) return false;
+            return true;
+        }
+
+        internal static bool IsCSharp(SourceLocation loc) => loc.Path.EndsWith(".cs", StringComparison.OrdinalIgnoreCase);
+
+        internal static ParsedArch Parse(string path, string text)
+        {
+            var diagnostics = new List<DslDiagnostic>();
+            var file = ArchParser.Parse(path, text, diagnostics);
+            return new ParsedArch(file, EquatableArray.From(diagnostics));
+        }
+
+        // ---------------------------------------------------------------------------------------------------
+        // Attribute extraction: symbols and syntax in, plain data out.
+
+        internal static ClassModel? ExtractClass(GeneratorAttributeSyntaxContext ctx, CancellationToken ct)
+        {
+            if (ctx.TargetSymbol is not INamedTypeSymbol symbol || ctx.TargetNode is not ClassDeclarationSyntax syntax) return null;
+            var path = syntax.SyntaxTree.FilePath;
+            var nameLoc = ToSource(syntax.Identifier.GetLocation(), path);
+            var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+
+            var problems = new List<string>();
+            if (symbol.ContainingType != null) problems.Add("nested in '" + symbol.ContainingType.Name + "'");
+            if (symbol.TypeParameters.Length > 0) problems.Add("generic");
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword)) problems.Add("not partial");
+            if (symbol.IsStatic || symbol.IsAbstract) problems.Add(symbol.IsStatic ? "static" : "abstract");
+            if (ns.Length == 0) problems.Add("in the global namespace");
+            var diagnostics = new List<DslDiagnostic>();
+            if (problems.Count > 0)
+                diagnostics.Add(DiagnosticCatalog.AttributedClassShape.Create(nameLoc, symbol.Name, string.Join(", ", problems)));
+
+            var args = new List<AttributeArgument>();
+            foreach (var attr in ctx.Attributes)
+                AddArguments(args, attr, AttributeModel.ArchitectureAttribute, null, path, ct);
+            foreach (var attr in symbol.GetAttributes())
+            {
+                if (attr.AttributeClass?.ToDisplayString() != AttributeModel.StageMetadataName) continue;
+                var stage = attr.ConstructorArguments.Length == 1 ? attr.ConstructorArguments[0].Value as string : null;
+                if (stage == null) continue;
+                var attrSyntax = attr.ApplicationSyntaxReference?.GetSyntax(ct) as AttributeSyntax;
+                var stageArg = attrSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals == null && a.NameColon == null)
+                               ?? attrSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals == null);
+                var stageLoc = stageArg != null ? ToSource(stageArg.Expression.GetLocation(), path) : nameLoc;
+                args.Add(new AttributeArgument(AttributeModel.StageAttribute, stage, AttributeModel.StageNameProperty, stage, stageLoc));
+                AddArguments(args, attr, AttributeModel.StageAttribute, stage, path, ct);
+            }
+
+            var accessibility = symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
+            var cls = new AttributedClass(symbol.Name, ns, nameLoc, EquatableArray.From(args));
+            return new ClassModel(cls, accessibility, System.IO.Path.GetFileName(path), EquatableArray.From(diagnostics));
+        }
+
+        private static void AddArguments(List<AttributeArgument> args, AttributeData attr, string attribute, string? stage, string path, CancellationToken ct)
+        {
+            var attrSyntax = attr.ApplicationSyntaxReference?.GetSyntax(ct) as AttributeSyntax;
+            foreach (var named in attr.NamedArguments)
+            {
+                var constant = named.Value;
+                if (constant.Kind == TypedConstantKind.Error) continue;
+                var argSyntax = attrSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+                var loc = argSyntax != null
+                    ? ToSource(argSyntax.Expression.GetLocation(), path)
+                    : attrSyntax != null ? ToSource(attrSyntax.GetLocation(), path) : SourceLocation.None;
+                object? value;
+                var items = EquatableArray<SourceLocation>.Empty;
+                if (constant.Kind == TypedConstantKind.Array)
+                {
+                    if (constant.IsNull) continue;
+                    value = constant.Values.Select(v => v.Value is int i ? i : Convert.ToInt32(v.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                    if (argSyntax != null) items = EquatableArray.From(ElementExpressions(argSyntax.Expression).Select(e => ToSource(e.GetLocation(), path)));
+                }
+                else
+                {
+                    value = constant.Value;
+                    if (value == null) continue;
+                }
+                args.Add(new AttributeArgument(attribute, stage, named.Key, value, loc) { ItemLocations = items });
+            }
+        }
+
+        private static IEnumerable<ExpressionSyntax> ElementExpressions(ExpressionSyntax e) => e switch
+        {
+            ArrayCreationExpressionSyntax a when a.Initializer != null => a.Initializer.Expressions,
+            ImplicitArrayCreationExpressionSyntax i => i.Initializer.Expressions,
+            CollectionExpressionSyntax c => c.Elements.OfType<ExpressionElementSyntax>().Select(x => x.Expression),
+            _ => Enumerable.Empty<ExpressionSyntax>(),
+        };
+
+        internal static SourceLocation ToSource(Location location, string path)
+        {
+            var span = location.SourceSpan;
+            var lines = location.GetLineSpan();
+            return new SourceLocation(path, span.Start, span.Length,
+                new LinePos(lines.StartLinePosition.Line, lines.StartLinePosition.Character),
+                new LinePos(lines.EndLinePosition.Line, lines.EndLinePosition.Character));
+        }
+
+        // ---------------------------------------------------------------------------------------------------
+        // One compilation of every declaration, split into per-output models.
+
+        internal static GenerationResult Generate(ImmutableArray<ParsedArch> archFiles, ImmutableArray<ClassModel> classes, string ns, CancellationToken ct)
+        {
+            var diagnostics = new List<DslDiagnostic>();
+            var files = new List<ArchFile>();
+            foreach (var f in archFiles.OrderBy(f => f.File.Path, StringComparer.Ordinal))
+            {
+                files.Add(f.File);
+                diagnostics.AddRange(f.Diagnostics);
+            }
+            var byArchName = new Dictionary<string, ClassModel>(StringComparer.Ordinal);
+            foreach (var c in classes.OrderBy(c => c.Class.NameLocation.Path, StringComparer.Ordinal).ThenBy(c => c.Class.NameLocation.Start))
+            {
+                diagnostics.AddRange(c.Diagnostics);
+                var file = AttributeModel.ToArchFile(c.Class, diagnostics);
+                files.Add(file);
+                if (c.CanEmit && file.Archs.Count == 1 && !byArchName.ContainsKey(file.Archs[0].Name))
+                    byArchName[file.Archs[0].Name] = c;
+            }
+            ct.ThrowIfCancellationRequested();
+
+            var result = ArchCompiler.Compile(files, diagnostics);
+            var outputs = new List<EmitModel>();
+            var hints = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var arch in result.Architectures)
+            {
+                EmitModel model;
+                if (IsCSharp(arch.Ir.Location) && byArchName.TryGetValue(arch.Name, out var cls))
+                {
+                    model = new EmitModel(Hint(arch.Name, hints), cls.Class.ClassName,
+                        new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName), arch, null);
+                }
+                else if (!IsCSharp(arch.Ir.Location))
+                {
+                    model = new EmitModel(Hint(arch.Name, hints), CSharpEmitter.Identifier(arch.Name),
+                        new EmitOptions(ns, "public", FileName(arch.Ir.Location.Path)), arch, null);
+                }
+                else continue; // an attributed class that cannot be completed (TW0021 reported)
+                outputs.Add(model);
+            }
+            foreach (var sweep in result.Sweeps)
+                outputs.Add(new EmitModel(Hint(sweep.Info.Name, hints), CSharpEmitter.Identifier(sweep.Info.Name),
+                    new EmitOptions(ns, "public", FileName(sweep.Info.Location.Path)), null, sweep));
+            return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
+        }
+
+        private static string FileName(string path)
+        {
+            var p = path.Replace('\\', '/');
+            return p.Substring(p.LastIndexOf('/') + 1);
+        }
+
+        private static string Hint(string name, HashSet<string> taken)
+        {
+            var baseName = CSharpEmitter.Identifier(name);
+            var hint = baseName;
+            for (int k = 2; !taken.Add(hint); k++) hint = baseName + "_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return hint + ".g.cs";
+        }
+
+        internal static string Emit(EmitModel model) =>
+            model.Sweep != null
+                ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
+                : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
+    }
+}
