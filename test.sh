@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The test command (README): builds and runs every test project in the solution.
+# The test command (README): installs what is missing (setup.sh), then builds and runs every test project.
+# Extra arguments go to dotnet test (e.g. ./test.sh --filter FullyQualifiedName~Torchwright.Cli).
 set -euo pipefail
 cd "$(dirname "$0")"
+bash ./setup.sh
 dotnet test Generator.sln -c Release --logger "console;verbosity=normal" "$@"
