@@ -307,7 +307,6 @@ namespace Torchwright.Dsl.Analysis
         {
             var fam = FamilyOf(kind);
             var mask = MhsaMask(s, stageName, kind, depth);
-            if (mask == null) return null;
 
             long card = BothInt(s, "cardinality", 1);
             long radix = BothInt(s, "radix", kind == "splat" ? 2 : 1);
@@ -442,7 +441,7 @@ namespace Torchwright.Dsl.Analysis
             Has(StagePath(s, "mhsa")) ? LocationOf(StagePath(s, "mhsa")) : LocationOf(StagePath(s, "mhsa_every"));
 
         /// <summary>Which blocks of the stage become MHSA: the explicit mask, the every-k interleave, or none.</summary>
-        private bool[]? MhsaMask(int s, string stageName, string kind, int depth)
+        private bool[] MhsaMask(int s, string stageName, string kind, int depth)
         {
             var mask = new bool[depth];
             var maskPath = StagePath(s, "mhsa");
@@ -450,7 +449,7 @@ namespace Torchwright.Dsl.Analysis
             if (Has(maskPath) && Has(everyPath))
             {
                 diagnostics.Add(DiagnosticCatalog.DuplicateAssignment.Create(fields[everyPath].PathLocation, everyPath + " (with " + maskPath + ")", arch.Name, fields[maskPath].PathLocation));
-                return null;
+                return new bool[depth]; // reported; keep checking the rest
             }
             bool resnetFamily = FamilyOf(kind) == Family.ResNet;
             if (Has(maskPath))
@@ -464,7 +463,7 @@ namespace Torchwright.Dsl.Analysis
                 if (list.Items.Count != depth)
                 {
                     diagnostics.Add(DiagnosticCatalog.MaskLength.Create(list.Location, stageName, "mhsa", list.Items.Count, depth));
-                    return null;
+                    return new bool[depth]; // reported; keep checking the rest
                 }
                 for (int i = 0; i < depth; i++)
                 {
@@ -472,7 +471,7 @@ namespace Torchwright.Dsl.Analysis
                     if (v != 0 && v != 1)
                     {
                         diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(list.Items[i].Location, stageName, $"mhsa[{i}]", v, "mask entries are 0 (keep the block) or 1 (MHSA)"));
-                        return null;
+                        return new bool[depth]; // reported; keep checking the rest
                     }
                     mask[i] = v == 1;
                 }
@@ -485,7 +484,7 @@ namespace Torchwright.Dsl.Analysis
                     diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(everyPath), stageName, "mhsa_every", kind));
                     return mask;
                 }
-                if (!InRange(every, 1, depth, LocationOf(everyPath), "mhsa_every", stageName)) return null;
+                if (!InRange(every, 1, depth, LocationOf(everyPath), "mhsa_every", stageName)) return new bool[depth]; // reported; keep checking the rest
                 for (int i = 0; i < depth; i++) mask[i] = (i + 1) % every == 0;
             }
             return mask;
