@@ -48,7 +48,7 @@ namespace Torchwright.Runtime.Tests
         /// with identical weights and compares: eval output, input and parameter gradients of sum(out * proj) in eval mode,
         /// and a train-mode output.
         /// </summary>
-        public static ParityResult Run(PythonReference python, BlockCase c)
+        public static ParityResult Run(PythonReference python, BlockCase c, Func<string, Tensor, Tensor>? tamperExport = null, Func<string, string>? renameExport = null)
         {
             Directory.CreateDirectory(WorkDir);
             var casePath = Path.Combine(WorkDir, Sanitize(c.Name) + ".safetensors");
@@ -67,7 +67,7 @@ namespace Torchwright.Runtime.Tests
 
             var state = module.state_dict();
             var export = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var kv in state) export["sd." + kv.Key] = kv.Value;
+            foreach (var kv in state) export["sd." + (renameExport is null ? kv.Key : renameExport(kv.Key))] = tamperExport is null ? kv.Value : tamperExport(kv.Key, kv.Value);
             export["input"] = x;
             export["proj"] = proj;
             var meta = new Dictionary<string, string>
