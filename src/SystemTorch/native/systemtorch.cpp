@@ -411,6 +411,7 @@ static int run_op(int op, Tensor** in, int nin, const int64_t* ia, int nia, cons
         default: throw std::invalid_argument("unsupported interpolation mode");
       }
       if (ia[1] >= 0) o.align_corners(ia[1] != 0);
+      else if (ia[0] == 1 || ia[0] == 2 || ia[0] == 5) o.align_corners(false);  // PyTorch's default, without libtorch's warning
       return one(F::interpolate(T(in[0]), o));
     }
     default:
