@@ -84,6 +84,9 @@ namespace Torchwright.Dsl
 
         public static IReadOnlyList<ArchFile> Files => files.Value;
 
+        /// <summary>Paths of embedded zoo files start with "zoo/"; they exist on no disk.</summary>
+        public static bool IsZooPath(string path) => path.StartsWith("zoo/", StringComparison.Ordinal);
+
         private static IReadOnlyList<SourceFile> Load()
         {
             var asm = typeof(Zoo).Assembly;

@@ -36,18 +36,41 @@ namespace Torchwright.Dsl.Analysis
         {
             var b = new ArchBuilder(arch, diagnostics);
             b.errorsAtStart = diagnostics.Count(d => d.IsError);
+            int first = diagnostics.Count;
+            try { return b.BuildAndCost(); }
+            finally { b.RelocateZooDiagnostics(first); }
+        }
+
+        private (ArchitectureIR? Ir, CostReport? Costs) BuildAndCost()
+        {
+            var b = this;
             var ir = b.BuildIr();
             if (ir == null || b.HasNewErrors) return (null, null);
             CostReport costs;
             try { costs = CostModel.Analyze(ir); }
             catch (OverflowException)
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(b.LocationOf("input"), arch.Name, "input", ir.Input.ToString(),
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(b.LocationOf("input"), ir.Name, "input", ir.Input.ToString(),
                     "the parameter or MAC count exceeds 64 bits; use a smaller input or narrower stages"));
                 return (null, null);
             }
             b.CheckSpatial(ir, costs);
             return b.HasNewErrors ? (null, null) : (ir, costs);
+        }
+
+        /// <summary>
+        /// A problem in a user's architecture whose culprit value is inherited from the built-in zoo is reported at
+        /// the user's declaration (a file they can open), naming where in the zoo the value was set.
+        /// </summary>
+        private void RelocateZooDiagnostics(int first)
+        {
+            if (arch.FromZoo || Zoo.IsZooPath(arch.Location.Path)) return;
+            for (int i = first; i < diagnostics.Count; i++)
+            {
+                var d = diagnostics[i];
+                if (!Zoo.IsZooPath(d.Location.Path)) continue;
+                diagnostics[i] = d with { Message = d.Message + $" (the value is inherited from the built-in {d.Location})", Location = arch.Location };
+            }
         }
 
         private bool HasNewErrors => diagnostics.Count(d => d.IsError) > errorsAtStart;
@@ -291,6 +314,16 @@ namespace Torchwright.Dsl.Analysis
                 channels = outCh;
                 channelSource = stageName + ".out";
             }
+
+            // Per-stage lists that no stage's block kind reads.
+            void UnusedList(string list, Func<string, bool> used)
+            {
+                if (Has(list) && !kinds.Any(used))
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(list), arch.Name, list, string.Join("/", kinds.Distinct())));
+            }
+            UnusedList("heads", k => k == "rest" || Enumerable.Range(0, n).Any(i => Has(StagePath(i, "mhsa")) || Has(StagePath(i, "mhsa_every"))));
+            UnusedList("mlp_ratios", k => k == "van" || k == "rest");
+            UnusedList("sr_ratios", k => k == "rest");
 
             if (HasNewErrors) return null;
             return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, stemWidth, EquatableArray.From(stages), classes, arch.Location);
