@@ -144,7 +144,11 @@ namespace Torchwright.Runtime.Blocks
             register_module("dwconv", dwconv);
         }
 
-        public override Tensor forward(Tensor input) => dwconv.call(input);
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            return dwconv.call(input).MoveToOuterDisposeScope();
+        }
     }
 
     /// <summary>VAN overlapping patch embedding: <c>proj</c> conv k x k / stride, pad k/2 (bias), <c>norm</c> BN.</summary>
