@@ -266,6 +266,9 @@ namespace Torchwright.Dsl.Analysis
                 long rawWidth = StageInt(s, "width", "widths", 0);
                 if (!InRange(rawWidth, 1, MaxChannels, StageLocation(s, "width", "widths"), "width", stageName)) return null;
                 long width = Scale(rawWidth);
+                if (Math.Abs(rawWidth * mult - width) > 1e-9)
+                    diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(LocationOf("width"), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        (rawWidth * mult).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), width));
 
                 long outCh;
                 if (fam0 == Family.ResNet)
