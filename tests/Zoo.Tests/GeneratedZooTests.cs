@@ -1,0 +1,127 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using TorchSharp;
+using Torchwright.Zoo;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Torchwright.Zoo.Tests
+{
+    /// <summary>The generated zoo modules: runtime counts equal the compile-time constants and reference.md; they run.</summary>
+    public class GeneratedZooTests
+    {
+        public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels);
+
+        private static readonly Model[] All =
+        {
+            new("ResNet50", () => new ResNet50(), ResNet50.ParameterCount, 25_557_032, new[] { ResNet50.C2Channels, ResNet50.C3Channels, ResNet50.C4Channels, ResNet50.C5Channels }),
+            new("BotNet50", () => new BotNet50(), BotNet50.ParameterCount, 20_852_008, new[] { BotNet50.C2Channels, BotNet50.C3Channels, BotNet50.C4Channels, BotNet50.C5Channels }),
+            new("BotNet50_011", () => new BotNet50_011(), BotNet50_011.ParameterCount, 22_417_960, new[] { BotNet50_011.C2Channels, BotNet50_011.C3Channels, BotNet50_011.C4Channels, BotNet50_011.C5Channels }),
+            new("ResNeSt50", () => new ResNeSt50(), ResNeSt50.ParameterCount, 27_483_240, new[] { ResNeSt50.C2Channels, ResNeSt50.C3Channels, ResNeSt50.C4Channels, ResNeSt50.C5Channels }),
+            new("VanB0", () => new VanB0(), VanB0.ParameterCount, 4_105_800, new[] { VanB0.C2Channels, VanB0.C3Channels, VanB0.C4Channels, VanB0.C5Channels }),
+            new("VanB1", () => new VanB1(), VanB1.ParameterCount, 13_861_800, new[] { VanB1.C2Channels, VanB1.C3Channels, VanB1.C4Channels, VanB1.C5Channels }),
+            new("CotNet50", () => new CotNet50(), CotNet50.ParameterCount, 22_222_416, new[] { CotNet50.C2Channels, CotNet50.C3Channels, CotNet50.C4Channels, CotNet50.C5Channels }),
+            new("ResTLite", () => new ResTLite(), ResTLite.ParameterCount, 10_508_300, new[] { ResTLite.C2Channels, ResTLite.C3Channels, ResTLite.C4Channels, ResTLite.C5Channels }),
+            new("ResTSmall", () => new ResTSmall(), ResTSmall.ParameterCount, 13_679_708, new[] { ResTSmall.C2Channels, ResTSmall.C3Channels, ResTSmall.C4Channels, ResTSmall.C5Channels }),
+            new("ResTLitePaperStem", () => new ResTLitePaperStem(), ResTLitePaperStem.ParameterCount, 10_489_196, new[] { ResTLitePaperStem.C2Channels, ResTLitePaperStem.C3Channels, ResTLitePaperStem.C4Channels, ResTLitePaperStem.C5Channels }),
+            new("ResTSmallPaperStem", () => new ResTSmallPaperStem(), ResTSmallPaperStem.ParameterCount, 13_660_604, new[] { ResTSmallPaperStem.C2Channels, ResTSmallPaperStem.C3Channels, ResTSmallPaperStem.C4Channels, ResTSmallPaperStem.C5Channels }),
+        };
+
+        public static IEnumerable<object[]> Names => All.Select(m => new object[] { m.Name });
+
+        private static Model Get(string name) => All.Single(m => m.Name == name);
+
+        [Theory]
+        [MemberData(nameof(Names))]
+        public void Runtime_parameter_count_equals_the_generated_constant_and_reference(string name)
+        {
+            var m = Get(name);
+            Assert.Equal(m.Expected, m.ParameterCount);
+            using var module = m.Create();
+            long runtime = module.parameters().Sum(p => p.numel());
+            Assert.Equal(m.ParameterCount, runtime);
+        }
+
+        [Theory]
+        [MemberData(nameof(Names))]
+        public void Forward_gives_logits_and_features_of_the_declared_shapes(string name)
+        {
+            var m = Get(name);
+            using var module = m.Create();
+            module.eval();
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            torch.manual_seed(0);
+            var x = torch.randn(1, 3, 224, 224);
+            var logits = module.call(x);
+            Assert.Equal(new long[] { 1, 1000 }, logits.shape);
+            Assert.True((logits - logits).eq(0).all().item<bool>(), "non-finite logits"); // NaN and inf give NaN
+
+            var features = (dynamic)module;
+            var f = features.forward_features(x);
+            var maps = new Tensor[] { f.C2, f.C3, f.C4, f.C5 };
+            Assert.Equal(m.StageChannels, maps.Select(t => t.shape[1]));
+            Assert.Equal(new long[] { 56, 28, 14, 7 }, maps.Select(t => t.shape[2]));
+        }
+
+        [Fact]
+        public void BotNet50_rejects_an_input_size_it_was_not_declared_for()
+        {
+            using var model = new BotNet50();
+            using var scope = torch.NewDisposeScope();
+            var e = Assert.Throws<ArgumentException>(() => model.call(torch.zeros(1, 3, 256, 256)));
+            Assert.Contains("expected input (N, 3, 224, 224) but got (1, 3, 256, 256)", e.Message);
+            Assert.Contains("relative-position tables of layer4.0 are sized for 14x14", e.Message);
+        }
+
+        [Fact]
+        public void Generated_ResNet50_has_torchvisions_state_dict_keys()
+        {
+            using var model = new ResNet50();
+            var ours = model.state_dict().Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
+            var psi = new ProcessStartInfo("/usr/bin/python3", "-c \"import torchvision; print('\\n'.join(sorted(torchvision.models.resnet50().state_dict().keys())))\"")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+            var theirs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).OrderBy(k => k, StringComparer.Ordinal).ToArray();
+            Assert.Equal(theirs, ours);
+        }
+
+        [Fact]
+        public void VanB0_trains_one_sgd_step()
+        {
+            using var model = new VanB0();
+            model.train();
+            using var scope = torch.NewDisposeScope();
+            torch.manual_seed(1);
+            var optimizer = torch.optim.SGD(model.parameters(), 0.01, momentum: 0.9);
+            var x = torch.randn(2, 3, 224, 224);
+            var target = torch.tensor(new long[] { 3, 7 });
+            var loss = torch.nn.functional.cross_entropy(model.call(x), target);
+            optimizer.zero_grad();
+            loss.backward();
+            Assert.All(model.parameters(), p => Assert.NotNull(p.grad));
+            var before = model.parameters().First().clone();
+            optimizer.step();
+            Assert.True((before - model.parameters().First()).abs().max().item<float>() > 0, "SGD step changed nothing");
+        }
+
+        [Fact]
+        public void The_placement_sweep_lists_its_variants_with_factories()
+        {
+            Assert.Equal(new[] { "BotC5Placement/c5.mhsa=[0,0,0]", "BotC5Placement/c5.mhsa=[0,0,1]", "BotC5Placement/c5.mhsa=[0,1,1]", "BotC5Placement/c5.mhsa=[1,1,1]" },
+                BotC5Placement.Variants.Select(v => v.Name));
+            var v011 = BotC5Placement.Variants[2];
+            Assert.Equal(BotNet50_011.ParameterCount, v011.ParameterCount);
+            using var module = v011.Create();
+            Assert.Equal(v011.ParameterCount, module.parameters().Sum(p => p.numel()));
+        }
+    }
+}
