@@ -6,7 +6,7 @@ using Torchwright.Cli.Commands;
 namespace Torchwright.Cli
 {
     /// <summary>
-    /// The <c>torchwright</c> command. Verbs: check, summary (infer, bench, sweep and report come later: each is one
+    /// The <c>torchwright</c> command. Verbs: check, summary, infer (bench, sweep and report come later: each is one
     /// file in Commands/ registered in <see cref="BuildRoot"/>).
     /// </summary>
     public static class Program
@@ -46,6 +46,7 @@ namespace Torchwright.Cli
             var root = new RootCommand("torchwright: declare, check and summarise vision backbones (.arch files)");
             root.Subcommands.Add(CheckCommand.Create(ctx));
             root.Subcommands.Add(SummaryCommand.Create(ctx));
+            root.Subcommands.Add(InferCommand.Create(ctx));
             return root;
         }
     }

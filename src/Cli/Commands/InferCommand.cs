@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using Torchwright.Cli.Output;
+using Torchwright.Cli.Running;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Runtime.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Cli.Commands
+{
+    /// <summary>
+    /// <c>torchwright infer &lt;file.arch&gt; --name N --weights W.safetensors --input X.safetensors --output Y.safetensors [--device cpu|cuda]</c>:
+    /// builds the architecture (emitted and compiled in-process), loads the weights strictly, runs the tensor named
+    /// <c>input</c> through it in eval mode and writes the tensor named <c>output</c>.
+    /// </summary>
+    internal static class InferCommand
+    {
+        public static Command Create(CliContext ctx)
+        {
+            var file = new Argument<string>("file") { Description = "the .arch file declaring the architecture" };
+            var name = new Option<string?>("--name", "-n") { Description = "architecture name (needed when the file declares several)" };
+            var weights = new Option<string>("--weights", "-w") { Description = "safetensors file with the module's state dict (reference names)", Required = true };
+            var input = new Option<string>("--input", "-i") { Description = "safetensors file holding a tensor named 'input' (N, C, H, W)", Required = true };
+            var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
+            var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
+            var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
+            {
+                file, name, weights, input, output, device,
+            };
+            command.SetAction(parse => Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
+                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!));
+            return command;
+        }
+
+        public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName)
+        {
+            var ws = CommandSupport.LoadOrReport(ctx, "infer", new[] { file }, allowDirectories: false);
+            if (ws == null) return ExitCodes.Usage;
+            foreach (var path in new[] { weightsPath, inputPath })
+                if (!File.Exists(path))
+                {
+                    ctx.Error.WriteLine($"torchwright infer: file not found: {path}");
+                    return ExitCodes.Usage;
+                }
+
+            var result = ws.Compile();
+            var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+            if (errors.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, errors);
+                return ExitCodes.DeclarationErrors;
+            }
+            var roots = ws.RootArchitectureNames.ToList();
+            var candidates = result.Architectures.Where(a => roots.Contains(a.Name)).ToList();
+            var arch = name != null ? candidates.FirstOrDefault(a => a.Name == name) : candidates.Count == 1 ? candidates[0] : null;
+            if (arch == null)
+            {
+                ctx.Error.WriteLine(name == null
+                    ? $"torchwright infer: {file} declares {candidates.Count} architectures; choose one with --name ({string.Join(", ", candidates.Select(a => a.Name))})"
+                    : $"torchwright infer: no architecture '{name}' in {file}; it declares {string.Join(", ", candidates.Select(a => a.Name))}");
+                return ExitCodes.Usage;
+            }
+
+            Device device;
+            try { device = torch.device(deviceName); }
+            catch (Exception e)
+            {
+                ctx.Error.WriteLine($"torchwright infer: bad --device '{deviceName}': {e.Message}");
+                return ExitCodes.Usage;
+            }
+            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
+            {
+                ctx.Error.WriteLine("torchwright infer: --device cuda asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
+                return ExitCodes.Usage;
+            }
+
+            try
+            {
+                using var module = ModuleCompiler.Build(arch);
+                var report = module.LoadSafetensors(weightsPath, strict: true);
+                module.to(device);
+                module.eval();
+
+                using var scope = torch.NewDisposeScope();
+                var tensors = SafeTensors.Load(inputPath);
+                if (!tensors.TryGetValue("input", out var x))
+                {
+                    ctx.Error.WriteLine($"torchwright infer: {inputPath} has no tensor named 'input' (it has: {string.Join(", ", tensors.Keys)})");
+                    return ExitCodes.Usage;
+                }
+                Tensor y;
+                using (torch.no_grad())
+                    y = module.call(x.to(device)).to(torch.CPU);
+                SafeTensors.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
+                ctx.Out.WriteLine($"{arch.Name}: {report.Loaded.Count} tensors loaded; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException)
+            {
+                // Shape guards, strict weight loading and file format errors all say what is wrong and how to fix it.
+                ctx.Error.WriteLine($"torchwright infer: {e.Message}");
+                return ExitCodes.DeclarationErrors;
+            }
+        }
+    }
+}
