@@ -52,6 +52,7 @@ namespace TorchSharp
         public static Scalar ToScalar(this double value) => value;
         public static Scalar ToScalar(this bool value) => value;
         public static double ToDouble(this Scalar value) => value.Value;
+        public static bool ToBoolean(this Scalar value) => value.Value != 0;
         public static float ToSingle(this Scalar value) => (float)value.Value;
         public static long ToInt64(this Scalar value) => (long)value.Value;
         public static int ToInt32(this Scalar value) => (int)value.Value;

@@ -153,6 +153,8 @@ namespace TorchSharp
         {
             internal List<ParamGroupBase> _groups = new();
 
+        internal OptimizerHelper() { }
+
             public override IEnumerable<ILearningRateController> ParamGroups => _groups;
 
             internal override IEnumerable<Parameter> AllParameters() => _groups.SelectMany(g => g.Parameters);
@@ -163,7 +165,7 @@ namespace TorchSharp
             }
         }
 
-        public class ParamGroupBase : ILearningRateController
+        internal class ParamGroupBase : ILearningRateController
         {
             internal ParamGroupBase(IEnumerable<Parameter> parameters, double lr)
             {

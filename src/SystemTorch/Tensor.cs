@@ -226,11 +226,8 @@ namespace TorchSharp
                 return d;
             }
 
-            public float ToSingle() => (float)ItemDouble();
-            public double ToDouble() => ItemDouble();
-            public unsafe long ToInt64() { double d; long l; Native.Check(Native.st_item(Handle, &d, &l)); return l; }
-            public int ToInt32() => (int)ToInt64();
-            public bool ToBoolean() => ItemDouble() != 0;
+            internal double ItemAsDouble() => ItemDouble();
+            internal unsafe long ItemAsInt64() { double d; long l; Native.Check(Native.st_item(Handle, &d, &l)); return l; }
 
             public static explicit operator float(Tensor value) => value.ToSingle();
             public static explicit operator double(Tensor value) => value.ToDouble();
@@ -339,7 +336,7 @@ namespace TorchSharp
             public Tensor clip(Scalar? min = null, Scalar? max = null) => clamp(min, max);
             public Tensor addcmul_(Tensor tensor1, Tensor tensor2, Scalar value) => Ops.IN(Op.ADDCMUL_, new[] { this, tensor1, tensor2 }, default, stackalloc double[1] { value.Value });
             public Tensor addcdiv_(Tensor tensor1, Tensor tensor2, Scalar value) => Ops.IN(Op.ADDCDIV_, new[] { this, tensor1, tensor2 }, default, stackalloc double[1] { value.Value });
-            public Tensor lerp_(Tensor end, Scalar weight) => Ops.I2(Op.LERP_, this, end, default, stackalloc double[1] { weight.Value });
+            internal Tensor lerp_(Tensor end, Scalar weight) => Ops.I2(Op.LERP_, this, end, default, stackalloc double[1] { weight.Value });
 
             public Tensor eq(Tensor target) => Ops.T2(Op.EQ, this, target);
             public Tensor eq(Scalar target) => Ops.T1(Op.EQS, this, default, stackalloc double[1] { target.Value });
@@ -382,7 +379,6 @@ namespace TorchSharp
             public Tensor mT => transpose(-2, -1);
             public Tensor narrow(long dim, long start, long length) => Ops.T1(Op.NARROW, this, stackalloc long[3] { dim, start, length });
             public Tensor select(long dim, long index) => Ops.T1(Op.SELECT, this, stackalloc long[2] { dim, index });
-            public Tensor roll(long shifts, long dims) => Ops.T1(Op.ROLL, this, stackalloc long[2] { shifts, dims });
             public Tensor tril(long diagonal = 0) => Ops.T1(Op.TRIL, this, stackalloc long[1] { diagonal });
             public Tensor triu(long diagonal = 0) => Ops.T1(Op.TRIU, this, stackalloc long[1] { diagonal });
             public Tensor contiguous() => Ops.T1(Op.CONTIGUOUS, this);
@@ -491,7 +487,6 @@ namespace TorchSharp
             public Tensor fill_(Scalar value) => Ops.I1(Op.FILL_, this, default, stackalloc double[1] { value.Value });
             public Tensor uniform_(double from, double to, torch.Generator? generator = null) => Ops.I1(Op.UNIFORM_, this, default, stackalloc double[2] { from, to });
             public Tensor normal_(double mean = 0.0, double std = 1.0, torch.Generator? generator = null) => Ops.I1(Op.NORMAL_, this, default, stackalloc double[2] { mean, std });
-            public Tensor bernoulli(double p) => Ops.T1(Op.BERNOULLI, this, default, stackalloc double[1] { p });
 
             // ------------------------------------------------------------ indexing
             public Tensor this[params TensorIndex[] indices] {
@@ -683,6 +678,18 @@ namespace TorchSharp
             public static implicit operator TensorIndex(System.Range range) => Slice(range);
             public static implicit operator TensorIndex(System.Index index) => Single(index.IsFromEnd ? -index.Value : index.Value);
         }
+    }
+}
+
+namespace TorchSharp
+{
+    public static class TensorExtensionMethods
+    {
+        public static float ToSingle(this torch.Tensor value) => (float)value.ItemAsDouble();
+        public static double ToDouble(this torch.Tensor value) => value.ItemAsDouble();
+        public static long ToInt64(this torch.Tensor value) => value.ItemAsInt64();
+        public static int ToInt32(this torch.Tensor value) => (int)value.ItemAsInt64();
+        public static bool ToBoolean(this torch.Tensor value) => value.ItemAsDouble() != 0;
     }
 }
 

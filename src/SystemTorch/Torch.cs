@@ -17,10 +17,10 @@ namespace TorchSharp
 
         public static bool is_grad_enabled() => Native.st_grad_enabled() != 0;
 
-        public static void set_grad_enabled(bool enabled) => Native.st_set_grad_enabled(enabled ? 1 : 0);
+        public static IDisposable set_grad_enabled(bool mode = true) => new AutoGradMode(mode);
 
         /// <summary>Scoped grad-mode switch; restores the previous mode on dispose.</summary>
-        public sealed class AutoGradMode : IDisposable
+        internal sealed class AutoGradMode : IDisposable
         {
             private bool _prev;
             private bool _disposed;
@@ -280,11 +280,11 @@ namespace TorchSharp
         public static Tensor[] chunk(Tensor input, long chunks, long dim = 0L) => input.chunk(chunks, dim);
         public static Tensor clone(Tensor input) => input.clone();
         public static Tensor eq(Tensor left, Tensor right) => left.eq(right);
-        public static bool allclose(Tensor tensor, Tensor other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false)
+        public static bool allclose(Tensor tensor, Tensor target, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false)
         {
             using var scope = NewDisposeScope();
-            using var d = (tensor - other).abs();
-            using var tol = other.abs().mul(rtol).add(atol);
+            using var d = (tensor - target).abs();
+            using var tol = target.abs().mul(rtol).add(atol);
             return d.le(tol).all().ToBoolean();
         }
     }

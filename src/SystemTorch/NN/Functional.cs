@@ -133,8 +133,8 @@ namespace TorchSharp
                 public static Tensor sigmoid(Tensor x, bool inplace) => inplace ? x.sigmoid_() : x.sigmoid();
                 public static Tensor tanh(Tensor x, bool inplace = false) => x.tanh();
                 public static Tensor leaky_relu(Tensor input, double negative_slope = 0.01, bool inplace = false) => Ops.T1(Op.LEAKY_RELU, input, default, stackalloc double[1] { negative_slope });
-                public static Tensor hardswish(Tensor x, bool inplace = false) => Ops.T1(Op.HARDSWISH, x);
-                public static Tensor hardsigmoid(Tensor x, bool inplace = false) => Ops.T1(Op.HARDSIGMOID, x);
+                public static Tensor hardswish(Tensor input, bool inplace = false) => Ops.T1(Op.HARDSWISH, input);
+                public static Tensor hardsigmoid(Tensor input, bool inplace = false) => Ops.T1(Op.HARDSIGMOID, input);
                 public static Tensor softmax(Tensor input, long dim, ScalarType? dtype = null) => input.softmax(dim, dtype);
                 public static Tensor log_softmax(Tensor x, long dim) => x.log_softmax(dim);
                 public static Tensor dropout(Tensor input, double p = 0.5, bool training = true, bool inplace = false)

@@ -160,7 +160,7 @@ namespace TorchSharp
                 if (_bias is not null) register_parameter("bias", _bias);
             }
 
-            public void reset_parameters() => ModuleInit.DefaultInit(_weight, _bias);
+            internal void reset_parameters() => ModuleInit.DefaultInit(_weight, _bias);
 
             public override Tensor forward(Tensor tensor) => Ops.TN(Op.LINEAR, new Tensor?[] { tensor, _weight, _bias });
 
