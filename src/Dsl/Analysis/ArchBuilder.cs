@@ -250,7 +250,7 @@ namespace Torchwright.Dsl.Analysis
                 }
             }
             else if (Has("stem_width"))
-                diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf("stem_width"), arch.Name, "stem_width", "stem none"));
+                diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf("stem_width"), arch.Name, "stem_width", "an architecture without a stem (stem = none)"));
 
             // Stages.
             var stages = new List<StageIR>();
@@ -309,7 +309,7 @@ namespace Torchwright.Dsl.Analysis
                     if (!InRange(patchKernel, 1, 31, StageLocation(s, "patch_kernel", "patch_kernels"), "patch_kernel", stageName)) return null;
                 }
                 else if (Has("patch_kernels") || Has(StagePath(s, "patch_kernel")))
-                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(StageLocation(s, "patch_kernel", "patch_kernels"), stageName, "patch_kernel", kind));
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(StageLocation(s, "patch_kernel", "patch_kernels"), stageName, "patch_kernel", kind + " blocks"));
 
                 var blocks = BuildBlocks(s, stageName, kind, (int)depth, channels, width, outCh, stride);
                 if (blocks == null) return null;
@@ -322,7 +322,7 @@ namespace Torchwright.Dsl.Analysis
             void UnusedList(string list, Func<string, bool> used)
             {
                 if (Has(list) && !kinds.Any(used))
-                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(list), arch.Name, list, string.Join("/", kinds.Distinct())));
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(list), arch.Name, list, string.Join("/", kinds.Distinct()) + " blocks"));
             }
             UnusedList("heads", k => k == "rest" || Enumerable.Range(0, n).Any(i => Has(StagePath(i, "mhsa")) || Has(StagePath(i, "mhsa_every"))));
             UnusedList("mlp_ratios", k => k == "van" || k == "rest");
@@ -366,7 +366,7 @@ namespace Torchwright.Dsl.Analysis
             void Unused(string field, bool used)
             {
                 if (!used && Has(StagePath(s, field)))
-                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(StagePath(s, field)), stageName, field, kind));
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(StagePath(s, field)), stageName, field, kind + " blocks"));
             }
             Unused("radix", kind == "splat");
             Unused("avd", kind == "splat");
@@ -492,7 +492,7 @@ namespace Torchwright.Dsl.Analysis
             {
                 if (!resnetFamily)
                 {
-                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(maskPath), stageName, "mhsa", kind));
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(maskPath), stageName, "mhsa", kind + " blocks"));
                     return mask;
                 }
                 var list = (ListValue)fields[maskPath].Value;
@@ -517,7 +517,7 @@ namespace Torchwright.Dsl.Analysis
                 long every = Int(everyPath, 1);
                 if (!resnetFamily)
                 {
-                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(everyPath), stageName, "mhsa_every", kind));
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(LocationOf(everyPath), stageName, "mhsa_every", kind + " blocks"));
                     return mask;
                 }
                 if (!InRange(every, 1, depth, LocationOf(everyPath), "mhsa_every", stageName)) return new bool[depth]; // reported; keep checking the rest

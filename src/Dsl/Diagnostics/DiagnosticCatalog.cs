@@ -75,7 +75,7 @@ namespace Torchwright.Dsl.Diagnostics
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
 
         public static readonly DiagnosticDescriptor UnusedField = new DiagnosticDescriptor(
-            "TW0101", "Field has no effect", "{0}: '{1}' has no effect on {2} blocks; remove it or change the block kind", Severity.Warning);
+            "TW0101", "Field has no effect", "{0}: '{1}' has no effect on {2}; remove it or change the block kind", Severity.Warning);
 
         public static readonly DiagnosticDescriptor WidthRounded = new DiagnosticDescriptor(
             "TW0102", "Width multiplier rounded channels", "{0}: width multiplier {1} gives {2} channels, rounded to {3} (a multiple of 8)", Severity.Info);
