@@ -35,7 +35,10 @@ namespace TorchSharp
                     GC.SuppressFinalize(this);
                 }
 
-                protected virtual void Dispose(bool disposing) { }
+                protected virtual void Dispose(bool disposing)
+                {
+                    if (this is OptimizerHelper h) foreach (var g in h._groups) g.DisposeState();
+                }
             }
 
             public interface ILearningRateController
@@ -159,10 +162,6 @@ namespace TorchSharp
 
             internal override IEnumerable<Parameter> AllParameters() => _groups.SelectMany(g => g.Parameters);
 
-            protected override void Dispose(bool disposing)
-            {
-                foreach (var g in _groups) g.DisposeState();
-            }
         }
 
         internal class ParamGroupBase : ILearningRateController

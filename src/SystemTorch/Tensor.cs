@@ -314,7 +314,7 @@ namespace TorchSharp
             public Tensor erf() => Ops.T1(Op.ERF, this);
             public Tensor floor() => Ops.T1(Op.FLOOR, this);
             public Tensor ceil() => Ops.T1(Op.CEIL, this);
-            public Tensor round() => Ops.T1(Op.ROUND, this);
+            public Tensor round(long decimals = 0L) => decimals == 0 ? Ops.T1(Op.ROUND, this) : throw new NotSupportedException("SystemTorch: round(decimals) is not supported.");
             public Tensor sign() => Ops.T1(Op.SIGN, this);
             public Tensor reciprocal() => Ops.T1(Op.RECIPROCAL, this);
             public Tensor logical_not() => Ops.T1(Op.LOGICAL_NOT, this);
@@ -489,31 +489,37 @@ namespace TorchSharp
             public Tensor normal_(double mean = 0.0, double std = 1.0, torch.Generator? generator = null) => Ops.I1(Op.NORMAL_, this, default, stackalloc double[2] { mean, std });
 
             // ------------------------------------------------------------ indexing
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[params TensorIndex[] indices] {
                 get => Index(indices);
                 set => IndexPut(indices, value, 0);
             }
 
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[params Tensor[] indices] {
                 get => Index(indices.Select(TensorIndex.Tensor).ToArray());
                 set => IndexPut(indices.Select(TensorIndex.Tensor).ToArray(), value, 0);
             }
 
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[long i1] {
                 get => Index(new TensorIndex[] { i1 });
                 set => IndexPut(new TensorIndex[] { i1 }, value, 0);
             }
 
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[long i1, long i2] {
                 get => Index(new TensorIndex[] { i1, i2 });
                 set => IndexPut(new TensorIndex[] { i1, i2 }, value, 0);
             }
 
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[long i1, long i2, long i3] {
                 get => Index(new TensorIndex[] { i1, i2, i3 });
                 set => IndexPut(new TensorIndex[] { i1, i2, i3 }, value, 0);
             }
 
+            [System.Runtime.CompilerServices.IndexerName("TensorItems")]
             public Tensor this[long i1, long i2, long i3, long i4] {
                 get => Index(new TensorIndex[] { i1, i2, i3, i4 });
                 set => IndexPut(new TensorIndex[] { i1, i2, i3, i4 }, value, 0);

@@ -165,8 +165,8 @@ namespace TorchSharp
         public static Tensor eye(long rows, long columns = -1L, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null)
             => Ops.Factory(Op.EYE, ReadOnlySpan<long>.Empty, dtype, device, requires_grad, default, stackalloc long[1] { rows });
 
-        public static Tensor zeros_like(Tensor input, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => WithOpts(Ops.T1(Op.ZEROS_LIKE, input), dtype, device, requires_grad);
-        public static Tensor ones_like(Tensor input, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => WithOpts(Ops.T1(Op.ONES_LIKE, input), dtype, device, requires_grad);
+        public static Tensor zeros_like(Tensor input, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => WithOpts(Ops.T1(Op.ZEROS_LIKE, input), dtype, device, requires_grad);
+        public static Tensor ones_like(Tensor input, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => WithOpts(Ops.T1(Op.ONES_LIKE, input), dtype, device, requires_grad);
         public static Tensor randn_like(Tensor input, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => WithOpts(Ops.T1(Op.RANDN_LIKE, input), dtype, device, requires_grad);
 
         private static Tensor WithOpts(Tensor t, ScalarType? dtype, Device? device, bool requires_grad)
@@ -206,18 +206,18 @@ namespace TorchSharp
         public static Tensor tensor(float[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
         public static Tensor tensor(double[] rawArray, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, new[] { (long)rawArray.Length }, dtype, device, requires_grad);
         public static Tensor tensor(double[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
-        public static Tensor tensor(long[] rawArray, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, new[] { (long)rawArray.Length }, dtype, device, requires_grad);
-        public static Tensor tensor(long[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
+        public static Tensor tensor(long[] dataArray, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(dataArray, new[] { (long)dataArray.Length }, dtype, device, requires_grad);
+        public static Tensor tensor(long[] dataArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(dataArray, dimensions, dtype, device, requires_grad);
         public static Tensor tensor(int[] rawArray, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, new[] { (long)rawArray.Length }, dtype, device, requires_grad);
         public static Tensor tensor(int[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
         public static Tensor tensor(bool[] rawArray, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, new[] { (long)rawArray.Length }, dtype, device, requires_grad);
         public static Tensor tensor(bool[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
         public static Tensor tensor(byte[] rawArray, ReadOnlySpan<long> dimensions, ScalarType? dtype = null, Device? device = null, bool requires_grad = false, string[]? names = null) => FromArray(rawArray, dimensions, dtype, device, requires_grad);
-        public static Tensor tensor(float scalar, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, dtype, device, requires_grad);
+        public static Tensor tensor(float scalar, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, null, device, requires_grad);
         public static Tensor tensor(double scalar, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, dtype, device, requires_grad);
-        public static Tensor tensor(long scalar, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, null, device, requires_grad);
+        public static Tensor tensor(long scalar, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, dtype, device, requires_grad);
         public static Tensor tensor(int scalar, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, null, device, requires_grad);
-        public static Tensor tensor(bool scalar, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, null, device, requires_grad);
+        public static Tensor tensor(bool scalar, ScalarType? dtype = null, Device? device = null, bool requires_grad = false) => FromArray(new[] { scalar }, ReadOnlySpan<long>.Empty, dtype, device, requires_grad);
 
         // ------------------------------------------------------------ joining / misc
         public static Tensor cat(IList<Tensor> tensors, long dim = 0) => Ops.TN(Op.CAT, tensors.ToArray(), stackalloc long[1] { dim });
@@ -235,8 +235,8 @@ namespace TorchSharp
             }
         }
 
-        public static Tensor matmul(Tensor input, Tensor other) => input.matmul(other);
-        public static Tensor mm(Tensor input, Tensor mat2) => input.mm(mat2);
+        public static Tensor matmul(Tensor input, Tensor target) => input.matmul(target);
+        public static Tensor mm(Tensor input, Tensor target) => input.mm(target);
         public static Tensor bmm(Tensor input, Tensor batch2) => input.bmm(batch2);
         public static Tensor add(Tensor left, Tensor right) => left.add(right);
         public static Tensor add(Tensor left, Scalar right) => left.add(right);
@@ -256,9 +256,7 @@ namespace TorchSharp
         public static Tensor abs(Tensor input) => input.abs();
         public static Tensor tanh(Tensor input) => input.tanh();
         public static Tensor sigmoid(Tensor input) => input.sigmoid();
-        public static Tensor relu(Tensor input) => input.relu();
-        public static Tensor softmax(Tensor input, long dim, ScalarType? dtype = null) => input.softmax(dim, dtype);
-        public static Tensor log_softmax(Tensor input, long dim, ScalarType? dtype = null) => input.log_softmax(dim, dtype);
+        public static Tensor softmax(Tensor input, int dim, ScalarType? dtype = null) => input.softmax(dim, dtype);
         public static Tensor sum(Tensor input, ScalarType? type = null) => input.sum(type);
         public static Tensor mean(Tensor input) => input.mean();
         public static Tensor max(Tensor input) => input.max();

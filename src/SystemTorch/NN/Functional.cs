@@ -188,9 +188,9 @@ namespace TorchSharp
                     return (r[0], r[1]);
                 }
 
-                public static Tensor avg_pool2d(Tensor input, long[] kernel_size, long[]? strides = null, long[]? paddings = null, bool ceil_mode = false, bool count_include_pad = true, long? divisor_override = null)
+                public static Tensor avg_pool2d(Tensor input, long[] kernel_size, long[]? stride = null, long[]? padding = null, bool ceil_mode = false, bool count_include_pad = true, long? divisor_override = null)
                 {
-                    var k = Ops.Pair(kernel_size, 1); var s = strides is null || strides.Length == 0 ? k : Ops.Pair(strides, 1); var p = Ops.Pair(paddings, 0);
+                    var k = Ops.Pair(kernel_size, 1); var s = stride is null || stride.Length == 0 ? k : Ops.Pair(stride, 1); var p = Ops.Pair(padding, 0);
                     return Ops.T1(Op.AVG_POOL2D, input, stackalloc long[10] { k[0], k[1], s[0], s[1], p[0], p[1], ceil_mode ? 1 : 0, count_include_pad ? 1 : 0, divisor_override.HasValue ? 1 : 0, divisor_override ?? 0 });
                 }
 

@@ -308,7 +308,7 @@ namespace TorchSharp
 
         public abstract class InstanceNorm : NormBase
         {
-            public InstanceNorm(long num_features, double eps, double momentum, bool affine, bool track_running_stats, Device? device, ScalarType? dtype, string name)
+            public InstanceNorm(long num_features, double eps, double? momentum, bool affine, bool track_running_stats, Device? device, ScalarType? dtype, string name)
                 : base(num_features, eps, momentum, affine, track_running_stats, device, dtype, name) { }
 
             protected abstract long GetNumberOfBatchDimensions();
@@ -612,6 +612,7 @@ namespace TorchSharp
 
             public int Count => _list.Count;
 
+            [System.Runtime.CompilerServices.IndexerName("SequentialItems")]
             public torch.nn.IModule<Tensor, Tensor> this[int index] => (torch.nn.IModule<Tensor, Tensor>)_list[index];
 
             protected override void Dispose(bool disposing)

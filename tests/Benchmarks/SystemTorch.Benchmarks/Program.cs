@@ -55,7 +55,7 @@ namespace SystemTorch.Benchmarks
 
             var ours = new Dictionary<string, double> {
                 ["add 1x1"] = Bench(() => { using var c = a + b; }, (int)(20000 * scale)),
-                ["relu 1x1"] = Bench(() => { using var c = torch.relu(r1); }, (int)(20000 * scale)),
+                ["relu 1x1"] = Bench(() => { using var c = torch.nn.functional.relu(r1); }, (int)(20000 * scale)),
                 ["add 1x1 + scalar"] = Bench(() => { using var c = a + 1.5; }, (int)(20000 * scale)),
                 ["matmul 64x64"] = Bench(() => { using var c = m1.matmul(m2); }, (int)(5000 * scale)),
                 ["conv/BN/ReLU x3 fwd (8x32x32x32)"] = Bench(() => {
