@@ -35,6 +35,10 @@ static inline const Tensor& T(Tensor* p) {
   if (p == nullptr) throw std::invalid_argument("tensor handle is null (disposed tensor?)");
   return *p;
 }
+static inline Tensor& M(Tensor* p) {
+  if (p == nullptr) throw std::invalid_argument("tensor handle is null (disposed tensor?)");
+  return *p;
+}
 static inline c10::optional<Tensor> OT(Tensor* p) {
   if (p == nullptr) return c10::nullopt;
   return *p;
@@ -120,7 +124,7 @@ static int run_op(int op, Tensor** in, int nin, const int64_t* ia, int nia, cons
     // ---------------- unary
     case NEG: return one(at::neg(T(in[0])));
     case RELU: return one(at::relu(T(in[0])));
-    case RELU_: at::relu_(*in[0]); return self();
+    case RELU_: at::relu_(M(in[0])); return self();
     case SIGMOID: return one(at::sigmoid(T(in[0])));
     case SIGMOID_: T(in[0]).sigmoid_(); return self();
     case EXP: return one(at::exp(T(in[0])));
@@ -131,7 +135,7 @@ static int run_op(int op, Tensor** in, int nin, const int64_t* ia, int nia, cons
     case TANH: return one(at::tanh(T(in[0])));
     case GELU: return one(at::gelu(T(in[0]), (nia > 0 && ia[0] == 1) ? "tanh" : "none"));
     case SILU: return one(at::silu(T(in[0])));
-    case SILU_: at::silu_(*in[0]); return self();
+    case SILU_: at::silu_(M(in[0])); return self();
     case CONTIGUOUS: return one(T(in[0]).contiguous());
     case CLONE: return one(T(in[0]).clone());
     case DETACH: return one(T(in[0]).detach());
@@ -376,7 +380,7 @@ static int run_op(int op, Tensor** in, int nin, const int64_t* ia, int nia, cons
       return one(op == SOFTMAX ? at::softmax(T(in[0]), ia[0], dt) : at::log_softmax(T(in[0]), ia[0], dt));
     }
     case DROPOUT: need(nia, 2, "dropout"); need(nda, 1, "dropout");  // train, inplace
-      if (ia[1]) { at::dropout_(*in[0], da[0], ia[0] != 0); return self(); }
+      if (ia[1]) { at::dropout_(M(in[0]), da[0], ia[0] != 0); return self(); }
       return one(at::dropout(T(in[0]), da[0], ia[0] != 0));
     case UNFOLD: need(nia, 8, "unfold");  // k2 d2 p2 s2
       return one(at::im2col(T(in[0]), v(ia, 0, 2), v(ia, 2, 2), v(ia, 4, 2), v(ia, 6, 2)));
