@@ -2,6 +2,7 @@
 // Tensors cross the boundary as opaque heap handles (at::Tensor*). Every export catches every
 // exception and records its message in a thread-local; the managed side turns it into an exception.
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <ATen/Parallel.h>
 #include <cstdint>
 #include <cstring>
