@@ -65,6 +65,13 @@ namespace SystemTorch.Tests
                 "x, y = I['x'], I['y']; out['gt'] = x > y; out['lt0'] = x < 0; out['eq'] = x.eq(x); out['w'] = torch.where(x > 0, x, y); out['mf'] = x.masked_fill(x < 0, -1e4)",
                 i => { var (x, y) = (i["x"], i["y"]); return D(("gt", x.gt(y)), ("lt0", x.lt(0)), ("eq", x.eq(x)), ("w", torch.where(x.gt(0), x, y)), ("mf", x.masked_fill(x.lt(0), -1e4))); });
 
+            Op(l, "dtypes", D(("x", R(4, 6) * 100)),
+                "x = I['x']; out['h'] = x.half().float(); out['bf'] = x.bfloat16().float(); out['l'] = x.long(); out['i'] = x.int(); out['d'] = x.double(); out['b'] = (x > 0).float(); out['hh'] = (x.half() * 3).float()",
+                i => { var x = i["x"]; return D(("h", x.to_type(ScalarType.Float16).@float()), ("bf", x.to(ScalarType.BFloat16).to_type(ScalarType.Float32)), ("l", x.@long()), ("i", x.to_type(ScalarType.Int32)), ("d", x.@double()), ("b", x.gt(0).to_type(ScalarType.Float32)), ("hh", (x.half() * 3).@float())); }, 0);
+            Op(l, "int_arith", D(("a", torch.randint(-50, 50, new long[] { 10 })), ("b", torch.randint(1, 9, new long[] { 10 }))),
+                "a, b = I['a'], I['b']; out['s'] = a + b; out['m'] = a * 3; out['fd'] = torch.div(a, b, rounding_mode='floor'); out['td'] = torch.div(a, b, rounding_mode='trunc'); out['tdiv'] = a / b; out['sum'] = a.sum(); out['am'] = a.argmax()",
+                i => { var (a, b) = (i["a"], i["b"]); return D(("s", a + b), ("m", a * 3), ("fd", a.div(b, RoundingMode.floor)), ("td", a.div(b, RoundingMode.trunc)), ("tdiv", a / b), ("sum", a.sum()), ("am", a.argmax())); }, 0);
+
             // ---------------------------------------------------------------- linear algebra
             Op(l, "matmul", D(("a", R(2, 3, 4)), ("b", R(4, 5)), ("c", R(2, 5, 6)), ("m", R(64, 64))),
                 "out['ab'] = I['a'] @ I['b']; out['bmm'] = torch.bmm(I['a'] @ I['b'], I['c']); out['mm'] = I['m'] @ I['m']",
@@ -135,6 +142,10 @@ namespace SystemTorch.Tests
             Mod(l, "conv_same", nn.Conv2d(4, 5, 5, Padding.Same, dilation: 2), "nn.Conv2d(4, 5, 5, padding='same', dilation=2)", R(1, 4, 8, 8), 1e-4);
             Mod(l, "conv_tuple", nn.Conv2d(4, 5, (3, 5), stride: (2, 1), padding: (1, 2)), "nn.Conv2d(4, 5, (3, 5), stride=(2, 1), padding=(1, 2))", R(1, 4, 8, 8), 1e-4);
             Mod(l, "conv_reflect", nn.Conv2d(3, 4, 3, padding: 1, padding_mode: PaddingModes.Reflect), "nn.Conv2d(3, 4, 3, padding=1, padding_mode='reflect')", R(1, 3, 6, 6), 1e-4);
+            Mod(l, "conv_valid", nn.Conv2d(3, 4, 3, Padding.Valid, stride: 1), "nn.Conv2d(3, 4, 3, padding='valid')", R(1, 3, 7, 7), 1e-4);
+            Mod(l, "conv_circular", nn.Conv2d(3, 4, 3, padding: 1, padding_mode: PaddingModes.Circular), "nn.Conv2d(3, 4, 3, padding=1, padding_mode='circular')", R(1, 3, 6, 6), 1e-4);
+            Mod(l, "conv_replicate", nn.Conv2d(3, 4, (3, 3), stride: (2, 2), padding: (1, 1), padding_mode: PaddingModes.Replicate), "nn.Conv2d(3, 4, 3, stride=2, padding=1, padding_mode='replicate')", R(1, 3, 7, 7), 1e-4);
+            Mod(l, "maxpool_dilated", nn.MaxPool2d(3, stride: 1, padding: 1, dilation: 2), "nn.MaxPool2d(3, stride=1, padding=1, dilation=2)", R(1, 2, 9, 9));
             Mod(l, "bn_eval", PrimedBn(), "nn.BatchNorm2d(6)", R(4, 6, 5, 5), 1e-4);
             Mod(l, "bn_train", nn.BatchNorm2d(6, momentum: 0.2), "nn.BatchNorm2d(6, momentum=0.2)", R(4, 6, 5, 5), 1e-4, train: true,
                 pyPost: "for k, v in m.state_dict().items(): out['sd.' + k] = v\n");
