@@ -82,10 +82,10 @@ namespace TorchSharp
             }
 
             // ------------------------------------------------------------ properties
-            public long Dimensions => Native.Check(Native.st_ndim(Handle));
+            public long Dimensions => Native.Check(K(Native.st_ndim(Handle)));
             public long dim() => Dimensions;
             public long ndim => Dimensions;
-            public long NumberOfElements => Native.Check(Native.st_numel(Handle));
+            public long NumberOfElements => Native.Check(K(Native.st_numel(Handle)));
             public long numel() => NumberOfElements;
             public long ElementSize => ElementSizeOf(dtype);
             public long element_size() => ElementSize;
@@ -95,12 +95,12 @@ namespace TorchSharp
             public unsafe long[] shape {
                 get {
                     long* buf = stackalloc long[16];
-                    int n = Native.Check(Native.st_shape(Handle, buf, 16));
+                    int n = Native.Check(K(Native.st_shape(Handle, buf, 16)));
                     var r = new long[n];
                     if (n <= 16) {
                         for (int i = 0; i < n; i++) r[i] = buf[i];
                     } else {
-                        fixed (long* p = r) Native.Check(Native.st_shape(Handle, p, n));
+                        fixed (long* p = r) Native.Check(K(Native.st_shape(Handle, p, n)));
                     }
                     return r;
                 }
@@ -116,32 +116,32 @@ namespace TorchSharp
 
             public long[] size() => shape;
 
-            public ScalarType dtype => (ScalarType)Native.Check(Native.st_dtype(Handle));
+            public ScalarType dtype => (ScalarType)Native.Check(K(Native.st_dtype(Handle)));
 
             public unsafe Device device {
                 get {
                     int idx;
-                    var t = Native.Check(Native.st_device(Handle, &idx));
+                    var t = Native.Check(K(Native.st_device(Handle, &idx)));
                     return new Device((DeviceType)t, idx);
                 }
             }
 
             public unsafe int device_index {
-                get { int idx; Native.Check(Native.st_device(Handle, &idx)); return idx; }
+                get { int idx; Native.Check(K(Native.st_device(Handle, &idx))); return idx; }
             }
 
             public unsafe DeviceType device_type {
-                get { int idx; return (DeviceType)Native.Check(Native.st_device(Handle, &idx)); }
+                get { int idx; return (DeviceType)Native.Check(K(Native.st_device(Handle, &idx))); }
             }
 
             public bool is_cuda => device_type == DeviceType.CUDA;
 
-            public bool is_leaf => Native.Check(Native.st_is_leaf(Handle)) != 0;
+            public bool is_leaf => Native.Check(K(Native.st_is_leaf(Handle))) != 0;
 
             // ------------------------------------------------------------ autograd
             public bool requires_grad {
-                get => Native.Check(Native.st_requires_grad(Handle)) != 0;
-                set => Native.Check(Native.st_set_requires_grad(Handle, value ? 1 : 0));
+                get => Native.Check(K(Native.st_requires_grad(Handle))) != 0;
+                set => Native.Check(K(Native.st_set_requires_grad(Handle, value ? 1 : 0)));
             }
 
             public Tensor requires_grad_(bool requires_grad = true)
@@ -150,7 +150,7 @@ namespace TorchSharp
                 return this;
             }
 
-            public void retain_grad() => Native.Check(Native.st_retain_grad(Handle));
+            public void retain_grad() => Native.Check(K(Native.st_retain_grad(Handle)));
 
             public Tensor with_requires_grad(bool requires_grad = true)
             {
@@ -161,22 +161,22 @@ namespace TorchSharp
             public unsafe Tensor? grad {
                 get {
                     IntPtr g;
-                    var rc = Native.Check(Native.st_grad(Handle, &g));
+                    var rc = Native.Check(K(Native.st_grad(Handle, &g)));
                     return rc == 0 ? null : new Tensor(g);
                 }
                 set {
-                    Native.Check(Native.st_set_grad(Handle, value is null ? IntPtr.Zero : value.Handle));
+                    Native.Check(K(Native.st_set_grad(Handle, value is null ? IntPtr.Zero : value.Handle)));
                     GC.KeepAlive(value);
                 }
             }
 
-            public void backward() => Native.Check(Native.st_backward(Handle, IntPtr.Zero, 0, 0));
+            public void backward() => Native.Check(K(Native.st_backward(Handle, IntPtr.Zero, 0, 0)));
 
             public void backward(IList<Tensor>? grad_tensors = null, bool retain_graph = false, bool create_graph = false, IList<Tensor>? inputs = null)
             {
                 if (inputs is not null) throw new NotSupportedException("SystemTorch: backward(inputs: ...) is not supported.");
                 var g = grad_tensors is { Count: > 0 } ? grad_tensors[0].Handle : IntPtr.Zero;
-                Native.Check(Native.st_backward(Handle, g, retain_graph ? 1 : 0, create_graph ? 1 : 0));
+                Native.Check(K(Native.st_backward(Handle, g, retain_graph ? 1 : 0, create_graph ? 1 : 0)));
                 GC.KeepAlive(grad_tensors);
             }
 
@@ -206,7 +206,7 @@ namespace TorchSharp
             {
                 if (TypeOf(typeof(T)) != dtype) throw new ArgumentException($"{typeof(T).Name} is not compatible with {dtype}");
                 var arr = new T[NumberOfElements];
-                fixed (T* p = arr) Native.Check(Native.st_copy_out(Handle, p, (long)arr.Length * sizeof(T)));
+                fixed (T* p = arr) Native.Check(K(Native.st_copy_out(Handle, p, (long)arr.Length * sizeof(T))));
                 return arr;
             }
 
@@ -222,12 +222,12 @@ namespace TorchSharp
             private unsafe double ItemDouble()
             {
                 double d; long l;
-                Native.Check(Native.st_item(Handle, &d, &l));
+                Native.Check(K(Native.st_item(Handle, &d, &l)));
                 return d;
             }
 
             internal double ItemAsDouble() => ItemDouble();
-            internal unsafe long ItemAsInt64() { double d; long l; Native.Check(Native.st_item(Handle, &d, &l)); return l; }
+            internal unsafe long ItemAsInt64() { double d; long l; Native.Check(K(Native.st_item(Handle, &d, &l))); return l; }
 
             public static explicit operator float(Tensor value) => value.ToSingle();
             public static explicit operator double(Tensor value) => value.ToDouble();
@@ -271,7 +271,7 @@ namespace TorchSharp
             public Tensor @bool() => to_type(ScalarType.Bool);
 
             // ------------------------------------------------------------ pointwise
-            public Tensor add(Tensor target) => new Tensor(Native.Check(Native.st_add(Handle, KeepHandle(target))));
+            public Tensor add(Tensor target) => new Tensor(Native.Check(K(Native.st_add(Handle, target.Handle), target)));
             public Tensor add(Tensor target, Scalar alpha) => Ops.T2(Op.ADD, this, target, default, stackalloc double[1] { alpha.Value });
             public Tensor add(Scalar scalar) => Ops.T1(Op.ADDS, this, default, stackalloc double[2] { scalar.Value, 1 });
             public Tensor add(Scalar scalar, Scalar alpha) => Ops.T1(Op.ADDS, this, default, stackalloc double[2] { scalar.Value, alpha.Value });
@@ -283,7 +283,7 @@ namespace TorchSharp
             public Tensor sub(Scalar target) => Ops.T1(Op.SUBS, this, default, stackalloc double[2] { target.Value, 1 });
             public Tensor sub_(Tensor target) => Ops.I2(Op.SUB_, this, target);
             public Tensor sub_(Scalar target) => Ops.I1(Op.SUBS_, this, default, stackalloc double[2] { target.Value, 1 });
-            public Tensor mul(Tensor target) => new Tensor(Native.Check(Native.st_mul(Handle, KeepHandle(target))));
+            public Tensor mul(Tensor target) => new Tensor(Native.Check(K(Native.st_mul(Handle, target.Handle), target)));
             public Tensor mul(Scalar target) => Ops.T1(Op.MULS, this, default, stackalloc double[1] { target.Value });
             public Tensor mul_(Tensor target) => Ops.I2(Op.MUL_, this, target);
             public Tensor mul_(Scalar target) => Ops.I1(Op.MULS_, this, default, stackalloc double[1] { target.Value });
@@ -321,7 +321,7 @@ namespace TorchSharp
             public Tensor isnan() => Ops.T1(Op.ISNAN, this);
             public Tensor sigmoid() => Ops.T1(Op.SIGMOID, this);
             public Tensor sigmoid_() => Ops.I1(Op.SIGMOID_, this);
-            public Tensor relu() => new Tensor(Native.Check(Native.st_relu(Handle)));
+            public Tensor relu() => new Tensor(Native.Check(K(Native.st_relu(Handle))));
             public Tensor relu_() => Ops.I1(Op.RELU_, this);
             public Tensor silu() => Ops.T1(Op.SILU, this);
             public Tensor silu_() => Ops.I1(Op.SILU_, this);
@@ -355,7 +355,7 @@ namespace TorchSharp
             public Tensor where(Tensor condition, Tensor y) => Ops.TN(Op.WHERE, new[] { condition, this, y });
 
             // ------------------------------------------------------------ linear algebra
-            public Tensor matmul(Tensor target) => new Tensor(Native.Check(Native.st_matmul(Handle, KeepHandle(target))));
+            public Tensor matmul(Tensor target) => new Tensor(Native.Check(K(Native.st_matmul(Handle, target.Handle), target)));
             public Tensor mm(Tensor target) => Ops.T2(Op.MM, this, target);
             public Tensor bmm(Tensor batch2) => Ops.T2(Op.BMM, this, batch2);
 
@@ -570,7 +570,7 @@ namespace TorchSharp
                 var hs = ts.Select(t => t.Handle).ToArray();
                 fixed (long* ps = spec)
                 fixed (IntPtr* ph = hs) {
-                    var r = Native.Check(Native.st_index(Handle, ps, indices.Length, ph, hs.Length));
+                    var r = Native.Check(K(Native.st_index(Handle, ps, indices.Length, ph, hs.Length)));
                     GC.KeepAlive(ts);
                     return new Tensor(r);
                 }
@@ -584,12 +584,24 @@ namespace TorchSharp
                 var hs = ts.Select(t => t.Handle).ToArray();
                 fixed (long* ps = spec)
                 fixed (IntPtr* ph = hs) {
-                    Native.Check(Native.st_index_put(Handle, ps, indices.Length, ph, hs.Length, value is null ? IntPtr.Zero : value.Handle, scalar));
+                    Native.Check(K(Native.st_index_put(Handle, ps, indices.Length, ph, hs.Length, value is null ? IntPtr.Zero : value.Handle, scalar)));
                 }
                 GC.KeepAlive(ts); GC.KeepAlive(value);
             }
 
-            private IntPtr KeepHandle(Tensor t) => t.Handle;
+            /// <summary>Keeps this tensor (and its native handle) alive until the native call that produced v returned.</summary>
+            private TValue K<TValue>(TValue v)
+            {
+                GC.KeepAlive(this);
+                return v;
+            }
+
+            private TValue K<TValue>(TValue v, Tensor other)
+            {
+                GC.KeepAlive(this);
+                GC.KeepAlive(other);
+                return v;
+            }
 
             // ------------------------------------------------------------ operators
             public static Tensor operator +(Tensor left, Tensor right) => left.add(right);
