@@ -130,6 +130,23 @@ namespace SystemTorch.Tests
         }
 
         [Fact]
+        public void ForwardHooksSeeInputsAndCanReplaceOutputs()
+        {
+            using var lin = nn.Linear(3, 2);
+            var shapes = new List<long[]>();
+            var h1 = lin.register_forward_hook((m, input, output) => { shapes.Add(output.shape); return null!; });
+            var h2 = lin.register_forward_pre_hook((m, input) => input * 0);
+            using var x = torch.ones(4, 3);
+            using var y = lin.call(x);
+            Assert.Equal(new long[] { 4, 2 }, shapes.Single());
+            Assert.True(y.eq(lin.bias!.expand(4, 2)).all().ToBoolean());
+            h1.remove();
+            h2.remove();
+            using var y2 = lin.call(x);
+            Assert.Single(shapes);
+        }
+
+        [Fact]
         public void TensorBasics()
         {
             using var t = torch.tensor(new float[] { 1, 2, 3, 4, 5, 6 }, new long[] { 2, 3 });

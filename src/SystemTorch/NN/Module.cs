@@ -296,24 +296,102 @@ namespace TorchSharp
                 public abstract TResult call(T1 input1, T2 input2);
             }
 
+            /// <summary>A module that supports forward pre- and post-hooks.</summary>
+            public class HookableModule<TPreHook, TPostHook> : Module
+            {
+                protected HookableModule(string name) : base(name) { }
+
+                public HookRemover register_forward_hook(TPostHook hook) => Add(post_hooks, hook);
+
+                public HookRemover register_forward_pre_hook(TPreHook hook) => Add(pre_hooks, hook);
+
+                public HookRemover register_forward_hook(Action<Module> hook) => Add(module_post_hooks, hook);
+
+                public HookRemover register_forward_pre_hook(Action<Module> hook) => Add(module_pre_hooks, hook);
+
+                private HookRemover Add<THook>(Dictionary<string, THook> hooks, THook hook)
+                {
+                    var key = Guid.NewGuid().ToString("N");
+                    hooks.Add(key, hook);
+                    return new HookRemover(this, key);
+                }
+
+                private void RemoveHook(string key)
+                {
+                    pre_hooks.Remove(key);
+                    post_hooks.Remove(key);
+                    module_pre_hooks.Remove(key);
+                    module_post_hooks.Remove(key);
+                }
+
+                protected Dictionary<string, TPreHook> pre_hooks = new Dictionary<string, TPreHook>();
+                protected Dictionary<string, TPostHook> post_hooks = new Dictionary<string, TPostHook>();
+                protected Dictionary<string, Action<Module>> module_pre_hooks = new Dictionary<string, Action<Module>>();
+                protected Dictionary<string, Action<Module>> module_post_hooks = new Dictionary<string, Action<Module>>();
+
+                public class HookRemover
+                {
+                    private readonly HookableModule<TPreHook, TPostHook> module;
+                    private readonly string key;
+
+                    public HookRemover(HookableModule<TPreHook, TPostHook> module, string key)
+                    {
+                        this.module = module;
+                        this.key = key;
+                    }
+
+                    public void remove() => module.RemoveHook(key);
+                }
+            }
+
             /// <summary>A module with one input and one result.</summary>
-            public abstract class Module<T, TResult> : Module, IModule<T, TResult>
+            public abstract class Module<T, TResult> : HookableModule<Func<Module<T, TResult>, T, T>, Func<Module<T, TResult>, T, TResult, TResult>>, IModule<T, TResult>
             {
                 protected Module(string name) : base(name) { }
 
                 public abstract TResult forward(T input);
 
-                public TResult call(T input) => forward(input);
+                public TResult call(T input)
+                {
+                    if (module_pre_hooks.Count == 0 && pre_hooks.Count == 0 && post_hooks.Count == 0 && module_post_hooks.Count == 0)
+                        return forward(input);
+                    foreach (var hook in module_pre_hooks.Values.ToArray()) hook(this);
+                    foreach (var hook in pre_hooks.Values.ToArray()) {
+                        var modified = hook(this, input);
+                        if (modified is not null) input = modified;
+                    }
+                    var result = forward(input);
+                    foreach (var hook in post_hooks.Values.ToArray()) {
+                        var modified = hook(this, input, result);
+                        if (modified is not null) result = modified;
+                    }
+                    foreach (var hook in module_post_hooks.Values.ToArray()) hook(this);
+                    return result;
+                }
             }
 
             /// <summary>A module with two inputs and one result.</summary>
-            public abstract class Module<T1, T2, TResult> : Module, IModule<T1, T2, TResult>
+            public abstract class Module<T1, T2, TResult> : HookableModule<Func<Module<T1, T2, TResult>, T1, T2, (T1, T2)?>, Func<Module<T1, T2, TResult>, T1, T2, TResult, TResult>>, IModule<T1, T2, TResult>
             {
                 protected Module(string name) : base(name) { }
 
                 public abstract TResult forward(T1 input1, T2 input2);
 
-                public TResult call(T1 input1, T2 input2) => forward(input1, input2);
+                public TResult call(T1 input1, T2 input2)
+                {
+                    foreach (var hook in module_pre_hooks.Values.ToArray()) hook(this);
+                    foreach (var hook in pre_hooks.Values.ToArray()) {
+                        var modified = hook(this, input1, input2);
+                        if (modified.HasValue) (input1, input2) = modified.Value;
+                    }
+                    var result = forward(input1, input2);
+                    foreach (var hook in post_hooks.Values.ToArray()) {
+                        var modified = hook(this, input1, input2, result);
+                        if (modified is not null) result = modified;
+                    }
+                    foreach (var hook in module_post_hooks.Values.ToArray()) hook(this);
+                    return result;
+                }
             }
 
             public static Parameter Parameter(Tensor data, bool requires_grad = true) => new Parameter(data, requires_grad);
