@@ -43,19 +43,18 @@ namespace Torchwright.Dsl.Analysis
 
         private (ArchitectureIR? Ir, CostReport? Costs) BuildAndCost()
         {
-            var b = this;
-            var ir = b.BuildIr();
-            if (ir == null || b.HasNewErrors) return (null, null);
+            var ir = BuildIr();
+            if (ir == null || HasNewErrors) return (null, null);
             CostReport costs;
             try { costs = CostModel.Analyze(ir); }
             catch (OverflowException)
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(b.LocationOf("input"), ir.Name, "input", ir.Input.ToString(),
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("input"), ir.Name, "input", ir.Input.ToString(),
                     "the parameter or MAC count exceeds 64 bits; use a smaller input or narrower stages"));
                 return (null, null);
             }
-            b.CheckSpatial(ir, costs);
-            return b.HasNewErrors ? (null, null) : (ir, costs);
+            CheckSpatial(ir, costs);
+            return HasNewErrors ? (null, null) : (ir, costs);
         }
 
         /// <summary>

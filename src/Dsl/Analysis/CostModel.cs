@@ -151,11 +151,7 @@ namespace Torchwright.Dsl.Analysis
                     var a = new Acc();
                     x = a.Conv(x, w, 7, 2, 3);
                     row("conv1", "Conv2d", input, x, a);
-                    var bn = new Acc(); bn.Norm(w);
-                    row("bn1", "BatchNorm2d", x, x, bn);
-                    var pooled = Acc.Pool(x, 3, 2, 1);
-                    row("maxpool", "MaxPool2d", x, pooled, new Acc());
-                    return pooled;
+                    return NormAndPool(x, row);
                 }
                 case StemKind.Deep:
                 {
@@ -164,11 +160,7 @@ namespace Torchwright.Dsl.Analysis
                     x = a.Conv(x, w / 2, 3, 1); a.Norm(w / 2);
                     x = a.Conv(x, w, 3, 1);
                     row("conv1", "DeepStem", input, x, a);
-                    var bn = new Acc(); bn.Norm(w);
-                    row("bn1", "BatchNorm2d", x, x, bn);
-                    var pooled = Acc.Pool(x, 3, 2, 1);
-                    row("maxpool", "MaxPool2d", x, pooled, new Acc());
-                    return pooled;
+                    return NormAndPool(x, row);
                 }
                 case StemKind.Rest:
                 {
@@ -192,6 +184,17 @@ namespace Torchwright.Dsl.Analysis
                 default:
                     return x;
             }
+        }
+
+        /// <summary>The ResNet-style stem tail shared by the 7x7 and deep stems: bn1, ReLU, 3x3/2 max pool.</summary>
+        private static Shape NormAndPool(Shape x, Action<string, string, Shape, Shape, Acc> row)
+        {
+            var bn = new Acc();
+            bn.Norm(x.C);
+            row("bn1", "BatchNorm2d", x, x, bn);
+            var pooled = Acc.Pool(x, 3, 2, 1);
+            row("maxpool", "MaxPool2d", x, pooled, new Acc());
+            return pooled;
         }
 
         /// <summary>ResT's PA: depthwise 3x3 conv with bias, then x·sigmoid(.).</summary>
