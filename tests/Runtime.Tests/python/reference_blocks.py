@@ -447,9 +447,10 @@ class RestPaperStem(nn.Module):
 
 
 class RestPatchEmbed(nn.Module):
-    def __init__(self, cin, cout):
+    """Released ResT PatchEmbed: a (patch + 1) conv with stride patch (3x3/2 in every published model)."""
+    def __init__(self, cin, cout, patch=2):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, stride=2, padding=1)
+        self.conv = nn.Conv2d(cin, cout, patch + 1, stride=patch, padding=patch // 2)
         self.norm = nn.BatchNorm2d(cout)
         self.pos = PA(cout)
 
