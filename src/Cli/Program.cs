@@ -6,7 +6,7 @@ using Torchwright.Cli.Commands;
 namespace Torchwright.Cli
 {
     /// <summary>
-    /// The <c>torchwright</c> command. Verbs: check, summary, infer (bench, sweep and report come later: each is one
+    /// The <c>torchwright</c> command. Verbs: check, summary, infer, bench (sweep and report come later: each is one
     /// file in Commands/ registered in <see cref="BuildRoot"/>).
     /// </summary>
     public static class Program
@@ -47,6 +47,7 @@ namespace Torchwright.Cli
             root.Subcommands.Add(CheckCommand.Create(ctx));
             root.Subcommands.Add(SummaryCommand.Create(ctx));
             root.Subcommands.Add(InferCommand.Create(ctx));
+            root.Subcommands.Add(BenchCommand.Create(ctx));
             return root;
         }
     }

@@ -1,0 +1,122 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using Torchwright.Cli.Output;
+using Torchwright.Cli.Running;
+using Torchwright.Dsl;
+using Torchwright.Dsl.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Cli.Commands
+{
+    /// <summary>
+    /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
+    /// [--warmup W] [--iterations I] [--format table|json] [--python P | --no-reference]</c>: images/s and peak memory of
+    /// the Torchwright module and, in the same run, of the PyTorch reference of the same architecture on the same
+    /// libtorch and thread count (interleaved iterations), and their ratio.
+    /// </summary>
+    internal static class BenchCommand
+    {
+        private const string Verb = "bench";
+
+        public static Command Create(CliContext ctx)
+        {
+            var file = new Argument<string>("file") { Description = "the .arch file declaring the architecture" };
+            var name = new Option<string?>("--name", "-n") { Description = "architecture name (needed when the file declares several)" };
+            var batch = new Option<int>("--batch", "-b") { Description = "images per batch", DefaultValueFactory = _ => 8 };
+            var mode = new Option<string>("--mode", "-m") { Description = "infer (eval forward, no grad) or train (forward, cross-entropy, backward, SGD step)", DefaultValueFactory = _ => "infer" };
+            mode.AcceptOnlyFromAmong("infer", "train");
+            var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
+            var threads = new Option<int>("--threads", "-t") { Description = "intra-op threads on both sides (default: the processor count)", DefaultValueFactory = _ => Environment.ProcessorCount };
+            var warmup = new Option<int>("--warmup") { Description = "untimed iterations per side first", DefaultValueFactory = _ => 2 };
+            var iterations = new Option<int>("--iterations", "-i") { Description = "timed iterations per side, run in alternating rounds", DefaultValueFactory = _ => 10 };
+            var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+            format.AcceptOnlyFromAmong("table", "json");
+            var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
+            var noReference = new Option<bool>("--no-reference") { Description = "time the Torchwright side only" };
+            var command = new Command(Verb, "Images/s and peak memory of an architecture, side by side with its PyTorch reference (same libtorch, same threads)")
+            {
+                file, name, batch, mode, device, threads, warmup, iterations, format, python, noReference,
+            };
+            command.SetAction(parse => Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
+                parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
+                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython));
+            return command;
+        }
+
+        /// <summary>$TORCHWRIGHT_PYTHON when set (as the reference tests use), else Debian's python3 with python3-torch.</summary>
+        public static string DefaultPython => Environment.GetEnvironmentVariable("TORCHWRIGHT_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
+
+        public static int Run(CliContext ctx, string file, string? name, int batch, string mode, string deviceName,
+            int threads, int warmup, int iterations, string format, string? python)
+        {
+            foreach (var (option, value, min) in new[] { ("--batch", batch, 1), ("--threads", threads, 1), ("--warmup", warmup, 0), ("--iterations", iterations, 1) })
+                if (value < min)
+                {
+                    ctx.Error.WriteLine($"torchwright {Verb}: {option} must be at least {min} (got {value})");
+                    return ExitCodes.Usage;
+                }
+            var device = ParseDevice(ctx, deviceName);
+            if (device == null) return ExitCodes.Usage;
+
+            var ws = CommandSupport.LoadOrReport(ctx, Verb, new[] { file }, allowDirectories: false);
+            if (ws == null) return ExitCodes.Usage;
+            var result = ws.Compile();
+            var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+            if (errors.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, errors);
+                return ExitCodes.DeclarationErrors;
+            }
+            var roots = ws.RootArchitectureNames.ToList();
+            var candidates = result.Architectures.Where(a => roots.Contains(a.Name)).ToList();
+            var arch = name != null ? candidates.FirstOrDefault(a => a.Name == name) : candidates.Count == 1 ? candidates[0] : null;
+            if (arch == null)
+            {
+                ctx.Error.WriteLine(name == null
+                    ? $"torchwright {Verb}: {file} declares {candidates.Count} architectures; choose one with --name ({string.Join(", ", candidates.Select(a => a.Name))})"
+                    : $"torchwright {Verb}: no architecture '{name}' in {file}; it declares {string.Join(", ", candidates.Select(a => a.Name))}");
+                return ExitCodes.Usage;
+            }
+
+            var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python);
+            BenchResult bench;
+            try
+            {
+                bench = BenchRunner.Run(arch, settings, problem => ctx.Error.WriteLine($"torchwright {Verb}: PyTorch side not run: {problem}"));
+            }
+            catch (Exception e) when (e is ArgumentException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException)
+            {
+                // Shape guards and libtorch errors (e.g. out of memory at this batch size) say what is wrong.
+                ctx.Error.WriteLine($"torchwright {Verb}: {arch.Name} failed: {e.Message}");
+                return ExitCodes.DeclarationErrors;
+            }
+            if (format == "json") BenchReport.WriteJson(ctx.Out, bench);
+            else BenchReport.WriteText(ctx.Out, bench);
+            return ExitCodes.Ok;
+        }
+
+        private static Device? ParseDevice(CliContext ctx, string deviceName)
+        {
+            Device device;
+            try { device = torch.device(deviceName); }
+            catch (Exception e) when (e is ArgumentException || e is FormatException)
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': {e.Message}; use cpu or cuda[:index]");
+                return null;
+            }
+            if (device.type != DeviceType.CPU && device.type != DeviceType.CUDA)
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': bench runs on cpu or cuda[:index]");
+                return null;
+            }
+            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: --device {deviceName} asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
+                return null;
+            }
+            return device;
+        }
+    }
+}

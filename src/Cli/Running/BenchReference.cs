@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Torchwright.Cli.Running
+{
+    /// <summary>The PyTorch side could not be started or failed; the message says why (and what to do).</summary>
+    internal sealed class BenchReferenceException : Exception
+    {
+        public BenchReferenceException(string message) : base(message) { }
+    }
+
+    /// <summary>
+    /// The PyTorch side of <c>bench</c>: one long-lived <c>python3 -u python/bench_reference.py</c> process driven
+    /// over stdin/stdout, one JSON request and one JSON reply per line (the protocol is documented in the script).
+    /// Keeping the process alive is what lets the two sides run interleaved, round by round.
+    /// </summary>
+    internal sealed class BenchReference : IDisposable
+    {
+        private const int StartTimeoutMs = 120_000;
+
+        private readonly Process process;
+        private readonly StringBuilder stderr = new StringBuilder();
+
+        private BenchReference(Process process)
+        {
+            this.process = process;
+            process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (stderr) stderr.AppendLine(e.Data); };
+            process.BeginErrorReadLine();
+        }
+
+        /// <summary>torch.__version__ of the reference side.</summary>
+        public string TorchVersion { get; private set; } = "";
+
+        /// <summary>The script next to the CLI (copied to the output folder's <c>python/</c> by Cli.csproj).</summary>
+        public static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "python", "bench_reference.py");
+
+        /// <summary>Starts the script and waits for its greeting; throws <see cref="BenchReferenceException"/> when python or torch is missing.</summary>
+        public static BenchReference Start(string python)
+        {
+            if (!File.Exists(python))
+                throw new BenchReferenceException($"{python} not found; install python3-torch (setup.sh does) or point --python / TORCHWRIGHT_PYTHON at a python with torch");
+            if (!File.Exists(ScriptPath))
+                throw new BenchReferenceException($"{ScriptPath} is missing; rebuild the CLI (dotnet build src/Cli/Cli.csproj) so its python/ folder is copied");
+            var psi = new ProcessStartInfo(python)
+            {
+                WorkingDirectory = Path.GetDirectoryName(ScriptPath)!,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            psi.ArgumentList.Add("-u");
+            psi.ArgumentList.Add(ScriptPath);
+            var process = Process.Start(psi) ?? throw new BenchReferenceException($"could not start {python}");
+            var reference = new BenchReference(process);
+            JsonObject hello;
+            try { hello = reference.ReadReply(StartTimeoutMs, "start"); }
+            catch (BenchReferenceException)
+            {
+                reference.Dispose();
+                throw;
+            }
+            if (!IsOk(hello))
+            {
+                reference.Dispose();
+                throw new BenchReferenceException($"{python} cannot run the PyTorch reference ({hello["error"]}); it needs torch (apt-get install python3-torch, or --python / TORCHWRIGHT_PYTHON naming a python that has it) and the python/ folder built next to torchwright.dll");
+            }
+            reference.TorchVersion = hello["torch"]!.GetValue<string>();
+            return reference;
+        }
+
+        /// <summary>Builds the reference network, loads the same weights and batch; returns the resident set once set up (bytes).</summary>
+        public long Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device)
+        {
+            var r = Request(new JsonObject
+            {
+                ["cmd"] = "setup",
+                ["spec"] = specPath,
+                ["weights"] = weightsPath,
+                ["data"] = dataPath,
+                ["mode"] = mode == BenchMode.Train ? "train" : "infer",
+                ["threads"] = threads,
+                ["device"] = device,
+            });
+            int got = r["threads"]!.GetValue<int>();
+            if (got != threads)
+                throw new BenchReferenceException($"PyTorch runs {got} threads where {threads} were asked for; the comparison would not be fair");
+            return r["setup_rss_bytes"]!.GetValue<long>();
+        }
+
+        /// <summary>Runs <paramref name="iterations"/> iterations; returns each one's wall time in milliseconds.</summary>
+        public IReadOnlyList<double> Run(int iterations) =>
+            Request(new JsonObject { ["cmd"] = "run", ["iterations"] = iterations })["seconds"]!.AsArray()
+                .Select(s => s!.GetValue<double>() * 1000.0).ToList();
+
+        public void ResetPeak() => Request(new JsonObject { ["cmd"] = "reset_peak" });
+
+        public long PeakBytes() => Request(new JsonObject { ["cmd"] = "peak" })["peak_bytes"]!.GetValue<long>();
+
+        private JsonObject Request(JsonObject request)
+        {
+            string cmd = request["cmd"]!.GetValue<string>();
+            try
+            {
+                process.StandardInput.WriteLine(request.ToJsonString());
+                process.StandardInput.Flush();
+            }
+            catch (IOException e)
+            {
+                throw new BenchReferenceException($"the PyTorch process stopped before '{cmd}' ({e.Message}){StderrTail()}");
+            }
+            var reply = ReadReply(System.Threading.Timeout.Infinite, cmd);
+            if (!IsOk(reply))
+                throw new BenchReferenceException($"PyTorch '{cmd}' failed: {reply["error"]}");
+            return reply;
+        }
+
+        private JsonObject ReadReply(int timeoutMs, string cmd)
+        {
+            var read = process.StandardOutput.ReadLineAsync();
+            if (!read.Wait(timeoutMs))
+                throw new BenchReferenceException($"the PyTorch process did not answer '{cmd}' within {timeoutMs / 1000} s{StderrTail()}");
+            var line = read.Result;
+            if (line == null)
+            {
+                process.WaitForExit(5000);
+                throw new BenchReferenceException($"the PyTorch process exited during '{cmd}' (exit code {(process.HasExited ? process.ExitCode : -1)}){StderrTail()}");
+            }
+            try
+            {
+                return JsonNode.Parse(line) as JsonObject ?? throw new JsonException("not an object");
+            }
+            catch (JsonException)
+            {
+                throw new BenchReferenceException($"the PyTorch process answered '{cmd}' with something that is not a JSON reply: {line}");
+            }
+        }
+
+        private static bool IsOk(JsonObject reply) => reply["ok"] is JsonValue v && v.TryGetValue<bool>(out var ok) && ok;
+
+        private string StderrTail()
+        {
+            string text;
+            lock (stderr) text = stderr.ToString().Trim();
+            if (text.Length == 0) return "";
+            return "; its stderr ends with:\n" + (text.Length > 2000 ? text.Substring(text.Length - 2000) : text);
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.StandardInput.WriteLine("{\"cmd\": \"quit\"}");
+                    process.StandardInput.Flush();
+                    if (!process.WaitForExit(10_000)) process.Kill();
+                }
+            }
+            catch (IOException) { }
+            catch (InvalidOperationException) { }
+            process.Dispose();
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Torchwright.Dsl;
+using Torchwright.Dsl.Emit;
+using Torchwright.Runtime.Measurement;
+using Torchwright.Runtime.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Cli.Running
+{
+    /// <summary>How to benchmark. <see cref="Python"/> is null when the PyTorch side is not wanted.</summary>
+    internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python)
+    {
+        /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
+        public const long Seed = 0;
+    }
+
+    /// <summary>
+    /// One side's measurements: every timed iteration (ms), the resident set once set up (model, weights, optimizer,
+    /// batch in memory, before any iteration) and the peak resident set over the timed rounds.
+    /// </summary>
+    internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, long SetupRssBytes, long PeakRssBytes)
+    {
+        public double MedianMs
+        {
+            get
+            {
+                var s = Milliseconds.OrderBy(x => x).ToList();
+                return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+            }
+        }
+
+        public double MinMs => Milliseconds.Min();
+
+        public double MaxMs => Milliseconds.Max();
+
+        public double ImagesPerSecond(int batch) => batch * 1000.0 / MedianMs;
+
+        /// <summary>What the iterations add on top of the set-up process: activations, gradients, optimizer state, allocator caches.</summary>
+        public long PeakOverSetupBytes => Math.Max(0, PeakRssBytes - SetupRssBytes);
+    }
+
+    /// <summary>A finished benchmark. <see cref="PyTorch"/> is null when the reference side did not run (<see cref="ReferenceProblem"/> says why, unless it was not asked for).</summary>
+    internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, string? TorchVersion,
+        BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
+    {
+        /// <summary>Torchwright images/s over PyTorch images/s (above 1: Torchwright is faster).</summary>
+        public double? Ratio => PyTorch is null ? null : Torchwright.ImagesPerSecond(Settings.Batch) / PyTorch.ImagesPerSecond(Settings.Batch);
+    }
+
+    /// <summary>
+    /// Runs <c>bench</c>: builds the Torchwright module (emitted and compiled in-process) and the PyTorch reference of
+    /// the same architecture (python/reference_nets.py from <see cref="ArchSpecJson"/>, loaded with the Torchwright
+    /// module's weights), gives both the same random batch and thread count, warms both up, then alternates timed
+    /// iterations between them so that load from other processes hits both sides alike.
+    /// </summary>
+    internal static class BenchRunner
+    {
+        /// <param name="warn">Receives why the PyTorch side was dropped (the Torchwright side is still reported).</param>
+        public static BenchResult Run(CheckedArchitecture arch, BenchSettings settings, Action<string> warn)
+        {
+            int previousThreads = torch.get_num_threads();
+            torch.set_num_threads(settings.Threads);
+            var tmp = Directory.CreateTempSubdirectory("torchwright-bench-").FullName;
+            try
+            {
+                return Run(arch, settings, warn, tmp);
+            }
+            finally
+            {
+                torch.set_num_threads(previousThreads);
+                Directory.Delete(tmp, recursive: true);
+            }
+        }
+
+        private static BenchResult Run(CheckedArchitecture arch, BenchSettings settings, Action<string> warn, string tmp)
+        {
+            var ir = arch.Ir;
+            var shape = new[] { settings.Batch, ir.Input.C, ir.Input.H, ir.Input.W };
+            using var module = ModuleCompiler.Build(arch);
+            torch.manual_seed(BenchSettings.Seed);
+            using var input = torch.randn(shape);
+            using var target = torch.randint(ir.Classes, new long[] { settings.Batch });
+
+            BenchReference? reference = null;
+            string? problem = null;
+            long referenceSetupRss = 0;
+            if (settings.Python != null)
+            {
+                try
+                {
+                    var spec = Path.Combine(tmp, "spec.json");
+                    var weights = Path.Combine(tmp, "weights.safetensors");
+                    var data = Path.Combine(tmp, "data.safetensors");
+                    File.WriteAllText(spec, ArchSpecJson.Write(ir));
+                    module.SaveSafetensors(weights);
+                    SafeTensors.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
+                    reference = BenchReference.Start(settings.Python);
+                    referenceSetupRss = reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString());
+                }
+                catch (BenchReferenceException e)
+                {
+                    problem = e.Message;
+                    reference?.Dispose();
+                    reference = null;
+                }
+            }
+
+            using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long setupRss = PeakMemory.CurrentBytes();
+            try
+            {
+                for (int i = 0; i < settings.Warmup; i++) workload.Step();
+                Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
+
+                PeakMemory.Reset();
+                Guard(ref reference, ref problem, r => r.ResetPeak());
+                var ours = new List<double>();
+                var theirs = new List<double>();
+                for (int round = 0; round < settings.Iterations; round++)
+                {
+                    // Alternate who goes first so neither side always runs right after the other.
+                    if (round % 2 == 1) Guard(ref reference, ref problem, r => theirs.AddRange(r.Run(1)));
+                    var sw = Stopwatch.StartNew();
+                    workload.Step();
+                    ours.Add(sw.Elapsed.TotalMilliseconds);
+                    if (round % 2 == 0) Guard(ref reference, ref problem, r => theirs.AddRange(r.Run(1)));
+                }
+                long peak = PeakMemory.PeakBytes();
+                long referencePeak = 0;
+                Guard(ref reference, ref problem, r => referencePeak = r.PeakBytes());
+
+                var tw = new BenchSide("Torchwright", ours, setupRss, peak);
+                var pt = reference == null ? null : new BenchSide("PyTorch", theirs, referenceSetupRss, referencePeak);
+                if (problem != null) warn(problem);
+                return new BenchResult(arch.Name, shape, settings, reference?.TorchVersion, tw, pt, problem);
+            }
+            finally
+            {
+                reference?.Dispose();
+            }
+        }
+
+        /// <summary>Runs a step on the PyTorch side; if it fails, the side is dropped and the reason kept.</summary>
+        private static void Guard(ref BenchReference? reference, ref string? problem, Action<BenchReference> action)
+        {
+            if (reference == null) return;
+            try
+            {
+                action(reference);
+            }
+            catch (BenchReferenceException e)
+            {
+                problem = e.Message;
+                reference.Dispose();
+                reference = null;
+            }
+        }
+    }
+}
