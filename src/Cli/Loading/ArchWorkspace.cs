@@ -37,7 +37,10 @@ namespace Torchwright.Cli.Loading
         public IEnumerable<string> RootSweepNames => Roots.SelectMany(f => f.Sweeps).Select(s => s.Name);
 
         /// <summary>Resolves, builds and checks everything. Parse diagnostics come first.</summary>
-        public CompilationResult Compile() => ArchCompiler.Compile(Files, new List<Diagnostic>(ParseDiagnostics));
+        public CompilationResult Compile() => Compile(Files);
+
+        /// <summary>Compiles an edited set of this workspace's files (e.g. with command-line sweep axes), keeping its parse diagnostics.</summary>
+        public CompilationResult Compile(IReadOnlyList<ArchFile> files) => ArchCompiler.Compile(files, new List<Diagnostic>(ParseDiagnostics));
 
         /// <summary>
         /// Expands directories (every *.arch below them, sorted), then loads each file and its imports.

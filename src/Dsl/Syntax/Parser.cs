@@ -21,6 +21,15 @@ namespace Torchwright.Dsl.Syntax
         {
             return new Parser(path ?? "", text ?? "", diagnostics ?? new List<Diagnostic>()).ParseFile();
         }
+
+        /// <summary>
+        /// Parses one sweep axis, <c>path = v1, v2, ...</c>, written outside any declaration (the CLI's
+        /// <c>--set c5.mhsa=[0,0,1],[0,1,1]</c>). Returns null after reporting when it is malformed.
+        /// </summary>
+        public static FieldAssignment? ParseAxis(string path, string text, List<Diagnostic> diagnostics)
+        {
+            return new Parser(path ?? "", text ?? "", diagnostics ?? new List<Diagnostic>()).ParseStandaloneAxis();
+        }
     }
 
     internal sealed class Parser
@@ -94,6 +103,19 @@ namespace Torchwright.Dsl.Syntax
                 }
             }
             return new ArchFile(path, EquatableArray.From(imports), EquatableArray.From(archs), EquatableArray.From(sweeps));
+        }
+
+        public FieldAssignment? ParseStandaloneAxis()
+        {
+            SkipNewlines();
+            var axis = ParseAssignment(isSweep: true);
+            SkipNewlines();
+            if (axis != null && !Is(TokenKind.EndOfFile))
+            {
+                Error("end of the setting", Current);
+                return null;
+            }
+            return axis;
         }
 
         /// <summary>Skips at least one token, then up to the next 'arch', 'sweep' or 'import' that starts a line.</summary>
