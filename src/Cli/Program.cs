@@ -48,6 +48,7 @@ namespace Torchwright.Cli
             root.Subcommands.Add(SummaryCommand.Create(ctx));
             root.Subcommands.Add(InferCommand.Create(ctx));
             root.Subcommands.Add(BenchCommand.Create(ctx));
+            root.Subcommands.Add(ReportCommand.Create(ctx));
             return root;
         }
     }

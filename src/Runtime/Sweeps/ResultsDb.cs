@@ -336,8 +336,18 @@ namespace Torchwright.Runtime.Sweeps
                     notes.Add($"{path} is named more than once; it was read once");
                     continue;
                 }
-                using var db = OpenReadOnly(path);
-                var run = db.RunJson;
+                string? run;
+                IReadOnlyList<VariantRecord> records;
+                try
+                {
+                    using var db = OpenReadOnly(path);
+                    run = db.RunJson;
+                    records = db.ReadAll();
+                }
+                catch (SqliteException e)
+                {
+                    throw new IOException($"cannot read the results database {path}: {e.Message}", e);
+                }
                 if (run != null)
                 {
                     if (reference == null) reference = (path, run);
@@ -348,7 +358,7 @@ namespace Torchwright.Runtime.Sweeps
                             notes.Add($"{reference.Value.Path} and {path} were run with different settings ({string.Join("; ", differences)}); their metrics may not be comparable");
                     }
                 }
-                foreach (var record in db.ReadAll())
+                foreach (var record in records)
                 {
                     if (!chosen.TryGetValue(record.Variant, out var previous))
                     {

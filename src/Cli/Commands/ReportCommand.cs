@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Torchwright.Cli.Output;
+using Torchwright.Runtime.Sweeps;
+
+namespace Torchwright.Cli.Commands
+{
+    /// <summary>
+    /// <c>torchwright report &lt;db…&gt; [--format table|markdown|csv|json|html] [--sort KEY] [--output FILE]</c>: merges
+    /// sweep results databases (the shards of one sweep, or several sweeps) and prints the comparison, best first.
+    /// Merge warnings go to stderr; a missing or foreign database exits 2.
+    /// </summary>
+    internal static class ReportCommand
+    {
+        public static readonly string[] Formats = { "table", "markdown", "csv", "json", "html" };
+
+        public static Command Create(CliContext ctx)
+        {
+            var databases = new Argument<string[]>("databases")
+            {
+                Description = "Results databases written by torchwright sweep (--db); several are merged, e.g. the shards of one sweep",
+                Arity = ArgumentArity.OneOrMore,
+            };
+            var format = new Option<string>("--format", "-f")
+            {
+                Description = "Output format: table (default), markdown, csv, json (the contract in docs/report.md), or html (a self-contained page with charts)",
+                DefaultValueFactory = _ => "table",
+            };
+            format.AcceptOnlyFromAmong(Formats);
+            var sort = new Option<string>("--sort", "-s")
+            {
+                Description = "Sort key: eval_acc (default, highest first), eval_loss, params, macs, images_per_s or variant; variants without the value come last",
+                DefaultValueFactory = _ => ReportSort.Default,
+            };
+            sort.AcceptOnlyFromAmong(ReportSort.Keys);
+            var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
+            var command = new Command("report", "Compare the variants of sweep results databases: a table, CSV, JSON, or an HTML page with charts")
+            {
+                databases, format, sort, output,
+            };
+            command.SetAction(parse => Run(ctx, parse.GetValue(databases)!, parse.GetValue(format) ?? "table",
+                parse.GetValue(sort) ?? ReportSort.Default, parse.GetValue(output)));
+            return command;
+        }
+
+        public static int Run(CliContext ctx, IReadOnlyList<string> paths, string format, string sort, string? output)
+        {
+            IReadOnlyList<VariantRecord> merged;
+            IReadOnlyList<string> warnings;
+            try
+            {
+                merged = ResultsDb.Merge(paths, out warnings);
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            {
+                ctx.Error.WriteLine("torchwright report: " + e.Message);
+                return ExitCodes.Usage;
+            }
+            foreach (var warning in warnings) ctx.Error.WriteLine("torchwright report: warning: " + warning);
+
+            var doc = new ReportDocument(paths.GroupBy(Path.GetFullPath).Select(g => g.First()).ToList(), ReportSort.Apply(merged, sort), sort, warnings);
+            var text = new StringWriter { NewLine = "\n" };
+            switch (format)
+            {
+                case "markdown": ReportText.Write(text, doc, markdown: true); break;
+                case "csv": ReportCsv.Write(text, doc); break;
+                case "json": ReportJson.Write(text, doc); break;
+                case "html": ReportHtml.Write(text, doc); break;
+                default: ReportText.Write(text, doc, markdown: false); break;
+            }
+
+            if (output == null)
+            {
+                ctx.Out.Write(text.ToString());
+                return ExitCodes.Ok;
+            }
+            try
+            {
+                File.WriteAllText(output, text.ToString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                ctx.Error.WriteLine($"torchwright report: cannot write {output}: {e.Message}");
+                return ExitCodes.Usage;
+            }
+            ctx.Error.WriteLine($"torchwright report: wrote {output} ({Numbers.Plural(doc.Variants.Count, "variant")}, {format})");
+            return ExitCodes.Ok;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Torchwright.Runtime.Sweeps;
+
+namespace Torchwright.Cli.Output
+{
+    /// <summary>What <c>torchwright report</c> prints: the merged variants in report order, where they came from, and the merge warnings.</summary>
+    internal sealed record ReportDocument(IReadOnlyList<string> Databases, IReadOnlyList<VariantRecord> Variants, string Sort,
+        IReadOnlyList<string> Warnings)
+    {
+        /// <summary>"3 variants from 2 databases (2 done, 1 failed); sorted by eval_acc (highest first)".</summary>
+        public string Headline()
+        {
+            var counts = StatusOrder
+                .Select(s => (Status: s, Count: Variants.Count(v => v.Status == s)))
+                .Where(c => c.Count > 0)
+                .Select(c => c.Count.ToString(CultureInfo.InvariantCulture) + " " + c.Status)
+                .ToList();
+            return $"{Numbers.Plural(Variants.Count, "variant")} from {Numbers.Plural(Databases.Count, "database")}"
+                + (counts.Count > 0 ? " (" + string.Join(", ", counts) + ")" : "")
+                + $"; sorted by {Sort} ({(ReportSort.Descending(Sort) ? "highest" : "lowest")} first)";
+        }
+
+        /// <summary>The order statuses are counted in, and the order of rows that lack the sort key.</summary>
+        public static readonly string[] StatusOrder = { VariantStatus.Done, VariantStatus.Running, VariantStatus.Failed, VariantStatus.Pending };
+
+        public IReadOnlyList<VariantRecord> Done => Variants.Where(v => v.Status == VariantStatus.Done).ToList();
+
+        public const string MetricConventions =
+            "images/s: training throughput; peak memory: peak resident memory of the training process; "
+            + "train loss: mean of the last loss-curve window; eval loss, eval acc: cross-entropy and top-1 accuracy on the test split";
+    }
+
+    /// <summary>
+    /// The report's sort keys. Rows that have the key come first, best first (highest accuracy or throughput, lowest
+    /// loss, size or cost, names in ordinal order), ties by name; rows without it (not done, or not measured) follow,
+    /// done, running, failed, then pending, each by name.
+    /// </summary>
+    internal static class ReportSort
+    {
+        public const string Default = "eval_acc";
+
+        public static readonly string[] Keys = { "eval_acc", "eval_loss", "params", "macs", "images_per_s", "variant" };
+
+        public static bool Descending(string key) => key == "eval_acc" || key == "images_per_s";
+
+        public static IReadOnlyList<VariantRecord> Apply(IEnumerable<VariantRecord> variants, string key)
+        {
+            var all = variants.ToList();
+            if (key == "variant") return all.OrderBy(v => v.Variant, StringComparer.Ordinal).ToList();
+            Func<VariantRecord, double?> value = key switch
+            {
+                "eval_acc" => v => v.EvalAccuracy,
+                "eval_loss" => v => v.EvalLoss,
+                "params" => v => v.Params,
+                "macs" => v => v.Macs,
+                "images_per_s" => v => v.ImagesPerSecond,
+                _ => throw new ArgumentException($"unknown sort key '{key}'; use one of {string.Join(", ", Keys)}", nameof(key)),
+            };
+            var measured = all.Where(v => value(v) != null);
+            var ordered = Descending(key) ? measured.OrderByDescending(v => value(v)) : measured.OrderBy(v => value(v));
+            var unmeasured = all.Where(v => value(v) == null)
+                .OrderBy(v => Array.IndexOf(ReportDocument.StatusOrder, v.Status))
+                .ThenBy(v => v.Variant, StringComparer.Ordinal);
+            return ordered.ThenBy(v => v.Variant, StringComparer.Ordinal).Concat(unmeasured).ToList();
+        }
+    }
+
+    /// <summary>The table columns shared by the text, Markdown and HTML forms, and how each cell is written.</summary>
+    internal static class ReportColumns
+    {
+        public const string Missing = "-";
+
+        private const int ErrorWidth = 60;
+
+        public static (string Header, bool Right)[] Headers(bool withError)
+        {
+            var columns = new List<(string, bool)>
+            {
+                ("Variant", false), ("Status", false), ("Params", true), ("MACs", true), ("Images/s", true),
+                ("Peak memory", true), ("Train loss", true), ("Eval loss", true), ("Eval acc", true),
+            };
+            if (withError) columns.Add(("Error", false));
+            return columns.ToArray();
+        }
+
+        /// <summary>The error column appears only when some variant failed.</summary>
+        public static bool HasErrors(IEnumerable<VariantRecord> variants) => variants.Any(v => v.Error != null);
+
+        public static string[] Cells(VariantRecord v, bool withError)
+        {
+            var cells = new List<string>
+            {
+                v.Variant,
+                v.Status,
+                Numbers.Grouped(v.Params),
+                Numbers.Scaled(v.Macs),
+                Fixed(v.ImagesPerSecond, "0.0"),
+                v.PeakMemoryBytes is { } bytes ? Numbers.MiB(bytes) : Missing,
+                Fixed(v.TrainLoss, "0.0000"),
+                Fixed(v.EvalLoss, "0.0000"),
+                Percent(v.EvalAccuracy),
+            };
+            if (withError) cells.Add(ShortError(v.Error));
+            return cells.ToArray();
+        }
+
+        public static string Percent(double? fraction) =>
+            fraction is { } f ? (100 * f).ToString("0.00", CultureInfo.InvariantCulture) + "%" : Missing;
+
+        private static string Fixed(double? value, string format) =>
+            value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : Missing;
+
+        /// <summary>The first line of an error, cut to fit a table cell (the CSV, JSON and HTML forms keep all of it).</summary>
+        private static string ShortError(string? error)
+        {
+            if (error == null) return "";
+            var line = error.Split('\n')[0].TrimEnd('\r');
+            bool cut = line.Length > ErrorWidth || line.Length < error.TrimEnd().Length;
+            if (line.Length > ErrorWidth) line = line.Substring(0, ErrorWidth - 3);
+            return cut ? line + "..." : line;
+        }
+    }
+}

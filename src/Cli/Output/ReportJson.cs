@@ -1,0 +1,81 @@
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using Torchwright.Runtime.Sweeps;
+
+namespace Torchwright.Cli.Output
+{
+    /// <summary>
+    /// The machine-readable report. A CONTRACT (docs/report.md): an array, in report order, of
+    /// <c>{"variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc"}</c>
+    /// (status "done" | "failed" | "running" | "pending"; config a JSON object; timestamps ISO-8601 UTC or null; measured
+    /// numbers null until measured), followed in each object by the documented additions
+    /// <c>"sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db"</c>. Change it only by adding keys.
+    /// </summary>
+    internal static class ReportJson
+    {
+        public static void Write(TextWriter w, ReportDocument doc)
+        {
+            using var stream = new MemoryStream();
+            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartArray();
+                foreach (var v in doc.Variants) WriteVariant(json, v);
+                json.WriteEndArray();
+            }
+            w.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        }
+
+        private static void WriteVariant(Utf8JsonWriter json, VariantRecord v)
+        {
+            json.WriteStartObject();
+            json.WriteString("variant", v.Variant);
+            json.WriteString("status", v.Status);
+            WriteTime(json, "started", v.Started);
+            WriteTime(json, "finished", v.Finished);
+            WriteObject(json, "config", v.ConfigJson);
+            json.WriteNumber("params", v.Params);
+            json.WriteNumber("macs", v.Macs);
+            WriteNumber(json, "images_per_s", v.ImagesPerSecond);
+            WriteNumber(json, "eval_loss", v.EvalLoss);
+            WriteNumber(json, "eval_acc", v.EvalAccuracy);
+            // Additions (documented): where the row sits and what else was measured.
+            json.WriteString("sweep", v.Sweep);
+            json.WriteNumber("index", v.Index);
+            if (v.PeakMemoryBytes is { } bytes) json.WriteNumber("peak_memory_bytes", bytes);
+            else json.WriteNull("peak_memory_bytes");
+            WriteNumber(json, "train_loss", v.TrainLoss);
+            if (v.Error != null) json.WriteString("error", v.Error);
+            else json.WriteNull("error");
+            WriteObject(json, "run", v.RunJson);
+            json.WriteString("db", v.SourceDb);
+            json.WriteEndObject();
+        }
+
+        private static void WriteTime(Utf8JsonWriter json, string name, System.DateTimeOffset? time)
+        {
+            if (time is { } t) json.WriteString(name, ResultsDb.Iso(t));
+            else json.WriteNull(name);
+        }
+
+        private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+        {
+            // JSON has no NaN or infinity; the database stores those as "not measured" already.
+            if (value is { } v && double.IsFinite(v)) json.WriteNumber(name, v);
+            else json.WriteNull(name);
+        }
+
+        /// <summary>Embeds stored JSON text as a value (an object, not a string); text that is empty (never planned) is null.</summary>
+        private static void WriteObject(Utf8JsonWriter json, string name, string text)
+        {
+            json.WritePropertyName(name);
+            if (text.Length == 0)
+            {
+                json.WriteNullValue();
+                return;
+            }
+            using var parsed = JsonDocument.Parse(text);
+            parsed.RootElement.WriteTo(json);
+        }
+    }
+}

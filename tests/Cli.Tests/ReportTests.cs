@@ -1,0 +1,434 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Torchwright.Runtime.Sweeps;
+using Torchwright.Runtime.Training;
+using Xunit;
+
+namespace Torchwright.Cli.Tests
+{
+    /// <summary><c>torchwright report</c>: every format's exact content, merging shards and duplicates, errors, and the HTML page in headless Chromium.</summary>
+    public sealed class ReportTests : IDisposable
+    {
+        private const string Run = "{\"dataset\":\"shapes\",\"steps\":20,\"batch\":4,\"lr\":0.1,\"seed\":1,\"device\":\"cpu\",\"shard\":\"1/1\"}";
+
+        private static readonly DateTimeOffset T0 = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+
+        private const string FailedError = "out of memory, \"CUDA\" <x>\nat step 3";
+
+        private readonly string _dir = Directory.CreateTempSubdirectory("tw-report-").FullName;
+
+        public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+        private string PathOf(string name) => Path.Combine(_dir, name);
+
+        private static VariantMetrics Metrics(double imagesPerSecond, long peak, double trainLoss, double evalLoss, double acc, params (int, double)[] curve) =>
+            new VariantMetrics(imagesPerSecond, peak, trainLoss, evalLoss, acc, curve.Select(p => new LossPoint(p.Item1, p.Item2)).ToList());
+
+        /// <summary>Two done variants, one failed (its error needs quoting and escaping), one pending.</summary>
+        private string FixedDb(string name = "fixed.db", Action<ResultsDb>? more = null)
+        {
+            var path = PathOf(name);
+            using var db = ResultsDb.Open(path);
+            db.Plan(new[]
+            {
+                new VariantPlan("S/c5.mhsa=[0,1]", "S", 0, "{\"c5.mhsa\":[0,1]}", 1_500_000, 2_500_000_000),
+                new VariantPlan("S/c5.mhsa=[1,1]", "S", 1, "{\"c5.mhsa\":[1,1]}", 1_200_000, 2_000_000_000),
+                new VariantPlan("S/width=32", "S", 2, "{\"width\":32}", 800_000, 900_000_000),
+                new VariantPlan("S/width=16", "S", 3, "{\"width\":16}", 400_000, 450_000_000),
+            }, Run);
+            db.MarkRunning("S/c5.mhsa=[0,1]", T0);
+            db.MarkDone("S/c5.mhsa=[0,1]", T0.AddSeconds(90), Metrics(100.5, 1_048_576, 1.5, 1.25, 0.5, (10, 2.0), (20, 1.5)));
+            db.MarkRunning("S/c5.mhsa=[1,1]", T0.AddMinutes(2));
+            db.MarkDone("S/c5.mhsa=[1,1]", T0.AddMinutes(4), Metrics(80, 2_097_152, 1.0, 0.875, 0.75, (10, 1.75), (20, 1.0)));
+            db.MarkRunning("S/width=32", T0.AddMinutes(5));
+            db.MarkFailed("S/width=32", T0.AddMinutes(6), FailedError);
+            more?.Invoke(db);
+            return path;
+        }
+
+        private static CliRunner.Result Report(params string[] args)
+        {
+            var r = CliRunner.Run(new[] { "report" }.Concat(args).ToArray());
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Error}");
+            return r;
+        }
+
+        [Fact]
+        public void Markdown_is_exact()
+        {
+            var db = FixedDb();
+            var expected = string.Join("\n",
+                "### Sweep results",
+                "",
+                "- 4 variants from 1 database (2 done, 1 failed, 1 pending); sorted by eval_acc (highest first)",
+                $"- Databases: `{db}`",
+                "",
+                "| Variant | Status | Params | MACs | Images/s | Peak memory | Train loss | Eval loss | Eval acc | Error |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+                "| `S/c5.mhsa=[1,1]` | done | 1,200,000 | 2.000 G | 80.0 | 2.00 MiB | 1.0000 | 0.8750 | 75.00% |  |",
+                "| `S/c5.mhsa=[0,1]` | done | 1,500,000 | 2.500 G | 100.5 | 1.00 MiB | 1.5000 | 1.2500 | 50.00% |  |",
+                "| `S/width=32` | failed | 800,000 | 900.000 M | - | - | - | - | - | out of memory, \"CUDA\" \\<x\\>... |",
+                "| `S/width=16` | pending | 400,000 | 450.000 M | - | - | - | - | - |  |",
+                "",
+                "- MACs: multiply-accumulates of conv, linear and attention matmuls; 1 MAC = 2 FLOPs.",
+                "- images/s: training throughput; peak memory: peak resident memory of the training process; train loss: mean of the last loss-curve window; "
+                    + "eval loss, eval acc: cross-entropy and top-1 accuracy on the test split.",
+                "");
+            var r = Report(db, "--format", "markdown");
+            Assert.Equal(expected, r.Out);
+            Assert.Equal("", r.Error);
+        }
+
+        [Fact]
+        public void Table_is_exact_and_sortable()
+        {
+            var db = FixedDb();
+            var rule = new string('=', 132);
+            var expected = string.Join("\n",
+                "Sweep results",
+                "4 variants from 1 database (2 done, 1 failed, 1 pending); sorted by params (lowest first)",
+                $"Databases: {db}",
+                "",
+                rule,
+                "Variant          Status      Params       MACs  Images/s  Peak memory  Train loss  Eval loss  Eval acc  Error",
+                rule,
+                "S/width=16       pending    400,000  450.000 M         -            -           -          -         -",
+                "S/width=32       failed     800,000  900.000 M         -            -           -          -         -  out of memory, \"CUDA\" <x>...",
+                "S/c5.mhsa=[1,1]  done     1,200,000    2.000 G      80.0     2.00 MiB      1.0000     0.8750    75.00%",
+                "S/c5.mhsa=[0,1]  done     1,500,000    2.500 G     100.5     1.00 MiB      1.5000     1.2500    50.00%",
+                rule,
+                "",
+                "MACs: multiply-accumulates of conv, linear and attention matmuls; 1 MAC = 2 FLOPs.",
+                "images/s: training throughput; peak memory: peak resident memory of the training process; train loss: mean of the last loss-curve window; "
+                    + "eval loss, eval acc: cross-entropy and top-1 accuracy on the test split.",
+                "");
+            Assert.Equal(expected, Report(db, "--sort", "params").Out);
+
+            string Order(string key) => string.Join(" ", JsonDocument.Parse(Report(db, "--sort", key, "-f", "json").Out).RootElement
+                .EnumerateArray().Select(v => v.GetProperty("variant").GetString()));
+            Assert.Equal("S/c5.mhsa=[1,1] S/c5.mhsa=[0,1] S/width=32 S/width=16", Order("eval_acc"));
+            Assert.Equal("S/c5.mhsa=[1,1] S/c5.mhsa=[0,1] S/width=32 S/width=16", Order("eval_loss"));
+            Assert.Equal("S/c5.mhsa=[0,1] S/c5.mhsa=[1,1] S/width=32 S/width=16", Order("images_per_s"));
+            Assert.Equal("S/width=16 S/width=32 S/c5.mhsa=[1,1] S/c5.mhsa=[0,1]", Order("macs"));
+            Assert.Equal("S/c5.mhsa=[0,1] S/c5.mhsa=[1,1] S/width=16 S/width=32", Order("variant"));
+        }
+
+        private const string ReportCsvHeader =
+            "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db";
+
+        [Fact]
+        public void Csv_is_exact_rfc4180()
+        {
+            var db = FixedDb();
+            var expected = ReportCsvHeader + "\r\n"
+                + $"\"S/c5.mhsa=[1,1]\",S,1,done,2024-05-01T12:02:00.0000000Z,2024-05-01T12:04:00.0000000Z,1200000,2000000000,80,2097152,1,0.875,0.75,,\"{{\"\"c5.mhsa\"\":[1,1]}}\",{db}\r\n"
+                + $"\"S/c5.mhsa=[0,1]\",S,0,done,2024-05-01T12:00:00.0000000Z,2024-05-01T12:01:30.0000000Z,1500000,2500000000,100.5,1048576,1.5,1.25,0.5,,\"{{\"\"c5.mhsa\"\":[0,1]}}\",{db}\r\n"
+                + $"S/width=32,S,2,failed,2024-05-01T12:05:00.0000000Z,2024-05-01T12:06:00.0000000Z,800000,900000000,,,,,,\"out of memory, \"\"CUDA\"\" <x>\nat step 3\",\"{{\"\"width\"\":32}}\",{db}\r\n"
+                + $"S/width=16,S,3,pending,,,400000,450000000,,,,,,,\"{{\"\"width\"\":16}}\",{db}\r\n";
+            Assert.Equal(expected, Report(db, "--format", "csv").Out);
+        }
+
+        [Fact]
+        public void Json_follows_the_contract_key_by_key()
+        {
+            var db = FixedDb();
+            using var doc = JsonDocument.Parse(Report(db, "--format", "json").Out);
+            var rows = doc.RootElement.EnumerateArray().ToList();
+            Assert.Equal(4, rows.Count);
+            var contract = new[] { "variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc" };
+            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db" };
+            foreach (var row in rows)
+                Assert.Equal(contract.Concat(additions), row.EnumerateObject().Select(p => p.Name));
+
+            void Expect(JsonElement row, string key, string json) =>
+                Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(json).RootElement, row.GetProperty(key)),
+                    $"{row.GetProperty("variant")}.{key}: expected {json}, got {row.GetProperty(key).GetRawText()}");
+
+            var best = rows[0];
+            Expect(best, "variant", "\"S/c5.mhsa=[1,1]\"");
+            Expect(best, "status", "\"done\"");
+            Expect(best, "started", "\"2024-05-01T12:02:00.0000000Z\"");
+            Expect(best, "finished", "\"2024-05-01T12:04:00.0000000Z\"");
+            Expect(best, "config", "{\"c5.mhsa\":[1,1]}");
+            Expect(best, "params", "1200000");
+            Expect(best, "macs", "2000000000");
+            Expect(best, "images_per_s", "80");
+            Expect(best, "eval_loss", "0.875");
+            Expect(best, "eval_acc", "0.75");
+            Expect(best, "sweep", "\"S\"");
+            Expect(best, "index", "1");
+            Expect(best, "peak_memory_bytes", "2097152");
+            Expect(best, "train_loss", "1");
+            Expect(best, "error", "null");
+            Expect(best, "run", Run);
+            Expect(best, "db", JsonSerializer.Serialize(db));
+            Assert.Equal(JsonValueKind.Object, best.GetProperty("config").ValueKind);
+
+            Expect(rows[1], "variant", "\"S/c5.mhsa=[0,1]\"");
+            Expect(rows[1], "eval_acc", "0.5");
+            Expect(rows[1], "images_per_s", "100.5");
+
+            var failed = rows[2];
+            Expect(failed, "status", "\"failed\"");
+            Expect(failed, "started", "\"2024-05-01T12:05:00.0000000Z\"");
+            Expect(failed, "finished", "\"2024-05-01T12:06:00.0000000Z\"");
+            Expect(failed, "error", JsonSerializer.Serialize(FailedError));
+            foreach (var key in new[] { "images_per_s", "eval_loss", "eval_acc", "peak_memory_bytes", "train_loss" })
+                Expect(failed, key, "null");
+
+            var pending = rows[3];
+            Expect(pending, "variant", "\"S/width=16\"");
+            Expect(pending, "status", "\"pending\"");
+            Expect(pending, "started", "null");
+            Expect(pending, "finished", "null");
+            Expect(pending, "config", "{\"width\":16}");
+            Expect(pending, "params", "400000");
+            Expect(pending, "eval_acc", "null");
+        }
+
+        /// <summary>The shards of a grid, merged by report, equal the same grid run unsharded (but for where each row came from).</summary>
+        [Fact]
+        public void Merged_shards_equal_an_unsharded_run()
+        {
+            var grid = Enumerable.Range(0, 7)
+                .Select(i => new VariantPlan($"G/depth={i}", "G", i, $"{{\"depth\":{i}}}", 1000 * (i + 1), 50_000 * (i + 1)))
+                .ToList();
+            void RunInto(string path, string shard, Func<int, bool> owns)
+            {
+                using var db = ResultsDb.Open(path);
+                var mine = grid.Where(p => owns(p.Index)).ToList();
+                db.Plan(mine, Run.Replace("\"1/1\"", $"\"{shard}\""));
+                foreach (var p in mine.Where(p => p.Index != 5))
+                {
+                    db.MarkRunning(p.Variant, T0.AddMinutes(p.Index));
+                    db.MarkDone(p.Variant, T0.AddMinutes(p.Index + 1),
+                        Metrics(10 + p.Index, 1 << 20, 2.0 / (p.Index + 1), 1.0 / (p.Index + 1), 0.1 * ((p.Index * 3) % 7), (1, 2.0), (2, 1.0 + 0.1 * p.Index)));
+                }
+                if (mine.Any(p => p.Index == 5))
+                {
+                    db.MarkRunning("G/depth=5", T0);
+                    db.MarkFailed("G/depth=5", T0.AddMinutes(1), "diverged");
+                }
+            }
+            string all = PathOf("all.db"), s1 = PathOf("shard-1.db"), s2 = PathOf("shard-2.db"), s3 = PathOf("shard-3.db");
+            RunInto(all, "1/1", _ => true);
+            RunInto(s1, "1/3", i => i % 3 == 0);
+            RunInto(s2, "2/3", i => i % 3 == 1);
+            RunInto(s3, "3/3", i => i % 3 == 2);
+
+            foreach (var format in new[] { "json", "csv" })
+            {
+                var whole = Report(all, "-f", format);
+                var merged = Report(s3, s1, s2, "-f", format);
+                Assert.Equal("", merged.Error);
+                if (format == "json") Assert.Equal(WithoutProvenance(whole.Out), WithoutProvenance(merged.Out));
+                else Assert.Equal(whole.Out.Replace(all, "DB"), merged.Out.Replace(s1, "DB").Replace(s2, "DB").Replace(s3, "DB"));
+            }
+            Assert.Equal(7, JsonDocument.Parse(Report(s1, s2, s3, "-f", "json").Out).RootElement.GetArrayLength());
+        }
+
+        private static string WithoutProvenance(string json)
+        {
+            var array = JsonNode.Parse(json)!.AsArray();
+            foreach (var row in array)
+            {
+                row!.AsObject().Remove("db");
+                row.AsObject().Remove("run");
+            }
+            return array.ToJsonString();
+        }
+
+        [Fact]
+        public void A_variant_in_two_databases_is_taken_from_the_latest_done_with_a_warning()
+        {
+            string older = PathOf("older.db"), newer = PathOf("newer.db");
+            var plan = new VariantPlan("S/a", "S", 0, "{}", 10, 20);
+            using (var db = ResultsDb.Open(older))
+            {
+                db.Plan(new[] { plan, new VariantPlan("S/b", "S", 1, "{}", 11, 21) }, Run);
+                db.MarkRunning("S/a", T0);
+                db.MarkDone("S/a", T0.AddMinutes(1), Metrics(1, 1, 1, 1, 0.25));
+            }
+            using (var db = ResultsDb.Open(newer))
+            {
+                db.Plan(new[] { plan }, Run);
+                db.MarkRunning("S/a", T0.AddHours(1));
+                db.MarkDone("S/a", T0.AddHours(2), Metrics(1, 1, 1, 1, 0.5));
+            }
+            var r = CliRunner.Run("report", older, newer, "-f", "json");
+            Assert.Equal(0, r.ExitCode);
+            var rows = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
+            Assert.Equal(new[] { $"S/a 0.5 {newer}", $"S/b null {older}" },
+                rows.Select(x => $"{x.GetProperty("variant").GetString()} {x.GetProperty("eval_acc").GetRawText()} {x.GetProperty("db").GetString()}"));
+            Assert.Equal($"torchwright report: warning: variant 'S/a' is in {older} (done, finished 2024-05-01T12:01:00.0000000Z) and in {newer} (done, finished 2024-05-01T14:00:00.0000000Z); using {newer}\n", r.Error);
+        }
+
+        [Fact]
+        public void An_empty_database_still_gives_a_valid_report_in_every_format()
+        {
+            var path = PathOf("empty.db");
+            using (ResultsDb.Open(path)) { }
+            Assert.Contains("No variants: the databases hold no planned variant yet (run torchwright sweep).", Report(path).Out);
+            Assert.StartsWith("0 variants from 1 database; sorted by eval_acc", Report(path).Out.Split('\n')[1]);
+            Assert.Equal(0, JsonDocument.Parse(Report(path, "-f", "json").Out).RootElement.GetArrayLength());
+            Assert.Equal(ReportCsvHeader + "\r\n", Report(path, "-f", "csv").Out);
+            var html = Report(path, "-f", "html").Out;
+            Assert.Contains("<p class=\"empty\">No variants: the databases hold no planned variant yet (run torchwright sweep).</p>", html);
+            Assert.Contains("<p class=\"empty\">No variant is done with an eval accuracy yet: nothing to chart.</p>", html);
+            Assert.DoesNotContain("<svg", html);
+        }
+
+        [Fact]
+        public void Bad_inputs_exit_2_with_the_reason()
+        {
+            var missing = PathOf("missing.db");
+            var r = CliRunner.Run("report", missing);
+            Assert.Equal((2, "", $"torchwright report: results database not found: {missing}\n"), (r.ExitCode, r.Out, r.Error));
+
+            var notes = PathOf("notes.txt");
+            File.WriteAllText(notes, "just some text that is certainly longer than one hundred bytes, so SQLite reads a header from it and refuses");
+            r = CliRunner.Run("report", notes);
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith($"torchwright report: {notes} is not a Torchwright results database (SQLite: ", r.Error);
+
+            Assert.Equal(2, CliRunner.Run("report").ExitCode);
+            var format = CliRunner.Run("report", FixedDb(), "--format", "xml");
+            Assert.Equal(2, format.ExitCode);
+            Assert.Contains("xml", format.Error);
+            Assert.Equal(2, CliRunner.Run("report", FixedDb("b.db"), "--sort", "speed").ExitCode);
+
+            var unwritable = CliRunner.Run("report", FixedDb("c.db"), "--output", Path.Combine(_dir, "no-such-folder", "r.md"));
+            Assert.Equal(2, unwritable.ExitCode);
+            Assert.StartsWith($"torchwright report: cannot write {Path.Combine(_dir, "no-such-folder", "r.md")}: ", unwritable.Error);
+        }
+
+        [Fact]
+        public void Output_writes_the_file_and_nothing_to_stdout()
+        {
+            var db = FixedDb();
+            var file = PathOf("report.md");
+            var r = Report(db, "-f", "markdown", "-o", file);
+            Assert.Equal(("", $"torchwright report: wrote {file} (4 variants, markdown)\n"), (r.Out, r.Error));
+            Assert.Equal(Report(db, "-f", "markdown").Out, File.ReadAllText(file));
+        }
+
+        private const string EvilName = "S/<script>document.title='pwned'</script>&\"'";
+
+        private string HtmlDb() => FixedDb("html.db", db =>
+        {
+            db.Plan(new[] { new VariantPlan(EvilName, "S", 4, "{\"evil\":\"</code><b>\"}", 900_000, 1_000_000_000) }, Run);
+            db.MarkRunning(EvilName, T0.AddMinutes(7));
+            db.MarkDone(EvilName, T0.AddMinutes(8), Metrics(50, 1 << 20, 2.25, 2.0, 0.3125, (10, 2.5), (15, 2.25), (20, 2.0)));
+        });
+
+        [Fact]
+        public void Html_is_self_contained_and_escaped()
+        {
+            var html = Report(HtmlDb(), "-f", "html").Out;
+            Assert.StartsWith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                + "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n", html);
+            foreach (var outside in new[] { "http:", "https:", "url(", "<script", "<link", "<img", "@import" })
+                Assert.DoesNotContain(outside, html, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("S/&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&amp;&quot;&#39;", html);
+            Assert.Contains("&lt;/code&gt;&lt;b&gt;", html);
+            Assert.Contains("<td class=\"error\">out of memory, &quot;CUDA&quot; &lt;x&gt;\nat step 3</td>", html);
+            Assert.Equal(6, Count(html, "<circle class=\"point\""));
+            Assert.Equal(3, Count(html, "<polyline class=\"curve\""));
+            Assert.Equal(3, Count(html, "<g class=\"legend-item\">"));
+        }
+
+        private static int Count(string text, string what) => (text.Length - text.Replace(what, "").Length) / what.Length;
+
+        /// <summary>
+        /// The page as Chromium renders it: the untouched report loads with no console message at all (no blocked fetch,
+        /// no CSP violation, no error), and a copy with a checking script (the only change: the CSP also admits inline
+        /// scripts) finds the three charts laid out, every point and curve inside its chart, and nothing injected.
+        /// </summary>
+        [Fact]
+        public void Html_renders_in_headless_chromium_without_errors()
+        {
+            var page = PathOf("report.html");
+            Report(HtmlDb(), "-f", "html", "-o", page);
+
+            var plain = Chromium(page, "plain");
+            Assert.DoesNotContain(":CONSOLE", plain.Log);
+            Assert.Contains("<title>Torchwright sweep report</title>", plain.Dom);
+            Assert.Contains("5 variants from 1 database (3 done, 1 failed, 1 pending)", plain.Dom);
+
+            var html = File.ReadAllText(page);
+            const string Csp = "content=\"default-src 'none'; style-src 'unsafe-inline'\"";
+            Assert.Contains(Csp, html);
+            var checkedPage = PathOf("checked.html");
+            File.WriteAllText(checkedPage, html
+                .Replace(Csp, "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"")
+                .Replace("<head>", "<head>\n<script>" + ErrorTrap + "</script>")
+                .Replace("</body>", "<script>" + Checker + "</script>\n</body>"));
+            var check = Chromium(checkedPage, "checked");
+            Assert.DoesNotContain("<pre id=\"tw-error\">", check.Dom);
+            Assert.Contains("<pre id=\"tw-check\">charts=3 title=Torchwright sweep report"
+                + " acc-vs-macs:points=3,curves=0,ticks=true,inside=true,labels=c5.mhsa=[1,1]|c5.mhsa=[0,1]|&lt;script&gt;document.title='pwned'&lt;/script&gt;&amp;\"'"
+                + " acc-vs-params:points=3,curves=0,ticks=true,inside=true,labels=c5.mhsa=[1,1]|c5.mhsa=[0,1]|&lt;script&gt;document.title='pwned'&lt;/script&gt;&amp;\"'"
+                + " loss-curves:points=0,curves=3,ticks=true,inside=true,labels="
+                + " higher-acc-is-higher=true</pre>", check.Dom);
+        }
+
+        private const string ErrorTrap =
+            "window.onerror = function (m) { var e = document.createElement('pre'); e.id = 'tw-error'; e.textContent = String(m); document.documentElement.appendChild(e); };";
+
+        private const string Checker = @"(function () {
+  function inside(svg, el) {
+    var vb = svg.viewBox.baseVal, b = el.getBBox();
+    return b.x >= vb.x && b.y >= vb.y && b.x + b.width <= vb.x + vb.width && b.y + b.height <= vb.y + vb.height;
+  }
+  var out = [], charts = document.querySelectorAll('svg.chart');
+  out.push('charts=' + charts.length, 'title=' + document.title);
+  charts.forEach(function (svg) {
+    var box = svg.getBoundingClientRect(), ok = box.width > 0 && box.height > 0;
+    var points = svg.querySelectorAll('circle.point'), curves = svg.querySelectorAll('polyline.curve');
+    points.forEach(function (c) { ok = ok && inside(svg, c) && c.querySelector('title') !== null; });
+    curves.forEach(function (l) { ok = ok && l.points.numberOfItems > 1 && inside(svg, l); });
+    var labels = Array.prototype.map.call(svg.querySelectorAll('text.point-label'), function (t) { return t.textContent; });
+    out.push(svg.id + ':points=' + points.length + ',curves=' + curves.length + ',ticks=' + (svg.querySelectorAll('text.tick').length > 4)
+      + ',inside=' + ok + ',labels=' + labels.join('|'));
+  });
+  var acc = Array.prototype.map.call(document.querySelectorAll('#acc-vs-macs circle.point'), function (c) { return c.cy.baseVal.value; });
+  out.push('higher-acc-is-higher=' + (acc.length === 3 && acc[0] < acc[1] && acc[1] < acc[2]));
+  var pre = document.createElement('pre'); pre.id = 'tw-check'; pre.textContent = out.join(' '); document.body.appendChild(pre);
+})();";
+
+        /// <summary>Runs headless Chromium on a page and returns the DOM after load and Chromium's log (console messages included).</summary>
+        private (string Dom, string Log) Chromium(string page, string profile)
+        {
+            var chromium = new[] { "chromium", "chromium-browser" }
+                .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)))
+                .FirstOrDefault(File.Exists);
+            Assert.True(chromium != null,
+                "The HTML report test needs headless Chromium (Debian package 'chromium'), which is not on PATH: run `bash setup.sh` "
+                + "(it installs chromium, as CI does) or `sudo apt-get install chromium`.");
+            var psi = new ProcessStartInfo(chromium!) { RedirectStandardOutput = true, RedirectStandardError = true };
+            // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+            foreach (var a in new[]
+                {
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
+                    "--user-data-dir=" + PathOf("chromium-" + profile), "--enable-logging=stderr", "--v=0", "--dump-dom", new Uri(page).AbsoluteUri,
+                })
+                psi.ArgumentList.Add(a);
+            using var process = Process.Start(psi)!;
+            var dom = process.StandardOutput.ReadToEndAsync();
+            var log = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(180_000))
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"chromium did not finish within 180 s on {page}");
+            }
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {log.Result}");
+            return (dom.Result, log.Result);
+        }
+    }
+}
