@@ -49,6 +49,7 @@ namespace Torchwright.Cli
             root.Subcommands.Add(InferCommand.Create(ctx));
             root.Subcommands.Add(BenchCommand.Create(ctx));
             root.Subcommands.Add(ReportCommand.Create(ctx));
+            root.Subcommands.Add(SweepCommand.Create(ctx));
             return root;
         }
     }

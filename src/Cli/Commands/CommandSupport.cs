@@ -1,5 +1,8 @@
+using System;
 using System.Collections.Generic;
 using Torchwright.Cli.Loading;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Torchwright.Cli.Commands
 {
@@ -15,6 +18,24 @@ namespace Torchwright.Cli.Commands
             foreach (var p in problems)
                 ctx.Error.WriteLine($"torchwright {verb}: {p}");
             return ws;
+        }
+
+        /// <summary>Parses --device (cpu, cuda, cuda:1); CUDA asked for without a CUDA libtorch is a usage error that says what to do.</summary>
+        public static bool TryGetDevice(CliContext ctx, string verb, string name, out Device device)
+        {
+            device = torch.CPU;
+            try { device = torch.device(name); }
+            catch (Exception e) when (e is ArgumentException || e is FormatException || e is System.Runtime.InteropServices.ExternalException)
+            {
+                ctx.Error.WriteLine($"torchwright {verb}: bad --device '{name}': {e.Message}; use cpu or cuda[:index]");
+                return false;
+            }
+            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
+            {
+                ctx.Error.WriteLine($"torchwright {verb}: --device {name} asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
+                return false;
+            }
+            return true;
         }
     }
 }

@@ -65,18 +65,7 @@ namespace Torchwright.Cli.Commands
                 return ExitCodes.Usage;
             }
 
-            Device device;
-            try { device = torch.device(deviceName); }
-            catch (Exception e)
-            {
-                ctx.Error.WriteLine($"torchwright infer: bad --device '{deviceName}': {e.Message}");
-                return ExitCodes.Usage;
-            }
-            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
-            {
-                ctx.Error.WriteLine("torchwright infer: --device cuda asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
-                return ExitCodes.Usage;
-            }
+            if (!CommandSupport.TryGetDevice(ctx, "infer", deviceName, out var device)) return ExitCodes.Usage;
 
             try
             {

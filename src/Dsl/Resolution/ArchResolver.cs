@@ -342,7 +342,8 @@ namespace Torchwright.Dsl.Resolution
                     nameParts.Add(axes[k].Path + "=" + v.ToText());
                 }
                 var name = string.Join("/", nameParts);
-                if (!taken.Add(name))
+                // A sweep without axes has one variant, named after the sweep itself (already taken by the sweep).
+                if (!(axes.Count == 0 && name == s.Name) && !taken.Add(name))
                     diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Variant", name, "an earlier grid point"));
                 var merged = new List<ResolvedField>(baseFields);
                 foreach (var st in settings)

@@ -1,0 +1,260 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using Torchwright.Cli.Loading;
+using Torchwright.Cli.Output;
+using Torchwright.Cli.Running;
+using Torchwright.Dsl;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Syntax;
+using Torchwright.Runtime.Data;
+using Torchwright.Runtime.Sweeps;
+using Torchwright.Runtime.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Torchwright.Cli.Commands
+{
+    /// <summary>
+    /// <c>torchwright sweep &lt;file.arch&gt; [--name S] [--set path=v1,v2 ...] [--steps N | --epochs E] [--batch B] [--lr X]
+    /// [--seed S] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
+    /// at compile time (invalid ones are reported and skipped), then trains each from the same seed, evaluates it
+    /// and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
+    /// </summary>
+    internal static class SweepCommand
+    {
+        public const int DefaultSteps = 300;
+        public const int DefaultBatch = 32;
+        public const double DefaultLearningRate = 0.1;
+
+        private sealed record Settings(
+            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
+            double LearningRate, long Seed, string Device, string Dataset, string Db, bool Resume, string? Shard,
+            int? Threads, bool DryRun, string Progress);
+
+        public static Command Create(CliContext ctx)
+        {
+            var file = new Argument<string>("file") { Description = "the .arch file declaring the sweep or architecture" };
+            var name = new Option<string?>("--name", "-n") { Description = "the sweep (or architecture) to run; needed when the file declares several" };
+            var set = new Option<string[]>("--set") { Description = "a setting 'path=v1,v2,...' (repeatable): several values make a sweep axis, one value is fixed for all variants, e.g. --set c5.mhsa=[0,0,1],[0,1,1] --set width=0.5,1.0" };
+            var sweepName = new Option<string?>("--sweep-name") { Description = "name of the sweep (the first part of every variant name)" };
+            var steps = new Option<int?>("--steps") { Description = $"training steps per variant (default {DefaultSteps})" };
+            var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
+            var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
+            var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
+            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant)", DefaultValueFactory = _ => 0 };
+            var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
+            var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, or cifar10:DIR (the CIFAR-10 binary version)", DefaultValueFactory = _ => "shapes" };
+            var db = new Option<string>("--db") { Description = "SQLite results database (created if missing)", Required = true };
+            var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
+            var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
+            var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
+            var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
+            var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
+            progress.AcceptOnlyFromAmong("auto", "live", "plain");
+            var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
+            {
+                file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, dryRun, progress,
+            };
+            command.SetAction(parse => Run(ctx, new Settings(
+                parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
+                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed),
+                parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
+                parse.GetValue(threads), parse.GetValue(dryRun), parse.GetValue(progress)!)));
+            return command;
+        }
+
+        private static int Usage(CliContext ctx, string message)
+        {
+            ctx.Error.WriteLine("torchwright sweep: " + message);
+            return ExitCodes.Usage;
+        }
+
+        private static int Run(CliContext ctx, Settings s)
+        {
+            // --- options that need no file -----------------------------------------------------------------------
+            if (s.Steps != null && s.Epochs != null) return Usage(ctx, "give --steps or --epochs, not both");
+            if (s.Steps is < 1) return Usage(ctx, $"--steps must be at least 1 (got {s.Steps})");
+            if (s.Epochs is < 1) return Usage(ctx, $"--epochs must be at least 1 (got {s.Epochs})");
+            if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
+            if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate)) return Usage(ctx, $"--lr must be a positive number (got {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+            if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
+            var shard = Shard.All;
+            if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
+            if (!CommandSupport.TryGetDevice(ctx, "sweep", s.Device, out var device)) return ExitCodes.Usage;
+
+            // --- declarations: check and cost every variant before anything trains --------------------------------
+            var ws = CommandSupport.LoadOrReport(ctx, "sweep", new[] { s.File }, allowDirectories: false);
+            if (ws == null) return ExitCodes.Usage;
+            var settingDiagnostics = new List<Diagnostic>();
+            var definition = SweepDefinition.Create(ws, s.Name, s.Sets, s.SweepName, settingDiagnostics, out var definitionError);
+            if (definition == null)
+            {
+                if (definitionError != null) return Usage(ctx, definitionError);
+                DiagnosticPrinter.Print(ctx.Error, settingDiagnostics);
+                ctx.Error.WriteLine("sweep: the --set settings above are malformed (--set #k is the k-th --set option)");
+                return ExitCodes.DeclarationErrors;
+            }
+            var result = ws.Compile(definition.Files);
+            var checkedSweep = result.Sweeps.FirstOrDefault(x => x.Info.Name == definition.SweepName);
+            DiagnosticPrinter.Print(ctx.Error, result.Diagnostics);
+            if (checkedSweep == null || checkedSweep.Variants.Count == 0)
+            {
+                ctx.Error.WriteLine($"sweep: {definition.SweepName} has no valid variant ({DiagnosticPrinter.Tally(result.Diagnostics)}); fix the errors above");
+                return ExitCodes.DeclarationErrors;
+            }
+            foreach (var invalid in checkedSweep.InvalidVariants)
+                ctx.Error.WriteLine($"sweep: skipping {invalid}: it does not check (diagnostics above)");
+
+            // --- data: every variant must take the dataset's images and predict its classes -----------------------
+            DatasetPair data;
+            try { data = Datasets.Open(s.Dataset); }
+            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
+            {
+                return Usage(ctx, $"--dataset {s.Dataset}: {e.Message}");
+            }
+            var train = data.Train;
+            var runnable = new List<CheckedArchitecture>();
+            foreach (var v in checkedSweep.Variants)
+            {
+                var input = v.Ir.Input;
+                if (input.C != train.Channels || input.H != train.Height || input.W != train.Width)
+                    ctx.Error.WriteLine($"sweep: skipping {v.Name}: it declares input {input} but {train.Name} images are "
+                        + $"{train.Channels}x{train.Height}x{train.Width}; declare input = {train.Channels}x{train.Height}x{train.Width} (or --set input={train.Channels}x{train.Height}x{train.Width})");
+                else if (v.Ir.Classes != train.Classes)
+                    ctx.Error.WriteLine($"sweep: skipping {v.Name}: it declares classes = {v.Ir.Classes} but {train.Name} has {train.Classes} classes; "
+                        + $"declare classes = {train.Classes} (or --set classes={train.Classes})");
+                else runnable.Add(v);
+            }
+            if (runnable.Count == 0) return Usage(ctx, $"no variant of {definition.SweepName} fits the dataset {s.Dataset} (see above)");
+
+            var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
+            int steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps);
+            var plans = mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
+                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs)).ToList();
+            var runJson = RunJson(s, steps, data);
+            ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
+                + $"{runnable.Count} runnable, {plans.Count} in shard {shard}; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}, {s.Device}");
+            if (s.DryRun)
+            {
+                foreach (var p in plans)
+                    ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
+                return ExitCodes.Ok;
+            }
+            if (plans.Count == 0)
+            {
+                ctx.Out.WriteLine($"sweep: shard {shard} has no variants (the grid has {runnable.Count})");
+                return ExitCodes.Ok;
+            }
+
+            // --- train --------------------------------------------------------------------------------------------
+            ResultsDb results;
+            try { results = ResultsDb.Open(s.Db); }
+            catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException || e is System.Data.Common.DbException)
+            {
+                return Usage(ctx, $"--db {s.Db}: {e.Message}");
+            }
+            using (results)
+            {
+                var existing = results.ReadAll();
+                if (existing.Count > 0 && !s.Resume)
+                    return Usage(ctx, $"{s.Db} already holds {existing.Count} variants ({existing.Count(r => r.Status == "done")} done); "
+                        + "pass --resume to continue that sweep, or give a new --db");
+                if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
+                var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
+                var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
+                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device);
+
+                using var cancel = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+                Console.CancelKeyPress += onCancel;
+                SweepOutcome outcome;
+                try
+                {
+                    bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
+                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, options, runJson, observer, cancel.Token));
+                }
+                catch (InvalidOperationException e)
+                {
+                    // ResultsDb.Plan: the database was made with other training settings.
+                    return Usage(ctx, $"--db {s.Db}: {e.Message}");
+                }
+                finally { Console.CancelKeyPress -= onCancel; }
+
+                ctx.Out.WriteLine();
+                var records = ReportSort.Apply(results.ReadAll(), ReportSort.Default);
+                ReportText.Write(ctx.Out, new ReportDocument(new[] { s.Db }, records, ReportSort.Default, Array.Empty<string>()), markdown: false);
+                if (outcome.Cancelled)
+                {
+                    ctx.Error.WriteLine($"sweep: interrupted; the variant in flight stays 'running'. Continue with the same command and --resume.");
+                    return ExitCodes.DeclarationErrors;
+                }
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {s.Db} (torchwright report {s.Db})");
+                return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
+            }
+        }
+
+        /// <summary>The settings that make a variant: the fixed --set values, then its axis values, as a JSON object.</summary>
+        internal static string ConfigJson(IReadOnlyList<FieldAssignment> fixedSettings, CheckedArchitecture variant)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                foreach (var f in fixedSettings)
+                {
+                    w.WritePropertyName(f.Path);
+                    WriteValue(w, f.Values[0]);
+                }
+                foreach (var setting in variant.Variant?.Settings ?? default)
+                {
+                    w.WritePropertyName(setting.Path);
+                    WriteValue(w, setting.Value);
+                }
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        private static void WriteValue(Utf8JsonWriter w, ArchValue value)
+        {
+            switch (value)
+            {
+                case IntValue i: w.WriteNumberValue(i.Value); break;
+                case FloatValue f: w.WriteNumberValue(f.Value); break;
+                case BoolValue b: w.WriteBooleanValue(b.Value); break;
+                case ListValue l:
+                    w.WriteStartArray();
+                    foreach (var item in l.Items) WriteValue(w, item);
+                    w.WriteEndArray();
+                    break;
+                default: w.WriteStringValue(value.ToText()); break; // words, shapes (3x64x64)
+            }
+        }
+
+        /// <summary>The training settings a database's rows were made with; --resume refuses a run with other ones.</summary>
+        private static string RunJson(Settings s, int steps, DatasetPair data)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("dataset", s.Dataset);
+                w.WriteString("data", data.Description);
+                w.WriteNumber("steps", steps);
+                w.WriteNumber("batch", s.Batch);
+                w.WriteNumber("lr", s.LearningRate);
+                w.WriteNumber("seed", s.Seed);
+                w.WriteString("device", s.Device);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System;
+using System.Globalization;
+using System.IO;
+using Spectre.Console;
+using Torchwright.Runtime.Sweeps;
+using Torchwright.Runtime.Training;
+
+namespace Torchwright.Cli.Output
+{
+    /// <summary>
+    /// How a sweep shows its progress: a Spectre.Console live display on an interactive terminal (variant k/N, step,
+    /// loss, images/s, ETA), one plain line per event otherwise (CI logs, redirected output, tests).
+    /// </summary>
+    internal static class SweepProgress
+    {
+        public static SweepOutcome Run(TextWriter output, bool live, int steps, Func<ISweepObserver, SweepOutcome> sweep)
+        {
+            if (!live) return sweep(new PlainObserver(output, steps));
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            return console.Progress()
+                .AutoClear(false)
+                .HideCompleted(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                    new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(ctx => sweep(new LiveObserver(console, ctx, steps)));
+        }
+
+        /// <summary>True when stdout is a terminal that can redraw (not redirected, not a dumb terminal).</summary>
+        public static bool TerminalIsInteractive() =>
+            !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && AnsiConsole.Profile.Capabilities.Ansi;
+
+        internal static string Percent(double accuracy) => (accuracy * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+
+        internal static string Loss(double loss) => loss.ToString("0.0000", CultureInfo.InvariantCulture);
+
+        internal static string Rate(double imagesPerSecond) => imagesPerSecond.ToString("0.0", CultureInfo.InvariantCulture) + " img/s";
+
+        private sealed class PlainObserver : ISweepObserver
+        {
+            private readonly TextWriter _out;
+            private readonly int _every;
+
+            public PlainObserver(TextWriter output, int steps)
+            {
+                _out = output;
+                _every = Math.Max(1, steps / 10); // ten progress lines per variant keep a CI log readable
+            }
+
+            public void Started(int planned, int toRun, int skippedDone) =>
+                _out.WriteLine($"sweep: {planned} variants planned, {skippedDone} already done, {toRun} to run");
+
+            public void VariantStarted(int k, int n, VariantPlan plan) =>
+                _out.WriteLine($"[{k}/{n}] {plan.Variant}: training ({Numbers.Grouped(plan.Params)} params, {Numbers.Scaled(plan.Macs)}MACs)");
+
+            public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
+            {
+                if (p.Phase != "train" || (p.Step % _every != 0 && p.Step != p.Steps)) return;
+                _out.WriteLine($"[{k}/{n}] {plan.Variant}: step {p.Step}/{p.Steps} loss {Loss(p.Loss)} {Rate(p.ImagesPerSecond)}");
+            }
+
+            public void VariantDone(int k, int n, VariantPlan plan, TrainResult r) =>
+                _out.WriteLine($"[{k}/{n}] {plan.Variant}: done in {r.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s: "
+                    + $"eval acc {Percent(r.EvalAccuracy)}, eval loss {Loss(r.EvalLoss)}, train loss {Loss(r.TrainLoss)}, {Rate(r.ImagesPerSecond)}");
+
+            public void VariantFailed(int k, int n, VariantPlan plan, string error) =>
+                _out.WriteLine($"[{k}/{n}] {plan.Variant}: FAILED: {error}");
+        }
+
+        private sealed class LiveObserver : ISweepObserver
+        {
+            private readonly IAnsiConsole _console;
+            private readonly ProgressContext _ctx;
+            private readonly int _steps;
+            private ProgressTask? _overall;
+            private ProgressTask? _current;
+
+            public LiveObserver(IAnsiConsole console, ProgressContext ctx, int steps)
+            {
+                _console = console;
+                _ctx = ctx;
+                _steps = steps;
+            }
+
+            public void Started(int planned, int toRun, int skippedDone)
+            {
+                _console.MarkupLine($"[bold]sweep[/]: {planned} variants planned, {skippedDone} already done, {toRun} to run");
+                _overall = _ctx.AddTask("variants", maxValue: Math.Max(1, toRun));
+            }
+
+            public void VariantStarted(int k, int n, VariantPlan plan)
+            {
+                _overall!.Description = Markup.Escape($"variant {k}/{n}");
+                _current = _ctx.AddTask(Markup.Escape(plan.Variant), maxValue: _steps);
+            }
+
+            public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
+            {
+                if (_current == null) return;
+                _current.Description = Markup.Escape(p.Phase == "train"
+                    ? $"{plan.Variant}  step {p.Step}/{p.Steps}  loss {Loss(p.Loss)}  {Rate(p.ImagesPerSecond)}"
+                    : $"{plan.Variant}  evaluating");
+                if (p.Phase == "train") _current.Value = p.Step;
+            }
+
+            public void VariantDone(int k, int n, VariantPlan plan, TrainResult r)
+            {
+                Finish($"{plan.Variant}  acc {Percent(r.EvalAccuracy)}  eval loss {Loss(r.EvalLoss)}  {Rate(r.ImagesPerSecond)}");
+            }
+
+            public void VariantFailed(int k, int n, VariantPlan plan, string error)
+            {
+                Finish($"{plan.Variant}  FAILED");
+                _console.MarkupLine($"[red]{Markup.Escape(plan.Variant)}: {Markup.Escape(error)}[/]");
+            }
+
+            private void Finish(string description)
+            {
+                if (_current != null)
+                {
+                    _current.Description = Markup.Escape(description);
+                    _current.Value = _current.MaxValue;
+                    _current.StopTask();
+                }
+                _overall?.Increment(1);
+            }
+        }
+    }
+}

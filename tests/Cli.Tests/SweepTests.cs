@@ -1,0 +1,258 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using Torchwright.Runtime.Sweeps;
+using Xunit;
+
+namespace Torchwright.Cli.Tests
+{
+    /// <summary>
+    /// <c>torchwright sweep</c> end to end on a tiny ResNet-family grid and a small procedural dataset: command-line
+    /// axes, compile-time checking, training into SQLite, SIGKILL + --resume, shards merged by report.
+    /// </summary>
+    public class SweepTests : IDisposable
+    {
+        private readonly TempDir dir = new TempDir();
+
+        public void Dispose() => dir.Dispose();
+
+        // Four variants (c5 MHSA off/on x one or two c3 blocks) of a 1-1-1-1 ResNet at width 1/8 on 32 px images.
+        private const string TinyArch = @"arch Tiny : ResNet50 {
+  input   = 3x32x32
+  width   = 0.125
+  depths  = [1, 1, 1, 1]
+  classes = 8
+}
+
+sweep TinyGrid : Tiny {
+  c5.mhsa  = [0], [1]
+  c3.depth = 1, 2
+}
+";
+
+        private static readonly string[] GridNames =
+        {
+            "TinyGrid/c5.mhsa=[0]/c3.depth=1", "TinyGrid/c5.mhsa=[0]/c3.depth=2",
+            "TinyGrid/c5.mhsa=[1]/c3.depth=1", "TinyGrid/c5.mhsa=[1]/c3.depth=2",
+        };
+
+        private const string Data = "shapes:32:n=256:test=64";
+
+        private string Tiny => dir.Write("tiny.arch", TinyArch);
+
+        private string[] Train(string db, params string[] extra) => TrainSteps(db, 6, extra);
+
+        private string[] TrainSteps(string db, int steps, params string[] extra) =>
+            new[] { "sweep", Tiny, "--db", db, "--dataset", Data, "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--batch", "8", "--lr", "0.05", "--threads", "1", "--progress", "plain" }.Concat(extra).ToArray();
+
+        private static IReadOnlyList<VariantRecord> Read(string db)
+        {
+            using var r = ResultsDb.OpenReadOnly(db);
+            return r.ReadAll();
+        }
+
+        [Fact]
+        public void Set_axes_on_an_architecture_expand_to_stable_names_with_compile_time_costs()
+        {
+            var (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "c5.mhsa=[0],[1]", "--set", "width=0.25",
+                "--db", Path.Combine(dir.Path, "unused.db"), "--dataset", Data, "--dry-run");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("TinySweep: 2 grid points, 2 runnable, 2 in shard 1/1", stdout);
+            // The fixed width=0.25 is applied to both and changes no name; the costs are the checker's.
+            var (sc, summary, se) = CliRunner.Run("summary", dir.Write("same.arch",
+                "import \"tiny.arch\"\narch Same : Tiny {\n  width = 0.25\n  c5.mhsa = [1]\n}\n"), "--name", "Same", "--format", "json");
+            Assert.True(sc == 0, se);
+            var expected = JsonDocument.Parse(summary).RootElement[0];
+            long parameters = expected.GetProperty("params").GetInt64();
+            Assert.Contains($"TinySweep/c5.mhsa=[1]  {parameters:N0} params", stdout.Replace('\u00a0', ' '));
+            Assert.Contains("TinySweep/c5.mhsa=[0]  ", stdout);
+            Assert.False(File.Exists(Path.Combine(dir.Path, "unused.db")), "--dry-run must not create the database");
+        }
+
+        [Fact]
+        public void A_malformed_setting_is_a_located_diagnostic()
+        {
+            var (code, _, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "c5.mhsa=[0,1]", "--db", Path.Combine(dir.Path, "x.db"), "--dry-run");
+            Assert.Equal(1, code);
+            Assert.Contains("--set #1(1,9): error TW0007", stderr);
+        }
+
+        [Fact]
+        public void Invalid_variants_are_reported_and_skipped_not_crashed_on()
+        {
+            // c5 attention width at 1/8 width is 64: 3 heads do not divide it, 4 do.
+            var (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "c5.mhsa=[1]", "--set", "c5.heads=3,4",
+                "--db", Path.Combine(dir.Path, "x.db"), "--dataset", Data, "--dry-run");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("error TW0006", stderr);
+            Assert.Contains("skipping TinySweep/c5.heads=3: it does not check", stderr);
+            Assert.Contains("2 grid points, 1 runnable", stdout);
+            Assert.Contains("TinySweep/c5.heads=4  ", stdout);
+        }
+
+        [Fact]
+        public void A_variant_that_does_not_fit_the_dataset_says_what_to_declare()
+        {
+            var (code, _, stderr) = CliRunner.Run("sweep", Tiny, "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:64:n=64:test=16", "--dry-run");
+            Assert.Equal(2, code);
+            Assert.Contains("it declares input 3x32x32 but shapes/train images are 3x64x64; declare input = 3x64x64 (or --set input=3x64x64)", stderr);
+        }
+
+        [Fact]
+        public void Sweep_trains_every_variant_records_it_and_refuses_to_overwrite_without_resume()
+        {
+            var db = Path.Combine(dir.Path, "r.db");
+            var (code, stdout, stderr) = CliRunner.Run(Train(db));
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains("[1/4] TinyGrid/c5.mhsa=[0]/c3.depth=1: step 6/6 loss", stdout);
+            var rows = Read(db);
+            Assert.Equal(GridNames, rows.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
+            foreach (var r in rows)
+            {
+                Assert.Equal(VariantStatus.Done, r.Status);
+                Assert.InRange(r.EvalAccuracy!.Value, 0.0, 1.0);
+                Assert.True(r.EvalLoss > 0 && r.ImagesPerSecond > 0 && r.PeakMemoryBytes > 0 && r.Params > 0 && r.Macs > 0);
+                Assert.Equal(6, r.LossCurve.Count);
+                Assert.True(r.Started <= r.Finished);
+            }
+            Assert.Equal("{\"c5.mhsa\":[1],\"c3.depth\":2}", rows.Single(r => r.Variant == GridNames[3]).ConfigJson);
+
+            var again = CliRunner.Run(Train(db));
+            Assert.Equal(2, again.ExitCode);
+            Assert.Contains("already holds 4 variants (4 done); pass --resume", again.Error);
+
+            var other = CliRunner.Run(Train(db, "--resume", "--seed", "7"));
+            Assert.Equal(2, other.ExitCode);
+            Assert.Contains("seed", other.Error);
+
+            var resumed = CliRunner.Run(Train(db, "--resume"));
+            Assert.True(resumed.ExitCode == 0, resumed.Error);
+            Assert.Contains("4 variants planned, 4 already done, 0 to run", resumed.Out);
+            Assert.Equal(rows.Select(r => (r.Variant, r.Finished)), Read(db).Select(r => (r.Variant, r.Finished)));
+        }
+
+        [Fact]
+        public void A_sweep_killed_mid_run_resumes_with_every_variant_done_once_and_finished_ones_untouched()
+        {
+            var db = Path.Combine(dir.Path, "kill.db");
+            var args = TrainSteps(db, 30);
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "torchwright.dll"));
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            IReadOnlyList<VariantRecord> beforeKill;
+            using (var p = Process.Start(psi)!)
+            {
+                var log = new System.Text.StringBuilder();
+                p.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+                p.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+                p.BeginOutputReadLine();
+                p.BeginErrorReadLine();
+                var deadline = DateTime.UtcNow.AddMinutes(5);
+                while (true)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the sweep never had a finished and a running variant at once");
+                    if (p.HasExited && p.WaitForExit(5000))
+                        lock (log) Assert.Fail($"the sweep exited (code {p.ExitCode}) before it could be killed:\n{log}");
+                    if (File.Exists(db))
+                    {
+                        var rows = TryRead(db);
+                        if (rows != null && rows.Any(r => r.Status == VariantStatus.Done) && rows.Any(r => r.Status == VariantStatus.Running))
+                        {
+                            p.Kill(); // SIGKILL: no handler runs, no transaction completes
+                            p.WaitForExit();
+                            break;
+                        }
+                    }
+                    Thread.Sleep(25);
+                }
+            }
+            beforeKill = Read(db);
+            var finishedBefore = beforeKill.Where(r => r.Status == VariantStatus.Done).ToList();
+            Assert.NotEmpty(finishedBefore);
+            Assert.Contains(beforeKill, r => r.Status == VariantStatus.Running);
+
+            var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 30, "--resume"));
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains($"4 variants planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
+            var after = Read(db);
+            Assert.Equal(GridNames, after.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.All(after, r => Assert.Equal(VariantStatus.Done, r.Status));
+            Assert.All(after, r => Assert.Equal(30, r.LossCurve.Count)); // the killed run's partial curve is gone, not doubled
+            foreach (var f in finishedBefore)
+            {
+                var now = after.Single(r => r.Variant == f.Variant);
+                Assert.Equal((f.Started, f.Finished, f.EvalAccuracy, f.EvalLoss), (now.Started, now.Finished, now.EvalAccuracy, now.EvalLoss));
+            }
+        }
+
+        private static IReadOnlyList<VariantRecord>? TryRead(string db)
+        {
+            try { return Read(db); }
+            catch (Exception e) when (e is InvalidDataException || e is System.Data.Common.DbException || e is IOException)
+            {
+                return null; // the worker is still creating the schema
+            }
+        }
+
+        [Fact]
+        public void Shards_merged_by_report_equal_the_unsharded_run()
+        {
+            var whole = Path.Combine(dir.Path, "whole.db");
+            var one = Path.Combine(dir.Path, "shard1.db");
+            var two = Path.Combine(dir.Path, "shard2.db");
+            foreach (var (db, extra) in new[] { (whole, Array.Empty<string>()), (one, new[] { "--shard", "1/2" }), (two, new[] { "--shard", "2/2" }) })
+            {
+                var r = CliRunner.Run(Train(db, extra));
+                Assert.True(r.ExitCode == 0, r.Error + r.Out);
+            }
+            Assert.Equal(new[] { GridNames[0], GridNames[2] }, Read(one).Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new[] { GridNames[1], GridNames[3] }, Read(two).Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
+
+            var merged = Report(one, two);
+            var single = Report(whole);
+            Assert.Equal(4, merged.Count);
+            Assert.Equal(single.Keys.OrderBy(k => k, StringComparer.Ordinal), merged.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            foreach (var (variant, expected) in single)
+            {
+                var got = merged[variant];
+                // Same seed, same data order, one thread: the shards train exactly what the whole grid trains.
+                foreach (var key in new[] { "status", "config", "params", "macs", "eval_loss", "eval_acc" })
+                    Assert.True(expected.GetProperty(key).ToString() == got.GetProperty(key).ToString(), $"{variant} {key}: {expected.GetProperty(key)} vs {got.GetProperty(key)}");
+            }
+        }
+
+        private static Dictionary<string, JsonElement> Report(params string[] dbs)
+        {
+            var (code, stdout, stderr) = CliRunner.Run(new[] { "report" }.Concat(dbs).Concat(new[] { "--format", "json" }).ToArray());
+            Assert.True(code == 0, stderr);
+            return JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("variant").GetString()!, e => e.Clone());
+        }
+
+        [Fact]
+        public void Sweep_trains_on_a_cifar10_binary_directory()
+        {
+            // The CIFAR-10 binary layout: five training batches and a test batch of records <label byte><3072 bytes R,G,B>.
+            var cifar = Path.Combine(dir.Path, "cifar-10-batches-bin");
+            Directory.CreateDirectory(cifar);
+            var rng = new Random(1);
+            foreach (var file in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
+            {
+                var bytes = new byte[8 * 3073];
+                rng.NextBytes(bytes);
+                for (int i = 0; i < 8; i++) bytes[i * 3073] = (byte)(i % 10);
+                File.WriteAllBytes(Path.Combine(cifar, file), bytes);
+            }
+            var db = Path.Combine(dir.Path, "cifar.db");
+            var (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "classes=10", "--set", "c5.mhsa=[0],[1]",
+                "--dataset", "cifar10:" + cifar, "--db", db, "--steps", "2", "--batch", "4", "--threads", "1", "--progress", "plain");
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains("train 40, test 8", stdout);
+            Assert.Equal(2, Read(db).Count(r => r.Status == VariantStatus.Done));
+        }
+    }
+}
