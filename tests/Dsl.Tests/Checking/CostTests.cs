@@ -99,5 +99,31 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.Equal(4, sweep.InvalidVariants.Count);
             Assert.Contains(result.Diagnostics, d => d.Id == "TW0006");
         }
+
+        [Fact]
+        public void A_sweep_without_axes_is_one_variant_named_after_the_sweep()
+        {
+            var result = ArchCompiler.Compile(new[] { new SourceFile("s.arch", "sweep Only : BotNet50 {\n}\n") });
+            Assert.DoesNotContain(result.Diagnostics, d => d.IsError);
+            var variant = Assert.Single(result.Sweeps.Single().Variants);
+            Assert.Equal("Only", variant.Name);
+            Assert.Equal(20_852_008, variant.Costs.Params);
+        }
+
+        [Fact]
+        public void A_command_line_axis_parses_like_a_sweep_axis_and_is_located_in_its_own_file()
+        {
+            var diagnostics = new System.Collections.Generic.List<Torchwright.Dsl.Diagnostics.Diagnostic>();
+            var axis = Torchwright.Dsl.Syntax.ArchParser.ParseAxis("--set #2", "c5.mhsa=[0,0,1], [0,1,1]", diagnostics);
+            Assert.Empty(diagnostics);
+            Assert.Equal("c5.mhsa", axis!.Path);
+            Assert.Equal(new[] { "[0,0,1]", "[0,1,1]" }, axis.Values.Select(v => v.ToText()));
+            Assert.Equal("--set #2", axis.PathLocation.Path);
+
+            Assert.Null(Torchwright.Dsl.Syntax.ArchParser.ParseAxis("--set #1", "width=0.5 extra", diagnostics));
+            var error = Assert.Single(diagnostics);
+            Assert.Equal("TW0001", error.Id);
+            Assert.Equal((0, 10), (error.Location.StartPos.Line, error.Location.StartPos.Column));
+        }
     }
 }
