@@ -100,7 +100,12 @@ sweep TinyGrid : Tiny {
         {
             var (code, _, stderr) = CliRunner.Run("sweep", Tiny, "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:64:n=64:test=16", "--dry-run");
             Assert.Equal(2, code);
-            Assert.Contains("it declares input 3x32x32 but shapes/train images are 3x64x64; declare input = 3x64x64 (or --set input=3x64x64)", stderr);
+            Assert.Contains("sweep: skipping all 4 variants: it declares input 3x32x32 but shapes/train images are 3x64x64; declare input = 3x64x64 (or pass --set input=3x64x64)", stderr);
+
+            var both = CliRunner.Run("sweep", CliRunner.Arch("sweeps/bot-c5-placement.arch"), "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:64:n=64:test=16", "--dry-run");
+            Assert.Equal(2, both.ExitCode);
+            Assert.Contains("it declares input 3x224x224 but shapes/train images are 3x64x64; it declares classes = 1000 but shapes/train has 8 classes; "
+                + "declare input = 3x64x64 and classes = 8 (or pass --set input=3x64x64 --set classes=8)", both.Error);
         }
 
         [Fact]

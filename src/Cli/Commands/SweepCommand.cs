@@ -121,16 +121,17 @@ namespace Torchwright.Cli.Commands
             }
             var train = data.Train;
             var runnable = new List<CheckedArchitecture>();
+            var misfits = new List<(CheckedArchitecture Variant, string Why)>();
             foreach (var v in checkedSweep.Variants)
             {
-                var input = v.Ir.Input;
-                if (input.C != train.Channels || input.H != train.Height || input.W != train.Width)
-                    ctx.Error.WriteLine($"sweep: skipping {v.Name}: it declares input {input} but {train.Name} images are "
-                        + $"{train.Channels}x{train.Height}x{train.Width}; declare input = {train.Channels}x{train.Height}x{train.Width} (or --set input={train.Channels}x{train.Height}x{train.Width})");
-                else if (v.Ir.Classes != train.Classes)
-                    ctx.Error.WriteLine($"sweep: skipping {v.Name}: it declares classes = {v.Ir.Classes} but {train.Name} has {train.Classes} classes; "
-                        + $"declare classes = {train.Classes} (or --set classes={train.Classes})");
-                else runnable.Add(v);
+                var why = DatasetMisfit(v, train);
+                if (why == null) runnable.Add(v); else misfits.Add((v, why));
+            }
+            // Usually every variant misses the dataset the same way: say it once.
+            foreach (var group in misfits.GroupBy(m => m.Why))
+            {
+                var names = group.Select(m => m.Variant.Name).ToList();
+                ctx.Error.WriteLine($"sweep: skipping {(names.Count == checkedSweep.Variants.Count && names.Count > 1 ? "all " + names.Count + " variants" : string.Join(", ", names))}: {group.Key}");
             }
             if (runnable.Count == 0) return Usage(ctx, $"no variant of {definition.SweepName} fits the dataset {s.Dataset} (see above)");
 
@@ -198,6 +199,28 @@ namespace Torchwright.Cli.Commands
                 ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {s.Db} (torchwright report {s.Db})");
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
+        }
+
+        /// <summary>Why a variant cannot train on the dataset (its input shape or class count), with the fix; null when it fits.</summary>
+        private static string? DatasetMisfit(CheckedArchitecture v, IImageDataset data)
+        {
+            var problems = new List<string>();
+            var fixes = new List<string>();
+            var input = v.Ir.Input;
+            var images = $"{data.Channels}x{data.Height}x{data.Width}";
+            if (input.C != data.Channels || input.H != data.Height || input.W != data.Width)
+            {
+                problems.Add($"it declares input {input} but {data.Name} images are {images}");
+                fixes.Add("input=" + images);
+            }
+            if (v.Ir.Classes != data.Classes)
+            {
+                problems.Add($"it declares classes = {v.Ir.Classes} but {data.Name} has {data.Classes} classes");
+                fixes.Add("classes=" + data.Classes.ToString(CultureInfo.InvariantCulture));
+            }
+            if (problems.Count == 0) return null;
+            return string.Join("; ", problems) + "; declare " + string.Join(" and ", fixes.Select(f => f.Replace("=", " = ")))
+                + " (or pass " + string.Join(" ", fixes.Select(f => "--set " + f)) + ")";
         }
 
         /// <summary>The settings that make a variant: the fixed --set values, then its axis values, as a JSON object.</summary>
