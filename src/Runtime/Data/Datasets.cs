@@ -58,7 +58,7 @@ namespace Torchwright.Runtime.Data
             }
             var side = size ?? ShapesDataset.DefaultSize;
             if (side < ShapesDataset.MinSize || side > ShapesDataset.MaxSize)
-                throw new ArgumentException($"dataset '{spec}': the shapes set is drawn at {ShapesDataset.MinSize} to {ShapesDataset.MaxSize} pixels, not {side}", nameof(spec));
+                throw new ArgumentException($"dataset '{spec}': the shapes set is drawn at {ShapesDataset.MinSize} to {ShapesDataset.MaxSize} pixels, not {side}; {Usage}", nameof(spec));
             var trainSet = new ShapesDataset(DatasetSplit.Train, side, train ?? ShapesDataset.DefaultTrainCount);
             var testSet = new ShapesDataset(DatasetSplit.Test, side, test ?? ShapesDataset.DefaultTestCount);
             return new DatasetPair(trainSet, testSet,

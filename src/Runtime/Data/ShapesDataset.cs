@@ -29,7 +29,7 @@ namespace Torchwright.Runtime.Data
 
         // Per-channel mean and standard deviation of the pixels in [0, 1], measured over the first 4,096 training
         // images at 64 px; the generator treats R, G and B alike, so one value serves all three.
-        private const float PixelMean = 0.5f, PixelStd = 0.25f;
+        private const float PixelMean = 0.5031f, PixelStd = 0.2928f;
 
         private readonly ulong _stream;
 
