@@ -59,8 +59,8 @@ namespace Torchwright.Runtime.Data
             var side = size ?? ShapesDataset.DefaultSize;
             if (side < ShapesDataset.MinSize || side > ShapesDataset.MaxSize)
                 throw new ArgumentException($"dataset '{spec}': the shapes set is drawn at {ShapesDataset.MinSize} to {ShapesDataset.MaxSize} pixels, not {side}; {Usage}", nameof(spec));
-            var trainSet = new ShapesDataset(DatasetSplit.Train, side, train ?? ShapesDataset.DefaultTrainCount);
-            var testSet = new ShapesDataset(DatasetSplit.Test, side, test ?? ShapesDataset.DefaultTestCount);
+            var trainSet = new ShapesDataset(DatasetSplit.Train, side, train);
+            var testSet = new ShapesDataset(DatasetSplit.Test, side, test);
             return new DatasetPair(trainSet, testSet,
                 $"shapes (built in, procedural): {trainSet.Classes} classes ({string.Join(", ", trainSet.ClassNames)}), " +
                 $"3x{side}x{side}, train {trainSet.Count}, test {testSet.Count}");

@@ -33,8 +33,10 @@ namespace Torchwright.Runtime.Data
 
         private readonly ulong _stream;
 
-        public ShapesDataset(DatasetSplit split, int size = DefaultSize, int count = DefaultTrainCount)
-            : base($"shapes/{(split == DatasetSplit.Train ? "train" : "test")}", count, ShapePainter.ClassNames, 3,
+        /// <param name="count">Images in the split; by default <see cref="DefaultTrainCount"/> or <see cref="DefaultTestCount"/>.</param>
+        public ShapesDataset(DatasetSplit split, int size = DefaultSize, int? count = null)
+            : base($"shapes/{(split == DatasetSplit.Train ? "train" : "test")}",
+                   count ?? (split == DatasetSplit.Train ? DefaultTrainCount : DefaultTestCount), ShapePainter.ClassNames, 3,
                    CheckSize(size), size, new[] { PixelMean, PixelMean, PixelMean }, new[] { PixelStd, PixelStd, PixelStd })
         {
             Split = split;

@@ -131,7 +131,7 @@ namespace Torchwright.Runtime.Training
                     if (step == 1) CheckOutput(logits, options.Batch, data.Train);
                     var lossTensor = nn.functional.cross_entropy(logits, labels.to(options.Device));
                     loss = lossTensor.ToDouble();
-                    if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, options.Steps, loss, learningRate);
+                    if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, options.Steps, loss, learningRate, options.LearningRate);
                     foreach (var optimizer in optimizers) optimizer.zero_grad();
                     lossTensor.backward();
                     foreach (var optimizer in optimizers) optimizer.step();

@@ -6,10 +6,10 @@ namespace Torchwright.Runtime.Training
     /// <summary>The training loss became NaN or infinite.</summary>
     public sealed class TrainingDivergedException : Exception
     {
-        public TrainingDivergedException(int step, int steps, double loss, double learningRate)
+        public TrainingDivergedException(int step, int steps, double loss, double learningRate, double peakLearningRate)
             : base(string.Format(CultureInfo.InvariantCulture,
-                "training diverged at step {0} of {1}: the loss is {2} (learning rate {3:G4} at that step); " +
-                "lower the learning rate (--lr), e.g. to {4:G3}", step, steps, loss, learningRate, learningRate / 10))
+                "training diverged at step {0} of {1}: the loss is {2} (learning rate {3:G4} at that step, peak {4:G4}); " +
+                "lower the learning rate (--lr), e.g. to {5:G3}", step, steps, loss, learningRate, peakLearningRate, peakLearningRate / 10))
         {
             Step = step;
             Loss = loss;
