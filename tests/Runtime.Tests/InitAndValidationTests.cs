@@ -13,6 +13,31 @@ namespace Torchwright.Runtime.Tests
         private static double Std(Tensor t) => t.detach().std().item<float>();
 
         [Fact]
+        public void ZeroResidualBranchesZeroesExactlyEachBottlenecksBn3()
+        {
+            var blocks = new nn.Module<Tensor, Tensor>[]
+            {
+                new Bottleneck("a", 64, 16, 64, 1, 1, ShortcutKind.Conv),
+                new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv),
+                new SplitAttnBottleneck("c", 64, 16, 64, 2, 2, 1, true, ShortcutKind.AvgDown),
+                new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv),
+            };
+            using var chain = new Chain("chain", blocks);
+            Init.ResNet(chain);
+            Assert.Equal(4, Init.ZeroResidualBranches(chain));
+            foreach (var (name, tensor) in chain.state_dict())
+            {
+                bool zeroed = name.EndsWith(".bn3.weight", StringComparison.Ordinal);
+                if (name.EndsWith("bn1.weight", StringComparison.Ordinal) || zeroed)
+                    Assert.True(tensor.eq(zeroed ? 0 : 1).all().item<bool>(), name);
+            }
+            // A zeroed branch makes the block its shortcut: identity in, ReLU(identity) out.
+            using var x = torch.randn(2, 64, 4, 4);
+            using var y = blocks[0].call(x);
+            Assert.True((y - torch.nn.functional.relu(x)).abs().max().item<float>() == 0, "a zero-initialised identity bottleneck computes ReLU(x)");
+        }
+
+        [Fact]
         public void ResNetInitIsKaimingFanOutWithUnitNorms()
         {
             torch.manual_seed(3);

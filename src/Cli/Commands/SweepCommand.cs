@@ -36,7 +36,7 @@ namespace Torchwright.Cli.Commands
         private sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
             double LearningRate, long Seed, string Device, string Dataset, string Db, bool Resume, string? Shard,
-            int? Threads, bool DryRun, string Progress);
+            int? Threads, bool ZeroInitResidual, bool DryRun, string Progress);
 
         public static Command Create(CliContext ctx)
         {
@@ -55,18 +55,19 @@ namespace Torchwright.Cli.Commands
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
             var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
+            var zeroInit = new Option<bool>("--zero-init-residual") { Description = "zero the last BatchNorm of every residual bottleneck before training (timm's zero_init_last; default true)", DefaultValueFactory = _ => true };
             var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
             var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, dryRun, progress,
+                file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
             command.SetAction(parse => Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
                 parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
-                parse.GetValue(threads), parse.GetValue(dryRun), parse.GetValue(progress)!)));
+                parse.GetValue(threads), parse.GetValue(zeroInit), parse.GetValue(dryRun), parse.GetValue(progress)!)));
             return command;
         }
 
@@ -170,7 +171,7 @@ namespace Torchwright.Cli.Commands
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
                 var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
-                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device);
+                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual };
 
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -275,6 +276,7 @@ namespace Torchwright.Cli.Commands
                 w.WriteNumber("lr", s.LearningRate);
                 w.WriteNumber("seed", s.Seed);
                 w.WriteString("device", s.Device);
+                w.WriteBoolean("zero_init_residual", s.ZeroInitResidual);
                 w.WriteEndObject();
             }
             return Encoding.UTF8.GetString(buffer.ToArray());

@@ -11,12 +11,16 @@ namespace Torchwright.Runtime.Blocks
     /// The attention runs at the pre-stride map size (<paramref name="height"/> x <paramref name="widthPx"/>),
     /// which the relative-position tables fix at construction time.
     /// </summary>
-    public sealed class BotBottleneck : nn.Module<Tensor, Tensor>
+    public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, bn2, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, bn2, conv3;
+        private readonly BatchNorm2d bn3;
         private readonly MultiHeadSelfAttention2d mhsa;
         private readonly nn.Module<Tensor, Tensor>? pool;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
+        public BatchNorm2d LastNorm => bn3;
 
         public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut)
             : base(name)

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -7,10 +8,14 @@ namespace Torchwright.Runtime.Blocks
     /// torchvision ResNet "v1.5" bottleneck: conv1 1x1 (in -> width), bn1, ReLU, conv2 3x3 with the stride and
     /// groups, bn2, ReLU, conv3 1x1 (width -> out), bn3, + shortcut, ReLU.  State-dict names follow torchvision.
     /// </summary>
-    public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+    public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, conv3, bn3, relu;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, conv3, relu;
+        private readonly BatchNorm2d bn3;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
+        public BatchNorm2d LastNorm => bn3;
 
         public Bottleneck(string name, long inChannels, long width, long outChannels, long stride, long groups, ShortcutKind shortcut)
             : base(name)

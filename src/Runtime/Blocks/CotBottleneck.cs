@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -8,12 +9,16 @@ namespace Torchwright.Runtime.Blocks
     /// CoTNet bottleneck (JDAI-CV naming): conv1 1x1, bn1, ReLU, [avd AvgPool 3x3/s pad 1 when stride &gt; 1],
     /// conv2 = CoT layer (k = 3), conv3 1x1, bn3 (no bn2), + shortcut, ReLU.
     /// </summary>
-    public sealed class CotBottleneck : nn.Module<Tensor, Tensor>
+    public sealed class CotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3;
+        private readonly BatchNorm2d bn3;
         private readonly CotLayer conv2;
         private readonly nn.Module<Tensor, Tensor>? avd;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
+        public BatchNorm2d LastNorm => bn3;
 
         public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut)
             : base(name)

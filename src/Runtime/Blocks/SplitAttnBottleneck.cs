@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -9,12 +10,16 @@ namespace Torchwright.Runtime.Blocks
     /// conv3 1x1, bn3, + shortcut, ReLU.  With <c>avd</c> and stride &gt; 1 the split-attention conv runs at stride 1
     /// and the average pool carries the stride.
     /// </summary>
-    public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>
+    public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3;
+        private readonly BatchNorm2d bn3;
         private readonly SplitAttention conv2;
         private readonly nn.Module<Tensor, Tensor>? avd_last;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+
+        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
+        public BatchNorm2d LastNorm => bn3;
 
         public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut)
             : base(name)

@@ -30,6 +30,10 @@ namespace Torchwright.Runtime.Training
         /// chosen from the constructor's step count so that the curve has at most 200 points.</summary>
         public int LossCurveEvery { get; init; } = Math.Max(1, (Steps + 199) / 200);
 
+        /// <summary>Zero the last BatchNorm scale of every residual bottleneck before training
+        /// (<see cref="Init.ZeroResidualBranches"/>): timm's zero_init_last, the BoTNet/ResNeSt recipe.</summary>
+        public bool ZeroInitResidual { get; init; } = true;
+
         /// <summary>CPU threads for libtorch during the run (restored afterwards); null keeps the current setting.</summary>
         public int? Threads { get; init; }
     }

@@ -80,6 +80,7 @@ namespace Torchwright.Runtime.Training
             PeakMemory.Reset();
             torch.manual_seed(options.Seed);
             using var model = createModel() ?? throw new ArgumentException("createModel returned null", nameof(createModel));
+            if (options.ZeroInitResidual) Init.ZeroResidualBranches(model);
             model.to(options.Device);
 
             // Two optimizers rather than parameter groups: the same SGD update, weight decay only where it belongs.
