@@ -3,5 +3,5 @@
 # Extra arguments go to dotnet test (e.g. ./test.sh --filter FullyQualifiedName~Torchwright.Cli).
 set -euo pipefail
 cd "$(dirname "$0")"
-bash ./setup.sh
+bash ./setup.sh --tests
 dotnet test Generator.sln -c Release --logger "console;verbosity=normal" "$@"
