@@ -70,8 +70,10 @@ namespace Torchwright.Cli.Output
             foreach (var p in points)
             {
                 double cx = x.Map(p.X, PlotLeft, PlotLeft + PlotWidth), cy = y.Map(p.Y, PlotBottom, PlotTop);
+                // Labels of points in the right half go to their left, so they stay inside the chart.
+                bool left = cx > PlotLeft + PlotWidth / 2;
                 w.WriteLine($"<g class=\"point-group\"><circle class=\"point\" data-variant=\"{E(p.Name)}\" cx=\"{F(cx)}\" cy=\"{F(cy)}\" r=\"5\" fill=\"{p.Color}\"><title>{E(p.Tooltip)}</title></circle>"
-                    + $"<text class=\"point-label\" x=\"{F(cx + 7)}\" y=\"{F(cy - 7)}\">{E(p.Label)}</text></g>");
+                    + $"<text class=\"point-label\" x=\"{F(left ? cx - 7 : cx + 7)}\" y=\"{F(cy - 7)}\" text-anchor=\"{(left ? "end" : "start")}\">{E(p.Label)}</text></g>");
             }
             w.WriteLine("</svg>");
         }
