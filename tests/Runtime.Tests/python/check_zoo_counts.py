@@ -1,85 +1,91 @@
-"""Builds the seed networks out of the reference blocks and checks their parameter counts against
-the acceptance numbers in shared/reference.md.  This validates the reference blocks themselves
-(structure, widths, which layers have biases) independently of the C# runtime."""
+"""Builds the seed networks with reference_nets from the papers' published configurations (written down here,
+independently of architectures/*.arch) and checks their parameter counts against the acceptance numbers in
+shared/reference.md.  This pins the reference blocks and the reference network layouts to the published models
+independently of the C# runtime and of the DSL; ZooParityTests then compares the C# modules with these networks."""
 import sys
 
-import torch.nn as nn
+import reference_nets
 
-import reference_blocks as R
-
-
-def count(m):
-    return sum(p.numel() for p in m.parameters())
+DEPTHS, WIDTHS, STRIDES = [3, 4, 6, 3], [64, 128, 256, 512], [1, 2, 2, 2]
 
 
-def resnet_like(block, stem, extra=None):
-    layers = [stem]
-    cin = 64
-    for i, (depth, width) in enumerate(zip([3, 4, 6, 3], [64, 128, 256, 512])):
+def net(family, stem, stages, stem_width=64):
+    return {"spec_version": 1, "name": "published", "family": family, "input": [3, 224, 224], "stem": stem,
+            "stem_width": stem_width, "classes": 1000, "stages": stages}
+
+
+def resnet(stem, block):
+    """A ResNet-50 layout; block(stage, index, in_channels, width, stride) gives a block's kind-specific fields."""
+    stages, cin = [], 64
+    for i, (depth, width, stride) in enumerate(zip(DEPTHS, WIDTHS, STRIDES)):
+        blocks = []
         for j in range(depth):
-            s = (1 if i == 0 else 2) if j == 0 else 1
-            layers.append(block(i, j, cin, width, width * 4, s))
-            cin = width * 4
-    layers.append(nn.Linear(2048, 1000))
-    return nn.Sequential(*layers)
+            s = stride if j == 0 else 1
+            blocks.append({"in_channels": cin, "width": width, "out_channels": 4 * width, "stride": s,
+                           **block(i, j, cin, width, s)})
+            cin = 4 * width
+        stages.append({"name": f"c{i + 2}", "in_channels": blocks[0]["in_channels"], "out_channels": 4 * width,
+                       "stride": stride, "patch_kernel": 0, "blocks": blocks})
+    return net("resnet", stem, stages)
 
 
-def tv_stem():
-    return nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64))
+def bottleneck(i, j, cin, width, s):
+    return {"kind": "Bottleneck", "cardinality": 1, "shortcut": "conv"}
 
 
-def deep_stem():
-    return nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32),
-                         nn.Conv2d(32, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32),
-                         nn.Conv2d(32, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64))
+def bot(i, j, cin, width, s):
+    if i < 3:
+        return bottleneck(i, j, cin, width, s)
+    size = 14 if j == 0 else 7  # c5 attends over the 14x14 map in its strided first block, 7x7 after
+    return {"kind": "BotBottleneck", "heads": 4, "shortcut": "conv", "input": [cin, size, size]}
 
 
-def bot(i, j, cin, w, cout, s):
-    if i == 3:
-        size = 14 if j == 0 else 7
-        return R.BotBottleneck(cin, w, cout, s, 4, size, size, R.CONV)
-    return R.Bottleneck(cin, w, cout, s, 1, R.CONV)
+def splat(i, j, cin, width, s):
+    return {"kind": "SplitAttnBottleneck", "radix": 2, "cardinality": 1, "avd": True, "shortcut": "avgdown"}
 
 
-def van(dims, depths, ratios):
-    layers = []
-    cin = 3
-    for i in range(4):
-        layers.append(R.OverlapPatchEmbed(cin, dims[i], 7 if i == 0 else 3, 4 if i == 0 else 2))
-        layers += [R.VanBlock(dims[i], ratios[i], 21, 3, 1e-2) for _ in range(depths[i])]
-        layers.append(nn.LayerNorm(dims[i], eps=1e-6))
-        cin = dims[i]
-    layers.append(nn.Linear(dims[3], 1000))
-    return nn.Sequential(*layers)
+def cot(i, j, cin, width, s):
+    return {"kind": "CotBottleneck", "shortcut": "conv"}
 
 
-def rest(depths, paper_stem):
-    dims, heads, srs = [64, 128, 256, 512], [1, 2, 4, 8], [8, 4, 2, 1]
-    layers = [R.RestPaperStem(3, 64) if paper_stem else R.RestStem(3, 64)]
-    for i in range(4):
-        if i > 0:
-            layers.append(R.RestPatchEmbed(dims[i - 1], dims[i]))
-        layers += [R.RestBlock(dims[i], heads[i], 4, srs[i], True) for _ in range(depths[i])]
-    layers += [nn.LayerNorm(512), nn.Linear(512, 1000)]
-    return nn.Sequential(*layers)
+def van(dims, depths):
+    stages, cin = [], 3
+    for i, (dim, depth, ratio) in enumerate(zip(dims, depths, [8, 8, 4, 4])):
+        blocks = [{"kind": "VanBlock", "width": dim, "mlp_ratio": ratio, "lka_kernel": 21, "lka_dilation": 3,
+                   "layer_scale": 1e-2} for _ in range(depth)]
+        stages.append({"name": f"c{i + 2}", "in_channels": cin, "out_channels": dim, "stride": 4 if i == 0 else 2,
+                       "patch_kernel": 7 if i == 0 else 3, "blocks": blocks})
+        cin = dim
+    return net("van", "none", stages, stem_width=0)
+
+
+def rest(depths, stem):
+    stages, cin = [], 64
+    for i, (dim, depth, heads, sr) in enumerate(zip(WIDTHS, depths, [1, 2, 4, 8], [8, 4, 2, 1])):
+        blocks = [{"kind": "RestBlock", "width": dim, "heads": heads, "mlp_ratio": 4, "sr_ratio": sr,
+                   "qkv_bias": True} for _ in range(depth)]
+        stages.append({"name": f"c{i + 2}", "in_channels": cin, "out_channels": dim, "stride": 1 if i == 0 else 2,
+                       "patch_kernel": 0, "blocks": blocks})
+        cin = dim
+    return net("rest", stem, stages)
 
 
 def main():
     nets = {
-        "ResNet-50": (resnet_like(lambda i, j, a, w, b, s: R.Bottleneck(a, w, b, s, 1, R.CONV), tv_stem()), 25557032),
-        "BoT50": (resnet_like(bot, tv_stem()), 20852008),
-        "ResNeSt-50": (resnet_like(lambda i, j, a, w, b, s: R.SplitAttnBottleneck(a, w, b, s, 2, 1, True, R.AVGDOWN), deep_stem()), 27483240),
-        "CoTNet-50": (resnet_like(lambda i, j, a, w, b, s: R.CotBottleneck(a, w, b, s, R.CONV), tv_stem()), 22222416),
-        "VAN-B0": (van([32, 64, 160, 256], [3, 3, 5, 2], [8, 8, 4, 4]), 4105800),
-        "VAN-B1": (van([64, 128, 320, 512], [2, 2, 4, 2], [8, 8, 4, 4]), 13861800),
-        "ResT-Lite (paper stem)": (rest([2, 2, 2, 2], True), 10489196),
-        "ResT-Lite (released stem)": (rest([2, 2, 2, 2], False), 10508300),
-        "ResT-Small (paper stem)": (rest([2, 2, 6, 2], True), 13660604),
-        "ResT-Small (released stem)": (rest([2, 2, 6, 2], False), 13679708),
+        "ResNet-50": (resnet("resnet", bottleneck), 25557032),
+        "BoT50": (resnet("resnet", bot), 20852008),
+        "ResNeSt-50": (resnet("deep", splat), 27483240),
+        "CoTNet-50": (resnet("resnet", cot), 22222416),
+        "VAN-B0": (van([32, 64, 160, 256], [3, 3, 5, 2]), 4105800),
+        "VAN-B1": (van([64, 128, 320, 512], [2, 2, 4, 2]), 13861800),
+        "ResT-Lite (paper stem)": (rest([2, 2, 2, 2], "rest_paper"), 10489196),
+        "ResT-Lite (released stem)": (rest([2, 2, 2, 2], "rest"), 10508300),
+        "ResT-Small (paper stem)": (rest([2, 2, 6, 2], "rest_paper"), 13660604),
+        "ResT-Small (released stem)": (rest([2, 2, 6, 2], "rest"), 13679708),
     }
     bad = 0
-    for name, (net, expected) in nets.items():
-        got = count(net)
+    for name, (spec, expected) in nets.items():
+        got = reference_nets.count(reference_nets.build(spec))
         ok = got == expected
         bad += not ok
         print(f"{'OK ' if ok else 'BAD'} {name}: {got:,} (reference {expected:,})")
