@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Linq;
 using Torchwright.Cli.Output;
 using Torchwright.Cli.Running;
-using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -57,8 +56,12 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"torchwright {Verb}: {option} must be at least {min} (got {value})");
                     return ExitCodes.Usage;
                 }
-            var device = ParseDevice(ctx, deviceName);
-            if (device == null) return ExitCodes.Usage;
+            if (!CommandSupport.TryGetDevice(ctx, Verb, deviceName, out var device)) return ExitCodes.Usage;
+            if (device.type != DeviceType.CPU && device.type != DeviceType.CUDA)
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': bench runs on cpu or cuda[:index]");
+                return ExitCodes.Usage;
+            }
 
             var ws = CommandSupport.LoadOrReport(ctx, Verb, new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;
@@ -95,28 +98,6 @@ namespace Torchwright.Cli.Commands
             if (format == "json") BenchReport.WriteJson(ctx.Out, bench);
             else BenchReport.WriteText(ctx.Out, bench);
             return ExitCodes.Ok;
-        }
-
-        private static Device? ParseDevice(CliContext ctx, string deviceName)
-        {
-            Device device;
-            try { device = torch.device(deviceName); }
-            catch (Exception e) when (e is ArgumentException || e is FormatException)
-            {
-                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': {e.Message}; use cpu or cuda[:index]");
-                return null;
-            }
-            if (device.type != DeviceType.CPU && device.type != DeviceType.CUDA)
-            {
-                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': bench runs on cpu or cuda[:index]");
-                return null;
-            }
-            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
-            {
-                ctx.Error.WriteLine($"torchwright {Verb}: --device {deviceName} asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
-                return null;
-            }
-            return device;
         }
     }
 }
