@@ -91,8 +91,10 @@ namespace Torchwright.Runtime.Tests
                 () => new RestStem("stem", 3, 16), new long[] { 2, 3, 16, 14 }, RestInit),
             new("RestPaperStem", "RestPaperStem", A(("inChannels", 3L), ("outChannels", 16L)),
                 () => new RestPaperStem("stem", 3, 16), new long[] { 2, 3, 17, 15 }, RestInit),
-            new("RestPatchEmbed", "RestPatchEmbed", A(("inChannels", 16L), ("outChannels", 32L)),
-                () => new RestPatchEmbed("embed", 16, 32), new long[] { 2, 16, 7, 8 }, RestInit),
+            new("RestPatchEmbed", "RestPatchEmbed", A(("inChannels", 16L), ("outChannels", 32L), ("patch", 2L)),
+                () => new RestPatchEmbed("embed", 16, 32, 2), new long[] { 2, 16, 7, 8 }, RestInit),
+            new("RestPatchEmbed stride 4", "RestPatchEmbed", A(("inChannels", 16L), ("outChannels", 32L), ("patch", 4L)),
+                () => new RestPatchEmbed("embed", 16, 32, 4), new long[] { 2, 16, 9, 8 }, RestInit),
 
             // torchvision's own Bottleneck (torchvision.models.resnet) as the reference.
             new("torchvision Bottleneck identity", "TorchvisionBottleneck", A(("inChannels", 64L), ("planes", 16L), ("stride", 1L)),

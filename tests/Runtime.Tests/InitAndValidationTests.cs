@@ -126,7 +126,7 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(new long[] { 1, 32, 4, 3 }, new CotBottleneck("a", 16, 16, 32, 2, ShortcutKind.Conv).call(x).shape);
             Assert.Equal(new long[] { 1, 16, 8, 6 }, new VanBlock("a", 16, 4, 21, 3, 1e-2).call(x).shape);
             Assert.Equal(new long[] { 1, 16, 8, 6 }, new RestBlock("a", 16, 2, 4, 2, true).call(x).shape);
-            Assert.Equal(new long[] { 1, 32, 4, 3 }, new RestPatchEmbed("a", 16, 32).call(x).shape);
+            Assert.Equal(new long[] { 1, 32, 4, 3 }, new RestPatchEmbed("a", 16, 32, 2).call(x).shape);
             Assert.Equal(new long[] { 1, 32, 2, 2 }, new RestPaperStem("a", 16, 32).call(x).shape);
         }
     }

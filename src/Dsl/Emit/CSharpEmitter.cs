@@ -265,7 +265,7 @@ namespace Torchwright.Dsl.Emit
                     if (ir.Family == Family.Van)
                         Add(patch, $"{Blocks}.OverlapPatchEmbed", $"new {Blocks}.OverlapPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.PatchKernel}, {st.Stride})");
                     else
-                        Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels})");
+                        Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.Stride})");
                 }
                 var stageName = Naming.Stage(ir.Family, s);
                 var blocks = st.Blocks.Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();

@@ -237,18 +237,20 @@ namespace Torchwright.Runtime.Blocks
         }
     }
 
-    /// <summary>ResT patch embedding between stages: conv 3x3/2 pad 1 (bias), norm BN, pos = PA.</summary>
+    /// <summary>ResT patch embedding between stages (released code): conv (p+1)x(p+1), stride p, pad p/2 (bias), norm BN,
+    /// pos = PA, with p the stage stride (3x3/2 pad 1 in every published model).</summary>
     public sealed class RestPatchEmbed : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> conv, norm;
         private readonly PositionAttention pos;
 
-        public RestPatchEmbed(string name, long inChannels, long outChannels) : base(name)
+        public RestPatchEmbed(string name, long inChannels, long outChannels, long patchSize) : base(name)
         {
             const string B = nameof(RestPatchEmbed);
             BlockArgs.Positive(B, nameof(inChannels), inChannels);
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
-            conv = nn.Conv2d(inChannels, outChannels, 3, stride: 2, padding: 1);
+            BlockArgs.Positive(B, nameof(patchSize), patchSize);
+            conv = nn.Conv2d(inChannels, outChannels, patchSize + 1, stride: patchSize, padding: patchSize / 2);
             norm = nn.BatchNorm2d(outChannels);
             pos = new PositionAttention("pos", outChannels);
             register_module("conv", conv);

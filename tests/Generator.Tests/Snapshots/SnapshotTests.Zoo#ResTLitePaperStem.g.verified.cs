@@ -61,15 +61,15 @@ namespace Torchwright.Zoo
             stage1 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
                 new global::Torchwright.Runtime.Blocks.RestBlock("0", 64, 1, 4, 8, true),
                 new global::Torchwright.Runtime.Blocks.RestBlock("1", 64, 1, 4, 8, true));
-            patch_embed_2 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_2", 64, 128);
+            patch_embed_2 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_2", 64, 128, 2);
             stage2 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
                 new global::Torchwright.Runtime.Blocks.RestBlock("0", 128, 2, 4, 4, true),
                 new global::Torchwright.Runtime.Blocks.RestBlock("1", 128, 2, 4, 4, true));
-            patch_embed_3 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_3", 128, 256);
+            patch_embed_3 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_3", 128, 256, 2);
             stage3 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
                 new global::Torchwright.Runtime.Blocks.RestBlock("0", 256, 4, 4, 2, true),
                 new global::Torchwright.Runtime.Blocks.RestBlock("1", 256, 4, 4, 2, true));
-            patch_embed_4 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_4", 256, 512);
+            patch_embed_4 = new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_4", 256, 512, 2);
             stage4 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
                 new global::Torchwright.Runtime.Blocks.RestBlock("0", 512, 8, 4, 1, true),
                 new global::Torchwright.Runtime.Blocks.RestBlock("1", 512, 8, 4, 1, true));

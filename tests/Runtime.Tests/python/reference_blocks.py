@@ -506,5 +506,5 @@ def build(kind, a):
     if kind == "RestPaperStem":
         return RestPaperStem(a["inChannels"], a["outChannels"])
     if kind == "RestPatchEmbed":
-        return RestPatchEmbed(a["inChannels"], a["outChannels"])
+        return RestPatchEmbed(a["inChannels"], a["outChannels"], a["patch"])
     raise ValueError(f"unknown block kind {kind}")
