@@ -86,36 +86,16 @@ namespace Torchwright.Cli.Running
             using var input = torch.randn(shape);
             using var target = torch.randint(ir.Classes, new long[] { settings.Batch });
 
-            BenchReference? reference = null;
-            string? problem = null;
-            long referenceSetupRss = 0;
-            if (settings.Python != null)
-            {
-                try
-                {
-                    var spec = Path.Combine(tmp, "spec.json");
-                    var weights = Path.Combine(tmp, "weights.safetensors");
-                    var data = Path.Combine(tmp, "data.safetensors");
-                    File.WriteAllText(spec, ArchSpecJson.Write(ir));
-                    module.SaveSafetensors(weights);
-                    SafeTensors.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
-                    reference = BenchReference.Start(settings.Python);
-                    referenceSetupRss = reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString());
-                }
-                catch (BenchReferenceException e)
-                {
-                    problem = e.Message;
-                    reference?.Dispose();
-                    reference = null;
-                }
-            }
-
-            using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device);
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            long setupRss = PeakMemory.CurrentBytes();
+            var (reference, referenceSetupRss, problem) = settings.Python == null
+                ? (null, 0, null)
+                : StartReference(arch, settings, settings.Python, module, input, target, tmp);
             try
             {
+                using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                long setupRss = PeakMemory.CurrentBytes();
+
                 for (int i = 0; i < settings.Warmup; i++) workload.Step();
                 Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
 
@@ -144,6 +124,32 @@ namespace Torchwright.Cli.Running
             finally
             {
                 reference?.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Hands the architecture's spec, the module's weights and the batch to a new PyTorch process and has it build
+        /// the reference network: the running process and its resident set once set up, or why it could not.
+        /// </summary>
+        private static (BenchReference? Reference, long SetupRss, string? Problem) StartReference(CheckedArchitecture arch, BenchSettings settings,
+            string python, nn.Module module, Tensor input, Tensor target, string tmp)
+        {
+            BenchReference? reference = null;
+            try
+            {
+                var spec = Path.Combine(tmp, "spec.json");
+                var weights = Path.Combine(tmp, "weights.safetensors");
+                var data = Path.Combine(tmp, "data.safetensors");
+                File.WriteAllText(spec, ArchSpecJson.Write(arch.Ir));
+                module.SaveSafetensors(weights);
+                SafeTensors.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
+                reference = BenchReference.Start(python);
+                return (reference, reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString()), null);
+            }
+            catch (BenchReferenceException e)
+            {
+                reference?.Dispose();
+                return (null, 0, e.Message);
             }
         }
 
