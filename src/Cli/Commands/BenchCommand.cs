@@ -65,23 +65,8 @@ namespace Torchwright.Cli.Commands
 
             var ws = CommandSupport.LoadOrReport(ctx, Verb, new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;
-            var result = ws.Compile();
-            var errors = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
-            if (errors.Count > 0)
-            {
-                DiagnosticPrinter.Print(ctx.Error, errors);
-                return ExitCodes.DeclarationErrors;
-            }
-            var roots = ws.RootArchitectureNames.ToList();
-            var candidates = result.Architectures.Where(a => roots.Contains(a.Name)).ToList();
-            var arch = name != null ? candidates.FirstOrDefault(a => a.Name == name) : candidates.Count == 1 ? candidates[0] : null;
-            if (arch == null)
-            {
-                ctx.Error.WriteLine(name == null
-                    ? $"torchwright {Verb}: {file} declares {candidates.Count} architectures; choose one with --name ({string.Join(", ", candidates.Select(a => a.Name))})"
-                    : $"torchwright {Verb}: no architecture '{name}' in {file}; it declares {string.Join(", ", candidates.Select(a => a.Name))}");
-                return ExitCodes.Usage;
-            }
+            var arch = CommandSupport.CompileOne(ctx, Verb, ws, file, name, out var compileExit);
+            if (arch == null) return compileExit;
 
             var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python);
             BenchResult bench;

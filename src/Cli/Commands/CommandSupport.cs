@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Torchwright.Cli.Loading;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -36,6 +37,34 @@ namespace Torchwright.Cli.Commands
                 return false;
             }
             return true;
+        }
+
+        /// <summary>
+        /// Compiles the workspace and picks the one architecture a verb runs (by --name, or the file's only one).
+        /// Returns null after printing the diagnostics (<paramref name="exitCode"/> 1) or the choice problem (2).
+        /// </summary>
+        public static Torchwright.Dsl.CheckedArchitecture? CompileOne(CliContext ctx, string verb, ArchWorkspace ws, string file, string? name, out int exitCode)
+        {
+            exitCode = ExitCodes.Ok;
+            var result = ws.Compile();
+            var errors = result.Diagnostics.Where(d => d.Severity == Torchwright.Dsl.Diagnostics.Severity.Error).ToList();
+            if (errors.Count > 0)
+            {
+                Output.DiagnosticPrinter.Print(ctx.Error, errors);
+                exitCode = ExitCodes.DeclarationErrors;
+                return null;
+            }
+            var roots = ws.RootArchitectureNames.ToList();
+            var candidates = result.Architectures.Where(a => roots.Contains(a.Name)).ToList();
+            var arch = name != null ? candidates.FirstOrDefault(a => a.Name == name) : candidates.Count == 1 ? candidates[0] : null;
+            if (arch == null)
+            {
+                ctx.Error.WriteLine(name == null
+                    ? $"torchwright {verb}: {file} declares {candidates.Count} architectures; choose one with --name ({string.Join(", ", candidates.Select(a => a.Name))})"
+                    : $"torchwright {verb}: no architecture '{name}' in {file}; it declares {string.Join(", ", candidates.Select(a => a.Name))}");
+                exitCode = ExitCodes.Usage;
+            }
+            return arch;
         }
     }
 }
