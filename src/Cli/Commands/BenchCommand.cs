@@ -1,9 +1,6 @@
 using System;
 using System.CommandLine;
-using System.Linq;
-using Torchwright.Cli.Output;
 using Torchwright.Cli.Running;
-using Torchwright.Dsl.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
