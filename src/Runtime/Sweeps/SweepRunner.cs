@@ -42,14 +42,16 @@ namespace Torchwright.Runtime.Sweeps
             string runJson, ISweepObserver observer, CancellationToken cancel = default)
         {
             db.Plan(jobs.Select(j => j.Plan).ToList(), runJson);
-            var todo = jobs.Where(j => db.Get(j.Plan.Variant)?.Status != VariantStatus.Done).ToList();
+            // One read of the database, not one query (and loss-curve read) per variant.
+            var done = new HashSet<string>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => r.Variant), StringComparer.Ordinal);
+            var todo = jobs.Where(j => !done.Contains(j.Plan.Variant)).ToList();
             observer.Started(jobs.Count, todo.Count, jobs.Count - todo.Count);
 
-            int done = 0, failed = 0;
+            int trained = 0, failed = 0;
             for (int i = 0; i < todo.Count; i++)
             {
                 if (cancel.IsCancellationRequested)
-                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, done, failed, Cancelled: true);
+                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: true);
                 var job = todo[i];
                 int k = i + 1;
                 observer.VariantStarted(k, todo.Count, job.Plan);
@@ -63,7 +65,7 @@ namespace Torchwright.Runtime.Sweeps
                 catch (OperationCanceledException)
                 {
                     // Interrupted (Ctrl+C): the row stays "running", exactly as after a kill; --resume retrains it.
-                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, done, failed, Cancelled: true);
+                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: true);
                 }
                 catch (Exception e) when (IsVariantFailure(e))
                 {
@@ -77,9 +79,9 @@ namespace Torchwright.Runtime.Sweeps
                 db.MarkDone(job.Plan.Variant, DateTimeOffset.UtcNow, new VariantMetrics(
                     result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve));
                 observer.VariantDone(k, todo.Count, job.Plan, result);
-                done++;
+                trained++;
             }
-            return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, done, failed, Cancelled: false);
+            return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: false);
         }
 
         /// <summary>
