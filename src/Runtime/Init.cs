@@ -52,7 +52,7 @@ namespace Torchwright.Runtime
                 switch (m)
                 {
                     case Linear linear:
-                        nn.init.trunc_normal_(linear.weight, std: 0.02);
+                        TruncNormal_(linear.weight, mean: 0.0, std: 0.02, a: -2.0, b: 2.0);
                         if (linear.bias is not null)
                             nn.init.zeros_(linear.bias);
                         break;
@@ -90,6 +90,35 @@ namespace Torchwright.Runtime
                     count++;
                 }
             return count;
+        }
+
+        /// <summary>
+        /// Fills <paramref name="tensor"/> in place with a normal(mean, std) truncated to [a, b] (bounds absolute, as in
+        /// PyTorch's and timm's <c>trunc_normal_</c>): inverse-CDF sampling of a uniform on [Φ(α), Φ(β)] with
+        /// α = (a − mean)/std, β = (b − mean)/std, then clamped to [a, b] against rounding.
+        /// Used instead of TorchSharp 0.107.0's <c>nn.init.trunc_normal_</c>, which fills every element with
+        /// <paramref name="std"/> when the mean is 0 (InitAndValidationTests shows the bug).
+        /// </summary>
+        public static Tensor TruncNormal_(Tensor tensor, double mean, double std, double a, double b)
+        {
+            if (tensor is null) throw new ArgumentNullException(nameof(tensor));
+            if (!(std > 0) || double.IsInfinity(std)) throw new ArgumentOutOfRangeException(nameof(std), std, "the standard deviation must be positive and finite");
+            if (!(a < b)) throw new ArgumentException($"the lower bound a ({a}) must be below the upper bound b ({b})", nameof(a));
+            double lo = NormalCdf((a - mean) / std), hi = NormalCdf((b - mean) / std);
+            using var noGrad = torch.no_grad();
+            tensor.uniform_(2 * lo - 1, 2 * hi - 1);
+            tensor.erfinv_();
+            tensor.mul_(std * Math.Sqrt(2.0));
+            tensor.add_(mean);
+            tensor.clamp_(a, b);
+            return tensor;
+        }
+
+        private static double NormalCdf(double x)
+        {
+            using var t = torch.tensor(x / Math.Sqrt(2.0), torch.float64);
+            using var erf = t.erf();
+            return (1 + erf.item<double>()) / 2;
         }
 
         private static void NormOnesZeros(Tensor? weight, Tensor? bias)

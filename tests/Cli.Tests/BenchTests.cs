@@ -126,7 +126,7 @@ arch TinyBench : ResNet50 {
             using var dir = new TempDir();
             var (code, _, stderr) = Bench(dir, "--device", "cuda");
             Assert.Equal(2, code);
-            Assert.Contains("--device cuda asked for, but this libtorch has no CUDA device", stderr);
+            Assert.Contains("--device cuda: device cuda was asked for, but this build uses the CPU-only TorchSharp-cpu package; for CUDA build with -p:TorchCuda=true, which uses TorchSharp-cuda-linux", stderr);
         }
 
         [Fact]

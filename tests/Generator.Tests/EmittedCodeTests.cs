@@ -7,22 +7,22 @@ using Xunit;
 
 namespace Torchwright.Generator.Tests
 {
-    /// <summary>Skipped (with the reason) only when the SystemTorch/Runtime assemblies were not built beside the tests.</summary>
+    /// <summary>Skipped (with the reason) only when the TorchSharp/Runtime assemblies were not built beside the tests.</summary>
     public sealed class RequiresRuntimeFactAttribute : FactAttribute
     {
-        public static readonly string[] Assemblies = { "SystemTorch.dll", "Torchwright.Runtime.dll" };
+        public static readonly string[] Assemblies = { "TorchSharp.dll", "Torchwright.Runtime.dll" };
 
         public RequiresRuntimeFactAttribute()
         {
             var missing = Assemblies.Where(a => !File.Exists(Path.Combine(AppContext.BaseDirectory, a))).ToList();
             if (missing.Count > 0)
-                Skip = "SystemTorch/Runtime assemblies not found beside the tests (" + string.Join(", ", missing) + "); build src/Runtime first";
+                Skip = "TorchSharp/Runtime assemblies not found beside the tests (" + string.Join(", ", missing) + "); build src/Runtime first";
         }
     }
 
     public sealed class EmittedCodeTests
     {
-        /// <summary>Every generated file (the zoo, the sweep, the attribute BoT) compiles against SystemTorch + Runtime with no warnings.</summary>
+        /// <summary>Every generated file (the zoo, the sweep, the attribute BoT) compiles against TorchSharp + Runtime with no warnings.</summary>
         [RequiresRuntimeFact]
         public void GeneratedCodeCompilesWithoutWarnings()
         {

@@ -87,6 +87,59 @@ namespace Torchwright.Runtime.Tests
         }
     }
 
+    public sealed class TruncNormalTests
+    {
+        /// <summary>Mean, standard deviation, bounds and distinctness of a 200,000-sample draw.</summary>
+        private static (double Mean, double Std, double Min, double Max, long Distinct) Stats(Tensor t)
+        {
+            var d = t.to_type(torch.float64);
+            return (d.mean().item<double>(), d.std().item<double>(), d.min().item<double>(), d.max().item<double>(),
+                    t.unique().Item1.numel());
+        }
+
+        [Fact]
+        public void TorchSharpsTruncNormalIsBrokenSoTheRuntimeDoesNotUseIt()
+        {
+            // TorchSharp 0.107.0: with mean 0 every element becomes std. If this starts failing, TorchSharp fixed it
+            // and Init.TruncNormal_ can go.
+            torch.manual_seed(1);
+            using var t = torch.empty(10_000);
+            nn.init.trunc_normal_(t, std: 0.02);
+            Assert.Equal(1, t.unique().Item1.numel());
+            Assert.Equal(0.02, t[0].item<float>(), 6);
+        }
+
+        [Theory]
+        // (mean, std, a, b, expected mean, expected std): the closed-form moments of the truncated normal
+        // (mean + std·(φ(α)−φ(β))/Z, …); at std 0.02 with bounds ±2 there is no truncation at all.
+        [InlineData(0.0, 0.02, -2.0, 2.0, 0.0, 0.02)]
+        [InlineData(0.0, 1.0, -2.0, 2.0, 0.0, 0.8796)]
+        [InlineData(0.5, 1.0, 0.0, 3.0, 0.98820, 0.66395)]
+        public void TruncNormalHasTheMomentsAndBoundsOfTheTruncatedNormal(double mean, double std, double a, double b, double expMean, double expStd)
+        {
+            torch.manual_seed(7);
+            using var t = torch.empty(200_000);
+            Init.TruncNormal_(t, mean, std, a, b);
+            var (m, s, min, max, distinct) = Stats(t);
+            // 200k samples: the standard error of the mean is std/447, of the std about std/632; allow ~5 of each.
+            Assert.InRange(m, expMean - 0.012 * expStd - 1e-9, expMean + 0.012 * expStd + 1e-9);
+            Assert.InRange(s, expStd * 0.992, expStd * 1.008);
+            Assert.True(min >= a && max <= b, $"samples outside [{a}, {b}]: {min} .. {max}");
+            Assert.True(distinct > 150_000, $"only {distinct} distinct values");
+            if (b - a > 8 * std) return;
+            // With real truncation the samples reach close to both bounds.
+            Assert.True(min < a + 0.01 * (b - a) && max > b - 0.01 * (b - a), $"{min} .. {max} does not approach [{a}, {b}]");
+        }
+
+        [Fact]
+        public void TruncNormalRejectsBadArguments()
+        {
+            using var t = torch.empty(4);
+            Assert.Throws<ArgumentOutOfRangeException>(() => Init.TruncNormal_(t, 0, 0, -1, 1));
+            Assert.Throws<ArgumentException>(() => Init.TruncNormal_(t, 0, 1, 1, -1));
+        }
+    }
+
     public sealed class BlockValidationTests
     {
         [Fact]

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Cli.Loading;
+using Torchwright.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,22 +22,19 @@ namespace Torchwright.Cli.Commands
             return ws;
         }
 
-        /// <summary>Parses --device (cpu, cuda, cuda:1); CUDA asked for without a CUDA libtorch is a usage error that says what to do.</summary>
+        /// <summary>Parses --device (cpu, cuda, cuda:1) without initialising CUDA; a device this process cannot use is a
+        /// usage error that says what to do (<see cref="Devices.WhyUnavailable"/>).</summary>
         public static bool TryGetDevice(CliContext ctx, string verb, string name, out Device device)
         {
-            device = torch.CPU;
-            try { device = torch.device(name); }
-            catch (Exception e) when (e is ArgumentException || e is FormatException || e is System.Runtime.InteropServices.ExternalException)
+            if (!Devices.TryParse(name, out device, out var error))
             {
-                ctx.Error.WriteLine($"torchwright {verb}: bad --device '{name}': {e.Message}; use cpu or cuda[:index]");
+                ctx.Error.WriteLine($"torchwright {verb}: bad --device: {error}");
                 return false;
             }
-            if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
-            {
-                ctx.Error.WriteLine($"torchwright {verb}: --device {name} asked for, but this libtorch has no CUDA device; use --device cpu or build SystemTorch against a CUDA PyTorch (src/SystemTorch/README.md)");
-                return false;
-            }
-            return true;
+            var why = Devices.WhyUnavailable(device);
+            if (why is null) return true;
+            ctx.Error.WriteLine($"torchwright {verb}: --device {name}: {why}");
+            return false;
         }
 
         /// <summary>

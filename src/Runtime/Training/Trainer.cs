@@ -222,8 +222,8 @@ namespace Torchwright.Runtime.Training
             Require(o.LossCurveEvery >= 1, $"the loss curve window must be at least 1 step (got {o.LossCurveEvery})");
             Require(o.Threads is null || o.Threads >= 1, $"threads must be at least 1 (got {o.Threads})");
             Require(o.Device is not null, "a device is required (cpu or cuda)");
-            Require(o.Device!.type != DeviceType.CUDA || torch.cuda.is_available(),
-                $"device {o.Device} was requested but this libtorch has no usable CUDA device; use --device cpu");
+            var unavailable = Devices.WhyUnavailable(o.Device!);
+            Require(unavailable is null, unavailable ?? "");
 
             var (train, test) = (data.Train, data.Test);
             if (train.Count < 1) throw new ArgumentException($"{train.Name} has no images", nameof(data));
