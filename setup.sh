@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Torchwright needs on a Debian machine, when it is missing. Idempotent and quick when everything is
 # present; needs root (or sudo) only when something must be installed.
-#   bash setup.sh          what building and running need: libtorch (C++ headers + CMake config, CPU), CMake and g++
-#                          for the SystemTorch shim. This is all the main job (run.sh) needs.
-#   bash setup.sh --tests  also PyTorch + torchvision (the reference tests, `torchwright bench`) and Chromium (run
-#                          headless by the test that renders the HTML sweep report). test.sh and CI use this.
+#   bash setup.sh          what building and running need: the .NET SDK (checked, not installed). The engine,
+#                          TorchSharp-cpu with libtorch 2.10, comes from NuGet when the projects restore.
+#   bash setup.sh --tests  also PyTorch + torchvision (Debian's python3-torch 1.13: the references of the parity tests
+#                          and the PyTorch side of `torchwright bench`) and Chromium (run headless by the test that
+#                          renders the HTML sweep report). test.sh and CI use this.
 set -euo pipefail
 
-packages=(libtorch-dev cmake g++)
+packages=()
 case "${1:-}" in
   "") ;;
   --tests) packages+=(python3-torch python3-torchvision chromium) ;;
@@ -26,4 +27,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-command -v dotnet >/dev/null || { echo "setup: the .NET SDK (dotnet, 8.0 or later) is required" >&2; exit 1; }
+command -v dotnet >/dev/null || { echo "setup: the .NET SDK (dotnet, 10.0 or later) is required" >&2; exit 1; }

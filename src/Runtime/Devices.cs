@@ -32,7 +32,7 @@ namespace Torchwright.Runtime
                 device = new Device(DeviceType.CUDA, index);
                 return true;
             }
-            error = $"'{text}' is not a device; use cpu, cuda or cuda:<index>";
+            error = "not a device; use cpu, cuda or cuda:<index>";
             return false;
         }
 

@@ -96,7 +96,9 @@ arch TinyBench : ResNet50 {
 
         [Theory]
         [InlineData("--device", "tpu", "torchwright bench: bad --device 'tpu'")]
-        [InlineData("--device", "meta", "torchwright bench: bad --device 'meta': bench runs on cpu or cuda[:index]")]
+        [InlineData("--device", "meta", "torchwright bench: bad --device 'meta': not a device; use cpu, cuda or cuda:<index>")]
+        [InlineData("--device", "0", "torchwright bench: bad --device '0': not a device")]
+        [InlineData("--device", "cpu,cuda", "torchwright bench: bad --device 'cpu,cuda': not a device")]
         [InlineData("--batch", "0", "torchwright bench: --batch must be at least 1 (got 0)")]
         [InlineData("--iterations", "0", "torchwright bench: --iterations must be at least 1 (got 0)")]
         public void Bench_rejects_bad_options_with_exit_code_2(string option, string value, string message)

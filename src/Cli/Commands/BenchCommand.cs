@@ -54,11 +54,6 @@ namespace Torchwright.Cli.Commands
                     return ExitCodes.Usage;
                 }
             if (!CommandSupport.TryGetDevice(ctx, Verb, deviceName, out var device)) return ExitCodes.Usage;
-            if (device.type != DeviceType.CPU && device.type != DeviceType.CUDA)
-            {
-                ctx.Error.WriteLine($"torchwright {Verb}: bad --device '{deviceName}': bench runs on cpu or cuda[:index]");
-                return ExitCodes.Usage;
-            }
 
             var ws = CommandSupport.LoadOrReport(ctx, Verb, new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;

@@ -28,7 +28,7 @@ namespace Torchwright.Cli.Commands
         {
             if (!Devices.TryParse(name, out device, out var error))
             {
-                ctx.Error.WriteLine($"torchwright {verb}: bad --device: {error}");
+                ctx.Error.WriteLine($"torchwright {verb}: bad --device '{name}': {error}");
                 return false;
             }
             var why = Devices.WhyUnavailable(device);
