@@ -16,12 +16,13 @@ namespace Torchwright.Cli.Tests
 
         private static string Repo => CliRunner.RepoRoot;
 
-        private void WriteTorchvisionFiles()
+        private void WriteTorchvisionFiles(params string[] extras)
         {
             var script = Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py");
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
             psi.ArgumentList.Add(script);
             psi.ArgumentList.Add(dir);
+            foreach (var extra in extras) psi.ArgumentList.Add(extra);
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEnd();
             p.WaitForExit();
@@ -32,18 +33,76 @@ namespace Torchwright.Cli.Tests
         public void Infer_with_torchvision_resnet50_weights_reproduces_its_logits()
         {
             WriteTorchvisionFiles();
+            var stdout = InferResNet50(Path.Combine(dir, "weights.safetensors"));
+            Assert.Contains("ResNet50: 320 tensors loaded; input (2, 3, 224, 224) -> output (2, 1000)", stdout);
+        }
+
+        [Fact]
+        public void Infer_with_a_torch_save_pth_of_torchvision_resnet50_reproduces_its_logits()
+        {
+            WriteTorchvisionFiles("pth");
+            var stdout = InferResNet50(Path.Combine(dir, "weights.pth"));
+            Assert.Contains("ResNet50: 320 tensors loaded; input", stdout);
+        }
+
+        [Fact]
+        public void Infer_takes_a_training_checkpoint_without_num_batches_tracked()
+        {
+            // {'epoch', 'arch', 'state_dict': <no num_batches_tracked>, 'optimizer'}; the name says nothing of the format.
+            WriteTorchvisionFiles("checkpoint");
+            var stdout = InferResNet50(Path.Combine(dir, "checkpoint.pth.tar"));
+            Assert.Contains("ResNet50: 267 tensors loaded from its 'state_dict' entry; 53 num_batches_tracked buffers not in the file, kept; input", stdout);
+        }
+
+        /// <summary>Runs torchvision's resnet50 weights through <c>infer</c>; asserts torchvision's logits; returns stdout.</summary>
+        private string InferResNet50(string weights)
+        {
             var output = Path.Combine(dir, "output.safetensors");
             var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
-                "--weights", Path.Combine(dir, "weights.safetensors"), "--input", Path.Combine(dir, "input.safetensors"), "--output", output);
+                "--weights", weights, "--input", Path.Combine(dir, "input.safetensors"), "--output", output);
             Assert.True(code == 0, stderr);
-            Assert.Contains("ResNet50: 320 tensors loaded", stdout);
-
-            var ours = SafeTensors.Load(output)["output"];
-            var theirs = SafeTensors.Load(Path.Combine(dir, "expected.safetensors"))["expected"];
+            var ours = TensorFiles.Load(output)["output"];
+            var theirs = TensorFiles.Load(Path.Combine(dir, "expected.safetensors"))["expected"];
             Assert.Equal(theirs.shape, ours.shape);
             double scale = theirs.abs().max().item<float>();
             double diff = (ours - theirs).abs().max().item<float>();
             Assert.True(diff <= 1e-4 * scale, $"max abs diff {diff} vs logit scale {scale}");
+            return stdout;
+        }
+
+        [Fact]
+        public void Infer_lists_every_missing_unexpected_and_reshaped_key_of_a_pth()
+        {
+            WriteTorchvisionFiles("mismatch");
+            var weights = Path.Combine(dir, "mismatch.pt");
+            var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
+                "--weights", weights, "--input", Path.Combine(dir, "input.safetensors"), "--output", Path.Combine(dir, "o.safetensors"));
+            Assert.Equal(1, code);
+            Assert.Equal("", stdout);
+            Assert.Equal(new[]
+            {
+                $"torchwright infer: Checkpoint '{weights}' does not match module 'ResNet50' (1 missing, 1 unexpected, 1 shape mismatched; nothing was loaded):",
+                "  missing from the file (1): fc.bias",
+                "  unexpected in the file (1): fc.extra",
+                "  shape mismatches (1): conv1.weight: module [64, 3, 7, 7] vs file [64, 3, 3, 3]",
+                "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.",
+            }, stderr.TrimEnd().Split('\n'));
+            Assert.False(File.Exists(Path.Combine(dir, "o.safetensors")));
+        }
+
+        [Fact]
+        public void Infer_names_a_directory_or_an_unreadable_weights_file_in_one_line()
+        {
+            var arch = Path.Combine(Repo, "architectures", "resnet50.arch");
+            var readme = Path.Combine(Repo, "README.md");
+            var (code, _, stderr) = CliRunner.Run("infer", arch, "--name", "ResNet50", "--weights", dir, "--input", readme, "--output", Path.Combine(dir, "o.safetensors"));
+            Assert.Equal(1, code);
+            Assert.Equal($"torchwright infer: {dir} is a directory; --weights and --input take a file", stderr.TrimEnd());
+
+            (code, _, stderr) = CliRunner.Run("infer", arch, "--name", "ResNet50", "--weights", readme, "--input", readme, "--output", Path.Combine(dir, "o.safetensors"));
+            Assert.Equal(1, code);
+            Assert.StartsWith($"torchwright infer: '{readme}' is neither a safetensors file nor a PyTorch torch.save zip file (it starts with bytes ", stderr);
+            Assert.Single(stderr.TrimEnd().Split('\n'));
         }
 
         [Fact]

@@ -75,7 +75,7 @@ namespace Torchwright.Runtime.Tests
                 ["kind"] = c.Kind,
                 ["args"] = JsonSerializer.Serialize(c.Args.ToDictionary(k => k.Key, k => k.Value is Blocks.ShortcutKind s ? (object)s.ToString() : k.Value)),
             };
-            SafeTensors.Save(casePath, export, meta);
+            TensorFiles.Save(casePath, export, meta);
 
             var reply = python.Request(casePath);
             long refCount = reply.GetProperty("paramCount").GetInt64();
@@ -85,7 +85,7 @@ namespace Torchwright.Runtime.Tests
             if (!File.Exists(casePath + ".ref.safetensors"))
                 return new ParityResult(count, refCount, keys, refKeys, double.NaN, double.NaN, double.NaN, double.NaN, "(reference not run: state dicts differ)", double.NaN);
 
-            var reference = SafeTensors.Load(casePath + ".ref.safetensors");
+            var reference = TensorFiles.Load(casePath + ".ref.safetensors");
             double outEvalDiff = MaxAbs(outEval, reference["out.eval"]);
             double gradInput = MaxAbs(xg.grad!, reference["grad.input"]);
             double gradParams = 0;

@@ -137,7 +137,7 @@ namespace Torchwright.Zoo.Tests
             long count = module.parameters().Sum(p => p.numel());
             Assert.Equal(reply.GetProperty("paramCount").GetInt64(), count);
 
-            var reference = SafeTensors.Load(casePath + ".ref.safetensors");
+            var reference = TensorFiles.Load(casePath + ".ref.safetensors");
             File.Delete(casePath + ".ref.safetensors");
             try
             {
@@ -197,7 +197,7 @@ namespace Torchwright.Zoo.Tests
             var export = state.ToDictionary(kv => "sd." + kv.Key, kv => kv.Value, StringComparer.Ordinal);
             export["input"] = x;
             export["labels"] = labels;
-            SafeTensors.Save(path, export, new Dictionary<string, string> { ["spec"] = ArchSpecJson.Write(arch.Ir) });
+            TensorFiles.Save(path, export, new Dictionary<string, string> { ["spec"] = ArchSpecJson.Write(arch.Ir) });
             return path;
         }
 

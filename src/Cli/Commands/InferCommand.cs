@@ -13,9 +13,10 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Commands
 {
     /// <summary>
-    /// <c>torchwright infer &lt;file.arch&gt; --name N --weights W.safetensors --input X.safetensors --output Y.safetensors [--device cpu|cuda]</c>:
-    /// builds the architecture (emitted and compiled in-process), loads the weights strictly, runs the tensor named
-    /// <c>input</c> through it in eval mode and writes the tensor named <c>output</c>.
+    /// <c>torchwright infer &lt;file.arch&gt; --name N --weights W.pth|W.pt|W.safetensors --input X.safetensors --output Y.safetensors [--device cpu|cuda]</c>:
+    /// builds the architecture (emitted and compiled in-process), loads the weights strictly (safetensors or a PyTorch
+    /// torch.save file, told apart by content; <see cref="ModuleWeights.LoadWeights(nn.Module, string, bool)"/>), runs the
+    /// tensor named <c>input</c> through it in eval mode and writes the tensor named <c>output</c> as safetensors.
     /// </summary>
     internal static class InferCommand
     {
@@ -23,8 +24,8 @@ namespace Torchwright.Cli.Commands
         {
             var file = new Argument<string>("file") { Description = "the .arch file declaring the architecture" };
             var name = new Option<string?>("--name", "-n") { Description = "architecture name (needed when the file declares several)" };
-            var weights = new Option<string>("--weights", "-w") { Description = "safetensors file with the module's state dict (reference names)", Required = true };
-            var input = new Option<string>("--input", "-i") { Description = "safetensors file holding a tensor named 'input' (N, C, H, W)", Required = true };
+            var weights = new Option<string>("--weights", "-w") { Description = "the module's state dict (reference names): .safetensors, or a PyTorch torch.save file (.pth/.pt); told apart by content", Required = true };
+            var input = new Option<string>("--input", "-i") { Description = "safetensors (or torch.save) file holding a tensor named 'input' (N, C, H, W)", Required = true };
             var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
@@ -41,11 +42,18 @@ namespace Torchwright.Cli.Commands
             var ws = CommandSupport.LoadOrReport(ctx, "infer", new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;
             foreach (var path in new[] { weightsPath, inputPath })
+            {
+                if (Directory.Exists(path))
+                {
+                    ctx.Error.WriteLine($"torchwright infer: {path} is a directory; --weights and --input take a file");
+                    return ExitCodes.DeclarationErrors;
+                }
                 if (!File.Exists(path))
                 {
                     ctx.Error.WriteLine($"torchwright infer: file not found: {path}");
                     return ExitCodes.Usage;
                 }
+            }
 
             var arch = CommandSupport.CompileOne(ctx, "infer", ws, file, name, out var compileExit);
             if (arch == null) return compileExit;
@@ -55,12 +63,12 @@ namespace Torchwright.Cli.Commands
             try
             {
                 using var module = ModuleCompiler.Build(arch);
-                var report = module.LoadSafetensors(weightsPath, strict: true);
+                var report = module.LoadWeights(weightsPath, strict: true);
                 module.to(device);
                 module.eval();
 
                 using var scope = torch.NewDisposeScope();
-                var tensors = SafeTensors.Load(inputPath);
+                var tensors = TensorFiles.Load(inputPath);
                 if (!tensors.TryGetValue("input", out var x))
                 {
                     ctx.Error.WriteLine($"torchwright infer: {inputPath} has no tensor named 'input' (it has: {string.Join(", ", tensors.Keys)})");
@@ -69,14 +77,17 @@ namespace Torchwright.Cli.Commands
                 Tensor y;
                 using (torch.no_grad())
                     y = module.call(x.to(device)).to(torch.CPU);
-                SafeTensors.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
-                ctx.Out.WriteLine($"{arch.Name}: {report.Loaded.Count} tensors loaded; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
+                TensorFiles.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
+                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException)
+            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException
+                || e is CheckpointMismatchException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException || e is NotSupportedException)
             {
-                // Shape guards, strict weight loading and file format errors all say what is wrong and how to fix it.
-                ctx.Error.WriteLine($"torchwright infer: {e.Message}");
+                // Shape guards, strict weight loading (every offending key, grouped, one group a line) and file format errors
+                // all say what is wrong and how to fix it. libtorch's messages carry its C++ stack after the first line.
+                var message = e is System.Runtime.InteropServices.ExternalException ? e.Message.Split('\n')[0] : e.Message;
+                ctx.Error.WriteLine($"torchwright infer: {message}");
                 return ExitCodes.DeclarationErrors;
             }
         }

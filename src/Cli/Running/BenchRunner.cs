@@ -142,7 +142,7 @@ namespace Torchwright.Cli.Running
                 var data = Path.Combine(tmp, "data.safetensors");
                 File.WriteAllText(spec, ArchSpecJson.Write(arch.Ir));
                 module.SaveSafetensors(weights);
-                SafeTensors.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
+                TensorFiles.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
                 reference = BenchReference.Start(python);
                 return (reference, reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString()), null);
             }

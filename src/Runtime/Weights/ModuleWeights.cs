@@ -8,16 +8,37 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Weights
 {
-    /// <summary>What a checkpoint load matched and what it did not, by state-dict key.</summary>
+    /// <summary>What a checkpoint load matched and what it did not, by state-dict key (module names).</summary>
     public sealed class LoadReport
     {
-        public LoadReport(IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> shapeMismatched, IReadOnlyList<string> loaded)
+        internal LoadReport(string path, string? wrapper, string? strippedPrefix, IReadOnlyList<string> loaded, IReadOnlyList<string> kept,
+            IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> shapeMismatched, IReadOnlyList<string> dtypeMismatched)
         {
+            Path = path;
+            Wrapper = wrapper;
+            StrippedPrefix = strippedPrefix;
+            Loaded = loaded;
+            Kept = kept;
             Missing = missing;
             Unexpected = unexpected;
             ShapeMismatched = shapeMismatched;
-            Loaded = loaded;
+            DTypeMismatched = dtypeMismatched;
         }
+
+        /// <summary>The checkpoint file.</summary>
+        public string Path { get; }
+
+        /// <summary>The entry of the torch.save'd dict the state dict was taken from ("state_dict", "model"), or null.</summary>
+        public string? Wrapper { get; }
+
+        /// <summary>"module." when every key of the file carried DataParallel's prefix (removed before matching), else null.</summary>
+        public string? StrippedPrefix { get; }
+
+        /// <summary>Keys copied into the module.</summary>
+        public IReadOnlyList<string> Loaded { get; }
+
+        /// <summary><c>num_batches_tracked</c> buffers the file does not have: they keep their value, as PyTorch's strict load allows.</summary>
+        public IReadOnlyList<string> Kept { get; }
 
         /// <summary>Module keys the file does not have (left unchanged).</summary>
         public IReadOnlyList<string> Missing { get; }
@@ -28,81 +49,154 @@ namespace Torchwright.Runtime.Weights
         /// <summary>Keys present in both with different shapes, as "key: module [..] vs file [..]" (left unchanged).</summary>
         public IReadOnlyList<string> ShapeMismatched { get; }
 
-        /// <summary>Keys copied into the module.</summary>
-        public IReadOnlyList<string> Loaded { get; }
+        /// <summary>
+        /// Keys whose file dtype is of another kind than the module's (floating point vs integer/bool vs complex), as
+        /// "key: module Float32 vs file Int64" (left unchanged). Conversions within a kind (float16/bfloat16/float64 to
+        /// float32, int32 to int64) load, as PyTorch's <c>copy_</c> does.
+        /// </summary>
+        public IReadOnlyList<string> DTypeMismatched { get; }
 
-        /// <summary>True when every module key was loaded and the file had nothing else.</summary>
-        public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatched.Count == 0;
+        /// <summary>True when every module key was loaded or kept and the file had nothing else.</summary>
+        public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatched.Count == 0 && DTypeMismatched.Count == 0;
 
-        public override string ToString()
+        /// <summary>One line: what loaded, from where, and what was kept.</summary>
+        public string Summary
         {
-            var sb = new StringBuilder();
-            sb.Append($"loaded {Loaded.Count} tensors");
-            Append(sb, "missing from the file", Missing);
-            Append(sb, "unexpected in the file", Unexpected);
-            Append(sb, "shape mismatches", ShapeMismatched);
-            return sb.ToString();
+            get
+            {
+                var sb = new StringBuilder($"{Loaded.Count} tensors loaded");
+                if (Wrapper != null) sb.Append($" from its '{Wrapper}' entry");
+                if (StrippedPrefix != null) sb.Append($" ('{StrippedPrefix}' prefix removed)");
+                if (Kept.Count > 0) sb.Append($"; {Kept.Count} num_batches_tracked buffers not in the file, kept");
+                return sb.ToString();
+            }
         }
 
-        private static void Append(StringBuilder sb, string what, IReadOnlyList<string> keys)
+        /// <summary>Every problem, one group per line ("missing from the file (2): a, b"); empty when exact.</summary>
+        public string Problems
+        {
+            get
+            {
+                var sb = new StringBuilder();
+                Group(sb, "missing from the file", Missing);
+                Group(sb, "unexpected in the file", Unexpected);
+                Group(sb, "shape mismatches", ShapeMismatched);
+                Group(sb, "dtype mismatches", DTypeMismatched);
+                return sb.ToString().TrimEnd('\n');
+            }
+        }
+
+        public override string ToString() => IsExact ? Summary : Summary + "\n" + Problems;
+
+        private static void Group(StringBuilder sb, string what, IReadOnlyList<string> keys)
         {
             if (keys.Count == 0) return;
-            sb.Append($"; {keys.Count} {what}: ");
-            sb.Append(string.Join(", ", keys.Take(20)));
-            if (keys.Count > 20) sb.Append($", ... ({keys.Count - 20} more)");
+            sb.Append($"  {what} ({keys.Count}): ").Append(string.Join(", ", keys)).Append('\n');
         }
     }
 
-    /// <summary>safetensors import/export of a module's state dict (parameters and persistent buffers).</summary>
+    /// <summary>A strict load that did not match: every offending key, grouped, in <see cref="Report"/> and in the message.</summary>
+    public sealed class CheckpointMismatchException : Exception
+    {
+        public CheckpointMismatchException(string message, LoadReport report) : base(message) => Report = report;
+
+        public LoadReport Report { get; }
+    }
+
+    /// <summary>Loads a module's state dict (parameters and persistent buffers) from a checkpoint, and saves it.</summary>
     public static class ModuleWeights
     {
+        private const string DataParallelPrefix = "module.";
+
         /// <summary>
-        /// Loads the tensors of a safetensors file into the module's state dict by name (values are converted to each
-        /// parameter's dtype and device).  With <paramref name="strict"/> any missing, unexpected or shape-mismatched key
-        /// throws <see cref="InvalidDataException"/> listing them all, and nothing is loaded; otherwise the matching keys
-        /// load and the report tells what did not.
+        /// Loads a checkpoint — safetensors, or a PyTorch <c>torch.save</c> zip file (.pth/.pt), told apart by content,
+        /// see <see cref="TensorFiles.Read"/> — into the module's state dict by name; values are converted to each
+        /// parameter's dtype and device. Like PyTorch's <c>load_state_dict(strict=True)</c>, missing
+        /// <c>num_batches_tracked</c> buffers are allowed (they keep their value). A DataParallel <c>module.</c> prefix on
+        /// every key is removed. With <paramref name="strict"/>, any missing, unexpected, shape- or dtype-mismatched key throws
+        /// <see cref="CheckpointMismatchException"/> listing every one of them, and nothing is loaded; otherwise the
+        /// matching keys load and the report tells what did not.
         /// </summary>
-        public static LoadReport LoadSafetensors(this nn.Module module, string path, bool strict = true)
+        public static LoadReport LoadWeights(this nn.Module module, string path, bool strict = true)
         {
             if (module is null) throw new ArgumentNullException(nameof(module));
-            var file = SafeTensors.Load(path);
-            try
+            using var file = TensorFiles.Read(path);
+            return module.LoadWeights(file, strict);
+        }
+
+        /// <summary>As <see cref="LoadWeights(nn.Module, string, bool)"/>, from tensors already read.</summary>
+        public static LoadReport LoadWeights(this nn.Module module, TensorFile file, bool strict = true)
+        {
+            if (module is null) throw new ArgumentNullException(nameof(module));
+            if (file is null) throw new ArgumentNullException(nameof(file));
+            var sd = module.state_dict();
+            var tensors = file.Tensors;
+
+            string? prefix = null;
+            if (tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal))
+                && !sd.Keys.Any(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal)))
             {
-                var sd = module.state_dict();
-                var missing = sd.Keys.Where(k => !file.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-                var unexpected = file.Keys.Where(k => !sd.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-                var mismatched = new List<string>();
-                var loadable = new List<string>();
-                foreach (var k in sd.Keys.Where(file.ContainsKey).OrderBy(k => k, StringComparer.Ordinal))
-                {
-                    if (sd[k].shape.SequenceEqual(file[k].shape))
-                        loadable.Add(k);
-                    else
-                        mismatched.Add($"{k}: module [{string.Join(", ", sd[k].shape)}] vs file [{string.Join(", ", file[k].shape)}]");
-                }
-                var report = new LoadReport(missing, unexpected, mismatched, loadable);
-                if (strict && !report.IsExact)
-                    throw new InvalidDataException(
-                        $"Checkpoint '{path}' does not match module '{module.GetName()}' ({report}). " +
-                        "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.");
-                using (torch.no_grad())
-                {
-                    foreach (var k in loadable)
-                        sd[k].copy_(file[k]);
-                }
-                return report;
+                prefix = DataParallelPrefix;
+                tensors = tensors.ToDictionary(kv => kv.Key.Substring(prefix.Length), kv => kv.Value, StringComparer.Ordinal);
             }
-            finally
+
+            var ordinal = StringComparer.Ordinal;
+            var absent = sd.Keys.Where(k => !tensors.ContainsKey(k)).OrderBy(k => k, ordinal).ToList();
+            var kept = absent.Where(IsBatchCounter).ToList();
+            var missing = absent.Where(k => !IsBatchCounter(k)).ToList();
+            var unexpected = tensors.Keys.Where(k => !sd.ContainsKey(k)).OrderBy(k => k, ordinal).ToList();
+            var shapes = new List<string>();
+            var dtypes = new List<string>();
+            var loadable = new List<string>();
+            foreach (var k in sd.Keys.Where(tensors.ContainsKey).OrderBy(k => k, ordinal))
             {
-                foreach (var t in file.Values) t.Dispose();
+                Tensor want = sd[k], got = tensors[k];
+                if (!want.shape.SequenceEqual(got.shape))
+                    shapes.Add($"{k}: module {Shape(want)} vs file {Shape(got)}");
+                else if (KindOf(want.dtype) != KindOf(got.dtype))
+                    dtypes.Add($"{k}: module {want.dtype} vs file {got.dtype}");
+                else
+                    loadable.Add(k);
             }
+
+            var report = new LoadReport(file.Path, file.Wrapper, prefix, loadable, kept, missing, unexpected, shapes, dtypes);
+            if (strict && !report.IsExact)
+            {
+                var counts = new[] { (missing.Count, "missing"), (unexpected.Count, "unexpected"), (shapes.Count, "shape mismatched"), (dtypes.Count, "dtype mismatched") }
+                    .Where(c => c.Item1 > 0).Select(c => $"{c.Item1} {c.Item2}");
+                throw new CheckpointMismatchException(
+                    $"Checkpoint '{file.Path}'{(file.Wrapper != null ? $" (its '{file.Wrapper}' entry)" : "")} does not match module '{module.GetName()}' " +
+                    $"({string.Join(", ", counts)}; nothing was loaded):\n{report.Problems}\n" +
+                    "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.", report);
+            }
+            using (torch.no_grad())
+            {
+                foreach (var k in loadable)
+                    sd[k].copy_(tensors[k]);
+            }
+            return report;
         }
 
         /// <summary>Writes the module's state dict (parameters and persistent buffers) to a safetensors file.</summary>
         public static void SaveSafetensors(this nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
         {
             if (module is null) throw new ArgumentNullException(nameof(module));
-            SafeTensors.Save(path, module.state_dict(), metadata);
+            TensorFiles.Save(path, module.state_dict(), metadata);
         }
+
+        /// <summary>BatchNorm's step counter, which PyTorch's strict load lets a checkpoint omit.</summary>
+        private static bool IsBatchCounter(string key) =>
+            key == "num_batches_tracked" || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
+
+        private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+
+        private enum Kind { Floating, Integral, Complex }
+
+        private static Kind KindOf(ScalarType t) => t switch
+        {
+            ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64 => Kind.Floating,
+            ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64 => Kind.Complex,
+            _ => Kind.Integral,
+        };
     }
 }

@@ -1,0 +1,372 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Torchwright.Runtime.Weights
+{
+    /// <summary>What a tensor file holds, told by its first bytes (never by its extension).</summary>
+    public enum TensorFileFormat
+    {
+        /// <summary>Neither of the formats below.</summary>
+        Unknown,
+
+        /// <summary>safetensors: an 8-byte little-endian header length, then a JSON header starting with '{'.</summary>
+        Safetensors,
+
+        /// <summary><c>torch.save</c>'s zip format (PyTorch 1.6 and later; what torchvision and timm checkpoints are).</summary>
+        TorchZip,
+
+        /// <summary><c>torch.save(..., _use_new_zipfile_serialization=False)</c>: a bare pickle stream (not readable here).</summary>
+        TorchLegacy,
+    }
+
+    /// <summary>The tensors of one file, by name, with where they came from. Disposing it disposes the tensors.</summary>
+    public sealed class TensorFile : IDisposable
+    {
+        internal TensorFile(string path, TensorFileFormat format, Dictionary<string, Tensor> tensors, string? wrapper)
+        {
+            Path = path;
+            Format = format;
+            Tensors = tensors;
+            Wrapper = wrapper;
+        }
+
+        /// <summary>The file as named by the caller.</summary>
+        public string Path { get; }
+
+        public TensorFileFormat Format { get; }
+
+        /// <summary>Name -> tensor (on the CPU, in the file's dtype).</summary>
+        public Dictionary<string, Tensor> Tensors { get; }
+
+        /// <summary>
+        /// The entry of a torch.save'd dict the tensors were taken from (<c>"state_dict"</c> or <c>"model"</c>, as
+        /// training scripts nest them: <c>{'state_dict': {...}, 'epoch': 90, ...}</c>); null when the file is the state dict.
+        /// </summary>
+        public string? Wrapper { get; }
+
+        public void Dispose()
+        {
+            foreach (var t in Tensors.Values) t.Dispose();
+            Tensors.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Every tensor file the project reads or writes goes through here, and through TorchSharp.PyBridge
+    /// (https://github.com/shaltielshmid/TorchSharp.PyBridge) for the tensor data:
+    /// <list type="bullet">
+    /// <item>reading: safetensors (<c>Safetensors.LoadStateDict</c>) and PyTorch <c>torch.save</c> zip files
+    /// (<c>PyTorchUnpickler.UnpickleStateDict</c>), picked by content;</item>
+    /// <item>writing: safetensors (<c>Safetensors.SaveStateDict</c> writes the tensors; this class then rewrites its
+    /// header, because PyBridge 1.4.4 cannot write <c>__metadata__</c>, does not pad the header to 8 bytes and its
+    /// path overload does not truncate an existing longer file).</item>
+    /// </list>
+    /// docs/weights.md says what is and is not readable and why.
+    /// </summary>
+    public static class TensorFiles
+    {
+        /// <summary>Largest safetensors header accepted (the reference implementation uses 100 MB).</summary>
+        public const long MaxHeaderBytes = 100L * 1024 * 1024;
+
+        private const string PyBridge = "TorchSharp.PyBridge 1.4.4";
+
+        /// <summary>The format of the file by its first bytes.</summary>
+        public static TensorFileFormat Detect(string path)
+        {
+            using var fs = OpenRead(path);
+            return Detect(fs);
+        }
+
+        private static TensorFileFormat Detect(FileStream fs)
+        {
+            Span<byte> head = stackalloc byte[9];
+            int n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            fs.Position = 0;
+            if (n >= 4 && head[0] == 0x50 && head[1] == 0x4B && head[2] == 0x03 && head[3] == 0x04)
+                return TensorFileFormat.TorchZip;
+            // Legacy torch.save starts with pickle protocol 2 and a 10-byte LONG1, its magic number 0x1950a86a20f9469cfc6c.
+            if (n >= 4 && head[0] == 0x80 && head[1] == 0x02 && head[2] == 0x8A && head[3] == 0x0A)
+                return TensorFileFormat.TorchLegacy;
+            if (n == head.Length)
+            {
+                ulong length = BitConverter.ToUInt64(head.Slice(0, 8));
+                if (length >= 2 && length <= MaxHeaderBytes && 8 + (long)length <= fs.Length && head[8] == (byte)'{')
+                    return TensorFileFormat.Safetensors;
+            }
+            return TensorFileFormat.Unknown;
+        }
+
+        /// <summary>Reads every tensor of a safetensors or torch.save file (see <see cref="Read"/>).</summary>
+        public static Dictionary<string, Tensor> Load(string path)
+        {
+            var file = Read(path);
+            return file.Tensors;
+        }
+
+        /// <summary>
+        /// Reads every tensor of a safetensors file or of a PyTorch <c>torch.save</c> zip file holding a dict of tensors
+        /// (a state dict), or a dict whose <c>"state_dict"</c> or <c>"model"</c> entry is one (the other entries —
+        /// epoch, optimizer state, EMA weights, arguments — are dropped). Any problem throws <see cref="InvalidDataException"/>
+        /// (or <see cref="IOException"/> for a directory or an unreadable file) with a one-line message naming the file.
+        /// </summary>
+        public static TensorFile Read(string path)
+        {
+            if (path is null) throw new ArgumentNullException(nameof(path));
+            using var fs = OpenRead(path);
+            var format = Detect(fs);
+            switch (format)
+            {
+                case TensorFileFormat.Safetensors:
+                {
+                    Dictionary<string, Tensor> tensors;
+                    try
+                    {
+                        tensors = Safetensors.LoadStateDict(fs, leaveOpen: true);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        throw new InvalidDataException($"'{path}' is not a readable safetensors file: {FirstLine(e.Message)} ({PyBridge}).", e);
+                    }
+                    return new TensorFile(path, format, new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal), null);
+                }
+                case TensorFileFormat.TorchZip:
+                {
+                    Hashtable root;
+                    try
+                    {
+                        root = PyTorchUnpickler.UnpickleStateDict(fs, leaveOpen: true);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        throw new InvalidDataException($"'{path}' is a torch.save zip file that {PyBridge} cannot read: {ExplainUnpickle(e)}", e);
+                    }
+                    var tensors = StateDictOf(path, root, out var wrapper);
+                    return new TensorFile(path, format, tensors, wrapper);
+                }
+                case TensorFileFormat.TorchLegacy:
+                    throw new InvalidDataException(
+                        $"'{path}' was written by torch.save's legacy format (_use_new_zipfile_serialization=False, or PyTorch before 1.6), " +
+                        $"which {PyBridge} does not read; re-save it in PyTorch: torch.save(torch.load(path), new_path), or as safetensors.");
+                default:
+                    throw new InvalidDataException(
+                        $"'{path}' is neither a safetensors file nor a PyTorch torch.save zip file (it starts with {Hex(fs)}).");
+            }
+        }
+
+        /// <summary>The <c>__metadata__</c> map of a safetensors file (empty when it has none).</summary>
+        public static Dictionary<string, string> ReadMetadata(string path)
+        {
+            using var fs = OpenRead(path);
+            if (Detect(fs) != TensorFileFormat.Safetensors)
+                throw new InvalidDataException($"'{path}' is not a safetensors file.");
+            var header = ReadHeader(fs);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            try
+            {
+                using var doc = JsonDocument.Parse(header);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("__metadata__", out var m) && m.ValueKind == JsonValueKind.Object)
+                    foreach (var p in m.EnumerateObject())
+                        metadata[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"'{path}': the safetensors header is not valid JSON ({e.Message}).", e);
+            }
+            return metadata;
+        }
+
+        /// <summary>
+        /// Writes the tensors (moved to the CPU, made contiguous) as safetensors, sorted by name, with an optional
+        /// <c>__metadata__</c> map; the header is padded so the data starts 8-byte aligned, and the file is replaced atomically.
+        /// </summary>
+        public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+        {
+            if (path is null) throw new ArgumentNullException(nameof(path));
+            if (tensors is null) throw new ArgumentNullException(nameof(tensors));
+            if (tensors.ContainsKey("__metadata__"))
+                throw new ArgumentException("safetensors: '__metadata__' is reserved and cannot name a tensor.", nameof(tensors));
+
+            using var scope = torch.NewDisposeScope();
+            var ordered = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var name in tensors.Keys.OrderBy(k => k, StringComparer.Ordinal))
+                ordered[name] = tensors[name].detach().cpu().contiguous();
+
+            var full = System.IO.Path.GetFullPath(path);
+            var dir = System.IO.Path.GetDirectoryName(full);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            var tmp = full + ".tmp";
+            using (var body = new FileStream(full + ".pybridge.tmp", FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose))
+            {
+                Safetensors.SaveStateDict(body, ordered, leaveOpen: true);
+                body.Position = 0;
+                var header = RewriteHeader(ReadHeader(body), metadata);
+                using var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+                fs.Write(BitConverter.GetBytes((ulong)header.Length));
+                fs.Write(header);
+                body.CopyTo(fs);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+
+        /// <summary>PyBridge's header with <c>__metadata__</c> first, padded with spaces to a multiple of 8 bytes.</summary>
+        private static byte[] RewriteHeader(byte[] pybridgeHeader, IReadOnlyDictionary<string, string>? metadata)
+        {
+            var entries = JsonNode.Parse(pybridgeHeader)!.AsObject();
+            var header = new JsonObject();
+            if (metadata is not null && metadata.Count > 0)
+            {
+                var m = new JsonObject();
+                foreach (var kv in metadata.OrderBy(k => k.Key, StringComparer.Ordinal))
+                    m[kv.Key] = kv.Value;
+                header["__metadata__"] = m;
+            }
+            foreach (var kv in entries)
+                header[kv.Key] = kv.Value?.DeepClone();
+            var json = header.ToJsonString(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            int pad = (8 - Encoding.UTF8.GetByteCount(json) % 8) % 8;
+            return Encoding.UTF8.GetBytes(json + new string(' ', pad));
+        }
+
+        private static byte[] ReadHeader(Stream s)
+        {
+            Span<byte> len = stackalloc byte[8];
+            s.ReadExactly(len);
+            ulong n = BitConverter.ToUInt64(len);
+            if (n > MaxHeaderBytes) throw new InvalidDataException($"safetensors header length {n} is over {MaxHeaderBytes} bytes.");
+            var buf = new byte[n];
+            s.ReadExactly(buf);
+            return buf;
+        }
+
+        /// <summary>The flat name -> tensor map of an unpickled torch.save dict, taken from a wrapper entry if need be.</summary>
+        private static Dictionary<string, Tensor> StateDictOf(string path, Hashtable root, out string? wrapper)
+        {
+            wrapper = null;
+            IDictionary? chosen = null;
+            if (IsTensorDict(root))
+                chosen = root;
+            else
+                foreach (var key in new[] { "state_dict", "model" })
+                    if (root[key] is IDictionary inner && inner.Count > 0 && IsTensorDict(inner))
+                    {
+                        chosen = inner;
+                        wrapper = key;
+                        break;
+                    }
+
+            if (chosen is null)
+            {
+                var other = root.Keys.Cast<object>()
+                    .Where(k => root[k] is not Tensor)
+                    .Select(k => $"{k}: {PythonType(root[k])}")
+                    .OrderBy(s => s, StringComparer.Ordinal).ToList();
+                DisposeTensors(root, keep: null);
+                throw new InvalidDataException(
+                    $"'{path}' holds a dict with non-tensor entries ({string.Join(", ", other.Take(10))}{(other.Count > 10 ? $", ... {other.Count - 10} more" : "")}) " +
+                    "and no 'state_dict' or 'model' entry that is a dict of tensors; save the state dict itself: torch.save(model.state_dict(), path).");
+            }
+
+            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (DictionaryEntry e in chosen)
+                result[(string)e.Key] = (Tensor)e.Value!;
+            if (!ReferenceEquals(chosen, root)) DisposeTensors(root, keep: chosen);
+            return result;
+        }
+
+        private static bool IsTensorDict(IDictionary d)
+        {
+            foreach (DictionaryEntry e in d)
+                if (e.Key is not string || e.Value is not Tensor)
+                    return false;
+            return true;
+        }
+
+        /// <summary>Disposes every tensor reachable from the unpickled object except those of <paramref name="keep"/>.</summary>
+        private static void DisposeTensors(object? o, IDictionary? keep)
+        {
+            switch (o)
+            {
+                case Tensor t:
+                    t.Dispose();
+                    break;
+                case IDictionary d when !ReferenceEquals(d, keep):
+                    foreach (DictionaryEntry e in d) DisposeTensors(e.Value, keep);
+                    break;
+                case IList l:
+                    foreach (var x in l) DisposeTensors(x, keep);
+                    break;
+            }
+        }
+
+        /// <summary>Python's name for what the unpickler (Razorvine.Pickle) made of a value.</summary>
+        private static string PythonType(object? o) => o switch
+        {
+            null => "None",
+            string => "str",
+            int or long or System.Numerics.BigInteger => "int",
+            double => "float",
+            bool => "bool",
+            object[] => "tuple",
+            IList => "list",
+            IDictionary<string, object> cd when cd.TryGetValue("__class__", out var c) => c?.ToString() ?? "object",
+            IDictionary => "dict",
+            _ => o.GetType().Name,
+        };
+
+        /// <summary>What PyBridge's unpickler failed on, in words, with the fix where there is one.</summary>
+        private static string ExplainUnpickle(Exception e)
+        {
+            var m = FirstLine(e.Message);
+            if (e is InvalidOperationException && m.Contains("non-contiguous", StringComparison.Ordinal))
+                return "a tensor in it is not contiguous (channels_last, transposed or expanded), and PyBridge reads only contiguous tensors; " +
+                       "re-save it with torch.save({k: v.contiguous().clone() for k, v in sd.items()}, path).";
+            if (e is ExternalException && m.Contains("out of bounds for storage", StringComparison.Ordinal))
+                return "a tensor in it is a view into a larger storage (a slice, or storage shared between tensors), and PyBridge reads " +
+                       "each tensor as if it owned its storage; re-save it with torch.save({k: v.contiguous().clone() for k, v in sd.items()}, path).";
+            return $"{m} ({e.GetType().Name}).";
+        }
+
+        private static FileStream OpenRead(string path)
+        {
+            if (Directory.Exists(path))
+                throw new IOException($"'{path}' is a directory, not a tensor file.");
+            try
+            {
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new IOException($"'{path}' cannot be read: {e.Message}", e);
+            }
+            catch (FileNotFoundException e)
+            {
+                throw new FileNotFoundException($"'{path}': no such file.", path, e);
+            }
+        }
+
+        private static string Hex(FileStream fs)
+        {
+            var head = new byte[8];
+            fs.Position = 0;
+            int n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            return n == 0 ? "nothing: it is empty" : "bytes " + string.Join(" ", head.Take(n).Select(b => b.ToString("x2")));
+        }
+
+        internal static string FirstLine(string message)
+        {
+            int i = message.IndexOfAny(new[] { '\r', '\n' });
+            return (i < 0 ? message : message.Substring(0, i)).TrimEnd('.', ' ');
+        }
+    }
+}
