@@ -31,7 +31,7 @@ namespace Torchwright.Cli.Commands
             format.AcceptOnlyFromAmong("table", "json");
             var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
             var noReference = new Option<bool>("--no-reference") { Description = "time the Torchwright side only" };
-            var command = new Command(Verb, "Images/s and peak memory of an architecture, side by side with its PyTorch reference (same libtorch, same threads)")
+            var command = new Command(Verb, "Images/s and peak memory of an architecture, side by side with its PyTorch reference (Debian python3-torch 1.13, same threads)")
             {
                 file, name, batch, mode, device, threads, warmup, iterations, format, python, noReference,
             };

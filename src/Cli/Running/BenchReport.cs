@@ -13,7 +13,7 @@ namespace Torchwright.Cli.Running
         {
             var s = r.Settings;
             w.WriteLine($"{r.Architecture} ({Mode(s)}): input {string.Join("x", r.InputShape)} on {s.Device}, {Numbers.Plural(s.Threads, "thread")} on both sides" +
-                (r.TorchVersion != null ? $"; PyTorch {r.TorchVersion} eager on the same libtorch" : ""));
+                (r.TorchVersion != null ? $"; Torchwright on TorchSharp 0.107.0 (libtorch 2.10.0); PyTorch {r.TorchVersion} eager (Debian python3-torch, the PyTorch of this machine)" : ""));
             w.WriteLine($"{s.Warmup} warm-up + {Numbers.Plural(s.Iterations, "timed iteration")} per side, sides alternating iteration by iteration; ms/batch is the median");
             var table = new TextTable(("side", false), ("images/s", true), ("ms/batch (median)", true), ("ms min..max", true),
                 ("peak RSS", true), ("peak - setup RSS", true));
