@@ -12,6 +12,9 @@ namespace Torchwright.Cli.Tests
     /// </summary>
     public class BenchTests
     {
+        /// <summary>MACs per image of <see cref="Tiny"/> (torchwright summary; the generated class's Macs).</summary>
+        private const long TinyMacs = 358_784;
+
         private const string Tiny = @"
 arch TinyBench : ResNet50 {
   input      = 3x32x32
@@ -43,11 +46,90 @@ arch TinyBench : ResNet50 {
             Assert.True(code == 0, stderr);
             Assert.Equal("", stderr);
             var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-            Assert.StartsWith($"TinyBench ({mode}): input 2x3x32x32 on cpu, 1 thread on both sides; PyTorch 1.13", lines[0]);
-            Assert.Equal("1 warm-up + 1 timed iteration per side, sides alternating iteration by iteration; ms/batch is the median", lines[1]);
-            Assert.Matches(@"^Torchwright +\d+\.\d\d +\d+\.\d +\d+\.\d\.\.\d+\.\d +\d+\.\d\d MiB +\d+\.\d\d MiB$", lines.Single(l => l.StartsWith("Torchwright ")));
-            Assert.Matches(@"^PyTorch +\d+\.\d\d +\d+\.\d +\d+\.\d\.\.\d+\.\d +\d+\.\d\d MiB +\d+\.\d\d MiB$", lines.Single(l => l.StartsWith("PyTorch ")));
+            Assert.Equal($"TinyBench ({mode}, fp32): input 2x3x32x32 on cpu, 1 thread on both sides", lines[0]);
+            // The engines, with the versions read at run time.
+            Assert.Equal($"Torchwright: the emitted C# on TorchSharp 0.107.0 / libtorch {TorchSharp.torch.__version__.Substring(0, TorchSharp.torch.__version__.Length - 2)}", lines[1]);
+            Assert.StartsWith("PyTorch:     the reference network, eager, on PyTorch 1.13", lines[2]);
+            Assert.Contains("(Debian python3-torch: the system PyTorch, what this machine's users have) -- its own libtorch, not 2.10", lines[2]);
+            Assert.Equal("1 warm-up + 1 timed iteration per side, sides alternating iteration by iteration; ms/batch is the median", lines[3]);
+            var speed = lines.Where(l => l.StartsWith("Torchwright ") || l.StartsWith("PyTorch ")).ToList();
+            Assert.Equal(4, speed.Count);   // one row per side in each table
+            Assert.Matches(@"^Torchwright +\d+\.\d\d +\d+\.\d +\d+\.\d\.\.\d+\.\d +\d+\.\d\d MiB +\d+\.\d\d MiB$", speed[0]);
+            Assert.Matches(@"^PyTorch +\d+\.\d\d +\d+\.\d +\d+\.\d\.\.\d+\.\d +\d+\.\d\d MiB +\d+\.\d\d MiB$", speed[1]);
             Assert.Matches(new Regex(@"^ratio \(Torchwright/PyTorch images/s\) = \d+\.\d\d$", RegexOptions.Multiline), stdout);
+            // GFLOP/s, % of the derived and of the measured peak, page faults per iteration.
+            Assert.Matches(@"^Torchwright +\d+\.\d +\d+\.\d % +\d+\.\d % +[\d,]+$", speed[2]);
+            Assert.Matches(@"^PyTorch +\d+\.\d +\d+\.\d % +\d+\.\d % +[\d,]+$", speed[3]);
+            string convention = mode == "train"
+                ? "2.153 MFLOP per image = 3 x 2 x 358.784 kMACs per image: forward + backward counted as 3 x forward (loss and SGD update not counted)"
+                : "717.568 kFLOP per image = 2 x 358.784 kMACs per image (forward)";
+            Assert.Contains($"FLOPs: {convention}; GFLOP/s = FLOPs per image x images/s", lines);
+            Assert.Single(lines, l => Regex.IsMatch(l, @"^derived peak \(fp32\): \d+\.\d GFLOP/s = 1 core x \d FMA units x (8|16) fp32 lanes x 2 FLOP x \d\.\d{3} GHz \("));
+            Assert.Single(lines, l => Regex.IsMatch(l, @"^measured peak: \d+\.\d GFLOP/s = best of \d+ 2048x2048 fp32 matmuls in TorchSharp on 1 thread$"));
+        }
+
+        [Fact]
+        public void Bench_bf16_casts_both_sides_and_says_it_is_not_autocast()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--precision", "bf16", "--format", "json");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            Assert.Equal("bf16", root.GetProperty("precision").GetString());
+            Assert.Equal("bf16 (weights and activations cast, no autocast)", root.GetProperty("precision_label").GetString());
+            Assert.Equal(2, root.GetProperty("sides").GetArrayLength());   // the PyTorch side confirmed a bf16 model
+            Assert.EndsWith("bf16 matmuls in TorchSharp on 1 thread", root.GetProperty("peak").GetProperty("measured").GetString());
+
+            (code, stdout, stderr) = Bench(dir, "--precision", "bf16");
+            Assert.True(code == 0, stderr);
+            Assert.StartsWith("TinyBench (infer, bf16 (weights and activations cast, no autocast)): input 2x3x32x32", stdout);
+        }
+
+        [Fact]
+        public void Bench_json_counts_flops_from_the_generated_macs_and_names_the_engines()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--mode", "train");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            long macs = root.GetProperty("macs_per_image").GetInt64();
+            Assert.Equal(TinyMacs, macs);
+            Assert.Equal(6 * macs, root.GetProperty("flops_per_image").GetInt64());
+            var engines = root.GetProperty("engines");
+            Assert.Equal("0.107.0", engines.GetProperty("torchsharp").GetString());
+            Assert.StartsWith("2.10", engines.GetProperty("libtorch").GetString());
+            Assert.StartsWith("1.13", engines.GetProperty("pytorch_version").GetString());
+            Assert.True(engines.GetProperty("pytorch_debian").GetBoolean());
+            var peak = root.GetProperty("peak");
+            double measured = peak.GetProperty("measured_gflops").GetDouble();
+            Assert.True(measured > 0);
+            foreach (var s in root.GetProperty("sides").EnumerateArray())
+            {
+                double gflops = s.GetProperty("gflops").GetDouble();
+                Assert.Equal(s.GetProperty("images_per_s").GetDouble() * 6 * macs / 1e9, gflops, 9);
+                Assert.Equal(gflops / measured, s.GetProperty("fraction_of_measured_peak").GetDouble(), 9);
+                Assert.Equal(s.GetProperty("faults").EnumerateArray().Select(f => (double)f.GetInt64()).Average(), s.GetProperty("faults_per_iteration").GetDouble(), 9);
+            }
+        }
+
+        [Theory]
+        [InlineData("AuthenticAMD", "25", "avx2 fma avx512f avx512_bf16", 2, 8)]      // Zen 4: AVX-512 on two 256-bit pipes
+        [InlineData("GenuineIntel", "6", "avx2 fma avx512f", 2, 16)]
+        [InlineData("GenuineIntel", "6", "avx2 fma", 2, 8)]
+        public void The_derived_peak_is_cores_x_fma_units_x_lanes_x_2_x_clock(string vendor, string family, string flags, int units, int lanes)
+        {
+            string cpu(int i) => $"processor\t: {i}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel name\t: Test CPU\n" +
+                $"physical id\t: 0\ncore id\t: {i}\ncpu MHz\t\t: 2500.000\nflags\t\t: fpu {flags}\n\n";
+            var (gflops, how) = Torchwright.Cli.Running.CpuPeak.Derive(cpu(0) + cpu(1) + cpu(2) + cpu(3), threads: 2, cpufreqMaxKhz: null);
+            Assert.Equal(2 * units * lanes * 2 * 2.5, gflops!.Value, 9);
+            Assert.StartsWith($"2 cores x {units} FMA units x {lanes} fp32 lanes x 2 FLOP x 2.500 GHz (Test CPU; ", how);
+
+            // Without AVX2+FMA there is no derived peak (only the measured one).
+            var (none, why) = Torchwright.Cli.Running.CpuPeak.Derive(cpu(0).Replace(flags, "sse2"), threads: 1, cpufreqMaxKhz: null);
+            Assert.Null(none);
+            Assert.Contains("neither AVX-512F nor AVX2+FMA", why);
         }
 
         [Fact]
@@ -90,7 +172,8 @@ arch TinyBench : ResNet50 {
             Assert.Equal(0, code);
             Assert.Contains("torchwright bench: PyTorch side not run: /nonexistent/python3 not found", stderr);
             Assert.Contains("ratio (Torchwright/PyTorch images/s) = n/a (/nonexistent/python3 not found", stdout);
-            Assert.Single(stdout.Split('\n'), l => l.StartsWith("Torchwright "));
+            // One Torchwright row in each table (speed, compute) and no PyTorch row.
+            Assert.Equal(2, stdout.Split('\n').Count(l => l.StartsWith("Torchwright ")));
             Assert.DoesNotContain("\nPyTorch ", stdout);
         }
 
@@ -100,6 +183,8 @@ arch TinyBench : ResNet50 {
         [InlineData("--device", "0", "torchwright bench: bad --device '0': not a device")]
         [InlineData("--device", "cpu,cuda", "torchwright bench: bad --device 'cpu,cuda': not a device")]
         [InlineData("--batch", "0", "torchwright bench: --batch must be at least 1 (got 0)")]
+        [InlineData("--precision", "junk", "Argument 'junk' not recognized. Must be one of:")]
+        [InlineData("--precision", "fp16", "Argument 'fp16' not recognized. Must be one of:")]
         [InlineData("--iterations", "0", "torchwright bench: --iterations must be at least 1 (got 0)")]
         public void Bench_rejects_bad_options_with_exit_code_2(string option, string value, string message)
         {

@@ -8,9 +8,10 @@ namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
-    /// [--warmup W] [--iterations I] [--format table|json] [--python P | --no-reference]</c>: images/s and peak memory of
-    /// the Torchwright module and, in the same run, of the PyTorch reference of the same architecture on the same
-    /// libtorch and thread count (interleaved iterations), and their ratio.
+    /// [--warmup W] [--iterations I] [--precision fp32|bf16] [--format table|json] [--python P | --no-reference]</c>: images/s,
+    /// GFLOP/s against the machine's peak, page faults and peak memory of the Torchwright module (TorchSharp/libtorch) and,
+    /// in the same run, of the PyTorch reference of the same architecture (the python's own torch: Debian's PyTorch 1.13
+    /// by default) on the same thread count (interleaved iterations), and their ratio.
     /// </summary>
     internal static class BenchCommand
     {
@@ -27,17 +28,23 @@ namespace Torchwright.Cli.Commands
             var threads = new Option<int>("--threads", "-t") { Description = "intra-op threads on both sides (default: the processor count)", DefaultValueFactory = _ => Environment.ProcessorCount };
             var warmup = new Option<int>("--warmup") { Description = "untimed iterations per side first", DefaultValueFactory = _ => 2 };
             var iterations = new Option<int>("--iterations", "-i") { Description = "timed iterations per side, run in alternating rounds", DefaultValueFactory = _ => 10 };
+            var precision = new Option<string>("--precision")
+            {
+                Description = "fp32, or bf16: model and input cast to bfloat16 on both sides (not autocast: TorchSharp 0.107.0 has no autocast)",
+                DefaultValueFactory = _ => "fp32",
+            };
+            precision.AcceptOnlyFromAmong("fp32", "bf16");
             var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
             format.AcceptOnlyFromAmong("table", "json");
             var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
             var noReference = new Option<bool>("--no-reference") { Description = "time the Torchwright side only" };
-            var command = new Command(Verb, "Images/s and peak memory of an architecture, side by side with its PyTorch reference (Debian python3-torch 1.13, same threads)")
+            var command = new Command(Verb, "Images/s, GFLOP/s and peak memory of an architecture, side by side with its PyTorch reference (by default Debian python3-torch 1.13, same threads)")
             {
-                file, name, batch, mode, device, threads, warmup, iterations, format, python, noReference,
+                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference,
             };
             command.SetAction(parse => Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
                 parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
-                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython));
+                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!));
             return command;
         }
 
@@ -45,7 +52,7 @@ namespace Torchwright.Cli.Commands
         public static string DefaultPython => Environment.GetEnvironmentVariable("TORCHWRIGHT_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
         public static int Run(CliContext ctx, string file, string? name, int batch, string mode, string deviceName,
-            int threads, int warmup, int iterations, string format, string? python)
+            int threads, int warmup, int iterations, string format, string? python, string precision = "fp32")
         {
             foreach (var (option, value, min) in new[] { ("--batch", batch, 1), ("--threads", threads, 1), ("--warmup", warmup, 0), ("--iterations", iterations, 1) })
                 if (value < min)
@@ -60,7 +67,8 @@ namespace Torchwright.Cli.Commands
             var arch = CommandSupport.CompileOne(ctx, Verb, ws, file, name, out var compileExit);
             if (arch == null) return compileExit;
 
-            var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python);
+            var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python,
+                precision == "bf16" ? BenchPrecision.Bf16 : BenchPrecision.Fp32);
             BenchResult bench;
             try
             {

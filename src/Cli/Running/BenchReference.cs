@@ -34,8 +34,8 @@ namespace Torchwright.Cli.Running
             process.BeginErrorReadLine();
         }
 
-        /// <summary>torch.__version__ of the reference side.</summary>
-        public string TorchVersion { get; private set; } = "";
+        /// <summary>The reference side's torch: torch.__version__, where it was imported from, whether it is Debian's.</summary>
+        public BenchPyTorch Torch { get; private set; } = new BenchPyTorch("", "", false);
 
         /// <summary>The script next to the CLI (copied to the output folder's <c>python/</c> by Cli.csproj).</summary>
         public static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "python", "bench_reference.py");
@@ -71,13 +71,15 @@ namespace Torchwright.Cli.Running
                 reference.Dispose();
                 throw new BenchReferenceException($"{python} cannot run the PyTorch reference ({hello["error"]}); it needs torch (apt-get install python3-torch, or --python / TORCHWRIGHT_PYTHON naming a python that has it) and the python/ folder built next to torchwright.dll");
             }
-            reference.TorchVersion = hello["torch"]!.GetValue<string>();
+            reference.Torch = new BenchPyTorch(hello["torch"]!.GetValue<string>(), hello["torch_path"]?.GetValue<string>() ?? "",
+                hello["debian"]?.GetValue<bool>() ?? false);
             return reference;
         }
 
         /// <summary>Builds the reference network, loads the same weights and batch; returns the resident set once set up (bytes).</summary>
-        public long Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device)
+        public long Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision)
         {
+            string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
             var r = Request(new JsonObject
             {
                 ["cmd"] = "setup",
@@ -87,17 +89,25 @@ namespace Torchwright.Cli.Running
                 ["mode"] = mode == BenchMode.Train ? "train" : "infer",
                 ["threads"] = threads,
                 ["device"] = device,
+                ["precision"] = dtype,
             });
             int got = r["threads"]!.GetValue<int>();
             if (got != threads)
                 throw new BenchReferenceException($"PyTorch runs {got} threads where {threads} were asked for; the comparison would not be fair");
+            string gotDtype = r["dtype"]?.GetValue<string>() ?? "?";
+            if (gotDtype != dtype)
+                throw new BenchReferenceException($"the PyTorch model is {gotDtype} where {dtype} was asked for; the comparison would not be fair");
             return r["setup_rss_bytes"]!.GetValue<long>();
         }
 
-        /// <summary>Runs <paramref name="iterations"/> iterations; returns each one's wall time in milliseconds.</summary>
-        public IReadOnlyList<double> Run(int iterations) =>
-            Request(new JsonObject { ["cmd"] = "run", ["iterations"] = iterations })["seconds"]!.AsArray()
-                .Select(s => s!.GetValue<double>() * 1000.0).ToList();
+        /// <summary>Runs <paramref name="iterations"/> iterations; returns each one's wall time in milliseconds and page faults.</summary>
+        public (IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults) Run(int iterations)
+        {
+            var r = Request(new JsonObject { ["cmd"] = "run", ["iterations"] = iterations });
+            var ms = r["seconds"]!.AsArray().Select(s => s!.GetValue<double>() * 1000.0).ToList();
+            var faults = r["faults"]!.AsArray().Select(f => f!.GetValue<long>()).ToList();
+            return (ms, faults);
+        }
 
         public void ResetPeak() => Request(new JsonObject { ["cmd"] = "reset_peak" });
 

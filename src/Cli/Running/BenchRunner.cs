@@ -13,17 +13,19 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Running
 {
     /// <summary>How to benchmark. <see cref="Python"/> is null when the PyTorch side is not wanted.</summary>
-    internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python)
+    internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
+        BenchPrecision Precision = BenchPrecision.Fp32)
     {
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
     }
 
     /// <summary>
-    /// One side's measurements: every timed iteration (ms), the resident set once set up (model, weights, optimizer,
-    /// batch in memory, before any iteration) and the peak resident set over the timed rounds.
+    /// One side's measurements: every timed iteration (ms) and its page faults (minor + major), the resident set once
+    /// set up (model, weights, optimizer, batch in memory, before any iteration) and the peak resident set over the
+    /// timed rounds.
     /// </summary>
-    internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, long SetupRssBytes, long PeakRssBytes)
+    internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes)
     {
         public double MedianMs
         {
@@ -42,12 +44,48 @@ namespace Torchwright.Cli.Running
 
         /// <summary>What the iterations add on top of the set-up process: activations, gradients, optimizer state, allocator caches.</summary>
         public long PeakOverSetupBytes => Math.Max(0, PeakRssBytes - SetupRssBytes);
+
+        /// <summary>Mean page faults per timed iteration: memory newly touched (fresh pages from the OS, each zeroed) per step.</summary>
+        public double FaultsPerIteration => Faults.Count == 0 ? 0 : Faults.Average();
+
+        /// <summary>Achieved GFLOP/s at the median time, for <paramref name="flopsPerImage"/> (see <see cref="BenchFlops"/>).</summary>
+        public double Gflops(int batch, long flopsPerImage) => ImagesPerSecond(batch) * flopsPerImage / 1e9;
+    }
+
+    /// <summary>What each side runs on: the Torchwright side's TorchSharp and libtorch, and the PyTorch side's torch.</summary>
+    internal sealed record BenchEngines(string TorchSharpVersion, string LibTorchVersion, BenchPyTorch? PyTorch)
+    {
+        public string Torchwright => $"TorchSharp {TorchSharpVersion} / libtorch {LibTorchVersion}";
+
+        /// <summary>TorchSharp's informational version (without the commit) and the libtorch it binds, read at run time.</summary>
+        public static (string TorchSharp, string LibTorch) Current()
+        {
+            var assembly = typeof(torch).Assembly;
+            var info = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? assembly.GetName().Version?.ToString() ?? "?";
+            var lib = torch.__version__;
+            return (info.Split('+')[0], lib.EndsWith(".0", StringComparison.Ordinal) && lib.Count(c => c == '.') == 3 ? lib.Substring(0, lib.Length - 2) : lib);
+        }
+    }
+
+    /// <summary>The PyTorch side's torch: its version, where it was imported from, and whether that is Debian's python3-torch.</summary>
+    internal sealed record BenchPyTorch(string Version, string Path, bool Debian)
+    {
+        public override string ToString() => Debian
+            ? $"PyTorch {Version} (Debian python3-torch: the system PyTorch, what this machine's users have)"
+            : $"PyTorch {Version} (from {Path})";
     }
 
     /// <summary>A finished benchmark. <see cref="PyTorch"/> is null when the reference side did not run (<see cref="ReferenceProblem"/> says why, unless it was not asked for).</summary>
-    internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, string? TorchVersion,
-        BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
+    internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, BenchEngines Engines,
+        long Macs, BenchPeak Peak, BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
     {
+        /// <summary>torch.__version__ of the PyTorch side, when it ran.</summary>
+        public string? TorchVersion => Engines.PyTorch?.Version;
+
+        public long FlopsPerImage => BenchFlops.PerImage(Macs, Settings.Mode);
+
         /// <summary>Torchwright images/s over PyTorch images/s (above 1: Torchwright is faster).</summary>
         public double? Ratio => PyTorch is null ? null : Torchwright.ImagesPerSecond(Settings.Batch) / PyTorch.ImagesPerSecond(Settings.Batch);
     }
@@ -56,7 +94,8 @@ namespace Torchwright.Cli.Running
     /// Runs <c>bench</c>: builds the Torchwright module (emitted and compiled in-process) and the PyTorch reference of
     /// the same architecture (python/reference_nets.py from <see cref="ArchSpecJson"/>, loaded with the Torchwright
     /// module's weights), gives both the same random batch and thread count, warms both up, then alternates timed
-    /// iterations between them so that load from other processes hits both sides alike.
+    /// iterations between them so that load from other processes hits both sides alike. Before the warm-up it measures
+    /// the matmul peak (<see cref="PeakCompute"/>) while the PyTorch process waits.
     /// </summary>
     internal static class BenchRunner
     {
@@ -82,6 +121,7 @@ namespace Torchwright.Cli.Running
             var ir = arch.Ir;
             var shape = new[] { settings.Batch, ir.Input.C, ir.Input.H, ir.Input.W };
             using var module = ModuleCompiler.Build(arch);
+            long macs = BenchFlops.MacsOf(module);
             torch.manual_seed(BenchSettings.Seed);
             using var input = torch.randn(shape);
             using var target = torch.randint(ir.Classes, new long[] { settings.Batch });
@@ -91,10 +131,11 @@ namespace Torchwright.Cli.Running
                 : StartReference(arch, settings, settings.Python, module, input, target, tmp);
             try
             {
-                using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device);
+                using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long setupRss = PeakMemory.CurrentBytes();
+                var peakCompute = PeakCompute.Find(settings.Device, settings.Threads, settings.Precision);
 
                 for (int i = 0; i < settings.Warmup; i++) workload.Step();
                 Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
@@ -102,24 +143,36 @@ namespace Torchwright.Cli.Running
                 PeakMemory.Reset();
                 Guard(ref reference, ref problem, r => r.ResetPeak());
                 var ours = new List<double>();
+                var ourFaults = new List<long>();
                 var theirs = new List<double>();
+                var theirFaults = new List<long>();
+                void Theirs(BenchReference r)
+                {
+                    var (ms, faults) = r.Run(1);
+                    theirs.AddRange(ms);
+                    theirFaults.AddRange(faults);
+                }
                 for (int round = 0; round < settings.Iterations; round++)
                 {
                     // Alternate who goes first so neither side always runs right after the other.
-                    if (round % 2 == 1) Guard(ref reference, ref problem, r => theirs.AddRange(r.Run(1)));
+                    if (round % 2 == 1) Guard(ref reference, ref problem, Theirs);
+                    long faults = PageFaults.Current();
                     var sw = Stopwatch.StartNew();
                     workload.Step();
                     ours.Add(sw.Elapsed.TotalMilliseconds);
-                    if (round % 2 == 0) Guard(ref reference, ref problem, r => theirs.AddRange(r.Run(1)));
+                    ourFaults.Add(PageFaults.Current() - faults);
+                    if (round % 2 == 0) Guard(ref reference, ref problem, Theirs);
                 }
                 long peak = PeakMemory.PeakBytes();
                 long referencePeak = 0;
                 Guard(ref reference, ref problem, r => referencePeak = r.PeakBytes());
 
-                var tw = new BenchSide("Torchwright", ours, setupRss, peak);
-                var pt = reference == null ? null : new BenchSide("PyTorch", theirs, referenceSetupRss, referencePeak);
+                var tw = new BenchSide("Torchwright", ours, ourFaults, setupRss, peak);
+                var pt = reference == null ? null : new BenchSide("PyTorch", theirs, theirFaults, referenceSetupRss, referencePeak);
                 if (problem != null) warn(problem);
-                return new BenchResult(arch.Name, shape, settings, reference?.TorchVersion, tw, pt, problem);
+                var (torchSharp, libTorch) = BenchEngines.Current();
+                var engines = new BenchEngines(torchSharp, libTorch, reference?.Torch);
+                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem);
             }
             finally
             {
@@ -144,7 +197,7 @@ namespace Torchwright.Cli.Running
                 module.SaveSafetensors(weights);
                 TensorFiles.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
                 reference = BenchReference.Start(python);
-                return (reference, reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString()), null);
+                return (reference, reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString(), settings.Precision), null);
             }
             catch (BenchReferenceException e)
             {

@@ -15,6 +15,19 @@ namespace Torchwright.Cli.Running
     }
 
     /// <summary>
+    /// The number format of weights and activations. There is no autocast: TorchSharp 0.107.0 has no autocast API
+    /// (no <c>torch.autocast</c>, no autocast entry point in libLibTorchSharp), so bf16 casts the model and the input to
+    /// bfloat16 on both sides (PyTorch's <c>model.to(torch.bfloat16)</c>), which is not mixed precision.
+    /// </summary>
+    internal enum BenchPrecision
+    {
+        Fp32,
+
+        /// <summary>Weights, buffers and activations cast to bfloat16 (labels stay int64).</summary>
+        Bf16,
+    }
+
+    /// <summary>
     /// The Torchwright side of <c>bench</c>: a compiled module with its input batch and labels (and optimizer when
     /// training) on the device; <see cref="Step"/> runs one iteration. The PyTorch side (python/bench_reference.py)
     /// mirrors it line for line.
@@ -30,12 +43,13 @@ namespace Torchwright.Cli.Running
         private readonly Device device;
         private readonly optim.Optimizer? optimizer;
 
-        public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device)
+        public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device, BenchPrecision precision)
         {
             this.module = module;
             this.device = device;
             module.to(device);
-            this.input = input.to(device);
+            if (precision == BenchPrecision.Bf16) module.to(ScalarType.BFloat16);
+            this.input = precision == BenchPrecision.Bf16 ? input.to(ScalarType.BFloat16, device) : input.to(device);
             this.target = target.to(device);
             if (mode == BenchMode.Train)
             {

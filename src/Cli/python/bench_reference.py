@@ -1,13 +1,18 @@
 """PyTorch side of `torchwright bench`: the reference network of the same architecture, driven over stdin/stdout.
 
-Started by the CLI as `python3 -u bench_reference.py`. It first prints one JSON line: {"ok": true, "torch": version}
+Started by the CLI as `python3 -u bench_reference.py`. It first prints one JSON line:
+{"ok": true, "torch": version, "torch_path": torch.__file__, "debian": whether that is Debian's python3-torch}
 or {"ok": false, "error": why} (then exits: no torch). After that it reads one JSON request per line and answers
 each with one JSON line ({"ok": false, "error": ...} on failure):
 
-  {"cmd": "setup", "spec": p, "weights": p, "data": p, "mode": "infer"|"train", "threads": n, "device": d}
+  {"cmd": "setup", "spec": p, "weights": p, "data": p, "mode": "infer"|"train", "threads": n, "device": d,
+   "precision": "fp32"|"bf16"}
       builds reference_nets.build(spec), loads the CLI module's weights strictly (the same numbers on both sides),
-      loads the tensors "input" and "target"; replies threads, parameter count and the resident set once set up.
-  {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...]
+      loads the tensors "input" and "target"; with bf16 casts the model and the input to bfloat16 (as the C# side
+      does: TorchSharp has no autocast, so neither side uses it); replies threads, the model's dtype ("fp32"/"bf16"),
+      parameter count and the resident set once set up.
+  {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...] and "faults": [...]
+                                      (minor + major page faults of each iteration, from getrusage)
   {"cmd": "reset_peak"}               starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs)
   {"cmd": "peak"}                     replies "peak_bytes": VmHWM since reset_peak
   {"cmd": "quit"}
@@ -16,6 +21,7 @@ An iteration is what the C# side does: infer = eval-mode forward under no_grad; 
 cross-entropy against "target", backward, SGD step (lr 0.01, momentum 0.9), gradients set to None between steps.
 """
 import json
+import resource
 import sys
 import time
 import traceback
@@ -45,6 +51,11 @@ def status_bytes(key):
     except OSError:
         pass
     return 0
+
+
+def page_faults():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
 
 
 def reset_peak():
@@ -84,8 +95,9 @@ class Session:
             raise RuntimeError("the reference network does not match the Torchwright module: " + "; ".join(p for p in problems if p))
         model.load_state_dict(weights, strict=True)
         data, _ = st_io.load(req["data"])
-        self.model = model.to(self.device)
-        self.x = data["input"].to(self.device)
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[req.get("precision", "fp32")]
+        self.model = model.to(self.device, dtype)
+        self.x = data["input"].to(self.device, dtype)
         self.y = data["target"].to(self.device)
         self.train = req["mode"] == "train"
         if self.train:
@@ -93,7 +105,9 @@ class Session:
             self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         else:
             model.eval()
-        return {"threads": torch.get_num_threads(), "params": sum(p.numel() for p in model.parameters()),
+        got = next(model.parameters()).dtype
+        return {"threads": torch.get_num_threads(), "dtype": {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(got, str(got)),
+                "params": sum(p.numel() for p in model.parameters()),
                 "setup_rss_bytes": status_bytes("VmRSS:")}
 
     def step(self):
@@ -108,16 +122,20 @@ class Session:
             torch.cuda.synchronize(self.device)
 
     def run(self, req):
-        seconds = []
+        seconds, faults = [], []
         for _ in range(int(req["iterations"])):
+            f0 = page_faults()
             t0 = time.perf_counter()
             self.step()
             seconds.append(time.perf_counter() - t0)
-        return {"seconds": seconds}
+            faults.append(page_faults() - f0)
+        return {"seconds": seconds, "faults": faults}
 
 
 def main():
-    reply({"ok": True, "torch": torch.__version__})
+    path = torch.__file__
+    reply({"ok": True, "torch": torch.__version__, "torch_path": path,
+           "debian": path.startswith("/usr/lib/python3/dist-packages/")})
     session = Session()
     for line in sys.stdin:
         if not line.strip():

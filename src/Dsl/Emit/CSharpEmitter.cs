@@ -105,6 +105,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("// </auto-generated>");
             w.Line("#nullable enable");
             w.Line("#pragma warning disable CS1591");
+            w.Line("using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed");
             w.Line();
             return w;
         }
@@ -317,65 +318,112 @@ namespace Torchwright.Dsl.Emit
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {
             const string T = "global::TorchSharp.torch.Tensor";
+            bool hasStem = ir.Stem != StemKind.None;
+            var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
+
+            // forward frees every intermediate once the next step has consumed it (Intermediates.Freeing), as PyTorch
+            // does; the caller's input is never freed.
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            w.Line("var x = Stages(input).Last;");
-            switch (ir.Family)
-            {
-                case Family.ResNet:
-                    w.Line("x = avgpool.call(x).flatten(1);");
-                    break;
-                case Family.Van:
-                    w.Line("x = x.mean(new long[] { 2, 3 });");
-                    break;
-                default:
-                    w.Line("x = avg_pool.call(norm.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)).flatten(1);");
-                    break;
-            }
-            if (ir.Classes > 0) w.Line($"x = {Field(Naming.Head(ir.Family))}.call(x);");
-            w.Line("return x.MoveToOuterDisposeScope();");
+            w.Line("CheckInput(input);");
+            w.Line(hasStem ? "var x = Stem(input);" : $"var x = {stages[0]}(input);");
+            for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
+                w.Line($"x = {stages[s]}(x).Freeing(x);");
+            w.Line("return Head(x).Freeing(x).MoveToOuterDisposeScope();");
             w.Close();
             w.Line();
 
+            // forward_features keeps and returns every stage output; only the stem output is freed.
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            w.Line("var outputs = Stages(input).All;");
+            w.Line("CheckInput(input);");
+            w.Line($"var outputs = new {T}[{stages.Count}];");
+            if (hasStem)
+            {
+                w.Line("var x = Stem(input);");
+                w.Line($"outputs[0] = {stages[0]}(x).Freeing(x);");
+            }
+            else
+            {
+                w.Line($"outputs[0] = {stages[0]}(input);");
+            }
+            for (int s = 1; s < stages.Count; s++)
+                w.Line($"outputs[{s}] = {stages[s]}(outputs[{s - 1}]);");
             var args = string.Join(", ", ir.Stages.Select((s, i) => $"outputs[{i}].MoveToOuterDisposeScope()"));
             w.Line($"return new Features({args});");
             w.Close();
             w.Line();
 
-            w.Open($"private ({T} Last, {T}[] All) Stages({T} input)");
-            w.Line("CheckInput(input);");
-            w.Line($"var all = new {T}[{ir.Stages.Count}];");
-            w.Line("var x = input;");
+            // The parts: each frees what it makes and never its argument.
+            if (hasStem) w.Line("/// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>");
             switch (ir.Stem)
             {
                 case StemKind.ResNet:
                 case StemKind.Deep:
-                    w.Line("x = maxpool.call(relu.call(bn1.call(conv1.call(x))));");
+                    w.Line($"private {T} Stem({T} input) => input.Through(conv1, bn1, relu, maxpool);");
+                    w.Line();
                     break;
                 case StemKind.Rest:
                 case StemKind.RestPaper:
-                    w.Line("x = stem.call(x);");
+                    w.Line($"private {T} Stem({T} input) => stem.call(input);");
+                    w.Line();
                     break;
             }
             for (int s = 0; s < ir.Stages.Count; s++)
             {
                 var patch = Naming.PatchEmbed(ir.Family, s);
-                if (patch != null) w.Line($"x = {Field(patch)}.call(x);");
                 var stage = Field(Naming.Stage(ir.Family, s));
+                w.Line($"/// <summary>Stage {ir.Stages[s].Name} ({Naming.Stage(ir.Family, s)}).</summary>");
                 if (ir.Family == Family.ResNet)
-                    w.Line($"x = {stage}.call(x);");
+                {
+                    w.Line($"private {T} {stages[s]}({T} input) => {stage}.call(input);");
+                }
+                else if (ir.Family == Family.Van)
+                {
+                    w.Open($"private {T} {stages[s]}({T} input)");
+                    w.Line($"var x = {Field(patch!)}.call(input);");
+                    w.Line($"x = x.Through({stage}).Freeing(x);");
+                    w.Line("x = x.permute(0, 2, 3, 1).Freeing(x);");
+                    w.Line($"x = {Field(Naming.StageNorm(s))}.call(x).Freeing(x);");
+                    w.Line("return x.permute(0, 3, 1, 2).Freeing(x);");
+                    w.Close();
+                }
+                else if (patch != null)
+                {
+                    w.Open($"private {T} {stages[s]}({T} input)");
+                    w.Line($"var x = {Field(patch)}.call(input);");
+                    w.Line($"return x.Through({stage}).Freeing(x);");
+                    w.Close();
+                }
                 else
-                    w.Line($"foreach (var block in {stage}) x = block.call(x);");
-                if (ir.Family == Family.Van)
-                    w.Line($"x = {Field(Naming.StageNorm(s))}.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);");
-                w.Line($"all[{s}] = x;");
+                {
+                    w.Line($"private {T} {stages[s]}({T} input) => input.Through({stage});");
+                }
+                w.Line();
             }
-            w.Line("return (x, all);");
+
+            w.Line("/// <summary>Pooling and classifier on the last stage's output.</summary>");
+            w.Open($"private {T} Head({T} features)");
+            switch (ir.Family)
+            {
+                case Family.ResNet:
+                    w.Line("var x = avgpool.call(features);");
+                    w.Line("x = x.flatten(1).Freeing(x);");
+                    break;
+                case Family.Van:
+                    w.Line("var x = features.mean(new long[] { 2, 3 });");
+                    break;
+                default:
+                    w.Line("var x = features.permute(0, 2, 3, 1);");
+                    w.Line("x = norm.call(x).Freeing(x);");
+                    w.Line("x = x.permute(0, 3, 1, 2).Freeing(x);");
+                    w.Line("x = avg_pool.call(x).Freeing(x);");
+                    w.Line("x = x.flatten(1).Freeing(x);");
+                    break;
+            }
+            w.Line(ir.Classes > 0 ? $"return {Field(Naming.Head(ir.Family))}.call(x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();
         }

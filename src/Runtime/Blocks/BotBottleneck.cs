@@ -57,14 +57,17 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var identity = downsample is null ? input : downsample.call(input);
-            var x = nn.functional.relu(bn1.call(conv1.call(input)));
-            x = mhsa.call(x);
+            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
+            var x = input.Through(conv1, bn1);
+            x = nn.functional.relu(x).Freeing(x);
+            x = mhsa.call(x).Freeing(x);
             if (pool is not null)
-                x = pool.call(x);
-            x = nn.functional.relu(bn2.call(x));
-            x = bn3.call(conv3.call(x));
-            return nn.functional.relu(x + identity).MoveToOuterDisposeScope();
+                x = pool.call(x).Freeing(x);
+            x = bn2.call(x).Freeing(x);
+            x = nn.functional.relu(x).Freeing(x);
+            x = x.Through(conv3, bn3).Freeing(x);
+            x = (x + (identity ?? input)).Freeing(x, identity);
+            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -109,14 +112,29 @@ namespace Torchwright.Runtime.Blocks
                     $"but got ({string.Join(", ", input.shape)}). Build the block for this feature-map size or change the input resolution.",
                     nameof(input));
             long b = input.shape[0], hw = height * width;
-            var parts = qkv.call(input).split(new long[] { dim, dim, dim }, 1);
-            var q = parts[0].reshape(b * heads, dimHead, hw).transpose(1, 2);   // N, HW, d
-            var k = parts[1].reshape(b * heads, dimHead, hw);                   // N, d, HW
-            var v = parts[2].reshape(b * heads, dimHead, hw).transpose(1, 2);   // N, HW, d
-            var logits = q.matmul(k).mul(scale) + rel_pos.call(q);
-            var attn = logits.softmax(-1);
-            var output = attn.matmul(v).transpose(1, 2).reshape(b, dim, height, width);
-            return output.MoveToOuterDisposeScope();
+            Tensor q, k, v;
+            using (var qkvOut = qkv.call(input))
+            {
+                var parts = qkvOut.split(new long[] { dim, dim, dim }, 1);
+                q = Heads(parts[0], b, hw, transposed: true);    // N, HW, d
+                k = Heads(parts[1], b, hw, transposed: false);   // N, d, HW
+                v = Heads(parts[2], b, hw, transposed: true);    // N, HW, d
+            }
+            var logits = q.matmul(k).Freeing(k);
+            logits = logits.mul(scale).Freeing(logits);
+            var rel = rel_pos.call(q).Freeing(q);
+            logits = (logits + rel).Freeing(logits, rel);
+            var attn = logits.softmax(-1).Freeing(logits);
+            var output = attn.matmul(v).Freeing(attn, v);
+            output = output.transpose(1, 2).Freeing(output);
+            return output.reshape(b, dim, height, width).Freeing(output).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>One of q, k, v (B, width, H, W) as (B·heads, d, H·W), or (B·heads, H·W, d) when transposed; frees the slice.</summary>
+        private Tensor Heads(Tensor part, long b, long hw, bool transposed)
+        {
+            var x = part.reshape(b * heads, dimHead, hw).Freeing(part);
+            return transposed ? x.transpose(1, 2).Freeing(x) : x;
         }
     }
 
@@ -147,21 +165,31 @@ namespace Torchwright.Runtime.Blocks
             using var scope = torch.NewDisposeScope();
             long n = q.shape[0], h = height, w = width;
             var q4 = q.reshape(n, h, w, dimHead);
-            var lw = RelToAbs(q4, width_rel, w).reshape(n, h, w, 1, w);                          // [n, hq, wq, ., wk]
-            var lh = RelToAbs(q4.transpose(1, 2), height_rel, h).permute(0, 2, 1, 3).reshape(n, h, w, h, 1); // [n, hq, wq, hk, .]
-            return (lw + lh).reshape(n, h * w, h * w).MoveToOuterDisposeScope();
+            var lw = RelToAbs(q4, width_rel, w);
+            lw = lw.reshape(n, h, w, 1, w).Freeing(lw);                 // [n, hq, wq, ., wk]
+            var qt = q4.transpose(1, 2).Freeing(q4);
+            var lh = RelToAbs(qt, height_rel, h).Freeing(qt);
+            lh = lh.permute(0, 2, 1, 3).Freeing(lh);
+            lh = lh.reshape(n, h, w, h, 1).Freeing(lh);                 // [n, hq, wq, hk, .]
+            var logits = (lw + lh).Freeing(lw, lh);
+            return logits.reshape(n, h * w, h * w).Freeing(logits).MoveToOuterDisposeScope();
         }
 
         /// <summary>q (N, A, L, d), rel (2L-1, d) -> (N, A, L, L) with out[..., i, j] = q[..., i]·rel[j - i + L - 1],
-        /// using the pad-and-reshape relative-to-absolute conversion (no gather).</summary>
+        /// using the pad-and-reshape relative-to-absolute conversion (no gather). Frees what it makes, not <paramref name="q"/>.</summary>
         private static Tensor RelToAbs(Tensor q, Tensor rel, long length)
         {
             long n = q.shape[0], a = q.shape[1], r = 2 * length - 1;
-            var x = q.matmul(rel.t()).reshape(-1, length, r);                   // N·A, L, 2L-1
-            x = nn.functional.pad(x, new long[] { 0, 1 }).flatten(1);          // N·A, L·2L
-            x = nn.functional.pad(x, new long[] { 0, r - length });            // N·A, L·2L + L-1
-            x = x.reshape(-1, length + 1, r).narrow(1, 0, length).narrow(2, length - 1, length);
-            return x.reshape(n, a, length, length);
+            var relT = rel.t();
+            var x = q.matmul(relT).Freeing(relT);
+            x = x.reshape(-1, length, r).Freeing(x);                               // N·A, L, 2L-1
+            x = nn.functional.pad(x, new long[] { 0, 1 }).Freeing(x);
+            x = x.flatten(1).Freeing(x);                                            // N·A, L·2L
+            x = nn.functional.pad(x, new long[] { 0, r - length }).Freeing(x);     // N·A, L·2L + L-1
+            x = x.reshape(-1, length + 1, r).Freeing(x);
+            x = x.narrow(1, 0, length).Freeing(x);
+            x = x.narrow(2, length - 1, length).Freeing(x);
+            return x.reshape(n, a, length, length).Freeing(x);
         }
     }
 }

@@ -51,11 +51,10 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var identity = downsample is null ? input : downsample.call(input);
-            var x = relu.call(bn1.call(conv1.call(input)));
-            x = relu.call(bn2.call(conv2.call(x)));
-            x = bn3.call(conv3.call(x));
-            return relu.call(x + identity).MoveToOuterDisposeScope();
+            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
+            var x = input.Through(conv1, bn1, relu, conv2, bn2, relu, conv3, bn3);
+            x = (x + (identity ?? input)).Freeing(x, identity);
+            return relu.call(x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 }

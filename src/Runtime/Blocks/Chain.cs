@@ -9,6 +9,7 @@ namespace Torchwright.Runtime.Blocks
     /// A sequential container whose children are registered as <c>"0"</c>, <c>"1"</c>, ... exactly like
     /// PyTorch's <c>nn.Sequential</c>, so state-dict keys such as <c>downsample.1.weight</c> or
     /// <c>embed.4.bias</c> match the reference implementations.  Registration is explicit (no reflection).
+    /// Each layer's output is freed once the next layer has consumed it (<see cref="Intermediates.Through(Tensor, nn.Module{Tensor, Tensor}[])"/>).
     /// </summary>
     public sealed class Chain : nn.Module<Tensor, Tensor>
     {
@@ -29,10 +30,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var x = input;
-            foreach (var layer in _layers)
-                x = layer.call(x);
-            return x.MoveToOuterDisposeScope();
+            return input.Through(_layers).MoveToOuterDisposeScope();
         }
     }
 

@@ -50,13 +50,15 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var identity = downsample is null ? input : downsample.call(input);
-            var x = nn.functional.relu(bn1.call(conv1.call(input)));
+            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
+            var x = input.Through(conv1, bn1);
+            x = nn.functional.relu(x).Freeing(x);
             if (avd is not null)
-                x = avd.call(x);
-            x = conv2.call(x);
-            x = bn3.call(conv3.call(x));
-            return nn.functional.relu(x + identity).MoveToOuterDisposeScope();
+                x = avd.call(x).Freeing(x);
+            x = conv2.call(x).Freeing(x);
+            x = x.Through(conv3, bn3).Freeing(x);
+            x = (x + (identity ?? input)).Freeing(x, identity);
+            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -121,16 +123,26 @@ namespace Torchwright.Runtime.Blocks
             long b = input.shape[0], h = input.shape[2], w = input.shape[3];
             long kk = kernel * kernel, cw = dim / SharePlanes;
             var k1 = key_embed.call(input);
-            var weights = embed.call(torch.cat(new[] { input, k1 }, 1)).view(b, 1, cw, kk, h, w);
+            var joined = torch.cat(new[] { input, k1 }, 1);
+            var weights = embed.call(joined).Freeing(joined);
+            weights = weights.view(b, 1, cw, kk, h, w).Freeing(weights);
             var value = conv1x1.call(input);
             // Local aggregation: unfold(V) is (B, C·k², H·W) with channel-major layout c·k² + j.
-            var cols = nn.functional.unfold(value, kernel, padding: (kernel - 1) / 2).view(b, SharePlanes, cw, kk, h, w);
-            var k2 = (cols * weights).sum(3).reshape(b, dim, h, w);
-            k2 = nn.functional.silu(bn.call(k2));
-            var branches = torch.stack(new[] { k2, k1 }, 2);                            // B, C, 2, H, W
-            var gap = branches.sum(2).mean(new long[] { 2, 3 }, keepdim: true);
-            var a = se.call(gap).view(b, dim, 2).softmax(2).reshape(b, dim, 2, 1, 1);
-            return (branches * a).sum(2).MoveToOuterDisposeScope();
+            var cols = nn.functional.unfold(value, kernel, padding: (kernel - 1) / 2).Freeing(value);
+            cols = cols.view(b, SharePlanes, cw, kk, h, w).Freeing(cols);
+            var k2 = (cols * weights).Freeing(cols, weights);
+            k2 = k2.sum(3).Freeing(k2);
+            k2 = k2.reshape(b, dim, h, w).Freeing(k2);
+            k2 = bn.call(k2).Freeing(k2);
+            k2 = nn.functional.silu(k2).Freeing(k2);
+            var branches = torch.stack(new[] { k2, k1 }, 2).Freeing(k2, k1);          // B, C, 2, H, W
+            var gap = branches.sum(2);
+            gap = gap.mean(new long[] { 2, 3 }, keepdim: true).Freeing(gap);
+            // The branch attention is (B, 2C, 1, 1): small; the scope frees its views.
+            var a = se.call(gap).Freeing(gap);
+            a = a.view(b, dim, 2).softmax(2).reshape(b, dim, 2, 1, 1).Freeing(a);
+            var weighted = (branches * a).Freeing(branches, a);
+            return weighted.sum(2).Freeing(weighted).MoveToOuterDisposeScope();
         }
     }
 }

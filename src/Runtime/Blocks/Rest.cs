@@ -35,10 +35,15 @@ namespace Torchwright.Runtime.Blocks
             if (input.dim() != 4)
                 throw new ArgumentException($"RestBlock '{GetName()}' expects (B, C, H, W), got ({string.Join(", ", input.shape)}).", nameof(input));
             long b = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
-            var t = input.flatten(2).transpose(1, 2);                               // B, N, C
-            t = t + attn.Forward(norm1.call(t), h, w);
-            t = t + mlp.call(norm2.call(t));
-            return t.transpose(1, 2).reshape(b, c, h, w).MoveToOuterDisposeScope();
+            var t = input.flatten(2);
+            t = t.transpose(1, 2).Freeing(t);                                       // B, N, C
+            var normed = norm1.call(t);
+            var branch = attn.Forward(normed, h, w).Freeing(normed);
+            t = (t + branch).Freeing(t, branch);
+            branch = t.Through(norm2, mlp);
+            t = (t + branch).Freeing(t, branch);
+            t = t.transpose(1, 2).Freeing(t);
+            return t.reshape(b, c, h, w).Freeing(t).MoveToOuterDisposeScope();
         }
     }
 
@@ -96,8 +101,11 @@ namespace Torchwright.Runtime.Blocks
         {
             using var scope = torch.NewDisposeScope();
             long b = input.shape[0], h = input.shape[2], w = input.shape[3];
-            var y = Forward(input.flatten(2).transpose(1, 2), h, w);
-            return y.transpose(1, 2).reshape(b, dim, h, w).MoveToOuterDisposeScope();
+            var tokens = input.flatten(2);
+            tokens = tokens.transpose(1, 2).Freeing(tokens);
+            var y = Forward(tokens, h, w).Freeing(tokens);
+            y = y.transpose(1, 2).Freeing(y);
+            return y.reshape(b, dim, h, w).Freeing(y).MoveToOuterDisposeScope();
         }
 
         /// <summary>Token form: x (B, N = H·W, C) -> (B, N, C).</summary>
@@ -107,23 +115,41 @@ namespace Torchwright.Runtime.Blocks
             long b = x.shape[0], n = x.shape[1];
             if (x.shape[2] != dim || n != h * w)
                 throw new ArgumentException($"EMSA '{GetName()}' expects tokens (B, {h}·{w}, {dim}), got ({string.Join(", ", x.shape)}).", nameof(x));
-            var qh = q.call(x).reshape(b, n, heads, dimHead).permute(0, 2, 1, 3);   // B, h, N, d
-            var src = x;
+            var qh = q.call(x);
+            qh = qh.reshape(b, n, heads, dimHead).Freeing(qh);
+            qh = qh.permute(0, 2, 1, 3).Freeing(qh);                                // B, h, N, d
+            Tensor? reduced = null;                                                 // null: keys and values come from x
             if (sr is not null && sr_norm is not null)
             {
-                var map = x.permute(0, 2, 1).reshape(b, dim, h, w);
-                src = sr_norm.call(sr.call(map).reshape(b, dim, -1).permute(0, 2, 1));
+                var map = x.permute(0, 2, 1);
+                map = map.reshape(b, dim, h, w).Freeing(map);
+                reduced = sr.call(map).Freeing(map);
+                reduced = reduced.reshape(b, dim, -1).Freeing(reduced);
+                reduced = reduced.permute(0, 2, 1).Freeing(reduced);
+                reduced = sr_norm.call(reduced).Freeing(reduced);
             }
-            var kvh = kv.call(src).reshape(b, -1, 2, heads, dimHead).permute(2, 0, 3, 1, 4); // 2, B, h, N', d
-            var k = kvh.select(0, 0);
-            var v = kvh.select(0, 1);
-            var a = qh.matmul(k.transpose(-2, -1)).mul(scale);
+            var kvh = kv.call(reduced ?? x).Freeing(reduced);
+            kvh = kvh.reshape(b, -1, 2, heads, dimHead).Freeing(kvh);
+            kvh = kvh.permute(2, 0, 3, 1, 4).Freeing(kvh);                           // 2, B, h, N', d
+            var kT = kvh.select(0, 0);
+            kT = kT.transpose(-2, -1).Freeing(kT);
+            var v = kvh.select(0, 1).Freeing(kvh);
+            var a = qh.matmul(kT).Freeing(qh, kT);
+            a = a.mul(scale).Freeing(a);
             if (transform_conv is not null && transform_norm is not null)
-                a = transform_norm.call(transform_conv.call(a).softmax(-1));
+            {
+                a = transform_conv.call(a).Freeing(a);
+                a = a.softmax(-1).Freeing(a);
+                a = transform_norm.call(a).Freeing(a);
+            }
             else
-                a = a.softmax(-1);
-            var y = proj.call(a.matmul(v).transpose(1, 2).reshape(b, n, dim));
-            return y.MoveToOuterDisposeScope();
+            {
+                a = a.softmax(-1).Freeing(a);
+            }
+            var y = a.matmul(v).Freeing(a, v);
+            y = y.transpose(1, 2).Freeing(y);
+            y = y.reshape(b, n, dim).Freeing(y);
+            return proj.call(y).Freeing(y).MoveToOuterDisposeScope();
         }
     }
 
@@ -145,7 +171,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return fc2.call(act.call(fc1.call(input))).MoveToOuterDisposeScope();
+            return input.Through(fc1, act, fc2).MoveToOuterDisposeScope();
         }
     }
 
@@ -164,7 +190,9 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return (input * pa_conv.call(input).sigmoid()).MoveToOuterDisposeScope();
+            var gate = pa_conv.call(input);
+            gate = gate.sigmoid().Freeing(gate);
+            return (input * gate).Freeing(gate).MoveToOuterDisposeScope();
         }
     }
 
@@ -201,9 +229,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var x = act.call(norm1.call(conv1.call(input)));
-            x = act.call(norm2.call(conv2.call(x)));
-            return pos.call(conv3.call(x)).MoveToOuterDisposeScope();
+            return input.Through(conv1, norm1, act, conv2, norm2, act, conv3, pos).MoveToOuterDisposeScope();
         }
     }
 
@@ -233,7 +259,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return pos.call(pool.call(act.call(norm.call(conv.call(input))))).MoveToOuterDisposeScope();
+            return input.Through(conv, norm, act, pool, pos).MoveToOuterDisposeScope();
         }
     }
 
@@ -261,7 +287,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return pos.call(norm.call(conv.call(input))).MoveToOuterDisposeScope();
+            return input.Through(conv, norm, pos).MoveToOuterDisposeScope();
         }
     }
 }

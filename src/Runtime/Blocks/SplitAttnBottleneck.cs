@@ -52,13 +52,15 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var identity = downsample is null ? input : downsample.call(input);
-            var x = nn.functional.relu(bn1.call(conv1.call(input)));
-            x = conv2.call(x);
+            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
+            var x = input.Through(conv1, bn1);
+            x = nn.functional.relu(x).Freeing(x);
+            x = conv2.call(x).Freeing(x);
             if (avd_last is not null)
-                x = avd_last.call(x);
-            x = bn3.call(conv3.call(x));
-            return nn.functional.relu(x + identity).MoveToOuterDisposeScope();
+                x = avd_last.call(x).Freeing(x);
+            x = x.Through(conv3, bn3).Freeing(x);
+            x = (x + (identity ?? input)).Freeing(x, identity);
+            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -104,22 +106,27 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var x = nn.functional.relu(bn0.call(conv.call(input)));
+            var x = input.Through(conv, bn0);
+            x = nn.functional.relu(x).Freeing(x);
             long b = x.shape[0], h = x.shape[2], w = x.shape[3];
-            Tensor splits = radix > 1 ? x.reshape(b, radix, width, h, w) : x;
-            var gap = radix > 1 ? splits.sum(1) : x;
-            gap = gap.mean(new long[] { 2, 3 }, keepdim: true);
-            gap = nn.functional.relu(bn1.call(fc1.call(gap)));
-            var a = fc2.call(gap);
+            var splits = radix > 1 ? x.reshape(b, radix, width, h, w).Freeing(x) : x;
+            var sum = radix > 1 ? splits.sum(1) : null;   // Σ_r split_r (the single split itself when radix = 1)
+            var gap = (sum ?? splits).mean(new long[] { 2, 3 }, keepdim: true).Freeing(sum);
+            gap = gap.Through(fc1, bn1).Freeing(gap);
+            gap = nn.functional.relu(gap).Freeing(gap);
+            var a = fc2.call(gap).Freeing(gap);
             Tensor output;
             if (radix > 1)
             {
-                a = a.view(b, cardinality, radix, -1).transpose(1, 2).softmax(1).reshape(b, radix, width, 1, 1);
-                output = (splits * a).sum(1);
+                // The attention over the radix is (B, radix·width, 1, 1): small; the scope frees its views.
+                a = a.view(b, cardinality, radix, -1).transpose(1, 2).softmax(1).reshape(b, radix, width, 1, 1).Freeing(a);
+                var weighted = (splits * a).Freeing(splits, a);
+                output = weighted.sum(1).Freeing(weighted);
             }
             else
             {
-                output = x * a.sigmoid();
+                var gate = a.sigmoid().Freeing(a);
+                output = (splits * gate).Freeing(splits, gate);
             }
             return output.MoveToOuterDisposeScope();
         }

@@ -40,9 +40,16 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var x = input + layer_scale_1.view(-1, 1, 1) * attn.call(norm1.call(input));
-            x = x + layer_scale_2.view(-1, 1, 1) * mlp.call(norm2.call(x));
-            return x.MoveToOuterDisposeScope();
+            var x = AddScaled(input, layer_scale_1, input.Through(norm1, attn));
+            return AddScaled(x, layer_scale_2, x.Through(norm2, mlp)).Freeing(x).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>x + scale·branch with the per-channel scale broadcast over H and W; frees the branch, not x.</summary>
+        private static Tensor AddScaled(Tensor x, Tensor scale, Tensor branch)
+        {
+            var s = scale.view(-1, 1, 1);
+            var scaled = (s * branch).Freeing(s, branch);
+            return (x + scaled).Freeing(scaled);
         }
     }
 
@@ -67,8 +74,8 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var x = proj_2.call(spatial_gating_unit.call(activation.call(proj_1.call(input))));
-            return (x + input).MoveToOuterDisposeScope();
+            var x = input.Through(proj_1, activation, spatial_gating_unit, proj_2);
+            return (x + input).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -103,8 +110,8 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var a = conv1.call(conv_spatial.call(conv0.call(input)));
-            return (input * a).MoveToOuterDisposeScope();
+            var a = input.Through(conv0, conv_spatial, conv1);
+            return (input * a).Freeing(a).MoveToOuterDisposeScope();
         }
     }
 
@@ -129,7 +136,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return fc2.call(act.call(dwconv.call(fc1.call(input)))).MoveToOuterDisposeScope();
+            return input.Through(fc1, dwconv, act, fc2).MoveToOuterDisposeScope();
         }
     }
 
@@ -172,7 +179,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return norm.call(proj.call(input)).MoveToOuterDisposeScope();
+            return input.Through(proj, norm).MoveToOuterDisposeScope();
         }
     }
 }

@@ -3,6 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591
+using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Sample.Models
 {
@@ -99,35 +100,50 @@ namespace Sample.Models
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var x = Stages(input).Last;
-            x = avgpool.call(x).flatten(1);
-            x = fc.call(x);
-            return x.MoveToOuterDisposeScope();
+            CheckInput(input);
+            var x = Stem(input);
+            x = StageC2(x).Freeing(x);
+            x = StageC3(x).Freeing(x);
+            x = StageC4(x).Freeing(x);
+            x = StageC5(x).Freeing(x);
+            return Head(x).Freeing(x).MoveToOuterDisposeScope();
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var outputs = Stages(input).All;
+            CheckInput(input);
+            var outputs = new global::TorchSharp.torch.Tensor[4];
+            var x = Stem(input);
+            outputs[0] = StageC2(x).Freeing(x);
+            outputs[1] = StageC3(outputs[0]);
+            outputs[2] = StageC4(outputs[1]);
+            outputs[3] = StageC5(outputs[2]);
             return new Features(outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope(), outputs[2].MoveToOuterDisposeScope(), outputs[3].MoveToOuterDisposeScope());
         }
 
-        private (global::TorchSharp.torch.Tensor Last, global::TorchSharp.torch.Tensor[] All) Stages(global::TorchSharp.torch.Tensor input)
+        /// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>
+        private global::TorchSharp.torch.Tensor Stem(global::TorchSharp.torch.Tensor input) => input.Through(conv1, bn1, relu, maxpool);
+
+        /// <summary>Stage c2 (layer1).</summary>
+        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input) => layer1.call(input);
+
+        /// <summary>Stage c3 (layer2).</summary>
+        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input) => layer2.call(input);
+
+        /// <summary>Stage c4 (layer3).</summary>
+        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input) => layer3.call(input);
+
+        /// <summary>Stage c5 (layer4).</summary>
+        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input) => layer4.call(input);
+
+        /// <summary>Pooling and classifier on the last stage's output.</summary>
+        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
         {
-            CheckInput(input);
-            var all = new global::TorchSharp.torch.Tensor[4];
-            var x = input;
-            x = maxpool.call(relu.call(bn1.call(conv1.call(x))));
-            x = layer1.call(x);
-            all[0] = x;
-            x = layer2.call(x);
-            all[1] = x;
-            x = layer3.call(x);
-            all[2] = x;
-            x = layer4.call(x);
-            all[3] = x;
-            return (x, all);
+            var x = avgpool.call(features);
+            x = x.flatten(1).Freeing(x);
+            return fc.call(x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)

@@ -3,6 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591
+using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Torchwright.Zoo
 {
@@ -98,38 +99,65 @@ namespace Torchwright.Zoo
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var x = Stages(input).Last;
-            x = avg_pool.call(norm.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)).flatten(1);
-            x = head.call(x);
-            return x.MoveToOuterDisposeScope();
+            CheckInput(input);
+            var x = Stem(input);
+            x = StageC2(x).Freeing(x);
+            x = StageC3(x).Freeing(x);
+            x = StageC4(x).Freeing(x);
+            x = StageC5(x).Freeing(x);
+            return Head(x).Freeing(x).MoveToOuterDisposeScope();
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var outputs = Stages(input).All;
+            CheckInput(input);
+            var outputs = new global::TorchSharp.torch.Tensor[4];
+            var x = Stem(input);
+            outputs[0] = StageC2(x).Freeing(x);
+            outputs[1] = StageC3(outputs[0]);
+            outputs[2] = StageC4(outputs[1]);
+            outputs[3] = StageC5(outputs[2]);
             return new Features(outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope(), outputs[2].MoveToOuterDisposeScope(), outputs[3].MoveToOuterDisposeScope());
         }
 
-        private (global::TorchSharp.torch.Tensor Last, global::TorchSharp.torch.Tensor[] All) Stages(global::TorchSharp.torch.Tensor input)
+        /// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>
+        private global::TorchSharp.torch.Tensor Stem(global::TorchSharp.torch.Tensor input) => stem.call(input);
+
+        /// <summary>Stage c2 (stage1).</summary>
+        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input) => input.Through(stage1);
+
+        /// <summary>Stage c3 (stage2).</summary>
+        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input)
         {
-            CheckInput(input);
-            var all = new global::TorchSharp.torch.Tensor[4];
-            var x = input;
-            x = stem.call(x);
-            foreach (var block in stage1) x = block.call(x);
-            all[0] = x;
-            x = patch_embed_2.call(x);
-            foreach (var block in stage2) x = block.call(x);
-            all[1] = x;
-            x = patch_embed_3.call(x);
-            foreach (var block in stage3) x = block.call(x);
-            all[2] = x;
-            x = patch_embed_4.call(x);
-            foreach (var block in stage4) x = block.call(x);
-            all[3] = x;
-            return (x, all);
+            var x = patch_embed_2.call(input);
+            return x.Through(stage2).Freeing(x);
+        }
+
+        /// <summary>Stage c4 (stage3).</summary>
+        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input)
+        {
+            var x = patch_embed_3.call(input);
+            return x.Through(stage3).Freeing(x);
+        }
+
+        /// <summary>Stage c5 (stage4).</summary>
+        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input)
+        {
+            var x = patch_embed_4.call(input);
+            return x.Through(stage4).Freeing(x);
+        }
+
+        /// <summary>Pooling and classifier on the last stage's output.</summary>
+        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        {
+            var x = features.permute(0, 2, 3, 1);
+            x = norm.call(x).Freeing(x);
+            x = x.permute(0, 3, 1, 2).Freeing(x);
+            x = avg_pool.call(x).Freeing(x);
+            x = x.flatten(1).Freeing(x);
+            return head.call(x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)

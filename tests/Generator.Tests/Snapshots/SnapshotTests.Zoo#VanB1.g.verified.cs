@@ -3,6 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591
+using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Torchwright.Zoo
 {
@@ -102,42 +103,72 @@ namespace Torchwright.Zoo
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var x = Stages(input).Last;
-            x = x.mean(new long[] { 2, 3 });
-            x = head.call(x);
-            return x.MoveToOuterDisposeScope();
+            CheckInput(input);
+            var x = StageC2(input);
+            x = StageC3(x).Freeing(x);
+            x = StageC4(x).Freeing(x);
+            x = StageC5(x).Freeing(x);
+            return Head(x).Freeing(x).MoveToOuterDisposeScope();
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var outputs = Stages(input).All;
+            CheckInput(input);
+            var outputs = new global::TorchSharp.torch.Tensor[4];
+            outputs[0] = StageC2(input);
+            outputs[1] = StageC3(outputs[0]);
+            outputs[2] = StageC4(outputs[1]);
+            outputs[3] = StageC5(outputs[2]);
             return new Features(outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope(), outputs[2].MoveToOuterDisposeScope(), outputs[3].MoveToOuterDisposeScope());
         }
 
-        private (global::TorchSharp.torch.Tensor Last, global::TorchSharp.torch.Tensor[] All) Stages(global::TorchSharp.torch.Tensor input)
+        /// <summary>Stage c2 (block1).</summary>
+        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input)
         {
-            CheckInput(input);
-            var all = new global::TorchSharp.torch.Tensor[4];
-            var x = input;
-            x = patch_embed1.call(x);
-            foreach (var block in block1) x = block.call(x);
-            x = norm1.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
-            all[0] = x;
-            x = patch_embed2.call(x);
-            foreach (var block in block2) x = block.call(x);
-            x = norm2.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
-            all[1] = x;
-            x = patch_embed3.call(x);
-            foreach (var block in block3) x = block.call(x);
-            x = norm3.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
-            all[2] = x;
-            x = patch_embed4.call(x);
-            foreach (var block in block4) x = block.call(x);
-            x = norm4.call(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
-            all[3] = x;
-            return (x, all);
+            var x = patch_embed1.call(input);
+            x = x.Through(block1).Freeing(x);
+            x = x.permute(0, 2, 3, 1).Freeing(x);
+            x = norm1.call(x).Freeing(x);
+            return x.permute(0, 3, 1, 2).Freeing(x);
+        }
+
+        /// <summary>Stage c3 (block2).</summary>
+        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input)
+        {
+            var x = patch_embed2.call(input);
+            x = x.Through(block2).Freeing(x);
+            x = x.permute(0, 2, 3, 1).Freeing(x);
+            x = norm2.call(x).Freeing(x);
+            return x.permute(0, 3, 1, 2).Freeing(x);
+        }
+
+        /// <summary>Stage c4 (block3).</summary>
+        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input)
+        {
+            var x = patch_embed3.call(input);
+            x = x.Through(block3).Freeing(x);
+            x = x.permute(0, 2, 3, 1).Freeing(x);
+            x = norm3.call(x).Freeing(x);
+            return x.permute(0, 3, 1, 2).Freeing(x);
+        }
+
+        /// <summary>Stage c5 (block4).</summary>
+        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input)
+        {
+            var x = patch_embed4.call(input);
+            x = x.Through(block4).Freeing(x);
+            x = x.permute(0, 2, 3, 1).Freeing(x);
+            x = norm4.call(x).Freeing(x);
+            return x.permute(0, 3, 1, 2).Freeing(x);
+        }
+
+        /// <summary>Pooling and classifier on the last stage's output.</summary>
+        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        {
+            var x = features.mean(new long[] { 2, 3 });
+            return head.call(x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)
