@@ -74,6 +74,11 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"torchwright infer: {inputPath} has no tensor named 'input' (it has: {string.Join(", ", tensors.Keys)})");
                     return ExitCodes.Usage;
                 }
+                if (!x.is_floating_point())
+                {
+                    ctx.Error.WriteLine($"torchwright infer: tensor 'input' of {inputPath} is {x.dtype}; the module takes a floating-point image batch (N, C, H, W): save it as float32");
+                    return ExitCodes.DeclarationErrors;
+                }
                 Tensor y;
                 using (torch.no_grad())
                     y = module.call(x.to(device)).to(torch.CPU);

@@ -129,6 +129,7 @@ namespace Torchwright.Runtime.Weights
             {
                 case TensorFileFormat.Safetensors:
                 {
+                    CheckSafetensorsHeader(path, fs);
                     Dictionary<string, Tensor> tensors;
                     try
                     {
@@ -237,6 +238,107 @@ namespace Torchwright.Runtime.Weights
             int pad = (8 - Encoding.UTF8.GetByteCount(json) % 8) % 8;
             return Encoding.UTF8.GetBytes(json + new string(' ', pad));
         }
+
+        /// <summary>Bytes per element of every safetensors dtype PyBridge 1.4.4 reads.</summary>
+        private static readonly Dictionary<string, int> SafetensorsDTypes = new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1, ["U8"] = 1, ["BOOL"] = 1,
+        };
+
+        /// <summary>
+        /// The header checks PyBridge leaves to chance (it reads the JSON with a lenient parser and trusts the numbers):
+        /// strict UTF-8, no duplicate names, a known dtype, a shape of non-negative integers whose byte size fits, data
+        /// offsets that are integers, in order, inside the file and exactly that size, and at most 2 GiB per tensor
+        /// (PyBridge reads a tensor into one array). Each failure is one line naming the file, the tensor and the field.
+        /// Leaves the stream at 0.
+        /// </summary>
+        private static void CheckSafetensorsHeader(string path, FileStream fs)
+        {
+            fs.Position = 0;
+            var header = ReadHeader(fs);
+            long dataBytes = fs.Length - 8 - header.Length;
+            fs.Position = 0;
+            string Bad(string what) => $"'{path}' is not a valid safetensors file: {what}; re-save it (safetensors.torch.save_file, or torchwright).";
+            string json;
+            try
+            {
+                json = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(header);
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new InvalidDataException(Bad($"its header is not valid UTF-8 (byte {e.Index} of the header)"), e);
+            }
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(json);
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException(Bad($"its header is not valid JSON ({FirstLine(e.Message)})"), e);
+            }
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException(Bad($"its header is a JSON {doc.RootElement.ValueKind}, not an object"));
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                var spans = new List<(long Begin, long End, string Name)>();
+                foreach (var entry in doc.RootElement.EnumerateObject())
+                {
+                    var name = entry.Name;
+                    if (!names.Add(name))
+                        throw new InvalidDataException(Bad($"tensor '{name}' is declared twice in the header"));
+                    if (name == "__metadata__") continue;
+                    var t = entry.Value;
+                    if (t.ValueKind != JsonValueKind.Object)
+                        throw new InvalidDataException(Bad($"tensor '{name}' is a JSON {t.ValueKind}, not an object with dtype, shape and data_offsets"));
+                    var fields = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var f in t.EnumerateObject())
+                        if (!fields.Add(f.Name))
+                            throw new InvalidDataException(Bad($"tensor '{name}' has its '{f.Name}' twice"));
+                    if (!t.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String || !SafetensorsDTypes.TryGetValue(dtype.GetString()!, out int itemSize))
+                        throw new InvalidDataException(Bad($"tensor '{name}' has dtype {(t.TryGetProperty("dtype", out var d) ? d.GetRawText() : "(absent)")}; readable: {string.Join(", ", SafetensorsDTypes.Keys)}"));
+                    var shape = Integers(t, "shape", name, Bad);
+                    var offsets = Integers(t, "data_offsets", name, Bad);
+                    if (offsets.Count != 2)
+                        throw new InvalidDataException(Bad($"tensor '{name}' has {offsets.Count} data_offsets, not 2 (begin, end)"));
+                    long bytes = itemSize;
+                    foreach (var n in shape)
+                        if (n != 0 && bytes > long.MaxValue / n)
+                            throw new InvalidDataException(Bad($"tensor '{name}' has shape [{string.Join(", ", shape)}], whose size overflows 64 bits"));
+                        else
+                            bytes *= n;
+                    long begin = offsets[0], end = offsets[1];
+                    if (begin > end || end > dataBytes)
+                        throw new InvalidDataException(Bad($"tensor '{name}' has data_offsets [{begin}, {end}] outside the {dataBytes} data bytes of the file (truncated?)"));
+                    if (end - begin != bytes)
+                        throw new InvalidDataException(Bad($"tensor '{name}' has data_offsets [{begin}, {end}] ({end - begin} bytes) but {dtype.GetString()} shape [{string.Join(", ", shape)}] takes {bytes} bytes"));
+                    if (bytes > int.MaxValue)
+                        throw new InvalidDataException(Bad($"tensor '{name}' takes {bytes} bytes, over the 2 GiB per tensor that {PyBridge} reads; split it or load it in PyTorch"));
+                    spans.Add((begin, end, name));
+                }
+                spans.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+                for (int i = 1; i < spans.Count; i++)
+                    if (spans[i].Begin < spans[i - 1].End)
+                        throw new InvalidDataException(Bad($"tensors '{spans[i - 1].Name}' and '{spans[i].Name}' overlap in the data"));
+            }
+        }
+
+        private static List<long> Integers(JsonElement tensor, string field, string name, Func<string, string> bad)
+        {
+            if (!tensor.TryGetProperty(field, out var array) || array.ValueKind != JsonValueKind.Array)
+                throw new InvalidDataException(bad($"tensor '{name}' has no '{field}' array"));
+            var values = new List<long>();
+            foreach (var v in array.EnumerateArray())
+            {
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n) || n < 0)
+                    throw new InvalidDataException(bad($"tensor '{name}' has {field} {Truncated(array.GetRawText(), 80)}: {Truncated(v.GetRawText(), 40)} is not a non-negative 64-bit integer"));
+                values.Add(n);
+            }
+            return values;
+        }
+
+        private static string Truncated(string s, int max) => s.Length <= max ? s : s.Substring(0, max) + "...";
 
         private static byte[] ReadHeader(Stream s)
         {
