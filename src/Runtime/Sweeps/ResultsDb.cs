@@ -51,9 +51,6 @@ namespace Torchwright.Runtime.Sweeps
         private readonly object _gate = new object();
         private SqliteTransaction? _transaction;
 
-        // The bundled native e_sqlite3 must be registered with SQLitePCL before the first connection.
-        static ResultsDb() => SQLitePCL.Batteries.Init();
-
         private ResultsDb(string path, SqliteConnection connection)
         {
             Path = path;
