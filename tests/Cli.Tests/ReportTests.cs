@@ -319,6 +319,26 @@ namespace Torchwright.Cli.Tests
             cmd.ExecuteNonQuery();
         }
 
+        /// <summary>Every row of the variants and loss_curve tables, each cell quoted by SQLite (types included).</summary>
+        internal static List<string> Rows(string path)
+        {
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection(
+                new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly }.ToString());
+            c.Open();
+            var rows = new List<string>();
+            foreach (var (table, columns) in new[] { ("variants", ResultsDbColumns), ("loss_curve", "variant, step, loss") })
+            {
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = $"SELECT {string.Join(" || ',' || ", columns.Split(", ").Select(x => $"quote({x})"))} FROM {table} ORDER BY 1";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read()) rows.Add(table + ": " + reader.GetString(0));
+            }
+            return rows;
+        }
+
+        private const string ResultsDbColumns = "variant, sweep, grid_index, status, started, finished, config_json, params, macs, "
+            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
+
         private const string Fix = ". Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy";
 
         /// <summary>The reproducers of issue 14 (a BLOB where text belongs, an integer out of range, invalid JSON) and their kin.</summary>
