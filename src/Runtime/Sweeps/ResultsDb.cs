@@ -54,9 +54,11 @@ namespace Torchwright.Runtime.Sweeps
         private readonly object _gate = new object();
         private SqliteTransaction? _transaction;
         private WriterLock? _writerLock;
+        private readonly bool _writable;
 
-        private ResultsDb(string path, SqliteConnection connection)
+        private ResultsDb(string path, SqliteConnection connection, bool writable)
         {
+            _writable = writable;
             Path = path;
             _connection = connection;
         }
@@ -123,14 +125,14 @@ namespace Torchwright.Runtime.Sweeps
                 Mode = mode,
                 Pooling = false,
             }.ToString());
-            var db = new ResultsDb(path, connection);
+            var db = new ResultsDb(path, connection, writable);
             try
             {
                 connection.Open();
                 db.InitialiseOrCheck(writable);
                 return db;
             }
-            catch (SqliteException e) when (Unreadable(path, e) is { } unreadable)
+            catch (SqliteException e) when (Unreadable(path, writable, e) is { } unreadable)
             {
                 db.Dispose();
                 throw unreadable;
@@ -143,15 +145,24 @@ namespace Torchwright.Runtime.Sweeps
         }
 
         /// <summary>
-        /// SQLite's verdict on a file that is not a database (SQLITE_NOTADB) or whose pages are damaged (SQLITE_CORRUPT)
-        /// as the one-line error that names the file; null for other errors.
+        /// SQLite's verdict on a file that is not a database (SQLITE_NOTADB), whose pages or schema are damaged
+        /// (SQLITE_CORRUPT, SQLITE_ERROR) or
+        /// that must not be written (SQLITE_READONLY) as the one-line error that names the file; null for other errors.
         /// </summary>
-        private static InvalidDataException? Unreadable(string path, SqliteException e) => e.SqliteErrorCode switch
+        private static Exception? Unreadable(string path, bool writable, SqliteException e) => e.SqliteErrorCode switch
         {
+            8 when !writable => null, // a write through a read-only handle: the caller's mistake, not the file's
+            // SQLITE_READONLY: the file is not writable, or its header (a damaged format number) says it must not be written.
+            8 when (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0 => new IOException(
+                $"cannot write the results database {path}: it is read-only; make it writable, or give another --db", e),
+            8 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}; the file is writable, so its header forbids writing); restore the file from a copy", e),
             26 => new InvalidDataException(
-                $"{path} is not a Torchwright results database (SQLite: {e.Message}); name a database a sweep wrote, or a new file name to create one", e),
-            11 => new InvalidDataException(
-                $"{path}: the results database is damaged (SQLite: {e.Message}); restore the file from a copy (sqlite3's .recover may save its rows)", e),
+                $"{path} is not a Torchwright results database (SQLite: {e.Message.TrimEnd('.')}); name a database a sweep wrote, or a new file name to create one", e),
+            // SQLITE_ERROR from this class's fixed, schema-checked statements: the file's format or schema is damaged
+            // (e.g. "unsupported file format" from a garbled schema format number).
+            1 or 11 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}); restore the file from a copy (sqlite3's .recover may save its rows)", e),
             _ => null,
         };
 
@@ -583,7 +594,7 @@ namespace Torchwright.Runtime.Sweeps
                     tx.Commit();
                     return result;
                 }
-                catch (SqliteException e) when (Unreadable(Path, e) is { } unreadable)
+                catch (SqliteException e) when (Unreadable(Path, _writable, e) is { } unreadable)
                 {
                     throw unreadable;
                 }
