@@ -315,7 +315,7 @@ namespace Torchwright.Cli.Tests
                 new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA ignore_check_constraints = ON; " + sql;
+            cmd.CommandText = "PRAGMA ignore_check_constraints = ON; PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; " + sql;
             cmd.ExecuteNonQuery();
         }
 
@@ -401,6 +401,14 @@ namespace Torchwright.Cli.Tests
             r = CliRunner.Run("report", noColumn);
             Assert.Equal(1, r.ExitCode);
             Assert.StartsWith($"torchwright report: {noColumn}: the results database is damaged (table variants has no column eval_acc; it has variant, sweep, grid_index, ", r.Error);
+
+            // A variant twice: only possible once the primary key is gone.
+            var twice = FixedDb("d.db");
+            Damage(twice, "CREATE TABLE loose AS SELECT * FROM variants; DROP TABLE variants; ALTER TABLE loose RENAME TO variants; "
+                + "UPDATE variants SET variant = 'S/width=32' WHERE variant = 'S/width=16'");
+            r = CliRunner.Run("report", twice);
+            Assert.Equal((1, $"torchwright report: {twice}: the results database is damaged: table variants holds variant 'S/width=32' in two rows; "
+                + $"expected one row per variant (its primary key){Fix}\n"), (r.ExitCode, r.Error));
 
             // Every page after the first overwritten: SQLite's own verdict, with the file and the fix.
             var garbled = FixedDb("c.db");

@@ -146,8 +146,8 @@ namespace Torchwright.Runtime.Sweeps
 
         /// <summary>
         /// SQLite's verdict on a file that is not a database (SQLITE_NOTADB), whose pages or schema are damaged
-        /// (SQLITE_CORRUPT, SQLITE_ERROR) or
-        /// that must not be written (SQLITE_READONLY) as the one-line error that names the file; null for other errors.
+        /// (SQLITE_CORRUPT, SQLITE_ERROR) or that must not be written (SQLITE_READONLY), as the one-line error that names
+        /// the file; null for other errors.
         /// </summary>
         private static Exception? Unreadable(string path, bool writable, SqliteException e) => e.SqliteErrorCode switch
         {
@@ -457,13 +457,14 @@ namespace Torchwright.Runtime.Sweeps
             if (_writerLock != null)
             {
                 try { Write(() => Execute("DELETE FROM meta WHERE key = $k", ("$k", WriterKey))); }
-                catch (Exception e) when (e is SqliteException || e is InvalidDataException)
+                catch (Exception e) when (e is SqliteException || e is InvalidDataException || e is IOException || e is InvalidOperationException)
                 {
                     // Closing must not fail; a stale meta.writer is only ever shown while someone holds the lock.
                 }
             }
             _connection.Dispose();
             _writerLock?.Dispose();
+            _writerLock = null;
         }
 
         private void RequireNotDone(string variant, string verb)
@@ -501,6 +502,7 @@ namespace Torchwright.Runtime.Sweeps
             }
 
             var records = new List<VariantRecord>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             using (var read = Command($"SELECT {Columns} FROM variants{filter} ORDER BY sweep, grid_index, variant"))
             {
                 if (only != null) read.Parameters.AddWithValue("$v", only);
@@ -509,6 +511,9 @@ namespace Torchwright.Runtime.Sweeps
                 {
                     var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant)", reader);
                     var name = row.Text(0, "variant");
+                    // Only a file whose primary key was taken away can hold a variant twice.
+                    if (!names.Add(name))
+                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} in two rows; expected one row per variant (its primary key)");
                     row = row.Named("row " + StoredRow.Quote(name));
                     const double Unbounded = double.PositiveInfinity;
                     records.Add(new VariantRecord(
