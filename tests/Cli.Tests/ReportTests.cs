@@ -345,6 +345,8 @@ namespace Torchwright.Cli.Tests
         [Theory]
         [InlineData("UPDATE variants SET sweep = X'00ff' WHERE variant = 'S/width=16'",
             "table variants, row 'S/width=16', column sweep holds a BLOB of 2 bytes; expected text")]
+        [InlineData("UPDATE variants SET variant = 'S/' || char(10) || char(8238) || char(128512), sweep = X'00' WHERE variant = 'S/width=16'",
+            "table variants, row 'S/\\u000a\\u202e\U0001F600', column sweep holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE variants SET variant = X'01' WHERE variant = 'S/width=16'",
             "table variants, row 4 (ordered by sweep, grid_index, variant), column variant holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE variants SET grid_index = 4294967296 WHERE variant = 'S/width=32'",

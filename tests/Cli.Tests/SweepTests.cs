@@ -124,25 +124,32 @@ sweep TinyGrid : Tiny {
         {
             var db = Path.Combine(dir.Path, "shared.db");
             using var first = StartSweep(TrainSteps(db, 100_000));
-            var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (!(File.Exists(db) && TryRead(db) is { } rows && rows.Any(r => r.Status == VariantStatus.Running)))
+            try
             {
-                Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "the first sweep never started a variant");
-                Thread.Sleep(25);
+                var deadline = DateTime.UtcNow.AddMinutes(3);
+                while (!(File.Exists(db) && TryRead(db) is { } rows && rows.Any(r => r.Status == VariantStatus.Running)))
+                {
+                    Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "the first sweep never started a variant");
+                    Thread.Sleep(25);
+                }
+
+                var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 100_000, "--resume"));
+                Assert.Equal(1, code);
+                Assert.Matches($"^torchwright sweep: --db {Regex.Escape(db)}: {Regex.Escape(db)} is being written by another torchwright process "
+                    + $"\\(pid {first.Id} on {Regex.Escape(Environment.MachineName)}, since \\d{{4}}-\\d\\d-\\d\\dT[0-9:.]+Z; lock file {Regex.Escape(db)}\\.lock\\); "
+                    + "wait for it to finish \\(torchwright report reads the database meanwhile\\), or give this run its own --db \\(e\\.g\\. with --shard i/n\\)\n$", stderr);
+                Assert.DoesNotContain("[1/", stdout);
+                Assert.Equal(4, Read(db).Count); // the report side still reads it
+
+                first.Kill(); // SIGKILL: the lock file and meta.writer stay behind, the lock does not
+                first.WaitForExit();
+                Assert.True(File.Exists(db + ".lock"));
+                using (ResultsDb.Open(db)) { }
             }
-
-            var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 100_000, "--resume"));
-            Assert.Equal(1, code);
-            Assert.Matches($"^torchwright sweep: --db {Regex.Escape(db)}: {Regex.Escape(db)} is being written by another torchwright process "
-                + $"\\(pid {first.Id} on {Regex.Escape(Environment.MachineName)}, since \\d{{4}}-\\d\\d-\\d\\dT[0-9:.]+Z; lock file {Regex.Escape(db)}\\.lock\\); "
-                + "wait for it to finish \\(torchwright report reads the database meanwhile\\), or give this run its own --db \\(e\\.g\\. with --shard i/n\\)\n$", stderr);
-            Assert.DoesNotContain("[1/", stdout);
-            Assert.Equal(4, Read(db).Count); // the report side still reads it
-
-            first.Kill(); // SIGKILL: the lock file and meta.writer stay behind, the lock does not
-            first.WaitForExit();
-            Assert.True(File.Exists(db + ".lock"));
-            using (ResultsDb.Open(db)) { }
+            finally
+            {
+                if (!first.HasExited) first.Kill(); // a failed assertion must not leave a 100,000-step sweep running
+            }
         }
 
         private static Process StartSweep(string[] args)

@@ -145,18 +145,25 @@ namespace Torchwright.Runtime.Sweeps
             _ => value.GetType().Name,
         };
 
-        /// <summary>'text' with control and format characters escaped and anything past 60 characters cut, for messages.</summary>
+        /// <summary>'text' with control and format characters and lone surrogates escaped, cut after 60 characters, for messages.</summary>
         public static string Quote(string text)
         {
             const int Max = 60;
             var b = new StringBuilder("'");
             int shown = 0;
-            foreach (var c in text)
+            for (int i = 0; i < text.Length; i++)
             {
                 if (shown == Max)
                 {
                     b.Append("...");
                     break;
+                }
+                var c = text[i];
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    b.Append(c).Append(text[++i]); // a whole astral character (an emoji) prints as itself
+                    shown++;
+                    continue;
                 }
                 var category = char.GetUnicodeCategory(c);
                 if (char.IsControl(c) || char.IsSurrogate(c) || category == UnicodeCategory.Format
