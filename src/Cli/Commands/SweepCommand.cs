@@ -77,6 +77,12 @@ namespace Torchwright.Cli.Commands
             return ExitCodes.Usage;
         }
 
+        private static int InputError(CliContext ctx, string message)
+        {
+            ctx.Error.WriteLine("torchwright sweep: " + message);
+            return ExitCodes.DeclarationErrors;
+        }
+
         private static int Run(CliContext ctx, Settings s)
         {
             // --- options that need no file -----------------------------------------------------------------------
@@ -100,6 +106,15 @@ namespace Torchwright.Cli.Commands
                 if (definitionError != null) return Usage(ctx, definitionError);
                 DiagnosticPrinter.Print(ctx.Error, settingDiagnostics);
                 ctx.Error.WriteLine("sweep: the --set settings above are malformed (--set #k is the k-th --set option)");
+                return ExitCodes.DeclarationErrors;
+            }
+            // A setting that does not resolve (unknown field, a value of the wrong kind) would be dropped by the resolver's
+            // recovery and the sweep would train something other than what was asked: refuse before anything runs.
+            var settingErrors = definition.SettingErrors();
+            if (settingErrors.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, settingErrors);
+                ctx.Error.WriteLine("sweep: the --set settings above do not check (--set #k is the k-th --set option); fix them; nothing was trained");
                 return ExitCodes.DeclarationErrors;
             }
             var result = ws.Compile(definition.Files);
@@ -158,13 +173,20 @@ namespace Torchwright.Cli.Commands
             // --- train --------------------------------------------------------------------------------------------
             ResultsDb results;
             try { results = ResultsDb.Open(s.Db); }
-            catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException || e is System.Data.Common.DbException)
+            catch (Exception e) when (e is InvalidDataException || e is ResultsDbBusyException)
+            {
+                // Not a results database, a damaged one, or one another sweep is writing: refused before training.
+                return InputError(ctx, $"--db {s.Db}: {e.Message}");
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is System.Data.Common.DbException)
             {
                 return Usage(ctx, $"--db {s.Db}: {e.Message}");
             }
             using (results)
             {
-                var existing = results.ReadAll();
+                IReadOnlyList<VariantRecord> existing;
+                try { existing = results.ReadAll(); }
+                catch (InvalidDataException e) { return InputError(ctx, $"--db {s.Db}: {e.Message}"); }
                 if (existing.Count > 0 && !s.Resume)
                     return Usage(ctx, $"{s.Db} already holds {existing.Count} variants ({existing.Count(r => r.Status == "done")} done); "
                         + "pass --resume to continue that sweep, or give a new --db");
@@ -186,6 +208,11 @@ namespace Torchwright.Cli.Commands
                 {
                     // ResultsDb.Plan: the database was made with other training settings.
                     return Usage(ctx, $"--db {s.Db}: {e.Message}");
+                }
+                catch (InvalidDataException e)
+                {
+                    // The database was damaged while the sweep ran (every finished variant is committed).
+                    return InputError(ctx, $"--db {s.Db}: {e.Message}");
                 }
                 finally { Console.CancelKeyPress -= onCancel; }
 

@@ -23,6 +23,9 @@ namespace Torchwright.Runtime.Sweeps
         /// <summary>meta.application: what tells a results database from any other SQLite file.</summary>
         public const string Application = "torchwright-results";
 
+        /// <summary>meta key naming the process that holds the writer lock (pid, host, since when); removed on a clean close.</summary>
+        private const string WriterKey = "writer";
+
         /// <summary>The run-settings key that differs between the shards of one sweep by design.</summary>
         private const string ShardSetting = "shard";
 
@@ -50,12 +53,12 @@ namespace Torchwright.Runtime.Sweeps
         private readonly SqliteConnection _connection;
         private readonly object _gate = new object();
         private SqliteTransaction? _transaction;
+        private WriterLock? _writerLock;
+        private readonly bool _writable;
 
-        // The bundled native e_sqlite3 must be registered with SQLitePCL before the first connection.
-        static ResultsDb() => SQLitePCL.Batteries.Init();
-
-        private ResultsDb(string path, SqliteConnection connection)
+        private ResultsDb(string path, SqliteConnection connection, bool writable)
         {
+            _writable = writable;
             Path = path;
             _connection = connection;
         }
@@ -64,15 +67,14 @@ namespace Torchwright.Runtime.Sweeps
         public string Path { get; }
 
         /// <summary>The training settings the variants were planned with, or null before the first <see cref="Plan"/>.</summary>
-        public string? RunJson
-        {
-            get { lock (_gate) return MetaValue("run_json"); }
-        }
+        public string? RunJson => Read(StoredRunJson);
 
         /// <summary>
         /// Opens the results database at <paramref name="path"/> for writing, creating it (and its schema) when the file
         /// is missing or empty. Throws <see cref="InvalidDataException"/> for a file that is not a results database or
-        /// was written by a newer schema, and <see cref="DirectoryNotFoundException"/> when the folder is missing.
+        /// was written by a newer schema or is damaged, <see cref="DirectoryNotFoundException"/> when the folder is missing,
+        /// and <see cref="ResultsDbBusyException"/> while another writer (another process: <c>sweep</c>) holds it: one
+        /// writer per file, held until <see cref="Dispose"/> or the writer's death (<see cref="WriterLock"/>).
         /// </summary>
         public static ResultsDb Open(string path)
         {
@@ -82,7 +84,28 @@ namespace Torchwright.Runtime.Sweeps
             var folder = System.IO.Path.GetDirectoryName(full);
             if (folder != null && !Directory.Exists(folder))
                 throw new DirectoryNotFoundException($"cannot create the results database {path}: the folder {folder} does not exist; create it first");
-            return Connect(path, SqliteOpenMode.ReadWriteCreate, writable: true);
+            var db = Connect(path, SqliteOpenMode.ReadWriteCreate, writable: true);
+            // Only once the file is known to be ours: a foreign file gets no lock file beside it.
+            try
+            {
+                db._writerLock = WriterLock.TryAcquire(path);
+                if (db._writerLock == null)
+                {
+                    var holder = db.Read(() => db.MetaValue(WriterKey)) ?? "a process that has not recorded itself yet";
+                    throw new ResultsDbBusyException(
+                        $"{path} is being written by another torchwright process ({holder}; lock file {path}.lock); wait for it to finish "
+                        + "(torchwright report reads the database meanwhile), or give this run its own --db (e.g. with --shard i/n)");
+                }
+                var writer = FormattableString.Invariant($"pid {Environment.ProcessId} on {Environment.MachineName}, since {Iso(DateTimeOffset.UtcNow)}");
+                db.Write(() => db.Execute("INSERT INTO meta (key, value) VALUES ($k, $w) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    ("$k", WriterKey), ("$w", writer)));
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+            return db;
         }
 
         /// <summary>Opens an existing results database for reading (a sweep may be writing it at the same time).</summary>
@@ -102,19 +125,17 @@ namespace Torchwright.Runtime.Sweeps
                 Mode = mode,
                 Pooling = false,
             }.ToString());
-            var db = new ResultsDb(path, connection);
+            var db = new ResultsDb(path, connection, writable);
             try
             {
                 connection.Open();
                 db.InitialiseOrCheck(writable);
                 return db;
             }
-            catch (SqliteException e) when (e.SqliteErrorCode == 26 || e.SqliteErrorCode == 11)
+            catch (SqliteException e) when (Unreadable(path, writable, e) is { } unreadable)
             {
-                // SQLITE_NOTADB / SQLITE_CORRUPT: some other file, or a damaged one.
                 db.Dispose();
-                throw new InvalidDataException(
-                    $"{path} is not a Torchwright results database (SQLite: {e.Message}); name a database a sweep wrote, or a new file name to create one", e);
+                throw unreadable;
             }
             catch
             {
@@ -122,6 +143,28 @@ namespace Torchwright.Runtime.Sweeps
                 throw;
             }
         }
+
+        /// <summary>
+        /// SQLite's verdict on a file that is not a database (SQLITE_NOTADB), whose pages or schema are damaged
+        /// (SQLITE_CORRUPT, SQLITE_ERROR) or that must not be written (SQLITE_READONLY), as the one-line error that names
+        /// the file; null for other errors.
+        /// </summary>
+        private static Exception? Unreadable(string path, bool writable, SqliteException e) => e.SqliteErrorCode switch
+        {
+            8 when !writable => null, // a write through a read-only handle: the caller's mistake, not the file's
+            // SQLITE_READONLY: the file is not writable, or its header (a damaged format number) says it must not be written.
+            8 when (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0 => new IOException(
+                $"cannot write the results database {path}: it is read-only; make it writable, or give another --db", e),
+            8 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}; the file is writable, so its header forbids writing); restore the file from a copy", e),
+            26 => new InvalidDataException(
+                $"{path} is not a Torchwright results database (SQLite: {e.Message.TrimEnd('.')}); name a database a sweep wrote, or a new file name to create one", e),
+            // SQLITE_ERROR from this class's fixed, schema-checked statements: the file's format or schema is damaged
+            // (e.g. "unsupported file format" from a garbled schema format number).
+            1 or 11 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}); restore the file from a copy (sqlite3's .recover may save its rows)", e),
+            _ => null,
+        };
 
         private void InitialiseOrCheck(bool writable)
         {
@@ -175,7 +218,25 @@ namespace Torchwright.Runtime.Sweeps
             var missing = new[] { "variants", "loss_curve" }.Where(t => !tables.Contains(t)).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"{Path}: the results database is damaged (missing table {string.Join(", ", missing)}); {Fix}");
+            foreach (var (table, columns) in TableColumns)
+            {
+                var present = Strings($"SELECT name FROM pragma_table_info('{table}')");
+                var absent = columns.Where(c => !present.Contains(c)).ToList();
+                if (absent.Count > 0)
+                    throw new InvalidDataException($"{Path}: the results database is damaged (table {table} has no column {string.Join(", ", absent)}; "
+                        + $"it has {string.Join(", ", present)}); restore the file from a copy, or {Fix}");
+            }
         }
+
+        /// <summary>Every column this code reads, per table (the schema above).</summary>
+        private static readonly (string Table, string[] Columns)[] TableColumns =
+        {
+            ("meta", new[] { "key", "value" }),
+            ("variants", Columns.Split(", ")),
+            ("loss_curve", new[] { "variant", "step", "loss" }),
+        };
+
+        private static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
 
         /// <summary>
         /// Records the grid in one transaction: every plan whose variant is not in the database yet becomes a pending
@@ -194,9 +255,10 @@ namespace Torchwright.Runtime.Sweeps
 
             Write(() =>
             {
-                var storedRun = MetaValue("run_json");
-                long rows = (long)Scalar("SELECT count(*) FROM variants")!;
-                if (storedRun != null && rows > 0)
+                // Every stored row is read and checked first: a damaged cell stops the plan before anything is written.
+                var existing = ReadRecords(null).ToDictionary(r => r.Variant, StringComparer.Ordinal);
+                var storedRun = StoredRunJson();
+                if (storedRun != null && existing.Count > 0)
                 {
                     var differences = Differences(storedRun, runJson, ignore: null);
                     if (differences.Count > 0)
@@ -206,12 +268,6 @@ namespace Torchwright.Runtime.Sweeps
                 }
                 Execute("INSERT INTO meta (key, value) VALUES ('run_json', $r) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     ("$r", runJson));
-
-                var existing = new Dictionary<string, (string Status, string Config, long Params, long Macs)>(StringComparer.Ordinal);
-                using (var read = Command("SELECT variant, status, config_json, params, macs FROM variants"))
-                using (var reader = read.ExecuteReader())
-                    while (reader.Read())
-                        existing[reader.GetString(0)] = (reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4));
 
                 foreach (var p in plans)
                 {
@@ -226,7 +282,7 @@ namespace Torchwright.Runtime.Sweeps
                         Execute("UPDATE variants SET sweep = $s, grid_index = $i, config_json = $c, params = $p, macs = $m WHERE variant = $v", values);
                     else
                     {
-                        var changes = Differences(row.Config, p.ConfigJson, ignore: null);
+                        var changes = Differences(row.ConfigJson, p.ConfigJson, ignore: null);
                         if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
                         if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
                         if (changes.Count > 0)
@@ -396,11 +452,27 @@ namespace Torchwright.Runtime.Sweeps
         private static string Describe(VariantRecord r) =>
             r.Finished is { } t ? $"{r.Status}, finished {Iso(t)}" : r.Status;
 
-        public void Dispose() => _connection.Dispose();
+        public void Dispose()
+        {
+            if (_writerLock != null)
+            {
+                try { Write(() => Execute("DELETE FROM meta WHERE key = $k", ("$k", WriterKey))); }
+                catch (Exception e) when (e is SqliteException || e is InvalidDataException || e is IOException || e is InvalidOperationException)
+                {
+                    // Closing must not fail; a stale meta.writer is only ever shown while someone holds the lock.
+                }
+            }
+            _connection.Dispose();
+            _writerLock?.Dispose();
+            _writerLock = null;
+        }
 
         private void RequireNotDone(string variant, string verb)
         {
-            var status = (string?)Scalar("SELECT status FROM variants WHERE variant = $v", ("$v", variant));
+            string? status = null;
+            using (var command = Command("SELECT status FROM variants WHERE variant = $v", ("$v", variant)))
+            using (var reader = command.ExecuteReader())
+                if (reader.Read()) status = new StoredRow(Path, "variants", "row " + StoredRow.Quote(variant), reader).OneOf(0, "status", Statuses);
             if (status == null)
                 throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}': it was not planned (call Plan with it first)");
             if (status == VariantStatus.Done)
@@ -409,61 +481,63 @@ namespace Torchwright.Runtime.Sweeps
 
         private List<VariantRecord> ReadRecords(string? only)
         {
-            var run = MetaValue("run_json") ?? "";
+            var run = StoredRunJson() ?? "";
             var filter = only == null ? "" : " WHERE variant = $v";
             var curves = new Dictionary<string, List<LossPoint>>(StringComparer.Ordinal);
             using (var read = Command("SELECT variant, step, loss FROM loss_curve" + filter + " ORDER BY variant, step"))
             {
                 if (only != null) read.Parameters.AddWithValue("$v", only);
                 using var reader = read.ExecuteReader();
-                while (reader.Read())
+                for (int n = 1; reader.Read(); n++)
                 {
-                    var name = reader.GetString(0);
+                    var row = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, step)", reader);
+                    var name = row.Text(0, "variant");
+                    row = row.Named("the row of variant " + StoredRow.Quote(name));
+                    int step = (int)row.Integer(1, "step", 0, int.MaxValue);
+                    row = row.Named("the row of variant " + StoredRow.Quote(name) + " at step " + step.ToString(CultureInfo.InvariantCulture));
+                    double loss = row.Real(2, "loss", double.NegativeInfinity, double.PositiveInfinity);
                     if (!curves.TryGetValue(name, out var curve)) curves[name] = curve = new List<LossPoint>();
-                    curve.Add(new LossPoint(reader.GetInt32(1), reader.GetDouble(2)));
+                    curve.Add(new LossPoint(step, loss));
                 }
             }
 
             var records = new List<VariantRecord>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             using (var read = Command($"SELECT {Columns} FROM variants{filter} ORDER BY sweep, grid_index, variant"))
             {
                 if (only != null) read.Parameters.AddWithValue("$v", only);
                 using var reader = read.ExecuteReader();
-                while (reader.Read())
+                for (int n = 1; reader.Read(); n++)
                 {
-                    var name = reader.GetString(0);
+                    var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant)", reader);
+                    var name = row.Text(0, "variant");
+                    // Only a file whose primary key was taken away can hold a variant twice.
+                    if (!names.Add(name))
+                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} in two rows; expected one row per variant (its primary key)");
+                    row = row.Named("row " + StoredRow.Quote(name));
+                    const double Unbounded = double.PositiveInfinity;
                     records.Add(new VariantRecord(
                         Variant: name,
-                        Sweep: reader.GetString(1),
-                        Index: reader.GetInt32(2),
-                        Status: reader.GetString(3),
-                        Started: ReadTime(reader, 4),
-                        Finished: ReadTime(reader, 5),
-                        ConfigJson: reader.GetString(6),
-                        Params: reader.GetInt64(7),
-                        Macs: reader.GetInt64(8),
-                        ImagesPerSecond: reader.IsDBNull(9) ? null : reader.GetDouble(9),
-                        PeakMemoryBytes: reader.IsDBNull(10) ? null : reader.GetInt64(10),
-                        TrainLoss: reader.IsDBNull(11) ? null : reader.GetDouble(11),
-                        EvalLoss: reader.IsDBNull(12) ? null : reader.GetDouble(12),
-                        EvalAccuracy: reader.IsDBNull(13) ? null : reader.GetDouble(13),
-                        Error: reader.IsDBNull(14) ? null : reader.GetString(14),
+                        Sweep: row.Text(1, "sweep"),
+                        Index: (int)row.Integer(2, "grid_index", 0, int.MaxValue),
+                        Status: row.OneOf(3, "status", Statuses),
+                        Started: row.OptionalTime(4, "started", TimeFormat),
+                        Finished: row.OptionalTime(5, "finished", TimeFormat),
+                        ConfigJson: row.JsonObject(6, "config_json"),
+                        Params: row.Integer(7, "params", 0, long.MaxValue),
+                        Macs: row.Integer(8, "macs", 0, long.MaxValue),
+                        ImagesPerSecond: row.OptionalReal(9, "images_per_s", 0, Unbounded),
+                        PeakMemoryBytes: row.OptionalInteger(10, "peak_memory_bytes", 0, long.MaxValue),
+                        TrainLoss: row.OptionalReal(11, "train_loss", 0, Unbounded),
+                        EvalLoss: row.OptionalReal(12, "eval_loss", 0, Unbounded),
+                        EvalAccuracy: row.OptionalReal(13, "eval_acc", 0, 1),
+                        Error: row.OptionalText(14, "error"),
                         RunJson: run,
                         SourceDb: Path,
                         LossCurve: curves.TryGetValue(name, out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
                 }
             }
             return records;
-        }
-
-        private DateTimeOffset? ReadTime(SqliteDataReader reader, int ordinal)
-        {
-            if (reader.IsDBNull(ordinal)) return null;
-            var text = reader.GetString(ordinal);
-            if (!DateTime.TryParseExact(text, TimeFormat, CultureInfo.InvariantCulture,
-                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time))
-                throw new InvalidDataException($"{Path}: the results database is damaged (timestamp '{text}' is not ISO-8601 UTC)");
-            return new DateTimeOffset(time, TimeSpan.Zero);
         }
 
         /// <summary>The ISO-8601 UTC text the database stores (and sorts correctly as text).</summary>
@@ -517,13 +591,17 @@ namespace Torchwright.Runtime.Sweeps
         {
             lock (_gate)
             {
-                using var tx = _connection.BeginTransaction(deferred);
-                _transaction = tx;
                 try
                 {
+                    using var tx = _connection.BeginTransaction(deferred);
+                    _transaction = tx;
                     var result = body();
                     tx.Commit();
                     return result;
+                }
+                catch (SqliteException e) when (Unreadable(Path, _writable, e) is { } unreadable)
+                {
+                    throw unreadable;
                 }
                 finally
                 {
@@ -532,7 +610,20 @@ namespace Torchwright.Runtime.Sweeps
             }
         }
 
-        private string? MetaValue(string key) => (string?)Scalar("SELECT value FROM meta WHERE key = $k", ("$k", key));
+        /// <summary>meta.value of <paramref name="key"/> (checked to be text), or null when there is no such row.</summary>
+        private string? MetaValue(string key)
+        {
+            using var command = Command("SELECT value FROM meta WHERE key = $k", ("$k", key));
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredRow(Path, "meta", "row " + StoredRow.Quote(key), reader).Text(0, "value") : null;
+        }
+
+        private string? StoredRunJson()
+        {
+            using var command = Command("SELECT value FROM meta WHERE key = 'run_json'");
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredRow(Path, "meta", "row 'run_json'", reader).JsonObject(0, "value") : null;
+        }
 
         private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
         {
@@ -547,13 +638,6 @@ namespace Torchwright.Runtime.Sweeps
         {
             using var command = Command(sql, parameters);
             command.ExecuteNonQuery();
-        }
-
-        private object? Scalar(string sql, params (string Name, object? Value)[] parameters)
-        {
-            using var command = Command(sql, parameters);
-            var value = command.ExecuteScalar();
-            return value is DBNull ? null : value;
         }
 
         private List<string> Strings(string sql)
