@@ -261,6 +261,28 @@ namespace Torchwright.Generator
             foreach (var sweep in result.Sweeps)
                 outputs.Add(new EmitModel(Hint(sweep.Info.Name, hints), CSharpEmitter.Identifier(sweep.Info.Name),
                     new EmitOptions(ns, "public", FileName(sweep.Info.Location.Path)), null, sweep));
+
+            // A declaration with errors still gets its class, as a placeholder (PlaceholderEmitter says why), unless another
+            // output already declares that type (a duplicate name) or the class cannot take a generated part (TW0021).
+            var declared = new HashSet<string>(outputs.Select(o => o.Options.Namespace + "." + o.ClassName), StringComparer.Ordinal);
+            foreach (var failed in result.Failed)
+            {
+                EmitOptions options;
+                string className;
+                if (IsCSharp(failed.Location))
+                {
+                    if (!byArchName.TryGetValue(failed.Name, out var cls)) continue;
+                    className = cls.Class.ClassName;
+                    options = new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName);
+                }
+                else
+                {
+                    className = CSharpEmitter.Identifier(failed.Name);
+                    options = new EmitOptions(ns, "public", FileName(failed.Location.Path));
+                }
+                if (declared.Add(options.Namespace + "." + className))
+                    outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
+            }
             return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
         }
 
@@ -279,8 +301,8 @@ namespace Torchwright.Generator
         }
 
         internal static string Emit(EmitModel model) =>
-            model.Sweep != null
-                ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
-                : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
+            model.Failed != null ? PlaceholderEmitter.Emit(model.Failed, model.ClassName, model.Options)
+            : model.Sweep != null ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
+            : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
     }
 }
