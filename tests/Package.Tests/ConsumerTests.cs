@@ -42,6 +42,8 @@ namespace Torchwright.Package.Tests
         /// <summary>Writes the README's Program.cs and BotC45.arch, then applies <paramref name="edit"/> to one of them.</summary>
         public void WriteSources(Func<string, string>? editProgram = null, Func<string, string>? editArch = null)
         {
+            var models = Path.Combine(Project, "models");
+            if (Directory.Exists(models)) Directory.Delete(models, recursive: true);
             File.WriteAllText(Path.Combine(Project, "Program.cs"), (editProgram ?? (s => s))(Repo.ReadmeBlock("Program.cs")));
             File.WriteAllText(Path.Combine(Project, "BotC45.arch"), (editArch ?? (s => s))(Repo.ReadmeBlock("BotC45.arch")));
         }
@@ -149,6 +151,41 @@ namespace Torchwright.Package.Tests
             Assert.True(errors.Count == 1, build.ToString());
             Assert.StartsWith(Path.Combine(project.Project, "BotC45.arch") + $"({line},11): error TW0004: c3: declared 100 input channels but 256 flow in from c2.out", errors[0]);
             Assert.Empty(UnexpectedWarnings(build.Output));
+        }
+
+        [Fact]
+        public void Arch_inputs_follow_TorchwrightArchFiles_and_TorchwrightIncludeArchFiles()
+        {
+            Assert.True(project.Create.ExitCode == 0, project.Create.ToString());
+            project.WriteSources();
+            var off = project.Run("dotnet build --no-restore -p:TorchwrightIncludeArchFiles=false");
+            Assert.NotEqual(0, off.ExitCode);
+            Assert.Contains("error CS0103: The name 'BotC45' does not exist in the current context", off.Output);
+
+            // Another glob: models/*.arch (a copy of the file there) instead of **/*.arch; the root file is then no input.
+            Directory.CreateDirectory(Path.Combine(project.Project, "models"));
+            File.WriteAllText(Path.Combine(project.Project, "models", "BotC45.arch"), Repo.ReadmeBlock("BotC45.arch"));
+            File.WriteAllText(Path.Combine(project.Project, "BotC45.arch"), "this is not read: not an input under the glob\n");
+            var glob = project.Run("dotnet build --no-restore '-p:TorchwrightArchFiles=models/*.arch'");
+            Assert.True(glob.ExitCode == 0, glob.ToString());
+            Assert.Empty(Lines(glob.Output, "error"));
+            project.WriteSources();
+        }
+
+        [Fact]
+        public void An_app_without_a_native_TorchSharp_package_fails_early_naming_both()
+        {
+            Assert.True(project.Create.ExitCode == 0, project.Create.ToString());
+            var dir = Path.Combine(project.Temp, "NoEngine");
+            var made = Shell.Bash("dotnet new console -o NoEngine && cp MyNets/nuget.config NoEngine/ && cd NoEngine && dotnet add package Torchwright --version "
+                + Repo.PackageVersion("Torchwright"), project.Temp, project.Env, TimeSpan.FromMinutes(5));
+            Assert.True(made.ExitCode == 0, made.ToString());
+            var build = Shell.Bash("dotnet build --no-restore", dir, project.Env, TimeSpan.FromMinutes(5));
+            Assert.NotEqual(0, build.ExitCode);
+            var errors = Lines(build.Output, "error");
+            Assert.True(errors.Count == 1, build.ToString());
+            Assert.Contains("error TWB002: Torchwright needs TorchSharp's native engine, which the app chooses: add TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA on Linux)", errors[0]);
+            Assert.False(File.Exists(Path.Combine(dir, "obj", "Debug", "net10.0", "NoEngine.dll")));   // it stopped before compiling
         }
 
         [Fact]
