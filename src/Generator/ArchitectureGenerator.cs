@@ -258,13 +258,21 @@ namespace Torchwright.Generator
                 else continue; // an attributed class that cannot be completed (TW0021 reported)
                 outputs.Add(model);
             }
+            AddPlaceholders(result, byArchName, ns, outputs, hints);
             foreach (var sweep in result.Sweeps)
                 outputs.Add(new EmitModel(Hint(sweep.Info.Name, hints), CSharpEmitter.Identifier(sweep.Info.Name),
                     new EmitOptions(ns, "public", FileName(sweep.Info.Location.Path)), null, sweep));
+            return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
+        }
 
-            // A declaration with errors still gets its class, as a placeholder (PlaceholderEmitter says why), unless another
-            // output already declares that type (a duplicate name) or the class cannot take a generated part (TW0021).
+        /// <summary>
+        /// A declaration with errors still gets its class, as a placeholder (PlaceholderEmitter says why), unless another
+        /// output declares that type (a duplicate name) or the class cannot take a generated part (TW0021).
+        /// </summary>
+        private static void AddPlaceholders(CompilationResult result, Dictionary<string, ClassModel> byArchName, string ns, List<EmitModel> outputs, HashSet<string> hints)
+        {
             var declared = new HashSet<string>(outputs.Select(o => o.Options.Namespace + "." + o.ClassName), StringComparer.Ordinal);
+            foreach (var sweep in result.Sweeps) declared.Add(ns + "." + CSharpEmitter.Identifier(sweep.Info.Name));
             foreach (var failed in result.Failed)
             {
                 EmitOptions options;
@@ -283,7 +291,6 @@ namespace Torchwright.Generator
                 if (declared.Add(options.Namespace + "." + className))
                     outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
             }
-            return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
         }
 
         private static string FileName(string path)

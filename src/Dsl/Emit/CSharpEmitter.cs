@@ -459,9 +459,9 @@ namespace Torchwright.Dsl.Emit
 
         private static string Str(string s) => "\"" + Escape(s) + "\"";
 
-        internal static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
 
-        internal static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
         private static string Double(double v) => v.ToString("R", Inv) + (v.ToString("R", Inv).IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
 
