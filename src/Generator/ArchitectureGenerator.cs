@@ -288,10 +288,16 @@ namespace Torchwright.Generator
                     className = CSharpEmitter.Identifier(failed.Name);
                     options = new EmitOptions(ns, "public", FileName(failed.Location.Path));
                 }
+                // A placeholder must compile itself: none under a name C# cannot take as written (a keyword) or that is one of
+                // its own member names (the declaration's TW errors are reported all the same).
+                if (!IsPlainIdentifier(className) || !options.Namespace.Split('.').All(IsPlainIdentifier)
+                    || PlaceholderEmitter.MemberNames(failed).Contains(className)) continue;
                 if (declared.Add(options.Namespace + "." + className))
                     outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
             }
         }
+
+        private static bool IsPlainIdentifier(string name) => SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None;
 
         private static string FileName(string path)
         {

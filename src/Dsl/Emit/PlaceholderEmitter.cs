@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Linq;
 
 namespace Torchwright.Dsl.Emit
@@ -13,6 +15,24 @@ namespace Torchwright.Dsl.Emit
     /// </summary>
     public static class PlaceholderEmitter
     {
+        /// <summary>The names the placeholder declares inside its class; a class of one of these names cannot have one (CS0542).</summary>
+        public static IReadOnlyCollection<string> MemberNames(FailedArchitecture failed)
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal)
+            {
+                "NotBuilt", "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
+                "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features",
+            };
+            foreach (var stage in failed.StageNames)
+            {
+                var n = CSharpEmitter.Pascal(stage);
+                names.Add(n + "Channels");
+                names.Add(n + "Height");
+                names.Add(n + "Width");
+            }
+            return names;
+        }
+
         public static string Emit(FailedArchitecture failed, string className, EmitOptions options)
         {
             const string T = "global::TorchSharp.torch.Tensor";
