@@ -297,7 +297,9 @@ namespace Torchwright.Generator
             }
         }
 
-        private static bool IsPlainIdentifier(string name) => SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None;
+        /// <summary>Usable as written as a type or namespace name without a warning: no keyword, contextual ones (record, file) included.</summary>
+        private static bool IsPlainIdentifier(string name) =>
+            SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.None;
 
         private static string FileName(string path)
         {

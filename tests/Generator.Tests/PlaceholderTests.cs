@@ -92,7 +92,7 @@ namespace Sample
             Assert.Subset(checkedNames.ToHashSet(), new HashSet<string> { "Syntax", "CycleA", "CycleB", "UnknownBase", "Channels", "Missing", "BigMap" });
         }
 
-        /// <summary>No placeholder where it could not compile itself: a type named like one of its members, or a C# keyword.</summary>
+        /// <summary>No placeholder where it could not compile cleanly: a type named like one of its members, or a C# (contextual) keyword.</summary>
         [RequiresRuntimeFact]
         public void No_placeholder_where_it_could_not_compile()
         {
@@ -105,12 +105,14 @@ namespace Sample
     public sealed partial class @class { }
 }
 ";
-            var arch = new ArchText("c2.arch", "arch C2Channels : ResNet50 {\n  c3.in = 100\n}\narch forward : ResNet50 {\n  c3.in = 100\n}\n");
+            var arch = new ArchText("c2.arch", "arch C2Channels : ResNet50 {\n  c3.in = 100\n}\narch forward : ResNet50 {\n  c3.in = 100\n}\n"
+                + "arch record : ResNet50 {\n  c3.in = 100\n}\n");
             var (generator, csharp, run) = Build(new[] { arch }, ("Class.cs", declaration));
-            Assert.Equal(3, generator.Count(d => d.Contains("error TW0004:", StringComparison.Ordinal)));
+            Assert.Equal(4, generator.Count(d => d.Contains("error TW0004:", StringComparison.Ordinal)));
             Assert.True(csharp.Count == 0, string.Join("\n", csharp));
             Assert.DoesNotContain(run.GeneratedTrees, t => t.FilePath.EndsWith("C2Channels.g.cs", StringComparison.Ordinal)
-                || t.FilePath.EndsWith("forward.g.cs", StringComparison.Ordinal) || t.FilePath.EndsWith("class.g.cs", StringComparison.Ordinal));
+                || t.FilePath.EndsWith("forward.g.cs", StringComparison.Ordinal) || t.FilePath.EndsWith("class.g.cs", StringComparison.Ordinal)
+                || t.FilePath.EndsWith("record.g.cs", StringComparison.Ordinal));
         }
 
         [RequiresRuntimeFact]

@@ -42,7 +42,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("//   (the build's TW diagnostics). Fix them and the module is generated here.");
             w.Line("// </auto-generated>");
             w.Line("#nullable enable");
-            w.Line("#pragma warning disable CS1591");
+            w.Line("#pragma warning disable CS1591, CS8981   // undocumented members; a lower-case type name is the declaration's");
             w.Line();
             w.Open($"namespace {options.Namespace}");
             // Only the class name (a C# identifier: nothing to escape) goes into the comment and the strings.
