@@ -258,11 +258,48 @@ namespace Torchwright.Generator
                 else continue; // an attributed class that cannot be completed (TW0021 reported)
                 outputs.Add(model);
             }
+            AddPlaceholders(result, byArchName, ns, outputs, hints);
             foreach (var sweep in result.Sweeps)
                 outputs.Add(new EmitModel(Hint(sweep.Info.Name, hints), CSharpEmitter.Identifier(sweep.Info.Name),
                     new EmitOptions(ns, "public", FileName(sweep.Info.Location.Path)), null, sweep));
             return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
         }
+
+        /// <summary>
+        /// A declaration with errors still gets its class, as a placeholder (PlaceholderEmitter says why), unless another
+        /// output declares that type (a duplicate name) or the class cannot take a generated part (TW0021).
+        /// </summary>
+        private static void AddPlaceholders(CompilationResult result, Dictionary<string, ClassModel> byArchName, string ns, List<EmitModel> outputs, HashSet<string> hints)
+        {
+            var declared = new HashSet<string>(outputs.Select(o => o.Options.Namespace + "." + o.ClassName), StringComparer.Ordinal);
+            foreach (var sweep in result.Sweeps) declared.Add(ns + "." + CSharpEmitter.Identifier(sweep.Info.Name));
+            foreach (var failed in result.Failed)
+            {
+                EmitOptions options;
+                string className;
+                if (IsCSharp(failed.Location))
+                {
+                    if (!byArchName.TryGetValue(failed.Name, out var cls)) continue;
+                    className = cls.Class.ClassName;
+                    options = new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName);
+                }
+                else
+                {
+                    className = CSharpEmitter.Identifier(failed.Name);
+                    options = new EmitOptions(ns, "public", FileName(failed.Location.Path));
+                }
+                // A placeholder must compile itself: none under a name C# cannot take as written (a keyword) or that is one of
+                // its own member names (the declaration's TW errors are reported all the same).
+                if (!IsPlainIdentifier(className) || !options.Namespace.Split('.').All(IsPlainIdentifier)
+                    || PlaceholderEmitter.MemberNames(failed).Contains(className)) continue;
+                if (declared.Add(options.Namespace + "." + className))
+                    outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
+            }
+        }
+
+        /// <summary>Usable as written as a type or namespace name without a warning: no keyword, contextual ones (record, file) included.</summary>
+        private static bool IsPlainIdentifier(string name) =>
+            SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.None;
 
         private static string FileName(string path)
         {
@@ -279,8 +316,8 @@ namespace Torchwright.Generator
         }
 
         internal static string Emit(EmitModel model) =>
-            model.Sweep != null
-                ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
-                : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
+            model.Failed != null ? PlaceholderEmitter.Emit(model.Failed, model.ClassName, model.Options)
+            : model.Sweep != null ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
+            : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
     }
 }

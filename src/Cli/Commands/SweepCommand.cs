@@ -63,7 +63,7 @@ namespace Torchwright.Cli.Commands
             {
                 file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
-            command.SetAction(parse => Run(ctx, new Settings(
+            command.SetAction(parse => TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
                 parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
