@@ -233,6 +233,9 @@ namespace Torchwright.Dsl.Analysis
             long stemWidth = 0;
             if (stem != StemKind.None)
             {
+                // Declared channel counts are checked as written, before the width multiplier (which would
+                // otherwise round -1000 up to 8).
+                if (Has("stem_width") && !InRange(Int("stem_width", 0), fam0 == Family.Rest ? 1 : 2, MaxChannels, LocationOf("stem_width"), "stem_width", arch.Name)) return null;
                 if (fam0 == Family.Rest)
                 {
                     stemWidth = Scale(widths[0]);
@@ -272,7 +275,9 @@ namespace Torchwright.Dsl.Analysis
                 long outCh;
                 if (fam0 == Family.ResNet)
                 {
-                    outCh = Scale(StageInt(s, "out", "outs", rawWidth * 4));
+                    long rawOut = StageInt(s, "out", "outs", rawWidth * 4);
+                    if (!InRange(rawOut, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
+                    outCh = Scale(rawOut);
                     if (!InRange(outCh, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
                 }
                 else
@@ -280,7 +285,9 @@ namespace Torchwright.Dsl.Analysis
                     outCh = width;
                     if (Has("outs") || Has(StagePath(s, "out")))
                     {
-                        long declared = Scale(StageInt(s, "out", "outs", rawWidth));
+                        long rawOut = StageInt(s, "out", "outs", rawWidth);
+                        if (!InRange(rawOut, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
+                        long declared = Scale(rawOut);
                         if (declared != width)
                             diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(StageLocation(s, "out", "outs"), stageName + " output", declared, width,
                                 stageName + ".width (" + kind + " stages output their width)"));

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Emit
@@ -75,14 +76,20 @@ namespace Torchwright.Dsl.Emit
             foreach (var v in sweep.Variants)
             {
                 var parts = v.Variant!.Settings.Select(s => Identifier(s.Path + "_" + s.Value.ToText()));
-                var name = className + "_" + string.Join("_", parts);
+                var name = MetadataName(className) + "_" + string.Join("_", parts.Select(MetadataName));
                 var unique = name;
                 for (int k = 2; !taken.Add(unique); k++) unique = name + "_" + k.ToString(Inv);
-                names.Add(unique);
+                names.Add(Verbatim(unique));
             }
             return names;
         }
 
+        /// <summary>
+        /// The C# identifier a declared name becomes: ASCII letters and digits kept, '-' as 'm', every other run
+        /// of characters as one '_', a leading '_' before a digit, and '@' before a C# keyword (contextual ones
+        /// too), so <c>arch class</c> becomes the type <c>@class</c>. Distinct names can map to one identifier
+        /// (A_B, A__B); <see cref="GeneratedNames"/> reports that at the declaration.
+        /// </summary>
         public static string Identifier(string text)
         {
             var sb = new StringBuilder();
@@ -94,17 +101,72 @@ namespace Torchwright.Dsl.Emit
             }
             var s = sb.ToString().Trim('_');
             if (s.Length == 0 || char.IsDigit(s[0])) s = "_" + s;
-            return s;
+            return Verbatim(s);
         }
+
+        /// <summary>An identifier as written in C# source: '@' before a keyword.</summary>
+        public static string Verbatim(string identifier) => CSharpKeywords.Contains(identifier) ? "@" + identifier : identifier;
+
+        /// <summary>The name the type has in metadata (reflection, hint names): the identifier without its '@'.</summary>
+        public static string MetadataName(string identifier) => identifier.StartsWith("@", StringComparison.Ordinal) ? identifier.Substring(1) : identifier;
+
+        /// <summary>
+        /// Every C# keyword, reserved and contextual (Generator.Tests checks this against Roslyn's SyntaxFacts).
+        /// Escaping a contextual keyword is always legal and keeps names such as <c>record</c> or <c>var</c> usable as types.
+        /// </summary>
+        public static readonly IReadOnlyCollection<string> CSharpKeywords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const",
+            "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern",
+            "false", "finally", "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface",
+            "internal", "is", "lock", "long", "namespace", "new", "null", "object", "operator", "out", "override",
+            "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte", "sealed", "short",
+            "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
+            "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while",
+            // contextual
+            "add", "alias", "allows", "and", "ascending", "args", "async", "await", "by", "descending", "dynamic",
+            "equals", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let",
+            "managed", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby", "partial", "record",
+            "remove", "required", "scoped", "select", "set", "unmanaged", "value", "var", "when", "where", "with", "yield",
+        };
+
+        /// <summary>
+        /// The names of the members an architecture's generated class declares (constants, the Features record,
+        /// the registered submodules, forward/forward_features and the private parts). A class may not be named
+        /// after one of its members (CS0542); <see cref="GeneratedNames"/> reports that at the declaration.
+        /// </summary>
+        public static IReadOnlyCollection<string> MemberNames(CheckedArchitecture arch)
+        {
+            var ir = arch.Ir;
+            var names = new HashSet<string>(StringComparer.Ordinal)
+            {
+                "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
+                "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features", "Head", "CheckInput",
+            };
+            if (ir.Stem != StemKind.None) names.Add("Stem");
+            foreach (var st in ir.Stages)
+            {
+                var n = Pascal(st.Name);
+                names.Add(n + "Channels");
+                names.Add(n + "Height");
+                names.Add(n + "Width");
+                names.Add("Stage" + n);
+            }
+            foreach (var c in Components(arch)) names.Add(MetadataName(c.Field));
+            return names;
+        }
+
+        /// <summary>The members of a sweep's static class.</summary>
+        public static readonly IReadOnlyCollection<string> SweepMemberNames = new[] { "Variant", "Variants", "InvalidVariants" };
 
         private static CodeWriter Header(EmitOptions options)
         {
             var w = new CodeWriter();
             w.Line("// <auto-generated>");
-            w.Line("//   Generated by Torchwright" + (options.Source.Length > 0 ? " from " + options.Source : "") + ". Do not edit: change the declaration.");
+            w.Line("//   Generated by Torchwright" + (options.Source.Length > 0 ? " from " + DisplayText.Escape(options.Source, int.MaxValue) : "") + ". Do not edit: change the declaration.");
             w.Line("// </auto-generated>");
             w.Line("#nullable enable");
-            w.Line("#pragma warning disable CS1591");
+            w.Line("#pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)");
             w.Line("using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed");
             w.Line();
             return w;
@@ -459,11 +521,31 @@ namespace Torchwright.Dsl.Emit
 
         private static string Str(string s) => "\"" + Escape(s) + "\"";
 
-        private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        /// <summary>The body of a C# string literal: quotes, backslashes and every line-breaking or invisible character escaped.</summary>
+        private static string Escape(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            for (int i = 0; i < s.Length; i++)
+            {
+                char ch = s[i];
+                if (ch == '\\' || ch == '"') sb.Append('\\').Append(ch);
+                else if (DisplayText.IsUnsafe(s, i)) sb.Append(DisplayText.CodeOf(ch));
+                else sb.Append(ch);
+            }
+            return sb.ToString();
+        }
 
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        /// <summary>Text for an XML doc comment: markup escaped, and nothing that could end the comment's line.</summary>
+        private static string Xml(string s) => DisplayText.Escape(s, int.MaxValue).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
-        private static string Double(double v) => v.ToString("R", Inv) + (v.ToString("R", Inv).IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+        /// <summary>A double literal; the checker never lets a non-finite value through, but the literal would still compile.</summary>
+        private static string Double(double v)
+        {
+            if (double.IsNaN(v)) return "double.NaN";
+            if (double.IsInfinity(v)) return v > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
+            var r = v.ToString("R", Inv);
+            return r + (r.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+        }
 
         private static string Giga(long macs) => (macs / 1e9).ToString("0.000", Inv);
     }

@@ -90,15 +90,23 @@ namespace Torchwright.Dsl.Resolution
         {
             var known = new HashSet<string>(userFiles.Select(f => NormalizePath(f.Path)), StringComparer.Ordinal);
             var zooNames = new HashSet<string>(zooFiles.Select(f => FileName(f.Path)), StringComparer.Ordinal);
+            // An import the loader already refused (not a regular file, too large) is reported once, by that reason.
+            var refused = new HashSet<SourceLocation>(diagnostics.Where(d => d.IsError).Select(d => d.Location));
             foreach (var file in userFiles)
                 foreach (var imp in file.Imports)
                 {
+                    if (refused.Contains(imp.Location)) continue;
+                    if (imp.Path.Length == 0)
+                    {
+                        diagnostics.Add(DiagnosticCatalog.EmptyImport.Create(imp.Location));
+                        continue;
+                    }
                     var target = NormalizePath(CombineRelative(file.Path, imp.Path));
                     if (known.Contains(target)) continue;
                     // "resnet50.arch" with no folder may name a zoo file.
                     if (imp.Path.IndexOf('/') < 0 && zooNames.Contains(imp.Path)) continue;
-                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(imp.Location, "Import", imp.Path,
-                        $" (looked for {target}); check the path, which is relative to the importing file"));
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(imp.Location, "Import", DisplayText.Escape(imp.Path),
+                        $" (looked for {DisplayText.Escape(target)}); check the path, which is relative to the importing file"));
                 }
         }
 
@@ -149,7 +157,7 @@ namespace Torchwright.Dsl.Resolution
             {
                 if (!decls.TryGetValue(d.Arch.Base, out var baseDecl))
                 {
-                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(d.Arch.BaseLocation, "Base architecture", d.Arch.Base,
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(d.Arch.BaseLocation, "Base architecture", DisplayText.Escape(d.Arch.Base),
                         SuggestName(d.Arch.Base, decls.Keys)));
                     d.Visiting = false;
                     d.Failed = true;
@@ -223,13 +231,26 @@ namespace Torchwright.Dsl.Resolution
                 var hint = FieldCatalog.Suggest(path);
                 var tail = hint != null ? $"; did you mean '{hint}'?" : "; see docs/fields.md for the fields";
                 if (!FieldCatalog.TryParsePath(path, out _, out _))
-                    tail = "; stage fields are written cN.field with N from 2 (c2.depth, c5.mhsa)";
+                    tail = LeadingZeroStage(path) is string plain
+                        ? $"; write the stage as {plain} (stage numbers have no leading zeros)"
+                        : "; stage fields are written cN.field with N from 2 (c2.depth, c5.mhsa)";
                 diagnostics.Add(sweep != null
                     ? DiagnosticCatalog.SweepUnknownField.Create(pathLocation, sweep, path, owner, tail)
                     : DiagnosticCatalog.UnknownField.Create(pathLocation, path, owner, tail));
                 return false;
             }
             return CheckType(info, path, value, diagnostics);
+        }
+
+        /// <summary>"c5" for a path starting "c05." or "c005.", else null.</summary>
+        private static string? LeadingZeroStage(string path)
+        {
+            int dot = path.IndexOf('.');
+            if (dot < 3 || path[0] != 'c' || path[1] != '0') return null;
+            for (int i = 1; i < dot; i++)
+                if (path[i] < '0' || path[i] > '9') return null;
+            var digits = path.Substring(1, dot - 1).TrimStart('0');
+            return "c" + (digits.Length == 0 ? "0" : digits);
         }
 
         private static bool CheckType(FieldInfo info, string path, ArchValue value, List<Diagnostic> diagnostics)
@@ -261,7 +282,7 @@ namespace Torchwright.Dsl.Resolution
                     if (value is WordValue w)
                     {
                         if (info.Words == null || Array.IndexOf(info.Words, w.Word) >= 0) return true;
-                        diagnostics.Add(DiagnosticCatalog.UnknownKind.Create(value.Location, KindNoun(info.Name), w.Word, path, string.Join(", ", info.Words)));
+                        diagnostics.Add(DiagnosticCatalog.UnknownKind.Create(value.Location, KindNoun(info.Name), DisplayText.Escape(w.Word), path, string.Join(", ", info.Words)));
                         return false;
                     }
                     return Wrong(path, "one of " + string.Join(", ", info.Words ?? Array.Empty<string>()), value, diagnostics);
@@ -280,7 +301,7 @@ namespace Torchwright.Dsl.Resolution
 
         private static bool Wrong(string path, string expected, ArchValue got, List<Diagnostic> diagnostics)
         {
-            diagnostics.Add(DiagnosticCatalog.WrongType.Create(got.Location, path, expected, got.TypeName + " (" + Truncate(got.ToText()) + ")"));
+            diagnostics.Add(DiagnosticCatalog.WrongType.Create(got.Location, path, expected, got.TypeName + " (" + DisplayText.Escape(Truncate(got.ToText())) + ")"));
             return false;
         }
 
@@ -291,7 +312,7 @@ namespace Torchwright.Dsl.Resolution
         {
             if (!decls.TryGetValue(s.Base, out var baseDecl))
             {
-                diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(s.BaseLocation, "Base architecture", s.Base, SuggestName(s.Base, decls.Keys)));
+                diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(s.BaseLocation, "Base architecture", DisplayText.Escape(s.Base), SuggestName(s.Base, decls.Keys)));
                 return;
             }
             var baseFields = ResolveDecl(baseDecl, decls, diagnostics);
