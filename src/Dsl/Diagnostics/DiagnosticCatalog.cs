@@ -95,6 +95,9 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor ImportTooLarge = new DiagnosticDescriptor(
             "TW0037", "Imported file too large", "Import '{0}' is {1:N0} bytes, over the cap of {2:N0} bytes for a .arch file; split it or check that the path names the file you mean", Severity.Error);
 
+        public static readonly DiagnosticDescriptor ContextualKeywordName = new DiagnosticDescriptor(
+            "TW0039", "Name is a C# contextual keyword", "{0} '{1}' would generate the C# type '{2}', a contextual keyword: a type of that name changes what code beside it means (a type 'var' captures every 'var x = ...' in its namespace); rename it, e.g. '{2}Net'", Severity.Error);
+
         public static readonly DiagnosticDescriptor TooMuchWork = new DiagnosticDescriptor(
             "TW0038", "Declarations ask for too much checking", "{0} '{1}' brings the blocks to check to {2:N0} ({3}), over the cap of {4:N0} blocks per compilation; sweep fewer values or shallower stages, or split the file", Severity.Error);
 
@@ -117,7 +120,7 @@ namespace Torchwright.Dsl.Diagnostics
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
             GeneratedTypeNameTaken, TypeNameIsMemberName, UnprintableName, NonFiniteNumber, StageWithoutArchitecture, EmptyImport,
-            ImportNotRegularFile, ImportTooLarge, TooMuchWork,
+            ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }

@@ -86,8 +86,8 @@ namespace Torchwright.Dsl.Emit
 
         /// <summary>
         /// The C# identifier a declared name becomes: ASCII letters and digits kept, '-' as 'm', every other run
-        /// of characters as one '_', a leading '_' before a digit, and '@' before a C# keyword (contextual ones
-        /// too), so <c>arch class</c> becomes the type <c>@class</c>. Distinct names can map to one identifier
+        /// of characters as one '_', a leading '_' before a digit, and '@' before a reserved C# keyword, so
+        /// <c>arch class</c> becomes the type <c>@class</c>. Distinct names can map to one identifier
         /// (A_B, A__B); <see cref="GeneratedNames"/> reports that at the declaration.
         /// </summary>
         public static string Identifier(string text)
@@ -104,17 +104,14 @@ namespace Torchwright.Dsl.Emit
             return Verbatim(s);
         }
 
-        /// <summary>An identifier as written in C# source: '@' before a keyword.</summary>
-        public static string Verbatim(string identifier) => CSharpKeywords.Contains(identifier) ? "@" + identifier : identifier;
+        /// <summary>An identifier as written in C# source: '@' before a reserved keyword.</summary>
+        public static string Verbatim(string identifier) => ReservedKeywords.Contains(identifier) ? "@" + identifier : identifier;
 
         /// <summary>The name the type has in metadata (reflection, hint names): the identifier without its '@'.</summary>
         public static string MetadataName(string identifier) => identifier.StartsWith("@", StringComparison.Ordinal) ? identifier.Substring(1) : identifier;
 
-        /// <summary>
-        /// Every C# keyword, reserved and contextual (Generator.Tests checks this against Roslyn's SyntaxFacts).
-        /// Escaping a contextual keyword is always legal and keeps names such as <c>record</c> or <c>var</c> usable as types.
-        /// </summary>
-        public static readonly IReadOnlyCollection<string> CSharpKeywords = new HashSet<string>(StringComparer.Ordinal)
+        /// <summary>C#'s reserved keywords: as type names they are escaped (<c>@class</c>), which C# allows everywhere.</summary>
+        public static readonly IReadOnlyCollection<string> ReservedKeywords = new HashSet<string>(StringComparer.Ordinal)
         {
             "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const",
             "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern",
@@ -123,11 +120,21 @@ namespace Torchwright.Dsl.Emit
             "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte", "sealed", "short",
             "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
             "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while",
-            // contextual
-            "add", "alias", "allows", "and", "ascending", "args", "async", "await", "by", "descending", "dynamic",
-            "equals", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let",
-            "managed", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby", "partial", "record",
-            "remove", "required", "scoped", "select", "set", "unmanaged", "value", "var", "when", "where", "with", "yield",
+        };
+
+        /// <summary>
+        /// C#'s contextual keywords. A type with such a name changes what code beside it means (a type named
+        /// <c>var</c> captures every <c>var x = ...</c> in its namespace; <c>nameof</c>, <c>dynamic</c>, <c>nint</c>
+        /// likewise), so a .arch name that becomes one is refused (TW0039) rather than escaped.
+        /// Generator.Tests checks both lists against Roslyn's SyntaxFacts.
+        /// </summary>
+        public static readonly IReadOnlyCollection<string> ContextualKeywords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "add", "alias", "allows", "and", "ascending", "args", "assembly", "async", "await", "by", "descending",
+            "dynamic", "equals", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join",
+            "let", "managed", "method", "module", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby",
+            "param", "partial", "property", "record", "remove", "required", "scoped", "select", "set", "type",
+            "typevar", "unmanaged", "value", "var", "when", "where", "with", "yield",
         };
 
         /// <summary>
@@ -387,9 +394,9 @@ namespace Torchwright.Dsl.Emit
             // does; the caller's input is never freed.
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("CheckInput(input);");
-            w.Line(hasStem ? "var x = Stem(input);" : $"var x = {stages[0]}(input);");
+            w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
                 w.Line($"x = {stages[s]}(x).Freeing(x);");
             w.Line("return Head(x).Freeing(x).MoveToOuterDisposeScope();");
@@ -399,12 +406,12 @@ namespace Torchwright.Dsl.Emit
             // forward_features keeps and returns every stage output; only the stem output is freed.
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("CheckInput(input);");
-            w.Line($"var outputs = new {T}[{stages.Count}];");
+            w.Line($"{T}[] outputs = new {T}[{stages.Count}];");
             if (hasStem)
             {
-                w.Line("var x = Stem(input);");
+                w.Line($"{T} x = Stem(input);");
                 w.Line($"outputs[0] = {stages[0]}(x).Freeing(x);");
             }
             else
@@ -445,7 +452,7 @@ namespace Torchwright.Dsl.Emit
                 else if (ir.Family == Family.Van)
                 {
                     w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"var x = {Field(patch!)}.call(input);");
+                    w.Line($"{T} x = {Field(patch!)}.call(input);");
                     w.Line($"x = x.Through({stage}).Freeing(x);");
                     w.Line("x = x.permute(0, 2, 3, 1).Freeing(x);");
                     w.Line($"x = {Field(Naming.StageNorm(s))}.call(x).Freeing(x);");
@@ -455,7 +462,7 @@ namespace Torchwright.Dsl.Emit
                 else if (patch != null)
                 {
                     w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"var x = {Field(patch)}.call(input);");
+                    w.Line($"{T} x = {Field(patch)}.call(input);");
                     w.Line($"return x.Through({stage}).Freeing(x);");
                     w.Close();
                 }
@@ -471,14 +478,14 @@ namespace Torchwright.Dsl.Emit
             switch (ir.Family)
             {
                 case Family.ResNet:
-                    w.Line("var x = avgpool.call(features);");
+                    w.Line($"{T} x = avgpool.call(features);");
                     w.Line("x = x.flatten(1).Freeing(x);");
                     break;
                 case Family.Van:
-                    w.Line("var x = features.mean(new long[] { 2, 3 });");
+                    w.Line($"{T} x = features.mean(new long[] {{ 2, 3 }});");
                     break;
                 default:
-                    w.Line("var x = features.permute(0, 2, 3, 1);");
+                    w.Line($"{T} x = features.permute(0, 2, 3, 1);");
                     w.Line("x = norm.call(x).Freeing(x);");
                     w.Line("x = x.permute(0, 3, 1, 2).Freeing(x);");
                     w.Line("x = avg_pool.call(x).Freeing(x);");
@@ -504,11 +511,11 @@ namespace Torchwright.Dsl.Emit
                     : $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {ir.Input.H}x{ir.Input.W}";
             }
             w.Open("private static void CheckInput(global::TorchSharp.torch.Tensor input)");
-            w.Line("var shape = input.shape;");
+            w.Line("long[] shape = input.shape;");
             string cond = $"shape.Length != 4 || shape[1] != {ir.Input.C}" + (fixedSize ? $" || shape[2] != {ir.Input.H} || shape[3] != {ir.Input.W}" : "");
             w.Open($"if ({cond})");
             string expected = fixedSize ? $"(N, {ir.Input.C}, {ir.Input.H}, {ir.Input.W})" : $"(N, {ir.Input.C}, H, W)";
-            w.Line($"throw new global::System.ArgumentException(\"{Escape(ir.Name)}: expected input {expected} but got (\" + string.Join(\", \", shape) + \"){Escape(why)}.\", nameof(input));");
+            w.Line($"throw new global::System.ArgumentException(\"{Escape(ir.Name)}: expected input {expected} but got (\" + string.Join(\", \", shape) + \"){Escape(why)}.\", \"input\");");
             w.Close();
             w.Close();
         }

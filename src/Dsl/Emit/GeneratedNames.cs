@@ -8,8 +8,8 @@ namespace Torchwright.Dsl.Emit
     /// <summary>
     /// The C# type names that .arch declarations generate into one namespace: an architecture's class, a sweep's
     /// static class and one class per sweep variant. Declarations whose names would not compile — two mapping to
-    /// one type (A_B and A__B; an architecture S9_classes_7 beside the variant classes = 7 of sweep S9), or a type
-    /// named after one of its own members — are reported at the later declaration and left out of the output, so
+    /// one type (A_B and A__B; an architecture S9_classes_7 beside the variant classes = 7 of sweep S9), a type
+    /// named after one of its own members, or one named after a contextual keyword (var, nameof) — are reported at the later declaration and left out of the output, so
     /// the generator and the CLI never emit code that fails in a .g.cs file.
     /// </summary>
     public static class GeneratedNames
@@ -41,7 +41,8 @@ namespace Torchwright.Dsl.Emit
                 {
                     var type = CSharpEmitter.Identifier(d.Arch.Name);
                     var owner = $"architecture '{d.Arch.Name}'";
-                    if (Clashes(type, CSharpEmitter.MemberNames(d.Arch), "Architecture", d.Arch.Name, d.Location, diagnostics)
+                    if (Contextual(type, "Architecture", d.Arch.Name, d.Location, diagnostics)
+                        || Clashes(type, CSharpEmitter.MemberNames(d.Arch), "Architecture", d.Arch.Name, d.Location, diagnostics)
                         || Taken(type, "Architecture", d.Arch.Name, d.Location, claims, diagnostics)) continue;
                     claims[CSharpEmitter.MetadataName(type)] = new Claim(owner, d.Location);
                     keptArchs.Add(d.Index);
@@ -51,7 +52,8 @@ namespace Torchwright.Dsl.Emit
                     var s = d.Sweep!;
                     var type = CSharpEmitter.Identifier(s.Info.Name);
                     var variantTypes = CSharpEmitter.VariantClassNames(s, type);
-                    bool bad = Clashes(type, CSharpEmitter.SweepMemberNames, "Sweep", s.Info.Name, d.Location, diagnostics)
+                    bool bad = Contextual(type, "Sweep", s.Info.Name, d.Location, diagnostics)
+                               || Clashes(type, CSharpEmitter.SweepMemberNames, "Sweep", s.Info.Name, d.Location, diagnostics)
                                || Taken(type, "Sweep", s.Info.Name, d.Location, claims, diagnostics);
                     for (int i = 0; i < variantTypes.Count && !bad; i++)
                         bad = Clashes(variantTypes[i], CSharpEmitter.MemberNames(s.Variants[i]), "Variant", s.Variants[i].Name, d.Location, diagnostics)
@@ -70,6 +72,13 @@ namespace Torchwright.Dsl.Emit
         {
             if (!claims.TryGetValue(CSharpEmitter.MetadataName(type), out var first)) return false;
             diagnostics.Add(DiagnosticCatalog.GeneratedTypeNameTaken.Create(at, kind, name, type, first.Owner, first.Location));
+            return true;
+        }
+
+        private static bool Contextual(string type, string kind, string name, SourceLocation at, List<Diagnostic> diagnostics)
+        {
+            if (!CSharpEmitter.ContextualKeywords.Contains(type)) return false;
+            diagnostics.Add(DiagnosticCatalog.ContextualKeywordName.Create(at, kind, name, type));
             return true;
         }
 
