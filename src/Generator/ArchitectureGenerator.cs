@@ -121,10 +121,13 @@ namespace Torchwright.Generator
 
         internal static string ChooseNamespace(string? torchwrightNamespace, string? rootNamespace)
         {
-            if (IsNamespace(torchwrightNamespace)) return torchwrightNamespace!.Trim();
-            if (IsNamespace(rootNamespace)) return rootNamespace!.Trim();
+            if (IsNamespace(torchwrightNamespace)) return Verbatim(torchwrightNamespace!);
+            if (IsNamespace(rootNamespace)) return Verbatim(rootNamespace!);
             return DefaultNamespace;
         }
+
+        /// <summary>A namespace as written in source: a part that is a reserved keyword (RootNamespace My.event) gets '@'.</summary>
+        private static string Verbatim(string ns) => string.Join(".", ns.Trim().Split('.').Select(CSharpEmitter.Verbatim));
 
         private static bool IsNamespace(string? s)
         {
@@ -281,7 +284,7 @@ namespace Torchwright.Generator
                         continue;
                     }
                     model = new EmitModel(Hint(arch.Name, hints), CSharpEmitter.Verbatim(cls.Class.ClassName),
-                        new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName), arch, null);
+                        new EmitOptions(Verbatim(cls.Class.Namespace), cls.Accessibility, cls.SourceName), arch, null);
                 }
                 else if (!IsCSharp(arch.Ir.Location))
                 {

@@ -82,7 +82,8 @@ namespace Torchwright.Generator.Tests
             const string source = "using Torchwright;\nnamespace Sample\n{\n"
                 + "    [Architecture(Extends = \"ResNet50\", Classes = 10)]\n    public sealed partial class @class { }\n"
                 + "    [Architecture(Extends = \"VanB0\")]\n    public sealed partial class @var { }\n"
-                + "    [Architecture(Extends = \"ResTLite\")]\n    public sealed partial class @nameof { }\n}\n";
+                + "    [Architecture(Extends = \"ResTLite\")]\n    public sealed partial class @nameof { }\n}\n"
+                + "namespace Lab.@event\n{\n    [Architecture(Extends = \"ResNet50\")]\n    public sealed partial class Net { }\n}\n";
             var (diagnostics, inGenerated, _) = Build(Array.Empty<ArchText>(), ("Keyword.cs", source));
             Assert.Empty(diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(Harness.Format));
             AssertCompiles(inGenerated);
