@@ -16,8 +16,9 @@ namespace Torchwright.Dsl.Analysis
     public sealed class ArchBuilder
     {
         // Bounds that keep every count inside 64 bits and every loop short, whatever the input.
-        private const int MaxStages = 8;
-        private const long MaxDepth = 256, MaxChannels = 1 << 16, MaxSpatial = 4096, MaxGroups = 4096;
+        internal const int MaxStages = 8;
+        internal const long MaxDepth = 256;
+        private const long MaxChannels = 1 << 16, MaxSpatial = 4096, MaxGroups = 4096;
 
         private readonly ResolvedArch arch;
         private readonly Dictionary<string, ResolvedField> fields;

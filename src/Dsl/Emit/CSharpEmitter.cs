@@ -159,7 +159,7 @@ namespace Torchwright.Dsl.Emit
                 names.Add(n + "Width");
                 names.Add("Stage" + n);
             }
-            foreach (var c in Components(arch)) names.Add(MetadataName(c.Field));
+            foreach (var c in Components(arch, withBlocks: false)) names.Add(MetadataName(c.Field));
             return names;
         }
 
@@ -290,7 +290,9 @@ namespace Torchwright.Dsl.Emit
         private const string Blocks = "global::Torchwright.Runtime.Blocks";
 
         /// <summary>The top-level submodules in registration order, named as the reference implementations name them.</summary>
-        private static List<Component> Components(CheckedArchitecture arch)
+        /// <param name="withBlocks">False when only the components' names are wanted (name checks over thousands of
+        /// sweep variants): the stages' block lists, the costly part, are then left empty.</param>
+        private static List<Component> Components(CheckedArchitecture arch, bool withBlocks = true)
         {
             var ir = arch.Ir;
             var list = new List<Component>();
@@ -338,7 +340,7 @@ namespace Torchwright.Dsl.Emit
                         Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.Stride})");
                 }
                 var stageName = Naming.Stage(ir.Family, s);
-                var blocks = st.Blocks.Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
+                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
                 if (ir.Family == Family.ResNet)
                     Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
                         blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
