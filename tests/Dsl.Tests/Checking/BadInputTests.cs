@@ -142,6 +142,16 @@ namespace Torchwright.Dsl.Tests.Checking
         }
 
         [Fact]
+        public void A_file_name_with_line_breaks_prints_on_one_line()
+        {
+            var result = ArchCompiler.Compile(new[] { new SourceFile("od\u2028d\nname\u202E.arch", "arch A : ResNet50 { c3.in = 100 }\n") });
+            var d = Assert.Single(result.Diagnostics, x => x.Id == "TW0004");
+            Assert.Equal("od\u2028d\nname\u202E.arch", d.Location.Path); // the real path stays for tools that open it
+            Assert.StartsWith(@"od\u2028d\u000Aname\u202E.arch(1,29): error TW0004:", d.ToString());
+            Assert.Equal(-1, DisplayText.FirstUnsafe(d.ToString()));
+        }
+
+        [Fact]
         public void Escape_keeps_surrogate_pairs_and_cuts_with_an_ellipsis()
         {
             Assert.Equal("a\ud83d\ude00b", DisplayText.Escape("a\ud83d\ude00b"));
