@@ -23,7 +23,8 @@ namespace Torchwright.Dsl.Analysis
         private readonly ResolvedArch arch;
         private readonly Dictionary<string, ResolvedField> fields;
         private readonly List<Diagnostic> diagnostics;
-        private int errorsAtStart;
+        /// <summary>Where this build's diagnostics start in the shared list (a file may already have thousands).</summary>
+        private int firstOwn;
 
         private ArchBuilder(ResolvedArch arch, List<Diagnostic> diagnostics)
         {
@@ -36,10 +37,9 @@ namespace Torchwright.Dsl.Analysis
         public static (ArchitectureIR? Ir, CostReport? Costs) Build(ResolvedArch arch, List<Diagnostic> diagnostics)
         {
             var b = new ArchBuilder(arch, diagnostics);
-            b.errorsAtStart = diagnostics.Count(d => d.IsError);
-            int first = diagnostics.Count;
+            b.firstOwn = diagnostics.Count;
             try { return b.BuildAndCost(); }
-            finally { b.RelocateZooDiagnostics(first); }
+            finally { b.RelocateZooDiagnostics(b.firstOwn); }
         }
 
         private (ArchitectureIR? Ir, CostReport? Costs) BuildAndCost()
@@ -73,7 +73,15 @@ namespace Torchwright.Dsl.Analysis
             }
         }
 
-        private bool HasNewErrors => diagnostics.Count(d => d.IsError) > errorsAtStart;
+        private bool HasNewErrors
+        {
+            get
+            {
+                for (int i = firstOwn; i < diagnostics.Count; i++)
+                    if (diagnostics[i].IsError) return true;
+                return false;
+            }
+        }
 
         // ---- field access -------------------------------------------------------------------------
 
