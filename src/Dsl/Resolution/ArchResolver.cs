@@ -16,6 +16,9 @@ namespace Torchwright.Dsl.Resolution
         /// <summary>Grid points beyond this are refused (a sweep that large is almost certainly a typo).</summary>
         public const int MaxVariants = 4096;
 
+        /// <summary>Bases that may stand below an architecture (the zoo's deepest chain has 2).</summary>
+        public const int MaxInheritanceDepth = 256;
+
         private sealed class Decl
         {
             public Decl(ArchDecl arch, bool fromZoo) { Arch = arch; FromZoo = fromZoo; }
@@ -24,6 +27,8 @@ namespace Torchwright.Dsl.Resolution
             public List<ResolvedField>? Resolved;
             public bool Visiting;
             public bool Failed;
+            /// <summary>Bases below this declaration (0 for a root such as the zoo's ResNet50).</summary>
+            public int Depth;
         }
 
         public static (IReadOnlyList<ResolvedArch> Archs, IReadOnlyList<SweepInfo> Sweeps) Resolve(
@@ -139,46 +144,69 @@ namespace Torchwright.Dsl.Resolution
             return p.Substring(p.LastIndexOf('/') + 1);
         }
 
-        /// <summary>Flattens a declaration's chain: base fields first, then its own. Null when the chain is broken.</summary>
+        /// <summary>
+        /// Flattens a declaration's chain: base fields first, then its own. Null when the chain is broken (an
+        /// unknown base, a cycle, a chain deeper than <see cref="MaxInheritanceDepth"/>): reported once, at the
+        /// declaration where it breaks; the declarations above it fail without a second report. Iterative, so a
+        /// chain of any length in any order cannot overflow the stack.
+        /// </summary>
         private static List<ResolvedField>? ResolveDecl(Decl d, Dictionary<string, Decl> decls, List<Diagnostic> diagnostics)
         {
             if (d.Resolved != null) return d.Resolved;
             if (d.Failed) return null;
-            if (d.Visiting)
+
+            // Walk down to the first declaration that is resolved, failed, or has no base.
+            var chain = new List<Decl>();
+            for (var cur = d; ;)
             {
-                d.Failed = true;
-                return null;
+                chain.Add(cur);
+                cur.Visiting = true;
+                if (cur.Arch.Base == null) break;
+                if (!decls.TryGetValue(cur.Arch.Base, out var next))
+                {
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(cur.Arch.BaseLocation, "Base architecture", DisplayText.Escape(cur.Arch.Base),
+                        SuggestName(cur.Arch.Base, decls.Keys)));
+                    cur.Failed = true;
+                    break;
+                }
+                if (next.Visiting)
+                {
+                    diagnostics.Add(DiagnosticCatalog.InheritanceCycle.Create(cur.Arch.BaseLocation, cur.Arch.Name, CycleText(cur, decls)));
+                    cur.Failed = true;
+                    break;
+                }
+                if (next.Resolved != null || next.Failed) break;
+                cur = next;
             }
-            d.Visiting = true;
+
+            // Resolve bottom-up.
+            for (int i = chain.Count - 1; i >= 0; i--)
+            {
+                var c = chain[i];
+                c.Visiting = false;
+                if (c.Failed) continue;
+                Decl? baseDecl = c.Arch.Base != null ? decls[c.Arch.Base] : null;
+                if (baseDecl != null && baseDecl.Failed) { c.Failed = true; continue; }
+                c.Depth = baseDecl == null ? 0 : baseDecl.Depth + 1;
+                if (c.Depth > MaxInheritanceDepth)
+                {
+                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(c.Arch.BaseLocation, c.Arch.Name, "inheritance depth", c.Depth,
+                        $"at most {MaxInheritanceDepth} bases may stand below an architecture; flatten the chain"));
+                    c.Failed = true;
+                    continue;
+                }
+                c.Resolved = Merge(c, baseDecl?.Resolved, diagnostics);
+            }
+            return d.Resolved;
+        }
+
+        /// <summary>The base's fields overridden by the declaration's own, in first-set order.</summary>
+        private static List<ResolvedField> Merge(Decl d, List<ResolvedField>? baseFields, List<Diagnostic> diagnostics)
+        {
             var merged = new List<ResolvedField>();
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
-
-            if (d.Arch.Base != null)
-            {
-                if (!decls.TryGetValue(d.Arch.Base, out var baseDecl))
-                {
-                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(d.Arch.BaseLocation, "Base architecture", DisplayText.Escape(d.Arch.Base),
-                        SuggestName(d.Arch.Base, decls.Keys)));
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
-                if (baseDecl.Visiting)
-                {
-                    diagnostics.Add(DiagnosticCatalog.InheritanceCycle.Create(d.Arch.BaseLocation, d.Arch.Name, CycleText(d, decls)));
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
-                var baseFields = ResolveDecl(baseDecl, decls, diagnostics);
-                if (baseFields == null)
-                {
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
+            if (baseFields != null)
                 foreach (var f in baseFields) { index[f.Path] = merged.Count; merged.Add(f); }
-            }
 
             var seenHere = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
             foreach (var a in d.Arch.Fields)
@@ -196,8 +224,6 @@ namespace Torchwright.Dsl.Resolution
                 if (index.TryGetValue(a.Path, out int at)) merged[at] = rf;
                 else { index[a.Path] = merged.Count; merged.Add(rf); }
             }
-            d.Visiting = false;
-            d.Resolved = merged;
             return merged;
         }
 

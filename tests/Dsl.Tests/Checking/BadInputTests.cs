@@ -177,6 +177,36 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.Equal("Deep", Assert.Single(result.Architectures).Name); // the architecture itself (2,048 blocks) is still checked
         }
 
+        /// <summary>A 1 MiB file of architectures each extending the next one down crashed `check` with a stack overflow.</summary>
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void TW0016_a_deep_inheritance_chain_is_refused_at_the_first_declaration_too_deep_in_either_order(bool reversed)
+        {
+            var lines = new[] { "arch A0 : ResNet50 {}" }.Concat(Enumerable.Range(1, 40_000).Select(i => $"arch A{i} : A{i - 1} {{}}")).ToList();
+            if (reversed) lines.Reverse();
+            var text = string.Join("\n", lines) + "\n";
+            var result = Compile(text);
+            var d = Assert.Single(result.Diagnostics, x => x.Id == "TW0016");
+            // A0 extends the zoo's ResNet50, so A256 is the first with 257 bases below it.
+            Assert.Equal("A256: inheritance depth = 257 is out of range: at most 256 bases may stand below an architecture; flatten the chain", d.Message);
+            Assert.Equal(text.IndexOf("arch A256 : A255", System.StringComparison.Ordinal) + "arch A256 : ".Length, d.Location.Start);
+            // A0 .. A255 pass (4,096 blocks, under the cap); everything above A256 fails with it, unreported.
+            Assert.Equal(256, result.Architectures.Count);
+            Assert.DoesNotContain(result.Diagnostics, x => x.Id != "TW0016");
+        }
+
+        [Fact]
+        public void Cycles_and_unknown_bases_are_still_reported_once()
+        {
+            var cycle = Compile("arch A : B {}\narch B : C {}\narch C : A {}\narch D : A {}\n");
+            var c = Assert.Single(cycle.Diagnostics);
+            Assert.Equal("TW0012", c.Id);
+            Assert.Equal("'C' inherits from itself through C -> A -> B -> C; break the cycle", c.Message);
+            var unknown = Compile("arch A : B {}\narch B : Nope {}\n");
+            Assert.Equal("TW0014", Assert.Single(unknown.Diagnostics).Id);
+        }
+
         [Fact]
         public void Work_under_the_cap_is_checked_and_the_count_follows_the_builder()
         {
