@@ -156,6 +156,42 @@ namespace Torchwright.Generator.Tests
             Assert.Equal(declared.OrderBy(x => x, StringComparer.Ordinal), CSharpEmitter.MemberNames(arch).OrderBy(x => x, StringComparer.Ordinal));
         }
 
+        /// <summary>A 900,000-character architecture name passed the checker and failed at emit time (CS7013) in the .g.cs file.</summary>
+        [RequiresRuntimeFact]
+        public void Names_and_generated_type_names_are_capped_and_a_long_variant_name_still_emits()
+        {
+            // Every axis restates a BotNet50 default, so each sweep has one valid variant whose class name is long.
+            var axes = "input = 3x224x224; classes = 1000; stem_width = 64; block = bottleneck; depths = [3, 4, 6, 3]; "
+                     + "widths = [64, 128, 256, 512]; outs = [256, 512, 1024, 2048]; strides = [1, 2, 2, 2]; shortcut = conv; "
+                     + "c5.mhsa = [1, 1, 1]; c5.heads = 4; c2.depth = 3; c3.depth = 4; c4.depth = 6; c5.depth = 3; c2.width = 64; "
+                     + "c3.width = 128; c4.width = 256; c5.width = 512; c2.stride = 1; c3.stride = 2; c4.stride = 2; c5.stride = 2; "
+                     + "c2.out = 256; c3.out = 512; c4.out = 1024; c5.out = 2048";
+            var longSweep = "L" + new string('b', 199);
+            var text = $"sweep S : BotNet50 {{ {axes} }}\nsweep {longSweep} : BotNet50 {{ {axes} }}\narch {new string('x', 900_000)} : ResNet50 {{}}\n";
+            var (diagnostics, inGenerated, run) = Build(new[] { new ArchText("models/long.arch", text) });
+            AssertCompiles(inGenerated);
+            var hits = diagnostics.Where(d => d.Id == "TW0016").OrderBy(d => d.Location.SourceSpan.Start).ToList();
+            Assert.Equal(2, hits.Count);
+            // The same variant class name, 199 characters longer.
+            var shortClass = System.Text.RegularExpressions.Regex.Match(
+                run.GeneratedTrees.Single(t => t.FilePath.EndsWith("S.g.cs", StringComparison.Ordinal)).ToString(), @"partial class (S_\w+) :").Groups[1].Value;
+            Assert.InRange(shortClass.Length, 300, GeneratedNames.MaxTypeNameLength);
+            Assert.Contains($"the generated C# type name's length = {shortClass.Length + 199} is out of range: at most 480 characters (metadata limits names); use a shorter name or fewer axes", hits[0].GetMessage());
+            Assert.Contains("name length = 900000 is out of range: at most 200 characters", hits[1].GetMessage());
+            Assert.True(hits[1].GetMessage().Length < 200, "the name is cut in the message");
+
+            // The short sweep's variant is generated and survives metadata emission.
+            var variant = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("S.g.cs", StringComparison.Ordinal)).ToString();
+            Assert.Contains("public sealed partial class S_input_3x224x224_classes_1000_", variant);
+            var torch = RequiresRuntimeFactAttribute.Assemblies
+                .Select(a => (MetadataReference)MetadataReference.CreateFromFile(Path.Combine(AppContext.BaseDirectory, a)));
+            var compilation = CSharpCompilation.Create("Long", run.GeneratedTrees, Harness.FrameworkReferences.Concat(torch),
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            using var image = new MemoryStream();
+            var emitted = compilation.Emit(image);
+            Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(5).Select(Harness.Format)));
+        }
+
         // ---- attribute arguments --------------------------------------------------------------------------
 
         [Theory]

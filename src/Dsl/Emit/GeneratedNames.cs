@@ -41,7 +41,8 @@ namespace Torchwright.Dsl.Emit
                 {
                     var type = CSharpEmitter.Identifier(d.Arch.Name);
                     var owner = $"architecture '{d.Arch.Name}'";
-                    if (Contextual(type, "Architecture", d.Arch.Name, d.Location, diagnostics)
+                    if (TooLong(type, "Architecture", d.Arch.Name, d.Location, diagnostics)
+                        || Contextual(type, "Architecture", d.Arch.Name, d.Location, diagnostics)
                         || Clashes(type, CSharpEmitter.MemberNames(d.Arch), "Architecture", d.Arch.Name, d.Location, diagnostics)
                         || Taken(type, "Architecture", d.Arch.Name, d.Location, claims, diagnostics)) continue;
                     claims[CSharpEmitter.MetadataName(type)] = new Claim(owner, d.Location);
@@ -52,11 +53,13 @@ namespace Torchwright.Dsl.Emit
                     var s = d.Sweep!;
                     var type = CSharpEmitter.Identifier(s.Info.Name);
                     var variantTypes = CSharpEmitter.VariantClassNames(s, type);
-                    bool bad = Contextual(type, "Sweep", s.Info.Name, d.Location, diagnostics)
+                    bool bad = TooLong(type, "Sweep", s.Info.Name, d.Location, diagnostics)
+                               || Contextual(type, "Sweep", s.Info.Name, d.Location, diagnostics)
                                || Clashes(type, CSharpEmitter.SweepMemberNames, "Sweep", s.Info.Name, d.Location, diagnostics)
                                || Taken(type, "Sweep", s.Info.Name, d.Location, claims, diagnostics);
                     for (int i = 0; i < variantTypes.Count && !bad; i++)
-                        bad = Clashes(variantTypes[i], CSharpEmitter.MemberNames(s.Variants[i]), "Variant", s.Variants[i].Name, d.Location, diagnostics)
+                        bad = TooLong(variantTypes[i], "Variant", s.Variants[i].Name, d.Location, diagnostics)
+                              || Clashes(variantTypes[i], CSharpEmitter.MemberNames(s.Variants[i]), "Variant", s.Variants[i].Name, d.Location, diagnostics)
                               || Taken(variantTypes[i], "Variant", s.Variants[i].Name, d.Location, claims, diagnostics);
                     if (bad) continue;
                     claims[CSharpEmitter.MetadataName(type)] = new Claim($"sweep '{s.Info.Name}'", d.Location);
@@ -72,6 +75,21 @@ namespace Torchwright.Dsl.Emit
         {
             if (!claims.TryGetValue(CSharpEmitter.MetadataName(type), out var first)) return false;
             diagnostics.Add(DiagnosticCatalog.GeneratedTypeNameTaken.Create(at, kind, name, type, first.Owner, first.Location));
+            return true;
+        }
+
+        /// <summary>
+        /// The longest generated type name: metadata limits a name to 1,023 UTF-8 bytes (CS7013 at emit time, in the
+        /// .g.cs file); 480 leaves room for the hint name's suffixes and the assembly's own limits.
+        /// </summary>
+        public const int MaxTypeNameLength = 480;
+
+        private static bool TooLong(string type, string kind, string name, SourceLocation at, List<Diagnostic> diagnostics)
+        {
+            var metadata = CSharpEmitter.MetadataName(type);
+            if (metadata.Length <= MaxTypeNameLength) return false;
+            diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(at, $"{kind} '{DisplayText.Escape(name, 60)}'", "the generated C# type name's length", metadata.Length,
+                $"at most {MaxTypeNameLength} characters (metadata limits names); use a shorter name" + (kind == "Variant" ? " or fewer axes" : "")));
             return true;
         }
 

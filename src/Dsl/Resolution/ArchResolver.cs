@@ -19,6 +19,9 @@ namespace Torchwright.Dsl.Resolution
         /// <summary>Bases that may stand below an architecture (the zoo's deepest chain has 2).</summary>
         public const int MaxInheritanceDepth = 256;
 
+        /// <summary>Architecture and sweep names have at most this many characters (they become type names and appear in every message).</summary>
+        public const int MaxNameLength = 200;
+
         private sealed class Decl
         {
             public Decl(ArchDecl arch, bool fromZoo) { Arch = arch; FromZoo = fromZoo; }
@@ -41,6 +44,7 @@ namespace Torchwright.Dsl.Resolution
             {
                 foreach (var a in file.Archs)
                 {
+                    if (TooLong(a.Name, "Architecture", a.NameLocation, diagnostics)) continue;
                     if (firstSeen.TryGetValue(a.Name, out var first))
                     {
                         diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(a.NameLocation, "Architecture", a.Name, first));
@@ -51,6 +55,7 @@ namespace Torchwright.Dsl.Resolution
                 }
                 foreach (var s in file.Sweeps)
                 {
+                    if (TooLong(s.Name, "Sweep", s.NameLocation, diagnostics)) continue;
                     if (firstSeen.TryGetValue(s.Name, out var first))
                         diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Sweep", s.Name, first));
                     else
@@ -79,9 +84,18 @@ namespace Torchwright.Dsl.Resolution
             var taken = new HashSet<string>(firstSeen.Keys, StringComparer.Ordinal);
             foreach (var file in userFiles)
                 foreach (var s in file.Sweeps)
-                    ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
+                    if (s.Name.Length <= MaxNameLength) ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
 
             return (archs, sweeps);
+        }
+
+        /// <summary>A declared name longer than <see cref="MaxNameLength"/> is reported and the declaration dropped.</summary>
+        private static bool TooLong(string name, string kind, SourceLocation at, List<Diagnostic> diagnostics)
+        {
+            if (name.Length <= MaxNameLength) return false;
+            diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(at, $"{kind} '{DisplayText.Escape(name, 40)}'", "name length", name.Length,
+                $"at most {MaxNameLength} characters"));
+            return true;
         }
 
         /// <summary>Resolves a zoo architecture by name (for tools that show the built-in zoo).</summary>
