@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
@@ -54,7 +55,9 @@ namespace Torchwright.Dsl
         /// <summary>Compiles already-parsed files (the generator parses per file so parsing stays cached).</summary>
         public static CompilationResult Compile(IReadOnlyList<ArchFile> files, List<Diagnostic> diagnostics)
         {
-            var (resolved, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var (all, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var resolved = WorkLimits.Admit(all, diagnostics);
+            var admittedSweeps = new HashSet<string>(resolved.Where(a => a.Variant != null).Select(a => a.Variant!.Sweep), StringComparer.Ordinal);
             var byName = new Dictionary<string, CheckedArchitecture>(StringComparer.Ordinal);
             var invalid = new HashSet<string>(StringComparer.Ordinal);
             var checkedArchs = new List<CheckedArchitecture>();
@@ -66,10 +69,11 @@ namespace Torchwright.Dsl
                 byName[arch.Name] = c;
                 if (arch.Variant == null) checkedArchs.Add(c);
             }
-            var checkedSweeps = sweeps.Select(s => new CheckedSweep(s,
+            var checkedSweeps = sweeps.Where(s => admittedSweeps.Contains(s.Name)).Select(s => new CheckedSweep(s,
                 EquatableArray.From(s.VariantNames.Where(byName.ContainsKey).Select(n => byName[n])),
                 EquatableArray.From(s.VariantNames.Where(invalid.Contains)))).ToList();
-            return new CompilationResult(EquatableArray.From(checkedArchs), EquatableArray.From(checkedSweeps), EquatableArray.From(Dedupe(diagnostics)),
+            var (nameable, nameableSweeps) = GeneratedNames.Check(checkedArchs, checkedSweeps, diagnostics);
+            return new CompilationResult(EquatableArray.From(nameable), EquatableArray.From(nameableSweeps), EquatableArray.From(Dedupe(diagnostics)),
                 EquatableArray.From(Failed(files, resolved, byName)));
         }
 
