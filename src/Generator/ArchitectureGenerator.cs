@@ -324,10 +324,11 @@ namespace Torchwright.Generator
                     className = CSharpEmitter.Identifier(failed.Name);
                     options = new EmitOptions(ns, "public", FileName(failed.Location.Path));
                 }
-                // A placeholder must compile itself: none under a name C# cannot take as written (a keyword) or that is one of
-                // its own member names (the declaration's TW errors are reported all the same).
+                // A placeholder must compile itself: none under a name C# cannot take as written (a keyword), that is one of
+                // its own member names, or that metadata cannot hold (the declaration's TW errors are reported all the same).
                 if (!IsPlainIdentifier(className) || !options.Namespace.Split('.').All(IsPlainIdentifier)
-                    || PlaceholderEmitter.MemberNames(failed).Contains(className)) continue;
+                    || PlaceholderEmitter.MemberNames(failed).Contains(className)
+                    || (options.Namespace + "." + className).Length > Torchwright.Dsl.Emit.GeneratedNames.MaxTypeNameLength) continue;
                 if (declared.Add(options.Namespace + "." + className))
                     outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
             }
