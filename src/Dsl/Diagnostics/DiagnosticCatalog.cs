@@ -70,6 +70,12 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor AttributedClassShape = new DiagnosticDescriptor(
             "TW0021", "Attributed class must be a top-level non-generic partial class", "'{0}' carries [Architecture] but is {1}; declare it as a top-level, non-generic 'partial class' so the generated module can complete it", Severity.Error);
 
+        public static readonly DiagnosticDescriptor MhsaStride = new DiagnosticDescriptor(
+            "TW0022", "MHSA block stride other than 1 or 2", "{0} block 0 (MHSA): an MHSA block downsamples with a 2x2 average pool after the attention, so it takes stride 1 or 2, but the stage stride is {1}; set the stage's stride to 1 or 2, or keep block 0 a convolution (mask entry 0)", Severity.Error);
+
+        public static readonly DiagnosticDescriptor MapTooSmall = new DiagnosticDescriptor(
+            "TW0023", "Feature map too small for the kernel", "{0}: {1} receives a {2}x{3} map (at input {4}), smaller than its {5}x{5} kernel even padded, so it would leave no pixels; use {6}, or a larger input or smaller strides before this stage", Severity.Error);
+
         // --- warnings -----------------------------------------------------------------------------
         public static readonly DiagnosticDescriptor LargeAttentionMap = new DiagnosticDescriptor(
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
@@ -88,6 +94,7 @@ namespace Torchwright.Dsl.Diagnostics
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
+            MhsaStride, MapTooSmall,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }

@@ -44,8 +44,9 @@ namespace Torchwright.Cli.Tests.Soundness
 
         public void Set(string key, string value)
         {
-            Scalars.RemoveAll(kv => kv.Key == key);
-            Scalars.Add(new KeyValuePair<string, string>(key, value));
+            int at = Scalars.FindIndex(kv => kv.Key == key);
+            if (at >= 0) Scalars[at] = new KeyValuePair<string, string>(key, value);
+            else Scalars.Add(new KeyValuePair<string, string>(key, value));
         }
 
         public string ToText()
