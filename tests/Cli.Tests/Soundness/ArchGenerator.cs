@@ -118,10 +118,16 @@ namespace Torchwright.Cli.Tests.Soundness
                 if (r.Next(6) == 0) a.StageFields[(s, "radix")] = Pick(r, "1", "2", "4");
                 if (r.Next(6) == 0) a.StageFields[(s, "cardinality")] = Pick(r, "1", "2", "8");
                 if (r.Next(8) == 0) a.StageFields[(s, "shortcut")] = Pick(r, "conv", "avgdown");
+                if (r.Next(8) == 0) a.StageFields[(s, "avd")] = Pick(r, "true", "false");
+                if (r.Next(8) == 0) a.StageFields[(s, "stride")] = Pick(r, "1", "2", "3");
+                if (r.Next(8) == 0) a.StageFields[(s, "width")] = Pick(r, "8", "16", "40");
+                if (r.Next(8) == 0) a.StageFields[(s, "out")] = Pick(r, "8", "32", "64");
+                if (r.Next(10) == 0) a.StageFields[(s, "in")] = Pick(r, "3", "8", "32", "64", "256");
+                if (r.Next(8) == 0) a.StageFields[(s, "depth")] = Pick(r, "1", "2", "3");
                 if (r.Next(3) == 0)
                 {
                     if (r.Next(4) == 0) a.StageFields[(s, "mhsa_every")] = "1";
-                    else a.Masks[s] = Fill((int)a.Lists["depths"][s], () => r.Next(2));
+                    else a.Masks[s] = Fill(a.StageFields.TryGetValue((s, "depth"), out var d) ? int.Parse(d, CultureInfo.InvariantCulture) : (int)a.Lists["depths"][s], () => r.Next(2));
                     if (r.Next(2) == 0) a.StageFields[(s, "heads")] = Pick(r, "1", "2", "4", "8");
                 }
             }
@@ -150,6 +156,10 @@ namespace Torchwright.Cli.Tests.Soundness
             {
                 if (r.Next(6) == 0) a.StageFields[(s, "lka_kernel")] = Pick(r, "3", "7", "13");
                 if (r.Next(6) == 0) a.StageFields[(s, "mlp_ratio")] = Pick(r, "1", "3", "8");
+                if (r.Next(8) == 0) a.StageFields[(s, "lka_dilation")] = Pick(r, "1", "2", "4");
+                if (r.Next(8) == 0) a.StageFields[(s, "patch_kernel")] = Pick(r, "1", "4", "9");
+                if (r.Next(8) == 0) a.StageFields[(s, "stride")] = Pick(r, "1", "2", "4");
+                if (r.Next(10) == 0) a.StageFields[(s, "depth")] = "2";
             }
             if (a.Lists.ContainsKey("mlp_ratios"))
                 foreach (var k in a.StageFields.Keys.Where(k => k.Field == "mlp_ratio").ToList()) a.StageFields.Remove(k);
@@ -166,7 +176,12 @@ namespace Torchwright.Cli.Tests.Soundness
             if (r.Next(3) == 0) a.Lists["mlp_ratios"] = Fill(n, () => Pick(r, 1L, 2L, 4L));
             if (r.Next(3) == 0) a.Set("qkv_bias", Pick(r, "true", "false"));
             for (int s = 0; s < n; s++)
+            {
                 if (r.Next(6) == 0) a.StageFields[(s, "sr_ratio")] = Pick(r, "1", "2", "7");
+                if (r.Next(8) == 0) a.StageFields[(s, "heads")] = Pick(r, "1", "2", "3");
+                if (r.Next(8) == 0) a.StageFields[(s, "mlp_ratio")] = Pick(r, "1", "3");
+                if (s > 0 && r.Next(8) == 0) a.StageFields[(s, "stride")] = Pick(r, "1", "2", "3");
+            }
             if (a.Lists.ContainsKey("sr_ratios"))
                 foreach (var k in a.StageFields.Keys.Where(k => k.Field == "sr_ratio").ToList()) a.StageFields.Remove(k);
         }

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Tests.Soundness
 {
     /// <summary>How a declaration fared: rejected by the checker (with its error IDs), or built and run — with the first failure.</summary>
-    public sealed record ProbeResult(bool Accepted, IReadOnlyList<string> ErrorIds, string? FailureKind, string? Failure)
+    public sealed record ProbeResult(bool Accepted, IReadOnlyList<string> ErrorIds, string? FailureKind, string? Failure, bool TooLarge = false)
     {
         public bool Failed => FailureKind != null;
     }
@@ -22,12 +22,17 @@ namespace Torchwright.Cli.Tests.Soundness
     /// </summary>
     public static class SoundnessProbe
     {
+        /// <summary>Accepted declarations above this many MACs per image (MHSA on a 96x96 map: ~9k tokens) are not run:
+        /// a training step would take seconds to minutes. The generator keeps them rare.</summary>
+        public const long MaxMacs = 400_000_000;
+
         public static ProbeResult Run(string text)
         {
             var result = ArchCompiler.Compile(new[] { new SourceFile("gen.arch", text) });
             var errors = result.Diagnostics.Where(d => d.IsError).Select(d => d.Id).Distinct().ToList();
             if (errors.Count > 0 || result.Architectures.Count != 1) return new ProbeResult(false, errors, null, null);
             var arch = result.Architectures[0];
+            if (arch.Costs.Macs > MaxMacs) return new ProbeResult(true, Array.Empty<string>(), null, null, TooLarge: true);
             try
             {
                 return Probe(arch);
