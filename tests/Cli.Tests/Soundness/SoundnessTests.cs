@@ -15,6 +15,7 @@ namespace Torchwright.Cli.Tests.Soundness
     /// built through the CLI's emit + Roslyn path, its parameters counted, its shapes compared block by block with the
     /// checker's and one training step taken. Failures are shrunk to the smallest declaration that still fails them.
     /// </summary>
+    [Collection(nameof(SoundnessTests))]
     public class SoundnessTests
     {
         /// <summary>Seeds per CI run (0..599): about 1.5 minutes on 2 busy cores. TORCHWRIGHT_SOUNDNESS_SEEDS=N runs more (locally).</summary>
@@ -64,4 +65,8 @@ namespace Torchwright.Cli.Tests.Soundness
             Assert.True(accepted >= seeds / 3, $"only {accepted} of {seeds} generated declarations were accepted");
         }
     }
+
+    /// <summary>Runs alone, after the parallel tests: it sets libtorch's process-wide thread count, which sweeps read.</summary>
+    [CollectionDefinition(nameof(SoundnessTests), DisableParallelization = true)]
+    public sealed class SoundnessCollection { }
 }
