@@ -18,8 +18,8 @@ namespace Torchwright.Cli.Tests.Soundness
     [Collection(nameof(SoundnessTests))]
     public class SoundnessTests
     {
-        /// <summary>Seeds per CI run (0..599): about 1.5 minutes on 2 busy cores. TORCHWRIGHT_SOUNDNESS_SEEDS=N runs more (locally).</summary>
-        private const int DefaultSeeds = 600;
+        /// <summary>Seeds per CI run (0..999): 1 to 2.5 minutes on 2 busy cores. TORCHWRIGHT_SOUNDNESS_SEEDS=N runs more (locally).</summary>
+        private const int DefaultSeeds = 1000;
 
         private readonly ITestOutputHelper output;
 
