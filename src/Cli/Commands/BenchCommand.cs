@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using Torchwright.Cli.Running;
+using Torchwright.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,6 +74,11 @@ namespace Torchwright.Cli.Commands
             try
             {
                 bench = BenchRunner.Run(arch, settings, problem => ctx.Error.WriteLine($"torchwright {Verb}: PyTorch side not run: {problem}"));
+            }
+            catch (ModuleBuildException e)
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: {e.Message}");
+                return ExitCodes.DeclarationErrors;
             }
             catch (Exception e) when (e is ArgumentException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException)
             {

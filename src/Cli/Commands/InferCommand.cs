@@ -6,6 +6,7 @@ using System.Linq;
 using Torchwright.Cli.Output;
 using Torchwright.Cli.Running;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Runtime;
 using Torchwright.Runtime.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -87,7 +88,7 @@ namespace Torchwright.Cli.Commands
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException
-                || e is CheckpointMismatchException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException || e is NotSupportedException)
+                || e is CheckpointMismatchException || e is ModuleBuildException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException || e is NotSupportedException)
             {
                 // Shape guards, strict weight loading (every offending key, grouped, one group a line) and file format errors
                 // all say what is wrong and how to fix it. libtorch's messages carry its C++ stack after the first line.

@@ -2,11 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Emit;
+using Torchwright.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,6 +22,8 @@ namespace Torchwright.Cli.Running
     {
         private const string Namespace = "Torchwright.Dynamic";
 
+        /// <summary>Emits, compiles and constructs the module; any failure is a <see cref="ModuleBuildException"/> naming the
+        /// architecture (and the stage and block when one part refused its arguments).</summary>
         public static nn.Module<Tensor, Tensor> Build(CheckedArchitecture arch)
         {
             var className = CSharpEmitter.Identifier(arch.Name);   // @class for an architecture named class
@@ -35,14 +39,27 @@ namespace Torchwright.Cli.Running
             var emitted = compilation.Emit(image);
             if (!emitted.Success)
             {
-                // The emitter and the Runtime are tested to compile together; reaching this is a Torchwright bug.
-                var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString());
-                throw new InvalidOperationException($"internal error: the code emitted for {arch.Name} did not compile:\n" + string.Join("\n", errors));
+                // The emitter and the Runtime are tested to compile together; reaching this is a Torchwright bug, but
+                // it belongs to this architecture only (a sweep records it and goes on with the other variants).
+                var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList();
+                throw new ModuleBuildException(arch.Name, null,
+                    $"the emitted C# did not compile ({errors.Count} errors; please report it): " + string.Join("; ", errors.Take(3)));
             }
             image.Position = 0;
             var assembly = AssemblyLoadContext.Default.LoadFromStream(image);
             var type = assembly.GetType(Namespace + "." + typeName, throwOnError: true)!;
-            return (nn.Module<Tensor, Tensor>)Activator.CreateInstance(type)!;
+            try
+            {
+                return (nn.Module<Tensor, Tensor>)Activator.CreateInstance(type)!;
+            }
+            catch (TargetInvocationException e) when (e.InnerException is ModuleBuildException built)
+            {
+                throw built; // names the architecture, the part and the cause
+            }
+            catch (TargetInvocationException e) when (e.InnerException != null)
+            {
+                throw new ModuleBuildException(arch.Name, null, ModuleBuild.FirstLine(e.InnerException.Message), e.InnerException);
+            }
         }
 
         /// <summary>Every assembly the app runs with (framework, TorchSharp subset, Runtime) as compile references.</summary>

@@ -417,6 +417,9 @@ namespace Torchwright.Dsl.Analysis
                             stageName + " CoT layer", "8 (key groups 4, value sharing 8)", 8, "width", width));
                     if (anyMhsa && width % heads != 0)
                         diagnostics.Add(DiagnosticCatalog.HeadsDoNotDivide.Create(StageLocation(s, "heads", "heads"), stageName + " MHSA", heads, width, DivisorNear(width, heads)));
+                    if (mask[0] && stride > 2)
+                        diagnostics.Add(DiagnosticCatalog.MhsaStride.Create(
+                            Has(StagePath(s, "stride")) || Has("strides") ? StageLocation(s, "stride", "strides") : MhsaLocation(s), stageName, stride));
                     if (anyMhsa && !Has("input"))
                         diagnostics.Add(DiagnosticCatalog.InputSizeRequired.Create(MhsaLocation(s), stageName, "MHSA's relative-position tables"));
                     long inC = inCh;
@@ -544,7 +547,8 @@ namespace Torchwright.Dsl.Analysis
         /// <summary>Checks that need feature-map sizes: exact division by the strides, BoT's pooled maps, MHSA map size.</summary>
         private void CheckSpatial(ArchitectureIR ir, CostReport costs)
         {
-            if (!ir.InputDeclared) return;
+            CheckMapsHoldKernels(ir, costs);
+            if (HasNewErrors || !ir.InputDeclared) return;
             long total = ir.Stem == StemKind.None ? 1 : 4;
             foreach (var st in ir.Stages) total = checked(total * st.Stride);
             bool strict = ir.Stages.Any(st => st.Blocks.Any(b => b.Kind == BlockKind.Bot || b.Kind == BlockKind.Rest));
@@ -586,6 +590,38 @@ namespace Torchwright.Dsl.Analysis
                         diagnostics.Add(DiagnosticCatalog.LargeAttentionMap.Create(MhsaLocation(s), $"{stage.Name} block {b}", x.H, x.W, tokens, FormatBytes(bytes)));
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// ResT's patch embeddings ((p+1)x(p+1), stride p, padding p/2) and EMSA's spatial reduction ((sr+1)x(sr+1),
+        /// stride sr, padding sr/2) use kernels larger than their stride: on a map smaller than the kernel even padded,
+        /// libtorch refuses the convolution. Other convolutions and pools pad enough to keep at least one pixel.
+        /// Checked at the input the costs were computed for (the declared one, or 224x224).
+        /// </summary>
+        private void CheckMapsHoldKernels(ArchitectureIR ir, CostReport costs)
+        {
+            if (ir.Family != Family.Rest) return;
+            var byPath = new Dictionary<string, LayerInfo>(StringComparer.Ordinal);
+            foreach (var l in costs.Layers) byPath[l.Path] = l;
+            static bool Holds(Shape x, long p) => CostModel.OutSize(x.H, p + 1, p, p / 2) >= 1 && CostModel.OutSize(x.W, p + 1, p, p / 2) >= 1;
+            static long Largest(Shape x, long p) { while (p > 1 && !Holds(x, p)) p--; return p; }
+            for (int s = 0; s < ir.Stages.Count; s++)
+            {
+                var stage = ir.Stages[s];
+                var patch = Naming.PatchEmbed(ir.Family, s);
+                if (patch != null && byPath.TryGetValue(patch, out var embed) && !Holds(embed.Input, stage.Stride))
+                {
+                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(Has(StagePath(s, "stride")) || Has("strides") ? StageLocation(s, "stride", "strides") : LocationOf("input"),
+                        stage.Name, $"the patch embedding (stride {stage.Stride})", embed.Input.H, embed.Input.W, ir.Input, stage.Stride + 1,
+                        $"a stride of {Largest(embed.Input, stage.Stride)} or less for {stage.Name}"));
+                    return; // later stages see no map at all
+                }
+                var sr = stage.Blocks.Count > 0 ? stage.Blocks[0].SrRatio : 1;
+                if (sr > 1 && byPath.TryGetValue(Naming.Block(ir.Family, s, 0), out var block) && !Holds(block.Input, sr))
+                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(StageLocation(s, "sr_ratio", "sr_ratios"),
+                        stage.Name, $"the EMSA spatial reduction (sr_ratio {sr})", block.Input.H, block.Input.W, ir.Input, sr + 1,
+                        $"an sr_ratio of {Largest(block.Input, sr)} or less for {stage.Name}"));
             }
         }
 

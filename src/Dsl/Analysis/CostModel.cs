@@ -24,7 +24,8 @@ namespace Torchwright.Dsl.Analysis
         public static long OutSize(long size, long kernel, long stride, long pad, long dilation = 1, bool ceilMode = false)
         {
             long span = size + 2 * pad - dilation * (kernel - 1) - 1;
-            if (span < 0) return 0;
+            // A window larger than the padded input: no output, except that ceil_mode keeps one partial window.
+            if (span < 0 && !(ceilMode && span + stride - 1 >= 0)) return 0;
             long o = ceilMode ? (span + stride - 1) / stride + 1 : span / stride + 1;
             // PyTorch: with ceil_mode the last window must start inside the input (or left padding).
             if (ceilMode && (o - 1) * stride >= size + pad) o--;

@@ -70,6 +70,12 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor AttributedClassShape = new DiagnosticDescriptor(
             "TW0021", "Attributed class must be a top-level non-generic partial class", "'{0}' carries [Architecture] but is {1}; declare it as a top-level, non-generic 'partial class' so the generated module can complete it", Severity.Error);
 
+        public static readonly DiagnosticDescriptor MhsaStride = new DiagnosticDescriptor(
+            "TW0022", "MHSA block stride other than 1 or 2", "{0} block 0 (MHSA): an MHSA block downsamples with a 2x2 average pool after the attention, so it takes stride 1 or 2, but the stage stride is {1}; set the stage's stride to 1 or 2, or keep block 0 a convolution (mask entry 0)", Severity.Error);
+
+        public static readonly DiagnosticDescriptor MapTooSmall = new DiagnosticDescriptor(
+            "TW0023", "Feature map too small for the kernel", "{0}: {1} receives a {2}x{3} map (at input {4}), smaller than its {5}x{5} kernel even padded, so it would leave no pixels; use {6}, or a larger input or smaller strides before this stage", Severity.Error);
+
         // --- generated names, attribute use, imports and work caps (TW0030-TW0039) -----------------
         public static readonly DiagnosticDescriptor GeneratedTypeNameTaken = new DiagnosticDescriptor(
             "TW0030", "Two declarations generate the same C# type", "{0} '{1}' generates the C# type '{2}', which {3} (at {4}) already generates; rename one of them", Severity.Error);
@@ -119,6 +125,7 @@ namespace Torchwright.Dsl.Diagnostics
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
+            MhsaStride, MapTooSmall,
             GeneratedTypeNameTaken, TypeNameIsMemberName, UnprintableName, NonFiniteNumber, StageWithoutArchitecture, EmptyImport,
             ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,

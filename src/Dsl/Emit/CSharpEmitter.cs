@@ -197,7 +197,7 @@ namespace Torchwright.Dsl.Emit
             {
                 if (p.Items == null)
                 {
-                    w.Line($"{p.Field} = {p.Create};");
+                    w.Line($"{p.Field} = {Part(ir.Name, p.Name, p.Create)};");
                     continue;
                 }
                 w.Line($"{p.Field} = {p.Create}(");
@@ -340,7 +340,8 @@ namespace Torchwright.Dsl.Emit
                         Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.Stride})");
                 }
                 var stageName = Naming.Stage(ir.Family, s);
-                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
+                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: Part(ir.Name, $"{Naming.Block(ir.Family, s, i)} (stage {st.Name}, block {i})",
+                    BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input)))).ToList();
                 if (ir.Family == Family.ResNet)
                     Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
                         blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
@@ -363,6 +364,10 @@ namespace Torchwright.Dsl.Emit
                 Add(Naming.Head(ir.Family), "global::TorchSharp.Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
             return list;
         }
+
+        /// <summary>Wraps a part's construction so a failure names the architecture and the part (ModuleBuildException).</summary>
+        private static string Part(string arch, string part, string create) =>
+            $"global::Torchwright.Runtime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
         private static string BlockCreate(BlockIR b, string name, Shape input)
         {

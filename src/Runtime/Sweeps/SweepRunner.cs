@@ -85,11 +85,11 @@ namespace Torchwright.Runtime.Sweeps
         }
 
         /// <summary>
-        /// Errors that belong to one variant: divergence, a libtorch error (ExternalException, e.g. out of memory), a
+        /// Errors that belong to one variant: divergence, a module that could not be built, a libtorch error (ExternalException, e.g. out of memory), a
         /// shape or argument the module rejects. Anything else (a bug, a database error) stops the sweep.
         /// </summary>
         private static bool IsVariantFailure(Exception e) =>
-            e is TrainingDivergedException || e is ArgumentException || e is OutOfMemoryException
+            e is TrainingDivergedException || e is ModuleBuildException || e is ArgumentException || e is OutOfMemoryException
             || (e is System.Runtime.InteropServices.ExternalException && e is not System.Data.Common.DbException);
 
         /// <summary>Synchronous IProgress (System.Progress posts to the thread pool, which would reorder events).</summary>

@@ -158,6 +158,31 @@ namespace Torchwright.Dsl.Tests.Checking
             Expect("arch A : ResNet50 {\n  c3.radix = ⟦2⟧\n}\n", "TW0101", "c3", "'radix'", "bottleneck");
 
         [Fact]
+        public void TW0022_mhsa_block_with_stride_4_is_refused_at_the_stride() =>
+            Expect("arch A {\n  input = 3x16x16\n  block = splat\n  stem = none\n  depths = [1, 1]\n  widths = [64, 8]\n  strides = [2, ⟦4⟧]\n  c3.mhsa = [1]\n}\n",
+                "TW0022", "c3 block 0 (MHSA)", "stride 1 or 2", "the stage stride is 4");
+
+        [Fact]
+        public void TW0022_default_stemless_stride_4_is_refused_at_the_mask() =>
+            Expect("arch A {\n  input = 3x32x32\n  block = bottleneck\n  stem = none\n  depths = [1]\n  widths = [8]\n  c2.mhsa = ⟦[1]⟧\n}\n",
+                "TW0022", "c2 block 0 (MHSA)", "the stage stride is 4");
+
+        [Fact]
+        public void TW0022_is_not_reported_when_block_0_is_a_convolution() =>
+            Assert.DoesNotContain(ArchCompiler.Compile(new[] { new SourceFile(Path, "arch A {\n  input = 3x64x64\n  block = bottleneck\n  depths = [2]\n  widths = [8]\n  strides = [4]\n  c2.mhsa = [0, 1]\n}\n") }).Diagnostics,
+                d => d.IsError);
+
+        [Fact]
+        public void TW0023_rest_spatial_reduction_larger_than_a_1x1_map() =>
+            Expect("arch A {\n  input = 3x24x24\n  width = 0.1\n  block = rest\n  depths = [2, 2, 2]\n  widths = [128, 256, 256]\n  strides = [1, 3, 2]\n  heads = [4, 4, 8]\n  sr_ratios = [1, 5, ⟦3⟧]\n}\n",
+                "TW0023", "c4: the EMSA spatial reduction (sr_ratio 3) receives a 1x1 map (at input 3x24x24)", "4x4 kernel", "an sr_ratio of 2 or less for c4");
+
+        [Fact]
+        public void TW0023_rest_patch_embedding_stride_3_on_a_1x1_map() =>
+            Expect("arch A {\n  input = 3x16x16\n  block = rest\n  depths = [1, 1, 1, 1]\n  widths = [8, 8, 8, 8]\n  strides = [1, 2, 2, ⟦3⟧]\n}\n",
+                "TW0023", "c5: the patch embedding (stride 3) receives a 1x1 map", "a stride of 2 or less for c5");
+
+        [Fact]
         public void TW0102_width_multiplier_rounding_is_noted()
         {
             var d = Expect("arch A : ResNet50 {\n  width = ⟦0.3⟧\n}\n", "TW0102", "c2", "0.3", "19.2", "rounded to 16");
