@@ -36,17 +36,17 @@ namespace Torchwright.Cli.Tests
             using var db = ResultsDb.Open(path);
             db.Plan(new[]
             {
-                new VariantPlan("S/c5.mhsa=[0,1]", "S", 0, "{\"c5.mhsa\":[0,1]}", 1_500_000, 2_500_000_000),
-                new VariantPlan("S/c5.mhsa=[1,1]", "S", 1, "{\"c5.mhsa\":[1,1]}", 1_200_000, 2_000_000_000),
-                new VariantPlan("S/width=32", "S", 2, "{\"width\":32}", 800_000, 900_000_000),
-                new VariantPlan("S/width=16", "S", 3, "{\"width\":16}", 400_000, 450_000_000),
+                new VariantPlan("S/c5.mhsa=[0,1]", "S", 0, "{\"c5.mhsa\":[0,1]}", 1_500_000, 2_500_000_000, 0),
+                new VariantPlan("S/c5.mhsa=[1,1]", "S", 1, "{\"c5.mhsa\":[1,1]}", 1_200_000, 2_000_000_000, 0),
+                new VariantPlan("S/width=32", "S", 2, "{\"width\":32}", 800_000, 900_000_000, 0),
+                new VariantPlan("S/width=16", "S", 3, "{\"width\":16}", 400_000, 450_000_000, 0),
             }, Run);
-            db.MarkRunning("S/c5.mhsa=[0,1]", T0);
-            db.MarkDone("S/c5.mhsa=[0,1]", T0.AddSeconds(90), Metrics(100.5, 1_048_576, 1.5, 1.25, 0.5, (10, 2.0), (20, 1.5)));
-            db.MarkRunning("S/c5.mhsa=[1,1]", T0.AddMinutes(2));
-            db.MarkDone("S/c5.mhsa=[1,1]", T0.AddMinutes(4), Metrics(80, 2_097_152, 1.0, 0.875, 0.75, (10, 1.75), (20, 1.0)));
-            db.MarkRunning("S/width=32", T0.AddMinutes(5));
-            db.MarkFailed("S/width=32", T0.AddMinutes(6), FailedError);
+            db.MarkRunning("S/c5.mhsa=[0,1]", 0, T0);
+            db.MarkDone("S/c5.mhsa=[0,1]", 0, T0.AddSeconds(90), Metrics(100.5, 1_048_576, 1.5, 1.25, 0.5, (10, 2.0), (20, 1.5)));
+            db.MarkRunning("S/c5.mhsa=[1,1]", 0, T0.AddMinutes(2));
+            db.MarkDone("S/c5.mhsa=[1,1]", 0, T0.AddMinutes(4), Metrics(80, 2_097_152, 1.0, 0.875, 0.75, (10, 1.75), (20, 1.0)));
+            db.MarkRunning("S/width=32", 0, T0.AddMinutes(5));
+            db.MarkFailed("S/width=32", 0, T0.AddMinutes(6), FailedError);
             more?.Invoke(db);
             return path;
         }
@@ -196,7 +196,7 @@ namespace Torchwright.Cli.Tests
         public void Merged_shards_equal_an_unsharded_run()
         {
             var grid = Enumerable.Range(0, 7)
-                .Select(i => new VariantPlan($"G/depth={i}", "G", i, $"{{\"depth\":{i}}}", 1000 * (i + 1), 50_000 * (i + 1)))
+                .Select(i => new VariantPlan($"G/depth={i}", "G", i, $"{{\"depth\":{i}}}", 1000 * (i + 1), 50_000 * (i + 1), 0))
                 .ToList();
             void RunInto(string path, string shard, Func<int, bool> owns)
             {
@@ -205,14 +205,14 @@ namespace Torchwright.Cli.Tests
                 db.Plan(mine, Run.Replace("\"1/1\"", $"\"{shard}\""));
                 foreach (var p in mine.Where(p => p.Index != 5))
                 {
-                    db.MarkRunning(p.Variant, T0.AddMinutes(p.Index));
-                    db.MarkDone(p.Variant, T0.AddMinutes(p.Index + 1),
+                    db.MarkRunning(p.Variant, 0, T0.AddMinutes(p.Index));
+                    db.MarkDone(p.Variant, 0, T0.AddMinutes(p.Index + 1),
                         Metrics(10 + p.Index, 1 << 20, 2.0 / (p.Index + 1), 1.0 / (p.Index + 1), 0.1 * ((p.Index * 3) % 7), (1, 2.0), (2, 1.0 + 0.1 * p.Index)));
                 }
                 if (mine.Any(p => p.Index == 5))
                 {
-                    db.MarkRunning("G/depth=5", T0);
-                    db.MarkFailed("G/depth=5", T0.AddMinutes(1), "diverged");
+                    db.MarkRunning("G/depth=5", 0, T0);
+                    db.MarkFailed("G/depth=5", 0, T0.AddMinutes(1), "diverged");
                 }
             }
             string all = PathOf("all.db"), s1 = PathOf("shard-1.db"), s2 = PathOf("shard-2.db"), s3 = PathOf("shard-3.db");
@@ -247,18 +247,18 @@ namespace Torchwright.Cli.Tests
         public void A_variant_in_two_databases_is_taken_from_the_latest_done_with_a_warning()
         {
             string older = PathOf("older.db"), newer = PathOf("newer.db");
-            var plan = new VariantPlan("S/a", "S", 0, "{}", 10, 20);
+            var plan = new VariantPlan("S/a", "S", 0, "{}", 10, 20, 0);
             using (var db = ResultsDb.Open(older))
             {
-                db.Plan(new[] { plan, new VariantPlan("S/b", "S", 1, "{}", 11, 21) }, Run);
-                db.MarkRunning("S/a", T0);
-                db.MarkDone("S/a", T0.AddMinutes(1), Metrics(1, 1, 1, 1, 0.25));
+                db.Plan(new[] { plan, new VariantPlan("S/b", "S", 1, "{}", 11, 21, 0) }, Run);
+                db.MarkRunning("S/a", 0, T0);
+                db.MarkDone("S/a", 0, T0.AddMinutes(1), Metrics(1, 1, 1, 1, 0.25));
             }
             using (var db = ResultsDb.Open(newer))
             {
                 db.Plan(new[] { plan }, Run);
-                db.MarkRunning("S/a", T0.AddHours(1));
-                db.MarkDone("S/a", T0.AddHours(2), Metrics(1, 1, 1, 1, 0.5));
+                db.MarkRunning("S/a", 0, T0.AddHours(1));
+                db.MarkDone("S/a", 0, T0.AddHours(2), Metrics(1, 1, 1, 1, 0.5));
             }
             var r = CliRunner.Run("report", older, newer, "-f", "json");
             Assert.Equal(0, r.ExitCode);
@@ -321,9 +321,9 @@ namespace Torchwright.Cli.Tests
 
         private string HtmlDb() => FixedDb("html.db", db =>
         {
-            db.Plan(new[] { new VariantPlan(EvilName, "S", 4, "{\"evil\":\"</code><b>\"}", 900_000, 1_000_000_000) }, Run);
-            db.MarkRunning(EvilName, T0.AddMinutes(7));
-            db.MarkDone(EvilName, T0.AddMinutes(8), Metrics(50, 1 << 20, 2.25, 2.0, 0.3125, (10, 2.5), (15, 2.25), (20, 2.0)));
+            db.Plan(new[] { new VariantPlan(EvilName, "S", 4, "{\"evil\":\"</code><b>\"}", 900_000, 1_000_000_000, 0) }, Run);
+            db.MarkRunning(EvilName, 0, T0.AddMinutes(7));
+            db.MarkDone(EvilName, 0, T0.AddMinutes(8), Metrics(50, 1 << 20, 2.25, 2.0, 0.3125, (10, 2.5), (15, 2.25), (20, 2.0)));
         });
 
         [Fact]

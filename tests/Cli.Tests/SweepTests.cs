@@ -114,7 +114,7 @@ sweep TinyGrid : Tiny {
             var db = Path.Combine(dir.Path, "r.db");
             var (code, stdout, stderr) = CliRunner.Run(Train(db));
             Assert.True(code == 0, stderr + stdout);
-            Assert.Contains("[1/4] TinyGrid/c5.mhsa=[0]/c3.depth=1: step 6/6 loss", stdout);
+            Assert.Contains("[1/4] TinyGrid/c5.mhsa=[0]/c3.depth=1 seed 0: step 6/6 loss", stdout);
             var rows = Read(db);
             Assert.Equal(GridNames, rows.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
             foreach (var r in rows)
@@ -129,7 +129,7 @@ sweep TinyGrid : Tiny {
 
             var again = CliRunner.Run(Train(db));
             Assert.Equal(2, again.ExitCode);
-            Assert.Contains("already holds 4 variants (4 done); pass --resume", again.Error);
+            Assert.Contains("already holds 4 runs (4 done); pass --resume", again.Error);
 
             var other = CliRunner.Run(Train(db, "--resume", "--seed", "7"));
             Assert.Equal(2, other.ExitCode);
@@ -137,7 +137,7 @@ sweep TinyGrid : Tiny {
 
             var resumed = CliRunner.Run(Train(db, "--resume"));
             Assert.True(resumed.ExitCode == 0, resumed.Error);
-            Assert.Contains("4 variants planned, 4 already done, 0 to run", resumed.Out);
+            Assert.Contains("4 runs planned, 4 already done, 0 to run", resumed.Out);
             Assert.Equal(rows.Select(r => (r.Variant, r.Finished)), Read(db).Select(r => (r.Variant, r.Finished)));
         }
 
@@ -183,7 +183,7 @@ sweep TinyGrid : Tiny {
 
             var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 30, "--resume"));
             Assert.True(code == 0, stderr + stdout);
-            Assert.Contains($"4 variants planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
+            Assert.Contains($"4 runs planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
             var after = Read(db);
             Assert.Equal(GridNames, after.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
             Assert.All(after, r => Assert.Equal(VariantStatus.Done, r.Status));

@@ -23,9 +23,9 @@ namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright sweep &lt;file.arch&gt; [--name S] [--set path=v1,v2 ...] [--steps N | --epochs E] [--batch B] [--lr X]
-    /// [--seed S] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
-    /// at compile time (invalid ones are reported and skipped), then trains each from the same seed, evaluates it
-    /// and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
+    /// [--seed S] [--seeds N] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
+    /// at compile time (invalid ones are reported and skipped), then trains each under the same seeds (one run per
+    /// variant and seed), evaluates it and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
     /// </summary>
     internal static class SweepCommand
     {
@@ -35,7 +35,7 @@ namespace Torchwright.Cli.Commands
 
         private sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
-            double LearningRate, long Seed, string Device, string Dataset, string Db, bool Resume, string? Shard,
+            double LearningRate, long Seed, int Seeds, string Device, string Dataset, string Db, bool Resume, string? Shard,
             int? Threads, bool ZeroInitResidual, bool DryRun, string Progress);
 
         public static Command Create(CliContext ctx)
@@ -48,7 +48,8 @@ namespace Torchwright.Cli.Commands
             var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
             var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
             var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
-            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant)", DefaultValueFactory = _ => 0 };
+            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant); the first of --seeds", DefaultValueFactory = _ => 0 };
+            var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, or cifar10:DIR (the CIFAR-10 binary version)", DefaultValueFactory = _ => "shapes" };
             var db = new Option<string>("--db") { Description = "SQLite results database (created if missing)", Required = true };
@@ -61,11 +62,11 @@ namespace Torchwright.Cli.Commands
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
+                file, name, set, sweepName, steps, epochs, batch, lr, seed, seeds, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
             command.SetAction(parse => Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed),
+                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(seeds),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                 parse.GetValue(threads), parse.GetValue(zeroInit), parse.GetValue(dryRun), parse.GetValue(progress)!)));
             return command;
@@ -86,6 +87,8 @@ namespace Torchwright.Cli.Commands
             if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
             if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate)) return Usage(ctx, $"--lr must be a positive number (got {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
+            if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
+            if (s.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {s.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
             var shard = Shard.All;
             if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
             if (!CommandSupport.TryGetDevice(ctx, "sweep", s.Device, out var device)) return ExitCodes.Usage;
@@ -138,14 +141,19 @@ namespace Torchwright.Cli.Commands
 
             var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
             int steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps);
-            var plans = mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
-                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs)).ToList();
+            // Seed-major: the first seed of every variant trains before the second, so an early look at the database
+            // already compares every variant.
+            var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
+                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, s.Seed + k))).ToList();
             var runJson = RunJson(s, steps, data);
             ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
-                + $"{runnable.Count} runnable, {plans.Count} in shard {shard}; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}, {s.Device}");
+                + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
+                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({s.Seed}..{s.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
+                + $"; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
+                + (s.Seeds > 1 ? "" : $"seed {s.Seed}, ") + s.Device);
             if (s.DryRun)
             {
-                foreach (var p in plans)
+                foreach (var p in plans.Where(p => p.Seed == s.Seed))
                     ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
                 return ExitCodes.Ok;
             }
@@ -166,7 +174,7 @@ namespace Torchwright.Cli.Commands
             {
                 var existing = results.ReadAll();
                 if (existing.Count > 0 && !s.Resume)
-                    return Usage(ctx, $"{s.Db} already holds {existing.Count} variants ({existing.Count(r => r.Status == "done")} done); "
+                    return Usage(ctx, $"{s.Db} already holds {Numbers.Plural(existing.Count, "run")} ({existing.Count(r => r.Status == "done")} done); "
                         + "pass --resume to continue that sweep, or give a new --db");
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
@@ -190,8 +198,10 @@ namespace Torchwright.Cli.Commands
                 finally { Console.CancelKeyPress -= onCancel; }
 
                 ctx.Out.WriteLine();
-                var records = ReportSort.Apply(results.ReadAll(), ReportSort.Default);
-                ReportText.Write(ctx.Out, new ReportDocument(new[] { s.Db }, records, ReportSort.Default, Array.Empty<string>()), markdown: false);
+                var all = results.ReadAll();
+                var records = ReportSort.Apply(all, ReportSort.Default);
+                var aggregates = ReportAggregates.Build(all, baseline: null, out _)!;
+                ReportText.Write(ctx.Out, new ReportDocument(new[] { s.Db }, records, ReportSort.Default, Array.Empty<string>(), aggregates), markdown: false);
                 if (outcome.Cancelled)
                 {
                     ctx.Error.WriteLine($"sweep: interrupted; the variant in flight stays 'running'. Continue with the same command and --resume.");
@@ -262,7 +272,10 @@ namespace Torchwright.Cli.Commands
             }
         }
 
-        /// <summary>The training settings a database's rows were made with; --resume refuses a run with other ones.</summary>
+        /// <summary>
+        /// The training settings a database's rows were made with; --resume refuses a run with other ones. The seed is
+        /// not one of them: it is per run (a resume with more --seeds adds runs).
+        /// </summary>
         private static string RunJson(Settings s, int steps, DatasetPair data)
         {
             using var buffer = new MemoryStream();
@@ -274,7 +287,6 @@ namespace Torchwright.Cli.Commands
                 w.WriteNumber("steps", steps);
                 w.WriteNumber("batch", s.Batch);
                 w.WriteNumber("lr", s.LearningRate);
-                w.WriteNumber("seed", s.Seed);
                 w.WriteString("device", s.Device);
                 w.WriteBoolean("zero_init_residual", s.ZeroInitResidual);
                 w.WriteEndObject();

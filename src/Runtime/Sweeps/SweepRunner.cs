@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Sweeps
 {
-    /// <summary>One grid point to train: what the database records about it and how to build its module.</summary>
+    /// <summary>One run to train (a grid point under one seed): what the database records about it and how to build its module.</summary>
     public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel);
 
     /// <summary>What a sweep run did.</summary>
@@ -43,8 +43,8 @@ namespace Torchwright.Runtime.Sweeps
         {
             db.Plan(jobs.Select(j => j.Plan).ToList(), runJson);
             // One read of the database, not one query (and loss-curve read) per variant.
-            var done = new HashSet<string>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => r.Variant), StringComparer.Ordinal);
-            var todo = jobs.Where(j => !done.Contains(j.Plan.Variant)).ToList();
+            var done = new HashSet<(string, long)>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => (r.Variant, r.Seed)));
+            var todo = jobs.Where(j => !done.Contains((j.Plan.Variant, j.Plan.Seed))).ToList();
             observer.Started(jobs.Count, todo.Count, jobs.Count - todo.Count);
 
             int trained = 0, failed = 0;
@@ -55,12 +55,12 @@ namespace Torchwright.Runtime.Sweeps
                 var job = todo[i];
                 int k = i + 1;
                 observer.VariantStarted(k, todo.Count, job.Plan);
-                db.MarkRunning(job.Plan.Variant, DateTimeOffset.UtcNow);
+                db.MarkRunning(job.Plan.Variant, job.Plan.Seed, DateTimeOffset.UtcNow);
                 TrainResult result;
                 try
                 {
                     var progress = new Progress(p => observer.VariantProgress(k, todo.Count, job.Plan, p));
-                    result = Trainer.Run(job.CreateModel, data, options, progress, cancel);
+                    result = Trainer.Run(job.CreateModel, data, options with { Seed = job.Plan.Seed }, progress, cancel);
                 }
                 catch (OperationCanceledException)
                 {
@@ -71,12 +71,12 @@ namespace Torchwright.Runtime.Sweeps
                 {
                     // One variant failing (divergence, out of memory, a shape the declaration did not foresee) must
                     // not stop the grid: record why and go on.
-                    db.MarkFailed(job.Plan.Variant, DateTimeOffset.UtcNow, e.Message);
+                    db.MarkFailed(job.Plan.Variant, job.Plan.Seed, DateTimeOffset.UtcNow, e.Message);
                     observer.VariantFailed(k, todo.Count, job.Plan, e.Message);
                     failed++;
                     continue;
                 }
-                db.MarkDone(job.Plan.Variant, DateTimeOffset.UtcNow, new VariantMetrics(
+                db.MarkDone(job.Plan.Variant, job.Plan.Seed, DateTimeOffset.UtcNow, new VariantMetrics(
                     result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve));
                 observer.VariantDone(k, todo.Count, job.Plan, result);
                 trained++;
