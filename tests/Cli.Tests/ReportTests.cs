@@ -119,17 +119,17 @@ namespace Torchwright.Cli.Tests
         }
 
         private const string ReportCsvHeader =
-            "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db";
+            "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db,seed";
 
         [Fact]
         public void Csv_is_exact_rfc4180()
         {
             var db = FixedDb();
             var expected = ReportCsvHeader + "\r\n"
-                + $"\"S/c5.mhsa=[1,1]\",S,1,done,2024-05-01T12:02:00.0000000Z,2024-05-01T12:04:00.0000000Z,1200000,2000000000,80,2097152,1,0.875,0.75,,\"{{\"\"c5.mhsa\"\":[1,1]}}\",{db}\r\n"
-                + $"\"S/c5.mhsa=[0,1]\",S,0,done,2024-05-01T12:00:00.0000000Z,2024-05-01T12:01:30.0000000Z,1500000,2500000000,100.5,1048576,1.5,1.25,0.5,,\"{{\"\"c5.mhsa\"\":[0,1]}}\",{db}\r\n"
-                + $"S/width=32,S,2,failed,2024-05-01T12:05:00.0000000Z,2024-05-01T12:06:00.0000000Z,800000,900000000,,,,,,\"out of memory, \"\"CUDA\"\" <x>\nat step 3\",\"{{\"\"width\"\":32}}\",{db}\r\n"
-                + $"S/width=16,S,3,pending,,,400000,450000000,,,,,,,\"{{\"\"width\"\":16}}\",{db}\r\n";
+                + $"\"S/c5.mhsa=[1,1]\",S,1,done,2024-05-01T12:02:00.0000000Z,2024-05-01T12:04:00.0000000Z,1200000,2000000000,80,2097152,1,0.875,0.75,,\"{{\"\"c5.mhsa\"\":[1,1]}}\",{db},0\r\n"
+                + $"\"S/c5.mhsa=[0,1]\",S,0,done,2024-05-01T12:00:00.0000000Z,2024-05-01T12:01:30.0000000Z,1500000,2500000000,100.5,1048576,1.5,1.25,0.5,,\"{{\"\"c5.mhsa\"\":[0,1]}}\",{db},0\r\n"
+                + $"S/width=32,S,2,failed,2024-05-01T12:05:00.0000000Z,2024-05-01T12:06:00.0000000Z,800000,900000000,,,,,,\"out of memory, \"\"CUDA\"\" <x>\nat step 3\",\"{{\"\"width\"\":32}}\",{db},0\r\n"
+                + $"S/width=16,S,3,pending,,,400000,450000000,,,,,,,\"{{\"\"width\"\":16}}\",{db},0\r\n";
             Assert.Equal(expected, Report(db, "--format", "csv").Out);
         }
 
@@ -141,7 +141,7 @@ namespace Torchwright.Cli.Tests
             var rows = doc.RootElement.EnumerateArray().ToList();
             Assert.Equal(4, rows.Count);
             var contract = new[] { "variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc" };
-            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db" };
+            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db", "seed", "summary" };
             foreach (var row in rows)
                 Assert.Equal(contract.Concat(additions), row.EnumerateObject().Select(p => p.Name));
 
@@ -265,7 +265,7 @@ namespace Torchwright.Cli.Tests
             var rows = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
             Assert.Equal(new[] { $"S/a 0.5 {newer}", $"S/b null {older}" },
                 rows.Select(x => $"{x.GetProperty("variant").GetString()} {x.GetProperty("eval_acc").GetRawText()} {x.GetProperty("db").GetString()}"));
-            Assert.Equal($"torchwright report: warning: variant 'S/a' is in {older} (done, finished 2024-05-01T12:01:00.0000000Z) and in {newer} (done, finished 2024-05-01T14:00:00.0000000Z); using {newer}\n", r.Error);
+            Assert.Equal($"torchwright report: warning: variant 'S/a' (seed 0) is in {older} (done, finished 2024-05-01T12:01:00.0000000Z) and in {newer} (done, finished 2024-05-01T14:00:00.0000000Z); using {newer}\n", r.Error);
         }
 
         [Fact]

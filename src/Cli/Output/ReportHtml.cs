@@ -67,7 +67,7 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
             else WriteTable(w, doc.Variants, colors, stats.Replicated);
 
             // One point per variant: the mean over its done runs, with the 95 % interval as an error bar when it has one.
-            var measured = stats.Variants.Where(v => v.EvalAccuracy != null).ToList();
+            var measured = stats.Sorted(doc.Sort).Where(v => v.EvalAccuracy != null).ToList();
             w.WriteLine("<h2>Eval accuracy vs MACs</h2>");
             if (measured.Count == 0) Empty(w, NothingToChart);
             else AccuracyChart(w, "acc-vs-macs", "Eval accuracy vs MACs", "MACs (multiply-accumulates per image)", measured, colors, v => v.Macs);
