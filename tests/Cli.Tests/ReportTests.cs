@@ -118,6 +118,61 @@ namespace Torchwright.Cli.Tests
             Assert.Equal("S/c5.mhsa=[0,1] S/c5.mhsa=[1,1] S/width=16 S/width=32", Order("variant"));
         }
 
+        /// <summary>
+        /// Three variants under three seeds: B is far above the baseline A, C within its noise. The report's p-values are
+        /// Welch's on each pair, Holm-adjusted over the two comparisons, and only B is marked.
+        /// </summary>
+        [Fact]
+        public void Seeded_runs_are_aggregated_and_tested_against_the_baseline()
+        {
+            var path = PathOf("seeded.db");
+            var acc = new Dictionary<string, double[]>
+            {
+                ["S/a"] = new[] { 0.50, 0.52, 0.51 },
+                ["S/b"] = new[] { 0.70, 0.71, 0.69 },
+                ["S/c"] = new[] { 0.50, 0.53, 0.49 },
+            };
+            using (var db = ResultsDb.Open(path))
+            {
+                var names = acc.Keys.ToList();
+                db.Plan(names.SelectMany((n, i) => Enumerable.Range(0, 3).Select(seed => new VariantPlan(n, "S", i, "{}", 10 + i, 20 + i, seed))).ToList(), Run);
+                foreach (var (name, values) in acc)
+                    for (int seed = 0; seed < 3; seed++)
+                    {
+                        db.MarkRunning(name, seed, T0);
+                        db.MarkDone(name, seed, T0.AddMinutes(1), Metrics(10, 1, 1, 1 - values[seed], values[seed], (1, 2.0), (2, 1.0)));
+                    }
+            }
+            var pB = Statistics.Welch(acc["S/b"], acc["S/a"]).PValue;
+            var pC = Statistics.Welch(acc["S/c"], acc["S/a"]).PValue;
+            var holm = Statistics.Holm(new[] { pB, pC });
+            Assert.True(holm[0] < 0.05 && holm[1] > 0.05);
+
+            var text = Report(path).Out;
+            Assert.Contains("9 runs of 3 variants from 1 database (9 done)", text);
+            Assert.Contains("vs S/a: Welch's t-test on eval acc, two-sided, Holm-corrected for 2 comparisons", text);
+            var rowB = text.Split('\n').First(l => l.StartsWith("S/b ", StringComparison.Ordinal));
+            Assert.True(holm[0] < 0.0001);
+            Assert.EndsWith("+19.00 pp   <0.0001  *", rowB.TrimEnd());
+            var rowC = text.Split('\n').First(l => l.StartsWith("S/c ", StringComparison.Ordinal));
+            Assert.EndsWith(holm[1].ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), rowC.TrimEnd());
+            Assert.Contains("baseline", text.Split('\n').First(l => l.StartsWith("S/a ", StringComparison.Ordinal)));
+
+            using var json = JsonDocument.Parse(Report(path, "--format", "json").Out);
+            var b = json.RootElement.EnumerateArray().First(r => r.GetProperty("variant").GetString() == "S/b").GetProperty("summary");
+            Assert.Equal(0.70, b.GetProperty("eval_acc").GetProperty("mean").GetDouble(), 12);
+            Assert.Equal(0.01, b.GetProperty("eval_acc").GetProperty("sd").GetDouble(), 12);
+            // 4.30265272975 (t, 0.975, df 2) * 0.01 / sqrt(3)
+            Assert.Equal(0.70 - 0.0248414, b.GetProperty("eval_acc").GetProperty("ci95_low").GetDouble(), 6);
+            var vs = b.GetProperty("vs_baseline");
+            Assert.Equal(("welch_t", true), (vs.GetProperty("test").GetString(), vs.GetProperty("significant").GetBoolean()));
+            Assert.Equal(pB, vs.GetProperty("p").GetDouble(), 12);
+            Assert.Equal(holm[0], vs.GetProperty("p_holm").GetDouble(), 12);
+
+            var other = Report(path, "--baseline", "S/c").Out;
+            Assert.Contains("vs S/c: Welch's t-test", other);
+        }
+
         private const string ReportCsvHeader =
             "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db,seed";
 

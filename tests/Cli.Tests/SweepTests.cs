@@ -178,6 +178,14 @@ sweep TinyGrid : Tiny {
                     Assert.Equal(isBaseline, summary.GetProperty("vs_baseline").ValueKind == System.Text.Json.JsonValueKind.Null);
                 }
             }
+            var html = CliRunner.Run("report", db, "--format", "html");
+            Assert.Equal(0, html.ExitCode);
+            Assert.Contains("<table id=\"aggregates\">", html.Out);
+            // One point per variant (the mean), each with its interval as an error bar, in both accuracy charts.
+            Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(html.Out, "<circle class=\"point\"").Count);
+            Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(html.Out, "<g class=\"interval\"").Count);
+            Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(html.Out, "\\(mean of 2 runs\\)</title></polyline>").Count);
+
             var unknown = CliRunner.Run("report", db, "--baseline", "TinyGrid/none");
             Assert.Equal(2, unknown.ExitCode);
             Assert.Contains("--baseline TinyGrid/none: no such variant; the databases hold TinyGrid/c5.mhsa=[0]/c3.depth=1, ", unknown.Error);

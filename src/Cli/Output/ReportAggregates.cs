@@ -111,7 +111,7 @@ namespace Torchwright.Cli.Output
         public static (string Header, bool Right)[] Headers =
         {
             ("Variant", false), ("Runs", true), ("Params", true), ("MACs", true), ("Eval acc", true), ("± 95% CI", true), ("SD", true),
-            ("Eval loss", true), ("± 95% CI", true), ("vs baseline", true), ("p (Holm)", true), ("", false),
+            ("Eval loss", true), ("± 95% CI", true), ("vs baseline", true), ("p (Holm)", true), ("Sig.", false),
         };
 
         public string[] Cells(VariantAggregate v) => new[]
