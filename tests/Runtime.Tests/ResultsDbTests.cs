@@ -206,7 +206,8 @@ namespace Torchwright.Runtime.Tests
             var running = db.Get(Grid[1].Variant, 0)!;
             Assert.Equal(("running", "{\"c5.mhsa\":[1],\"width\":128}", 7777L, 8888L), (running.Status, running.ConfigJson, running.Params, running.Macs));
             var failed = db.Get(Grid[2].Variant, 0)!;
-            Assert.Equal(("failed", "CUDA out of memory"), (failed.Status, failed.Error));
+            // A failed run is pending again (it is retried), its error kept until it runs.
+            Assert.Equal(("pending", "CUDA out of memory"), (failed.Status, failed.Error));
             Assert.Equal("pending", db.Get(PlanOf(3).Variant, 0)!.Status);
 
             // Restarting the interrupted variant clears what its earlier attempt left.

@@ -56,7 +56,7 @@ namespace Torchwright.Cli.Commands
             {
                 merged = ResultsDb.Merge(paths, out warnings);
             }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException || e is ArgumentException)
             {
                 ctx.Error.WriteLine("torchwright report: " + e.Message);
                 return ExitCodes.Usage;
@@ -69,7 +69,8 @@ namespace Torchwright.Cli.Commands
                 ctx.Error.WriteLine("torchwright report: " + baselineError);
                 return ExitCodes.Usage;
             }
-            var doc = new ReportDocument(paths.GroupBy(Path.GetFullPath).Select(g => g.First()).ToList(), ReportSort.Apply(merged, sort), sort, warnings, aggregates);
+            var shown = paths.GroupBy(p => ResultsStore.IsPostgres(p) ? p : Path.GetFullPath(p)).Select(g => ResultsStore.Display(g.First())).ToList();
+            var doc = new ReportDocument(shown, ReportSort.Apply(merged, sort), sort, warnings, aggregates);
             var text = new StringWriter { NewLine = "\n" };
             switch (format)
             {

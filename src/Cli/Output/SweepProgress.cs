@@ -67,6 +67,8 @@ namespace Torchwright.Cli.Output
 
             public void VariantFailed(int k, int n, VariantPlan plan, string error) =>
                 _out.WriteLine($"[{k}/{n}] {Label(plan)}: FAILED: {error}");
+
+            public void Note(string message) => _out.WriteLine("sweep: " + message);
         }
 
         private sealed class LiveObserver : ISweepObserver
@@ -86,13 +88,13 @@ namespace Torchwright.Cli.Output
 
             public void Started(int planned, int toRun, int skippedDone)
             {
-                _console.MarkupLine($"[bold]sweep[/]: {planned} variants planned, {skippedDone} already done, {toRun} to run");
-                _overall = _ctx.AddTask("variants", maxValue: Math.Max(1, toRun));
+                _console.MarkupLine($"[bold]sweep[/]: {Numbers.Plural(planned, "run")} planned, {skippedDone} already done, {toRun} to run");
+                _overall = _ctx.AddTask("runs", maxValue: Math.Max(1, toRun));
             }
 
             public void VariantStarted(int k, int n, VariantPlan plan)
             {
-                _overall!.Description = Markup.Escape($"variant {k}/{n}");
+                _overall!.Description = Markup.Escape($"run {k}/{n}");
                 _current = _ctx.AddTask(Markup.Escape(Label(plan)), maxValue: _steps);
             }
 
@@ -115,6 +117,8 @@ namespace Torchwright.Cli.Output
                 Finish($"{Label(plan)}  FAILED");
                 _console.MarkupLine($"[red]{Markup.Escape(Label(plan))}: {Markup.Escape(error)}[/]");
             }
+
+            public void Note(string message) => _console.MarkupLine("[bold]sweep[/]: " + Markup.Escape(message));
 
             private void Finish(string description)
             {

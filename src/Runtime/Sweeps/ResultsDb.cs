@@ -15,7 +15,7 @@ namespace Torchwright.Runtime.Sweeps
     /// crash or SIGKILL at any moment leaves every committed variant intact and loses at most the one in flight (it
     /// stays "running" until it is run again). The schema is documented in docs/report.md.
     /// </summary>
-    public sealed class ResultsDb : IDisposable
+    public sealed class ResultsDb : IResultsStore
     {
         /// <summary>The schema version this code writes and reads (meta.schema_version).</summary>
         /// Version 2 keys runs by (variant, seed); a version-1 file (one run per variant, its seed in run_json) is
@@ -45,6 +45,7 @@ namespace Torchwright.Runtime.Sweeps
             + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
             + "started TEXT, finished TEXT, config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, "
             + "images_per_s REAL, peak_memory_bytes INTEGER, train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT, "
+            + "worker TEXT, heartbeat TEXT, "
             + "PRIMARY KEY (variant, seed)) WITHOUT ROWID";
 
         private static string LossCurveTable(string name, string variants) =>
@@ -74,6 +75,8 @@ namespace Torchwright.Runtime.Sweeps
 
         /// <summary>The file as it was named when opened (error messages and <see cref="VariantRecord.SourceDb"/> use it).</summary>
         public string Path { get; }
+
+        string IResultsStore.Name => Path;
 
         /// <summary>The training settings the variants were planned with, or null before the first <see cref="Plan"/>.</summary>
         public string? RunJson
@@ -267,11 +270,11 @@ namespace Torchwright.Runtime.Sweeps
         /// </summary>
         public void Plan(IReadOnlyList<VariantPlan> plans, string runJson)
         {
-            RequireJsonObject(runJson, nameof(runJson));
+            StoreRules.RequireJsonObject(runJson, nameof(runJson));
             var twice = plans.GroupBy(p => (p.Variant, p.Seed)).FirstOrDefault(g => g.Count() > 1);
             if (twice != null)
                 throw new ArgumentException($"the plan names variant '{twice.Key.Variant}' with seed {twice.Key.Seed} {twice.Count()} times; runs must be unique", nameof(plans));
-            foreach (var p in plans) RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
+            foreach (var p in plans) StoreRules.RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
 
             Write(() =>
             {
@@ -279,7 +282,7 @@ namespace Torchwright.Runtime.Sweeps
                 long rows = (long)Scalar("SELECT count(*) FROM variants")!;
                 if (storedRun != null && rows > 0)
                 {
-                    var differences = Differences(storedRun, runJson, ignore: null);
+                    var differences = StoreRules.Differences(storedRun, runJson, ignore: null);
                     if (differences.Count > 0)
                         throw new InvalidOperationException(
                             $"{Path} holds variants trained with other settings (database vs now: {string.Join("; ", differences)}); "
@@ -304,10 +307,12 @@ namespace Torchwright.Runtime.Sweeps
                         Execute("INSERT INTO variants (variant, seed, sweep, grid_index, status, config_json, params, macs) "
                             + "VALUES ($v, $seed, $s, $i, 'pending', $c, $p, $m)", values);
                     else if (row.Status != VariantStatus.Done)
-                        Execute("UPDATE variants SET sweep = $s, grid_index = $i, config_json = $c, params = $p, macs = $m WHERE variant = $v AND seed = $seed", values);
+                        // A failed run is tried again by the next sweep process (pending, its old error kept until then).
+                        Execute("UPDATE variants SET sweep = $s, grid_index = $i, config_json = $c, params = $p, macs = $m, "
+                            + "status = CASE status WHEN 'failed' THEN 'pending' ELSE status END WHERE variant = $v AND seed = $seed", values);
                     else
                     {
-                        var changes = Differences(row.Config, p.ConfigJson, ignore: null);
+                        var changes = StoreRules.Differences(row.Config, p.ConfigJson, ignore: null);
                         if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
                         if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
                         if (changes.Count > 0)
@@ -319,15 +324,61 @@ namespace Torchwright.Runtime.Sweeps
             });
         }
 
+        /// <summary>
+        /// One sweep process holds a SQLite file at a time, so every run still "running" when it claims was left by a
+        /// process that died: it is claimable at once, whatever the lease. Runs are taken in the order of <paramref name="mine"/>.
+        /// </summary>
+        public ClaimState Claim(IReadOnlyList<VariantPlan> mine, string worker, TimeSpan lease, out RunClaim? claim)
+        {
+            claim = null;
+            var status = new Dictionary<(string, long), (string Status, string? Worker)>();
+            Read(() =>
+            {
+                using var read = Command("SELECT variant, seed, status, worker FROM variants");
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                    status[(reader.GetString(0), reader.GetInt64(1))] = (reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+                return 0;
+            });
+            foreach (var plan in mine)
+            {
+                if (!status.TryGetValue((plan.Variant, plan.Seed), out var row)) continue;
+                if (row.Status != VariantStatus.Pending && row.Status != VariantStatus.Running) continue;
+                MarkRunning(plan.Variant, plan.Seed, DateTimeOffset.UtcNow, worker);
+                claim = new RunClaim(plan, worker, row.Status == VariantStatus.Running ? row.Worker : null);
+                return ClaimState.Claimed;
+            }
+            return ClaimState.Finished;
+        }
+
+        public bool Heartbeat(RunClaim claim)
+        {
+            Write(() => Execute("UPDATE variants SET heartbeat = $t WHERE variant = $v AND seed = $seed",
+                ("$t", Iso(DateTimeOffset.UtcNow)), ("$v", claim.Plan.Variant), ("$seed", claim.Plan.Seed)));
+            return true;
+        }
+
+        public bool Finish(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics)
+        {
+            MarkDone(claim.Plan.Variant, claim.Plan.Seed, finished, metrics);
+            return true;
+        }
+
+        public bool Fail(RunClaim claim, DateTimeOffset finished, string error)
+        {
+            MarkFailed(claim.Plan.Variant, claim.Plan.Seed, finished, error);
+            return true;
+        }
+
         /// <summary>Starts (or restarts, after an interrupted run) a run: status running, metrics and loss curve cleared.</summary>
-        public void MarkRunning(string variant, long seed, DateTimeOffset started)
+        public void MarkRunning(string variant, long seed, DateTimeOffset started, string? worker = null)
         {
             Write(() =>
             {
                 RequireNotDone(variant, seed, "start");
                 Execute("UPDATE variants SET status = 'running', started = $t, finished = NULL, images_per_s = NULL, peak_memory_bytes = NULL, "
-                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = NULL WHERE variant = $v AND seed = $seed",
-                    ("$v", variant), ("$seed", seed), ("$t", Iso(started)));
+                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = NULL, worker = $w, heartbeat = $t WHERE variant = $v AND seed = $seed",
+                    ("$v", variant), ("$seed", seed), ("$t", Iso(started)), ("$w", worker));
                 Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
             });
         }
@@ -340,14 +391,7 @@ namespace Torchwright.Runtime.Sweeps
         /// </summary>
         public void MarkDone(string variant, long seed, DateTimeOffset finished, VariantMetrics metrics)
         {
-            var steps = new HashSet<int>();
-            foreach (var point in metrics.LossCurve)
-            {
-                if (!steps.Add(point.Step))
-                    throw new ArgumentException($"variant '{variant}': the loss curve has step {point.Step} twice; nothing was written", nameof(metrics));
-                if (!double.IsFinite(point.Loss))
-                    throw new ArgumentException($"variant '{variant}': the loss at step {point.Step} is {point.Loss.ToString(CultureInfo.InvariantCulture)}; a run that diverged is failed, not done; nothing was written", nameof(metrics));
-            }
+            StoreRules.CheckLossCurve(variant, metrics);
 
             Write(() =>
             {
@@ -413,7 +457,7 @@ namespace Torchwright.Runtime.Sweeps
             (string Path, string Run)? reference = null;
             foreach (var path in paths)
             {
-                if (!opened.Add(System.IO.Path.GetFullPath(path)))
+                if (!opened.Add(ResultsStore.IsPostgres(path) ? path : System.IO.Path.GetFullPath(path)))
                 {
                     notes.Add($"{path} is named more than once; it was read once");
                     continue;
@@ -422,11 +466,11 @@ namespace Torchwright.Runtime.Sweeps
                 IReadOnlyList<VariantRecord> records;
                 try
                 {
-                    using var db = OpenReadOnly(path);
+                    using var db = ResultsStore.OpenReadOnly(path);
                     run = db.RunJson;
                     records = db.ReadAll();
                 }
-                catch (SqliteException e)
+                catch (System.Data.Common.DbException e)
                 {
                     throw new IOException($"cannot read the results database {path}: {e.Message}", e);
                 }
@@ -435,7 +479,7 @@ namespace Torchwright.Runtime.Sweeps
                     if (reference == null) reference = (path, run);
                     else
                     {
-                        var differences = Differences(reference.Value.Run, run, ignore: new[] { ShardSetting, SeedSetting });
+                        var differences = StoreRules.Differences(reference.Value.Run, run, ignore: new[] { ShardSetting, SeedSetting });
                         if (differences.Count > 0)
                             notes.Add($"{reference.Value.Path} and {path} were run with different settings ({string.Join("; ", differences)}); their metrics may not be comparable");
                     }
@@ -566,39 +610,6 @@ namespace Torchwright.Runtime.Sweeps
         public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
         private static object? Finite(double value) => double.IsFinite(value) ? value : null;
-
-        private static void RequireJsonObject(string json, string what)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(json);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new ArgumentException($"{what} must be a JSON object, not {doc.RootElement.ValueKind}: {json}");
-            }
-            catch (JsonException e)
-            {
-                throw new ArgumentException($"{what} is not valid JSON ({e.Message}): {json}", e);
-            }
-        }
-
-        /// <summary>"key: a vs b" for every top-level key whose values differ (objects compared as JSON).</summary>
-        private static List<string> Differences(string stored, string current, IReadOnlyCollection<string>? ignore)
-        {
-            using var a = JsonDocument.Parse(stored);
-            using var b = JsonDocument.Parse(current);
-            var keys = a.RootElement.EnumerateObject().Select(p => p.Name)
-                .Concat(b.RootElement.EnumerateObject().Select(p => p.Name))
-                .Distinct(StringComparer.Ordinal).Where(k => ignore == null || !ignore.Contains(k));
-            var differences = new List<string>();
-            foreach (var key in keys)
-            {
-                bool inA = a.RootElement.TryGetProperty(key, out var va);
-                bool inB = b.RootElement.TryGetProperty(key, out var vb);
-                if (inA && inB && JsonElement.DeepEquals(va, vb)) continue;
-                differences.Add($"{key}: {(inA ? va.GetRawText() : "(absent)")} vs {(inB ? vb.GetRawText() : "(absent)")}");
-            }
-            return differences;
-        }
 
         /// <summary>Runs <paramref name="body"/> in one IMMEDIATE transaction: committed whole, or rolled back on any exception.</summary>
         private void Write(Action body) => InTransaction(deferred: false, () =>
