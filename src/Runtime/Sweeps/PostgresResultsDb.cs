@@ -97,16 +97,34 @@ namespace Torchwright.Runtime.Sweeps
             var b = new NpgsqlConnectionStringBuilder();
             if (db.Contains("://", StringComparison.Ordinal))
             {
-                if (!Uri.TryCreate(db, UriKind.Absolute, out var uri))
-                    throw new ArgumentException($"--db {Mask(db)}: not a valid PostgreSQL URI; write postgres://user:password@host:port/database");
-                if (uri.Host.Length > 0) b.Host = Uri.UnescapeDataString(uri.Host);
-                if (uri.Port > 0) b.Port = uri.Port;
-                var user = uri.UserInfo.Split(':', 2);
-                if (user[0].Length > 0) b.Username = Uri.UnescapeDataString(user[0]);
-                if (user.Length > 1) b.Password = Uri.UnescapeDataString(user[1]);
-                var database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
+                // By hand, not System.Uri: libpq's form allows an empty host (postgres://user@/db?host=/run/sock).
+                int scheme = db.IndexOf("://", StringComparison.Ordinal);
+                var rest = db.Substring(scheme + 3);
+                int q = rest.IndexOf('?');
+                var query = q >= 0 ? rest.Substring(q + 1) : "";
+                if (q >= 0) rest = rest.Substring(0, q);
+                int slash = rest.IndexOf('/');
+                var authority = slash >= 0 ? rest.Substring(0, slash) : rest;
+                var database = slash >= 0 ? Uri.UnescapeDataString(rest.Substring(slash + 1)) : "";
+                int at = authority.LastIndexOf('@');
+                if (at >= 0)
+                {
+                    var user = authority.Substring(0, at).Split(':', 2);
+                    if (user[0].Length > 0) b.Username = Uri.UnescapeDataString(user[0]);
+                    if (user.Length > 1) b.Password = Uri.UnescapeDataString(user[1]);
+                    authority = authority.Substring(at + 1);
+                }
+                int colon = authority.StartsWith("[", StringComparison.Ordinal) ? authority.IndexOf(':', authority.IndexOf(']') + 1) : authority.LastIndexOf(':');
+                if (colon >= 0)
+                {
+                    if (!int.TryParse(authority.Substring(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port < 1 || port > 65535)
+                        throw new ArgumentException($"--db {Mask(db)}: the port '{authority.Substring(colon + 1)}' is not a number from 1 to 65535");
+                    b.Port = port;
+                    authority = authority.Substring(0, colon);
+                }
+                if (authority.Length > 0) b.Host = Uri.UnescapeDataString(authority.Trim('[', ']'));
                 if (database.Length > 0) b.Database = database;
-                foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+                foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
                 {
                     var kv = pair.Split('=', 2);
                     var key = Uri.UnescapeDataString(kv[0]);
