@@ -11,7 +11,7 @@ set -euo pipefail
 packages=()
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3-torch python3-torchvision chromium) ;;
+  --tests) packages+=(python3-torch python3-torchvision chromium postgresql) ;;
   *) echo "setup: unknown option '$1' (use no option, or --tests)" >&2; exit 2 ;;
 esac
 
