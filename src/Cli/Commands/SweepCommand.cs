@@ -35,7 +35,7 @@ namespace Torchwright.Cli.Commands
 
         private sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
-            double LearningRate, long Seed, int Seeds, string? Lease, string Device, string Dataset, string Db, bool Resume, string? Shard,
+            double LearningRate, double Warmup, long Seed, int Seeds, string? Lease, string Device, string Dataset, string Db, bool Resume, string? Shard,
             int? Threads, bool ZeroInitResidual, bool DryRun, string Progress);
 
         public static Command Create(CliContext ctx)
@@ -48,6 +48,7 @@ namespace Torchwright.Cli.Commands
             var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
             var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
             var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
+            var warmup = new Option<double>("--warmup") { Description = "fraction of the steps over which the learning rate ramps up linearly to --lr (then a cosine decay), in [0, 1)", DefaultValueFactory = _ => TrainOptions.DefaultWarmupFraction };
             var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant); the first of --seeds", DefaultValueFactory = _ => 0 };
             var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
             var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
@@ -63,11 +64,11 @@ namespace Torchwright.Cli.Commands
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, steps, epochs, batch, lr, seed, seeds, leaseOption, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
+                file, name, set, sweepName, steps, epochs, batch, lr, warmup, seed, seeds, leaseOption, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
             command.SetAction(parse => Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(leaseOption),
+                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(leaseOption),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                 parse.GetValue(threads), parse.GetValue(zeroInit), parse.GetValue(dryRun), parse.GetValue(progress)!)));
             return command;
@@ -88,6 +89,7 @@ namespace Torchwright.Cli.Commands
             if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
             if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate)) return Usage(ctx, $"--lr must be a positive number (got {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
+            if (!(s.Warmup >= 0 && s.Warmup < 1)) return Usage(ctx, $"--warmup must be a fraction in [0, 1) (got {s.Warmup.ToString(CultureInfo.InvariantCulture)})");
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
             TimeSpan? lease = null;
             if (s.Lease != null)
@@ -188,7 +190,7 @@ namespace Torchwright.Cli.Commands
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
                 var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
-                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual };
+                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual, WarmupFraction = s.Warmup };
 
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -319,6 +321,7 @@ namespace Torchwright.Cli.Commands
                 w.WriteNumber("steps", steps);
                 w.WriteNumber("batch", s.Batch);
                 w.WriteNumber("lr", s.LearningRate);
+                w.WriteNumber("warmup", s.Warmup);
                 w.WriteString("device", s.Device);
                 w.WriteBoolean("zero_init_residual", s.ZeroInitResidual);
                 w.WriteEndObject();
