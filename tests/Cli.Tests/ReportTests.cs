@@ -339,16 +339,17 @@ namespace Torchwright.Cli.Tests
         }
 
         [Fact]
-        public void Bad_inputs_exit_2_with_the_reason()
+        public void Bad_inputs_exit_with_the_reason()
         {
             var missing = PathOf("missing.db");
             var r = CliRunner.Run("report", missing);
             Assert.Equal((2, "", $"torchwright report: results database not found: {missing}\n"), (r.ExitCode, r.Out, r.Error));
 
+            // A file that is there but is not a results database is an error in the input (1), like a damaged one.
             var notes = PathOf("notes.txt");
             File.WriteAllText(notes, "just some text that is certainly longer than one hundred bytes, so SQLite reads a header from it and refuses");
             r = CliRunner.Run("report", notes);
-            Assert.Equal(2, r.ExitCode);
+            Assert.Equal(1, r.ExitCode);
             Assert.StartsWith($"torchwright report: {notes} is not a Torchwright results database (SQLite: ", r.Error);
 
             Assert.Equal(2, CliRunner.Run("report").ExitCode);
@@ -360,6 +361,120 @@ namespace Torchwright.Cli.Tests
             var unwritable = CliRunner.Run("report", FixedDb("c.db"), "--output", Path.Combine(_dir, "no-such-folder", "r.md"));
             Assert.Equal(2, unwritable.ExitCode);
             Assert.StartsWith($"torchwright report: cannot write {Path.Combine(_dir, "no-such-folder", "r.md")}: ", unwritable.Error);
+        }
+
+        /// <summary>Runs SQL on a results database behind the ResultsDb API's back (CHECK constraints off, as a hand edit can).</summary>
+        internal static void Damage(string path, string sql)
+        {
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection(
+                new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA ignore_check_constraints = ON; PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; " + sql;
+            cmd.ExecuteNonQuery();
+        }
+
+        /// <summary>Every row of the variants and loss_curve tables, each cell quoted by SQLite (types included).</summary>
+        internal static List<string> Rows(string path)
+        {
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection(
+                new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly }.ToString());
+            c.Open();
+            var rows = new List<string>();
+            foreach (var (table, columns) in new[] { ("variants", ResultsDbColumns), ("loss_curve", "variant, seed, step, loss") })
+            {
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = $"SELECT {string.Join(" || ',' || ", columns.Split(", ").Select(x => $"quote({x})"))} FROM {table} ORDER BY 1";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read()) rows.Add(table + ": " + reader.GetString(0));
+            }
+            return rows;
+        }
+
+        private const string ResultsDbColumns = "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
+            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
+
+        private const string Fix = ". Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy";
+
+        /// <summary>The reproducers of issue 14 (a BLOB where text belongs, an integer out of range, invalid JSON) and their kin.</summary>
+        [Theory]
+        [InlineData("UPDATE variants SET sweep = X'00ff' WHERE variant = 'S/width=16'",
+            "table variants, row 'S/width=16' seed 0, column sweep holds a BLOB of 2 bytes; expected text")]
+        [InlineData("UPDATE variants SET variant = 'S/' || char(10) || char(8238) || char(128512), sweep = X'00' WHERE variant = 'S/width=16'",
+            "table variants, row 'S/\\u000a\\u202e\U0001F600' seed 0, column sweep holds a BLOB of 1 byte; expected text")]
+        [InlineData("UPDATE variants SET variant = X'01' WHERE variant = 'S/width=16'",
+            "table variants, row 4 (ordered by sweep, grid_index, variant, seed), column variant holds a BLOB of 1 byte; expected text")]
+        [InlineData("UPDATE variants SET grid_index = 4294967296 WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column grid_index holds the integer 4294967296; expected an integer from 0 to 2147483647")]
+        [InlineData("UPDATE variants SET params = -1 WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column params holds the integer -1; expected an integer >= 0")]
+        [InlineData("UPDATE variants SET macs = 2.5 WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column macs holds the real number 2.5; expected an integer >= 0")]
+        [InlineData("UPDATE variants SET status = 'finished' WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column status holds the text 'finished'; expected one of pending, running, done, failed")]
+        [InlineData("UPDATE variants SET started = 'yesterday' WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column started holds the text 'yesterday'; expected an ISO-8601 UTC timestamp like 2024-05-01T12:00:00.0000000Z")]
+        [InlineData("UPDATE variants SET eval_acc = 75 WHERE variant = 'S/c5.mhsa=[1,1]'",
+            "table variants, row 'S/c5.mhsa=[1,1]' seed 0, column eval_acc holds the real number 75; expected a finite number from 0 to 1")]
+        [InlineData("UPDATE variants SET eval_loss = 'low' WHERE variant = 'S/c5.mhsa=[1,1]'",
+            "table variants, row 'S/c5.mhsa=[1,1]' seed 0, column eval_loss holds the text 'low'; expected a finite number >= 0")]
+        [InlineData("UPDATE variants SET error = X'41' WHERE variant = 'S/width=32'",
+            "table variants, row 'S/width=32' seed 0, column error holds a BLOB of 1 byte; expected text")]
+        [InlineData("UPDATE variants SET config_json = '{\"width\":' WHERE variant = 'S/width=16'",
+            "table variants, row 'S/width=16' seed 0, column config_json holds the text '{\"width\":'; expected a JSON object (Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed. LineNumber: 0 | BytePositionInLine: 9.)")]
+        [InlineData("UPDATE variants SET config_json = '[16]' WHERE variant = 'S/width=16'",
+            "table variants, row 'S/width=16' seed 0, column config_json holds the text '[16]'; expected a JSON object (it is array)")]
+        [InlineData("UPDATE meta SET value = 'not json' WHERE key = 'run_json'",
+            "table meta, row 'run_json', column value holds the text 'not json'; expected a JSON object ('not json' is an invalid JSON literal. Expected the literal 'null'. LineNumber: 0 | BytePositionInLine: 1.)")]
+        [InlineData("UPDATE meta SET value = X'31' WHERE key = 'schema_version'",
+            "table meta, row 'schema_version', column value holds a BLOB of 1 byte; expected text")]
+        [InlineData("UPDATE loss_curve SET step = -3 WHERE step = 20 AND variant = 'S/c5.mhsa=[0,1]'",
+            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]' seed 0, column step holds the integer -3; expected an integer from 0 to 2147483647")]
+        [InlineData("UPDATE loss_curve SET loss = 1e999 WHERE step = 20 AND variant = 'S/c5.mhsa=[0,1]'",
+            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]' seed 0 at step 20, column loss holds the real number +infinity; expected a finite number")]
+        public void A_damaged_cell_is_a_one_line_error_naming_the_file_table_row_and_column(string sql, string what)
+        {
+            var db = FixedDb();
+            Damage(db, sql);
+            foreach (var format in new[] { "table", "json", "csv", "html" })
+            {
+                var r = CliRunner.Run("report", db, "--format", format);
+                Assert.Equal((1, ""), (r.ExitCode, r.Out));
+                Assert.Equal($"torchwright report: {db}: the results database is damaged: {what}{Fix}\n", r.Error);
+            }
+        }
+
+        [Fact]
+        public void A_damaged_table_or_file_is_a_one_line_error()
+        {
+            var noCurves = FixedDb("a.db");
+            Damage(noCurves, "DROP TABLE loss_curve");
+            var r = CliRunner.Run("report", noCurves);
+            Assert.Equal((1, $"torchwright report: {noCurves}: the results database is damaged (missing table loss_curve); name a database a sweep wrote, or a new file name to create one\n"),
+                (r.ExitCode, r.Error));
+
+            var noColumn = FixedDb("b.db");
+            Damage(noColumn, "ALTER TABLE variants DROP COLUMN eval_acc");
+            r = CliRunner.Run("report", noColumn);
+            Assert.Equal(1, r.ExitCode);
+            Assert.StartsWith($"torchwright report: {noColumn}: the results database is damaged (table variants has no column eval_acc; it has variant, seed, sweep, grid_index, ", r.Error);
+
+            // A run twice: only possible once the primary key is gone.
+            var twice = FixedDb("d.db");
+            Damage(twice, "CREATE TABLE loose AS SELECT * FROM variants; DROP TABLE variants; ALTER TABLE loose RENAME TO variants; "
+                + "UPDATE variants SET variant = 'S/width=32' WHERE variant = 'S/width=16'");
+            r = CliRunner.Run("report", twice);
+            Assert.Equal((1, $"torchwright report: {twice}: the results database is damaged: table variants holds variant 'S/width=32' with seed 0 in two rows; "
+                + $"expected one row per run (its primary key){Fix}\n"), (r.ExitCode, r.Error));
+
+            // Every page after the first overwritten: SQLite's own verdict, with the file and the fix.
+            var garbled = FixedDb("c.db");
+            var bytes = File.ReadAllBytes(garbled);
+            for (int i = 4096; i < bytes.Length; i++) bytes[i] = (byte)(i * 7);
+            File.WriteAllBytes(garbled, bytes);
+            r = CliRunner.Run("report", garbled, "-f", "json");
+            Assert.Equal((1, ""), (r.ExitCode, r.Out));
+            Assert.Matches($"^torchwright report: {System.Text.RegularExpressions.Regex.Escape(garbled)}: the results database is damaged \\(SQLite: .*\\); restore the file from a copy \\(sqlite3's .recover may save its rows\\)\n$", r.Error);
         }
 
         [Fact]

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Threading;
 using Torchwright.Runtime.Sweeps;
 using Xunit;
@@ -80,6 +81,88 @@ sweep TinyGrid : Tiny {
             var (code, _, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "c5.mhsa=[0,1]", "--db", Path.Combine(dir.Path, "x.db"), "--dry-run");
             Assert.Equal(1, code);
             Assert.Contains("--set #1(1,9): error TW0007", stderr);
+        }
+
+        /// <summary>Issue 14: a --set that does not resolve was printed and then dropped, and the sweep trained without it.</summary>
+        [Theory]
+        [InlineData("width=abc", "--set #1(1,7): error TW0015: Field 'width' expects a number but got the word 'abc' (abc)")]
+        [InlineData("dephts=[1,1]", "--set #1(1,1): error TW0002: Unknown field 'dephts' in Tiny+set; did you mean 'depths'?")]
+        [InlineData("width=abc,0.5", "--set #1(1,7): error TW0015: Field 'width' expects a number but got the word 'abc' (abc)")]
+        public void A_setting_that_does_not_check_stops_the_sweep_before_anything_trains(string setting, string diagnostic)
+        {
+            var db = Path.Combine(dir.Path, "set.db");
+            var (code, stdout, stderr) = CliRunner.Run(Train(db, "--set", setting));
+            Assert.Equal(1, code);
+            Assert.Equal(diagnostic + "\n"
+                + "sweep: the --set settings above do not check (--set #k is the k-th --set option); fix them; nothing was trained\n", stderr);
+            Assert.Equal("", stdout);
+            Assert.False(File.Exists(db), "nothing may be written for a sweep that does not check");
+        }
+
+        [Fact]
+        public void Resume_on_a_damaged_database_is_refused_with_the_cell_before_training()
+        {
+            var db = Path.Combine(dir.Path, "damaged.db");
+            using (var results = ResultsDb.Open(db))
+                results.Plan(new[] { new VariantPlan(GridNames[0], "TinyGrid", 0, "{\"c5.mhsa\":[0],\"c3.depth\":1}", 1, 1, 0) }, "{}");
+            ReportTests.Damage(db, $"UPDATE variants SET macs = X'0102' WHERE variant = '{GridNames[0]}'");
+            var before = ReportTests.Rows(db);
+            var (code, stdout, stderr) = CliRunner.Run(Train(db, "--resume"));
+            Assert.Equal(1, code);
+            Assert.Equal($"torchwright sweep: --db {db}: {db}: the results database is damaged: table variants, row '{GridNames[0]}' seed 0, column macs holds a BLOB of 2 bytes; "
+                + "expected an integer >= 0. Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy\n", stderr);
+            Assert.DoesNotContain("[1/", stdout);
+            Assert.Equal(before, ReportTests.Rows(db));
+        }
+
+        /// <summary>
+        /// Issue 14: a second sweep on the same database trained a variant the first had finished. Now the second is refused
+        /// up front, naming the file and the holder's pid; once the holder is SIGKILLed its lock is gone with it.
+        /// </summary>
+        [Fact]
+        public void A_second_writer_is_refused_while_the_first_runs_and_admitted_after_it_is_killed()
+        {
+            var db = Path.Combine(dir.Path, "shared.db");
+            using var first = StartSweep(TrainSteps(db, 100_000));
+            try
+            {
+                var deadline = DateTime.UtcNow.AddMinutes(3);
+                while (!(File.Exists(db) && TryRead(db) is { } rows && rows.Any(r => r.Status == VariantStatus.Running)))
+                {
+                    Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "the first sweep never started a variant");
+                    Thread.Sleep(25);
+                }
+
+                var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 100_000, "--resume"));
+                Assert.Equal(1, code);
+                Assert.Matches($"^torchwright sweep: --db {Regex.Escape(db)}: {Regex.Escape(db)} is being written by another torchwright process "
+                    + $"\\(pid {first.Id} on {Regex.Escape(Environment.MachineName)}, since \\d{{4}}-\\d\\d-\\d\\dT[0-9:.]+Z; lock file {Regex.Escape(db)}\\.lock\\); "
+                    + "wait for it to finish \\(torchwright report reads the database meanwhile\\), or give this run its own --db \\(e\\.g\\. with --shard i/n\\)\n$", stderr);
+                Assert.DoesNotContain("[1/", stdout);
+                Assert.Equal(4, Read(db).Count); // the report side still reads it
+
+                first.Kill(); // SIGKILL: the lock file and meta.writer stay behind, the lock does not
+                first.WaitForExit();
+                Assert.True(File.Exists(db + ".lock"));
+                using (ResultsDb.Open(db)) { }
+            }
+            finally
+            {
+                if (!first.HasExited) first.Kill(); // a failed assertion must not leave a 100,000-step sweep running
+            }
+        }
+
+        private static Process StartSweep(string[] args)
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "torchwright.dll"));
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            var p = Process.Start(psi)!;
+            p.OutputDataReceived += (_, _) => { };
+            p.ErrorDataReceived += (_, _) => { };
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            return p;
         }
 
         [Fact]

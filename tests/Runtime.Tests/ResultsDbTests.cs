@@ -444,6 +444,26 @@ namespace Torchwright.Runtime.Tests
         }
 
         [Fact]
+        public void One_writer_at_a_time_named_by_pid_and_released_on_close()
+        {
+            var path = PathOf("one-writer.db");
+            using (var first = ResultsDb.Open(path))
+            {
+                Assert.Equal($"pid {Environment.ProcessId} on {Environment.MachineName}, since ",
+                    ((string)RawScalar(path, "SELECT value FROM meta WHERE key = 'writer'")!)[..^28]);
+                var e = Assert.Throws<ResultsDbBusyException>(() => ResultsDb.Open(path));
+                Assert.StartsWith($"{path} is being written by another torchwright process (pid {Environment.ProcessId} on {Environment.MachineName}, since 20", e.Message);
+                Assert.EndsWith($"Z; lock file {path}.lock); wait for it to finish (torchwright report reads the database meanwhile), "
+                    + "or give this run its own --db (e.g. with --shard i/n)", e.Message);
+                using var reader = ResultsDb.OpenReadOnly(path); // readers are never refused
+                Assert.Empty(reader.ReadAll());
+            }
+            Assert.Null(RawScalar(path, "SELECT value FROM meta WHERE key = 'writer'"));
+            using (ResultsDb.Open(path)) { }
+            Assert.True(File.Exists(path + ".lock"));
+        }
+
+        [Fact]
         public void Merge_unions_shards_and_prefers_the_latest_done_duplicate()
         {
             string a = PathOf("shard1.db"), b = PathOf("shard2.db"), c = PathOf("rerun.db");

@@ -12,7 +12,7 @@ namespace Torchwright.Cli.Commands
     /// <summary>
     /// <c>torchwright report &lt;db…&gt; [--format table|markdown|csv|json|html] [--sort KEY] [--output FILE]</c>: merges
     /// sweep results databases (the shards of one sweep, or several sweeps) and prints the comparison, best first.
-    /// Merge warnings go to stderr; a missing or foreign database exits 2.
+    /// Merge warnings go to stderr; a missing database exits 2, a foreign or damaged one 1.
     /// </summary>
     internal static class ReportCommand
     {
@@ -56,10 +56,16 @@ namespace Torchwright.Cli.Commands
             {
                 merged = ResultsDb.Merge(paths, out warnings);
             }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException || e is ArgumentException)
+            catch (Exception e) when (e is FileNotFoundException || e is ArgumentException)
             {
                 ctx.Error.WriteLine("torchwright report: " + e.Message);
                 return ExitCodes.Usage;
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            {
+                // A file that is not a results database, or a damaged one: an error in the input, named in one line.
+                ctx.Error.WriteLine("torchwright report: " + e.Message);
+                return ExitCodes.DeclarationErrors;
             }
             foreach (var warning in warnings) ctx.Error.WriteLine("torchwright report: warning: " + warning);
 

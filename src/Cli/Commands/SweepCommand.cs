@@ -80,6 +80,12 @@ namespace Torchwright.Cli.Commands
             return ExitCodes.Usage;
         }
 
+        private static int InputError(CliContext ctx, string message)
+        {
+            ctx.Error.WriteLine("torchwright sweep: " + message);
+            return ExitCodes.DeclarationErrors;
+        }
+
         private static int Run(CliContext ctx, Settings s)
         {
             // --- options that need no file -----------------------------------------------------------------------
@@ -113,6 +119,15 @@ namespace Torchwright.Cli.Commands
                 if (definitionError != null) return Usage(ctx, definitionError);
                 DiagnosticPrinter.Print(ctx.Error, settingDiagnostics);
                 ctx.Error.WriteLine("sweep: the --set settings above are malformed (--set #k is the k-th --set option)");
+                return ExitCodes.DeclarationErrors;
+            }
+            // A setting that does not resolve (unknown field, a value of the wrong kind) would be dropped by the resolver's
+            // recovery and the sweep would train something other than what was asked: refuse before anything runs.
+            var settingErrors = definition.SettingErrors();
+            if (settingErrors.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, settingErrors);
+                ctx.Error.WriteLine("sweep: the --set settings above do not check (--set #k is the k-th --set option); fix them; nothing was trained");
                 return ExitCodes.DeclarationErrors;
             }
             var result = ws.Compile(definition.Files);
@@ -177,13 +192,20 @@ namespace Torchwright.Cli.Commands
             IResultsStore results;
             var shownDb = ResultsStore.Display(s.Db);
             try { results = ResultsStore.Open(s.Db); }
-            catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is System.Data.Common.DbException)
+            catch (Exception e) when (e is InvalidDataException || e is ResultsDbBusyException)
+            {
+                // Not a results database, a damaged one, or one another sweep is writing: refused before training.
+                return InputError(ctx, $"--db {shownDb}: {e.Message}");
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is System.Data.Common.DbException)
             {
                 return Usage(ctx, $"--db {shownDb}: {e.Message}");
             }
             using (results)
             {
-                var existing = results.ReadAll();
+                IReadOnlyList<VariantRecord> existing;
+                try { existing = results.ReadAll(); }
+                catch (InvalidDataException e) { return InputError(ctx, $"--db {shownDb}: {e.Message}"); }
                 if (existing.Count > 0 && !s.Resume)
                     return Usage(ctx, $"{shownDb} already holds {Numbers.Plural(existing.Count, "run")} ({existing.Count(r => r.Status == "done")} done); "
                         + "pass --resume to continue that sweep (every worker of a shared sweep passes it), or give a new --db");
@@ -214,6 +236,11 @@ namespace Torchwright.Cli.Commands
                         + "and is taken over after its lease. Run the same command again (with --resume) when the store is back.");
                     return ExitCodes.DeclarationErrors;
                 }
+                catch (InvalidDataException e)
+                {
+                    // The database was damaged while the sweep ran (every finished variant is committed).
+                    return InputError(ctx, $"--db {shownDb}: {e.Message}");
+                }
                 finally { Console.CancelKeyPress -= onCancel; }
 
                 ctx.Out.WriteLine();
@@ -223,7 +250,7 @@ namespace Torchwright.Cli.Commands
                 ReportText.Write(ctx.Out, new ReportDocument(new[] { shownDb }, records, ReportSort.Default, Array.Empty<string>(), aggregates), markdown: false);
                 if (outcome.Cancelled)
                 {
-                    ctx.Error.WriteLine($"sweep: interrupted; the variant in flight stays 'running'. Continue with the same command and --resume.");
+                    ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
                 ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')");

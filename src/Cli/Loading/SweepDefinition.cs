@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
 
 namespace Torchwright.Cli.Loading
@@ -32,7 +33,9 @@ namespace Torchwright.Cli.Loading
         public IReadOnlyList<FieldAssignment> FixedSettings { get; }
 
         /// <summary>Where the settings' diagnostics point: <c>--set #k</c> is the k-th --set option.</summary>
-        public static string SettingPath(int k) => "--set #" + k;
+        public static string SettingPath(int k) => SettingPathPrefix + k;
+
+        private const string SettingPathPrefix = "--set #";
 
         /// <summary>
         /// Builds the definition, or returns null with <paramref name="error"/> (a usage problem) or with
@@ -123,6 +126,20 @@ namespace Torchwright.Cli.Loading
             if (added.Count > 0 || newSweeps.Count > 0)
                 files.Add(new ArchFile("--set", EquatableArray.From(Array.Empty<ImportDecl>()), EquatableArray.From(added), EquatableArray.From(newSweeps)));
             return new SweepDefinition(chosen, files, fixedSettings);
+        }
+
+        /// <summary>
+        /// The errors of the --set settings themselves — an unknown field, a value of the wrong kind — found by resolving
+        /// the edited files before any variant is built. The resolver reports such a setting and carries on without it,
+        /// so a sweep must not run with one. (A valid setting that makes some variant's network invalid is reported by the
+        /// checker and skips that variant.)
+        /// </summary>
+        public IReadOnlyList<Diagnostic> SettingErrors()
+        {
+            var diagnostics = new List<Diagnostic>();
+            ArchResolver.Resolve(Files, Zoo.Files, diagnostics);
+            return diagnostics.Where(d => d.IsError && d.Location.Path.StartsWith(SettingPathPrefix, StringComparison.Ordinal))
+                .Distinct().ToList();
         }
 
         private static string Describe(IEnumerable<string> sweeps, IEnumerable<string> archs)

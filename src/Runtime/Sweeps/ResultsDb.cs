@@ -25,6 +25,9 @@ namespace Torchwright.Runtime.Sweeps
         /// <summary>meta.application: what tells a results database from any other SQLite file.</summary>
         public const string Application = "torchwright-results";
 
+        /// <summary>meta key naming the process that holds the writer lock (pid, host, since when); removed on a clean close.</summary>
+        private const string WriterKey = "writer";
+
         /// <summary>The run-settings key that differs between the shards of one sweep by design.</summary>
         private const string ShardSetting = "shard";
 
@@ -63,12 +66,12 @@ namespace Torchwright.Runtime.Sweeps
         private readonly SqliteConnection _connection;
         private readonly object _gate = new object();
         private SqliteTransaction? _transaction;
+        private WriterLock? _writerLock;
+        private readonly bool _writable;
 
-        // The bundled native e_sqlite3 must be registered with SQLitePCL before the first connection.
-        static ResultsDb() => SQLitePCL.Batteries.Init();
-
-        private ResultsDb(string path, SqliteConnection connection)
+        private ResultsDb(string path, SqliteConnection connection, bool writable)
         {
+            _writable = writable;
             Path = path;
             _connection = connection;
         }
@@ -79,15 +82,14 @@ namespace Torchwright.Runtime.Sweeps
         string IResultsStore.Name => Path;
 
         /// <summary>The training settings the variants were planned with, or null before the first <see cref="Plan"/>.</summary>
-        public string? RunJson
-        {
-            get { lock (_gate) return MetaValue("run_json"); }
-        }
+        public string? RunJson => Read(StoredRunJson);
 
         /// <summary>
         /// Opens the results database at <paramref name="path"/> for writing, creating it (and its schema) when the file
         /// is missing or empty. Throws <see cref="InvalidDataException"/> for a file that is not a results database or
-        /// was written by a newer schema, and <see cref="DirectoryNotFoundException"/> when the folder is missing.
+        /// was written by a newer schema or is damaged, <see cref="DirectoryNotFoundException"/> when the folder is missing,
+        /// and <see cref="ResultsDbBusyException"/> while another writer (another process: <c>sweep</c>) holds it: one
+        /// writer per file, held until <see cref="Dispose"/> or the writer's death (<see cref="WriterLock"/>).
         /// </summary>
         public static ResultsDb Open(string path)
         {
@@ -97,7 +99,28 @@ namespace Torchwright.Runtime.Sweeps
             var folder = System.IO.Path.GetDirectoryName(full);
             if (folder != null && !Directory.Exists(folder))
                 throw new DirectoryNotFoundException($"cannot create the results database {path}: the folder {folder} does not exist; create it first");
-            return Connect(path, SqliteOpenMode.ReadWriteCreate, writable: true);
+            var db = Connect(path, SqliteOpenMode.ReadWriteCreate, writable: true);
+            // Only once the file is known to be ours: a foreign file gets no lock file beside it.
+            try
+            {
+                db._writerLock = WriterLock.TryAcquire(path);
+                if (db._writerLock == null)
+                {
+                    var holder = db.Read(() => db.MetaValue(WriterKey)) ?? "a process that has not recorded itself yet";
+                    throw new ResultsDbBusyException(
+                        $"{path} is being written by another torchwright process ({holder}; lock file {path}.lock); wait for it to finish "
+                        + "(torchwright report reads the database meanwhile), or give this run its own --db (e.g. with --shard i/n)");
+                }
+                var writer = FormattableString.Invariant($"pid {Environment.ProcessId} on {Environment.MachineName}, since {Iso(DateTimeOffset.UtcNow)}");
+                db.Write(() => db.Execute("INSERT INTO meta (key, value) VALUES ($k, $w) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    ("$k", WriterKey), ("$w", writer)));
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+            return db;
         }
 
         /// <summary>Opens an existing results database for reading (a sweep may be writing it at the same time).</summary>
@@ -117,19 +140,17 @@ namespace Torchwright.Runtime.Sweeps
                 Mode = mode,
                 Pooling = false,
             }.ToString());
-            var db = new ResultsDb(path, connection);
+            var db = new ResultsDb(path, connection, writable);
             try
             {
                 connection.Open();
                 db.InitialiseOrCheck(writable);
                 return db;
             }
-            catch (SqliteException e) when (e.SqliteErrorCode == 26 || e.SqliteErrorCode == 11)
+            catch (SqliteException e) when (Unreadable(path, writable, e) is { } unreadable)
             {
-                // SQLITE_NOTADB / SQLITE_CORRUPT: some other file, or a damaged one.
                 db.Dispose();
-                throw new InvalidDataException(
-                    $"{path} is not a Torchwright results database (SQLite: {e.Message}); name a database a sweep wrote, or a new file name to create one", e);
+                throw unreadable;
             }
             catch
             {
@@ -137,6 +158,28 @@ namespace Torchwright.Runtime.Sweeps
                 throw;
             }
         }
+
+        /// <summary>
+        /// SQLite's verdict on a file that is not a database (SQLITE_NOTADB), whose pages or schema are damaged
+        /// (SQLITE_CORRUPT, SQLITE_ERROR) or that must not be written (SQLITE_READONLY), as the one-line error that names
+        /// the file; null for other errors.
+        /// </summary>
+        private static Exception? Unreadable(string path, bool writable, SqliteException e) => e.SqliteErrorCode switch
+        {
+            8 when !writable => null, // a write through a read-only handle: the caller's mistake, not the file's
+            // SQLITE_READONLY: the file is not writable, or its header (a damaged format number) says it must not be written.
+            8 when (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0 => new IOException(
+                $"cannot write the results database {path}: it is read-only; make it writable, or give another --db", e),
+            8 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}; the file is writable, so its header forbids writing); restore the file from a copy", e),
+            26 => new InvalidDataException(
+                $"{path} is not a Torchwright results database (SQLite: {e.Message.TrimEnd('.')}); name a database a sweep wrote, or a new file name to create one", e),
+            // SQLITE_ERROR from this class's fixed, schema-checked statements: the file's format or schema is damaged
+            // (e.g. "unsupported file format" from a garbled schema format number).
+            1 or 11 => new InvalidDataException(
+                $"{path}: the results database is damaged (SQLite: {e.Message.TrimEnd('.')}); restore the file from a copy (sqlite3's .recover may save its rows)", e),
+            _ => null,
+        };
 
         private void InitialiseOrCheck(bool writable)
         {
@@ -198,6 +241,17 @@ namespace Torchwright.Runtime.Sweeps
                 throw new InvalidDataException($"{Path}: the results database is damaged (missing table {string.Join(", ", missing)}); {Fix}");
             _version = version;
             if (version == 1) _v1Seed = SeedOfVersion1(MetaValue("run_json"));
+            // A file that says version 1 but has version 2's seed column is not what it claims.
+            if (version == 1 && Strings("SELECT name FROM pragma_table_info('variants')").Contains("seed"))
+                throw new InvalidDataException($"{Path}: the results database is damaged (meta.schema_version is 1 but table variants has the seed column of version 2); restore the file from a copy, or {Fix}");
+            foreach (var (table, columns) in TableColumns(version))
+            {
+                var present = Strings($"SELECT name FROM pragma_table_info('{table}')");
+                var absent = columns.Where(c => !present.Contains(c)).ToList();
+                if (absent.Count > 0)
+                    throw new InvalidDataException($"{Path}: the results database is damaged (table {table} has no column {string.Join(", ", absent)}; "
+                        + $"it has {string.Join(", ", present)}); restore the file from a copy, or {Fix}");
+            }
         }
 
         private long SeedOfVersion1(string? runJson)
@@ -215,6 +269,23 @@ namespace Torchwright.Runtime.Sweeps
                 throw new InvalidDataException($"{Path}: the results database is damaged (meta.run_json has no integer seed: {runJson})", e);
             }
         }
+
+        /// <summary>Every column this code reads, per table (the schema above; version 1 had no seed, worker or heartbeat).</summary>
+        private static (string Table, string[] Columns)[] TableColumns(int version) => version == 1
+            ? new[]
+            {
+                ("meta", new[] { "key", "value" }),
+                ("variants", Columns.Split(", ").Where(c => c != "seed").ToArray()),
+                ("loss_curve", new[] { "variant", "step", "loss" }),
+            }
+            : new[]
+            {
+                ("meta", new[] { "key", "value" }),
+                ("variants", Columns.Split(", ").Concat(new[] { "worker", "heartbeat" }).ToArray()),
+                ("loss_curve", new[] { "variant", "seed", "step", "loss" }),
+            };
+
+        private static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
 
         /// <summary>
         /// Schema 1 -> 2, in one transaction: every run keeps its row and loss curve and gets the seed it was trained
@@ -278,9 +349,10 @@ namespace Torchwright.Runtime.Sweeps
 
             Write(() =>
             {
-                var storedRun = MetaValue("run_json");
-                long rows = (long)Scalar("SELECT count(*) FROM variants")!;
-                if (storedRun != null && rows > 0)
+                // Every stored row is read and checked first: a damaged cell stops the plan before anything is written.
+                var existing = ReadRecords(null).ToDictionary(r => (r.Variant, r.Seed));
+                var storedRun = StoredRunJson();
+                if (storedRun != null && existing.Count > 0)
                 {
                     var differences = StoreRules.Differences(storedRun, runJson, ignore: null);
                     if (differences.Count > 0)
@@ -290,12 +362,6 @@ namespace Torchwright.Runtime.Sweeps
                 }
                 Execute("INSERT INTO meta (key, value) VALUES ('run_json', $r) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     ("$r", runJson));
-
-                var existing = new Dictionary<(string, long), (string Status, string Config, long Params, long Macs)>();
-                using (var read = Command("SELECT variant, seed, status, config_json, params, macs FROM variants"))
-                using (var reader = read.ExecuteReader())
-                    while (reader.Read())
-                        existing[(reader.GetString(0), reader.GetInt64(1))] = (reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5));
 
                 foreach (var p in plans)
                 {
@@ -312,7 +378,7 @@ namespace Torchwright.Runtime.Sweeps
                             + "status = CASE status WHEN 'failed' THEN 'pending' ELSE status END WHERE variant = $v AND seed = $seed", values);
                     else
                     {
-                        var changes = StoreRules.Differences(row.Config, p.ConfigJson, ignore: null);
+                        var changes = StoreRules.Differences(row.ConfigJson, p.ConfigJson, ignore: null);
                         if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
                         if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
                         if (changes.Count > 0)
@@ -337,7 +403,8 @@ namespace Torchwright.Runtime.Sweeps
                 using var read = Command("SELECT variant, seed, status, worker FROM variants");
                 using var reader = read.ExecuteReader();
                 while (reader.Read())
-                    status[(reader.GetString(0), reader.GetInt64(1))] = (reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+                                        // Plan has checked every row; the holder is only shown in a message, so anything but text reads as unknown.
+                    status[(reader.GetString(0), reader.GetInt64(1))] = (reader.GetString(2), reader.GetValue(3) as string);
                 return 0;
             });
             foreach (var plan in mine)
@@ -524,11 +591,27 @@ namespace Torchwright.Runtime.Sweeps
         private static string Describe(VariantRecord r) =>
             r.Finished is { } t ? $"{r.Status}, finished {Iso(t)}" : r.Status;
 
-        public void Dispose() => _connection.Dispose();
+        public void Dispose()
+        {
+            if (_writerLock != null)
+            {
+                try { Write(() => Execute("DELETE FROM meta WHERE key = $k", ("$k", WriterKey))); }
+                catch (Exception e) when (e is SqliteException || e is InvalidDataException || e is IOException || e is InvalidOperationException)
+                {
+                    // Closing must not fail; a stale meta.writer is only ever shown while someone holds the lock.
+                }
+            }
+            _connection.Dispose();
+            _writerLock?.Dispose();
+            _writerLock = null;
+        }
 
         private void RequireNotDone(string variant, long seed, string verb)
         {
-            var status = (string?)Scalar("SELECT status FROM variants WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
+            string? status = null;
+            using (var command = Command("SELECT status FROM variants WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed)))
+            using (var reader = command.ExecuteReader())
+                if (reader.Read()) status = new StoredRow(Path, "variants", $"row {StoredRow.Quote(variant)} seed {seed}", reader).OneOf(0, "status", Statuses);
             if (status == null)
                 throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}' (seed {seed}): it was not planned (call Plan with it first)");
             if (status == VariantStatus.Done)
@@ -537,7 +620,7 @@ namespace Torchwright.Runtime.Sweeps
 
         private List<VariantRecord> ReadRecords((string Variant, long Seed)? only)
         {
-            var run = MetaValue("run_json") ?? "";
+            var run = StoredRunJson() ?? "";
             // A version-1 file opened read-only has no seed column: every run has the one seed of its run settings.
             var seedColumn = _version == 1 ? "$v1seed AS seed" : "seed";
             var filter = only == null ? "" : _version == 1 ? " WHERE variant = $v AND $v1seed = $seed" : " WHERE variant = $v AND seed = $seed";
@@ -553,57 +636,60 @@ namespace Torchwright.Runtime.Sweeps
             {
                 Bind(read);
                 using var reader = read.ExecuteReader();
-                while (reader.Read())
+                for (int n = 1; reader.Read(); n++)
                 {
-                    var key = (reader.GetString(0), reader.GetInt64(1));
-                    if (!curves.TryGetValue(key, out var curve)) curves[key] = curve = new List<LossPoint>();
-                    curve.Add(new LossPoint(reader.GetInt32(2), reader.GetDouble(3)));
+                    var row = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, seed, step)", reader);
+                    var name = row.Text(0, "variant");
+                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
+                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed}");
+                    int step = (int)row.Integer(2, "step", 0, int.MaxValue);
+                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed} at step {step.ToString(CultureInfo.InvariantCulture)}");
+                    double loss = row.Real(3, "loss", double.NegativeInfinity, double.PositiveInfinity);
+                    if (!curves.TryGetValue((name, seed), out var curve)) curves[(name, seed)] = curve = new List<LossPoint>();
+                    curve.Add(new LossPoint(step, loss));
                 }
             }
 
             var records = new List<VariantRecord>();
+            var runs = new HashSet<(string, long)>();
             var columns = Columns.Replace("seed,", seedColumn + ",");
             using (var read = Command($"SELECT {columns} FROM variants{filter} ORDER BY sweep, grid_index, variant, seed"))
             {
                 Bind(read);
                 using var reader = read.ExecuteReader();
-                while (reader.Read())
+                for (int n = 1; reader.Read(); n++)
                 {
-                    var name = reader.GetString(0);
-                    var seed = reader.GetInt64(1);
+                    var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant, seed)", reader);
+                    var name = row.Text(0, "variant");
+                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
+                    // Only a file whose primary key was taken away can hold a run twice.
+                    if (!runs.Add((name, seed)))
+                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} with seed {seed} in two rows; expected one row per run (its primary key)");
+                    row = row.Named($"row {StoredRow.Quote(name)} seed {seed}");
+                    const double Unbounded = double.PositiveInfinity;
                     records.Add(new VariantRecord(
                         Variant: name,
                         Seed: seed,
-                        Sweep: reader.GetString(2),
-                        Index: reader.GetInt32(3),
-                        Status: reader.GetString(4),
-                        Started: ReadTime(reader, 5),
-                        Finished: ReadTime(reader, 6),
-                        ConfigJson: reader.GetString(7),
-                        Params: reader.GetInt64(8),
-                        Macs: reader.GetInt64(9),
-                        ImagesPerSecond: reader.IsDBNull(10) ? null : reader.GetDouble(10),
-                        PeakMemoryBytes: reader.IsDBNull(11) ? null : reader.GetInt64(11),
-                        TrainLoss: reader.IsDBNull(12) ? null : reader.GetDouble(12),
-                        EvalLoss: reader.IsDBNull(13) ? null : reader.GetDouble(13),
-                        EvalAccuracy: reader.IsDBNull(14) ? null : reader.GetDouble(14),
-                        Error: reader.IsDBNull(15) ? null : reader.GetString(15),
+                        Sweep: row.Text(2, "sweep"),
+                        Index: (int)row.Integer(3, "grid_index", 0, int.MaxValue),
+                        Status: row.OneOf(4, "status", Statuses),
+                        Started: row.OptionalTime(5, "started", TimeFormat),
+                        Finished: row.OptionalTime(6, "finished", TimeFormat),
+                        ConfigJson: row.JsonObject(7, "config_json"),
+                        Params: row.Integer(8, "params", 0, long.MaxValue),
+                        Macs: row.Integer(9, "macs", 0, long.MaxValue),
+                        ImagesPerSecond: row.OptionalReal(10, "images_per_s", 0, Unbounded),
+                        PeakMemoryBytes: row.OptionalInteger(11, "peak_memory_bytes", 0, long.MaxValue),
+                        TrainLoss: row.OptionalReal(12, "train_loss", 0, Unbounded),
+                        EvalLoss: row.OptionalReal(13, "eval_loss", 0, Unbounded),
+                        EvalAccuracy: row.OptionalReal(14, "eval_acc", 0, 1),
+                        Error: row.OptionalText(15, "error"),
                         RunJson: run,
                         SourceDb: Path,
                         LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
                 }
             }
             return records;
-        }
-
-        private DateTimeOffset? ReadTime(SqliteDataReader reader, int ordinal)
-        {
-            if (reader.IsDBNull(ordinal)) return null;
-            var text = reader.GetString(ordinal);
-            if (!DateTime.TryParseExact(text, TimeFormat, CultureInfo.InvariantCulture,
-                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time))
-                throw new InvalidDataException($"{Path}: the results database is damaged (timestamp '{text}' is not ISO-8601 UTC)");
-            return new DateTimeOffset(time, TimeSpan.Zero);
         }
 
         /// <summary>The ISO-8601 UTC text the database stores (and sorts correctly as text).</summary>
@@ -624,13 +710,17 @@ namespace Torchwright.Runtime.Sweeps
         {
             lock (_gate)
             {
-                using var tx = _connection.BeginTransaction(deferred);
-                _transaction = tx;
                 try
                 {
+                    using var tx = _connection.BeginTransaction(deferred);
+                    _transaction = tx;
                     var result = body();
                     tx.Commit();
                     return result;
+                }
+                catch (SqliteException e) when (Unreadable(Path, _writable, e) is { } unreadable)
+                {
+                    throw unreadable;
                 }
                 finally
                 {
@@ -639,7 +729,20 @@ namespace Torchwright.Runtime.Sweeps
             }
         }
 
-        private string? MetaValue(string key) => (string?)Scalar("SELECT value FROM meta WHERE key = $k", ("$k", key));
+        /// <summary>meta.value of <paramref name="key"/> (checked to be text), or null when there is no such row.</summary>
+        private string? MetaValue(string key)
+        {
+            using var command = Command("SELECT value FROM meta WHERE key = $k", ("$k", key));
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredRow(Path, "meta", "row " + StoredRow.Quote(key), reader).Text(0, "value") : null;
+        }
+
+        private string? StoredRunJson()
+        {
+            using var command = Command("SELECT value FROM meta WHERE key = 'run_json'");
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredRow(Path, "meta", "row 'run_json'", reader).JsonObject(0, "value") : null;
+        }
 
         private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
         {
@@ -654,13 +757,6 @@ namespace Torchwright.Runtime.Sweeps
         {
             using var command = Command(sql, parameters);
             command.ExecuteNonQuery();
-        }
-
-        private object? Scalar(string sql, params (string Name, object? Value)[] parameters)
-        {
-            using var command = Command(sql, parameters);
-            var value = command.ExecuteScalar();
-            return value is DBNull ? null : value;
         }
 
         private List<string> Strings(string sql)
