@@ -6,8 +6,8 @@ using Torchwright.Cli.Commands;
 namespace Torchwright.Cli
 {
     /// <summary>
-    /// The <c>torchwright</c> command. Verbs: check, summary, infer, bench (sweep and report come later: each is one
-    /// file in Commands/ registered in <see cref="BuildRoot"/>).
+    /// The <c>torchwright</c> command. Verbs: check, summary, infer, bench, sweep, report (each is one file in Commands/,
+    /// registered in <see cref="BuildRoot"/>; docs/cli.md).
     /// </summary>
     public static class Program
     {

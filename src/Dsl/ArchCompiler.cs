@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
@@ -22,10 +23,18 @@ namespace Torchwright.Dsl
     /// <summary>A sweep whose variants all checked; invalid variants are listed with their diagnostics' count.</summary>
     public sealed record CheckedSweep(SweepInfo Info, EquatableArray<CheckedArchitecture> Variants, EquatableArray<string> InvalidVariants);
 
+    /// <summary>
+    /// A declared (non-zoo) architecture that did not check: its name, where it was declared, and its stage names when its
+    /// inheritance resolved far enough to know them (from 'depths'). The generator emits a placeholder for it, so that code
+    /// using the class reports the declaration's TW errors and no follow-on C# errors.
+    /// </summary>
+    public sealed record FailedArchitecture(string Name, SourceLocation Location, EquatableArray<string> StageNames);
+
     public sealed record CompilationResult(
         EquatableArray<CheckedArchitecture> Architectures,
         EquatableArray<CheckedSweep> Sweeps,
-        EquatableArray<Diagnostic> Diagnostics)
+        EquatableArray<Diagnostic> Diagnostics,
+        EquatableArray<FailedArchitecture> Failed)
     {
         public bool HasErrors => Diagnostics.Any(d => d.IsError);
     }
@@ -46,7 +55,9 @@ namespace Torchwright.Dsl
         /// <summary>Compiles already-parsed files (the generator parses per file so parsing stays cached).</summary>
         public static CompilationResult Compile(IReadOnlyList<ArchFile> files, List<Diagnostic> diagnostics)
         {
-            var (resolved, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var (all, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var resolved = WorkLimits.Admit(all, diagnostics);
+            var admittedSweeps = new HashSet<string>(resolved.Where(a => a.Variant != null).Select(a => a.Variant!.Sweep), StringComparer.Ordinal);
             var byName = new Dictionary<string, CheckedArchitecture>(StringComparer.Ordinal);
             var invalid = new HashSet<string>(StringComparer.Ordinal);
             var checkedArchs = new List<CheckedArchitecture>();
@@ -58,10 +69,31 @@ namespace Torchwright.Dsl
                 byName[arch.Name] = c;
                 if (arch.Variant == null) checkedArchs.Add(c);
             }
-            var checkedSweeps = sweeps.Select(s => new CheckedSweep(s,
+            var checkedSweeps = sweeps.Where(s => admittedSweeps.Contains(s.Name)).Select(s => new CheckedSweep(s,
                 EquatableArray.From(s.VariantNames.Where(byName.ContainsKey).Select(n => byName[n])),
                 EquatableArray.From(s.VariantNames.Where(invalid.Contains)))).ToList();
-            return new CompilationResult(EquatableArray.From(checkedArchs), EquatableArray.From(checkedSweeps), EquatableArray.From(Dedupe(diagnostics)));
+            var (nameable, nameableSweeps) = GeneratedNames.Check(checkedArchs, checkedSweeps, diagnostics);
+            return new CompilationResult(EquatableArray.From(nameable), EquatableArray.From(nameableSweeps), EquatableArray.From(Dedupe(diagnostics)),
+                EquatableArray.From(Failed(files, resolved, byName)));
+        }
+
+        /// <summary>Every architecture the files declare that did not check, once per name, in declaration order.</summary>
+        private static IEnumerable<FailedArchitecture> Failed(IReadOnlyList<ArchFile> files, IReadOnlyList<ResolvedArch> resolved, Dictionary<string, CheckedArchitecture> built)
+        {
+            var resolvedByName = new Dictionary<string, ResolvedArch>(StringComparer.Ordinal);
+            foreach (var r in resolved)
+                if (r.Variant == null && !r.FromZoo) resolvedByName[r.Name] = r;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in files)
+                foreach (var a in file.Archs)
+                {
+                    if (built.ContainsKey(a.Name) || !seen.Add(a.Name)) continue;
+                    var stages = new List<string>();
+                    if (resolvedByName.TryGetValue(a.Name, out var r) && r.ToMap().TryGetValue("depths", out var depths)
+                        && depths.Value is ListValue list)
+                        for (int i = 0; i < list.Items.Count; i++) stages.Add(FieldCatalog.StageName(i));
+                    yield return new FailedArchitecture(a.Name, a.NameLocation, EquatableArray.From(stages));
+                }
         }
 
         /// <summary>The same problem found through several sweep variants is reported once.</summary>

@@ -36,6 +36,7 @@ namespace Torchwright.Generator
             public const string Diagnostics = "Diagnostics";
             public const string ExternalDiagnostics = "ExternalDiagnostics";
             public const string SourceDiagnostics = "SourceDiagnostics";
+            public const string OrphanStages = "OrphanStages";
         }
 
         public const string DefaultNamespace = "Torchwright.Architectures";
@@ -53,7 +54,7 @@ namespace Torchwright.Generator
 
             var classes = context.SyntaxProvider
                 .ForAttributeWithMetadataName(AttributeModel.ArchitectureMetadataName,
-                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
                     static (ctx, ct) => ExtractClass(ctx, ct))
                 .Where(static m => m is not null)
                 .Select(static (m, _) => m!)
@@ -86,10 +87,22 @@ namespace Torchwright.Generator
                 foreach (var d in list) spc.ReportDiagnostic(DiagnosticDescriptors.ToRoslyn(d, DiagnosticDescriptors.ExternalLocation(d.Location)));
             });
 
+            // [Stage] on a class without [Architecture] would otherwise apply to nothing, silently.
+            var orphanStages = context.SyntaxProvider
+                .ForAttributeWithMetadataName(AttributeModel.StageMetadataName,
+                    static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
+                    static (ctx, ct) => OrphanStage(ctx, ct))
+                .Where(static d => d is not null)
+                .Select(static (d, _) => d!)
+                .Collect()
+                .Select(static (a, _) => EquatableArray.From(a))
+                .WithTrackingName(Steps.OrphanStages);
+
             // Diagnostics at attribute arguments are re-anchored in their syntax tree, so the IDE squiggles the
             // argument and #pragma can suppress them. Only this cheap reporting step sees the Compilation.
             var inSource = diagnostics
-                .Select(static (d, _) => EquatableArray.From(d.Where(x => IsCSharp(x.Location))))
+                .Combine(orphanStages)
+                .Select(static (d, _) => EquatableArray.From(d.Left.Where(x => IsCSharp(x.Location)).Concat(d.Right)))
                 .WithTrackingName(Steps.SourceDiagnostics);
             context.RegisterSourceOutput(inSource.Combine(context.CompilationProvider), static (spc, input) =>
             {
@@ -108,10 +121,13 @@ namespace Torchwright.Generator
 
         internal static string ChooseNamespace(string? torchwrightNamespace, string? rootNamespace)
         {
-            if (IsNamespace(torchwrightNamespace)) return torchwrightNamespace!.Trim();
-            if (IsNamespace(rootNamespace)) return rootNamespace!.Trim();
+            if (IsNamespace(torchwrightNamespace)) return Verbatim(torchwrightNamespace!);
+            if (IsNamespace(rootNamespace)) return Verbatim(rootNamespace!);
             return DefaultNamespace;
         }
+
+        /// <summary>A namespace as written in source: a part that is a reserved keyword (RootNamespace My.event) gets '@'.</summary>
+        private static string Verbatim(string ns) => string.Join(".", ns.Trim().Split('.').Select(CSharpEmitter.Verbatim));
 
         private static bool IsNamespace(string? s)
         {
@@ -135,12 +151,13 @@ namespace Torchwright.Generator
 
         internal static ClassModel? ExtractClass(GeneratorAttributeSyntaxContext ctx, CancellationToken ct)
         {
-            if (ctx.TargetSymbol is not INamedTypeSymbol symbol || ctx.TargetNode is not ClassDeclarationSyntax syntax) return null;
+            if (ctx.TargetSymbol is not INamedTypeSymbol symbol || ctx.TargetNode is not TypeDeclarationSyntax syntax) return null;
             var path = syntax.SyntaxTree.FilePath;
             var nameLoc = ToSource(syntax.Identifier.GetLocation(), path);
             var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
 
             var problems = new List<string>();
+            if (syntax is RecordDeclarationSyntax) problems.Add("a record");
             if (symbol.ContainingType != null) problems.Add("nested in '" + symbol.ContainingType.Name + "'");
             if (symbol.TypeParameters.Length > 0) problems.Add("generic");
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword)) problems.Add("not partial");
@@ -156,19 +173,31 @@ namespace Torchwright.Generator
             foreach (var attr in symbol.GetAttributes())
             {
                 if (attr.AttributeClass?.ToDisplayString() != AttributeModel.StageMetadataName) continue;
-                var stage = attr.ConstructorArguments.Length == 1 ? attr.ConstructorArguments[0].Value as string : null;
-                if (stage == null) continue;
+                if (attr.ConstructorArguments.Length != 1 || attr.ConstructorArguments[0].Kind == TypedConstantKind.Error) continue; // C# reports it
+                var stage = attr.ConstructorArguments[0].Value as string; // null for [Stage(null)]: reported as no stage name
                 var attrSyntax = attr.ApplicationSyntaxReference?.GetSyntax(ct) as AttributeSyntax;
                 var stageArg = attrSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals == null && a.NameColon == null)
                                ?? attrSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals == null);
                 var stageLoc = stageArg != null ? ToSource(stageArg.Expression.GetLocation(), path) : nameLoc;
                 args.Add(new AttributeArgument(AttributeModel.StageAttribute, stage, AttributeModel.StageNameProperty, stage, stageLoc));
+                if (stage == null) continue;
                 AddArguments(args, attr, AttributeModel.StageAttribute, stage, path, ct);
             }
 
             var accessibility = symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
             var cls = new AttributedClass(symbol.Name, ns, nameLoc, EquatableArray.From(args));
             return new ClassModel(cls, accessibility, System.IO.Path.GetFileName(path), EquatableArray.From(diagnostics));
+        }
+
+        /// <summary>TW0034 for a class that carries [Stage] but not [Architecture]; null otherwise.</summary>
+        internal static DslDiagnostic? OrphanStage(GeneratorAttributeSyntaxContext ctx, CancellationToken ct)
+        {
+            if (ctx.TargetSymbol is not INamedTypeSymbol symbol) return null;
+            if (symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeModel.ArchitectureMetadataName)) return null;
+            var path = ctx.TargetNode.SyntaxTree.FilePath;
+            var at = ctx.Attributes.Select(a => a.ApplicationSyntaxReference?.GetSyntax(ct)).FirstOrDefault(n => n != null);
+            var loc = ToSource(at != null ? at.GetLocation() : ((TypeDeclarationSyntax)ctx.TargetNode).Identifier.GetLocation(), path);
+            return DiagnosticCatalog.StageWithoutArchitecture.Create(loc, symbol.Name);
         }
 
         private static void AddArguments(List<AttributeArgument> args, AttributeData attr, string attribute, string? stage, string path, CancellationToken ct)
@@ -240,6 +269,7 @@ namespace Torchwright.Generator
             ct.ThrowIfCancellationRequested();
 
             var result = ArchCompiler.Compile(files, diagnostics);
+            int diagnosticsBeforeEmit = diagnostics.Count;
             var outputs = new List<EmitModel>();
             var hints = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var arch in result.Architectures)
@@ -247,8 +277,14 @@ namespace Torchwright.Generator
                 EmitModel model;
                 if (IsCSharp(arch.Ir.Location) && byArchName.TryGetValue(arch.Name, out var cls))
                 {
-                    model = new EmitModel(Hint(arch.Name, hints), cls.Class.ClassName,
-                        new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName), arch, null);
+                    // The user's class name is the type; a generated member of the same name would not compile.
+                    if (CSharpEmitter.MemberNames(arch).Contains(cls.Class.ClassName))
+                    {
+                        diagnostics.Add(DiagnosticCatalog.TypeNameIsMemberName.Create(cls.Class.NameLocation, "Class", cls.Class.ClassName, cls.Class.ClassName));
+                        continue;
+                    }
+                    model = new EmitModel(Hint(arch.Name, hints), CSharpEmitter.Verbatim(cls.Class.ClassName),
+                        new EmitOptions(Verbatim(cls.Class.Namespace), cls.Accessibility, cls.SourceName), arch, null);
                 }
                 else if (!IsCSharp(arch.Ir.Location))
                 {
@@ -258,11 +294,49 @@ namespace Torchwright.Generator
                 else continue; // an attributed class that cannot be completed (TW0021 reported)
                 outputs.Add(model);
             }
+            AddPlaceholders(result, byArchName, ns, outputs, hints);
             foreach (var sweep in result.Sweeps)
                 outputs.Add(new EmitModel(Hint(sweep.Info.Name, hints), CSharpEmitter.Identifier(sweep.Info.Name),
                     new EmitOptions(ns, "public", FileName(sweep.Info.Location.Path)), null, sweep));
-            return new GenerationResult(EquatableArray.From(outputs), result.Diagnostics);
+            return new GenerationResult(EquatableArray.From(outputs), EquatableArray.From(result.Diagnostics.Concat(diagnostics.Skip(diagnosticsBeforeEmit))));
         }
+
+        /// <summary>
+        /// A declaration with errors still gets its class, as a placeholder (PlaceholderEmitter says why), unless another
+        /// output declares that type (a duplicate name) or the class cannot take a generated part (TW0021).
+        /// </summary>
+        private static void AddPlaceholders(CompilationResult result, Dictionary<string, ClassModel> byArchName, string ns, List<EmitModel> outputs, HashSet<string> hints)
+        {
+            var declared = new HashSet<string>(outputs.Select(o => o.Options.Namespace + "." + o.ClassName), StringComparer.Ordinal);
+            foreach (var sweep in result.Sweeps) declared.Add(ns + "." + CSharpEmitter.Identifier(sweep.Info.Name));
+            foreach (var failed in result.Failed)
+            {
+                EmitOptions options;
+                string className;
+                if (IsCSharp(failed.Location))
+                {
+                    if (!byArchName.TryGetValue(failed.Name, out var cls)) continue;
+                    className = cls.Class.ClassName;
+                    options = new EmitOptions(cls.Class.Namespace, cls.Accessibility, cls.SourceName);
+                }
+                else
+                {
+                    className = CSharpEmitter.Identifier(failed.Name);
+                    options = new EmitOptions(ns, "public", FileName(failed.Location.Path));
+                }
+                // A placeholder must compile itself: none under a name C# cannot take as written (a keyword), that is one of
+                // its own member names, or that metadata cannot hold (the declaration's TW errors are reported all the same).
+                if (!IsPlainIdentifier(className) || !options.Namespace.Split('.').All(IsPlainIdentifier)
+                    || PlaceholderEmitter.MemberNames(failed).Contains(className)
+                    || (options.Namespace + "." + className).Length > Torchwright.Dsl.Emit.GeneratedNames.MaxTypeNameLength) continue;
+                if (declared.Add(options.Namespace + "." + className))
+                    outputs.Add(new EmitModel(Hint(failed.Name, hints), className, options, null, null, failed));
+            }
+        }
+
+        /// <summary>Usable as written as a type or namespace name without a warning: no keyword, contextual ones (record, file) included.</summary>
+        private static bool IsPlainIdentifier(string name) =>
+            SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.None;
 
         private static string FileName(string path)
         {
@@ -272,15 +346,15 @@ namespace Torchwright.Generator
 
         private static string Hint(string name, HashSet<string> taken)
         {
-            var baseName = CSharpEmitter.Identifier(name);
+            var baseName = CSharpEmitter.MetadataName(CSharpEmitter.Identifier(name)); // hint names take no '@'
             var hint = baseName;
             for (int k = 2; !taken.Add(hint); k++) hint = baseName + "_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return hint + ".g.cs";
         }
 
         internal static string Emit(EmitModel model) =>
-            model.Sweep != null
-                ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
-                : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
+            model.Failed != null ? PlaceholderEmitter.Emit(model.Failed, model.ClassName, model.Options)
+            : model.Sweep != null ? CSharpEmitter.EmitSweep(model.Sweep, model.ClassName, model.Options)
+            : CSharpEmitter.EmitArchitecture(model.Architecture!, model.ClassName, model.Options);
     }
 }

@@ -19,8 +19,9 @@ namespace Torchwright.Generator
     /// <summary>One parsed .arch file and its syntax diagnostics.</summary>
     internal sealed record ParsedArch(ArchFile File, EquatableArray<Diagnostic> Diagnostics);
 
-    /// <summary>One generated file: an architecture or a sweep, with everything the emitter needs.</summary>
-    internal sealed record EmitModel(string HintName, string ClassName, EmitOptions Options, CheckedArchitecture? Architecture, CheckedSweep? Sweep);
+    /// <summary>One generated file: an architecture, a sweep, or the placeholder of a declaration with errors.</summary>
+    internal sealed record EmitModel(string HintName, string ClassName, EmitOptions Options, CheckedArchitecture? Architecture, CheckedSweep? Sweep,
+        FailedArchitecture? Failed = null);
 
     /// <summary>What one compilation of all declarations produced.</summary>
     internal sealed record GenerationResult(EquatableArray<EmitModel> Outputs, EquatableArray<Diagnostic> Diagnostics);

@@ -13,7 +13,7 @@ namespace Torchwright.Generator.Tests
         {
             ArchitectureGenerator.Steps.Namespace, ArchitectureGenerator.Steps.AttributeClasses, ArchitectureGenerator.Steps.ArchFiles,
             ArchitectureGenerator.Steps.Compilation, ArchitectureGenerator.Steps.EmitModels, ArchitectureGenerator.Steps.Diagnostics,
-            ArchitectureGenerator.Steps.ExternalDiagnostics, ArchitectureGenerator.Steps.SourceDiagnostics,
+            ArchitectureGenerator.Steps.ExternalDiagnostics, ArchitectureGenerator.Steps.SourceDiagnostics, ArchitectureGenerator.Steps.OrphanStages,
         };
 
         private const string Unrelated = "namespace Sample { public static class Helpers { public static int Two() => 2; } }\n";

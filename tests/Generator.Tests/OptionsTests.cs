@@ -11,6 +11,8 @@ namespace Torchwright.Generator.Tests
         [InlineData("", "My.Root", "My.Root")]
         [InlineData("not a namespace", null, ArchitectureGenerator.DefaultNamespace)]
         [InlineData(null, null, ArchitectureGenerator.DefaultNamespace)]
+        [InlineData("My.event.class", null, "My.@event.@class")]
+        [InlineData(null, "Lab.checked", "Lab.@checked")]
         public void NamespaceComesFromTorchwrightNamespaceThenRootNamespace(string? tw, string? root, string expected) =>
             Assert.Equal(expected, ArchitectureGenerator.ChooseNamespace(tw, root));
 

@@ -42,7 +42,7 @@ namespace Torchwright.Cli.Commands
             {
                 file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference,
             };
-            command.SetAction(parse => Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
+            command.SetAction(parse => TorchEngine.Missing(ctx, Verb) ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
                 parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
                 parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!));
             return command;

@@ -32,7 +32,7 @@ namespace Torchwright.Cli.Commands
             {
                 file, name, weights, input, output, device,
             };
-            command.SetAction(parse => Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
+            command.SetAction(parse => TorchEngine.Missing(ctx, "infer") ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
                 parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!));
             return command;
         }

@@ -66,7 +66,7 @@ namespace Torchwright.Cli.Commands
             {
                 file, name, set, sweepName, steps, epochs, batch, lr, warmup, seed, seeds, leaseOption, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
-            command.SetAction(parse => Run(ctx, new Settings(
+            command.SetAction(parse => TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
                 parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(leaseOption),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Torchwright.Dsl;
+using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
@@ -59,15 +60,15 @@ namespace Torchwright.Cli.Loading
                 if (File.Exists(input)) rootPaths.Add(input);
                 else if (Directory.Exists(input))
                 {
-                    if (!allowDirectories) { problemList.Add($"{input} is a directory; give a .arch file"); continue; }
+                    if (!allowDirectories) { problemList.Add($"{DisplayText.Escape(input)} is a directory; give a .arch file"); continue; }
                     var found = Directory.EnumerateFiles(input, "*.arch", SearchOption.AllDirectories)
                         .Select(p => p.Replace('\\', '/'))
                         .OrderBy(p => p, StringComparer.Ordinal)
                         .ToList();
-                    if (found.Count == 0) problemList.Add($"no .arch files found under {input}");
+                    if (found.Count == 0) problemList.Add($"no .arch files found under {DisplayText.Escape(input)}");
                     rootPaths.AddRange(found);
                 }
-                else missingList.Add(input);
+                else missingList.Add(DisplayText.Escape(input));
             }
             if (missingList.Count > 0 || problemList.Count > 0) return null;
 
@@ -77,15 +78,32 @@ namespace Torchwright.Cli.Loading
             var roots = new List<ArchFile>();
             var queue = new Queue<string>();
 
-            ArchFile? LoadOne(string path, string? name = null)
+            // A root file that cannot be read is a one-line problem; an import, a diagnostic at the import statement.
+            ArchFile? LoadOne(string path, string? name = null, ImportDecl? import = null)
             {
                 var full = Path.GetFullPath(path);
                 if (loaded.TryGetValue(full, out var existing)) return existing;
                 string text;
-                try { text = File.ReadAllText(full); }
+                try
+                {
+                    var outcome = ArchFileReader.TryRead(full, out text, out var kind, out long size);
+                    if (outcome == ArchFileReader.Outcome.NotRegular || outcome == ArchFileReader.Outcome.TooLarge)
+                    {
+                        if (import != null)
+                            diagnostics.Add(outcome == ArchFileReader.Outcome.NotRegular
+                                ? DiagnosticCatalog.ImportNotRegularFile.Create(import.Location, DisplayText.Escape(import.Path), kind!)
+                                : DiagnosticCatalog.ImportTooLarge.Create(import.Location, DisplayText.Escape(import.Path), size, WorkLimits.MaxFileBytes));
+                        else
+                            problemList.Add(outcome == ArchFileReader.Outcome.NotRegular
+                                ? $"{DisplayText.Escape(path)} is {kind}, not a regular file; give a .arch file"
+                                : $"{DisplayText.Escape(path)} is {size:N0} bytes, over the cap of {WorkLimits.MaxFileBytes:N0} bytes for a .arch file");
+                        return null;
+                    }
+                    if (outcome == ArchFileReader.Outcome.Missing) return null; // reported by the resolver (imports) or above (roots)
+                }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
                 {
-                    problemList.Add($"cannot read {path}: {e.Message}");
+                    problemList.Add($"cannot read {DisplayText.Escape(path)}: {e.Message}");
                     return null;
                 }
                 var file = ArchParser.Parse(name ?? DisplayPath(full), text, diagnostics);
@@ -110,8 +128,8 @@ namespace Torchwright.Cli.Loading
                 foreach (var imp in file.Imports)
                 {
                     var target = ArchResolver.NormalizePath(ArchResolver.CombineRelative(file.Path, imp.Path));
-                    // Named exactly as the resolver will look for it.
-                    if (File.Exists(target)) LoadOne(target, target);
+                    // Named exactly as the resolver will look for it. An empty path is the resolver's to report.
+                    if (imp.Path.Length > 0 && (File.Exists(target) || Directory.Exists(target))) LoadOne(target, target, imp);
                 }
             }
             if (problemList.Count > 0) return null;

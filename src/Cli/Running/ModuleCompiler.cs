@@ -22,11 +22,12 @@ namespace Torchwright.Cli.Running
 
         public static nn.Module<Tensor, Tensor> Build(CheckedArchitecture arch)
         {
-            var className = CSharpEmitter.Identifier(arch.Name);
+            var className = CSharpEmitter.Identifier(arch.Name);   // @class for an architecture named class
+            var typeName = CSharpEmitter.MetadataName(className);
             var source = CSharpEmitter.EmitArchitecture(arch, className, new EmitOptions(Namespace, Source: arch.Ir.Location.Path));
-            var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: className + ".g.cs");
+            var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: typeName + ".g.cs");
             var compilation = CSharpCompilation.Create(
-                "Torchwright.Dynamic." + className + "." + Guid.NewGuid().ToString("N"),
+                "Torchwright.Dynamic." + typeName + "." + Guid.NewGuid().ToString("N"),
                 new[] { tree },
                 References.Value,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, nullableContextOptions: NullableContextOptions.Enable));
@@ -40,7 +41,7 @@ namespace Torchwright.Cli.Running
             }
             image.Position = 0;
             var assembly = AssemblyLoadContext.Default.LoadFromStream(image);
-            var type = assembly.GetType(Namespace + "." + className, throwOnError: true)!;
+            var type = assembly.GetType(Namespace + "." + typeName, throwOnError: true)!;
             return (nn.Module<Tensor, Tensor>)Activator.CreateInstance(type)!;
         }
 

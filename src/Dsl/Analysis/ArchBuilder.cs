@@ -16,13 +16,15 @@ namespace Torchwright.Dsl.Analysis
     public sealed class ArchBuilder
     {
         // Bounds that keep every count inside 64 bits and every loop short, whatever the input.
-        private const int MaxStages = 8;
-        private const long MaxDepth = 256, MaxChannels = 1 << 16, MaxSpatial = 4096, MaxGroups = 4096;
+        internal const int MaxStages = 8;
+        internal const long MaxDepth = 256;
+        private const long MaxChannels = 1 << 16, MaxSpatial = 4096, MaxGroups = 4096;
 
         private readonly ResolvedArch arch;
         private readonly Dictionary<string, ResolvedField> fields;
         private readonly List<Diagnostic> diagnostics;
-        private int errorsAtStart;
+        /// <summary>Where this build's diagnostics start in the shared list (a file may already have thousands).</summary>
+        private int firstOwn;
 
         private ArchBuilder(ResolvedArch arch, List<Diagnostic> diagnostics)
         {
@@ -35,10 +37,9 @@ namespace Torchwright.Dsl.Analysis
         public static (ArchitectureIR? Ir, CostReport? Costs) Build(ResolvedArch arch, List<Diagnostic> diagnostics)
         {
             var b = new ArchBuilder(arch, diagnostics);
-            b.errorsAtStart = diagnostics.Count(d => d.IsError);
-            int first = diagnostics.Count;
+            b.firstOwn = diagnostics.Count;
             try { return b.BuildAndCost(); }
-            finally { b.RelocateZooDiagnostics(first); }
+            finally { b.RelocateZooDiagnostics(b.firstOwn); }
         }
 
         private (ArchitectureIR? Ir, CostReport? Costs) BuildAndCost()
@@ -72,7 +73,15 @@ namespace Torchwright.Dsl.Analysis
             }
         }
 
-        private bool HasNewErrors => diagnostics.Count(d => d.IsError) > errorsAtStart;
+        private bool HasNewErrors
+        {
+            get
+            {
+                for (int i = firstOwn; i < diagnostics.Count; i++)
+                    if (diagnostics[i].IsError) return true;
+                return false;
+            }
+        }
 
         // ---- field access -------------------------------------------------------------------------
 
@@ -233,6 +242,9 @@ namespace Torchwright.Dsl.Analysis
             long stemWidth = 0;
             if (stem != StemKind.None)
             {
+                // Declared channel counts are checked as written, before the width multiplier (which would
+                // otherwise round -1000 up to 8).
+                if (Has("stem_width") && !InRange(Int("stem_width", 0), fam0 == Family.Rest ? 1 : 2, MaxChannels, LocationOf("stem_width"), "stem_width", arch.Name)) return null;
                 if (fam0 == Family.Rest)
                 {
                     stemWidth = Scale(widths[0]);
@@ -272,7 +284,9 @@ namespace Torchwright.Dsl.Analysis
                 long outCh;
                 if (fam0 == Family.ResNet)
                 {
-                    outCh = Scale(StageInt(s, "out", "outs", rawWidth * 4));
+                    long rawOut = StageInt(s, "out", "outs", rawWidth * 4);
+                    if (!InRange(rawOut, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
+                    outCh = Scale(rawOut);
                     if (!InRange(outCh, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
                 }
                 else
@@ -280,7 +294,9 @@ namespace Torchwright.Dsl.Analysis
                     outCh = width;
                     if (Has("outs") || Has(StagePath(s, "out")))
                     {
-                        long declared = Scale(StageInt(s, "out", "outs", rawWidth));
+                        long rawOut = StageInt(s, "out", "outs", rawWidth);
+                        if (!InRange(rawOut, 1, MaxChannels, StageLocation(s, "out", "outs"), "out", stageName)) return null;
+                        long declared = Scale(rawOut);
                         if (declared != width)
                             diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(StageLocation(s, "out", "outs"), stageName + " output", declared, width,
                                 stageName + ".width (" + kind + " stages output their width)"));

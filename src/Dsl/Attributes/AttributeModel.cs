@@ -161,7 +161,9 @@ namespace Torchwright.Dsl.Attributes
                 bool isStage = arg.Attribute == StageAttribute;
                 if (!isStage && arg.Property == NameProperty)
                 {
-                    if (arg.Value is string n && n.Length > 0) { name = n; nameLoc = arg.Location; }
+                    if (arg.Value is string n && NameProblem(n) is string problem)
+                        diagnostics.Add(DiagnosticCatalog.UnprintableName.Create(arg.Location, "Name", DisplayText.Escape(n), problem));
+                    else if (arg.Value is string ok) { name = ok; nameLoc = arg.Location; }
                     continue;
                 }
                 if (!isStage && arg.Property == ExtendsProperty)
@@ -171,6 +173,12 @@ namespace Torchwright.Dsl.Attributes
                 }
                 if (isStage && arg.Property == StageNameProperty)
                 {
+                    if (arg.Value == null)
+                    {
+                        diagnostics.Add(DiagnosticCatalog.UnknownField.Create(arg.Location, "<null>.*", name,
+                            "; [Stage] needs a stage name such as \"c5\", not null (stages are named c2, c3, ...; c2 is the first stage)"));
+                        continue;
+                    }
                     var stage = arg.Value as string ?? "";
                     if (!IsStageName(stage))
                         diagnostics.Add(DiagnosticCatalog.UnknownField.Create(arg.Location, stage + ".*", name,
@@ -208,6 +216,12 @@ namespace Torchwright.Dsl.Attributes
             {
                 case int i: return new IntValue(i, loc);
                 case long l: return new IntValue(l, loc);
+                case double d when double.IsNaN(d) || double.IsInfinity(d):
+                    diagnostics.Add(DiagnosticCatalog.NonFiniteNumber.Create(loc, path, NonFiniteText(d)));
+                    return null;
+                case float f when float.IsNaN(f) || float.IsInfinity(f):
+                    diagnostics.Add(DiagnosticCatalog.NonFiniteNumber.Create(loc, path, NonFiniteText(f)));
+                    return null;
                 case double d: return new FloatValue(d, loc);
                 case float f: return new FloatValue(f, loc);
                 case bool b: return new BoolValue(b, loc);
@@ -232,6 +246,20 @@ namespace Torchwright.Dsl.Attributes
                     diagnostics.Add(DiagnosticCatalog.WrongType.Create(loc, path, "a constant", "a value of type " + arg.Value!.GetType().Name));
                     return null;
             }
+        }
+
+        private static string NonFiniteText(double d) => double.IsNaN(d) ? "NaN" : d > 0 ? "positive infinity" : "negative infinity";
+
+        /// <summary>
+        /// Why an architecture name cannot be used, or null: it is empty, or has a character that would break a
+        /// line or hide in generated code and messages (control, format/bidi, line or paragraph separator, lone
+        /// surrogate).
+        /// </summary>
+        public static string? NameProblem(string name)
+        {
+            if (name.Length == 0) return "is empty";
+            int at = DisplayText.FirstUnsafe(name);
+            return at < 0 ? null : $"contains the character {DisplayText.CodeOf(name[at])} at position {at + 1}";
         }
 
         /// <summary>Parses "3x224x224" / "224x224" (positive integers separated by 'x'); null if malformed.</summary>

@@ -70,6 +70,37 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor AttributedClassShape = new DiagnosticDescriptor(
             "TW0021", "Attributed class must be a top-level non-generic partial class", "'{0}' carries [Architecture] but is {1}; declare it as a top-level, non-generic 'partial class' so the generated module can complete it", Severity.Error);
 
+        // --- generated names, attribute use, imports and work caps (TW0030-TW0039) -----------------
+        public static readonly DiagnosticDescriptor GeneratedTypeNameTaken = new DiagnosticDescriptor(
+            "TW0030", "Two declarations generate the same C# type", "{0} '{1}' generates the C# type '{2}', which {3} (at {4}) already generates; rename one of them", Severity.Error);
+
+        public static readonly DiagnosticDescriptor TypeNameIsMemberName = new DiagnosticDescriptor(
+            "TW0031", "Type name equals a generated member", "{0} '{1}' generates the C# type '{2}', but its generated class also has a member '{2}' (C# forbids a member named after its type); rename it, e.g. '{2}Net'", Severity.Error);
+
+        public static readonly DiagnosticDescriptor UnprintableName = new DiagnosticDescriptor(
+            "TW0032", "Name with a line break, control or format character", "{0} \"{1}\" {2}; use a name of printable characters on one line", Severity.Error);
+
+        public static readonly DiagnosticDescriptor NonFiniteNumber = new DiagnosticDescriptor(
+            "TW0033", "Number is not finite", "Field '{0}' is {1}; give a finite number", Severity.Error);
+
+        public static readonly DiagnosticDescriptor StageWithoutArchitecture = new DiagnosticDescriptor(
+            "TW0034", "[Stage] without [Architecture]", "'{0}' carries [Stage] but no [Architecture], so its stage settings would apply to nothing; add [Architecture(Extends = \"ResNet50\")] (or the base you mean) to the class", Severity.Error);
+
+        public static readonly DiagnosticDescriptor EmptyImport = new DiagnosticDescriptor(
+            "TW0035", "Empty import path", "Import path is empty; name a .arch file relative to the importing file, e.g. import \"resnet50.arch\"", Severity.Error);
+
+        public static readonly DiagnosticDescriptor ImportNotRegularFile = new DiagnosticDescriptor(
+            "TW0036", "Import is not a regular file", "Import '{0}' names {1}, not a regular file; import a .arch file", Severity.Error);
+
+        public static readonly DiagnosticDescriptor ImportTooLarge = new DiagnosticDescriptor(
+            "TW0037", "Imported file too large", "Import '{0}' is {1:N0} bytes, over the cap of {2:N0} bytes for a .arch file; split it or check that the path names the file you mean", Severity.Error);
+
+        public static readonly DiagnosticDescriptor ContextualKeywordName = new DiagnosticDescriptor(
+            "TW0039", "Name is a C# contextual keyword", "{0} '{1}' would generate the C# type '{2}', a contextual keyword: a type of that name changes what code beside it means (a type 'var' captures every 'var x = ...' in its namespace); rename it, e.g. '{2}Net'", Severity.Error);
+
+        public static readonly DiagnosticDescriptor TooMuchWork = new DiagnosticDescriptor(
+            "TW0038", "Declarations ask for too much checking", "{0} '{1}' brings the blocks to check to {2:N0} ({3}), over the cap of {4:N0} blocks per compilation; sweep fewer values or shallower stages, or split the file", Severity.Error);
+
         // --- warnings -----------------------------------------------------------------------------
         public static readonly DiagnosticDescriptor LargeAttentionMap = new DiagnosticDescriptor(
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
@@ -88,6 +119,8 @@ namespace Torchwright.Dsl.Diagnostics
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
+            GeneratedTypeNameTaken, TypeNameIsMemberName, UnprintableName, NonFiniteNumber, StageWithoutArchitecture, EmptyImport,
+            ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }

@@ -40,7 +40,7 @@ namespace Torchwright.Dsl.Diagnostics
             return new LinePos(line, col);
         }
 
-        /// <summary>MSBuild form: path(line,col) with one-based numbers.</summary>
-        public override string ToString() => IsNone ? "<built-in>" : $"{Path}({StartPos.Line + 1},{StartPos.Column + 1})";
+        /// <summary>MSBuild form: path(line,col) with one-based numbers; a path's line breaks and bidi controls as \uXXXX.</summary>
+        public override string ToString() => IsNone ? "<built-in>" : $"{DisplayText.Escape(Path, int.MaxValue)}({StartPos.Line + 1},{StartPos.Column + 1})";
     }
 }

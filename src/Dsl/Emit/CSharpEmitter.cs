@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Emit
@@ -75,14 +76,20 @@ namespace Torchwright.Dsl.Emit
             foreach (var v in sweep.Variants)
             {
                 var parts = v.Variant!.Settings.Select(s => Identifier(s.Path + "_" + s.Value.ToText()));
-                var name = className + "_" + string.Join("_", parts);
+                var name = MetadataName(className) + "_" + string.Join("_", parts.Select(MetadataName));
                 var unique = name;
                 for (int k = 2; !taken.Add(unique); k++) unique = name + "_" + k.ToString(Inv);
-                names.Add(unique);
+                names.Add(Verbatim(unique));
             }
             return names;
         }
 
+        /// <summary>
+        /// The C# identifier a declared name becomes: ASCII letters and digits kept, '-' as 'm', every other run
+        /// of characters as one '_', a leading '_' before a digit, and '@' before a reserved C# keyword, so
+        /// <c>arch class</c> becomes the type <c>@class</c>. Distinct names can map to one identifier
+        /// (A_B, A__B); <see cref="GeneratedNames"/> reports that at the declaration.
+        /// </summary>
         public static string Identifier(string text)
         {
             var sb = new StringBuilder();
@@ -94,17 +101,79 @@ namespace Torchwright.Dsl.Emit
             }
             var s = sb.ToString().Trim('_');
             if (s.Length == 0 || char.IsDigit(s[0])) s = "_" + s;
-            return s;
+            return Verbatim(s);
         }
+
+        /// <summary>An identifier as written in C# source: '@' before a reserved keyword.</summary>
+        public static string Verbatim(string identifier) => ReservedKeywords.Contains(identifier) ? "@" + identifier : identifier;
+
+        /// <summary>The name the type has in metadata (reflection, hint names): the identifier without its '@'.</summary>
+        public static string MetadataName(string identifier) => identifier.StartsWith("@", StringComparison.Ordinal) ? identifier.Substring(1) : identifier;
+
+        /// <summary>C#'s reserved keywords: as type names they are escaped (<c>@class</c>), which C# allows everywhere.</summary>
+        public static readonly IReadOnlyCollection<string> ReservedKeywords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const",
+            "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern",
+            "false", "finally", "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface",
+            "internal", "is", "lock", "long", "namespace", "new", "null", "object", "operator", "out", "override",
+            "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte", "sealed", "short",
+            "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
+            "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while",
+        };
+
+        /// <summary>
+        /// C#'s contextual keywords. A type with such a name changes what code beside it means (a type named
+        /// <c>var</c> captures every <c>var x = ...</c> in its namespace; <c>nameof</c>, <c>dynamic</c>, <c>nint</c>
+        /// likewise), so a .arch name that becomes one is refused (TW0039) rather than escaped.
+        /// Generator.Tests checks both lists against Roslyn's SyntaxFacts.
+        /// </summary>
+        public static readonly IReadOnlyCollection<string> ContextualKeywords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "add", "alias", "allows", "and", "ascending", "args", "assembly", "async", "await", "by", "descending",
+            "dynamic", "equals", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join",
+            "let", "managed", "method", "module", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby",
+            "param", "partial", "property", "record", "remove", "required", "scoped", "select", "set", "type",
+            "typevar", "unmanaged", "value", "var", "when", "where", "with", "yield",
+        };
+
+        /// <summary>
+        /// The names of the members an architecture's generated class declares (constants, the Features record,
+        /// the registered submodules, forward/forward_features and the private parts). A class may not be named
+        /// after one of its members (CS0542); <see cref="GeneratedNames"/> reports that at the declaration.
+        /// </summary>
+        public static IReadOnlyCollection<string> MemberNames(CheckedArchitecture arch)
+        {
+            var ir = arch.Ir;
+            var names = new HashSet<string>(StringComparer.Ordinal)
+            {
+                "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
+                "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features", "Head", "CheckInput",
+            };
+            if (ir.Stem != StemKind.None) names.Add("Stem");
+            foreach (var st in ir.Stages)
+            {
+                var n = Pascal(st.Name);
+                names.Add(n + "Channels");
+                names.Add(n + "Height");
+                names.Add(n + "Width");
+                names.Add("Stage" + n);
+            }
+            foreach (var c in Components(arch, withBlocks: false)) names.Add(MetadataName(c.Field));
+            return names;
+        }
+
+        /// <summary>The members of a sweep's static class.</summary>
+        public static readonly IReadOnlyCollection<string> SweepMemberNames = new[] { "Variant", "Variants", "InvalidVariants" };
 
         private static CodeWriter Header(EmitOptions options)
         {
             var w = new CodeWriter();
             w.Line("// <auto-generated>");
-            w.Line("//   Generated by Torchwright" + (options.Source.Length > 0 ? " from " + options.Source : "") + ". Do not edit: change the declaration.");
+            w.Line("//   Generated by Torchwright" + (options.Source.Length > 0 ? " from " + DisplayText.Escape(options.Source, int.MaxValue) : "") + ". Do not edit: change the declaration.");
             w.Line("// </auto-generated>");
             w.Line("#nullable enable");
-            w.Line("#pragma warning disable CS1591");
+            w.Line("#pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)");
             w.Line("using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed");
             w.Line();
             return w;
@@ -221,7 +290,9 @@ namespace Torchwright.Dsl.Emit
         private const string Blocks = "global::Torchwright.Runtime.Blocks";
 
         /// <summary>The top-level submodules in registration order, named as the reference implementations name them.</summary>
-        private static List<Component> Components(CheckedArchitecture arch)
+        /// <param name="withBlocks">False when only the components' names are wanted (name checks over thousands of
+        /// sweep variants): the stages' block lists, the costly part, are then left empty.</param>
+        private static List<Component> Components(CheckedArchitecture arch, bool withBlocks = true)
         {
             var ir = arch.Ir;
             var list = new List<Component>();
@@ -269,7 +340,7 @@ namespace Torchwright.Dsl.Emit
                         Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.Stride})");
                 }
                 var stageName = Naming.Stage(ir.Family, s);
-                var blocks = st.Blocks.Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
+                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input))).ToList();
                 if (ir.Family == Family.ResNet)
                     Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
                         blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
@@ -325,9 +396,9 @@ namespace Torchwright.Dsl.Emit
             // does; the caller's input is never freed.
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("CheckInput(input);");
-            w.Line(hasStem ? "var x = Stem(input);" : $"var x = {stages[0]}(input);");
+            w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
                 w.Line($"x = {stages[s]}(x).Freeing(x);");
             w.Line("return Head(x).Freeing(x).MoveToOuterDisposeScope();");
@@ -337,12 +408,12 @@ namespace Torchwright.Dsl.Emit
             // forward_features keeps and returns every stage output; only the stem output is freed.
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("CheckInput(input);");
-            w.Line($"var outputs = new {T}[{stages.Count}];");
+            w.Line($"{T}[] outputs = new {T}[{stages.Count}];");
             if (hasStem)
             {
-                w.Line("var x = Stem(input);");
+                w.Line($"{T} x = Stem(input);");
                 w.Line($"outputs[0] = {stages[0]}(x).Freeing(x);");
             }
             else
@@ -383,7 +454,7 @@ namespace Torchwright.Dsl.Emit
                 else if (ir.Family == Family.Van)
                 {
                     w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"var x = {Field(patch!)}.call(input);");
+                    w.Line($"{T} x = {Field(patch!)}.call(input);");
                     w.Line($"x = x.Through({stage}).Freeing(x);");
                     w.Line("x = x.permute(0, 2, 3, 1).Freeing(x);");
                     w.Line($"x = {Field(Naming.StageNorm(s))}.call(x).Freeing(x);");
@@ -393,7 +464,7 @@ namespace Torchwright.Dsl.Emit
                 else if (patch != null)
                 {
                     w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"var x = {Field(patch)}.call(input);");
+                    w.Line($"{T} x = {Field(patch)}.call(input);");
                     w.Line($"return x.Through({stage}).Freeing(x);");
                     w.Close();
                 }
@@ -409,14 +480,14 @@ namespace Torchwright.Dsl.Emit
             switch (ir.Family)
             {
                 case Family.ResNet:
-                    w.Line("var x = avgpool.call(features);");
+                    w.Line($"{T} x = avgpool.call(features);");
                     w.Line("x = x.flatten(1).Freeing(x);");
                     break;
                 case Family.Van:
-                    w.Line("var x = features.mean(new long[] { 2, 3 });");
+                    w.Line($"{T} x = features.mean(new long[] {{ 2, 3 }});");
                     break;
                 default:
-                    w.Line("var x = features.permute(0, 2, 3, 1);");
+                    w.Line($"{T} x = features.permute(0, 2, 3, 1);");
                     w.Line("x = norm.call(x).Freeing(x);");
                     w.Line("x = x.permute(0, 3, 1, 2).Freeing(x);");
                     w.Line("x = avg_pool.call(x).Freeing(x);");
@@ -442,11 +513,11 @@ namespace Torchwright.Dsl.Emit
                     : $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {ir.Input.H}x{ir.Input.W}";
             }
             w.Open("private static void CheckInput(global::TorchSharp.torch.Tensor input)");
-            w.Line("var shape = input.shape;");
+            w.Line("long[] shape = input.shape;");
             string cond = $"shape.Length != 4 || shape[1] != {ir.Input.C}" + (fixedSize ? $" || shape[2] != {ir.Input.H} || shape[3] != {ir.Input.W}" : "");
             w.Open($"if ({cond})");
             string expected = fixedSize ? $"(N, {ir.Input.C}, {ir.Input.H}, {ir.Input.W})" : $"(N, {ir.Input.C}, H, W)";
-            w.Line($"throw new global::System.ArgumentException(\"{Escape(ir.Name)}: expected input {expected} but got (\" + string.Join(\", \", shape) + \"){Escape(why)}.\", nameof(input));");
+            w.Line($"throw new global::System.ArgumentException(\"{Escape(ir.Name)}: expected input {expected} but got (\" + string.Join(\", \", shape) + \"){Escape(why)}.\", \"input\");");
             w.Close();
             w.Close();
         }
@@ -459,11 +530,31 @@ namespace Torchwright.Dsl.Emit
 
         private static string Str(string s) => "\"" + Escape(s) + "\"";
 
-        private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        /// <summary>The body of a C# string literal: quotes, backslashes and every line-breaking or invisible character escaped.</summary>
+        private static string Escape(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            for (int i = 0; i < s.Length; i++)
+            {
+                char ch = s[i];
+                if (ch == '\\' || ch == '"') sb.Append('\\').Append(ch);
+                else if (DisplayText.IsUnsafe(s, i)) sb.Append(DisplayText.CodeOf(ch));
+                else sb.Append(ch);
+            }
+            return sb.ToString();
+        }
 
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        /// <summary>Text for an XML doc comment: markup escaped, and nothing that could end the comment's line.</summary>
+        private static string Xml(string s) => DisplayText.Escape(s, int.MaxValue).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
-        private static string Double(double v) => v.ToString("R", Inv) + (v.ToString("R", Inv).IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+        /// <summary>A double literal; the checker never lets a non-finite value through, but the literal would still compile.</summary>
+        private static string Double(double v)
+        {
+            if (double.IsNaN(v)) return "double.NaN";
+            if (double.IsInfinity(v)) return v > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
+            var r = v.ToString("R", Inv);
+            return r + (r.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+        }
 
         private static string Giga(long macs) => (macs / 1e9).ToString("0.000", Inv);
     }

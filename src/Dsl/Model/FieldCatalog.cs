@@ -80,7 +80,8 @@ namespace Torchwright.Dsl.Model
             if (dot < 0) return true;
             var prefix = path.Substring(0, dot);
             field = path.Substring(dot + 1);
-            if (prefix.Length < 2 || prefix[0] != 'c' || field.Contains(".")) return false;
+            // c05 is not c5: a leading zero would make a path no stage reads.
+            if (prefix.Length < 2 || prefix[0] != 'c' || prefix[1] == '0' || field.Contains(".")) return false;
             if (!int.TryParse(prefix.Substring(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)) return false;
             if (n < FirstStageNumber || n > 16) return false;
             stage = n - FirstStageNumber;

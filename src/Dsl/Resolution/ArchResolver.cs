@@ -16,6 +16,12 @@ namespace Torchwright.Dsl.Resolution
         /// <summary>Grid points beyond this are refused (a sweep that large is almost certainly a typo).</summary>
         public const int MaxVariants = 4096;
 
+        /// <summary>Bases that may stand below an architecture (the zoo's deepest chain has 2).</summary>
+        public const int MaxInheritanceDepth = 256;
+
+        /// <summary>Architecture and sweep names have at most this many characters (they become type names and appear in every message).</summary>
+        public const int MaxNameLength = 200;
+
         private sealed class Decl
         {
             public Decl(ArchDecl arch, bool fromZoo) { Arch = arch; FromZoo = fromZoo; }
@@ -24,6 +30,8 @@ namespace Torchwright.Dsl.Resolution
             public List<ResolvedField>? Resolved;
             public bool Visiting;
             public bool Failed;
+            /// <summary>Bases below this declaration (0 for a root such as the zoo's ResNet50).</summary>
+            public int Depth;
         }
 
         public static (IReadOnlyList<ResolvedArch> Archs, IReadOnlyList<SweepInfo> Sweeps) Resolve(
@@ -36,6 +44,7 @@ namespace Torchwright.Dsl.Resolution
             {
                 foreach (var a in file.Archs)
                 {
+                    if (TooLong(a.Name, "Architecture", a.NameLocation, diagnostics)) continue;
                     if (firstSeen.TryGetValue(a.Name, out var first))
                     {
                         diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(a.NameLocation, "Architecture", a.Name, first));
@@ -46,6 +55,7 @@ namespace Torchwright.Dsl.Resolution
                 }
                 foreach (var s in file.Sweeps)
                 {
+                    if (TooLong(s.Name, "Sweep", s.NameLocation, diagnostics)) continue;
                     if (firstSeen.TryGetValue(s.Name, out var first))
                         diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Sweep", s.Name, first));
                     else
@@ -74,9 +84,18 @@ namespace Torchwright.Dsl.Resolution
             var taken = new HashSet<string>(firstSeen.Keys, StringComparer.Ordinal);
             foreach (var file in userFiles)
                 foreach (var s in file.Sweeps)
-                    ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
+                    if (s.Name.Length <= MaxNameLength) ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
 
             return (archs, sweeps);
+        }
+
+        /// <summary>A declared name longer than <see cref="MaxNameLength"/> is reported and the declaration dropped.</summary>
+        private static bool TooLong(string name, string kind, SourceLocation at, List<Diagnostic> diagnostics)
+        {
+            if (name.Length <= MaxNameLength) return false;
+            diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(at, $"{kind} '{DisplayText.Escape(name, 40)}'", "name length", name.Length,
+                $"at most {MaxNameLength} characters"));
+            return true;
         }
 
         /// <summary>Resolves a zoo architecture by name (for tools that show the built-in zoo).</summary>
@@ -90,15 +109,23 @@ namespace Torchwright.Dsl.Resolution
         {
             var known = new HashSet<string>(userFiles.Select(f => NormalizePath(f.Path)), StringComparer.Ordinal);
             var zooNames = new HashSet<string>(zooFiles.Select(f => FileName(f.Path)), StringComparer.Ordinal);
+            // An import the loader already refused (not a regular file, too large) is reported once, by that reason.
+            var refused = new HashSet<SourceLocation>(diagnostics.Where(d => d.IsError).Select(d => d.Location));
             foreach (var file in userFiles)
                 foreach (var imp in file.Imports)
                 {
+                    if (refused.Contains(imp.Location)) continue;
+                    if (imp.Path.Length == 0)
+                    {
+                        diagnostics.Add(DiagnosticCatalog.EmptyImport.Create(imp.Location));
+                        continue;
+                    }
                     var target = NormalizePath(CombineRelative(file.Path, imp.Path));
                     if (known.Contains(target)) continue;
                     // "resnet50.arch" with no folder may name a zoo file.
                     if (imp.Path.IndexOf('/') < 0 && zooNames.Contains(imp.Path)) continue;
-                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(imp.Location, "Import", imp.Path,
-                        $" (looked for {target}); check the path, which is relative to the importing file"));
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(imp.Location, "Import", DisplayText.Escape(imp.Path),
+                        $" (looked for {DisplayText.Escape(target)}); check the path, which is relative to the importing file"));
                 }
         }
 
@@ -131,46 +158,69 @@ namespace Torchwright.Dsl.Resolution
             return p.Substring(p.LastIndexOf('/') + 1);
         }
 
-        /// <summary>Flattens a declaration's chain: base fields first, then its own. Null when the chain is broken.</summary>
+        /// <summary>
+        /// Flattens a declaration's chain: base fields first, then its own. Null when the chain is broken (an
+        /// unknown base, a cycle, a chain deeper than <see cref="MaxInheritanceDepth"/>): reported once, at the
+        /// declaration where it breaks; the declarations above it fail without a second report. Iterative, so a
+        /// chain of any length in any order cannot overflow the stack.
+        /// </summary>
         private static List<ResolvedField>? ResolveDecl(Decl d, Dictionary<string, Decl> decls, List<Diagnostic> diagnostics)
         {
             if (d.Resolved != null) return d.Resolved;
             if (d.Failed) return null;
-            if (d.Visiting)
+
+            // Walk down to the first declaration that is resolved, failed, or has no base.
+            var chain = new List<Decl>();
+            for (var cur = d; ;)
             {
-                d.Failed = true;
-                return null;
+                chain.Add(cur);
+                cur.Visiting = true;
+                if (cur.Arch.Base == null) break;
+                if (!decls.TryGetValue(cur.Arch.Base, out var next))
+                {
+                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(cur.Arch.BaseLocation, "Base architecture", DisplayText.Escape(cur.Arch.Base),
+                        SuggestName(cur.Arch.Base, decls.Keys)));
+                    cur.Failed = true;
+                    break;
+                }
+                if (next.Visiting)
+                {
+                    diagnostics.Add(DiagnosticCatalog.InheritanceCycle.Create(cur.Arch.BaseLocation, cur.Arch.Name, CycleText(cur, decls)));
+                    cur.Failed = true;
+                    break;
+                }
+                if (next.Resolved != null || next.Failed) break;
+                cur = next;
             }
-            d.Visiting = true;
+
+            // Resolve bottom-up.
+            for (int i = chain.Count - 1; i >= 0; i--)
+            {
+                var c = chain[i];
+                c.Visiting = false;
+                if (c.Failed) continue;
+                Decl? baseDecl = c.Arch.Base != null ? decls[c.Arch.Base] : null;
+                if (baseDecl != null && baseDecl.Failed) { c.Failed = true; continue; }
+                c.Depth = baseDecl == null ? 0 : baseDecl.Depth + 1;
+                if (c.Depth > MaxInheritanceDepth)
+                {
+                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(c.Arch.BaseLocation, c.Arch.Name, "inheritance depth", c.Depth,
+                        $"at most {MaxInheritanceDepth} bases may stand below an architecture; flatten the chain"));
+                    c.Failed = true;
+                    continue;
+                }
+                c.Resolved = Merge(c, baseDecl?.Resolved, diagnostics);
+            }
+            return d.Resolved;
+        }
+
+        /// <summary>The base's fields overridden by the declaration's own, in first-set order.</summary>
+        private static List<ResolvedField> Merge(Decl d, List<ResolvedField>? baseFields, List<Diagnostic> diagnostics)
+        {
             var merged = new List<ResolvedField>();
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
-
-            if (d.Arch.Base != null)
-            {
-                if (!decls.TryGetValue(d.Arch.Base, out var baseDecl))
-                {
-                    diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(d.Arch.BaseLocation, "Base architecture", d.Arch.Base,
-                        SuggestName(d.Arch.Base, decls.Keys)));
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
-                if (baseDecl.Visiting)
-                {
-                    diagnostics.Add(DiagnosticCatalog.InheritanceCycle.Create(d.Arch.BaseLocation, d.Arch.Name, CycleText(d, decls)));
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
-                var baseFields = ResolveDecl(baseDecl, decls, diagnostics);
-                if (baseFields == null)
-                {
-                    d.Visiting = false;
-                    d.Failed = true;
-                    return null;
-                }
+            if (baseFields != null)
                 foreach (var f in baseFields) { index[f.Path] = merged.Count; merged.Add(f); }
-            }
 
             var seenHere = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
             foreach (var a in d.Arch.Fields)
@@ -188,8 +238,6 @@ namespace Torchwright.Dsl.Resolution
                 if (index.TryGetValue(a.Path, out int at)) merged[at] = rf;
                 else { index[a.Path] = merged.Count; merged.Add(rf); }
             }
-            d.Visiting = false;
-            d.Resolved = merged;
             return merged;
         }
 
@@ -223,13 +271,26 @@ namespace Torchwright.Dsl.Resolution
                 var hint = FieldCatalog.Suggest(path);
                 var tail = hint != null ? $"; did you mean '{hint}'?" : "; see docs/fields.md for the fields";
                 if (!FieldCatalog.TryParsePath(path, out _, out _))
-                    tail = "; stage fields are written cN.field with N from 2 (c2.depth, c5.mhsa)";
+                    tail = LeadingZeroStage(path) is string plain
+                        ? $"; write the stage as {plain} (stage numbers have no leading zeros)"
+                        : "; stage fields are written cN.field with N from 2 (c2.depth, c5.mhsa)";
                 diagnostics.Add(sweep != null
                     ? DiagnosticCatalog.SweepUnknownField.Create(pathLocation, sweep, path, owner, tail)
                     : DiagnosticCatalog.UnknownField.Create(pathLocation, path, owner, tail));
                 return false;
             }
             return CheckType(info, path, value, diagnostics);
+        }
+
+        /// <summary>"c5" for a path starting "c05." or "c005.", else null.</summary>
+        private static string? LeadingZeroStage(string path)
+        {
+            int dot = path.IndexOf('.');
+            if (dot < 3 || path[0] != 'c' || path[1] != '0') return null;
+            for (int i = 1; i < dot; i++)
+                if (path[i] < '0' || path[i] > '9') return null;
+            var digits = path.Substring(1, dot - 1).TrimStart('0');
+            return "c" + (digits.Length == 0 ? "0" : digits);
         }
 
         private static bool CheckType(FieldInfo info, string path, ArchValue value, List<Diagnostic> diagnostics)
@@ -261,7 +322,7 @@ namespace Torchwright.Dsl.Resolution
                     if (value is WordValue w)
                     {
                         if (info.Words == null || Array.IndexOf(info.Words, w.Word) >= 0) return true;
-                        diagnostics.Add(DiagnosticCatalog.UnknownKind.Create(value.Location, KindNoun(info.Name), w.Word, path, string.Join(", ", info.Words)));
+                        diagnostics.Add(DiagnosticCatalog.UnknownKind.Create(value.Location, KindNoun(info.Name), DisplayText.Escape(w.Word), path, string.Join(", ", info.Words)));
                         return false;
                     }
                     return Wrong(path, "one of " + string.Join(", ", info.Words ?? Array.Empty<string>()), value, diagnostics);
@@ -280,7 +341,7 @@ namespace Torchwright.Dsl.Resolution
 
         private static bool Wrong(string path, string expected, ArchValue got, List<Diagnostic> diagnostics)
         {
-            diagnostics.Add(DiagnosticCatalog.WrongType.Create(got.Location, path, expected, got.TypeName + " (" + Truncate(got.ToText()) + ")"));
+            diagnostics.Add(DiagnosticCatalog.WrongType.Create(got.Location, path, expected, got.TypeName + " (" + DisplayText.Escape(Truncate(got.ToText())) + ")"));
             return false;
         }
 
@@ -291,7 +352,7 @@ namespace Torchwright.Dsl.Resolution
         {
             if (!decls.TryGetValue(s.Base, out var baseDecl))
             {
-                diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(s.BaseLocation, "Base architecture", s.Base, SuggestName(s.Base, decls.Keys)));
+                diagnostics.Add(DiagnosticCatalog.UnknownReference.Create(s.BaseLocation, "Base architecture", DisplayText.Escape(s.Base), SuggestName(s.Base, decls.Keys)));
                 return;
             }
             var baseFields = ResolveDecl(baseDecl, decls, diagnostics);

@@ -8,7 +8,7 @@ namespace Torchwright.Runtime.Blocks
     /// <summary>
     /// BoTNet bottleneck: the 3x3 conv of a ResNet bottleneck replaced by multi-head self-attention with 2D
     /// relative position logits (<c>mhsa</c>), followed by AvgPool 2x2/2 when the block has stride 2.
-    /// The attention runs at the pre-stride map size (<paramref name="height"/> x <paramref name="widthPx"/>),
+    /// The attention runs at the pre-stride map size (the constructor's <c>height</c> x <c>widthPx</c>),
     /// which the relative-position tables fix at construction time.
     /// </summary>
     public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck

@@ -33,6 +33,8 @@ namespace Torchwright.Runtime.Data
 
         private readonly ulong _stream;
 
+        /// <param name="split">Which split: train and test are disjoint streams of the same generator.</param>
+        /// <param name="size">Image side in pixels.</param>
         /// <param name="count">Images in the split; by default <see cref="DefaultTrainCount"/> or <see cref="DefaultTestCount"/>.</param>
         public ShapesDataset(DatasetSplit split, int size = DefaultSize, int? count = null)
             : base($"shapes/{(split == DatasetSplit.Train ? "train" : "test")}",
