@@ -8,6 +8,7 @@ namespace Torchwright.Runtime.Sweeps
 {
     /// <summary>A run this worker holds: it trains it, keeps the claim alive with heartbeats, and records its outcome.</summary>
     /// <param name="Plan">The run.</param>
+    /// <param name="Worker">The worker holding the claim (host:pid:random).</param>
     /// <param name="PreviousWorker">When the run was re-claimed from a worker whose lease expired, that worker; otherwise null.</param>
     public sealed record RunClaim(VariantPlan Plan, string Worker, string? PreviousWorker);
 

@@ -44,6 +44,7 @@ namespace Torchwright.Runtime.Sweeps
     }
 
     /// <summary>Who this sweep process is in the store, and how long its claims last without a heartbeat.</summary>
+    /// <param name="Id">The worker's name in the store and in messages (host:pid:random).</param>
     /// <param name="Lease">A run whose last heartbeat is older than this is re-claimed by another worker (PostgreSQL).</param>
     /// <param name="Poll">How often a worker with nothing to claim looks again while other workers still hold runs.</param>
     public sealed record SweepWorker(string Id, TimeSpan Lease, TimeSpan Poll)
