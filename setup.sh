@@ -5,13 +5,15 @@
 #                          TorchSharp-cpu with libtorch 2.10, comes from NuGet when the projects restore.
 #   bash setup.sh --tests  also PyTorch + torchvision (Debian's python3-torch 1.13: the references of the parity tests
 #                          and the PyTorch side of `torchwright bench`) and Chromium (run headless by the test that
-#                          renders the HTML sweep report). test.sh and CI use this.
+#                          renders the HTML sweep report) and PostgreSQL (the distributed-sweep tests start a
+#                          throwaway cluster of their own on a private socket; the system one is not used). test.sh
+#                          and CI use this.
 set -euo pipefail
 
 packages=()
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3-torch python3-torchvision chromium) ;;
+  --tests) packages+=(python3-torch python3-torchvision chromium postgresql) ;;
   *) echo "setup: unknown option '$1' (use no option, or --tests)" >&2; exit 2 ;;
 esac
 

@@ -36,17 +36,17 @@ namespace Torchwright.Cli.Tests
             using var db = ResultsDb.Open(path);
             db.Plan(new[]
             {
-                new VariantPlan("S/c5.mhsa=[0,1]", "S", 0, "{\"c5.mhsa\":[0,1]}", 1_500_000, 2_500_000_000),
-                new VariantPlan("S/c5.mhsa=[1,1]", "S", 1, "{\"c5.mhsa\":[1,1]}", 1_200_000, 2_000_000_000),
-                new VariantPlan("S/width=32", "S", 2, "{\"width\":32}", 800_000, 900_000_000),
-                new VariantPlan("S/width=16", "S", 3, "{\"width\":16}", 400_000, 450_000_000),
+                new VariantPlan("S/c5.mhsa=[0,1]", "S", 0, "{\"c5.mhsa\":[0,1]}", 1_500_000, 2_500_000_000, 0),
+                new VariantPlan("S/c5.mhsa=[1,1]", "S", 1, "{\"c5.mhsa\":[1,1]}", 1_200_000, 2_000_000_000, 0),
+                new VariantPlan("S/width=32", "S", 2, "{\"width\":32}", 800_000, 900_000_000, 0),
+                new VariantPlan("S/width=16", "S", 3, "{\"width\":16}", 400_000, 450_000_000, 0),
             }, Run);
-            db.MarkRunning("S/c5.mhsa=[0,1]", T0);
-            db.MarkDone("S/c5.mhsa=[0,1]", T0.AddSeconds(90), Metrics(100.5, 1_048_576, 1.5, 1.25, 0.5, (10, 2.0), (20, 1.5)));
-            db.MarkRunning("S/c5.mhsa=[1,1]", T0.AddMinutes(2));
-            db.MarkDone("S/c5.mhsa=[1,1]", T0.AddMinutes(4), Metrics(80, 2_097_152, 1.0, 0.875, 0.75, (10, 1.75), (20, 1.0)));
-            db.MarkRunning("S/width=32", T0.AddMinutes(5));
-            db.MarkFailed("S/width=32", T0.AddMinutes(6), FailedError);
+            db.MarkRunning("S/c5.mhsa=[0,1]", 0, T0);
+            db.MarkDone("S/c5.mhsa=[0,1]", 0, T0.AddSeconds(90), Metrics(100.5, 1_048_576, 1.5, 1.25, 0.5, (10, 2.0), (20, 1.5)));
+            db.MarkRunning("S/c5.mhsa=[1,1]", 0, T0.AddMinutes(2));
+            db.MarkDone("S/c5.mhsa=[1,1]", 0, T0.AddMinutes(4), Metrics(80, 2_097_152, 1.0, 0.875, 0.75, (10, 1.75), (20, 1.0)));
+            db.MarkRunning("S/width=32", 0, T0.AddMinutes(5));
+            db.MarkFailed("S/width=32", 0, T0.AddMinutes(6), FailedError);
             more?.Invoke(db);
             return path;
         }
@@ -118,18 +118,73 @@ namespace Torchwright.Cli.Tests
             Assert.Equal("S/c5.mhsa=[0,1] S/c5.mhsa=[1,1] S/width=16 S/width=32", Order("variant"));
         }
 
+        /// <summary>
+        /// Three variants under three seeds: B is far above the baseline A, C within its noise. The report's p-values are
+        /// Welch's on each pair, Holm-adjusted over the two comparisons, and only B is marked.
+        /// </summary>
+        [Fact]
+        public void Seeded_runs_are_aggregated_and_tested_against_the_baseline()
+        {
+            var path = PathOf("seeded.db");
+            var acc = new Dictionary<string, double[]>
+            {
+                ["S/a"] = new[] { 0.50, 0.52, 0.51 },
+                ["S/b"] = new[] { 0.70, 0.71, 0.69 },
+                ["S/c"] = new[] { 0.50, 0.53, 0.49 },
+            };
+            using (var db = ResultsDb.Open(path))
+            {
+                var names = acc.Keys.ToList();
+                db.Plan(names.SelectMany((n, i) => Enumerable.Range(0, 3).Select(seed => new VariantPlan(n, "S", i, "{}", 10 + i, 20 + i, seed))).ToList(), Run);
+                foreach (var (name, values) in acc)
+                    for (int seed = 0; seed < 3; seed++)
+                    {
+                        db.MarkRunning(name, seed, T0);
+                        db.MarkDone(name, seed, T0.AddMinutes(1), Metrics(10, 1, 1, 1 - values[seed], values[seed], (1, 2.0), (2, 1.0)));
+                    }
+            }
+            var pB = Statistics.Welch(acc["S/b"], acc["S/a"]).PValue;
+            var pC = Statistics.Welch(acc["S/c"], acc["S/a"]).PValue;
+            var holm = Statistics.Holm(new[] { pB, pC });
+            Assert.True(holm[0] < 0.05 && holm[1] > 0.05);
+
+            var text = Report(path).Out;
+            Assert.Contains("9 runs of 3 variants from 1 database (9 done)", text);
+            Assert.Contains("vs S/a: Welch's t-test on eval acc, two-sided, Holm-corrected for 2 comparisons", text);
+            var rowB = text.Split('\n').First(l => l.StartsWith("S/b ", StringComparison.Ordinal));
+            Assert.True(holm[0] < 0.0001);
+            Assert.EndsWith("+19.00 pp   <0.0001  *", rowB.TrimEnd());
+            var rowC = text.Split('\n').First(l => l.StartsWith("S/c ", StringComparison.Ordinal));
+            Assert.EndsWith(holm[1].ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), rowC.TrimEnd());
+            Assert.Contains("baseline", text.Split('\n').First(l => l.StartsWith("S/a ", StringComparison.Ordinal)));
+
+            using var json = JsonDocument.Parse(Report(path, "--format", "json").Out);
+            var b = json.RootElement.EnumerateArray().First(r => r.GetProperty("variant").GetString() == "S/b").GetProperty("summary");
+            Assert.Equal(0.70, b.GetProperty("eval_acc").GetProperty("mean").GetDouble(), 12);
+            Assert.Equal(0.01, b.GetProperty("eval_acc").GetProperty("sd").GetDouble(), 12);
+            // 4.30265272975 (t, 0.975, df 2) * 0.01 / sqrt(3)
+            Assert.Equal(0.70 - 0.0248414, b.GetProperty("eval_acc").GetProperty("ci95_low").GetDouble(), 6);
+            var vs = b.GetProperty("vs_baseline");
+            Assert.Equal(("welch_t", true), (vs.GetProperty("test").GetString(), vs.GetProperty("significant").GetBoolean()));
+            Assert.Equal(pB, vs.GetProperty("p").GetDouble(), 12);
+            Assert.Equal(holm[0], vs.GetProperty("p_holm").GetDouble(), 12);
+
+            var other = Report(path, "--baseline", "S/c").Out;
+            Assert.Contains("vs S/c: Welch's t-test", other);
+        }
+
         private const string ReportCsvHeader =
-            "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db";
+            "variant,sweep,index,status,started,finished,params,macs,images_per_s,peak_memory_bytes,train_loss,eval_loss,eval_acc,error,config,db,seed";
 
         [Fact]
         public void Csv_is_exact_rfc4180()
         {
             var db = FixedDb();
             var expected = ReportCsvHeader + "\r\n"
-                + $"\"S/c5.mhsa=[1,1]\",S,1,done,2024-05-01T12:02:00.0000000Z,2024-05-01T12:04:00.0000000Z,1200000,2000000000,80,2097152,1,0.875,0.75,,\"{{\"\"c5.mhsa\"\":[1,1]}}\",{db}\r\n"
-                + $"\"S/c5.mhsa=[0,1]\",S,0,done,2024-05-01T12:00:00.0000000Z,2024-05-01T12:01:30.0000000Z,1500000,2500000000,100.5,1048576,1.5,1.25,0.5,,\"{{\"\"c5.mhsa\"\":[0,1]}}\",{db}\r\n"
-                + $"S/width=32,S,2,failed,2024-05-01T12:05:00.0000000Z,2024-05-01T12:06:00.0000000Z,800000,900000000,,,,,,\"out of memory, \"\"CUDA\"\" <x>\nat step 3\",\"{{\"\"width\"\":32}}\",{db}\r\n"
-                + $"S/width=16,S,3,pending,,,400000,450000000,,,,,,,\"{{\"\"width\"\":16}}\",{db}\r\n";
+                + $"\"S/c5.mhsa=[1,1]\",S,1,done,2024-05-01T12:02:00.0000000Z,2024-05-01T12:04:00.0000000Z,1200000,2000000000,80,2097152,1,0.875,0.75,,\"{{\"\"c5.mhsa\"\":[1,1]}}\",{db},0\r\n"
+                + $"\"S/c5.mhsa=[0,1]\",S,0,done,2024-05-01T12:00:00.0000000Z,2024-05-01T12:01:30.0000000Z,1500000,2500000000,100.5,1048576,1.5,1.25,0.5,,\"{{\"\"c5.mhsa\"\":[0,1]}}\",{db},0\r\n"
+                + $"S/width=32,S,2,failed,2024-05-01T12:05:00.0000000Z,2024-05-01T12:06:00.0000000Z,800000,900000000,,,,,,\"out of memory, \"\"CUDA\"\" <x>\nat step 3\",\"{{\"\"width\"\":32}}\",{db},0\r\n"
+                + $"S/width=16,S,3,pending,,,400000,450000000,,,,,,,\"{{\"\"width\"\":16}}\",{db},0\r\n";
             Assert.Equal(expected, Report(db, "--format", "csv").Out);
         }
 
@@ -141,7 +196,7 @@ namespace Torchwright.Cli.Tests
             var rows = doc.RootElement.EnumerateArray().ToList();
             Assert.Equal(4, rows.Count);
             var contract = new[] { "variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc" };
-            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db" };
+            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db", "seed", "summary" };
             foreach (var row in rows)
                 Assert.Equal(contract.Concat(additions), row.EnumerateObject().Select(p => p.Name));
 
@@ -196,7 +251,7 @@ namespace Torchwright.Cli.Tests
         public void Merged_shards_equal_an_unsharded_run()
         {
             var grid = Enumerable.Range(0, 7)
-                .Select(i => new VariantPlan($"G/depth={i}", "G", i, $"{{\"depth\":{i}}}", 1000 * (i + 1), 50_000 * (i + 1)))
+                .Select(i => new VariantPlan($"G/depth={i}", "G", i, $"{{\"depth\":{i}}}", 1000 * (i + 1), 50_000 * (i + 1), 0))
                 .ToList();
             void RunInto(string path, string shard, Func<int, bool> owns)
             {
@@ -205,14 +260,14 @@ namespace Torchwright.Cli.Tests
                 db.Plan(mine, Run.Replace("\"1/1\"", $"\"{shard}\""));
                 foreach (var p in mine.Where(p => p.Index != 5))
                 {
-                    db.MarkRunning(p.Variant, T0.AddMinutes(p.Index));
-                    db.MarkDone(p.Variant, T0.AddMinutes(p.Index + 1),
+                    db.MarkRunning(p.Variant, 0, T0.AddMinutes(p.Index));
+                    db.MarkDone(p.Variant, 0, T0.AddMinutes(p.Index + 1),
                         Metrics(10 + p.Index, 1 << 20, 2.0 / (p.Index + 1), 1.0 / (p.Index + 1), 0.1 * ((p.Index * 3) % 7), (1, 2.0), (2, 1.0 + 0.1 * p.Index)));
                 }
                 if (mine.Any(p => p.Index == 5))
                 {
-                    db.MarkRunning("G/depth=5", T0);
-                    db.MarkFailed("G/depth=5", T0.AddMinutes(1), "diverged");
+                    db.MarkRunning("G/depth=5", 0, T0);
+                    db.MarkFailed("G/depth=5", 0, T0.AddMinutes(1), "diverged");
                 }
             }
             string all = PathOf("all.db"), s1 = PathOf("shard-1.db"), s2 = PathOf("shard-2.db"), s3 = PathOf("shard-3.db");
@@ -247,25 +302,25 @@ namespace Torchwright.Cli.Tests
         public void A_variant_in_two_databases_is_taken_from_the_latest_done_with_a_warning()
         {
             string older = PathOf("older.db"), newer = PathOf("newer.db");
-            var plan = new VariantPlan("S/a", "S", 0, "{}", 10, 20);
+            var plan = new VariantPlan("S/a", "S", 0, "{}", 10, 20, 0);
             using (var db = ResultsDb.Open(older))
             {
-                db.Plan(new[] { plan, new VariantPlan("S/b", "S", 1, "{}", 11, 21) }, Run);
-                db.MarkRunning("S/a", T0);
-                db.MarkDone("S/a", T0.AddMinutes(1), Metrics(1, 1, 1, 1, 0.25));
+                db.Plan(new[] { plan, new VariantPlan("S/b", "S", 1, "{}", 11, 21, 0) }, Run);
+                db.MarkRunning("S/a", 0, T0);
+                db.MarkDone("S/a", 0, T0.AddMinutes(1), Metrics(1, 1, 1, 1, 0.25));
             }
             using (var db = ResultsDb.Open(newer))
             {
                 db.Plan(new[] { plan }, Run);
-                db.MarkRunning("S/a", T0.AddHours(1));
-                db.MarkDone("S/a", T0.AddHours(2), Metrics(1, 1, 1, 1, 0.5));
+                db.MarkRunning("S/a", 0, T0.AddHours(1));
+                db.MarkDone("S/a", 0, T0.AddHours(2), Metrics(1, 1, 1, 1, 0.5));
             }
             var r = CliRunner.Run("report", older, newer, "-f", "json");
             Assert.Equal(0, r.ExitCode);
             var rows = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
             Assert.Equal(new[] { $"S/a 0.5 {newer}", $"S/b null {older}" },
                 rows.Select(x => $"{x.GetProperty("variant").GetString()} {x.GetProperty("eval_acc").GetRawText()} {x.GetProperty("db").GetString()}"));
-            Assert.Equal($"torchwright report: warning: variant 'S/a' is in {older} (done, finished 2024-05-01T12:01:00.0000000Z) and in {newer} (done, finished 2024-05-01T14:00:00.0000000Z); using {newer}\n", r.Error);
+            Assert.Equal($"torchwright report: warning: variant 'S/a' (seed 0) is in {older} (done, finished 2024-05-01T12:01:00.0000000Z) and in {newer} (done, finished 2024-05-01T14:00:00.0000000Z); using {newer}\n", r.Error);
         }
 
         [Fact]
@@ -326,7 +381,7 @@ namespace Torchwright.Cli.Tests
                 new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly }.ToString());
             c.Open();
             var rows = new List<string>();
-            foreach (var (table, columns) in new[] { ("variants", ResultsDbColumns), ("loss_curve", "variant, step, loss") })
+            foreach (var (table, columns) in new[] { ("variants", ResultsDbColumns), ("loss_curve", "variant, seed, step, loss") })
             {
                 using var cmd = c.CreateCommand();
                 cmd.CommandText = $"SELECT {string.Join(" || ',' || ", columns.Split(", ").Select(x => $"quote({x})"))} FROM {table} ORDER BY 1";
@@ -336,7 +391,7 @@ namespace Torchwright.Cli.Tests
             return rows;
         }
 
-        private const string ResultsDbColumns = "variant, sweep, grid_index, status, started, finished, config_json, params, macs, "
+        private const string ResultsDbColumns = "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
             + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
 
         private const string Fix = ". Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy";
@@ -344,39 +399,39 @@ namespace Torchwright.Cli.Tests
         /// <summary>The reproducers of issue 14 (a BLOB where text belongs, an integer out of range, invalid JSON) and their kin.</summary>
         [Theory]
         [InlineData("UPDATE variants SET sweep = X'00ff' WHERE variant = 'S/width=16'",
-            "table variants, row 'S/width=16', column sweep holds a BLOB of 2 bytes; expected text")]
+            "table variants, row 'S/width=16' seed 0, column sweep holds a BLOB of 2 bytes; expected text")]
         [InlineData("UPDATE variants SET variant = 'S/' || char(10) || char(8238) || char(128512), sweep = X'00' WHERE variant = 'S/width=16'",
-            "table variants, row 'S/\\u000a\\u202e\U0001F600', column sweep holds a BLOB of 1 byte; expected text")]
+            "table variants, row 'S/\\u000a\\u202e\U0001F600' seed 0, column sweep holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE variants SET variant = X'01' WHERE variant = 'S/width=16'",
-            "table variants, row 4 (ordered by sweep, grid_index, variant), column variant holds a BLOB of 1 byte; expected text")]
+            "table variants, row 4 (ordered by sweep, grid_index, variant, seed), column variant holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE variants SET grid_index = 4294967296 WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column grid_index holds the integer 4294967296; expected an integer from 0 to 2147483647")]
+            "table variants, row 'S/width=32' seed 0, column grid_index holds the integer 4294967296; expected an integer from 0 to 2147483647")]
         [InlineData("UPDATE variants SET params = -1 WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column params holds the integer -1; expected an integer >= 0")]
+            "table variants, row 'S/width=32' seed 0, column params holds the integer -1; expected an integer >= 0")]
         [InlineData("UPDATE variants SET macs = 2.5 WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column macs holds the real number 2.5; expected an integer >= 0")]
+            "table variants, row 'S/width=32' seed 0, column macs holds the real number 2.5; expected an integer >= 0")]
         [InlineData("UPDATE variants SET status = 'finished' WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column status holds the text 'finished'; expected one of pending, running, done, failed")]
+            "table variants, row 'S/width=32' seed 0, column status holds the text 'finished'; expected one of pending, running, done, failed")]
         [InlineData("UPDATE variants SET started = 'yesterday' WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column started holds the text 'yesterday'; expected an ISO-8601 UTC timestamp like 2024-05-01T12:00:00.0000000Z")]
+            "table variants, row 'S/width=32' seed 0, column started holds the text 'yesterday'; expected an ISO-8601 UTC timestamp like 2024-05-01T12:00:00.0000000Z")]
         [InlineData("UPDATE variants SET eval_acc = 75 WHERE variant = 'S/c5.mhsa=[1,1]'",
-            "table variants, row 'S/c5.mhsa=[1,1]', column eval_acc holds the real number 75; expected a finite number from 0 to 1")]
+            "table variants, row 'S/c5.mhsa=[1,1]' seed 0, column eval_acc holds the real number 75; expected a finite number from 0 to 1")]
         [InlineData("UPDATE variants SET eval_loss = 'low' WHERE variant = 'S/c5.mhsa=[1,1]'",
-            "table variants, row 'S/c5.mhsa=[1,1]', column eval_loss holds the text 'low'; expected a finite number >= 0")]
+            "table variants, row 'S/c5.mhsa=[1,1]' seed 0, column eval_loss holds the text 'low'; expected a finite number >= 0")]
         [InlineData("UPDATE variants SET error = X'41' WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32', column error holds a BLOB of 1 byte; expected text")]
+            "table variants, row 'S/width=32' seed 0, column error holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE variants SET config_json = '{\"width\":' WHERE variant = 'S/width=16'",
-            "table variants, row 'S/width=16', column config_json holds the text '{\"width\":'; expected a JSON object (Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed. LineNumber: 0 | BytePositionInLine: 9.)")]
+            "table variants, row 'S/width=16' seed 0, column config_json holds the text '{\"width\":'; expected a JSON object (Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed. LineNumber: 0 | BytePositionInLine: 9.)")]
         [InlineData("UPDATE variants SET config_json = '[16]' WHERE variant = 'S/width=16'",
-            "table variants, row 'S/width=16', column config_json holds the text '[16]'; expected a JSON object (it is array)")]
+            "table variants, row 'S/width=16' seed 0, column config_json holds the text '[16]'; expected a JSON object (it is array)")]
         [InlineData("UPDATE meta SET value = 'not json' WHERE key = 'run_json'",
             "table meta, row 'run_json', column value holds the text 'not json'; expected a JSON object ('not json' is an invalid JSON literal. Expected the literal 'null'. LineNumber: 0 | BytePositionInLine: 1.)")]
         [InlineData("UPDATE meta SET value = X'31' WHERE key = 'schema_version'",
             "table meta, row 'schema_version', column value holds a BLOB of 1 byte; expected text")]
         [InlineData("UPDATE loss_curve SET step = -3 WHERE step = 20 AND variant = 'S/c5.mhsa=[0,1]'",
-            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]', column step holds the integer -3; expected an integer from 0 to 2147483647")]
+            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]' seed 0, column step holds the integer -3; expected an integer from 0 to 2147483647")]
         [InlineData("UPDATE loss_curve SET loss = 1e999 WHERE step = 20 AND variant = 'S/c5.mhsa=[0,1]'",
-            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]' at step 20, column loss holds the real number +infinity; expected a finite number")]
+            "table loss_curve, the row of variant 'S/c5.mhsa=[0,1]' seed 0 at step 20, column loss holds the real number +infinity; expected a finite number")]
         public void A_damaged_cell_is_a_one_line_error_naming_the_file_table_row_and_column(string sql, string what)
         {
             var db = FixedDb();
@@ -402,15 +457,15 @@ namespace Torchwright.Cli.Tests
             Damage(noColumn, "ALTER TABLE variants DROP COLUMN eval_acc");
             r = CliRunner.Run("report", noColumn);
             Assert.Equal(1, r.ExitCode);
-            Assert.StartsWith($"torchwright report: {noColumn}: the results database is damaged (table variants has no column eval_acc; it has variant, sweep, grid_index, ", r.Error);
+            Assert.StartsWith($"torchwright report: {noColumn}: the results database is damaged (table variants has no column eval_acc; it has variant, seed, sweep, grid_index, ", r.Error);
 
-            // A variant twice: only possible once the primary key is gone.
+            // A run twice: only possible once the primary key is gone.
             var twice = FixedDb("d.db");
             Damage(twice, "CREATE TABLE loose AS SELECT * FROM variants; DROP TABLE variants; ALTER TABLE loose RENAME TO variants; "
                 + "UPDATE variants SET variant = 'S/width=32' WHERE variant = 'S/width=16'");
             r = CliRunner.Run("report", twice);
-            Assert.Equal((1, $"torchwright report: {twice}: the results database is damaged: table variants holds variant 'S/width=32' in two rows; "
-                + $"expected one row per variant (its primary key){Fix}\n"), (r.ExitCode, r.Error));
+            Assert.Equal((1, $"torchwright report: {twice}: the results database is damaged: table variants holds variant 'S/width=32' with seed 0 in two rows; "
+                + $"expected one row per run (its primary key){Fix}\n"), (r.ExitCode, r.Error));
 
             // Every page after the first overwritten: SQLite's own verdict, with the file and the fix.
             var garbled = FixedDb("c.db");
@@ -436,9 +491,9 @@ namespace Torchwright.Cli.Tests
 
         private string HtmlDb() => FixedDb("html.db", db =>
         {
-            db.Plan(new[] { new VariantPlan(EvilName, "S", 4, "{\"evil\":\"</code><b>\"}", 900_000, 1_000_000_000) }, Run);
-            db.MarkRunning(EvilName, T0.AddMinutes(7));
-            db.MarkDone(EvilName, T0.AddMinutes(8), Metrics(50, 1 << 20, 2.25, 2.0, 0.3125, (10, 2.5), (15, 2.25), (20, 2.0)));
+            db.Plan(new[] { new VariantPlan(EvilName, "S", 4, "{\"evil\":\"</code><b>\"}", 900_000, 1_000_000_000, 0) }, Run);
+            db.MarkRunning(EvilName, 0, T0.AddMinutes(7));
+            db.MarkDone(EvilName, 0, T0.AddMinutes(8), Metrics(50, 1 << 20, 2.25, 2.0, 0.3125, (10, 2.5), (15, 2.25), (20, 2.0)));
         });
 
         [Fact]

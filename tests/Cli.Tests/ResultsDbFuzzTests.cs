@@ -29,11 +29,14 @@ namespace Torchwright.Cli.Tests
 
         private static readonly string[] VariantColumns =
         {
-            "variant", "sweep", "grid_index", "status", "started", "finished", "config_json", "params", "macs",
+            "variant", "seed", "sweep", "grid_index", "status", "started", "finished", "config_json", "params", "macs",
             "images_per_s", "peak_memory_bytes", "train_loss", "eval_loss", "eval_acc", "error",
         };
 
-        private static readonly string[] CurveColumns = { "variant", "step", "loss" };
+        private static readonly string[] CurveColumns = { "variant", "seed", "step", "loss" };
+
+        /// <summary>Columns the store writes (who holds a run) but never reads back into a report.</summary>
+        private static readonly string[] ClaimColumns = { "worker", "heartbeat" };
 
         private static readonly string[] Statuses = { "pending", "running", "done", "failed" };
 
@@ -52,16 +55,16 @@ namespace Torchwright.Cli.Tests
             using (var db = ResultsDb.Open(path))
             {
                 db.Plan(Enumerable.Range(0, 5).Select(i => new VariantPlan($"S/width={8 << i}", "S", i, $"{{\"width\":{8 << i},\"c5.mhsa\":[0,{i % 2}]}}",
-                    100_000L * (i + 1), 2_000_000_000L * (i + 1))).ToList(), Run);
+                    100_000L * (i + 1), 2_000_000_000L * (i + 1), 0)).ToList(), Run);
                 for (int i = 0; i < 2; i++)
                 {
-                    db.MarkRunning($"S/width={8 << i}", t0.AddMinutes(i));
-                    db.MarkDone($"S/width={8 << i}", t0.AddMinutes(i + 1), new VariantMetrics(50.5 + i, 1 << 20, 1.25, 0.875 - i * 0.125, 0.5 + i * 0.25,
+                    db.MarkRunning($"S/width={8 << i}", 0, t0.AddMinutes(i));
+                    db.MarkDone($"S/width={8 << i}", 0, t0.AddMinutes(i + 1), new VariantMetrics(50.5 + i, 1 << 20, 1.25, 0.875 - i * 0.125, 0.5 + i * 0.25,
                         new[] { new LossPoint(10, 2.0), new LossPoint(20, 1.5 - i * 0.25) }));
                 }
-                db.MarkRunning("S/width=32", t0.AddMinutes(3));
-                db.MarkFailed("S/width=32", t0.AddMinutes(4), "diverged at step 7: loss is NaN");
-                db.MarkRunning("S/width=64", t0.AddMinutes(5));
+                db.MarkRunning("S/width=32", 0, t0.AddMinutes(3));
+                db.MarkFailed("S/width=32", 0, t0.AddMinutes(4), "diverged at step 7: loss is NaN");
+                db.MarkRunning("S/width=64", 0, t0.AddMinutes(5));
             }
             Assert.False(File.Exists(path + "-wal"), "the base database must be checkpointed into one file");
             return File.ReadAllBytes(path);
@@ -114,7 +117,7 @@ namespace Torchwright.Cli.Tests
                         rows.Select(x => x.Variant).OrderBy(n => n, StringComparer.Ordinal));
                     try
                     {
-                        db.Plan(new[] { new VariantPlan("S/width=1024", "S", 9, "{\"width\":1024}", 1, 1) }, Run);
+                        db.Plan(new[] { new VariantPlan("S/width=1024", "S", 9, "{\"width\":1024}", 1, 1, 0) }, Run);
                     }
                     catch (InvalidOperationException e)
                     {
@@ -239,7 +242,7 @@ namespace Torchwright.Cli.Tests
                 using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
                 c.Open();
                 var tables = Column(c, "SELECT name FROM sqlite_master WHERE type = 'table'");
-                foreach (var (table, columns) in new[] { ("meta", new[] { "key", "value" }), ("variants", VariantColumns), ("loss_curve", CurveColumns) })
+                foreach (var (table, columns) in new[] { ("meta", new[] { "key", "value" }), ("variants", VariantColumns.Concat(ClaimColumns).ToArray()), ("loss_curve", CurveColumns) })
                 {
                     if (!tables.Contains(table)) return Bad($"no table {table}");
                     var present = Column(c, $"SELECT name FROM pragma_table_info('{table}')");
@@ -249,7 +252,7 @@ namespace Torchwright.Cli.Tests
                 foreach (var row in Select(c, "SELECT key, value FROM meta"))
                     if (row[0] is string key && !meta.ContainsKey(key)) meta[key] = row[1];
                 if (!(meta.GetValueOrDefault("application") is "torchwright-results")) return Bad("meta.application", new Cell("meta", "value"));
-                if (!(meta.GetValueOrDefault("schema_version") is string v && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version == 1))
+                if (!(meta.GetValueOrDefault("schema_version") is string v && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version == 2))
                     return Bad("meta.schema_version", new Cell("meta", "value"));
                 string? run = null;
                 if (meta.TryGetValue("run_json", out var r))
@@ -257,11 +260,12 @@ namespace Torchwright.Cli.Tests
                     if (!(r is string text && IsJsonObject(text))) return Bad("meta.run_json", new Cell("meta", "value"));
                     run = text;
                 }
-                foreach (var row in Select(c, "SELECT variant, step, loss FROM loss_curve"))
+                foreach (var row in Select(c, "SELECT variant, seed, step, loss FROM loss_curve"))
                 {
                     if (!(row[0] is string)) return Bad("loss_curve.variant", new Cell("loss_curve", "variant"));
-                    if (!(row[1] is long step && step >= 0 && step <= int.MaxValue)) return Bad("loss_curve.step", new Cell("loss_curve", "step"));
-                    if (!(Number(row[2]) is { } loss && double.IsFinite(loss))) return Bad("loss_curve.loss", new Cell("loss_curve", "loss"));
+                    if (!(row[1] is long)) return Bad("loss_curve.seed", new Cell("loss_curve", "seed"));
+                    if (!(row[2] is long step && step >= 0 && step <= int.MaxValue)) return Bad("loss_curve.step", new Cell("loss_curve", "step"));
+                    if (!(Number(row[3]) is { } loss && double.IsFinite(loss))) return Bad("loss_curve.loss", new Cell("loss_curve", "loss"));
                 }
                 var rows = new List<Dictionary<string, object>>();
                 foreach (var row in Select(c, $"SELECT {string.Join(", ", VariantColumns)} FROM variants"))
@@ -274,7 +278,7 @@ namespace Torchwright.Cli.Tests
                     }
                     rows.Add(cells);
                 }
-                if (rows.Select(x => (string)x["variant"]).Distinct(StringComparer.Ordinal).Count() != rows.Count) return Bad("a variant in two rows");
+                if (rows.Select(x => ((string)x["variant"], (long)x["seed"])).Distinct().Count() != rows.Count) return Bad("a run in two rows");
                 return new Verdict(rows, run, null, null);
             }
             catch (SqliteException e)
@@ -288,6 +292,7 @@ namespace Torchwright.Cli.Tests
         private static bool ValidVariantCell(string column, object value) => column switch
         {
             "variant" or "sweep" => value is string,
+            "seed" => value is long,
             "grid_index" => value is long n && n >= 0 && n <= int.MaxValue,
             "status" => value is string s && Statuses.Contains(s),
             "started" or "finished" => value is DBNull || (value is string t && DateTime.TryParseExact(t, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out _)),

@@ -70,6 +70,7 @@ namespace Torchwright.Cli.Tests
             public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress progress) { }
             public void VariantDone(int k, int n, VariantPlan plan, TrainResult result) => Events.Add("done " + plan.Variant);
             public void VariantFailed(int k, int n, VariantPlan plan, string error) => Events.Add("failed " + plan.Variant + ": " + error);
+            public void Note(string message) => Events.Add("note " + message);
         }
 
         [Fact]
@@ -79,9 +80,9 @@ namespace Torchwright.Cli.Tests
             var good = compiled.Architectures.Single();
             var jobs = new[]
             {
-                new SweepJob(new VariantPlan("S/a", "S", 0, "{}", 1, 1),
+                new SweepJob(new VariantPlan("S/a", "S", 0, "{}", 1, 1, 0),
                     () => throw new ModuleBuildException("S/a", "layer2.0 (stage c3, block 0)", "BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4.")),
-                new SweepJob(new VariantPlan("S/b", "S", 1, "{}", good.Costs.Params, good.Costs.Macs), () => ModuleCompiler.Build(good)),
+                new SweepJob(new VariantPlan("S/b", "S", 1, "{}", good.Costs.Params, good.Costs.Macs, 0), () => ModuleCompiler.Build(good)),
             };
             var data = Datasets.Open("shapes:16:n=8:test=4");
             var observer = new Recorder();

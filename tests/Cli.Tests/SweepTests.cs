@@ -104,12 +104,12 @@ sweep TinyGrid : Tiny {
         {
             var db = Path.Combine(dir.Path, "damaged.db");
             using (var results = ResultsDb.Open(db))
-                results.Plan(new[] { new VariantPlan(GridNames[0], "TinyGrid", 0, "{\"c5.mhsa\":[0],\"c3.depth\":1}", 1, 1) }, "{}");
+                results.Plan(new[] { new VariantPlan(GridNames[0], "TinyGrid", 0, "{\"c5.mhsa\":[0],\"c3.depth\":1}", 1, 1, 0) }, "{}");
             ReportTests.Damage(db, $"UPDATE variants SET macs = X'0102' WHERE variant = '{GridNames[0]}'");
             var before = ReportTests.Rows(db);
             var (code, stdout, stderr) = CliRunner.Run(Train(db, "--resume"));
             Assert.Equal(1, code);
-            Assert.Equal($"torchwright sweep: --db {db}: {db}: the results database is damaged: table variants, row '{GridNames[0]}', column macs holds a BLOB of 2 bytes; "
+            Assert.Equal($"torchwright sweep: --db {db}: {db}: the results database is damaged: table variants, row '{GridNames[0]}' seed 0, column macs holds a BLOB of 2 bytes; "
                 + "expected an integer >= 0. Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy\n", stderr);
             Assert.DoesNotContain("[1/", stdout);
             Assert.Equal(before, ReportTests.Rows(db));
@@ -197,7 +197,7 @@ sweep TinyGrid : Tiny {
             var db = Path.Combine(dir.Path, "r.db");
             var (code, stdout, stderr) = CliRunner.Run(Train(db));
             Assert.True(code == 0, stderr + stdout);
-            Assert.Contains("[1/4] TinyGrid/c5.mhsa=[0]/c3.depth=1: step 6/6 loss", stdout);
+            Assert.Contains("[1/4] TinyGrid/c5.mhsa=[0]/c3.depth=1 seed 0: step 6/6 loss", stdout);
             var rows = Read(db);
             Assert.Equal(GridNames, rows.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
             foreach (var r in rows)
@@ -212,16 +212,73 @@ sweep TinyGrid : Tiny {
 
             var again = CliRunner.Run(Train(db));
             Assert.Equal(2, again.ExitCode);
-            Assert.Contains("already holds 4 variants (4 done); pass --resume", again.Error);
+            Assert.Contains("already holds 4 runs (4 done); pass --resume", again.Error);
 
-            var other = CliRunner.Run(Train(db, "--resume", "--seed", "7"));
+            var other = CliRunner.Run(Train(db, "--resume", "--zero-init-residual", "false"));
             Assert.Equal(2, other.ExitCode);
-            Assert.Contains("seed", other.Error);
+            Assert.Contains("zero_init_residual: true vs false", other.Error);
 
             var resumed = CliRunner.Run(Train(db, "--resume"));
             Assert.True(resumed.ExitCode == 0, resumed.Error);
-            Assert.Contains("4 variants planned, 4 already done, 0 to run", resumed.Out);
+            Assert.Contains("4 runs planned, 4 already done, 0 to run", resumed.Out);
             Assert.Equal(rows.Select(r => (r.Variant, r.Finished)), Read(db).Select(r => (r.Variant, r.Finished)));
+        }
+
+        [Fact]
+        public void Seeds_train_every_variant_once_per_seed_and_the_report_aggregates_them()
+        {
+            var db = Path.Combine(dir.Path, "seeds.db");
+            var (code, stdout, stderr) = CliRunner.Run(Train(db, "--seed", "3", "--seeds", "2"));
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains("x 2 seeds (3..4) = 8 runs", stdout);
+            // Seed-major order: every variant's first seed trains before any second seed.
+            Assert.Contains("[4/8] TinyGrid/c5.mhsa=[1]/c3.depth=2 seed 3: training", stdout);
+            Assert.Contains("[5/8] TinyGrid/c5.mhsa=[0]/c3.depth=1 seed 4: training", stdout);
+            var rows = Read(db);
+            Assert.Equal(8, rows.Count);
+            Assert.All(rows, r => Assert.Equal(VariantStatus.Done, r.Status));
+            Assert.Equal(GridNames.SelectMany(n => new[] { (n, 3L), (n, 4L) }).OrderBy(x => x.n, StringComparer.Ordinal),
+                rows.Select(r => (r.Variant, r.Seed)).OrderBy(x => x.Variant, StringComparer.Ordinal));
+            // Different seeds give different initial weights and data order, hence different losses.
+            Assert.NotEqual(rows.Single(r => r.Variant == GridNames[0] && r.Seed == 3).EvalLoss, rows.Single(r => r.Variant == GridNames[0] && r.Seed == 4).EvalLoss);
+            Assert.Contains("Per variant", stdout);
+            Assert.Contains("8 runs of 4 variants from 1 database", stdout);
+
+            var json = CliRunner.Run("report", db, "--format", "json");
+            Assert.Equal(0, json.ExitCode);
+            using (var doc = System.Text.Json.JsonDocument.Parse(json.Out))
+            {
+                Assert.Equal(8, doc.RootElement.GetArrayLength());
+                foreach (var run in doc.RootElement.EnumerateArray())
+                {
+                    var summary = run.GetProperty("summary");
+                    Assert.Equal((2, 2), (summary.GetProperty("runs").GetInt32(), summary.GetProperty("done").GetInt32()));
+                    Assert.Equal(GridNames[0], summary.GetProperty("baseline").GetString());
+                    var acc = summary.GetProperty("eval_acc");
+                    var seeds = rows.Where(r => r.Variant == run.GetProperty("variant").GetString()).Select(r => r.EvalAccuracy!.Value).ToList();
+                    Assert.Equal(seeds.Average(), acc.GetProperty("mean").GetDouble(), 12);
+                    bool isBaseline = run.GetProperty("variant").GetString() == GridNames[0];
+                    Assert.Equal(isBaseline, summary.GetProperty("vs_baseline").ValueKind == System.Text.Json.JsonValueKind.Null);
+                }
+            }
+            var html = CliRunner.Run("report", db, "--format", "html");
+            Assert.Equal(0, html.ExitCode);
+            Assert.Contains("<table id=\"aggregates\">", html.Out);
+            // One point per variant (the mean), each with its interval as an error bar, in both accuracy charts.
+            Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(html.Out, "<circle class=\"point\"").Count);
+            Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(html.Out, "<g class=\"interval\"").Count);
+            Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(html.Out, "\\(mean of 2 runs\\)</title></polyline>").Count);
+
+            var unknown = CliRunner.Run("report", db, "--baseline", "TinyGrid/none");
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.Contains("--baseline TinyGrid/none: no such variant; the databases hold TinyGrid/c5.mhsa=[0]/c3.depth=1, ", unknown.Error);
+
+            // More seeds later add runs; the finished ones stay.
+            var more = CliRunner.Run(Train(db, "--seed", "3", "--seeds", "3", "--resume"));
+            Assert.True(more.ExitCode == 0, more.Error + more.Out);
+            Assert.Contains("12 runs planned, 8 already done, 4 to run", more.Out);
+            Assert.Equal(12, Read(db).Count(r => r.Status == VariantStatus.Done));
+            Assert.Equal(2, CliRunner.Run(Train(Path.Combine(dir.Path, "zero.db"), "--seeds", "0")).ExitCode);
         }
 
         [Fact]
@@ -266,7 +323,7 @@ sweep TinyGrid : Tiny {
 
             var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 30, "--resume"));
             Assert.True(code == 0, stderr + stdout);
-            Assert.Contains($"4 variants planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
+            Assert.Contains($"4 runs planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
             var after = Read(db);
             Assert.Equal(GridNames, after.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
             Assert.All(after, r => Assert.Equal(VariantStatus.Done, r.Status));

@@ -29,7 +29,7 @@ namespace Torchwright.Runtime.Tests
         private string PathOf(string name) => Path.Combine(_dir, name);
 
         private static VariantPlan PlanOf(int i, long paramsCount = 1000) =>
-            new VariantPlan($"Sweep/c5.mhsa=[{i}]", "Sweep", i, $"{{\"c5.mhsa\":[{i}],\"width\":64}}", paramsCount + i, 5000 + i);
+            new VariantPlan($"Sweep/c5.mhsa=[{i}]", "Sweep", i, $"{{\"c5.mhsa\":[{i}],\"width\":64}}", paramsCount + i, 5000 + i, 0);
 
         private static readonly VariantPlan[] Grid = { PlanOf(0), PlanOf(1), PlanOf(2) };
 
@@ -38,8 +38,8 @@ namespace Torchwright.Runtime.Tests
 
         private static void Finish(ResultsDb db, VariantPlan plan, double acc, DateTimeOffset finished)
         {
-            db.MarkRunning(plan.Variant, finished.AddMinutes(-5));
-            db.MarkDone(plan.Variant, finished, Metrics(acc, (0, 2.5), (10, 1.25), (20, 0.5)));
+            db.MarkRunning(plan.Variant, 0, finished.AddMinutes(-5));
+            db.MarkDone(plan.Variant, 0, finished, Metrics(acc, (0, 2.5), (10, 1.25), (20, 0.5)));
         }
 
         private static SqliteConnection Raw(string path)
@@ -71,7 +71,7 @@ namespace Torchwright.Runtime.Tests
             var path = PathOf("new.db");
             using (ResultsDb.Open(path)) { }
             Assert.Equal("torchwright-results", RawScalar(path, "SELECT value FROM meta WHERE key = 'application'"));
-            Assert.Equal("1", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal("2", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
             Assert.Equal("wal", RawScalar(path, "PRAGMA journal_mode"));
             using var db = ResultsDb.Open(path);
             Assert.Empty(db.ReadAll());
@@ -103,11 +103,11 @@ namespace Torchwright.Runtime.Tests
             var path = PathOf("done.db");
             using var db = ResultsDb.Open(path);
             db.Plan(Grid, Run);
-            db.MarkRunning(Grid[0].Variant, T0);
-            Assert.Equal("running", db.Get(Grid[0].Variant)!.Status);
-            db.MarkDone(Grid[0].Variant, T0.AddSeconds(90.5), Metrics(0.625, (0, 2.5), (10, 1.25), (20, 0.5)));
+            db.MarkRunning(Grid[0].Variant, 0, T0);
+            Assert.Equal("running", db.Get(Grid[0].Variant, 0)!.Status);
+            db.MarkDone(Grid[0].Variant, 0, T0.AddSeconds(90.5), Metrics(0.625, (0, 2.5), (10, 1.25), (20, 0.5)));
 
-            var r = db.Get(Grid[0].Variant)!;
+            var r = db.Get(Grid[0].Variant, 0)!;
             Assert.Equal("done", r.Status);
             Assert.Equal(T0, r.Started);
             Assert.Equal(T0.AddSeconds(90.5), r.Finished);
@@ -116,7 +116,7 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(new[] { new LossPoint(0, 2.5), new LossPoint(10, 1.25), new LossPoint(20, 0.5) }, r.LossCurve);
             Assert.Equal("2024-05-01T12:00:00.0000000Z", RawScalar(path, $"SELECT started FROM variants WHERE variant = '{Grid[0].Variant}'"));
             Assert.Equal("2024-05-01T12:01:30.5000000Z", RawScalar(path, $"SELECT finished FROM variants WHERE variant = '{Grid[0].Variant}'"));
-            Assert.Null(db.Get("Sweep/unknown"));
+            Assert.Null(db.Get("Sweep/unknown", 0));
         }
 
         [Fact]
@@ -124,9 +124,9 @@ namespace Torchwright.Runtime.Tests
         {
             using var db = ResultsDb.Open(PathOf("nan.db"));
             db.Plan(Grid, Run);
-            db.MarkRunning(Grid[0].Variant, T0);
-            db.MarkDone(Grid[0].Variant, T0, new VariantMetrics(double.PositiveInfinity, 0, double.NaN, 1.5, 0.5, new[] { new LossPoint(1, 1.0) }));
-            var r = db.Get(Grid[0].Variant)!;
+            db.MarkRunning(Grid[0].Variant, 0, T0);
+            db.MarkDone(Grid[0].Variant, 0, T0, new VariantMetrics(double.PositiveInfinity, 0, double.NaN, 1.5, 0.5, new[] { new LossPoint(1, 1.0) }));
+            var r = db.Get(Grid[0].Variant, 0)!;
             Assert.Equal((null, null, null, 1.5, 0.5), (r.ImagesPerSecond, r.PeakMemoryBytes, r.TrainLoss, r.EvalLoss, r.EvalAccuracy));
         }
 
@@ -136,14 +136,14 @@ namespace Torchwright.Runtime.Tests
             var path = PathOf("atomic.db");
             using var db = ResultsDb.Open(path);
             db.Plan(Grid, Run);
-            db.MarkRunning(Grid[0].Variant, T0);
+            db.MarkRunning(Grid[0].Variant, 0, T0);
             // Fails the third loss-curve insert, after the status/metrics UPDATE and two inserts already ran.
             RawExecute(path, "CREATE TRIGGER fail_midway BEFORE INSERT ON loss_curve WHEN NEW.step = 20 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 
-            var e = Assert.Throws<SqliteException>(() => db.MarkDone(Grid[0].Variant, T0.AddMinutes(1), Metrics(0.9, (0, 2.5), (10, 1.25), (20, 0.5))));
+            var e = Assert.Throws<SqliteException>(() => db.MarkDone(Grid[0].Variant, 0, T0.AddMinutes(1), Metrics(0.9, (0, 2.5), (10, 1.25), (20, 0.5))));
             Assert.Contains("injected failure", e.Message);
 
-            var r = db.Get(Grid[0].Variant)!;
+            var r = db.Get(Grid[0].Variant, 0)!;
             Assert.Equal("running", r.Status);
             Assert.Equal((T0, (DateTimeOffset?)null), (r.Started!.Value, r.Finished));
             Assert.Equal((null, null, null, null, null), (r.ImagesPerSecond, r.PeakMemoryBytes, r.TrainLoss, r.EvalLoss, r.EvalAccuracy));
@@ -152,8 +152,8 @@ namespace Torchwright.Runtime.Tests
 
             // The connection is usable afterwards and the same variant can still finish.
             RawExecute(path, "DROP TRIGGER fail_midway");
-            db.MarkDone(Grid[0].Variant, T0.AddMinutes(2), Metrics(0.9, (0, 2.5), (10, 1.25), (20, 0.5)));
-            Assert.Equal(("done", 3), (db.Get(Grid[0].Variant)!.Status, db.Get(Grid[0].Variant)!.LossCurve.Count));
+            db.MarkDone(Grid[0].Variant, 0, T0.AddMinutes(2), Metrics(0.9, (0, 2.5), (10, 1.25), (20, 0.5)));
+            Assert.Equal(("done", 3), (db.Get(Grid[0].Variant, 0)!.Status, db.Get(Grid[0].Variant, 0)!.LossCurve.Count));
         }
 
         [Fact]
@@ -161,12 +161,12 @@ namespace Torchwright.Runtime.Tests
         {
             using var db = ResultsDb.Open(PathOf("curve.db"));
             db.Plan(Grid, Run);
-            db.MarkRunning(Grid[0].Variant, T0);
-            var twice = Assert.Throws<ArgumentException>(() => db.MarkDone(Grid[0].Variant, T0, Metrics(0.5, (0, 2.0), (5, 1.0), (5, 0.9))));
+            db.MarkRunning(Grid[0].Variant, 0, T0);
+            var twice = Assert.Throws<ArgumentException>(() => db.MarkDone(Grid[0].Variant, 0, T0, Metrics(0.5, (0, 2.0), (5, 1.0), (5, 0.9))));
             Assert.Contains($"variant '{Grid[0].Variant}': the loss curve has step 5 twice; nothing was written", twice.Message);
-            var nan = Assert.Throws<ArgumentException>(() => db.MarkDone(Grid[0].Variant, T0, Metrics(0.5, (0, 2.0), (5, double.NaN))));
+            var nan = Assert.Throws<ArgumentException>(() => db.MarkDone(Grid[0].Variant, 0, T0, Metrics(0.5, (0, 2.0), (5, double.NaN))));
             Assert.Contains("the loss at step 5 is NaN; a run that diverged is failed, not done", nan.Message);
-            Assert.Equal("running", db.Get(Grid[0].Variant)!.Status);
+            Assert.Equal("running", db.Get(Grid[0].Variant, 0)!.Status);
         }
 
         [Fact]
@@ -175,16 +175,16 @@ namespace Torchwright.Runtime.Tests
             using var db = ResultsDb.Open(PathOf("twice.db"));
             db.Plan(Grid, Run);
             Finish(db, Grid[0], 0.5, T0);
-            var before = db.Get(Grid[0].Variant)!;
+            var before = db.Get(Grid[0].Variant, 0)!;
 
-            var rerun = Assert.Throws<InvalidOperationException>(() => db.MarkRunning(Grid[0].Variant, T0.AddHours(1)));
-            Assert.Contains($"cannot start variant '{Grid[0].Variant}': it is done, and a done variant is never run or written again", rerun.Message);
-            Assert.Throws<InvalidOperationException>(() => db.MarkDone(Grid[0].Variant, T0.AddHours(1), Metrics(0.9)));
-            Assert.Throws<InvalidOperationException>(() => db.MarkFailed(Grid[0].Variant, T0.AddHours(1), "boom"));
-            var unknown = Assert.Throws<InvalidOperationException>(() => db.MarkRunning("Sweep/other", T0));
-            Assert.Contains("cannot start variant 'Sweep/other': it was not planned", unknown.Message);
+            var rerun = Assert.Throws<InvalidOperationException>(() => db.MarkRunning(Grid[0].Variant, 0, T0.AddHours(1)));
+            Assert.Contains($"cannot start variant '{Grid[0].Variant}' (seed 0): it is done, and a done run is never run or written again", rerun.Message);
+            Assert.Throws<InvalidOperationException>(() => db.MarkDone(Grid[0].Variant, 0, T0.AddHours(1), Metrics(0.9)));
+            Assert.Throws<InvalidOperationException>(() => db.MarkFailed(Grid[0].Variant, 0, T0.AddHours(1), "boom"));
+            var unknown = Assert.Throws<InvalidOperationException>(() => db.MarkRunning("Sweep/other", 0, T0));
+            Assert.Contains("cannot start variant 'Sweep/other' (seed 0): it was not planned", unknown.Message);
 
-            AssertSameRecord(before, db.Get(Grid[0].Variant)!);
+            AssertSameRecord(before, db.Get(Grid[0].Variant, 0)!);
         }
 
         [Fact]
@@ -194,27 +194,28 @@ namespace Torchwright.Runtime.Tests
             using var db = ResultsDb.Open(path);
             db.Plan(Grid, Run);
             Finish(db, Grid[0], 0.5, T0);
-            db.MarkRunning(Grid[1].Variant, T0);
-            db.MarkFailed(Grid[2].Variant, T0, "CUDA out of memory");
-            var done = db.Get(Grid[0].Variant)!;
+            db.MarkRunning(Grid[1].Variant, 0, T0);
+            db.MarkFailed(Grid[2].Variant, 0, T0, "CUDA out of memory");
+            var done = db.Get(Grid[0].Variant, 0)!;
 
             // Resume: the same settings; variant 1's declaration was edited meanwhile, and a new grid point appeared.
-            var edited = new VariantPlan(Grid[1].Variant, "Sweep", 1, "{\"c5.mhsa\":[1],\"width\":128}", 7777, 8888);
+            var edited = new VariantPlan(Grid[1].Variant, "Sweep", 1, "{\"c5.mhsa\":[1],\"width\":128}", 7777, 8888, 0);
             db.Plan(new[] { Grid[0], edited, Grid[2], PlanOf(3) }, Run);
 
-            AssertSameRecord(done, db.Get(Grid[0].Variant)!);
-            var running = db.Get(Grid[1].Variant)!;
+            AssertSameRecord(done, db.Get(Grid[0].Variant, 0)!);
+            var running = db.Get(Grid[1].Variant, 0)!;
             Assert.Equal(("running", "{\"c5.mhsa\":[1],\"width\":128}", 7777L, 8888L), (running.Status, running.ConfigJson, running.Params, running.Macs));
-            var failed = db.Get(Grid[2].Variant)!;
-            Assert.Equal(("failed", "CUDA out of memory"), (failed.Status, failed.Error));
-            Assert.Equal("pending", db.Get(PlanOf(3).Variant)!.Status);
+            var failed = db.Get(Grid[2].Variant, 0)!;
+            // A failed run is pending again (it is retried), its error kept until it runs.
+            Assert.Equal(("pending", "CUDA out of memory"), (failed.Status, failed.Error));
+            Assert.Equal("pending", db.Get(PlanOf(3).Variant, 0)!.Status);
 
             // Restarting the interrupted variant clears what its earlier attempt left.
-            RawExecute(path, $"INSERT INTO loss_curve (variant, step, loss) VALUES ('{Grid[1].Variant}', 3, 1.5)");
-            db.MarkRunning(Grid[1].Variant, T0.AddHours(1));
-            Assert.Empty(db.Get(Grid[1].Variant)!.LossCurve);
-            db.MarkRunning(Grid[2].Variant, T0.AddHours(1));
-            var retried = db.Get(Grid[2].Variant)!;
+            RawExecute(path, $"INSERT INTO loss_curve (variant, seed, step, loss) VALUES ('{Grid[1].Variant}', 0, 3, 1.5)");
+            db.MarkRunning(Grid[1].Variant, 0, T0.AddHours(1));
+            Assert.Empty(db.Get(Grid[1].Variant, 0)!.LossCurve);
+            db.MarkRunning(Grid[2].Variant, 0, T0.AddHours(1));
+            var retried = db.Get(Grid[2].Variant, 0)!;
             Assert.Equal(("running", null, (DateTimeOffset?)null, (DateTimeOffset?)T0.AddHours(1)), (retried.Status, retried.Error, retried.Finished, retried.Started));
         }
 
@@ -242,7 +243,7 @@ namespace Torchwright.Runtime.Tests
             Finish(db, Grid[0], 0.5, T0);
             var changed = Grid[0] with { ConfigJson = "{\"c5.mhsa\":[0],\"width\":96}", Params = 1500 };
             var e = Assert.Throws<InvalidOperationException>(() => db.Plan(new[] { changed }, Run));
-            Assert.Equal($"{path}: variant '{Grid[0].Variant}' is done, but its declaration changed since it was trained "
+            Assert.Equal($"{path}: variant '{Grid[0].Variant}' (seed 0) is done, but its declaration changed since it was trained "
                 + "(database vs now: width: 64 vs 96; params: 1000 vs 1500); use a new --db for the changed declarations, or restore them to resume", e.Message);
         }
 
@@ -251,7 +252,7 @@ namespace Torchwright.Runtime.Tests
         {
             using var db = ResultsDb.Open(PathOf("args.db"));
             var dup = Assert.Throws<ArgumentException>(() => db.Plan(new[] { Grid[0], Grid[0] }, Run));
-            Assert.Contains($"the plan names variant '{Grid[0].Variant}' 2 times", dup.Message);
+            Assert.Contains($"the plan names variant '{Grid[0].Variant}' with seed 0 2 times", dup.Message);
             var notJson = Assert.Throws<ArgumentException>(() => db.Plan(Grid, "steps=100"));
             Assert.StartsWith("runJson is not valid JSON", notJson.Message);
             var array = Assert.Throws<ArgumentException>(() => db.Plan(Grid, "[1]"));
@@ -281,14 +282,85 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal("delete", RawScalar(foreign, "PRAGMA journal_mode"));
         }
 
+        /// <summary>A results database as schema version 1 wrote it: one run per variant, the seed in run_json.</summary>
+        private static void WriteVersion1(string path)
+        {
+            foreach (var sql in new[]
+            {
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+                "CREATE TABLE variants (variant TEXT PRIMARY KEY, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
+                    + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), started TEXT, finished TEXT, "
+                    + "config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, images_per_s REAL, peak_memory_bytes INTEGER, "
+                    + "train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT) WITHOUT ROWID",
+                "CREATE TABLE loss_curve (variant TEXT NOT NULL REFERENCES variants (variant) ON DELETE CASCADE, "
+                    + "step INTEGER NOT NULL, loss REAL NOT NULL, PRIMARY KEY (variant, step)) WITHOUT ROWID",
+                "INSERT INTO meta VALUES ('application', 'torchwright-results'), ('schema_version', '1'), "
+                    + "('run_json', '{\"dataset\":\"shapes\",\"steps\":6,\"seed\":7,\"device\":\"cpu\"}')",
+                "INSERT INTO variants VALUES ('S/a', 'S', 0, 'done', '2024-05-01T12:00:00.0000000Z', '2024-05-01T12:01:00.0000000Z', "
+                    + "'{}', 10, 20, 99.5, 1024, 0.5, 0.625, 0.75, NULL)",
+                "INSERT INTO variants (variant, sweep, grid_index, status, config_json, params, macs) VALUES ('S/b', 'S', 1, 'pending', '{}', 11, 21)",
+                "INSERT INTO loss_curve VALUES ('S/a', 0, 2.0), ('S/a', 5, 1.0)",
+            })
+                RawExecute(path, sql);
+        }
+
+        [Fact]
+        public void A_version_1_database_is_read_as_it_is_and_upgraded_in_place_when_written()
+        {
+            var path = PathOf("v1.db");
+            WriteVersion1(path);
+            using (var reader = ResultsDb.OpenReadOnly(path))
+            {
+                var runs = reader.ReadAll();
+                Assert.Equal(new[] { ("S/a", 7L, "done"), ("S/b", 7L, "pending") }, runs.Select(r => (r.Variant, r.Seed, r.Status)));
+                Assert.Equal(new[] { 2.0, 1.0 }, reader.Get("S/a", 7)!.LossCurve.Select(p => p.Loss));
+                Assert.Null(reader.Get("S/a", 0));
+            }
+            Assert.Equal("1", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+
+            for (int open = 0; open < 2; open++) // the upgrade happens once; opening again changes nothing
+                using (var db = ResultsDb.Open(path))
+                {
+                    Assert.Equal("{\"dataset\":\"shapes\",\"steps\":6,\"device\":\"cpu\"}", db.RunJson);
+                    var a = db.Get("S/a", 7)!;
+                    Assert.Equal(("done", 0.75, 2), (a.Status, a.EvalAccuracy!.Value, a.LossCurve.Count));
+                    Assert.Equal(2, db.ReadAll().Count);
+                }
+            Assert.Equal("2", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            // The upgraded file keeps its foreign key: deleting a run deletes its curve.
+            Assert.Equal(0L, RawScalar(path, "SELECT count(*) FROM pragma_foreign_key_check"));
+            using (var db = ResultsDb.Open(path))
+            {
+                db.Plan(new[] { new VariantPlan("S/a", "S", 0, "{}", 10, 20, 8) }, "{\"dataset\":\"shapes\",\"steps\":6,\"device\":\"cpu\"}");
+                Assert.Equal(("done", "pending"), (db.Get("S/a", 7)!.Status, db.Get("S/a", 8)!.Status));
+            }
+        }
+
+        [Fact]
+        public void Runs_of_one_variant_under_several_seeds_are_separate_rows()
+        {
+            var path = PathOf("seeds.db");
+            using var db = ResultsDb.Open(path);
+            var plans = new[] { 0L, 1L, 2L }.Select(seed => Grid[0] with { Seed = seed }).ToList();
+            db.Plan(plans, Run);
+            db.MarkRunning(Grid[0].Variant, 1, T0);
+            db.MarkDone(Grid[0].Variant, 1, T0.AddMinutes(1), Metrics(0.5, (0, 2.0)));
+            db.MarkRunning(Grid[0].Variant, 2, T0);
+            db.MarkFailed(Grid[0].Variant, 2, T0.AddMinutes(1), "diverged");
+            Assert.Equal(new[] { (0L, "pending", 0), (1L, "done", 1), (2L, "failed", 0) },
+                db.ReadAll().Select(r => (r.Seed, r.Status, r.LossCurve.Count)));
+            Assert.Throws<InvalidOperationException>(() => db.MarkRunning(Grid[0].Variant, 1, T0));
+            Assert.Throws<InvalidOperationException>(() => db.MarkRunning(Grid[0].Variant, 3, T0));
+        }
+
         [Fact]
         public void A_database_from_a_newer_schema_is_refused()
         {
             var path = PathOf("future.db");
             using (ResultsDb.Open(path)) { }
-            RawExecute(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+            RawExecute(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
             var e = Assert.Throws<InvalidDataException>(() => ResultsDb.Open(path));
-            Assert.Equal($"{path} was written by a newer torchwright (results schema version 2; this one reads version 1); upgrade torchwright to read or extend it", e.Message);
+            Assert.Equal($"{path} was written by a newer torchwright (results schema version 3; this one reads version 2); upgrade torchwright to read or extend it", e.Message);
             Assert.Throws<InvalidDataException>(() => ResultsDb.OpenReadOnly(path));
         }
 
@@ -317,10 +389,10 @@ namespace Torchwright.Runtime.Tests
             using var writer = ResultsDb.Open(path);
             writer.Plan(Grid, Run);
             Finish(writer, Grid[0], 0.5, T0);
-            writer.MarkRunning(Grid[1].Variant, T0);
+            writer.MarkRunning(Grid[1].Variant, 0, T0);
             using var reader = ResultsDb.OpenReadOnly(path);
             Assert.Equal(new[] { "done", "running", "pending" }, reader.ReadAll().Select(r => r.Status));
-            Assert.Throws<SqliteException>(() => reader.MarkFailed(Grid[1].Variant, T0, "read-only"));
+            Assert.Throws<SqliteException>(() => reader.MarkFailed(Grid[1].Variant, 0, T0, "read-only"));
         }
 
         /// <summary>
@@ -336,8 +408,8 @@ namespace Torchwright.Runtime.Tests
             {
                 db.Plan(Grid, Run);
                 Finish(db, Grid[0], 0.5, T0);
-                db.MarkRunning(Grid[1].Variant, T0);
-                db.MarkRunning(Grid[2].Variant, T0);
+                db.MarkRunning(Grid[1].Variant, 0, T0);
+                db.MarkRunning(Grid[2].Variant, 0, T0);
             }
             var script = string.Join("\n",
                 "import os, signal, sqlite3, sys",
@@ -349,7 +421,7 @@ namespace Torchwright.Runtime.Tests
                 "c.execute('COMMIT')",
                 "c.execute('BEGIN IMMEDIATE')",
                 "c.execute(\"UPDATE variants SET status = 'done', eval_acc = 0.75 WHERE variant = ?\", (sys.argv[2],))",
-                "c.executemany('INSERT INTO loss_curve (variant, step, loss) VALUES (?, ?, 1.0)', ((sys.argv[2], s) for s in range(50000)))",
+                "c.executemany('INSERT INTO loss_curve (variant, seed, step, loss) VALUES (?, 0, ?, 1.0)', ((sys.argv[2], s) for s in range(50000)))",
                 "sys.stdout.write(str(os.path.getsize(sys.argv[1] + '-wal')))",
                 "sys.stdout.flush()",
                 "os.kill(os.getpid(), signal.SIGKILL)");
@@ -399,8 +471,8 @@ namespace Torchwright.Runtime.Tests
             {
                 db.Plan(new[] { Grid[0], Grid[2] }, Run);
                 Finish(db, Grid[0], 0.5, T0);
-                db.MarkRunning(Grid[2].Variant, T0);
-                db.MarkFailed(Grid[2].Variant, T0, "diverged");
+                db.MarkRunning(Grid[2].Variant, 0, T0);
+                db.MarkFailed(Grid[2].Variant, 0, T0, "diverged");
             }
             using (var db = ResultsDb.Open(b))
             {
@@ -420,8 +492,8 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(new[]
             {
                 $"{a} and {c} were run with different settings (steps: 100 vs 50); their metrics may not be comparable",
-                $"variant '{Grid[0].Variant}' is in {a} (done, finished 2024-05-01T12:00:00.0000000Z) and in {c} (done, finished 2024-05-01T11:00:00.0000000Z); using {a}",
-                $"variant '{Grid[2].Variant}' is in {a} (failed, finished 2024-05-01T12:00:00.0000000Z) and in {c} (done, finished 2024-05-01T10:00:00.0000000Z); using {c}",
+                $"variant '{Grid[0].Variant}' (seed 0) is in {a} (done, finished 2024-05-01T12:00:00.0000000Z) and in {c} (done, finished 2024-05-01T11:00:00.0000000Z); using {a}",
+                $"variant '{Grid[2].Variant}' (seed 0) is in {a} (failed, finished 2024-05-01T12:00:00.0000000Z) and in {c} (done, finished 2024-05-01T10:00:00.0000000Z); using {c}",
                 $"{a} is named more than once; it was read once",
             }, warnings);
 

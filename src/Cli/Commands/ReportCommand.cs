@@ -38,16 +38,17 @@ namespace Torchwright.Cli.Commands
             };
             sort.AcceptOnlyFromAmong(ReportSort.Keys);
             var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
+            var baseline = new Option<string?>("--baseline") { Description = "The variant the others are tested against (Welch's t-test over seeds, Holm-corrected); default: the first variant of the grid" };
             var command = new Command("report", "Compare the variants of sweep results databases: a table, CSV, JSON, or an HTML page with charts")
             {
-                databases, format, sort, output,
+                databases, format, sort, output, baseline,
             };
             command.SetAction(parse => Run(ctx, parse.GetValue(databases)!, parse.GetValue(format) ?? "table",
-                parse.GetValue(sort) ?? ReportSort.Default, parse.GetValue(output)));
+                parse.GetValue(sort) ?? ReportSort.Default, parse.GetValue(output), parse.GetValue(baseline)));
             return command;
         }
 
-        public static int Run(CliContext ctx, IReadOnlyList<string> paths, string format, string sort, string? output)
+        public static int Run(CliContext ctx, IReadOnlyList<string> paths, string format, string sort, string? output, string? baseline)
         {
             IReadOnlyList<VariantRecord> merged;
             IReadOnlyList<string> warnings;
@@ -55,7 +56,7 @@ namespace Torchwright.Cli.Commands
             {
                 merged = ResultsDb.Merge(paths, out warnings);
             }
-            catch (FileNotFoundException e)
+            catch (Exception e) when (e is FileNotFoundException || e is ArgumentException)
             {
                 ctx.Error.WriteLine("torchwright report: " + e.Message);
                 return ExitCodes.Usage;
@@ -68,7 +69,14 @@ namespace Torchwright.Cli.Commands
             }
             foreach (var warning in warnings) ctx.Error.WriteLine("torchwright report: warning: " + warning);
 
-            var doc = new ReportDocument(paths.GroupBy(Path.GetFullPath).Select(g => g.First()).ToList(), ReportSort.Apply(merged, sort), sort, warnings);
+            var aggregates = ReportAggregates.Build(merged, baseline, out var baselineError);
+            if (aggregates == null)
+            {
+                ctx.Error.WriteLine("torchwright report: " + baselineError);
+                return ExitCodes.Usage;
+            }
+            var shown = paths.GroupBy(p => ResultsStore.IsPostgres(p) ? p : Path.GetFullPath(p)).Select(g => ResultsStore.Display(g.First())).ToList();
+            var doc = new ReportDocument(shown, ReportSort.Apply(merged, sort), sort, warnings, aggregates);
             var text = new StringWriter { NewLine = "\n" };
             switch (format)
             {

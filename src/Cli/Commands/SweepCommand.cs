@@ -23,9 +23,9 @@ namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright sweep &lt;file.arch&gt; [--name S] [--set path=v1,v2 ...] [--steps N | --epochs E] [--batch B] [--lr X]
-    /// [--seed S] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
-    /// at compile time (invalid ones are reported and skipped), then trains each from the same seed, evaluates it
-    /// and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
+    /// [--seed S] [--seeds N] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
+    /// at compile time (invalid ones are reported and skipped), then trains each under the same seeds (one run per
+    /// variant and seed), evaluates it and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
     /// </summary>
     internal static class SweepCommand
     {
@@ -35,7 +35,7 @@ namespace Torchwright.Cli.Commands
 
         private sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
-            double LearningRate, long Seed, string Device, string Dataset, string Db, bool Resume, string? Shard,
+            double LearningRate, double Warmup, long Seed, int Seeds, string? Lease, string Device, string Dataset, string Db, bool Resume, string? Shard,
             int? Threads, bool ZeroInitResidual, bool DryRun, string Progress);
 
         public static Command Create(CliContext ctx)
@@ -48,10 +48,13 @@ namespace Torchwright.Cli.Commands
             var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
             var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
             var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
-            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant)", DefaultValueFactory = _ => 0 };
+            var warmup = new Option<double>("--warmup") { Description = "fraction of the steps over which the learning rate ramps up linearly to --lr (then a cosine decay), in [0, 1)", DefaultValueFactory = _ => TrainOptions.DefaultWarmupFraction };
+            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant); the first of --seeds", DefaultValueFactory = _ => 0 };
+            var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
+            var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, or cifar10:DIR (the CIFAR-10 binary version)", DefaultValueFactory = _ => "shapes" };
-            var db = new Option<string>("--db") { Description = "SQLite results database (created if missing)", Required = true };
+            var db = new Option<string>("--db") { Description = "results store: a SQLite file (created if missing), or a PostgreSQL URI (postgres://user:pass@host:5432/db) or connection string (Host=…;Database=…) shared by many workers", Required = true };
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
             var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
@@ -61,11 +64,11 @@ namespace Torchwright.Cli.Commands
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, steps, epochs, batch, lr, seed, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
+                file, name, set, sweepName, steps, epochs, batch, lr, warmup, seed, seeds, leaseOption, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
                 parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed),
+                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(leaseOption),
                 parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                 parse.GetValue(threads), parse.GetValue(zeroInit), parse.GetValue(dryRun), parse.GetValue(progress)!)));
             return command;
@@ -92,6 +95,16 @@ namespace Torchwright.Cli.Commands
             if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
             if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate)) return Usage(ctx, $"--lr must be a positive number (got {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
+            if (!(s.Warmup >= 0 && s.Warmup < 1)) return Usage(ctx, $"--warmup must be a fraction in [0, 1) (got {s.Warmup.ToString(CultureInfo.InvariantCulture)})");
+            if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
+            TimeSpan? lease = null;
+            if (s.Lease != null)
+            {
+                if (!TryParseDuration(s.Lease, out var parsed) || parsed < TimeSpan.FromSeconds(1))
+                    return Usage(ctx, $"--lease {s.Lease}: give a duration of at least 1 s, e.g. 90s, 5m or 1h (a bare number is seconds)");
+                lease = parsed;
+            }
+            if (s.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {s.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
             var shard = Shard.All;
             if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
             if (!CommandSupport.TryGetDevice(ctx, "sweep", s.Device, out var device)) return ExitCodes.Usage;
@@ -153,14 +166,19 @@ namespace Torchwright.Cli.Commands
 
             var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
             int steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps);
-            var plans = mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
-                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs)).ToList();
+            // Seed-major: the first seed of every variant trains before the second, so an early look at the database
+            // already compares every variant.
+            var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
+                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, s.Seed + k))).ToList();
             var runJson = RunJson(s, steps, data);
             ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
-                + $"{runnable.Count} runnable, {plans.Count} in shard {shard}; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}, {s.Device}");
+                + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
+                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({s.Seed}..{s.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
+                + $"; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
+                + (s.Seeds > 1 ? "" : $"seed {s.Seed}, ") + s.Device);
             if (s.DryRun)
             {
-                foreach (var p in plans)
+                foreach (var p in plans.Where(p => p.Seed == s.Seed))
                     ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
                 return ExitCodes.Ok;
             }
@@ -171,29 +189,30 @@ namespace Torchwright.Cli.Commands
             }
 
             // --- train --------------------------------------------------------------------------------------------
-            ResultsDb results;
-            try { results = ResultsDb.Open(s.Db); }
+            IResultsStore results;
+            var shownDb = ResultsStore.Display(s.Db);
+            try { results = ResultsStore.Open(s.Db); }
             catch (Exception e) when (e is InvalidDataException || e is ResultsDbBusyException)
             {
                 // Not a results database, a damaged one, or one another sweep is writing: refused before training.
-                return InputError(ctx, $"--db {s.Db}: {e.Message}");
+                return InputError(ctx, $"--db {shownDb}: {e.Message}");
             }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is System.Data.Common.DbException)
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is System.Data.Common.DbException)
             {
-                return Usage(ctx, $"--db {s.Db}: {e.Message}");
+                return Usage(ctx, $"--db {shownDb}: {e.Message}");
             }
             using (results)
             {
                 IReadOnlyList<VariantRecord> existing;
                 try { existing = results.ReadAll(); }
-                catch (InvalidDataException e) { return InputError(ctx, $"--db {s.Db}: {e.Message}"); }
+                catch (InvalidDataException e) { return InputError(ctx, $"--db {shownDb}: {e.Message}"); }
                 if (existing.Count > 0 && !s.Resume)
-                    return Usage(ctx, $"{s.Db} already holds {existing.Count} variants ({existing.Count(r => r.Status == "done")} done); "
-                        + "pass --resume to continue that sweep, or give a new --db");
+                    return Usage(ctx, $"{shownDb} already holds {Numbers.Plural(existing.Count, "run")} ({existing.Count(r => r.Status == "done")} done); "
+                        + "pass --resume to continue that sweep (every worker of a shared sweep passes it), or give a new --db");
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
                 var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
-                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual };
+                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual, WarmupFraction = s.Warmup };
 
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -202,31 +221,56 @@ namespace Torchwright.Cli.Commands
                 try
                 {
                     bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
-                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, options, runJson, observer, cancel.Token));
+                    var worker = SweepWorker.Create(lease);
+                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, options, runJson, observer, cancel.Token, worker));
                 }
                 catch (InvalidOperationException e)
                 {
-                    // ResultsDb.Plan: the database was made with other training settings.
-                    return Usage(ctx, $"--db {s.Db}: {e.Message}");
+                    // Plan: the database was made with other training settings.
+                    return Usage(ctx, $"--db {shownDb}: {e.Message}");
+                }
+                catch (Exception e) when (e is ResultsStoreUnavailableException || e is IOException)
+                {
+                    // The server went away mid-sweep: what is done is recorded; the run in flight is taken over after its lease.
+                    ctx.Error.WriteLine($"sweep: {e.Message}. Every run finished before is recorded; the one in flight stays 'running' "
+                        + "and is taken over after its lease. Run the same command again (with --resume) when the store is back.");
+                    return ExitCodes.DeclarationErrors;
                 }
                 catch (InvalidDataException e)
                 {
                     // The database was damaged while the sweep ran (every finished variant is committed).
-                    return InputError(ctx, $"--db {s.Db}: {e.Message}");
+                    return InputError(ctx, $"--db {shownDb}: {e.Message}");
                 }
                 finally { Console.CancelKeyPress -= onCancel; }
 
                 ctx.Out.WriteLine();
-                var records = ReportSort.Apply(results.ReadAll(), ReportSort.Default);
-                ReportText.Write(ctx.Out, new ReportDocument(new[] { s.Db }, records, ReportSort.Default, Array.Empty<string>()), markdown: false);
+                var all = results.ReadAll();
+                var records = ReportSort.Apply(all, ReportSort.Default);
+                var aggregates = ReportAggregates.Build(all, baseline: null, out _)!;
+                ReportText.Write(ctx.Out, new ReportDocument(new[] { shownDb }, records, ReportSort.Default, Array.Empty<string>(), aggregates), markdown: false);
                 if (outcome.Cancelled)
                 {
-                    ctx.Error.WriteLine($"sweep: interrupted; the variant in flight stays 'running'. Continue with the same command and --resume.");
+                    ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
-                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {s.Db} (torchwright report {s.Db})");
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')");
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
+        }
+
+        /// <summary>"90", "90s", "5m", "1h", "1.5m".</summary>
+        internal static bool TryParseDuration(string text, out TimeSpan duration)
+        {
+            duration = default;
+            var t = text.Trim();
+            double scale = 1;
+            if (t.EndsWith("ms", StringComparison.Ordinal)) { scale = 0.001; t = t[..^2]; }
+            else if (t.EndsWith('s')) t = t[..^1];
+            else if (t.EndsWith('m')) { scale = 60; t = t[..^1]; }
+            else if (t.EndsWith('h')) { scale = 3600; t = t[..^1]; }
+            if (!double.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || !(value * scale < 1e7)) return false;
+            duration = TimeSpan.FromSeconds(value * scale);
+            return true;
         }
 
         /// <summary>Why a variant cannot train on the dataset (its input shape or class count), with the fix; null when it fits.</summary>
@@ -289,7 +333,10 @@ namespace Torchwright.Cli.Commands
             }
         }
 
-        /// <summary>The training settings a database's rows were made with; --resume refuses a run with other ones.</summary>
+        /// <summary>
+        /// The training settings a database's rows were made with; --resume refuses a run with other ones. The seed is
+        /// not one of them: it is per run (a resume with more --seeds adds runs).
+        /// </summary>
         private static string RunJson(Settings s, int steps, DatasetPair data)
         {
             using var buffer = new MemoryStream();
@@ -301,7 +348,7 @@ namespace Torchwright.Cli.Commands
                 w.WriteNumber("steps", steps);
                 w.WriteNumber("batch", s.Batch);
                 w.WriteNumber("lr", s.LearningRate);
-                w.WriteNumber("seed", s.Seed);
+                w.WriteNumber("warmup", s.Warmup);
                 w.WriteString("device", s.Device);
                 w.WriteBoolean("zero_init_residual", s.ZeroInitResidual);
                 w.WriteEndObject();

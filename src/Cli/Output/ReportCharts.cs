@@ -46,7 +46,8 @@ namespace Torchwright.Cli.Output
     /// <summary>Inline SVG charts for the HTML report: scatter plots with labelled points, and line charts with a legend.</summary>
     internal static class ReportCharts
     {
-        public sealed record Point(string Name, string Label, double X, double Y, string Color, string Tooltip);
+        /// <summary>A labelled point; <see cref="Interval"/> (the 95 % interval of a mean) is drawn as a vertical error bar.</summary>
+        public sealed record Point(string Name, string Label, double X, double Y, string Color, string Tooltip, (double Low, double High)? Interval = null);
 
         public sealed record Series(string Name, IReadOnlyList<(double X, double Y)> Points, string Color);
 
@@ -72,6 +73,14 @@ namespace Torchwright.Cli.Output
                 double cx = x.Map(p.X, PlotLeft, PlotLeft + PlotWidth), cy = y.Map(p.Y, PlotBottom, PlotTop);
                 // Labels of points in the right half go to their left, so they stay inside the chart.
                 bool left = cx > PlotLeft + PlotWidth / 2;
+                if (p.Interval is { } iv)
+                {
+                    double lo = y.Map(iv.Low, PlotBottom, PlotTop), hi = y.Map(iv.High, PlotBottom, PlotTop);
+                    w.WriteLine($"<g class=\"interval\" data-variant=\"{E(p.Name)}\" stroke=\"{p.Color}\" stroke-width=\"1.5\">"
+                        + $"<line x1=\"{F(cx)}\" y1=\"{F(lo)}\" x2=\"{F(cx)}\" y2=\"{F(hi)}\"/>"
+                        + $"<line x1=\"{F(cx - 4)}\" y1=\"{F(lo)}\" x2=\"{F(cx + 4)}\" y2=\"{F(lo)}\"/>"
+                        + $"<line x1=\"{F(cx - 4)}\" y1=\"{F(hi)}\" x2=\"{F(cx + 4)}\" y2=\"{F(hi)}\"/></g>");
+                }
                 w.WriteLine($"<g class=\"point-group\"><circle class=\"point\" data-variant=\"{E(p.Name)}\" cx=\"{F(cx)}\" cy=\"{F(cy)}\" r=\"5\" fill=\"{p.Color}\"><title>{E(p.Tooltip)}</title></circle>"
                     + $"<text class=\"point-label\" x=\"{F(left ? cx - 7 : cx + 7)}\" y=\"{F(cy - 7)}\" text-anchor=\"{(left ? "end" : "start")}\">{E(p.Label)}</text></g>");
             }

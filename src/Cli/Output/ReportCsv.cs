@@ -6,7 +6,7 @@ using Torchwright.Runtime.Sweeps;
 namespace Torchwright.Cli.Output
 {
     /// <summary>
-    /// The report as RFC 4180 CSV: a header row, one record per variant in report order, CRLF line ends; a field holding
+    /// The report as RFC 4180 CSV: a header row, one record per run (variant and seed) in report order; the seed is the last column, CRLF line ends; a field holding
     /// a comma, a double quote, CR or LF is quoted, with its quotes doubled. Numbers are unscaled and invariant
     /// (shortest round-trip form); a value not measured is an empty field.
     /// </summary>
@@ -15,7 +15,7 @@ namespace Torchwright.Cli.Output
         public static readonly string[] Header =
         {
             "variant", "sweep", "index", "status", "started", "finished", "params", "macs", "images_per_s",
-            "peak_memory_bytes", "train_loss", "eval_loss", "eval_acc", "error", "config", "db",
+            "peak_memory_bytes", "train_loss", "eval_loss", "eval_acc", "error", "config", "db", "seed",
         };
 
         public static void Write(TextWriter w, ReportDocument doc)
@@ -28,6 +28,7 @@ namespace Torchwright.Cli.Output
                     v.Params.ToString(CultureInfo.InvariantCulture), v.Macs.ToString(CultureInfo.InvariantCulture),
                     Number(v.ImagesPerSecond), v.PeakMemoryBytes?.ToString(CultureInfo.InvariantCulture) ?? "",
                     Number(v.TrainLoss), Number(v.EvalLoss), Number(v.EvalAccuracy), v.Error ?? "", v.ConfigJson, v.SourceDb,
+                    v.Seed.ToString(CultureInfo.InvariantCulture),
                 });
         }
 

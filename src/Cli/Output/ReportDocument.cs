@@ -6,9 +6,12 @@ using Torchwright.Runtime.Sweeps;
 
 namespace Torchwright.Cli.Output
 {
-    /// <summary>What <c>torchwright report</c> prints: the merged variants in report order, where they came from, and the merge warnings.</summary>
+    /// <summary>
+    /// What <c>torchwright report</c> prints: the merged runs in report order (<see cref="Variants"/>: one per variant
+    /// and seed), their per-variant statistics, where they came from, and the merge warnings.
+    /// </summary>
     internal sealed record ReportDocument(IReadOnlyList<string> Databases, IReadOnlyList<VariantRecord> Variants, string Sort,
-        IReadOnlyList<string> Warnings)
+        IReadOnlyList<string> Warnings, ReportAggregates Aggregates)
     {
         /// <summary>"3 variants from 2 databases (2 done, 1 failed); sorted by eval_acc (highest first)".</summary>
         public string Headline()
@@ -18,7 +21,10 @@ namespace Torchwright.Cli.Output
                 .Where(c => c.Count > 0)
                 .Select(c => c.Count.ToString(CultureInfo.InvariantCulture) + " " + c.Status)
                 .ToList();
-            return $"{Numbers.Plural(Variants.Count, "variant")} from {Numbers.Plural(Databases.Count, "database")}"
+            var what = Aggregates.Replicated
+                ? $"{Numbers.Plural(Variants.Count, "run")} of {Numbers.Plural(Aggregates.Variants.Count, "variant")}"
+                : Numbers.Plural(Variants.Count, "variant");
+            return $"{what} from {Numbers.Plural(Databases.Count, "database")}"
                 + (counts.Count > 0 ? " (" + string.Join(", ", counts) + ")" : "")
                 + $"; sorted by {Sort} ({(ReportSort.Descending(Sort) ? "highest" : "lowest")} first)";
         }
@@ -75,13 +81,15 @@ namespace Torchwright.Cli.Output
 
         private const int ErrorWidth = 60;
 
-        public static (string Header, bool Right)[] Headers(bool withError)
+        public static (string Header, bool Right)[] Headers(bool withError, bool withSeed)
         {
-            var columns = new List<(string, bool)>
+            var columns = new List<(string, bool)> { ("Variant", false) };
+            if (withSeed) columns.Add(("Seed", true));
+            columns.AddRange(new (string, bool)[]
             {
-                ("Variant", false), ("Status", false), ("Params", true), ("MACs", true), ("Images/s", true),
+                ("Status", false), ("Params", true), ("MACs", true), ("Images/s", true),
                 ("Peak memory", true), ("Train loss", true), ("Eval loss", true), ("Eval acc", true),
-            };
+            });
             if (withError) columns.Add(("Error", false));
             return columns.ToArray();
         }
@@ -89,11 +97,12 @@ namespace Torchwright.Cli.Output
         /// <summary>The error column appears only when some variant failed.</summary>
         public static bool HasErrors(IEnumerable<VariantRecord> variants) => variants.Any(v => v.Error != null);
 
-        public static string[] Cells(VariantRecord v, bool withError)
+        public static string[] Cells(VariantRecord v, bool withError, bool withSeed)
         {
-            var cells = new List<string>
+            var cells = new List<string> { v.Variant };
+            if (withSeed) cells.Add(v.Seed.ToString(CultureInfo.InvariantCulture));
+            cells.AddRange(new[]
             {
-                v.Variant,
                 v.Status,
                 Numbers.Grouped(v.Params),
                 Numbers.Scaled(v.Macs),
@@ -102,7 +111,7 @@ namespace Torchwright.Cli.Output
                 Fixed(v.TrainLoss, "0.0000"),
                 Fixed(v.EvalLoss, "0.0000"),
                 Percent(v.EvalAccuracy),
-            };
+            });
             if (withError) cells.Add(ShortError(v.Error));
             return cells.ToArray();
         }

@@ -33,7 +33,9 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
         public static void Write(TextWriter w, ReportDocument doc)
         {
             var done = doc.Done;
-            var colors = done.Select((v, i) => (v.Variant, Color: Palette[i % Palette.Length])).ToDictionary(p => p.Variant, p => p.Color);
+            var stats = doc.Aggregates;
+            var colors = done.Select(v => v.Variant).Distinct(System.StringComparer.Ordinal)
+                .Select((name, i) => (name, Color: Palette[i % Palette.Length])).ToDictionary(p => p.name, p => p.Color, System.StringComparer.Ordinal);
 
             w.WriteLine("<!DOCTYPE html>");
             w.WriteLine("<html lang=\"en\">");
@@ -54,11 +56,18 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
                 w.WriteLine("</ul>");
             }
 
-            w.WriteLine("<h2>Variants</h2>");
+            if (stats.Replicated)
+            {
+                w.WriteLine("<h2>Per variant</h2>");
+                w.WriteLine($"<p id=\"method\">{E(stats.Method)}.</p>");
+                WriteAggregateTable(w, stats, doc.Sort, colors);
+            }
+            w.WriteLine(stats.Replicated ? "<h2>Runs</h2>" : "<h2>Variants</h2>");
             if (doc.Variants.Count == 0) Empty(w, "No variants: the databases hold no planned variant yet (run torchwright sweep).");
-            else WriteTable(w, doc.Variants, colors);
+            else WriteTable(w, doc.Variants, colors, stats.Replicated);
 
-            var measured = done.Where(v => v.EvalAccuracy != null).ToList();
+            // One point per variant: the mean over its done runs, with the 95 % interval as an error bar when it has one.
+            var measured = stats.Sorted(doc.Sort).Where(v => v.EvalAccuracy != null).ToList();
             w.WriteLine("<h2>Eval accuracy vs MACs</h2>");
             if (measured.Count == 0) Empty(w, NothingToChart);
             else AccuracyChart(w, "acc-vs-macs", "Eval accuracy vs MACs", "MACs (multiply-accumulates per image)", measured, colors, v => v.Macs);
@@ -92,14 +101,29 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
             w.WriteLine("</tbody></table>");
         }
 
-        private static void WriteTable(TextWriter w, IReadOnlyList<VariantRecord> variants, IReadOnlyDictionary<string, string> colors)
+        private static void WriteAggregateTable(TextWriter w, ReportAggregates stats, string sort, IReadOnlyDictionary<string, string> colors)
+        {
+            var headers = ReportAggregates.Headers;
+            w.WriteLine("<table id=\"aggregates\"><thead><tr>" + string.Concat(headers.Select(h => $"<th>{E(h.Header)}</th>")) + "</tr></thead><tbody>");
+            foreach (var v in stats.Sorted(sort))
+            {
+                var cells = stats.Cells(v);
+                var swatch = colors.TryGetValue(v.Variant, out var color) ? $"<span class=\"swatch\" style=\"background:{color}\"></span>" : "";
+                var row = new List<string> { $"<td class=\"variant\">{swatch}{E(v.Variant)}</td>" };
+                for (int i = 1; i < headers.Length; i++) row.Add($"<td class=\"num\">{E(cells[i])}</td>");
+                w.WriteLine($"<tr{(v.VsBaseline is { Significant: true } ? " class=\"significant\"" : "")}>" + string.Concat(row) + "</tr>");
+            }
+            w.WriteLine("</tbody></table>");
+        }
+
+        private static void WriteTable(TextWriter w, IReadOnlyList<VariantRecord> variants, IReadOnlyDictionary<string, string> colors, bool withSeed)
         {
             bool withError = ReportColumns.HasErrors(variants);
-            var headers = ReportColumns.Headers(withError);
+            var headers = ReportColumns.Headers(withError, withSeed);
             w.WriteLine("<table id=\"variants\"><thead><tr>" + string.Concat(headers.Select(h => $"<th>{E(h.Header)}</th>")) + "</tr></thead><tbody>");
             foreach (var v in variants)
             {
-                var cells = ReportColumns.Cells(v, withError);
+                var cells = ReportColumns.Cells(v, withError, withSeed);
                 var row = new List<string>();
                 var swatch = colors.TryGetValue(v.Variant, out var color) ? $"<span class=\"swatch\" style=\"background:{color}\"></span>" : "";
                 row.Add($"<td class=\"variant\" title=\"{E(v.ConfigJson)}\">{swatch}{E(v.Variant)}</td>");
@@ -114,27 +138,45 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
             w.WriteLine("</tbody></table>");
         }
 
-        private static void AccuracyChart(TextWriter w, string id, string title, string xTitle, IReadOnlyList<VariantRecord> variants,
-            IReadOnlyDictionary<string, string> colors, System.Func<VariantRecord, long> x)
+        private static void AccuracyChart(TextWriter w, string id, string title, string xTitle, IReadOnlyList<VariantAggregate> variants,
+            IReadOnlyDictionary<string, string> colors, System.Func<VariantAggregate, long> x)
         {
+            static (double Low, double High)? Interval(VariantAggregate v) =>
+                v.EvalAccuracy is { } a && double.IsFinite(a.Low) ? (System.Math.Max(0, a.Low), System.Math.Min(1, a.High)) : null;
             var xScale = ReportScale.Nice(variants.Select(v => (double)x(v)).ToList(), lowest: 0);
-            var yScale = ReportScale.Nice(variants.Select(v => v.EvalAccuracy!.Value).ToList(), lowest: 0, highest: 1);
-            var points = variants.Select(v => new Point(v.Variant, ShortName(v), x(v), v.EvalAccuracy!.Value, colors[v.Variant],
-                $"{v.Variant}: eval acc {ReportColumns.Percent(v.EvalAccuracy)}, {Numbers.Scaled(v.Macs)} MACs, {Numbers.Grouped(v.Params)} params")).ToList();
+            var ys = variants.SelectMany(v => Interval(v) is { } i ? new[] { i.Low, i.High } : new[] { v.EvalAccuracy!.Mean }).ToList();
+            var yScale = ReportScale.Nice(ys, lowest: 0, highest: 1);
+            var points = variants.Select(v => new Point(v.Variant, ShortName(v), x(v), v.EvalAccuracy!.Mean, colors[v.Variant], Tooltip(v), Interval(v))).ToList();
             Scatter(w, id, title, xTitle, "Eval accuracy (top-1)", points, xScale, yScale, SiTicks(xScale), PercentTicks(yScale));
         }
 
-        private static void LossChart(TextWriter w, IReadOnlyList<VariantRecord> variants, IReadOnlyDictionary<string, string> colors)
+        private static string Tooltip(VariantAggregate v)
         {
-            var points = variants.SelectMany(v => v.LossCurve).ToList();
-            var xScale = ReportScale.Nice(points.Select(p => (double)p.Step).ToList(), lowest: 0);
-            var yScale = ReportScale.Nice(points.Select(p => p.Loss).ToList(), lowest: 0);
-            var series = variants.Select(v => new Series(v.Variant, v.LossCurve.Select(p => ((double)p.Step, p.Loss)).ToList(), colors[v.Variant])).ToList();
+            var acc = v.EvalAccuracy!;
+            var spread = acc.Count > 1
+                ? $"mean of {acc.Count} runs {ReportColumns.Percent(acc.Mean)}, 95% CI {ReportColumns.Percent(acc.Low)} to {ReportColumns.Percent(acc.High)}"
+                : ReportColumns.Percent(acc.Mean);
+            return $"{v.Variant}: eval acc {spread}, {Numbers.Scaled(v.Macs)} MACs, {Numbers.Grouped(v.Params)} params";
+        }
+
+        /// <summary>One curve per variant: a run's curve, or with several seeds the mean at the steps all its runs logged.</summary>
+        private static void LossChart(TextWriter w, IReadOnlyList<VariantRecord> runs, IReadOnlyDictionary<string, string> colors)
+        {
+            var series = runs.GroupBy(r => r.Variant, System.StringComparer.Ordinal).Select(g =>
+            {
+                var curves = g.Select(r => r.LossCurve.ToDictionary(p => p.Step, p => p.Loss)).ToList();
+                var steps = curves.Skip(1).Aggregate((IEnumerable<int>)curves[0].Keys, (common, c) => common.Intersect(c.Keys)).OrderBy(s => s);
+                var mean = steps.Select(s => ((double)s, curves.Average(c => c[s]))).ToList();
+                var name = curves.Count > 1 ? $"{g.Key} (mean of {curves.Count} runs)" : g.Key;
+                return new Series(name, mean, colors[g.Key]);
+            }).Where(s => s.Points.Count > 0).ToList();
+            var xScale = ReportScale.Nice(series.SelectMany(s => s.Points).Select(p => p.X).ToList(), lowest: 0);
+            var yScale = ReportScale.Nice(series.SelectMany(s => s.Points).Select(p => p.Y).ToList(), lowest: 0);
             Lines(w, "loss-curves", "Training loss", "Step", "Training loss (window mean)", series, xScale, yScale, PlainTicks(xScale), PlainTicks(yScale));
         }
 
         /// <summary>Point labels drop the sweep prefix every variant of the sweep shares; the tooltip has the full name.</summary>
-        private static string ShortName(VariantRecord v) =>
+        private static string ShortName(VariantAggregate v) =>
             v.Variant.StartsWith(v.Sweep + "/", System.StringComparison.Ordinal) ? v.Variant.Substring(v.Sweep.Length + 1) : v.Variant;
     }
 }

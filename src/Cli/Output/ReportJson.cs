@@ -1,4 +1,5 @@
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Torchwright.Runtime.Sweeps;
@@ -10,7 +11,9 @@ namespace Torchwright.Cli.Output
     /// <c>{"variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc"}</c>
     /// (status "done" | "failed" | "running" | "pending"; config a JSON object; timestamps ISO-8601 UTC or null; measured
     /// numbers null until measured), followed in each object by the documented additions
-    /// <c>"sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db"</c>. Change it only by adding keys.
+    /// <c>"sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db"</c>, then <c>"seed"</c> (the run's seed) and
+    /// <c>"summary"</c> (its variant over all its runs: counts, mean/sd/95 % interval of eval acc and loss, the comparison
+    /// with the baseline). Change it only by adding keys.
     /// </summary>
     internal static class ReportJson
     {
@@ -20,13 +23,14 @@ namespace Torchwright.Cli.Output
             using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
             {
                 json.WriteStartArray();
-                foreach (var v in doc.Variants) WriteVariant(json, v);
+                var summaries = doc.Aggregates.Variants.ToDictionary(a => a.Variant, System.StringComparer.Ordinal);
+                foreach (var v in doc.Variants) WriteVariant(json, v, summaries[v.Variant], doc.Aggregates.Baseline);
                 json.WriteEndArray();
             }
             w.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
         }
 
-        private static void WriteVariant(Utf8JsonWriter json, VariantRecord v)
+        private static void WriteVariant(Utf8JsonWriter json, VariantRecord v, VariantAggregate summary, string? baseline)
         {
             json.WriteStartObject();
             json.WriteString("variant", v.Variant);
@@ -49,6 +53,52 @@ namespace Torchwright.Cli.Output
             else json.WriteNull("error");
             WriteObject(json, "run", v.RunJson);
             json.WriteString("db", v.SourceDb);
+            json.WriteNumber("seed", v.Seed);
+            WriteSummary(json, summary, baseline);
+            json.WriteEndObject();
+        }
+
+        private static void WriteSummary(Utf8JsonWriter json, VariantAggregate a, string? baseline)
+        {
+            json.WriteStartObject("summary");
+            json.WriteNumber("runs", a.Runs);
+            json.WriteNumber("done", a.Done);
+            WriteSample(json, "eval_acc", a.EvalAccuracy);
+            WriteSample(json, "eval_loss", a.EvalLoss);
+            if (baseline != null) json.WriteString("baseline", baseline);
+            else json.WriteNull("baseline");
+            json.WritePropertyName("vs_baseline");
+            if (a.VsBaseline is { } c)
+            {
+                json.WriteStartObject();
+                json.WriteString("test", "welch_t");
+                WriteNumber(json, "difference", c.Difference);
+                WriteNumber(json, "t", c.Test.T);
+                WriteNumber(json, "df", c.Test.DegreesOfFreedom);
+                WriteNumber(json, "p", c.Test.PValue);
+                WriteNumber(json, "p_holm", c.AdjustedP);
+                json.WriteBoolean("significant", c.Significant);
+                json.WriteEndObject();
+            }
+            else json.WriteNullValue();
+            json.WriteEndObject();
+        }
+
+        /// <summary>{"n", "mean", "sd", "ci95_low", "ci95_high"} of the done runs (sd and interval null for one run), or null for none.</summary>
+        private static void WriteSample(Utf8JsonWriter json, string name, SampleSummary? s)
+        {
+            json.WritePropertyName(name);
+            if (s == null)
+            {
+                json.WriteNullValue();
+                return;
+            }
+            json.WriteStartObject();
+            json.WriteNumber("n", s.Count);
+            WriteNumber(json, "mean", s.Mean);
+            WriteNumber(json, "sd", s.StdDev);
+            WriteNumber(json, "ci95_low", s.Low);
+            WriteNumber(json, "ci95_high", s.High);
             json.WriteEndObject();
         }
 

@@ -22,11 +22,31 @@ namespace Torchwright.Cli.Output
                 return;
             }
 
+            var stats = doc.Aggregates;
+            if (stats.Replicated)
+            {
+                w.WriteLine(markdown ? "#### Per variant" : "Per variant");
+                if (markdown) w.WriteLine();
+                w.WriteLine(bullet + char.ToUpperInvariant(stats.Method[0]) + stats.Method.Substring(1) + ".");
+                w.WriteLine();
+                var summary = new TextTable(ReportAggregates.Headers);
+                foreach (var v in stats.Sorted(doc.Sort))
+                {
+                    var cells = stats.Cells(v);
+                    if (markdown) cells[0] = Code(cells[0]);
+                    summary.Add(cells);
+                }
+                if (markdown) summary.WriteMarkdown(w); else summary.WriteText(w);
+                w.WriteLine();
+                w.WriteLine(markdown ? "#### Per run" : "Per run");
+                w.WriteLine();
+            }
+
             bool withError = ReportColumns.HasErrors(doc.Variants);
-            var table = new TextTable(ReportColumns.Headers(withError));
+            var table = new TextTable(ReportColumns.Headers(withError, stats.Replicated));
             foreach (var v in doc.Variants)
             {
-                var cells = ReportColumns.Cells(v, withError);
+                var cells = ReportColumns.Cells(v, withError, stats.Replicated);
                 if (markdown)
                 {
                     cells[0] = Code(cells[0]);

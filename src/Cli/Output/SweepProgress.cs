@@ -33,6 +33,9 @@ namespace Torchwright.Cli.Output
 
         internal static string Loss(double loss) => loss.ToString("0.0000", CultureInfo.InvariantCulture);
 
+        /// <summary>The run's name in progress lines: the variant and, since every run has one, its seed.</summary>
+        internal static string Label(VariantPlan plan) => plan.Variant + " seed " + plan.Seed.ToString(CultureInfo.InvariantCulture);
+
         internal static string Rate(double imagesPerSecond) => imagesPerSecond.ToString("0.0", CultureInfo.InvariantCulture) + " img/s";
 
         private sealed class PlainObserver : ISweepObserver
@@ -47,23 +50,25 @@ namespace Torchwright.Cli.Output
             }
 
             public void Started(int planned, int toRun, int skippedDone) =>
-                _out.WriteLine($"sweep: {planned} variants planned, {skippedDone} already done, {toRun} to run");
+                _out.WriteLine($"sweep: {Numbers.Plural(planned, "run")} planned, {skippedDone} already done, {toRun} to run");
 
             public void VariantStarted(int k, int n, VariantPlan plan) =>
-                _out.WriteLine($"[{k}/{n}] {plan.Variant}: training ({Numbers.Grouped(plan.Params)} params, {Numbers.Scaled(plan.Macs)}MACs)");
+                _out.WriteLine($"[{k}/{n}] {Label(plan)}: training ({Numbers.Grouped(plan.Params)} params, {Numbers.Scaled(plan.Macs)}MACs)");
 
             public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
             {
                 if (p.Phase != "train" || (p.Step % _every != 0 && p.Step != p.Steps)) return;
-                _out.WriteLine($"[{k}/{n}] {plan.Variant}: step {p.Step}/{p.Steps} loss {Loss(p.Loss)} {Rate(p.ImagesPerSecond)}");
+                _out.WriteLine($"[{k}/{n}] {Label(plan)}: step {p.Step}/{p.Steps} loss {Loss(p.Loss)} {Rate(p.ImagesPerSecond)}");
             }
 
             public void VariantDone(int k, int n, VariantPlan plan, TrainResult r) =>
-                _out.WriteLine($"[{k}/{n}] {plan.Variant}: done in {r.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s: "
+                _out.WriteLine($"[{k}/{n}] {Label(plan)}: done in {r.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s: "
                     + $"eval acc {Percent(r.EvalAccuracy)}, eval loss {Loss(r.EvalLoss)}, train loss {Loss(r.TrainLoss)}, {Rate(r.ImagesPerSecond)}");
 
             public void VariantFailed(int k, int n, VariantPlan plan, string error) =>
-                _out.WriteLine($"[{k}/{n}] {plan.Variant}: FAILED: {error}");
+                _out.WriteLine($"[{k}/{n}] {Label(plan)}: FAILED: {error}");
+
+            public void Note(string message) => _out.WriteLine("sweep: " + message);
         }
 
         private sealed class LiveObserver : ISweepObserver
@@ -83,35 +88,37 @@ namespace Torchwright.Cli.Output
 
             public void Started(int planned, int toRun, int skippedDone)
             {
-                _console.MarkupLine($"[bold]sweep[/]: {planned} variants planned, {skippedDone} already done, {toRun} to run");
-                _overall = _ctx.AddTask("variants", maxValue: Math.Max(1, toRun));
+                _console.MarkupLine($"[bold]sweep[/]: {Numbers.Plural(planned, "run")} planned, {skippedDone} already done, {toRun} to run");
+                _overall = _ctx.AddTask("runs", maxValue: Math.Max(1, toRun));
             }
 
             public void VariantStarted(int k, int n, VariantPlan plan)
             {
-                _overall!.Description = Markup.Escape($"variant {k}/{n}");
-                _current = _ctx.AddTask(Markup.Escape(plan.Variant), maxValue: _steps);
+                _overall!.Description = Markup.Escape($"run {k}/{n}");
+                _current = _ctx.AddTask(Markup.Escape(Label(plan)), maxValue: _steps);
             }
 
             public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
             {
                 if (_current == null) return;
                 _current.Description = Markup.Escape(p.Phase == "train"
-                    ? $"{plan.Variant}  step {p.Step}/{p.Steps}  loss {Loss(p.Loss)}  {Rate(p.ImagesPerSecond)}"
-                    : $"{plan.Variant}  evaluating");
+                    ? $"{Label(plan)}  step {p.Step}/{p.Steps}  loss {Loss(p.Loss)}  {Rate(p.ImagesPerSecond)}"
+                    : $"{Label(plan)}  evaluating");
                 if (p.Phase == "train") _current.Value = p.Step;
             }
 
             public void VariantDone(int k, int n, VariantPlan plan, TrainResult r)
             {
-                Finish($"{plan.Variant}  acc {Percent(r.EvalAccuracy)}  eval loss {Loss(r.EvalLoss)}  {Rate(r.ImagesPerSecond)}");
+                Finish($"{Label(plan)}  acc {Percent(r.EvalAccuracy)}  eval loss {Loss(r.EvalLoss)}  {Rate(r.ImagesPerSecond)}");
             }
 
             public void VariantFailed(int k, int n, VariantPlan plan, string error)
             {
-                Finish($"{plan.Variant}  FAILED");
-                _console.MarkupLine($"[red]{Markup.Escape(plan.Variant)}: {Markup.Escape(error)}[/]");
+                Finish($"{Label(plan)}  FAILED");
+                _console.MarkupLine($"[red]{Markup.Escape(Label(plan))}: {Markup.Escape(error)}[/]");
             }
+
+            public void Note(string message) => _console.MarkupLine("[bold]sweep[/]: " + Markup.Escape(message));
 
             private void Finish(string description)
             {

@@ -10,15 +10,17 @@ using Torchwright.Runtime.Training;
 namespace Torchwright.Runtime.Sweeps
 {
     /// <summary>
-    /// A sweep's results in one SQLite file: one row per variant (status, timestamps, configuration, metrics) and its
-    /// loss curve. Every state change is one transaction, and the file runs in WAL mode with synchronous=FULL, so a
+    /// A sweep's results in one SQLite file: one row per run — a variant trained from one seed — (status, timestamps,
+    /// configuration, metrics) and its loss curve. Every state change is one transaction, and the file runs in WAL mode with synchronous=FULL, so a
     /// crash or SIGKILL at any moment leaves every committed variant intact and loses at most the one in flight (it
     /// stays "running" until it is run again). The schema is documented in docs/report.md.
     /// </summary>
-    public sealed class ResultsDb : IDisposable
+    public sealed class ResultsDb : IResultsStore
     {
         /// <summary>The schema version this code writes and reads (meta.schema_version).</summary>
-        public const int SchemaVersion = 1;
+        /// Version 2 keys runs by (variant, seed); a version-1 file (one run per variant, its seed in run_json) is
+        /// upgraded in place when it is opened for writing, and read as it is otherwise.
+        public const int SchemaVersion = 2;
 
         /// <summary>meta.application: what tells a results database from any other SQLite file.</summary>
         public const string Application = "torchwright-results";
@@ -29,26 +31,37 @@ namespace Torchwright.Runtime.Sweeps
         /// <summary>The run-settings key that differs between the shards of one sweep by design.</summary>
         private const string ShardSetting = "shard";
 
+        /// <summary>The run-settings key of schema version 1, where the one seed of every run was a training setting.</summary>
+        private const string SeedSetting = "seed";
+
         private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
         private const string Columns =
-            "variant, sweep, grid_index, status, started, finished, config_json, params, macs, "
+            "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
             + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
 
-        private static readonly string[] Schema =
-        {
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-            "CREATE TABLE variants ("
-                + "variant TEXT PRIMARY KEY, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
-                + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
-                + "started TEXT, finished TEXT, config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, "
-                + "images_per_s REAL, peak_memory_bytes INTEGER, train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT"
-                + ") WITHOUT ROWID",
-            "CREATE TABLE loss_curve ("
-                + "variant TEXT NOT NULL REFERENCES variants (variant) ON DELETE CASCADE, "
-                + "step INTEGER NOT NULL, loss REAL NOT NULL, PRIMARY KEY (variant, step)"
-                + ") WITHOUT ROWID",
-        };
+        private const string MetaTable = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
+
+        private static string VariantsTable(string name) =>
+            $"CREATE TABLE {name} ("
+            + "variant TEXT NOT NULL, seed INTEGER NOT NULL, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
+            + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
+            + "started TEXT, finished TEXT, config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, "
+            + "images_per_s REAL, peak_memory_bytes INTEGER, train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT, "
+            + "worker TEXT, heartbeat TEXT, "
+            + "PRIMARY KEY (variant, seed)) WITHOUT ROWID";
+
+        private static string LossCurveTable(string name, string variants) =>
+            $"CREATE TABLE {name} ("
+            + "variant TEXT NOT NULL, seed INTEGER NOT NULL, step INTEGER NOT NULL, loss REAL NOT NULL, "
+            + $"PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES {variants} (variant, seed) ON DELETE CASCADE"
+            + ") WITHOUT ROWID";
+
+        /// <summary>The schema version of the open file (older files are read as they are when opened read-only).</summary>
+        private int _version = SchemaVersion;
+
+        /// <summary>The seed of every run of a version-1 file (its run_json's "seed"; 0 when absent).</summary>
+        private long _v1Seed;
 
         private readonly SqliteConnection _connection;
         private readonly object _gate = new object();
@@ -65,6 +78,8 @@ namespace Torchwright.Runtime.Sweeps
 
         /// <summary>The file as it was named when opened (error messages and <see cref="VariantRecord.SourceDb"/> use it).</summary>
         public string Path { get; }
+
+        string IResultsStore.Name => Path;
 
         /// <summary>The training settings the variants were planned with, or null before the first <see cref="Plan"/>.</summary>
         public string? RunJson => Read(StoredRunJson);
@@ -179,7 +194,11 @@ namespace Torchwright.Runtime.Sweeps
                 return;
             }
             CheckSchema(tables);
-            if (writable) SetDurability();
+            if (writable)
+            {
+                SetDurability();
+                if (_version == 1) UpgradeFromVersion1();
+            }
         }
 
         // Only after the file is known to be ours: setting the journal mode rewrites the header of someone else's database.
@@ -196,7 +215,9 @@ namespace Torchwright.Runtime.Sweeps
             {
                 // Another process may have created it between our check and this (IMMEDIATE) transaction.
                 if (Strings("SELECT name FROM sqlite_master WHERE type = 'table'").Count > 0) return;
-                foreach (var statement in Schema) Execute(statement);
+                Execute(MetaTable);
+                Execute(VariantsTable("variants"));
+                Execute(LossCurveTable("loss_curve", "variants"));
                 Execute("INSERT INTO meta (key, value) VALUES ('application', $a), ('schema_version', $v)",
                     ("$a", Application), ("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture)));
             });
@@ -218,7 +239,12 @@ namespace Torchwright.Runtime.Sweeps
             var missing = new[] { "variants", "loss_curve" }.Where(t => !tables.Contains(t)).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"{Path}: the results database is damaged (missing table {string.Join(", ", missing)}); {Fix}");
-            foreach (var (table, columns) in TableColumns)
+            _version = version;
+            if (version == 1) _v1Seed = SeedOfVersion1(MetaValue("run_json"));
+            // A file that says version 1 but has version 2's seed column is not what it claims.
+            if (version == 1 && Strings("SELECT name FROM pragma_table_info('variants')").Contains("seed"))
+                throw new InvalidDataException($"{Path}: the results database is damaged (meta.schema_version is 1 but table variants has the seed column of version 2); restore the file from a copy, or {Fix}");
+            foreach (var (table, columns) in TableColumns(version))
             {
                 var present = Strings($"SELECT name FROM pragma_table_info('{table}')");
                 var absent = columns.Where(c => !present.Contains(c)).ToList();
@@ -228,39 +254,107 @@ namespace Torchwright.Runtime.Sweeps
             }
         }
 
-        /// <summary>Every column this code reads, per table (the schema above).</summary>
-        private static readonly (string Table, string[] Columns)[] TableColumns =
+        private long SeedOfVersion1(string? runJson)
         {
-            ("meta", new[] { "key", "value" }),
-            ("variants", Columns.Split(", ")),
-            ("loss_curve", new[] { "variant", "step", "loss" }),
-        };
+            if (runJson == null) return 0;
+            try
+            {
+                using var doc = JsonDocument.Parse(runJson);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(SeedSetting, out var seed))
+                    return seed.GetInt64();
+                return 0;
+            }
+            catch (Exception e) when (e is JsonException || e is FormatException || e is InvalidOperationException)
+            {
+                throw new InvalidDataException($"{Path}: the results database is damaged (meta.run_json has no integer seed: {runJson})", e);
+            }
+        }
+
+        /// <summary>Every column this code reads, per table (the schema above; version 1 had no seed, worker or heartbeat).</summary>
+        private static (string Table, string[] Columns)[] TableColumns(int version) => version == 1
+            ? new[]
+            {
+                ("meta", new[] { "key", "value" }),
+                ("variants", Columns.Split(", ").Where(c => c != "seed").ToArray()),
+                ("loss_curve", new[] { "variant", "step", "loss" }),
+            }
+            : new[]
+            {
+                ("meta", new[] { "key", "value" }),
+                ("variants", Columns.Split(", ").Concat(new[] { "worker", "heartbeat" }).ToArray()),
+                ("loss_curve", new[] { "variant", "seed", "step", "loss" }),
+            };
 
         private static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
 
         /// <summary>
-        /// Records the grid in one transaction: every plan whose variant is not in the database yet becomes a pending
-        /// row; rows that are not done take the plan's current configuration; done rows are never modified. The first
+        /// Schema 1 -> 2, in one transaction: every run keeps its row and loss curve and gets the seed it was trained
+        /// with (run_json's "seed", which then leaves the run settings: seeds are per run from version 2 on).
+        /// </summary>
+        private void UpgradeFromVersion1()
+        {
+            Write(() =>
+            {
+                // Another process may have upgraded it between our check and this (IMMEDIATE) transaction.
+                if (MetaValue("schema_version") != "1") return;
+                Execute(VariantsTable("variants_v2"));
+                Execute(LossCurveTable("loss_curve_v2", "variants_v2"));
+                Execute("INSERT INTO variants_v2 (variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
+                    + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error) "
+                    + "SELECT variant, $seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
+                    + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error FROM variants", ("$seed", _v1Seed));
+                Execute("INSERT INTO loss_curve_v2 (variant, seed, step, loss) SELECT variant, $seed, step, loss FROM loss_curve", ("$seed", _v1Seed));
+                Execute("DROP TABLE loss_curve");
+                Execute("DROP TABLE variants");
+                // Renaming rewrites loss_curve_v2's foreign key to the new name (SQLite >= 3.26).
+                Execute("ALTER TABLE variants_v2 RENAME TO variants");
+                Execute("ALTER TABLE loss_curve_v2 RENAME TO loss_curve");
+                var run = MetaValue("run_json");
+                if (run != null)
+                    Execute("UPDATE meta SET value = $r WHERE key = 'run_json'", ("$r", Without(run, SeedSetting)));
+                Execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", ("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture)));
+            });
+            _version = SchemaVersion;
+        }
+
+        /// <summary>A JSON object's text without one top-level key.</summary>
+        private static string Without(string json, string key)
+        {
+            using var doc = JsonDocument.Parse(json);
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                foreach (var p in doc.RootElement.EnumerateObject())
+                    if (p.Name != key) p.WriteTo(w);
+                w.WriteEndObject();
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        /// <summary>
+        /// Records the grid in one transaction: every planned run (variant and seed) not in the database yet becomes a
+        /// pending row; rows that are not done take the plan's current configuration; done rows are never modified. The first
         /// plan stores <paramref name="runJson"/> (the training settings); planning a database that already holds
         /// variants with different settings throws <see cref="InvalidOperationException"/> naming the differences, as
         /// does a done variant whose configuration, parameters or MACs no longer match its plan.
         /// </summary>
         public void Plan(IReadOnlyList<VariantPlan> plans, string runJson)
         {
-            RequireJsonObject(runJson, nameof(runJson));
-            var twice = plans.GroupBy(p => p.Variant, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            StoreRules.RequireJsonObject(runJson, nameof(runJson));
+            var twice = plans.GroupBy(p => (p.Variant, p.Seed)).FirstOrDefault(g => g.Count() > 1);
             if (twice != null)
-                throw new ArgumentException($"the plan names variant '{twice.Key}' {twice.Count()} times; variant names must be unique", nameof(plans));
-            foreach (var p in plans) RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
+                throw new ArgumentException($"the plan names variant '{twice.Key.Variant}' with seed {twice.Key.Seed} {twice.Count()} times; runs must be unique", nameof(plans));
+            foreach (var p in plans) StoreRules.RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
 
             Write(() =>
             {
                 // Every stored row is read and checked first: a damaged cell stops the plan before anything is written.
-                var existing = ReadRecords(null).ToDictionary(r => r.Variant, StringComparer.Ordinal);
+                var existing = ReadRecords(null).ToDictionary(r => (r.Variant, r.Seed));
                 var storedRun = StoredRunJson();
                 if (storedRun != null && existing.Count > 0)
                 {
-                    var differences = Differences(storedRun, runJson, ignore: null);
+                    var differences = StoreRules.Differences(storedRun, runJson, ignore: null);
                     if (differences.Count > 0)
                         throw new InvalidOperationException(
                             $"{Path} holds variants trained with other settings (database vs now: {string.Join("; ", differences)}); "
@@ -273,37 +367,86 @@ namespace Torchwright.Runtime.Sweeps
                 {
                     var values = new (string, object?)[]
                     {
-                        ("$v", p.Variant), ("$s", p.Sweep), ("$i", p.Index), ("$c", p.ConfigJson), ("$p", p.Params), ("$m", p.Macs),
+                        ("$v", p.Variant), ("$seed", p.Seed), ("$s", p.Sweep), ("$i", p.Index), ("$c", p.ConfigJson), ("$p", p.Params), ("$m", p.Macs),
                     };
-                    if (!existing.TryGetValue(p.Variant, out var row))
-                        Execute("INSERT INTO variants (variant, sweep, grid_index, status, config_json, params, macs) "
-                            + "VALUES ($v, $s, $i, 'pending', $c, $p, $m)", values);
+                    if (!existing.TryGetValue((p.Variant, p.Seed), out var row))
+                        Execute("INSERT INTO variants (variant, seed, sweep, grid_index, status, config_json, params, macs) "
+                            + "VALUES ($v, $seed, $s, $i, 'pending', $c, $p, $m)", values);
                     else if (row.Status != VariantStatus.Done)
-                        Execute("UPDATE variants SET sweep = $s, grid_index = $i, config_json = $c, params = $p, macs = $m WHERE variant = $v", values);
+                        // A failed run is tried again by the next sweep process (pending, its old error kept until then).
+                        Execute("UPDATE variants SET sweep = $s, grid_index = $i, config_json = $c, params = $p, macs = $m, "
+                            + "status = CASE status WHEN 'failed' THEN 'pending' ELSE status END WHERE variant = $v AND seed = $seed", values);
                     else
                     {
-                        var changes = Differences(row.ConfigJson, p.ConfigJson, ignore: null);
+                        var changes = StoreRules.Differences(row.ConfigJson, p.ConfigJson, ignore: null);
                         if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
                         if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
                         if (changes.Count > 0)
                             throw new InvalidOperationException(
-                                $"{Path}: variant '{p.Variant}' is done, but its declaration changed since it was trained (database vs now: {string.Join("; ", changes)}); "
+                                $"{Path}: variant '{p.Variant}' (seed {p.Seed}) is done, but its declaration changed since it was trained (database vs now: {string.Join("; ", changes)}); "
                                 + "use a new --db for the changed declarations, or restore them to resume");
                     }
                 }
             });
         }
 
-        /// <summary>Starts (or restarts, after an interrupted run) a variant: status running, metrics and loss curve cleared.</summary>
-        public void MarkRunning(string variant, DateTimeOffset started)
+        /// <summary>
+        /// One sweep process holds a SQLite file at a time, so every run still "running" when it claims was left by a
+        /// process that died: it is claimable at once, whatever the lease. Runs are taken in the order of <paramref name="mine"/>.
+        /// </summary>
+        public ClaimState Claim(IReadOnlyList<VariantPlan> mine, string worker, TimeSpan lease, out RunClaim? claim)
+        {
+            claim = null;
+            var status = new Dictionary<(string, long), (string Status, string? Worker)>();
+            Read(() =>
+            {
+                using var read = Command("SELECT variant, seed, status, worker FROM variants");
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                                        // Plan has checked every row; the holder is only shown in a message, so anything but text reads as unknown.
+                    status[(reader.GetString(0), reader.GetInt64(1))] = (reader.GetString(2), reader.GetValue(3) as string);
+                return 0;
+            });
+            foreach (var plan in mine)
+            {
+                if (!status.TryGetValue((plan.Variant, plan.Seed), out var row)) continue;
+                if (row.Status != VariantStatus.Pending && row.Status != VariantStatus.Running) continue;
+                MarkRunning(plan.Variant, plan.Seed, DateTimeOffset.UtcNow, worker);
+                claim = new RunClaim(plan, worker, row.Status == VariantStatus.Running ? row.Worker : null);
+                return ClaimState.Claimed;
+            }
+            return ClaimState.Finished;
+        }
+
+        public bool Heartbeat(RunClaim claim)
+        {
+            Write(() => Execute("UPDATE variants SET heartbeat = $t WHERE variant = $v AND seed = $seed",
+                ("$t", Iso(DateTimeOffset.UtcNow)), ("$v", claim.Plan.Variant), ("$seed", claim.Plan.Seed)));
+            return true;
+        }
+
+        public bool Finish(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics)
+        {
+            MarkDone(claim.Plan.Variant, claim.Plan.Seed, finished, metrics);
+            return true;
+        }
+
+        public bool Fail(RunClaim claim, DateTimeOffset finished, string error)
+        {
+            MarkFailed(claim.Plan.Variant, claim.Plan.Seed, finished, error);
+            return true;
+        }
+
+        /// <summary>Starts (or restarts, after an interrupted run) a run: status running, metrics and loss curve cleared.</summary>
+        public void MarkRunning(string variant, long seed, DateTimeOffset started, string? worker = null)
         {
             Write(() =>
             {
-                RequireNotDone(variant, "start");
+                RequireNotDone(variant, seed, "start");
                 Execute("UPDATE variants SET status = 'running', started = $t, finished = NULL, images_per_s = NULL, peak_memory_bytes = NULL, "
-                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = NULL WHERE variant = $v",
-                    ("$v", variant), ("$t", Iso(started)));
-                Execute("DELETE FROM loss_curve WHERE variant = $v", ("$v", variant));
+                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = NULL, worker = $w, heartbeat = $t WHERE variant = $v AND seed = $seed",
+                    ("$v", variant), ("$seed", seed), ("$t", Iso(started)), ("$w", worker));
+                Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
             });
         }
 
@@ -313,28 +456,22 @@ namespace Torchwright.Runtime.Sweeps
         /// stored as null (not measured).
         /// The loss curve's steps must be distinct and its losses finite (a diverged run is a failure: <see cref="MarkFailed"/>).
         /// </summary>
-        public void MarkDone(string variant, DateTimeOffset finished, VariantMetrics metrics)
+        public void MarkDone(string variant, long seed, DateTimeOffset finished, VariantMetrics metrics)
         {
-            var steps = new HashSet<int>();
-            foreach (var point in metrics.LossCurve)
-            {
-                if (!steps.Add(point.Step))
-                    throw new ArgumentException($"variant '{variant}': the loss curve has step {point.Step} twice; nothing was written", nameof(metrics));
-                if (!double.IsFinite(point.Loss))
-                    throw new ArgumentException($"variant '{variant}': the loss at step {point.Step} is {point.Loss.ToString(CultureInfo.InvariantCulture)}; a run that diverged is failed, not done; nothing was written", nameof(metrics));
-            }
+            StoreRules.CheckLossCurve(variant, metrics);
 
             Write(() =>
             {
-                RequireNotDone(variant, "finish");
+                RequireNotDone(variant, seed, "finish");
                 Execute("UPDATE variants SET status = 'done', finished = $t, images_per_s = $ips, peak_memory_bytes = $mem, "
-                    + "train_loss = $tl, eval_loss = $el, eval_acc = $ea, error = NULL WHERE variant = $v",
-                    ("$v", variant), ("$t", Iso(finished)), ("$ips", Finite(metrics.ImagesPerSecond)), ("$mem", metrics.PeakMemoryBytes > 0 ? metrics.PeakMemoryBytes : null),
+                    + "train_loss = $tl, eval_loss = $el, eval_acc = $ea, error = NULL WHERE variant = $v AND seed = $seed",
+                    ("$v", variant), ("$seed", seed), ("$t", Iso(finished)), ("$ips", Finite(metrics.ImagesPerSecond)), ("$mem", metrics.PeakMemoryBytes > 0 ? metrics.PeakMemoryBytes : null),
                     ("$tl", Finite(metrics.TrainLoss)), ("$el", Finite(metrics.EvalLoss)), ("$ea", Finite(metrics.EvalAccuracy)));
-                Execute("DELETE FROM loss_curve WHERE variant = $v", ("$v", variant));
-                using (var insert = Command("INSERT INTO loss_curve (variant, step, loss) VALUES ($v, $s, $l)"))
+                Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
+                using (var insert = Command("INSERT INTO loss_curve (variant, seed, step, loss) VALUES ($v, $seed, $s, $l)"))
                 {
                     insert.Parameters.AddWithValue("$v", variant);
+                    insert.Parameters.AddWithValue("$seed", seed);
                     var step = insert.Parameters.Add("$s", SqliteType.Integer);
                     var loss = insert.Parameters.Add("$l", SqliteType.Real);
                     foreach (var point in metrics.LossCurve)
@@ -347,47 +484,47 @@ namespace Torchwright.Runtime.Sweeps
             });
         }
 
-        /// <summary>Records that a variant failed, with the reason; its metrics and loss curve are cleared.</summary>
-        public void MarkFailed(string variant, DateTimeOffset finished, string error)
+        /// <summary>Records that a run failed, with the reason; its metrics and loss curve are cleared.</summary>
+        public void MarkFailed(string variant, long seed, DateTimeOffset finished, string error)
         {
             Write(() =>
             {
-                RequireNotDone(variant, "fail");
+                RequireNotDone(variant, seed, "fail");
                 Execute("UPDATE variants SET status = 'failed', finished = $t, images_per_s = NULL, peak_memory_bytes = NULL, "
-                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = $e WHERE variant = $v",
-                    ("$v", variant), ("$t", Iso(finished)), ("$e", error));
-                Execute("DELETE FROM loss_curve WHERE variant = $v", ("$v", variant));
+                    + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = $e WHERE variant = $v AND seed = $seed",
+                    ("$v", variant), ("$seed", seed), ("$t", Iso(finished)), ("$e", error));
+                Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
             });
         }
 
-        /// <summary>Every variant, ordered by sweep, grid index and name.</summary>
+        /// <summary>Every run, ordered by sweep, grid index, name and seed.</summary>
         public IReadOnlyList<VariantRecord> ReadAll()
         {
             // One read transaction: a concurrent writer cannot slip a commit between the rows and their curves.
             return Read(() => ReadRecords(null));
         }
 
-        /// <summary>One variant, or null when the database does not hold it.</summary>
-        public VariantRecord? Get(string variant)
+        /// <summary>One run, or null when the database does not hold it.</summary>
+        public VariantRecord? Get(string variant, long seed)
         {
-            return Read(() => ReadRecords(variant).FirstOrDefault());
+            return Read(() => ReadRecords((variant, seed)).FirstOrDefault());
         }
 
         /// <summary>
-        /// The union of several databases (the shards of a sweep, or runs to compare), ordered by sweep, grid index and
-        /// name. A variant held by more than one database is taken from the one where it is done (among those, the one
+        /// The union of several databases (the shards of a sweep, or runs to compare), ordered by sweep, grid index, name
+        /// and seed. A run (variant and seed) held by more than one database is taken from the one where it is done (among those, the one
         /// finished last; otherwise failed over running over pending), with a warning naming both files. Databases
         /// planned with different training settings (other than the shard) are merged with a warning.
         /// </summary>
         public static IReadOnlyList<VariantRecord> Merge(IEnumerable<string> paths, out IReadOnlyList<string> warnings)
         {
             var notes = new List<string>();
-            var chosen = new Dictionary<string, VariantRecord>(StringComparer.Ordinal);
+            var chosen = new Dictionary<(string, long), VariantRecord>();
             var opened = new HashSet<string>(StringComparer.Ordinal);
             (string Path, string Run)? reference = null;
             foreach (var path in paths)
             {
-                if (!opened.Add(System.IO.Path.GetFullPath(path)))
+                if (!opened.Add(ResultsStore.IsPostgres(path) ? path : System.IO.Path.GetFullPath(path)))
                 {
                     notes.Add($"{path} is named more than once; it was read once");
                     continue;
@@ -396,11 +533,11 @@ namespace Torchwright.Runtime.Sweeps
                 IReadOnlyList<VariantRecord> records;
                 try
                 {
-                    using var db = OpenReadOnly(path);
+                    using var db = ResultsStore.OpenReadOnly(path);
                     run = db.RunJson;
                     records = db.ReadAll();
                 }
-                catch (SqliteException e)
+                catch (System.Data.Common.DbException e)
                 {
                     throw new IOException($"cannot read the results database {path}: {e.Message}", e);
                 }
@@ -409,21 +546,22 @@ namespace Torchwright.Runtime.Sweeps
                     if (reference == null) reference = (path, run);
                     else
                     {
-                        var differences = Differences(reference.Value.Run, run, ignore: ShardSetting);
+                        var differences = StoreRules.Differences(reference.Value.Run, run, ignore: new[] { ShardSetting, SeedSetting });
                         if (differences.Count > 0)
                             notes.Add($"{reference.Value.Path} and {path} were run with different settings ({string.Join("; ", differences)}); their metrics may not be comparable");
                     }
                 }
                 foreach (var record in records)
                 {
-                    if (!chosen.TryGetValue(record.Variant, out var previous))
+                    var key = (record.Variant, record.Seed);
+                    if (!chosen.TryGetValue(key, out var previous))
                     {
-                        chosen[record.Variant] = record;
+                        chosen[key] = record;
                         continue;
                     }
                     var keep = Preferred(previous, record);
-                    notes.Add($"variant '{record.Variant}' is in {previous.SourceDb} ({Describe(previous)}) and in {record.SourceDb} ({Describe(record)}); using {keep.SourceDb}");
-                    chosen[record.Variant] = keep;
+                    notes.Add($"variant '{record.Variant}' (seed {record.Seed}) is in {previous.SourceDb} ({Describe(previous)}) and in {record.SourceDb} ({Describe(record)}); using {keep.SourceDb}");
+                    chosen[key] = keep;
                 }
             }
             warnings = notes;
@@ -431,6 +569,7 @@ namespace Torchwright.Runtime.Sweeps
                 .OrderBy(r => r.Sweep, StringComparer.Ordinal)
                 .ThenBy(r => r.Index)
                 .ThenBy(r => r.Variant, StringComparer.Ordinal)
+                .ThenBy(r => r.Seed)
                 .ToList();
         }
 
@@ -467,74 +606,87 @@ namespace Torchwright.Runtime.Sweeps
             _writerLock = null;
         }
 
-        private void RequireNotDone(string variant, string verb)
+        private void RequireNotDone(string variant, long seed, string verb)
         {
             string? status = null;
-            using (var command = Command("SELECT status FROM variants WHERE variant = $v", ("$v", variant)))
+            using (var command = Command("SELECT status FROM variants WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed)))
             using (var reader = command.ExecuteReader())
-                if (reader.Read()) status = new StoredRow(Path, "variants", "row " + StoredRow.Quote(variant), reader).OneOf(0, "status", Statuses);
+                if (reader.Read()) status = new StoredRow(Path, "variants", $"row {StoredRow.Quote(variant)} seed {seed}", reader).OneOf(0, "status", Statuses);
             if (status == null)
-                throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}': it was not planned (call Plan with it first)");
+                throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}' (seed {seed}): it was not planned (call Plan with it first)");
             if (status == VariantStatus.Done)
-                throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}': it is done, and a done variant is never run or written again");
+                throw new InvalidOperationException($"{Path}: cannot {verb} variant '{variant}' (seed {seed}): it is done, and a done run is never run or written again");
         }
 
-        private List<VariantRecord> ReadRecords(string? only)
+        private List<VariantRecord> ReadRecords((string Variant, long Seed)? only)
         {
             var run = StoredRunJson() ?? "";
-            var filter = only == null ? "" : " WHERE variant = $v";
-            var curves = new Dictionary<string, List<LossPoint>>(StringComparer.Ordinal);
-            using (var read = Command("SELECT variant, step, loss FROM loss_curve" + filter + " ORDER BY variant, step"))
+            // A version-1 file opened read-only has no seed column: every run has the one seed of its run settings.
+            var seedColumn = _version == 1 ? "$v1seed AS seed" : "seed";
+            var filter = only == null ? "" : _version == 1 ? " WHERE variant = $v AND $v1seed = $seed" : " WHERE variant = $v AND seed = $seed";
+            void Bind(SqliteCommand command)
             {
-                if (only != null) read.Parameters.AddWithValue("$v", only);
+                if (_version == 1) command.Parameters.AddWithValue("$v1seed", _v1Seed);
+                if (only == null) return;
+                command.Parameters.AddWithValue("$v", only.Value.Variant);
+                command.Parameters.AddWithValue("$seed", only.Value.Seed);
+            }
+            var curves = new Dictionary<(string, long), List<LossPoint>>();
+            using (var read = Command($"SELECT variant, {seedColumn}, step, loss FROM loss_curve{filter} ORDER BY variant, seed, step"))
+            {
+                Bind(read);
                 using var reader = read.ExecuteReader();
                 for (int n = 1; reader.Read(); n++)
                 {
-                    var row = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, step)", reader);
+                    var row = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, seed, step)", reader);
                     var name = row.Text(0, "variant");
-                    row = row.Named("the row of variant " + StoredRow.Quote(name));
-                    int step = (int)row.Integer(1, "step", 0, int.MaxValue);
-                    row = row.Named("the row of variant " + StoredRow.Quote(name) + " at step " + step.ToString(CultureInfo.InvariantCulture));
-                    double loss = row.Real(2, "loss", double.NegativeInfinity, double.PositiveInfinity);
-                    if (!curves.TryGetValue(name, out var curve)) curves[name] = curve = new List<LossPoint>();
+                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
+                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed}");
+                    int step = (int)row.Integer(2, "step", 0, int.MaxValue);
+                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed} at step {step.ToString(CultureInfo.InvariantCulture)}");
+                    double loss = row.Real(3, "loss", double.NegativeInfinity, double.PositiveInfinity);
+                    if (!curves.TryGetValue((name, seed), out var curve)) curves[(name, seed)] = curve = new List<LossPoint>();
                     curve.Add(new LossPoint(step, loss));
                 }
             }
 
             var records = new List<VariantRecord>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            using (var read = Command($"SELECT {Columns} FROM variants{filter} ORDER BY sweep, grid_index, variant"))
+            var runs = new HashSet<(string, long)>();
+            var columns = Columns.Replace("seed,", seedColumn + ",");
+            using (var read = Command($"SELECT {columns} FROM variants{filter} ORDER BY sweep, grid_index, variant, seed"))
             {
-                if (only != null) read.Parameters.AddWithValue("$v", only);
+                Bind(read);
                 using var reader = read.ExecuteReader();
                 for (int n = 1; reader.Read(); n++)
                 {
-                    var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant)", reader);
+                    var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant, seed)", reader);
                     var name = row.Text(0, "variant");
-                    // Only a file whose primary key was taken away can hold a variant twice.
-                    if (!names.Add(name))
-                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} in two rows; expected one row per variant (its primary key)");
-                    row = row.Named("row " + StoredRow.Quote(name));
+                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
+                    // Only a file whose primary key was taken away can hold a run twice.
+                    if (!runs.Add((name, seed)))
+                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} with seed {seed} in two rows; expected one row per run (its primary key)");
+                    row = row.Named($"row {StoredRow.Quote(name)} seed {seed}");
                     const double Unbounded = double.PositiveInfinity;
                     records.Add(new VariantRecord(
                         Variant: name,
-                        Sweep: row.Text(1, "sweep"),
-                        Index: (int)row.Integer(2, "grid_index", 0, int.MaxValue),
-                        Status: row.OneOf(3, "status", Statuses),
-                        Started: row.OptionalTime(4, "started", TimeFormat),
-                        Finished: row.OptionalTime(5, "finished", TimeFormat),
-                        ConfigJson: row.JsonObject(6, "config_json"),
-                        Params: row.Integer(7, "params", 0, long.MaxValue),
-                        Macs: row.Integer(8, "macs", 0, long.MaxValue),
-                        ImagesPerSecond: row.OptionalReal(9, "images_per_s", 0, Unbounded),
-                        PeakMemoryBytes: row.OptionalInteger(10, "peak_memory_bytes", 0, long.MaxValue),
-                        TrainLoss: row.OptionalReal(11, "train_loss", 0, Unbounded),
-                        EvalLoss: row.OptionalReal(12, "eval_loss", 0, Unbounded),
-                        EvalAccuracy: row.OptionalReal(13, "eval_acc", 0, 1),
-                        Error: row.OptionalText(14, "error"),
+                        Seed: seed,
+                        Sweep: row.Text(2, "sweep"),
+                        Index: (int)row.Integer(3, "grid_index", 0, int.MaxValue),
+                        Status: row.OneOf(4, "status", Statuses),
+                        Started: row.OptionalTime(5, "started", TimeFormat),
+                        Finished: row.OptionalTime(6, "finished", TimeFormat),
+                        ConfigJson: row.JsonObject(7, "config_json"),
+                        Params: row.Integer(8, "params", 0, long.MaxValue),
+                        Macs: row.Integer(9, "macs", 0, long.MaxValue),
+                        ImagesPerSecond: row.OptionalReal(10, "images_per_s", 0, Unbounded),
+                        PeakMemoryBytes: row.OptionalInteger(11, "peak_memory_bytes", 0, long.MaxValue),
+                        TrainLoss: row.OptionalReal(12, "train_loss", 0, Unbounded),
+                        EvalLoss: row.OptionalReal(13, "eval_loss", 0, Unbounded),
+                        EvalAccuracy: row.OptionalReal(14, "eval_acc", 0, 1),
+                        Error: row.OptionalText(15, "error"),
                         RunJson: run,
                         SourceDb: Path,
-                        LossCurve: curves.TryGetValue(name, out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
+                        LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
                 }
             }
             return records;
@@ -544,39 +696,6 @@ namespace Torchwright.Runtime.Sweeps
         public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
         private static object? Finite(double value) => double.IsFinite(value) ? value : null;
-
-        private static void RequireJsonObject(string json, string what)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(json);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new ArgumentException($"{what} must be a JSON object, not {doc.RootElement.ValueKind}: {json}");
-            }
-            catch (JsonException e)
-            {
-                throw new ArgumentException($"{what} is not valid JSON ({e.Message}): {json}", e);
-            }
-        }
-
-        /// <summary>"key: a vs b" for every top-level key whose values differ (objects compared as JSON).</summary>
-        private static List<string> Differences(string stored, string current, string? ignore)
-        {
-            using var a = JsonDocument.Parse(stored);
-            using var b = JsonDocument.Parse(current);
-            var keys = a.RootElement.EnumerateObject().Select(p => p.Name)
-                .Concat(b.RootElement.EnumerateObject().Select(p => p.Name))
-                .Distinct(StringComparer.Ordinal).Where(k => k != ignore);
-            var differences = new List<string>();
-            foreach (var key in keys)
-            {
-                bool inA = a.RootElement.TryGetProperty(key, out var va);
-                bool inB = b.RootElement.TryGetProperty(key, out var vb);
-                if (inA && inB && JsonElement.DeepEquals(va, vb)) continue;
-                differences.Add($"{key}: {(inA ? va.GetRawText() : "(absent)")} vs {(inB ? vb.GetRawText() : "(absent)")}");
-            }
-            return differences;
-        }
 
         /// <summary>Runs <paramref name="body"/> in one IMMEDIATE transaction: committed whole, or rolled back on any exception.</summary>
         private void Write(Action body) => InTransaction(deferred: false, () =>

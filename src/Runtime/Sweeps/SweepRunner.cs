@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Sweeps
 {
-    /// <summary>One grid point to train: what the database records about it and how to build its module.</summary>
+    /// <summary>One run to train (a grid point under one seed): what the database records about it and how to build its module.</summary>
     public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel);
 
     /// <summary>What a sweep run did.</summary>
@@ -28,66 +28,195 @@ namespace Torchwright.Runtime.Sweeps
         void VariantDone(int k, int n, VariantPlan plan, TrainResult result);
 
         void VariantFailed(int k, int n, VariantPlan plan, string error);
+
+        /// <summary>Something the user should know that is not a run's outcome (a run taken over from a dead worker, waiting for others).</summary>
+        void Note(string message);
+    }
+
+    /// <summary>The results store could not be reached while the sweep ran (a PostgreSQL server that went away). Every
+    /// run finished before is recorded; the one in flight is taken over after its lease.</summary>
+    public sealed class ResultsStoreUnavailableException : Exception
+    {
+        public ResultsStoreUnavailableException(string store, Exception cause)
+            : base($"{store}: the results store cannot be reached ({cause.Message.Split('\n')[0].Trim()})", cause) => Store = store;
+
+        public string Store { get; }
+    }
+
+    /// <summary>Who this sweep process is in the store, and how long its claims last without a heartbeat.</summary>
+    /// <param name="Id">The worker's name in the store and in messages (host:pid:random).</param>
+    /// <param name="Lease">A run whose last heartbeat is older than this is re-claimed by another worker (PostgreSQL).</param>
+    /// <param name="Poll">How often a worker with nothing to claim looks again while other workers still hold runs.</param>
+    public sealed record SweepWorker(string Id, TimeSpan Lease, TimeSpan Poll)
+    {
+        public static SweepWorker Create(TimeSpan? lease = null)
+        {
+            var l = lease ?? ResultsStore.DefaultLease;
+            return new SweepWorker(ResultsStore.NewWorkerId(), l, TimeSpan.FromMilliseconds(Math.Clamp(l.TotalMilliseconds / 4, 200, 10_000)));
+        }
+
+        /// <summary>Heartbeats come three times per lease, so one late or lost heartbeat never costs the claim.</summary>
+        public TimeSpan HeartbeatEvery => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(100).Ticks, Lease.Ticks / 3));
     }
 
     /// <summary>
-    /// Trains the jobs one after the other into a <see cref="ResultsDb"/>. The database is the only state: each
-    /// variant is marked running (one transaction), trained, then marked done with all its metrics and loss curve
-    /// (one transaction). A crash or SIGKILL therefore loses at most the variant in flight, which stays "running"
-    /// and is trained again by the next run (<c>--resume</c>); done variants are never trained or written twice.
+    /// Trains runs from a results store until none is left. The store is the only state, shared by every worker of
+    /// the sweep: a worker claims the next run atomically (marked running under its name), keeps the claim alive with
+    /// heartbeats while it trains, then records the run done with all its metrics and loss curve in one transaction —
+    /// only if it still holds the claim. A crash, SIGKILL or lost machine therefore loses at most the runs in flight;
+    /// their claims run out after the lease and another worker (or the next <c>--resume</c>) trains them again. Done
+    /// runs are never trained or written twice. A worker with nothing to claim waits while others still hold runs
+    /// (one of them may die), and stops when every run is done or failed.
     /// </summary>
     public static class SweepRunner
     {
-        public static SweepOutcome Run(ResultsDb db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainOptions options,
-            string runJson, ISweepObserver observer, CancellationToken cancel = default)
+        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainOptions options,
+            string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null)
         {
-            db.Plan(jobs.Select(j => j.Plan).ToList(), runJson);
+            worker ??= SweepWorker.Create();
+            var plans = jobs.Select(j => j.Plan).ToList();
+            db.Plan(plans, runJson);
             // One read of the database, not one query (and loss-curve read) per variant.
-            var done = new HashSet<string>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => r.Variant), StringComparer.Ordinal);
-            var todo = jobs.Where(j => !done.Contains(j.Plan.Variant)).ToList();
-            observer.Started(jobs.Count, todo.Count, jobs.Count - todo.Count);
+            var done = new HashSet<(string, long)>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => (r.Variant, r.Seed)));
+            var byRun = jobs.ToDictionary(j => (j.Plan.Variant, j.Plan.Seed));
+            int toRun = jobs.Count(j => !done.Contains((j.Plan.Variant, j.Plan.Seed)));
+            int skipped = jobs.Count - toRun;
+            observer.Started(jobs.Count, toRun, skipped);
 
-            int trained = 0, failed = 0;
-            for (int i = 0; i < todo.Count; i++)
+            int k = 0, trained = 0, failed = 0;
+            bool waiting = false;
+            SweepOutcome Outcome(bool cancelled) => new SweepOutcome(jobs.Count, skipped, trained, failed, cancelled);
+            while (true)
             {
-                if (cancel.IsCancellationRequested)
-                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: true);
-                var job = todo[i];
-                int k = i + 1;
-                observer.VariantStarted(k, todo.Count, job.Plan);
-                db.MarkRunning(job.Plan.Variant, DateTimeOffset.UtcNow);
-                TrainResult result;
-                try
+                if (cancel.IsCancellationRequested) return Outcome(cancelled: true);
+                var state = db.Claim(plans, worker.Id, worker.Lease, out var claim);
+                if (state == ClaimState.Finished) return Outcome(cancelled: false);
+                if (state == ClaimState.WaitForOthers)
                 {
-                    var progress = new Progress(p => observer.VariantProgress(k, todo.Count, job.Plan, p));
-                    result = Trainer.Run(job.CreateModel, data, options, progress, cancel);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Interrupted (Ctrl+C): the row stays "running", exactly as after a kill; --resume retrains it.
-                    return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: true);
-                }
-                catch (Exception e) when (IsVariantFailure(e))
-                {
-                    // One variant failing (divergence, out of memory, a shape the declaration did not foresee) must
-                    // not stop the grid: record why and go on.
-                    db.MarkFailed(job.Plan.Variant, DateTimeOffset.UtcNow, e.Message);
-                    observer.VariantFailed(k, todo.Count, job.Plan, e.Message);
-                    failed++;
+                    if (!waiting) observer.Note("waiting: the runs left are held by other workers (a run whose worker dies is taken over when its lease runs out)");
+                    waiting = true;
+                    if (cancel.WaitHandle.WaitOne(worker.Poll)) return Outcome(cancelled: true);
                     continue;
                 }
-                db.MarkDone(job.Plan.Variant, DateTimeOffset.UtcNow, new VariantMetrics(
-                    result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve));
-                observer.VariantDone(k, todo.Count, job.Plan, result);
+                waiting = false;
+                var plan = claim!.Plan;
+                var job = byRun[(plan.Variant, plan.Seed)];
+                k++;
+                if (claim.PreviousWorker != null)
+                    observer.Note($"{plan.Variant} seed {plan.Seed}: taken over from {claim.PreviousWorker}, whose claim ran out (no heartbeat for {worker.Lease.TotalSeconds:0.#} s)");
+                observer.VariantStarted(k, toRun, plan);
+
+                TrainResult result;
+                using (var heartbeat = new Heartbeat(db, claim, worker.HeartbeatEvery))
+                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, heartbeat.Lost))
+                {
+                    try
+                    {
+                        var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
+                        result = Trainer.Run(job.CreateModel, data, options with { Seed = plan.Seed }, progress, linked.Token);
+                    }
+                    catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                    {
+                        // Interrupted (Ctrl+C): the row stays "running", exactly as after a kill; its claim runs out.
+                        return Outcome(cancelled: true);
+                    }
+                    catch (OperationCanceledException) when (heartbeat.Lost.IsCancellationRequested)
+                    {
+                        heartbeat.ThrowIfStoreFailed();
+                        observer.Note($"{plan.Variant} seed {plan.Seed}: dropped: another worker took the run over (this worker's heartbeats came too late)");
+                        continue;
+                    }
+                    catch (Exception e) when (IsVariantFailure(e))
+                    {
+                        // One run failing (divergence, out of memory, a shape the declaration did not foresee) must
+                        // not stop the grid: record why and go on.
+                        heartbeat.Stop();
+                        heartbeat.ThrowIfStoreFailed();
+                        if (db.Fail(claim, DateTimeOffset.UtcNow, e.Message))
+                        {
+                            observer.VariantFailed(k, toRun, plan, e.Message);
+                            failed++;
+                        }
+                        else observer.Note($"{plan.Variant} seed {plan.Seed}: failed, but another worker had taken it over; its outcome stands");
+                        continue;
+                    }
+                    heartbeat.Stop();
+                    heartbeat.ThrowIfStoreFailed();
+                }
+                var metrics = new VariantMetrics(result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve);
+                if (!db.Finish(claim, DateTimeOffset.UtcNow, metrics))
+                {
+                    observer.Note($"{plan.Variant} seed {plan.Seed}: finished, but another worker had taken it over; not recorded twice");
+                    continue;
+                }
+                observer.VariantDone(k, toRun, plan, result);
                 trained++;
             }
-            return new SweepOutcome(jobs.Count, jobs.Count - todo.Count, trained, failed, Cancelled: false);
         }
 
         /// <summary>
         /// Errors that belong to one variant: divergence, a module that could not be built, a libtorch error (ExternalException, e.g. out of memory), a
         /// shape or argument the module rejects. Anything else (a bug, a database error) stops the sweep.
         /// </summary>
+        /// <summary>
+        /// Renews a claim on a timer thread while the run trains. A lost claim, or a store that cannot be reached,
+        /// cancels <see cref="Lost"/> so training stops at the next step; the store's error is rethrown on the sweep's thread.
+        /// </summary>
+        private sealed class Heartbeat : IDisposable
+        {
+            private readonly IResultsStore _db;
+            private readonly RunClaim _claim;
+            private readonly CancellationTokenSource _lost = new CancellationTokenSource();
+            private readonly Timer _timer;
+            private readonly object _gate = new object();
+            private bool _stopped;
+            private Exception? _failure;
+
+            public Heartbeat(IResultsStore db, RunClaim claim, TimeSpan every)
+            {
+                _db = db;
+                _claim = claim;
+                _timer = new Timer(_ => Beat(), null, every, every);
+            }
+
+            public CancellationToken Lost => _lost.Token;
+
+            private void Beat()
+            {
+                lock (_gate)
+                {
+                    if (_stopped || _lost.IsCancellationRequested) return;
+                    try
+                    {
+                        if (!_db.Heartbeat(_claim)) _lost.Cancel();
+                    }
+                    catch (Exception e) when (e is System.Data.Common.DbException || e is System.IO.IOException || e is TimeoutException || e is InvalidOperationException)
+                    {
+                        _failure = e;
+                        _lost.Cancel();
+                    }
+                }
+            }
+
+            /// <summary>No heartbeat after this returns (the outcome is about to be written).</summary>
+            public void Stop()
+            {
+                lock (_gate) _stopped = true;
+                _timer.Dispose();
+            }
+
+            public void ThrowIfStoreFailed()
+            {
+                if (_failure != null) throw new ResultsStoreUnavailableException(_db.Name, _failure);
+            }
+
+            public void Dispose()
+            {
+                Stop();
+                _lost.Dispose();
+            }
+        }
+
         private static bool IsVariantFailure(Exception e) =>
             e is TrainingDivergedException || e is ModuleBuildException || e is ArgumentException || e is OutOfMemoryException
             || (e is System.Runtime.InteropServices.ExternalException && e is not System.Data.Common.DbException);

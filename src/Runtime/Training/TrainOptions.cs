@@ -20,7 +20,9 @@ namespace Torchwright.Runtime.Training
 
         /// <summary>Fraction of <see cref="Steps"/> over which the learning rate ramps linearly from LearningRate/W to
         /// LearningRate (W warm-up steps); a cosine decay towards 0 follows. 0 disables the warm-up.</summary>
-        public double WarmupFraction { get; init; } = 0.05;
+        public double WarmupFraction { get; init; } = DefaultWarmupFraction;
+
+        public const double DefaultWarmupFraction = 0.05;
 
         /// <summary>Images per evaluation forward pass (no gradients, so it may exceed <see cref="Batch"/>); defaults to
         /// the constructor's batch size.</summary>

@@ -79,9 +79,15 @@ namespace Torchwright.Runtime.Training
             var clock = Stopwatch.StartNew();
             PeakMemory.Reset();
             torch.manual_seed(options.Seed);
-            using var model = createModel() ?? throw new ArgumentException("createModel returned null", nameof(createModel));
-            if (options.ZeroInitResidual) Init.ZeroResidualBranches(model);
-            model.to(options.Device);
+            nn.Module<Tensor, Tensor> built;
+            // Every TorchSharp call runs under a FinalizerPause (TorchSharp 0.107.0's implicit Scalars: see there).
+            using (FinalizerPause.Begin())
+            {
+                built = createModel() ?? throw new ArgumentException("createModel returned null", nameof(createModel));
+                if (options.ZeroInitResidual) Init.ZeroResidualBranches(built);
+                built.to(options.Device);
+            }
+            using var model = built;
 
             // Two optimizers rather than parameter groups: the same SGD update, weight decay only where it belongs.
             var trainable = model.parameters().Where(p => p.requires_grad).ToList();
@@ -125,6 +131,7 @@ namespace Torchwright.Runtime.Training
                         group.LearningRate = learningRate;
 
                 double loss;
+                using (FinalizerPause.Begin())
                 using (torch.NewDisposeScope())
                 {
                     var (images, labels) = data.Train.Batch(indices);
@@ -178,6 +185,7 @@ namespace Torchwright.Runtime.Training
                 cancel.ThrowIfCancellationRequested();
                 var first = b * options.EvalBatch;
                 var indices = Enumerable.Range(first, Math.Min(options.EvalBatch, test.Count - first)).ToArray();
+                using (FinalizerPause.Begin())
                 using (torch.NewDisposeScope())
                 {
                     var (images, labels) = test.Batch(indices);

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Torchwright.Runtime.Sweeps;
+using Torchwright.Runtime.Training;
+using Torchwright.Tests.Shared;
+using Xunit;
+
+namespace Torchwright.Runtime.Tests
+{
+    /// <summary>One throwaway PostgreSQL cluster for the class; every test gets its own database in it.</summary>
+    public sealed class PostgresResultsDbTests : IClassFixture<PostgresResultsDbTests.Server>
+    {
+        public sealed class Server : IDisposable
+        {
+            public PostgresServer Pg { get; } = new PostgresServer();
+
+            public void Dispose() => Pg.Dispose();
+        }
+
+        private const string Run = "{\"dataset\":\"shapes\",\"steps\":6,\"batch\":8,\"lr\":0.1,\"device\":\"cpu\"}";
+
+        private static readonly DateTimeOffset T0 = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+
+        private readonly PostgresServer _pg;
+
+        public PostgresResultsDbTests(Server server) => _pg = server.Pg;
+
+        private static List<VariantPlan> Grid(int variants, int seeds) =>
+            Enumerable.Range(0, seeds).SelectMany(seed => Enumerable.Range(0, variants).Select(i =>
+                new VariantPlan($"S/w={i}", "S", i, $"{{\"w\":{i}}}", 100 + i, 1000 + i, seed))).ToList();
+
+        private static VariantMetrics Metrics(double acc) =>
+            new VariantMetrics(50, 1 << 20, 0.5, 0.75, acc, new[] { new LossPoint(3, 2.0), new LossPoint(6, 1.0) });
+
+        [Fact]
+        public void Workers_starting_together_create_the_schema_once_and_plan_every_run_once()
+        {
+            var db = _pg.ConnectionString(_pg.NewDatabase());
+            var plans = Grid(5, 2);
+            Parallel.For(0, 6, new ParallelOptions { MaxDegreeOfParallelism = 6 }, _ =>
+            {
+                using var store = PostgresResultsDb.Open(db);
+                store.Plan(plans, Run);
+            });
+            using var reader = PostgresResultsDb.Open(db, create: false);
+            Assert.Equal(10, reader.ReadAll().Count);
+            Assert.All(reader.ReadAll(), r => Assert.Equal(VariantStatus.Pending, r.Status));
+            Assert.Equal(Run, reader.RunJson);
+            var name = db.Split(';').Single(p => p.StartsWith("Database=", StringComparison.Ordinal)).Substring(9);
+            Assert.Equal("2", _pg.Scalar(name, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        }
+
+        [Fact]
+        public void Concurrent_claims_never_hand_out_a_run_twice()
+        {
+            var db = _pg.ConnectionString(_pg.NewDatabase());
+            var plans = Grid(6, 4);
+            using (var s = PostgresResultsDb.Open(db)) s.Plan(plans, Run);
+            var claimed = new ConcurrentBag<(string, long, string)>();
+            Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, w =>
+            {
+                using var store = PostgresResultsDb.Open(db);
+                var worker = "w" + w;
+                while (store.Claim(plans, worker, TimeSpan.FromMinutes(5), out var claim) == ClaimState.Claimed)
+                {
+                    claimed.Add((claim!.Plan.Variant, claim.Plan.Seed, worker));
+                    Assert.True(store.Heartbeat(claim));
+                    Assert.True(store.Finish(claim, T0, Metrics(0.5)));
+                }
+            });
+            Assert.Equal(24, claimed.Count);
+            Assert.Equal(24, claimed.Select(c => (c.Item1, c.Item2)).Distinct().Count());
+            using var reader = PostgresResultsDb.Open(db, create: false);
+            Assert.All(reader.ReadAll(), r => Assert.Equal((VariantStatus.Done, 2), (r.Status, r.LossCurve.Count)));
+        }
+
+        [Fact]
+        public void A_claim_without_heartbeats_is_taken_over_after_the_lease_and_the_old_holder_cannot_finish_it()
+        {
+            var db = _pg.ConnectionString(_pg.NewDatabase());
+            var plans = Grid(1, 1);
+            using var store = PostgresResultsDb.Open(db);
+            store.Plan(plans, Run);
+            var lease = TimeSpan.FromMilliseconds(800);
+            Assert.Equal(ClaimState.Claimed, store.Claim(plans, "dead", lease, out var first));
+            Assert.Null(first!.PreviousWorker);
+            // Within the lease the run is held: a second worker waits instead of taking it.
+            Assert.Equal(ClaimState.WaitForOthers, store.Claim(plans, "alive", lease, out var none));
+            Assert.Null(none);
+            Thread.Sleep(1200);
+            Assert.Equal(ClaimState.Claimed, store.Claim(plans, "alive", lease, out var second));
+            Assert.Equal("dead", second!.PreviousWorker);
+
+            Assert.False(store.Heartbeat(first));
+            Assert.False(store.Finish(first, T0, Metrics(0.1)));
+            Assert.False(store.Fail(first, T0, "late"));
+            Assert.True(store.Finish(second, T0.AddMinutes(1), Metrics(0.9)));
+            Assert.False(store.Finish(second, T0.AddMinutes(2), Metrics(0.2))); // done is never written again
+            var row = store.ReadAll().Single();
+            Assert.Equal((VariantStatus.Done, 0.9, T0.AddMinutes(1)), (row.Status, row.EvalAccuracy!.Value, row.Finished!.Value));
+            Assert.Equal(ClaimState.Finished, store.Claim(plans, "alive", lease, out _));
+        }
+
+        [Fact]
+        public void Failed_runs_are_retried_by_the_next_planner_and_other_settings_are_refused()
+        {
+            var db = _pg.Uri(_pg.NewDatabase());
+            var plans = Grid(2, 1);
+            using var store = PostgresResultsDb.Open(db);
+            store.Plan(plans, Run);
+            Assert.Equal(ClaimState.Claimed, store.Claim(plans, "a", TimeSpan.FromMinutes(1), out var claim));
+            Assert.True(store.Fail(claim!, T0, "diverged"));
+            Assert.Equal(ClaimState.Claimed, store.Claim(plans, "a", TimeSpan.FromMinutes(1), out var other));
+            Assert.NotEqual(claim!.Plan.Variant, other!.Plan.Variant); // the failed one is not retried by the same pass
+            Assert.True(store.Finish(other, T0, Metrics(0.5)));
+            Assert.Equal(ClaimState.Finished, store.Claim(plans, "a", TimeSpan.FromMinutes(1), out _));
+
+            store.Plan(plans, Run);
+            Assert.Equal((VariantStatus.Pending, "diverged"), store.ReadAll().Where(r => r.Variant == claim.Plan.Variant).Select(r => (r.Status, r.Error!)).Single());
+            var e = Assert.Throws<InvalidOperationException>(() => store.Plan(plans, Run.Replace("\"steps\":6", "\"steps\":9")));
+            Assert.Contains("holds runs trained with other settings (database vs now: steps: 6 vs 9)", e.Message);
+        }
+
+        [Fact]
+        public void Connection_strings_and_uris_are_recognised_and_passwords_never_printed()
+        {
+            Assert.True(ResultsStore.IsPostgres("postgres://u:secret@db.lab:5433/sweeps"));
+            Assert.True(ResultsStore.IsPostgres("postgresql://db/sweeps"));
+            Assert.True(ResultsStore.IsPostgres("Host=db.lab;Database=sweeps;Password=secret"));
+            Assert.False(ResultsStore.IsPostgres("results/host=1.db"));
+            Assert.False(ResultsStore.IsPostgres("results.db"));
+            Assert.Equal("postgres://u:***@db.lab:5433/sweeps", ResultsStore.Display("postgres://u:secret@db.lab:5433/sweeps"));
+            Assert.DoesNotContain("secret", ResultsStore.Display("Host=db.lab;Database=sweeps;Password=secret"));
+            var (b, _) = PostgresResultsDb.Parse("postgres://u:p%40ss@db.lab:5433/my%20db?sslmode=require");
+            Assert.Equal(("db.lab", 5433, "u", "p@ss", "my db", Npgsql.SslMode.Require), (b.Host, b.Port, b.Username, b.Password, b.Database, b.SslMode));
+            var bad = Assert.Throws<ArgumentException>(() => PostgresResultsDb.Parse("postgres://u:secret@h/db?colour=blue"));
+            Assert.Contains("URI parameter 'colour' is not a PostgreSQL connection setting", bad.Message);
+            Assert.DoesNotContain("secret", bad.Message);
+        }
+
+        [Fact]
+        public void Report_merges_a_postgres_store_like_a_sqlite_file()
+        {
+            var db = _pg.ConnectionString(_pg.NewDatabase());
+            var plans = Grid(2, 2);
+            using (var store = PostgresResultsDb.Open(db))
+            {
+                store.Plan(plans, Run);
+                while (store.Claim(plans, "w", TimeSpan.FromMinutes(1), out var c) == ClaimState.Claimed)
+                    store.Finish(c!, T0, Metrics(0.25 + c!.Plan.Seed / 4.0));
+            }
+            var merged = ResultsDb.Merge(new[] { db }, out var warnings);
+            Assert.Empty(warnings);
+            Assert.Equal(new[] { ("S/w=0", 0L), ("S/w=0", 1L), ("S/w=1", 0L), ("S/w=1", 1L) }, merged.Select(r => (r.Variant, r.Seed)));
+            Assert.All(merged, r => Assert.Equal(r.Seed == 0 ? 0.25 : 0.5, r.EvalAccuracy!.Value));
+        }
+
+        [Fact]
+        public void A_missing_database_or_foreign_tables_are_named_not_crashed_on()
+        {
+            var missing = Assert.Throws<IOException>(() => PostgresResultsDb.Open(_pg.ConnectionString("tw_absent")));
+            Assert.Contains("PostgreSQL refused (3D000: database \"tw_absent\" does not exist)", missing.Message);
+            var empty = _pg.ConnectionString(_pg.NewDatabase());
+            var none = Assert.Throws<InvalidDataException>(() => PostgresResultsDb.Open(empty, create: false));
+            Assert.Contains("holds no Torchwright results (no meta table); run a sweep with this --db first", none.Message);
+        }
+    }
+}
