@@ -118,12 +118,8 @@ namespace Torchwright.Cli.Tests
             Assert.Equal("S/c5.mhsa=[0,1] S/c5.mhsa=[1,1] S/width=16 S/width=32", Order("variant"));
         }
 
-        /// <summary>
-        /// Three variants under three seeds: B is far above the baseline A, C within its noise. The report's p-values are
-        /// Welch's on each pair, Holm-adjusted over the two comparisons, and only B is marked.
-        /// </summary>
-        [Fact]
-        public void Seeded_runs_are_aggregated_and_tested_against_the_baseline()
+        /// <summary>Three variants under three seeds: S/b far above the baseline S/a, S/c within its noise.</summary>
+        private (string Path, Dictionary<string, double[]> Acc) SeededDb()
         {
             var path = PathOf("seeded.db");
             var acc = new Dictionary<string, double[]>
@@ -143,6 +139,17 @@ namespace Torchwright.Cli.Tests
                         db.MarkDone(name, seed, T0.AddMinutes(1), Metrics(10, 1, 1, 1 - values[seed], values[seed], (1, 2.0), (2, 1.0)));
                     }
             }
+            return (path, acc);
+        }
+
+        /// <summary>
+        /// Three variants under three seeds: B is far above the baseline A, C within its noise. The report's p-values are
+        /// Welch's on each pair, Holm-adjusted over the two comparisons, and only B is marked.
+        /// </summary>
+        [Fact]
+        public void Seeded_runs_are_aggregated_and_tested_against_the_baseline()
+        {
+            var (path, acc) = SeededDb();
             var pB = Statistics.Welch(acc["S/b"], acc["S/a"]).PValue;
             var pC = Statistics.Welch(acc["S/c"], acc["S/a"]).PValue;
             var holm = Statistics.Holm(new[] { pB, pC });
@@ -546,6 +553,50 @@ namespace Torchwright.Cli.Tests
                 + " loss-curves:points=0,curves=3,ticks=true,inside=true,labels="
                 + " higher-acc-is-higher=true</pre>", check.Dom);
         }
+
+        /// <summary>The seeded report in Chromium: one point per variant with its 95 % interval drawn as an error bar inside the chart, the mean curves, no console message.</summary>
+        [Fact]
+        public void Seeded_html_draws_intervals_in_headless_chromium()
+        {
+            var page = PathOf("seeded.html");
+            Report(SeededDb().Path, "-f", "html", "-o", page);
+            var plain = Chromium(page, "seeded-plain");
+            Assert.DoesNotContain(":CONSOLE", plain.Log);
+            Assert.Contains("9 runs of 3 variants from 1 database (9 done)", plain.Dom);
+
+            const string Csp = "content=\"default-src 'none'; style-src 'unsafe-inline'\"";
+            var checkedPage = PathOf("seeded-checked.html");
+            File.WriteAllText(checkedPage, File.ReadAllText(page)
+                .Replace(Csp, "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"")
+                .Replace("<head>", "<head>\n<script>" + ErrorTrap + "</script>")
+                .Replace("</body>", "<script>" + IntervalChecker + "</script>\n</body>"));
+            var check = Chromium(checkedPage, "seeded-checked");
+            Assert.DoesNotContain("<pre id=\"tw-error\">", check.Dom);
+            Assert.Contains("<pre id=\"tw-check\">acc-vs-macs:points=3,intervals=3,inside=true,around=true "
+                + "acc-vs-params:points=3,intervals=3,inside=true,around=true loss-curves:curves=3 aggregates=3</pre>", check.Dom);
+        }
+
+        /// <summary>Every interval is inside its chart and spans its point vertically (the mean lies within its interval).</summary>
+        private const string IntervalChecker = @"(function () {
+  function inside(svg, el) {
+    var vb = svg.viewBox.baseVal, b = el.getBBox();
+    return b.x >= vb.x && b.y >= vb.y && b.x + b.width <= vb.x + vb.width && b.y + b.height <= vb.y + vb.height;
+  }
+  var out = [];
+  ['acc-vs-macs', 'acc-vs-params'].forEach(function (id) {
+    var svg = document.getElementById(id), ok = true, around = true;
+    var points = svg.querySelectorAll('circle.point'), intervals = svg.querySelectorAll('g.interval');
+    intervals.forEach(function (g) {
+      ok = ok && inside(svg, g);
+      var p = svg.querySelector('circle.point[data-variant=""' + g.getAttribute('data-variant') + '""]'), b = g.getBBox();
+      around = around && p !== null && p.cy.baseVal.value >= b.y && p.cy.baseVal.value <= b.y + b.height;
+    });
+    out.push(id + ':points=' + points.length + ',intervals=' + intervals.length + ',inside=' + ok + ',around=' + around);
+  });
+  out.push('loss-curves:curves=' + document.querySelectorAll('#loss-curves polyline.curve').length);
+  out.push('aggregates=' + document.querySelectorAll('#aggregates tbody tr').length);
+  var pre = document.createElement('pre'); pre.id = 'tw-check'; pre.textContent = out.join(' '); document.body.appendChild(pre);
+})();";
 
         private const string ErrorTrap =
             "window.onerror = function (m) { var e = document.createElement('pre'); e.id = 'tw-error'; e.textContent = String(m); document.documentElement.appendChild(e); };";
