@@ -18,10 +18,17 @@ namespace Torchwright.Runtime
     /// so long runs failed now and then. Objects a collection finds unreachable while the pause is held are finalized
     /// only after it ends — when every call that used them has returned. <see cref="Begin"/> costs one gen-0
     /// collection; hold a pause around a unit of work (a training step), not for minutes, since finalizable garbage
-    /// waits while it is held. <c>FinalizerPauseTests</c> shows the bug and that the pause removes it.
+    /// waits while it is held. The finalizer thread is held at most <see cref="MaxPause"/>: TorchSharp itself calls
+    /// <c>GC.WaitForPendingFinalizers</c> when a native allocation fails (its out-of-memory retry), which would otherwise
+    /// wait for a pause that waits for it; past that time the protection lapses for the rest of the unit of work rather
+    /// than the process hanging. <c>FinalizerPauseTests</c> shows the bug, that the pause removes it, and the bound.
     /// </remarks>
     public sealed class FinalizerPause : IDisposable
     {
+        /// <summary>The longest the finalizer thread waits for <see cref="Dispose"/> (a training step of the CPU-sized
+        /// networks here takes well under a second).</summary>
+        public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(5);
+
         private readonly ManualResetEventSlim _release = new ManualResetEventSlim(false);
         private int _disposed;
 
@@ -65,8 +72,8 @@ namespace Torchwright.Runtime
             ~Parker()
             {
                 _parked.Set();
-                _release.Wait();
-                _release.Dispose();
+                // Not disposed here: the pause may still be set after a timed-out wait (nothing native to release).
+                _release.Wait(MaxPause);
             }
         }
     }

@@ -63,6 +63,19 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal((300_000, 0, (string?)null), paused);
         }
 
+        /// <summary>TorchSharp's own out-of-memory retry waits for pending finalizers: under a pause that wait ends after
+        /// <see cref="FinalizerPause.MaxPause"/> instead of never.</summary>
+        [Fact]
+        public void Waiting_for_finalizers_under_a_pause_ends_after_the_bound()
+        {
+            using var pause = FinalizerPause.Begin();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var waiter = new Thread(() => GC.WaitForPendingFinalizers()) { IsBackground = true };
+            waiter.Start();
+            Assert.True(waiter.Join(FinalizerPause.MaxPause + TimeSpan.FromSeconds(30)), "GC.WaitForPendingFinalizers under a pause did not return");
+            Assert.InRange(clock.Elapsed, FinalizerPause.MaxPause - TimeSpan.FromMilliseconds(500), FinalizerPause.MaxPause + TimeSpan.FromSeconds(30));
+        }
+
         [Fact]
         public void A_pause_ends_when_disposed_and_twice_is_harmless()
         {

@@ -71,7 +71,6 @@ namespace Torchwright.Runtime.Sweeps
         public static PostgresResultsDb Open(string db, bool create = true)
         {
             var (builder, name) = Parse(db);
-            builder.Timeout = builder.Timeout == 15 ? 10 : builder.Timeout; // fail fast when the server is gone
             var store = new PostgresResultsDb(name, NpgsqlDataSource.Create(builder.ConnectionString));
             try
             {
