@@ -190,11 +190,7 @@ namespace Torchwright.Runtime.Sweeps
 
         public void Plan(IReadOnlyList<VariantPlan> plans, string runJson)
         {
-            StoreRules.RequireJsonObject(runJson, nameof(runJson));
-            var twice = plans.GroupBy(p => (p.Variant, p.Seed)).FirstOrDefault(g => g.Count() > 1);
-            if (twice != null)
-                throw new ArgumentException($"the plan names variant '{twice.Key.Variant}' with seed {twice.Key.Seed} {twice.Count()} times; runs must be unique", nameof(plans));
-            foreach (var p in plans) StoreRules.RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
+            StoreRules.CheckPlan(plans, runJson);
 
             InTransaction(tx =>
             {
@@ -233,13 +229,7 @@ namespace Torchwright.Runtime.Sweeps
                             + "WHERE variant = @v AND seed = @seed", values);
                     else if (row.Status == VariantStatus.Done)
                     {
-                        var changes = StoreRules.Differences(row.Config, p.ConfigJson, ignore: null);
-                        if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
-                        if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
-                        if (changes.Count > 0)
-                            throw new InvalidOperationException(
-                                $"{Name}: variant '{p.Variant}' (seed {p.Seed}) is done, but its declaration changed since it was trained (database vs now: {string.Join("; ", changes)}); "
-                                + "use another database for the changed declarations, or restore them to resume");
+                        StoreRules.RequireUnchanged(Name, p, row.Config, row.Params, row.Macs);
                     }
                 }
                 return 0;

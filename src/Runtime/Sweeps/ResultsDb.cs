@@ -341,11 +341,7 @@ namespace Torchwright.Runtime.Sweeps
         /// </summary>
         public void Plan(IReadOnlyList<VariantPlan> plans, string runJson)
         {
-            StoreRules.RequireJsonObject(runJson, nameof(runJson));
-            var twice = plans.GroupBy(p => (p.Variant, p.Seed)).FirstOrDefault(g => g.Count() > 1);
-            if (twice != null)
-                throw new ArgumentException($"the plan names variant '{twice.Key.Variant}' with seed {twice.Key.Seed} {twice.Count()} times; runs must be unique", nameof(plans));
-            foreach (var p in plans) StoreRules.RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
+            StoreRules.CheckPlan(plans, runJson);
 
             Write(() =>
             {
@@ -378,13 +374,7 @@ namespace Torchwright.Runtime.Sweeps
                             + "status = CASE status WHEN 'failed' THEN 'pending' ELSE status END WHERE variant = $v AND seed = $seed", values);
                     else
                     {
-                        var changes = StoreRules.Differences(row.ConfigJson, p.ConfigJson, ignore: null);
-                        if (row.Params != p.Params) changes.Add(FormattableString.Invariant($"params: {row.Params} vs {p.Params}"));
-                        if (row.Macs != p.Macs) changes.Add(FormattableString.Invariant($"macs: {row.Macs} vs {p.Macs}"));
-                        if (changes.Count > 0)
-                            throw new InvalidOperationException(
-                                $"{Path}: variant '{p.Variant}' (seed {p.Seed}) is done, but its declaration changed since it was trained (database vs now: {string.Join("; ", changes)}); "
-                                + "use a new --db for the changed declarations, or restore them to resume");
+                        StoreRules.RequireUnchanged(Path, p, row.ConfigJson, row.Params, row.Macs);
                     }
                 }
             });

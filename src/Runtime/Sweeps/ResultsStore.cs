@@ -82,6 +82,28 @@ namespace Torchwright.Runtime.Sweeps
     /// <summary>The rules both stores apply to what they are given (so SQLite and PostgreSQL accept and refuse the same).</summary>
     internal static class StoreRules
     {
+        /// <summary>What Plan refuses before it writes anything: settings or a configuration that is not a JSON object, a run named twice.</summary>
+        internal static void CheckPlan(IReadOnlyList<VariantPlan> plans, string runJson)
+        {
+            RequireJsonObject(runJson, nameof(runJson));
+            var twice = plans.GroupBy(p => (p.Variant, p.Seed)).FirstOrDefault(g => g.Count() > 1);
+            if (twice != null)
+                throw new ArgumentException($"the plan names variant '{twice.Key.Variant}' with seed {twice.Key.Seed} {twice.Count()} times; runs must be unique", nameof(plans));
+            foreach (var p in plans) RequireJsonObject(p.ConfigJson, $"the configuration of variant '{p.Variant}'");
+        }
+
+        /// <summary>A done run is never trained again, so its declaration must be the one it was trained with.</summary>
+        internal static void RequireUnchanged(string store, VariantPlan plan, string storedConfig, long storedParams, long storedMacs)
+        {
+            var changes = Differences(storedConfig, plan.ConfigJson, ignore: null);
+            if (storedParams != plan.Params) changes.Add(FormattableString.Invariant($"params: {storedParams} vs {plan.Params}"));
+            if (storedMacs != plan.Macs) changes.Add(FormattableString.Invariant($"macs: {storedMacs} vs {plan.Macs}"));
+            if (changes.Count > 0)
+                throw new InvalidOperationException(
+                    $"{store}: variant '{plan.Variant}' (seed {plan.Seed}) is done, but its declaration changed since it was trained (database vs now: {string.Join("; ", changes)}); "
+                    + "use a new --db for the changed declarations, or restore them to resume");
+        }
+
         /// <summary>A loss curve must have distinct steps and finite losses (a run that diverged is failed, not done).</summary>
         internal static void CheckLossCurve(string variant, VariantMetrics metrics)
         {
