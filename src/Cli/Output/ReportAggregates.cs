@@ -102,10 +102,7 @@ namespace Torchwright.Cli.Output
                 "images_per_s" => v => v.ImagesPerSecond,
                 _ => throw new ArgumentException($"unknown sort key '{key}'", nameof(key)),
             };
-            var measured = Variants.Where(v => value(v) != null);
-            var ordered = ReportSort.Descending(key) ? measured.OrderByDescending(v => value(v)) : measured.OrderBy(v => value(v));
-            return ordered.ThenBy(v => v.Variant, StringComparer.Ordinal)
-                .Concat(Variants.Where(v => value(v) == null).OrderBy(v => v.Variant, StringComparer.Ordinal)).ToList();
+            return ReportSort.Order(Variants, key, value, v => v.Variant, unmeasured => unmeasured.OrderBy(v => v.Variant, StringComparer.Ordinal));
         }
 
         public static (string Header, bool Right)[] Headers =

@@ -65,12 +65,20 @@ namespace Torchwright.Cli.Output
                 "images_per_s" => v => v.ImagesPerSecond,
                 _ => throw new ArgumentException($"unknown sort key '{key}'; use one of {string.Join(", ", Keys)}", nameof(key)),
             };
-            var measured = all.Where(v => value(v) != null);
+            return Order(all, key, value, v => v.Variant,
+                unmeasured => unmeasured.OrderBy(v => Array.IndexOf(ReportDocument.StatusOrder, v.Status)).ThenBy(v => v.Variant, StringComparer.Ordinal));
+        }
+
+        /// <summary>
+        /// The ordering every report table uses: rows with a value for <paramref name="key"/> first, best first, ties by
+        /// name; then the others as <paramref name="unmeasured"/> orders them.
+        /// </summary>
+        public static IReadOnlyList<T> Order<T>(IReadOnlyList<T> rows, string key, Func<T, double?> value, Func<T, string> name,
+            Func<IEnumerable<T>, IEnumerable<T>> unmeasured)
+        {
+            var measured = rows.Where(v => value(v) != null);
             var ordered = Descending(key) ? measured.OrderByDescending(v => value(v)) : measured.OrderBy(v => value(v));
-            var unmeasured = all.Where(v => value(v) == null)
-                .OrderBy(v => Array.IndexOf(ReportDocument.StatusOrder, v.Status))
-                .ThenBy(v => v.Variant, StringComparer.Ordinal);
-            return ordered.ThenBy(v => v.Variant, StringComparer.Ordinal).Concat(unmeasured).ToList();
+            return ordered.ThenBy(name, StringComparer.Ordinal).Concat(unmeasured(rows.Where(v => value(v) == null))).ToList();
         }
     }
 

@@ -38,9 +38,9 @@ namespace Torchwright.Runtime.Sweeps
     public sealed class ResultsStoreUnavailableException : Exception
     {
         public ResultsStoreUnavailableException(string store, Exception cause)
-            : base($"{store}: the results store cannot be reached ({cause.Message.Split('\n')[0].Trim()})", cause) => Store = store;
-
-        public string Store { get; }
+            : base($"{store}: the results store cannot be reached ({cause.Message.Split('\n')[0].Trim()})", cause)
+        {
+        }
     }
 
     /// <summary>Who this sweep process is in the store, and how long its claims last without a heartbeat.</summary>
@@ -155,10 +155,6 @@ namespace Torchwright.Runtime.Sweeps
         }
 
         /// <summary>
-        /// Errors that belong to one variant: divergence, a module that could not be built, a libtorch error (ExternalException, e.g. out of memory), a
-        /// shape or argument the module rejects. Anything else (a bug, a database error) stops the sweep.
-        /// </summary>
-        /// <summary>
         /// Renews a claim on a timer thread while the run trains. A lost claim, or a store that cannot be reached,
         /// cancels <see cref="Lost"/> so training stops at the next step; the store's error is rethrown on the sweep's thread.
         /// </summary>
@@ -217,6 +213,10 @@ namespace Torchwright.Runtime.Sweeps
             }
         }
 
+        /// <summary>
+        /// Errors that belong to one variant: divergence, a module that could not be built, a libtorch error (ExternalException, e.g. out of memory), a
+        /// shape or argument the module rejects. Anything else (a bug, a database error) stops the sweep.
+        /// </summary>
         private static bool IsVariantFailure(Exception e) =>
             e is TrainingDivergedException || e is ModuleBuildException || e is ArgumentException || e is OutOfMemoryException
             || (e is System.Runtime.InteropServices.ExternalException && e is not System.Data.Common.DbException);
