@@ -26,19 +26,6 @@ namespace Torchwright.Cli.Tests
             public void Dispose() => Pg.Dispose();
         }
 
-        private const string Grid = @"arch Tiny : ResNet50 {
-  input   = 3x32x32
-  width   = 0.125
-  depths  = [1, 1, 1, 1]
-  classes = 8
-}
-
-sweep Shared : Tiny {
-  c5.mhsa  = [0], [1]
-  c3.depth = 1, 2
-}
-";
-
         private readonly PostgresServer _pg;
         private readonly TempDir _dir = new TempDir();
 
@@ -47,7 +34,7 @@ sweep Shared : Tiny {
         public void Dispose() => _dir.Dispose();
 
         private string[] Args(string db, int steps, params string[] extra) =>
-            new[] { "sweep", _dir.Write("grid.arch", Grid), "--db", db, "--dataset", "shapes:32:n=256:test=64", "--steps", steps.ToString(),
+            new[] { "sweep", _dir.Write("grid.arch", SweepTests.TinyArch), "--db", db, "--dataset", "shapes:32:n=256:test=64", "--steps", steps.ToString(),
                 "--batch", "8", "--lr", "0.05", "--threads", "1", "--progress", "plain", "--seeds", "2", "--resume" }.Concat(extra).ToArray();
 
         private sealed class Worker : IDisposable

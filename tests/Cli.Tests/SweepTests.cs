@@ -22,7 +22,8 @@ namespace Torchwright.Cli.Tests
         public void Dispose() => dir.Dispose();
 
         // Four variants (c5 MHSA off/on x one or two c3 blocks) of a 1-1-1-1 ResNet at width 1/8 on 32 px images.
-        private const string TinyArch = @"arch Tiny : ResNet50 {
+        /// <summary>A 2 x 2 grid of tiny networks (also the grid the distributed-sweep tests share).</summary>
+        internal const string TinyArch = @"arch Tiny : ResNet50 {
   input   = 3x32x32
   width   = 0.125
   depths  = [1, 1, 1, 1]
