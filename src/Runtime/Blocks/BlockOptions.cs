@@ -1,0 +1,45 @@
+namespace Torchwright.Runtime.Blocks
+{
+    /// <summary>The non-linearity of a block (timm's <c>act_layer</c>): every ReLU of the block becomes this one.</summary>
+    public enum Activation
+    {
+        ReLU,
+        SiLU,
+        GELU,
+        HardSwish,
+    }
+
+    /// <summary>Channel attention on the residual branch, after its last BatchNorm and before the addition (SE-ResNet, ECA-Net).</summary>
+    public enum ChannelAttentionKind
+    {
+        None,
+
+        /// <summary>Squeeze-excitation (timm <c>SEModule</c>): mean over H·W, <c>fc1</c> 1x1 conv (bias) to the reduced
+        /// channels, the block's activation, <c>fc2</c> 1x1 conv (bias) back, sigmoid gate. Registered as <c>se</c>.</summary>
+        SqueezeExcite,
+
+        /// <summary>ECA (timm <c>EcaModule</c>): mean over H·W, <c>conv</c> Conv1d(1, 1, k, padding (k-1)/2, no bias) across
+        /// channels, sigmoid gate. Registered as <c>se</c>, as timm's ecaresnet names it.</summary>
+        Eca,
+    }
+
+    /// <summary>
+    /// Options every ResNet-family bottleneck (Bottleneck, BotBottleneck, SplitAttnBottleneck, CotBottleneck) takes.
+    /// The checker computes every number (SE's rounded channels, ECA's kernel, each block's dilation); the blocks
+    /// only build what they are given.
+    /// </summary>
+    /// <param name="Activation">Replaces every ReLU of the block (including the one after the residual addition).</param>
+    /// <param name="Attention">Channel attention on the residual branch.</param>
+    /// <param name="AttentionChannels">SE: the reduced channels of fc1; 0 otherwise.</param>
+    /// <param name="AttentionKernel">ECA: the odd Conv1d kernel; 0 otherwise.</param>
+    /// <param name="Dilation">Dilation (and padding) of the block's 3x3 spatial conv; 1 for none.</param>
+    public sealed record BlockOptions(
+        Activation Activation = Activation.ReLU,
+        ChannelAttentionKind Attention = ChannelAttentionKind.None,
+        long AttentionChannels = 0,
+        long AttentionKernel = 0,
+        long Dilation = 1)
+    {
+        public static readonly BlockOptions Default = new();
+    }
+}
