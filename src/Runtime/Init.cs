@@ -14,7 +14,9 @@ namespace Torchwright.Runtime
     public static class Init
     {
         /// <summary>torchvision ResNet: convs kaiming_normal_(fan_out, relu); BatchNorm/GroupNorm weight 1, bias 0.
-        /// Linear layers keep PyTorch's default (as torchvision does).</summary>
+        /// Linear layers keep PyTorch's default (as torchvision does). As timm's ResNet <c>init_weights</c>: every Conv2d
+        /// includes the squeeze-excitation <c>fc1</c>/<c>fc2</c> (their biases keep the default), and ECA's Conv1d is not a
+        /// Conv2d, so it keeps TorchSharp's default (PyTorch's kaiming_uniform(a = √5)).</summary>
         public static void ResNet(nn.Module module)
         {
             if (module is null) throw new ArgumentNullException(nameof(module));

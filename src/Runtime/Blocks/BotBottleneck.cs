@@ -10,6 +10,8 @@ namespace Torchwright.Runtime.Blocks
     /// relative position logits (<c>mhsa</c>), followed by AvgPool 2x2/2 when the block has stride 2.
     /// The attention runs at the pre-stride map size (the constructor's <c>height</c> x <c>widthPx</c>),
     /// which the relative-position tables fix at construction time.
+    /// <see cref="BlockOptions"/>: the activation replaces each ReLU; channel attention <c>se</c> follows bn3; MHSA has no
+    /// dilated form, so Dilation must be 1.
     /// </summary>
     public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -18,16 +20,20 @@ namespace Torchwright.Runtime.Blocks
         private readonly MultiHeadSelfAttention2d mhsa;
         private readonly nn.Module<Tensor, Tensor>? pool;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+        private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
-        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut)
+        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(BotBottleneck);
             BlockArgs.Positive(B, nameof(inChannels), inChannels);
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
+            var o = BlockOptionArgs.Check(B, options, dilatable: false);
+            activation = o.Activation;
             if (stride != 1 && stride != 2)
                 throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{B}: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got {stride}.");
             if (stride == 2 && (height % 2 != 0 || widthPx % 2 != 0))
@@ -40,6 +46,7 @@ namespace Torchwright.Runtime.Blocks
             bn2 = nn.BatchNorm2d(width);
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
+            se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
 
             register_module("conv1", conv1);
@@ -50,6 +57,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("bn2", bn2);
             register_module("conv3", conv3);
             register_module("bn3", bn3);
+            if (se is not null)
+                register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
         }
@@ -59,15 +68,17 @@ namespace Torchwright.Runtime.Blocks
             using var scope = torch.NewDisposeScope();
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
-            x = nn.functional.relu(x).Freeing(x);
+            x = Activations.Apply(activation, x).Freeing(x);
             x = mhsa.call(x).Freeing(x);
             if (pool is not null)
                 x = pool.call(x).Freeing(x);
             x = bn2.call(x).Freeing(x);
-            x = nn.functional.relu(x).Freeing(x);
+            x = Activations.Apply(activation, x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
+            if (se is not null)
+                x = se.call(x).Freeing(x);
             x = (x + (identity ?? input)).Freeing(x, identity);
-            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
+            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 

@@ -8,6 +8,8 @@ namespace Torchwright.Runtime.Blocks
     /// <summary>
     /// CoTNet bottleneck (JDAI-CV naming): conv1 1x1, bn1, ReLU, [avd AvgPool 3x3/s pad 1 when stride &gt; 1],
     /// conv2 = CoT layer (k = 3), conv3 1x1, bn3 (no bn2), + shortcut, ReLU.
+    /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the CoT layer's too, not its SiLU on K2); channel
+    /// attention <c>se</c> follows bn3; the CoT layer has no dilated form, so Dilation must be 1.
     /// </summary>
     public sealed class CotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -16,24 +18,29 @@ namespace Torchwright.Runtime.Blocks
         private readonly CotLayer conv2;
         private readonly nn.Module<Tensor, Tensor>? avd;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+        private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
-        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut)
+        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(CotBottleneck);
             BlockArgs.Positive(B, nameof(inChannels), inChannels);
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
             BlockArgs.Positive(B, nameof(stride), stride);
+            var o = BlockOptionArgs.Check(B, options, dilatable: false);
+            activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
             avd = stride > 1 ? nn.AvgPool2d(3, stride, 1) : null;
-            conv2 = new CotLayer("conv2", width, 3);
+            conv2 = new CotLayer("conv2", width, 3, o.Activation);
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
+            se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
 
             register_module("conv1", conv1);
@@ -43,6 +50,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("conv2", conv2);
             register_module("conv3", conv3);
             register_module("bn3", bn3);
+            if (se is not null)
+                register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
         }
@@ -52,13 +61,15 @@ namespace Torchwright.Runtime.Blocks
             using var scope = torch.NewDisposeScope();
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
-            x = nn.functional.relu(x).Freeing(x);
+            x = Activations.Apply(activation, x).Freeing(x);
             if (avd is not null)
                 x = avd.call(x).Freeing(x);
             x = conv2.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
+            if (se is not null)
+                x = se.call(x).Freeing(x);
             x = (x + (identity ?? input)).Freeing(x, identity);
-            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
+            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -67,7 +78,8 @@ namespace Torchwright.Runtime.Blocks
     /// static key K1 = key_embed(x) (conv k x k groups 4, BN, ReLU); weights w = embed([x, K1]) (1x1 2C -> C/2, BN, ReLU,
     /// 1x1 -> k²·C/8 with bias, GroupNorm(C/8)); value V = conv1x1(x) (1x1, BN); dynamic key
     /// K2[c] = Σ_{k²} w[c mod C/8]·unfold(V)[c] (share factor 8), SiLU(bn(K2)); fusion of (K2, K1) with a radix-2
-    /// split-attention (<c>se</c>, attention width max(2C/4, 32), softmax over the two branches).
+    /// split-attention (<c>se</c>, attention width max(2C/4, 32), softmax over the two branches).  The three ReLUs (key_embed,
+    /// embed, se) can be another activation; the SiLU on K2 is fixed.
     /// </summary>
     public sealed class CotLayer : nn.Module<Tensor, Tensor>
     {
@@ -78,7 +90,7 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor> bn;
         private readonly long dim, kernel;
 
-        public CotLayer(string name, long dim, long kernel) : base(name)
+        public CotLayer(string name, long dim, long kernel, Activation activation = Activation.ReLU) : base(name)
         {
             const string B = nameof(CotLayer);
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -93,11 +105,11 @@ namespace Torchwright.Runtime.Blocks
             key_embed = new Chain("key_embed",
                 nn.Conv2d(dim, dim, kernel, padding: kernel / 2, groups: 4, bias: false),
                 nn.BatchNorm2d(dim),
-                nn.ReLU());
+                Activations.Create(activation));
             embed = new Chain("embed",
                 nn.Conv2d(2 * dim, dim / 2, 1, bias: false),
                 nn.BatchNorm2d(dim / 2),
-                nn.ReLU(),
+                Activations.Create(activation),
                 nn.Conv2d(dim / 2, kk * dim / SharePlanes, 1),
                 nn.GroupNorm(dim / SharePlanes, kk * dim / SharePlanes));
             conv1x1 = new Chain("conv1x1",
@@ -107,7 +119,7 @@ namespace Torchwright.Runtime.Blocks
             se = new Chain("se",
                 nn.Conv2d(dim, attn, 1),
                 nn.BatchNorm2d(attn),
-                nn.ReLU(),
+                Activations.Create(activation),
                 nn.Conv2d(attn, 2 * dim, 1));
 
             register_module("key_embed", key_embed);

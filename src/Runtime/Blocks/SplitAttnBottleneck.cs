@@ -9,6 +9,8 @@ namespace Torchwright.Runtime.Blocks
     /// ResNeSt bottleneck (timm naming): conv1 1x1, bn1, ReLU, conv2 = split attention, [avd_last AvgPool 3x3/s pad 1],
     /// conv3 1x1, bn3, + shortcut, ReLU.  With <c>avd</c> and stride &gt; 1 the split-attention conv runs at stride 1
     /// and the average pool carries the stride.
+    /// <see cref="BlockOptions"/>: the activation replaces each ReLU (split attention's too); channel attention <c>se</c>
+    /// follows bn3; the split-attention conv gets dilation = padding = d.
     /// </summary>
     public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -17,11 +19,13 @@ namespace Torchwright.Runtime.Blocks
         private readonly SplitAttention conv2;
         private readonly nn.Module<Tensor, Tensor>? avd_last;
         private readonly nn.Module<Tensor, Tensor>? downsample;
+        private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
-        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut)
+        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(SplitAttnBottleneck);
@@ -29,13 +33,16 @@ namespace Torchwright.Runtime.Blocks
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
             BlockArgs.Positive(B, nameof(stride), stride);
             bool useAvd = avd && stride > 1;
+            var o = BlockOptionArgs.Check(B, options, dilatable: true);
+            activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
-            conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality);
+            conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality, o.Dilation, o.Activation);
             avd_last = useAvd ? nn.AvgPool2d(3, stride, 1) : null;
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
+            se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
 
             register_module("conv1", conv1);
@@ -45,6 +52,8 @@ namespace Torchwright.Runtime.Blocks
                 register_module("avd_last", avd_last);
             register_module("conv3", conv3);
             register_module("bn3", bn3);
+            if (se is not null)
+                register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
         }
@@ -54,13 +63,15 @@ namespace Torchwright.Runtime.Blocks
             using var scope = torch.NewDisposeScope();
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
-            x = nn.functional.relu(x).Freeing(x);
+            x = Activations.Apply(activation, x).Freeing(x);
             x = conv2.call(x).Freeing(x);
             if (avd_last is not null)
                 x = avd_last.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
+            if (se is not null)
+                x = se.call(x).Freeing(x);
             x = (x + (identity ?? input)).Freeing(x, identity);
-            return nn.functional.relu(x).Freeing(x).MoveToOuterDisposeScope();
+            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }
     }
 
@@ -68,30 +79,34 @@ namespace Torchwright.Runtime.Blocks
     /// Split attention (ResNeSt, timm <c>SplitAttn</c>): conv 3x3 width -> width·radix (groups = cardinality·radix,
     /// no bias), bn0, ReLU; gap = mean_HW(Σ_r split_r); fc1 1x1 width -> inter (groups = cardinality, bias), bn1, ReLU;
     /// fc2 1x1 inter -> width·radix (groups = cardinality, bias); r-softmax over the radix (sigmoid when radix = 1);
-    /// out = Σ_r a_r·split_r.  inter = max(width·radix/4, 32).
+    /// out = Σ_r a_r·split_r.  inter = max(width·radix/4, 32).  The 3x3 conv takes a dilation (padding = dilation) and
+    /// both ReLUs can be another activation.
     /// </summary>
     public sealed class SplitAttention : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> conv, bn0, fc1, bn1, fc2;
         private readonly long width, radix, cardinality;
+        private readonly Activation activation;
 
         /// <summary>The attention bottleneck width: max(width·radix/4, 32).</summary>
         public static long InterChannels(long width, long radix) => Math.Max(width * radix / 4, 32);
 
-        public SplitAttention(string name, long width, long stride, long radix, long cardinality) : base(name)
+        public SplitAttention(string name, long width, long stride, long radix, long cardinality, long dilation = 1, Activation activation = Activation.ReLU) : base(name)
         {
             const string B = nameof(SplitAttention);
             BlockArgs.Positive(B, nameof(width), width);
             BlockArgs.Positive(B, nameof(radix), radix);
             BlockArgs.Positive(B, nameof(cardinality), cardinality);
+            BlockArgs.Positive(B, nameof(dilation), dilation);
             BlockArgs.Divisible(B, nameof(width), width, "cardinality·radix", cardinality * radix);
             long inter = InterChannels(width, radix);
             BlockArgs.Divisible(B, "inter channels", inter, nameof(cardinality), cardinality);
             this.width = width;
             this.radix = radix;
             this.cardinality = cardinality;
+            this.activation = Activations.Check(activation);
 
-            conv = nn.Conv2d(width, width * radix, 3, stride: stride, padding: 1, groups: cardinality * radix, bias: false);
+            conv = nn.Conv2d(width, width * radix, 3, stride: stride, padding: dilation, dilation: dilation, groups: cardinality * radix, bias: false);
             bn0 = nn.BatchNorm2d(width * radix);
             fc1 = nn.Conv2d(width, inter, 1, groups: cardinality);
             bn1 = nn.BatchNorm2d(inter);
@@ -107,13 +122,13 @@ namespace Torchwright.Runtime.Blocks
         {
             using var scope = torch.NewDisposeScope();
             var x = input.Through(conv, bn0);
-            x = nn.functional.relu(x).Freeing(x);
+            x = Activations.Apply(activation, x).Freeing(x);
             long b = x.shape[0], h = x.shape[2], w = x.shape[3];
             var splits = radix > 1 ? x.reshape(b, radix, width, h, w).Freeing(x) : x;
             var sum = radix > 1 ? splits.sum(1) : null;   // Σ_r split_r (the single split itself when radix = 1)
             var gap = (sum ?? splits).mean(new long[] { 2, 3 }, keepdim: true).Freeing(sum);
             gap = gap.Through(fc1, bn1).Freeing(gap);
-            gap = nn.functional.relu(gap).Freeing(gap);
+            gap = Activations.Apply(activation, gap).Freeing(gap);
             var a = fc2.call(gap).Freeing(gap);
             Tensor output;
             if (radix > 1)

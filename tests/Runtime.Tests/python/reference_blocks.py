@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reference_attention import DEFAULT as DEFAULT_OPTS, BlockOpts, EfficientChannelAttention, SqueezeExcite
+
 CONV = "conv"
 AVGDOWN = "avgdown"
 
@@ -36,15 +38,17 @@ def make_downsample(cin, cout, stride, kind):
 # ResNet v1.5 bottleneck (torchvision naming)
 # --------------------------------------------------------------------------------------------
 class Bottleneck(nn.Module):
-    def __init__(self, cin, width, cout, stride=1, groups=1, shortcut=CONV):
+    def __init__(self, cin, width, cout, stride=1, groups=1, shortcut=CONV, opts=DEFAULT_OPTS):
         super().__init__()
+        d = opts.dilation
         self.conv1 = conv1x1(cin, width)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, groups=groups, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=d, dilation=d, groups=groups, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, cout)
         self.bn3 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU()
+        self.se = opts.attention_module(cout)
+        self.relu = opts.act()
         self.downsample = make_downsample(cin, cout, stride, shortcut)
 
     def forward(self, x):
@@ -52,6 +56,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        if self.se is not None:
+            out = self.se(out)
         return self.relu(out + identity)
 
 
@@ -118,8 +124,9 @@ class MHSA(nn.Module):
 
 
 class BotBottleneck(nn.Module):
-    def __init__(self, cin, width, cout, stride, heads, height, width_px, shortcut=CONV):
+    def __init__(self, cin, width, cout, stride, heads, height, width_px, shortcut=CONV, opts=DEFAULT_OPTS):
         super().__init__()
+        assert opts.dilation == 1, "MHSA has no dilated form"
         self.conv1 = conv1x1(cin, width)
         self.bn1 = nn.BatchNorm2d(width)
         self.mhsa = MHSA(width, heads, height, width_px)
@@ -127,7 +134,8 @@ class BotBottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, cout)
         self.bn3 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU()
+        self.se = opts.attention_module(cout)
+        self.relu = opts.act()
         self.downsample = make_downsample(cin, cout, stride, shortcut)
 
     def forward(self, x):
@@ -136,6 +144,8 @@ class BotBottleneck(nn.Module):
         out = self.pool(self.mhsa(out))
         out = self.relu(self.bn2(out))
         out = self.bn3(self.conv3(out))
+        if self.se is not None:
+            out = self.se(out)
         return self.relu(out + identity)
 
 
@@ -143,19 +153,20 @@ class BotBottleneck(nn.Module):
 # ResNeSt split attention (timm naming)
 # --------------------------------------------------------------------------------------------
 class SplitAttn(nn.Module):
-    def __init__(self, width, stride, radix, cardinality):
+    def __init__(self, width, stride, radix, cardinality, dilation=1, act="ReLU"):
         super().__init__()
         self.radix, self.cardinality = radix, cardinality
         inter = max(width * radix // 4, 32)
-        self.conv = nn.Conv2d(width, width * radix, 3, stride=stride, padding=1,
+        self.conv = nn.Conv2d(width, width * radix, 3, stride=stride, padding=dilation, dilation=dilation,
                               groups=cardinality * radix, bias=False)
         self.bn0 = nn.BatchNorm2d(width * radix)
         self.fc1 = nn.Conv2d(width, inter, 1, groups=cardinality)
         self.bn1 = nn.BatchNorm2d(inter)
         self.fc2 = nn.Conv2d(inter, width * radix, 1, groups=cardinality)
+        self.act = BlockOpts(activation=act).act()
 
     def forward(self, x):
-        x = F.relu(self.bn0(self.conv(x)))
+        x = self.act(self.bn0(self.conv(x)))
         b, rc, h, w = x.shape
         r = self.radix
         if r > 1:
@@ -164,7 +175,7 @@ class SplitAttn(nn.Module):
         else:
             gap = x
         gap = gap.mean((2, 3), keepdim=True)
-        gap = F.relu(self.bn1(self.fc1(gap)))
+        gap = self.act(self.bn1(self.fc1(gap)))
         a = self.fc2(gap)
         if r > 1:
             a = a.view(b, self.cardinality, r, -1).transpose(1, 2)
@@ -174,47 +185,52 @@ class SplitAttn(nn.Module):
 
 
 class SplitAttnBottleneck(nn.Module):
-    def __init__(self, cin, width, cout, stride, radix, cardinality, avd, shortcut=AVGDOWN):
+    def __init__(self, cin, width, cout, stride, radix, cardinality, avd, shortcut=AVGDOWN, opts=DEFAULT_OPTS):
         super().__init__()
         use_avd = avd and stride > 1
         self.conv1 = conv1x1(cin, width)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = SplitAttn(width, 1 if use_avd else stride, radix, cardinality)
+        self.conv2 = SplitAttn(width, 1 if use_avd else stride, radix, cardinality, opts.dilation, opts.activation)
         self.avd_last = nn.AvgPool2d(3, stride, padding=1) if use_avd else None
         self.conv3 = conv1x1(width, cout)
         self.bn3 = nn.BatchNorm2d(cout)
+        self.se = opts.attention_module(cout)
+        self.act = opts.act()
         self.downsample = make_downsample(cin, cout, stride, shortcut)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         out = self.conv2(out)
         if self.avd_last is not None:
             out = self.avd_last(out)
         out = self.bn3(self.conv3(out))
-        return F.relu(out + identity)
+        if self.se is not None:
+            out = self.se(out)
+        return self.act(out + identity)
 
 
 # --------------------------------------------------------------------------------------------
 # CoTNet (JDAI-CV naming); local aggregation with unfold instead of the CUDA kernel
 # --------------------------------------------------------------------------------------------
 class CotLayer(nn.Module):
-    def __init__(self, dim, k=3):
+    def __init__(self, dim, k=3, act="ReLU"):
         super().__init__()
         self.dim, self.k = dim, k
         share = 8
+        make_act = BlockOpts(activation=act).act
         self.key_embed = nn.Sequential(
             nn.Conv2d(dim, dim, k, padding=k // 2, groups=4, bias=False),
-            nn.BatchNorm2d(dim), nn.ReLU())
+            nn.BatchNorm2d(dim), make_act())
         self.embed = nn.Sequential(
             nn.Conv2d(2 * dim, dim // 2, 1, bias=False),
-            nn.BatchNorm2d(dim // 2), nn.ReLU(),
+            nn.BatchNorm2d(dim // 2), make_act(),
             nn.Conv2d(dim // 2, k * k * dim // share, 1),
             nn.GroupNorm(dim // share, k * k * dim // share))
         self.conv1x1 = nn.Sequential(nn.Conv2d(dim, dim, 1, bias=False), nn.BatchNorm2d(dim))
         self.bn = nn.BatchNorm2d(dim)
         attn = max(dim * 2 // 4, 32)
-        self.se = nn.Sequential(nn.Conv2d(dim, attn, 1), nn.BatchNorm2d(attn), nn.ReLU(),
+        self.se = nn.Sequential(nn.Conv2d(dim, attn, 1), nn.BatchNorm2d(attn), make_act(),
                                 nn.Conv2d(attn, 2 * dim, 1))
 
     @staticmethod
@@ -242,24 +258,29 @@ class CotLayer(nn.Module):
 
 
 class CotBottleneck(nn.Module):
-    def __init__(self, cin, width, cout, stride, shortcut=CONV):
+    def __init__(self, cin, width, cout, stride, shortcut=CONV, opts=DEFAULT_OPTS):
         super().__init__()
+        assert opts.dilation == 1, "the CoT layer has no dilated form"
         self.conv1 = conv1x1(cin, width)
         self.bn1 = nn.BatchNorm2d(width)
         self.avd = nn.AvgPool2d(3, 2, padding=1) if stride > 1 else None
-        self.conv2 = CotLayer(width, 3)
+        self.conv2 = CotLayer(width, 3, opts.activation)
         self.conv3 = conv1x1(width, cout)
         self.bn3 = nn.BatchNorm2d(cout)
+        self.se = opts.attention_module(cout)
+        self.act = opts.act()
         self.downsample = make_downsample(cin, cout, stride, shortcut)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         if self.avd is not None:
             out = self.avd(out)
         out = self.conv2(out)
         out = self.bn3(self.conv3(out))
-        return F.relu(out + identity)
+        if self.se is not None:
+            out = self.se(out)
+        return self.act(out + identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,7 +488,7 @@ def _sc(s):
 
 def build(kind, a):
     if kind == "Bottleneck":
-        return Bottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["groups"], _sc(a["shortcut"]))
+        return Bottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["groups"], _sc(a["shortcut"]), BlockOpts.from_args(a))
     if kind == "TorchvisionBottleneck":
         import torchvision.models.resnet as tvr
         ds = None
@@ -488,11 +509,15 @@ def build(kind, a):
             cin = planes * 4
         return nn.Sequential(*blocks)
     if kind == "BotBottleneck":
-        return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]))
+        return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]), BlockOpts.from_args(a))
     if kind == "SplitAttnBottleneck":
-        return SplitAttnBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], a["avd"], _sc(a["shortcut"]))
+        return SplitAttnBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], a["avd"], _sc(a["shortcut"]), BlockOpts.from_args(a))
     if kind == "CotBottleneck":
-        return CotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], _sc(a["shortcut"]))
+        return CotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], _sc(a["shortcut"]), BlockOpts.from_args(a))
+    if kind == "SqueezeExcite":
+        return SqueezeExcite(a["channels"], a["reducedChannels"], a.get("activation", "ReLU"))
+    if kind == "EfficientChannelAttention":
+        return EfficientChannelAttention(a["kernel"])
     if kind == "VanBlock":
         return VanBlock(a["dim"], a["mlpRatio"], a["lkaKernel"], a["lkaDilation"], a["layerScale"])
     if kind == "OverlapPatchEmbed":
