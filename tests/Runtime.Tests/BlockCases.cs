@@ -18,25 +18,38 @@ namespace Torchwright.Runtime.Tests
 
         private static Dictionary<string, object> A(params (string, object)[] kv) => kv.ToDictionary(p => p.Item1, p => p.Item2);
 
-        private static BlockCase Bottleneck(string name, long cin, long width, long cout, long stride, long groups, ShortcutKind sc, long h, long w) =>
+        /// <summary>The arguments plus the block options the Python references read (absent: the defaults).</summary>
+        private static Dictionary<string, object> A(BlockOptions? o, params (string, object)[] kv)
+        {
+            var args = A(kv);
+            if (o is null) return args;
+            args["activation"] = o.Activation;
+            args["attention"] = o.Attention;
+            args["attentionChannels"] = o.AttentionChannels;
+            args["attentionKernel"] = o.AttentionKernel;
+            args["dilation"] = o.Dilation;
+            return args;
+        }
+
+        private static BlockCase Bottleneck(string name, long cin, long width, long cout, long stride, long groups, ShortcutKind sc, long h, long w, BlockOptions? o = null) =>
             new(name, "Bottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("groups", groups), ("shortcut", sc)),
-                () => new Bottleneck("block", cin, width, cout, stride, groups, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("groups", groups), ("shortcut", sc)),
+                () => new Bottleneck("block", cin, width, cout, stride, groups, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Bot(string name, long cin, long width, long cout, long stride, long heads, long h, long w, ShortcutKind sc) =>
+        private static BlockCase Bot(string name, long cin, long width, long cout, long stride, long heads, long h, long w, ShortcutKind sc, BlockOptions? o = null) =>
             new(name, "BotBottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc)),
-                () => new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc)),
+                () => new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w) =>
+        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, BlockOptions? o = null) =>
             new(name, "SplitAttnBottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("shortcut", sc)),
-                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("shortcut", sc)),
+                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w) =>
+        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w, BlockOptions? o = null) =>
             new(name, "CotBottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("shortcut", sc)),
-                () => new CotBottleneck("block", cin, width, cout, stride, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("shortcut", sc)),
+                () => new CotBottleneck("block", cin, width, cout, stride, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
         private static BlockCase Van(string name, long dim, long ratio, long k, long d, long h, long w) =>
             new(name, "VanBlock",
@@ -71,6 +84,35 @@ namespace Torchwright.Runtime.Tests
             Cot("Cot s2 conv", 32, 16, 64, 2, ShortcutKind.Conv, 7, 6),
             Cot("Cot s2 avgdown", 32, 32, 64, 2, ShortcutKind.AvgDown, 6, 6),
             Cot("Cot s1 projection C8", 16, 8, 32, 1, ShortcutKind.Conv, 4, 5),
+
+            // BlockOptions: activations, SE (reduced channels given, as the checker computes them), ECA, dilation.
+            Bottleneck("Bottleneck SiLU SE r4", 16, 8, 32, 1, 1, ShortcutKind.Conv, 6, 5, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 4)),
+            Bottleneck("Bottleneck GELU ECA k3 s2", 16, 8, 32, 2, 1, ShortcutKind.AvgDown, 7, 6, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3)),
+            Bottleneck("Bottleneck HardSwish identity", 16, 8, 16, 1, 2, ShortcutKind.Conv, 5, 6, new(Activation.HardSwish)),
+            Bottleneck("Bottleneck dilation 2 s1", 16, 8, 32, 1, 2, ShortcutKind.Conv, 7, 6, new(Dilation: 2)),
+            Bottleneck("Bottleneck dilation 4 SE identity", 32, 8, 32, 1, 1, ShortcutKind.Conv, 9, 9, new(Attention: ChannelAttentionKind.SqueezeExcite, AttentionChannels: 8, Dilation: 4)),
+
+            Bot("Bot SiLU SE s1", 16, 16, 32, 1, 2, 3, 5, ShortcutKind.Conv, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 8)),
+            Bot("Bot GELU ECA k5 s2", 16, 16, 32, 2, 4, 6, 4, ShortcutKind.Conv, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 5)),
+            Bot("Bot HardSwish identity", 16, 16, 16, 1, 1, 4, 4, ShortcutKind.Conv, new(Activation.HardSwish)),
+
+            Split("SplitAttn SiLU SE r2 avd s2", 16, 16, 32, 2, 2, 1, true, ShortcutKind.AvgDown, 7, 6, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 8)),
+            Split("SplitAttn GELU ECA r1 c2", 16, 16, 32, 1, 1, 2, false, ShortcutKind.Conv, 5, 6, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3)),
+            Split("SplitAttn HardSwish r4 c2", 32, 32, 32, 1, 4, 2, true, ShortcutKind.AvgDown, 4, 5, new(Activation.HardSwish)),
+            Split("SplitAttn dilation 2 r2", 16, 16, 32, 1, 2, 1, false, ShortcutKind.Conv, 7, 6, new(Dilation: 2)),
+
+            Cot("Cot SiLU SE s1", 32, 16, 64, 1, ShortcutKind.Conv, 5, 6, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 16)),
+            Cot("Cot GELU ECA s2", 32, 16, 64, 2, ShortcutKind.AvgDown, 7, 6, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3)),
+            Cot("Cot HardSwish identity", 64, 16, 64, 1, ShortcutKind.Conv, 4, 5, new(Activation.HardSwish)),
+
+            new("SqueezeExcite C32 r8 SiLU", "SqueezeExcite", A(("channels", 32L), ("reducedChannels", 8L), ("activation", Activation.SiLU)),
+                () => new SqueezeExcite("se", 32, 8, Activation.SiLU), new long[] { 2, 32, 5, 6 }, ResNetInit),
+            new("SqueezeExcite C16 r4 ReLU", "SqueezeExcite", A(("channels", 16L), ("reducedChannels", 4L), ("activation", Activation.ReLU)),
+                () => new SqueezeExcite("se", 16, 4), new long[] { 3, 16, 4, 4 }, ResNetInit),
+            new("EfficientChannelAttention k3", "EfficientChannelAttention", A(("kernel", 3L)),
+                () => new EfficientChannelAttention("se", 3), new long[] { 2, 16, 5, 6 }, ResNetInit),
+            new("EfficientChannelAttention k5", "EfficientChannelAttention", A(("kernel", 5L)),
+                () => new EfficientChannelAttention("se", 5), new long[] { 2, 64, 3, 4 }, ResNetInit),
 
             Van("Van dim16 r4 K21 d3", 16, 4, 21, 3, 8, 8),
             Van("Van dim8 r2 K7 d2 5x7", 8, 2, 7, 2, 5, 7),

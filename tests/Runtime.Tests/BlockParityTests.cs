@@ -27,6 +27,7 @@ namespace Torchwright.Runtime.Tests
         public static TheoryData<string> Bot => BlockCases.Names("BotBottleneck");
         public static TheoryData<string> SplitAttn => BlockCases.Names("SplitAttnBottleneck");
         public static TheoryData<string> Cot => BlockCases.Names("CotBottleneck");
+        public static TheoryData<string> ChannelAttention => BlockCases.Names("SqueezeExcite", "EfficientChannelAttention");
         public static TheoryData<string> Van => BlockCases.Names("VanBlock");
         public static TheoryData<string> VanEmbed => BlockCases.Names("OverlapPatchEmbed");
         public static TheoryData<string> Rest => BlockCases.Names("RestBlock");
@@ -37,6 +38,7 @@ namespace Torchwright.Runtime.Tests
         [Theory, MemberData(nameof(Bot))] public void BotBottleneck(string name) => Check(name);
         [Theory, MemberData(nameof(SplitAttn))] public void SplitAttnBottleneck(string name) => Check(name);
         [Theory, MemberData(nameof(Cot))] public void CotBottleneck(string name) => Check(name);
+        [Theory, MemberData(nameof(ChannelAttention))] public void ChannelAttentionModules(string name) => Check(name);
         [Theory, MemberData(nameof(Van))] public void VanBlock(string name) => Check(name);
         [Theory, MemberData(nameof(VanEmbed))] public void OverlapPatchEmbed(string name) => Check(name);
         [Theory, MemberData(nameof(Rest))] public void RestBlock(string name) => Check(name);

@@ -73,7 +73,7 @@ namespace Torchwright.Runtime.Tests
             var meta = new Dictionary<string, string>
             {
                 ["kind"] = c.Kind,
-                ["args"] = JsonSerializer.Serialize(c.Args.ToDictionary(k => k.Key, k => k.Value is Blocks.ShortcutKind s ? (object)s.ToString() : k.Value)),
+                ["args"] = JsonSerializer.Serialize(c.Args.ToDictionary(k => k.Key, k => k.Value is Enum e ? (object)e.ToString() : k.Value)),
             };
             TensorFiles.Save(casePath, export, meta);
 
