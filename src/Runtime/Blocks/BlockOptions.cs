@@ -15,11 +15,13 @@ namespace Torchwright.Runtime.Blocks
         None,
 
         /// <summary>Squeeze-excitation (timm <c>SEModule</c>): mean over H·W, <c>fc1</c> 1x1 conv (bias) to the reduced
-        /// channels, the block's activation, <c>fc2</c> 1x1 conv (bias) back, sigmoid gate. Registered as <c>se</c>.</summary>
+        /// channels, the block's activation, <c>fc2</c> 1x1 conv (bias) back, sigmoid gate. Registered as <c>se</c>.
+        /// Parameters (C·r + r) + (r·C + C) (<see cref="Blocks.SqueezeExcite.ParameterCount"/>). Note: timm's ResNet keeps ReLU
+        /// inside SE whatever its <c>act_layer</c>; here SE follows the block's activation (the same for ReLU blocks).</summary>
         SqueezeExcite,
 
         /// <summary>ECA (timm <c>EcaModule</c>): mean over H·W, <c>conv</c> Conv1d(1, 1, k, padding (k-1)/2, no bias) across
-        /// channels, sigmoid gate. Registered as <c>se</c>, as timm's ecaresnet names it.</summary>
+        /// channels, sigmoid gate. Registered as <c>se</c>, as timm's ecaresnet names it. Parameters: k.</summary>
         Eca,
     }
 
@@ -28,11 +30,14 @@ namespace Torchwright.Runtime.Blocks
     /// The checker computes every number (SE's rounded channels, ECA's kernel, each block's dilation); the blocks
     /// only build what they are given.
     /// </summary>
-    /// <param name="Activation">Replaces every ReLU of the block (including the one after the residual addition).</param>
+    /// <param name="Activation">Replaces every ReLU of the block (including the one after the residual addition, split
+    /// attention's two, and the CoT layer's three in key_embed, embed and se; not CoT's SiLU on K2).</param>
     /// <param name="Attention">Channel attention on the residual branch.</param>
     /// <param name="AttentionChannels">SE: the reduced channels of fc1; 0 otherwise.</param>
     /// <param name="AttentionKernel">ECA: the odd Conv1d kernel; 0 otherwise.</param>
-    /// <param name="Dilation">Dilation (and padding) of the block's 3x3 spatial conv; 1 for none.</param>
+    /// <param name="Dilation">Dilation (and padding) of the block's 3x3 spatial conv (Bottleneck's conv2, split attention's
+    /// conv); 1 for none. BotBottleneck and CotBottleneck have no dilated form and throw <see cref="System.ArgumentException"/>
+    /// for any other value.</param>
     public sealed record BlockOptions(
         Activation Activation = Activation.ReLU,
         ChannelAttentionKind Attention = ChannelAttentionKind.None,
