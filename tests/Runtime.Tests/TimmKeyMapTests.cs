@@ -127,6 +127,8 @@ namespace Torchwright.Runtime.Tests
         [InlineData("stem.conv3.bn.num_batches_tracked", "bn1.num_batches_tracked")]
         [InlineData("stages.0.0.shortcut.conv.weight", "layer1.0.downsample.0.weight")]
         [InlineData("stages.1.0.shortcut.bn.bias", "layer2.0.downsample.1.bias")]
+        [InlineData("stages.1.0.shortcut.conv.conv.weight", "layer2.0.downsample.1.weight")]   // downsample='avg'
+        [InlineData("stages.1.0.shortcut.conv.bn.running_mean", "layer2.0.downsample.2.running_mean")]
         [InlineData("stages.2.0.conv2_kxk.conv.weight", "layer3.0.conv2.weight")]
         [InlineData("stages.2.1.self_attn.qkv.weight", "layer3.1.mhsa.qkv.weight")]
         [InlineData("stages.3.0.self_attn.pos_embed.height_rel", "layer4.0.mhsa.rel_pos.height_rel")]

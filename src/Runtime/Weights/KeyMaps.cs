@@ -142,6 +142,10 @@ namespace Torchwright.Runtime.Weights
                 new("post_attn", Block + @"post_attn\.", "$1.bn2.", "BatchNormAct2d after the attention (and its AvgPool) is bn2"),
                 new("conv3_1x1.conv", Block + @"conv3_1x1\.conv\.", "$1.conv3.", "bottleneck expansion conv"),
                 new("conv3_1x1.bn", Block + @"conv3_1x1\.bn\.", "$1.bn3.", "its BatchNorm (no act)"),
+                // downsample='avg' (DownsampleAvg: pool = AvgPool(2, s, ceil_mode, no pad count) or Identity, conv =
+                // ConvNormAct 1x1) is Torchwright's AvgDown shortcut; it must run before the conv1x1 rules below.
+                new("shortcut.conv.conv", Block + @"shortcut\.conv\.conv\.", "$1.downsample.1.", "avg-down shortcut conv (after the pool)"),
+                new("shortcut.conv.bn", Block + @"shortcut\.conv\.bn\.", "$1.downsample.2.", "its BatchNorm"),
                 new("shortcut.conv", Block + @"shortcut\.conv\.", "$1.downsample.0.", "conv1x1 shortcut conv (with the stride)"),
                 new("shortcut.bn", Block + @"shortcut\.bn\.", "$1.downsample.1.", "its BatchNorm"),
                 new("head.fc", @"^head\.fc\.", "fc.", "classifier"),
