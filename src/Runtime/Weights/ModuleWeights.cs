@@ -12,8 +12,11 @@ namespace Torchwright.Runtime.Weights
     public sealed class LoadReport
     {
         internal LoadReport(string path, string? wrapper, string? strippedPrefix, IReadOnlyList<string> loaded, IReadOnlyList<string> kept,
-            IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> shapeMismatched, IReadOnlyList<string> dtypeMismatched)
+            IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> shapeMismatched, IReadOnlyList<string> dtypeMismatched,
+            KeyMap? keyMap = null, IReadOnlyDictionary<string, string>? sourceKeys = null)
         {
+            KeyMap = keyMap;
+            SourceKeys = sourceKeys ?? new Dictionary<string, string>(StringComparer.Ordinal);
             Path = path;
             Wrapper = wrapper;
             StrippedPrefix = strippedPrefix;
@@ -33,6 +36,12 @@ namespace Torchwright.Runtime.Weights
 
         /// <summary>"module." when every key of the file carried DataParallel's prefix (removed before matching), else null.</summary>
         public string? StrippedPrefix { get; }
+
+        /// <summary>The key map the file's keys went through before matching; null for none.</summary>
+        public KeyMap? KeyMap { get; }
+
+        /// <summary>Renamed keys: Torchwright name (as in the lists of this report) -> the key in the file.</summary>
+        public IReadOnlyDictionary<string, string> SourceKeys { get; }
 
         /// <summary>Keys copied into the module.</summary>
         public IReadOnlyList<string> Loaded { get; }
@@ -67,6 +76,7 @@ namespace Torchwright.Runtime.Weights
                 var sb = new StringBuilder($"{Loaded.Count} tensors loaded");
                 if (Wrapper != null) sb.Append($" from its '{Wrapper}' entry");
                 if (StrippedPrefix != null) sb.Append($" ('{StrippedPrefix}' prefix removed)");
+                if (KeyMap is { IsIdentity: false }) sb.Append($"; {SourceKeys.Count} keys renamed by key map '{KeyMap.Name}'");
                 if (Kept.Count > 0) sb.Append($"; {Kept.Count} num_batches_tracked buffers not in the file, kept");
                 return sb.ToString();
             }
@@ -79,7 +89,7 @@ namespace Torchwright.Runtime.Weights
             {
                 var sb = new StringBuilder();
                 Group(sb, "missing from the file", Missing);
-                Group(sb, "unexpected in the file", Unexpected);
+                Group(sb, "unexpected in the file", Unexpected.Select(DescribeFileKey).ToList());
                 Group(sb, "shape mismatches", ShapeMismatched);
                 Group(sb, "dtype mismatches", DTypeMismatched);
                 return sb.ToString().TrimEnd('\n');
@@ -87,6 +97,17 @@ namespace Torchwright.Runtime.Weights
         }
 
         public override string ToString() => IsExact ? Summary : Summary + "\n" + Problems;
+
+        /// <summary>A file key as the messages show it: with its name in the file when the key map renamed it, or a note
+        /// that no rule matched it.</summary>
+        internal string DescribeFileKey(string key) => DescribeFileKey(key, KeyMap, SourceKeys);
+
+        internal static string DescribeFileKey(string key, KeyMap? map, IReadOnlyDictionary<string, string> sourceKeys)
+        {
+            if (sourceKeys.TryGetValue(key, out var original))
+                return $"{key} (file key '{original}', renamed by '{map?.Name}')";
+            return map is { IsIdentity: false } ? $"{key} (no '{map.Name}' rule matched)" : key;
+        }
 
         private static void Group(StringBuilder sb, string what, IReadOnlyList<string> keys)
         {
@@ -117,15 +138,27 @@ namespace Torchwright.Runtime.Weights
         /// <see cref="CheckpointMismatchException"/> listing every one of them, and nothing is loaded; otherwise the
         /// matching keys load and the report tells what did not.
         /// </summary>
-        public static LoadReport LoadWeights(this nn.Module module, string path, bool strict = true)
+        public static LoadReport LoadWeights(this nn.Module module, string path, bool strict = true) =>
+            module.LoadWeights(path, strict, keyMap: null);
+
+        /// <summary>
+        /// As <see cref="LoadWeights(nn.Module, string, bool)"/>, with the file's keys first renamed by
+        /// <paramref name="keyMap"/> (<see cref="KeyMaps.Get"/>: "timm", "torchvision", ...); null or the identity map renames
+        /// nothing.  Messages and the report name a renamed key by both its Torchwright name and its name in the file.
+        /// </summary>
+        public static LoadReport LoadWeights(this nn.Module module, string path, bool strict, KeyMap? keyMap)
         {
             if (module is null) throw new ArgumentNullException(nameof(module));
             using var file = TensorFiles.Read(path);
-            return module.LoadWeights(file, strict);
+            return module.LoadWeights(file, strict, keyMap);
         }
 
         /// <summary>As <see cref="LoadWeights(nn.Module, string, bool)"/>, from tensors already read.</summary>
-        public static LoadReport LoadWeights(this nn.Module module, TensorFile file, bool strict = true)
+        public static LoadReport LoadWeights(this nn.Module module, TensorFile file, bool strict = true) =>
+            module.LoadWeights(file, strict, keyMap: null);
+
+        /// <summary>As <see cref="LoadWeights(nn.Module, string, bool, KeyMap?)"/>, from tensors already read.</summary>
+        public static LoadReport LoadWeights(this nn.Module module, TensorFile file, bool strict, KeyMap? keyMap)
         {
             if (module is null) throw new ArgumentNullException(nameof(module));
             if (file is null) throw new ArgumentNullException(nameof(file));
@@ -140,6 +173,11 @@ namespace Torchwright.Runtime.Weights
                 tensors = tensors.ToDictionary(kv => kv.Key.Substring(prefix.Length), kv => kv.Value, StringComparer.Ordinal);
             }
 
+            var sourceKeys = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (keyMap is { IsIdentity: false })
+                tensors = Rename(tensors, keyMap, sourceKeys);
+            string Describe(string k) => LoadReport.DescribeFileKey(k, keyMap, sourceKeys);
+
             var ordinal = StringComparer.Ordinal;
             var absent = sd.Keys.Where(k => !tensors.ContainsKey(k)).OrderBy(k => k, ordinal).ToList();
             var kept = absent.Where(IsBatchCounter).ToList();
@@ -152,20 +190,21 @@ namespace Torchwright.Runtime.Weights
             {
                 Tensor want = sd[k], got = tensors[k];
                 if (!want.shape.SequenceEqual(got.shape))
-                    shapes.Add($"{k}: module {Shape(want)} vs file {Shape(got)}");
+                    shapes.Add($"{Describe(k)}: module {Shape(want)} vs file {Shape(got)}");
                 else if (KindOf(want.dtype) != KindOf(got.dtype))
-                    dtypes.Add($"{k}: module {want.dtype} vs file {got.dtype}");
+                    dtypes.Add($"{Describe(k)}: module {want.dtype} vs file {got.dtype}");
                 else
                     loadable.Add(k);
             }
 
-            var report = new LoadReport(file.Path, file.Wrapper, prefix, loadable, kept, missing, unexpected, shapes, dtypes);
+            var report = new LoadReport(file.Path, file.Wrapper, prefix, loadable, kept, missing, unexpected, shapes, dtypes, keyMap, sourceKeys);
             if (strict && !report.IsExact)
             {
                 var counts = new[] { (missing.Count, "missing"), (unexpected.Count, "unexpected"), (shapes.Count, "shape mismatched"), (dtypes.Count, "dtype mismatched") }
                     .Where(c => c.Item1 > 0).Select(c => $"{c.Item1} {c.Item2}");
                 throw new CheckpointMismatchException(
-                    $"Checkpoint '{file.Path}'{(file.Wrapper != null ? $" (its '{file.Wrapper}' entry)" : "")} does not match module '{module.GetName()}' " +
+                    $"Checkpoint '{file.Path}'{(file.Wrapper != null ? $" (its '{file.Wrapper}' entry)" : "")}" +
+                    $"{(keyMap is { IsIdentity: false } ? $" read through key map '{keyMap.Name}'" : "")} does not match module '{module.GetName()}' " +
                     $"({string.Join(", ", counts)}; nothing was loaded):\n{report.Problems}\n" +
                     "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.", report);
             }
@@ -182,6 +221,26 @@ namespace Torchwright.Runtime.Weights
         {
             if (module is null) throw new ArgumentNullException(nameof(module));
             TensorFiles.Save(path, module.state_dict(), metadata);
+        }
+
+        /// <summary>The file's tensors under their mapped names; fills <paramref name="sourceKeys"/> (new -> old) for the
+        /// renamed ones. Two file keys mapped onto one name are a broken map or checkpoint: that throws, naming both.</summary>
+        private static Dictionary<string, Tensor> Rename(IReadOnlyDictionary<string, Tensor> tensors, KeyMap map, Dictionary<string, string> sourceKeys)
+        {
+            var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            var origin = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in tensors)
+            {
+                var mapped = map.Map(key);
+                if (origin.TryGetValue(mapped, out var other))
+                    throw new InvalidDataException(
+                        $"Key map '{map.Name}' maps both '{other}' and '{key}' of the checkpoint onto '{mapped}'; the checkpoint is not of the layout the map is for.");
+                origin[mapped] = key;
+                renamed[mapped] = value;
+                if (!string.Equals(mapped, key, StringComparison.Ordinal))
+                    sourceKeys[mapped] = key;
+            }
+            return renamed;
         }
 
         /// <summary>BatchNorm's step counter, which PyTorch's strict load lets a checkpoint omit.</summary>

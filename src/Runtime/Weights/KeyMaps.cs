@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+
+namespace Torchwright.Runtime.Weights
+{
+    /// <summary>
+    /// One rename of a key map: where <see cref="Pattern"/> matches, the match is replaced by <see cref="Replacement"/>
+    /// (.NET regex substitution syntax, <c>$1</c> for a group).  Patterns are anchored with <c>^</c> so a rule renames a
+    /// whole path segment, never a substring of one.
+    /// </summary>
+    public sealed class KeyRule
+    {
+        public KeyRule(string name, string pattern, string replacement, string description)
+        {
+            Name = name ?? throw new ArgumentNullException(nameof(name));
+            Pattern = pattern ?? throw new ArgumentNullException(nameof(pattern));
+            Replacement = replacement ?? throw new ArgumentNullException(nameof(replacement));
+            Description = description ?? throw new ArgumentNullException(nameof(description));
+            Regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled);
+        }
+
+        public string Name { get; }
+        public string Pattern { get; }
+        public string Replacement { get; }
+        public string Description { get; }
+        public Regex Regex { get; }
+
+        public override string ToString() => $"{Name}: {Pattern} -> {Replacement}";
+    }
+
+    /// <summary>
+    /// A named rewrite of checkpoint keys into Torchwright's state-dict names, applied before matching
+    /// (<see cref="ModuleWeights.LoadWeights(TorchSharp.torch.nn.Module, TensorFile, bool, KeyMap?)"/>).  The rules run in
+    /// order, each on the result of the ones before it, each at most once; a key no rule matches stays as it is, so a
+    /// strict load reports it as unexpected under its original name.
+    /// </summary>
+    public sealed class KeyMap
+    {
+        public KeyMap(string name, string description, IReadOnlyList<KeyRule> rules)
+        {
+            Name = name ?? throw new ArgumentNullException(nameof(name));
+            Description = description ?? throw new ArgumentNullException(nameof(description));
+            Rules = rules ?? throw new ArgumentNullException(nameof(rules));
+        }
+
+        public string Name { get; }
+        public string Description { get; }
+        public IReadOnlyList<KeyRule> Rules { get; }
+
+        /// <summary>True when the map renames nothing.</summary>
+        public bool IsIdentity => Rules.Count == 0;
+
+        /// <summary>The Torchwright name of a checkpoint key (the key itself when no rule matches).</summary>
+        public string Map(string key) => Map(key, out _);
+
+        /// <summary>As <see cref="Map(string)"/>; <paramref name="applied"/> lists the names of the rules that matched.</summary>
+        public string Map(string key, out IReadOnlyList<string> applied)
+        {
+            if (key is null) throw new ArgumentNullException(nameof(key));
+            var names = new List<string>();
+            foreach (var rule in Rules)
+            {
+                var m = rule.Regex.Match(key);
+                if (!m.Success) continue;
+                key = key.Substring(0, m.Index) + m.Result(rule.Replacement) + key.Substring(m.Index + m.Length);
+                names.Add(rule.Name);
+            }
+            applied = names;
+            return key;
+        }
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>The key maps the runtime knows, by name (the CLI's <c>--weights-from</c>). See docs/weights.md.</summary>
+    public static class KeyMaps
+    {
+        /// <summary>No renaming: torchvision-named checkpoints (and Torchwright's own) load as they are.</summary>
+        public static readonly KeyMap Identity = new("none",
+            "No renaming: the checkpoint already uses Torchwright's names (torchvision's for ResNet-family networks).",
+            Array.Empty<KeyRule>());
+
+        /// <summary>
+        /// timm <c>ByobNet</c> (models/byobnet.py, byoanet.py: botnet26t_256, resnet26t-style tiered stems, ...) to the
+        /// torchvision layout Torchwright's ResNet-family networks register.  Derived from
+        /// tests/Runtime.Tests/python/reference_byobnet.py; what is deliberately left unmapped is listed in docs/weights.md.
+        /// </summary>
+        public static readonly KeyMap TimmByobnet = new("timm-byobnet",
+            "timm ByobNet (byobnet.py/byoanet.py) -> torchvision ResNet layout: tiered/deep stem -> conv1.0..6 + bn1, " +
+            "stages.i.j -> layer{i+1}.j, ConvNormAct .conv/.bn -> convN/bnN, self_attn -> mhsa, post_attn -> bn2, " +
+            "shortcut -> downsample.0/.1, head.fc -> fc.",
+            TimmByobnetRules());
+
+        private static readonly Dictionary<string, KeyMap> ByName = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["none"] = Identity,
+            ["torchvision"] = Identity,
+            ["timm"] = TimmByobnet,
+            ["timm-byobnet"] = TimmByobnet,
+        };
+
+        /// <summary>Every accepted name (aliases included), sorted.</summary>
+        public static IReadOnlyList<string> Names => ByName.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+
+        /// <summary>The key map called <paramref name="name"/> (case-insensitive); unknown names throw, listing the known ones.</summary>
+        public static KeyMap Get(string name)
+        {
+            if (name is null) throw new ArgumentNullException(nameof(name));
+            if (ByName.TryGetValue(name, out var map)) return map;
+            throw new ArgumentException(
+                $"Unknown key-map scheme '{name}'. Known schemes: {string.Join(", ", Names)} " +
+                "('timm' = 'timm-byobnet'; 'torchvision' = 'none').", nameof(name));
+        }
+
+        private static IReadOnlyList<KeyRule> TimmByobnetRules()
+        {
+            const string Block = @"^(layer\d+\.\d+)\.";
+            var rules = new List<KeyRule>
+            {
+                // timm Stem('tiered'/'deep'): three ConvNormAct (conv + BatchNormAct2d, each with its act); torchvision's
+                // deep stem is conv1 = Sequential(conv, bn, act, conv, bn, act, conv) followed by bn1 and relu.
+                new("stem.conv1.conv", @"^stem\.conv1\.conv\.", "conv1.0.", "first stem conv (3x3/2)"),
+                new("stem.conv1.bn", @"^stem\.conv1\.bn\.", "conv1.1.", "its BatchNorm"),
+                new("stem.conv2.conv", @"^stem\.conv2\.conv\.", "conv1.3.", "second stem conv"),
+                new("stem.conv2.bn", @"^stem\.conv2\.bn\.", "conv1.4.", "its BatchNorm"),
+                new("stem.conv3.conv", @"^stem\.conv3\.conv\.", "conv1.6.", "third stem conv"),
+                new("stem.conv3.bn", @"^stem\.conv3\.bn\.", "bn1.", "its BatchNorm is torchvision's bn1 (the act after it is the stem relu)"),
+            };
+            // Stage index i -> layer{i+1}; a ResNet has four stages, so stages.4+ (gernet, final stages) stay unmapped.
+            for (int i = 0; i < 4; i++)
+                rules.Add(new($"stages.{i}", $@"^stages\.{i}\.", $"layer{i + 1}.", $"stage {i} is torchvision's layer{i + 1}"));
+            rules.AddRange(new KeyRule[]
+            {
+                new("conv1_1x1.conv", Block + @"conv1_1x1\.conv\.", "$1.conv1.", "bottleneck reduction conv"),
+                new("conv1_1x1.bn", Block + @"conv1_1x1\.bn\.", "$1.bn1.", "its BatchNorm"),
+                new("conv2_kxk.conv", Block + @"conv2_kxk\.conv\.", "$1.conv2.", "3x3 conv (stride, groups)"),
+                new("conv2_kxk.bn", Block + @"conv2_kxk\.bn\.", "$1.bn2.", "its BatchNorm"),
+                new("self_attn.qkv", Block + @"self_attn\.qkv\.", "$1.mhsa.qkv.", "BottleneckAttn q|k|v projection"),
+                new("self_attn.pos_embed", Block + @"self_attn\.pos_embed\.(height_rel|width_rel)$", "$1.mhsa.rel_pos.$2", "relative-position tables"),
+                new("post_attn", Block + @"post_attn\.", "$1.bn2.", "BatchNormAct2d after the attention (and its AvgPool) is bn2"),
+                new("conv3_1x1.conv", Block + @"conv3_1x1\.conv\.", "$1.conv3.", "bottleneck expansion conv"),
+                new("conv3_1x1.bn", Block + @"conv3_1x1\.bn\.", "$1.bn3.", "its BatchNorm (no act)"),
+                // downsample='avg' (DownsampleAvg: pool = AvgPool(2, s, ceil_mode, no pad count) or Identity, conv =
+                // ConvNormAct 1x1) is Torchwright's AvgDown shortcut; it must run before the conv1x1 rules below.
+                new("shortcut.conv.conv", Block + @"shortcut\.conv\.conv\.", "$1.downsample.1.", "avg-down shortcut conv (after the pool)"),
+                new("shortcut.conv.bn", Block + @"shortcut\.conv\.bn\.", "$1.downsample.2.", "its BatchNorm"),
+                new("shortcut.conv", Block + @"shortcut\.conv\.", "$1.downsample.0.", "conv1x1 shortcut conv (with the stride)"),
+                new("shortcut.bn", Block + @"shortcut\.bn\.", "$1.downsample.1.", "its BatchNorm"),
+                new("head.fc", @"^head\.fc\.", "fc.", "classifier"),
+            });
+            return rules;
+        }
+    }
+}
