@@ -39,13 +39,15 @@ arch Tiny {
             // The strided BoT block attends over its 16x16 input map, the second over 8x8: the builder sizes the
             // relative-position tables from "input".
             const string expected = @"{
-  ""spec_version"": 1,
+  ""spec_version"": 2,
   ""name"": ""Tiny"",
   ""family"": ""resnet"",
   ""input"": [3, 64, 64],
   ""input_declared"": true,
   ""stem"": ""resnet"",
   ""stem_width"": 16,
+  ""stem_widths"": [16],
+  ""stem_activation"": ""relu"",
   ""classes"": 10,
   ""params"": 13082,
   ""macs"": 6003328,
@@ -60,7 +62,7 @@ arch Tiny {
       ""patch_kernel"": 0,
       ""output"": [32, 16, 16],
       ""blocks"": [
-        {""kind"": ""Bottleneck"", ""in_channels"": 16, ""width"": 8, ""out_channels"": 32, ""stride"": 1, ""cardinality"": 1, ""radix"": 1, ""avd"": false, ""shortcut"": ""conv"", ""heads"": 0, ""mlp_ratio"": 0, ""sr_ratio"": 0, ""lka_kernel"": 0, ""lka_dilation"": 0, ""layer_scale"": 0, ""qkv_bias"": false, ""input"": [16, 16, 16], ""output"": [32, 16, 16]}
+        {""kind"": ""Bottleneck"", ""in_channels"": 16, ""width"": 8, ""out_channels"": 32, ""stride"": 1, ""cardinality"": 1, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [16, 16, 16], ""output"": [32, 16, 16]}
       ]
     },
     {
@@ -72,8 +74,8 @@ arch Tiny {
       ""patch_kernel"": 0,
       ""output"": [64, 8, 8],
       ""blocks"": [
-        {""kind"": ""BotBottleneck"", ""in_channels"": 32, ""width"": 16, ""out_channels"": 64, ""stride"": 2, ""cardinality"": 1, ""radix"": 1, ""avd"": false, ""shortcut"": ""conv"", ""heads"": 2, ""mlp_ratio"": 0, ""sr_ratio"": 0, ""lka_kernel"": 0, ""lka_dilation"": 0, ""layer_scale"": 0, ""qkv_bias"": false, ""input"": [32, 16, 16], ""output"": [64, 8, 8]},
-        {""kind"": ""BotBottleneck"", ""in_channels"": 64, ""width"": 16, ""out_channels"": 64, ""stride"": 1, ""cardinality"": 1, ""radix"": 1, ""avd"": false, ""shortcut"": ""conv"", ""heads"": 2, ""mlp_ratio"": 0, ""sr_ratio"": 0, ""lka_kernel"": 0, ""lka_dilation"": 0, ""layer_scale"": 0, ""qkv_bias"": false, ""input"": [64, 8, 8], ""output"": [64, 8, 8]}
+        {""kind"": ""BotBottleneck"", ""in_channels"": 32, ""width"": 16, ""out_channels"": 64, ""stride"": 2, ""heads"": 2, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [32, 16, 16], ""output"": [64, 8, 8]},
+        {""kind"": ""BotBottleneck"", ""in_channels"": 64, ""width"": 16, ""out_channels"": 64, ""stride"": 1, ""heads"": 2, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [64, 8, 8], ""output"": [64, 8, 8]}
       ]
     }
   ]
@@ -100,9 +102,9 @@ arch Tiny {
         }
 
         /// <summary>
-        /// Every zoo architecture: the JSON parses, every <see cref="BlockIR"/> property (found by reflection, so a new
-        /// field without a key fails here) is present under its snake_case name with the IR's value, and shapes and
-        /// totals equal the cost model's.
+        /// Every zoo architecture: the JSON parses, each block carries its channels and stride and every setting its
+        /// definition writes (Spec) with the IR's value, the definition's settings record has no property the spec leaves
+        /// out (found by reflection, so a new setting without a key fails here), and shapes and totals equal the cost model's.
         /// </summary>
         [Fact]
         public void Every_zoo_block_carries_every_IR_field_with_its_value()
@@ -110,7 +112,6 @@ arch Tiny {
             var zoo = ArchCompiler.Compile(Zoo.Sources);
             Assert.False(zoo.HasErrors, string.Join("\n", zoo.Diagnostics));
             Assert.Equal(11, zoo.Architectures.Count);
-            var properties = typeof(BlockIR).GetProperties().Where(p => p.Name != "EqualityContract").ToList();
             foreach (var arch in zoo.Architectures)
             {
                 var ir = arch.Ir;
@@ -131,24 +132,28 @@ arch Tiny {
                         var block = ir.Stages[s].Blocks[b];
                         var json = blocks[b];
                         var where = $"{ir.Name} {Naming.Block(ir.Family, s, b)}";
-                        foreach (var p in properties)
+                        Assert.Equal(block.Kind.RuntimeType, json.GetProperty("kind").GetString());
+                        Assert.Equal(block.InChannels, json.GetProperty("in_channels").GetInt64());
+                        Assert.Equal(block.Width, json.GetProperty("width").GetInt64());
+                        Assert.Equal(block.OutChannels, json.GetProperty("out_channels").GetInt64());
+                        Assert.Equal(block.Stride, json.GetProperty("stride").GetInt64());
+                        var spec = block.Kind.Spec(block).ToList();
+                        foreach (var kv in spec)
                         {
-                            var key = Snake(p.Name);
-                            Assert.True(json.TryGetProperty(key, out var value), $"{where}: no \"{key}\" for BlockIR.{p.Name}");
-                            object expected = p.GetValue(block)!;
-                            object actual = expected switch
+                            Assert.True(json.TryGetProperty(kv.Key, out var value), $"{where}: no \"{kv.Key}\"");
+                            object actual = kv.Value switch
                             {
-                                BlockKind _ => value.GetString()!,
-                                ShortcutKind _ => value.GetString()!,
                                 long _ => value.GetInt64(),
                                 bool _ => value.GetBoolean(),
                                 double _ => value.GetDouble(),
-                                _ => throw new InvalidOperationException($"BlockIR.{p.Name} has type {p.PropertyType}; teach this test (and ArchSpecJson) about it"),
+                                string _ => value.GetString()!,
+                                _ => throw new InvalidOperationException($"{where}: setting {kv.Key} has type {kv.Value.GetType()}; teach this test (and ArchSpecJson) about it"),
                             };
-                            if (expected is BlockKind kind) expected = CostModel.KindName(kind);
-                            if (expected is ShortcutKind sc) expected = sc == ShortcutKind.AvgDown ? "avgdown" : "conv";
-                            Assert.True(expected.Equals(actual), $"{where}: \"{key}\" is {actual}, the IR has {expected}");
+                            Assert.True(kv.Value.Equals(actual), $"{where}: \"{kv.Key}\" is {actual}, the IR has {kv.Value}");
                         }
+                        // Every property of the kind's settings record is written under its snake_case name.
+                        foreach (var p in block.Settings.GetType().GetProperties().Where(p => p.Name != "EqualityContract"))
+                            Assert.True(spec.Any(kv => kv.Key == Snake(p.Name)), $"{where}: {block.Settings.GetType().Name}.{p.Name} has no \"{Snake(p.Name)}\" key");
                         var row = arch.Costs.Layers.Single(l => l.Path == Naming.Block(ir.Family, s, b));
                         Assert.Equal(row.Input, ShapeOf(json.GetProperty("input")));
                         Assert.Equal(row.Output, ShapeOf(json.GetProperty("output")));

@@ -56,7 +56,7 @@ namespace Torchwright.Dsl.Diagnostics
             "TW0016", "Value out of range", "{0}: {1} = {2} is out of range: {3}", Severity.Error);
 
         public static readonly DiagnosticDescriptor ListLength = new DiagnosticDescriptor(
-            "TW0017", "Per-stage list has the wrong length", "Field '{0}' has {1} entries but the architecture has {2} stages (from 'depths'); give one entry per stage", Severity.Error);
+            "TW0017", "Per-stage list has the wrong length", "{0}: '{1}' has {2} entries but the architecture has {3} stages (from {4}); {5}", Severity.Error);
 
         public static readonly DiagnosticDescriptor MixedFamilies = new DiagnosticDescriptor(
             "TW0018", "Stages from different families", "{0}: block '{1}' belongs to the {2} family but earlier stages are {3}; one architecture uses one family's layout", Severity.Error);
@@ -75,6 +75,9 @@ namespace Torchwright.Dsl.Diagnostics
 
         public static readonly DiagnosticDescriptor MapTooSmall = new DiagnosticDescriptor(
             "TW0023", "Feature map too small for the kernel", "{0}: {1} receives a {2}x{3} map (at input {4}), smaller than its {5}x{5} kernel even padded, so it would leave no pixels; use {6}, or a larger input or smaller strides before this stage", Severity.Error);
+
+        public static readonly DiagnosticDescriptor FieldHasNoEffect = new DiagnosticDescriptor(
+            "TW0024", "Field has no effect", "{0}: '{1}' has no effect: {2}, and {3}; remove it, or change the block kind, stem or option it belongs to", Severity.Error);
 
         // --- generated names, attribute use, imports and work caps (TW0030-TW0039) -----------------
         public static readonly DiagnosticDescriptor GeneratedTypeNameTaken = new DiagnosticDescriptor(
@@ -112,7 +115,7 @@ namespace Torchwright.Dsl.Diagnostics
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
 
         public static readonly DiagnosticDescriptor UnusedField = new DiagnosticDescriptor(
-            "TW0101", "Field has no effect", "{0}: '{1}' has no effect on {2}; remove it or change the block kind", Severity.Warning);
+            "TW0101", "Inherited field has no effect", "{0}: inherited '{1}' has no effect here: {2}; override it or remove it from the base if that is not what you want", Severity.Warning);
 
         public static readonly DiagnosticDescriptor WidthRounded = new DiagnosticDescriptor(
             "TW0102", "Width multiplier rounded channels", "{0}: width multiplier {1} gives {2} channels, rounded to {3} (a multiple of 8)", Severity.Info);
@@ -125,7 +128,7 @@ namespace Torchwright.Dsl.Diagnostics
             SyntaxError, UnknownField, UnknownKind, ChannelMismatch, GroupsDoNotDivide, HeadsDoNotDivide, MaskLength,
             InputSizeRequired, FeatureMapNotDivisible, InvalidLka, SweepUnknownField, InheritanceCycle, DuplicateName,
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
-            MhsaStride, MapTooSmall,
+            MhsaStride, MapTooSmall, FieldHasNoEffect,
             GeneratedTypeNameTaken, TypeNameIsMemberName, UnprintableName, NonFiniteNumber, StageWithoutArchitecture, EmptyImport,
             ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,

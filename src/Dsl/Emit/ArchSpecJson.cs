@@ -10,15 +10,15 @@ namespace Torchwright.Dsl.Emit
 {
     /// <summary>
     /// A checked architecture as a JSON spec that a builder in another language (the PyTorch reference networks in
-    /// tests/Runtime.Tests/python/reference_nets.py) assembles without re-deriving anything: every <see cref="BlockIR"/>
-    /// field, each block's input and output shape from the cost model (BoT's relative-position tables are sized by
+    /// tests/Runtime.Tests/python/reference_nets.py) assembles without re-deriving anything: every block's channels,
+    /// stride and settings (written by its definition), each block's input and output shape from the cost model (BoT's relative-position tables are sized by
     /// the block's input map), and the exact costs. Keys are snake_case, shapes are [C, H, W] and kinds are the cost
     /// model's names, as in the summary JSON. The format only ever changes by adding keys.
     /// </summary>
     public static class ArchSpecJson
     {
-        /// <summary>Bumped only if an existing key changes meaning (adding keys does not bump it).</summary>
-        public const int Version = 1;
+        /// <summary>Bumped only if an existing key changes meaning or goes (adding keys does not bump it). 2: blocks carry only their kind's settings; stems their widths.</summary>
+        public const int Version = 2;
 
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -54,8 +54,10 @@ namespace Torchwright.Dsl.Emit
                 ("family", Str(FamilyWord(ir.Family))),
                 ("input", ShapeArray(ir.Input)),
                 ("input_declared", Bool(ir.InputDeclared)),
-                ("stem", Str(StemWord(ir.Stem))),
-                ("stem_width", Int(ir.StemWidth)),
+                ("stem", Str(ir.Stem.Kind.Word)),
+                ("stem_width", Int(ir.Stem.OutChannels)),
+                ("stem_widths", "[" + string.Join(", ", ir.Stem.Widths.Select(Int)) + "]"),
+                ("stem_activation", Str(ir.Stem.Activation)),
                 ("classes", Int(ir.Classes)),
                 ("params", Int(costs.Params)),
                 ("macs", Int(costs.Macs)),
@@ -64,29 +66,32 @@ namespace Torchwright.Dsl.Emit
             }) + "\n";
         }
 
-        /// <summary>One block on one line: kind, every IR field (neutral values included), input and output shapes.</summary>
-        private static string Block(BlockIR b, LayerInfo row) =>
-            "{" + string.Join(", ", new[]
+        /// <summary>One block on one line: kind, channels and stride, the kind's own settings (its definition's), input and output shapes.</summary>
+        private static string Block(BlockIR b, LayerInfo row)
+        {
+            var members = new List<(string, string)>
             {
-                ("kind", Str(CostModel.KindName(b.Kind))),
+                ("kind", Str(b.Kind.RuntimeType)),
                 ("in_channels", Int(b.InChannels)),
                 ("width", Int(b.Width)),
                 ("out_channels", Int(b.OutChannels)),
                 ("stride", Int(b.Stride)),
-                ("cardinality", Int(b.Cardinality)),
-                ("radix", Int(b.Radix)),
-                ("avd", Bool(b.Avd)),
-                ("shortcut", Str(b.Shortcut == ShortcutKind.AvgDown ? "avgdown" : "conv")),
-                ("heads", Int(b.Heads)),
-                ("mlp_ratio", Int(b.MlpRatio)),
-                ("sr_ratio", Int(b.SrRatio)),
-                ("lka_kernel", Int(b.LkaKernel)),
-                ("lka_dilation", Int(b.LkaDilation)),
-                ("layer_scale", Number(b.LayerScale)),
-                ("qkv_bias", Bool(b.QkvBias)),
-                ("input", ShapeArray(row.Input)),
-                ("output", ShapeArray(row.Output)),
-            }.Select(Member)) + "}";
+            };
+            foreach (var kv in b.Kind.Spec(b)) members.Add((kv.Key, Value(kv.Value)));
+            members.Add(("input", ShapeArray(row.Input)));
+            members.Add(("output", ShapeArray(row.Output)));
+            return "{" + string.Join(", ", members.Select(Member)) + "}";
+        }
+
+        private static string Value(object v) => v switch
+        {
+            long l => Int(l),
+            int i => Int(i),
+            bool b => Bool(b),
+            double d => Number(d),
+            string s => Str(s),
+            _ => throw new ArgumentException($"ArchSpecJson: a block setting has type {v.GetType()}, which the spec does not write."),
+        };
 
         /// <summary>An object with one member per line at the given depth (two spaces a level).</summary>
         private static string Object(int depth, IEnumerable<(string Key, string Value)> members)
@@ -99,15 +104,6 @@ namespace Torchwright.Dsl.Emit
 
         /// <summary>The .arch spellings of the enums (family words are the family names in lower case).</summary>
         private static string FamilyWord(Family f) => f switch { Family.ResNet => "resnet", Family.Van => "van", _ => "rest" };
-
-        private static string StemWord(StemKind s) => s switch
-        {
-            StemKind.ResNet => "resnet",
-            StemKind.Deep => "deep",
-            StemKind.Rest => "rest",
-            StemKind.RestPaper => "rest_paper",
-            _ => "none",
-        };
 
         private static string ShapeArray(Shape s) => "[" + Int(s.C) + ", " + Int(s.H) + ", " + Int(s.W) + "]";
 

@@ -150,7 +150,7 @@ namespace Torchwright.Dsl.Emit
                 "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
                 "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features", "Head", "CheckInput",
             };
-            if (ir.Stem != StemKind.None) names.Add("Stem");
+            if (ir.HasStem) names.Add("Stem");
             foreach (var st in ir.Stages)
             {
                 var n = Pascal(st.Name);
@@ -230,7 +230,7 @@ namespace Torchwright.Dsl.Emit
                 var shape = c.StageOutputs[s];
                 long p = 0, m = 0;
                 foreach (var l in c.Layers.Where(l => StageOf(ir, l.Path) == s)) { p += l.Params; m += l.Macs; }
-                var kinds = string.Join("+", stage.Blocks.Select(b => CostModel.KindName(b.Kind)).Distinct());
+                var kinds = string.Join("+", stage.Blocks.Select(b => b.Kind.RuntimeType).Distinct());
                 w.Line($"/// <item><term>{stage.Name} ({Naming.Stage(ir.Family, s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
             }
             w.Line("/// </list>");
@@ -297,37 +297,8 @@ namespace Torchwright.Dsl.Emit
             var ir = arch.Ir;
             var list = new List<Component>();
             void Add(string name, string type, string create, IReadOnlyList<string>? items = null) => list.Add(new Component(name, Field(name), type, create, items));
-            long inC = ir.Input.C, w = ir.StemWidth;
-            switch (ir.Stem)
-            {
-                case StemKind.ResNet:
-                    Add("conv1", "global::TorchSharp.Modules.Conv2d", $"{NN}.Conv2d({inC}, {w}, 7, stride: 2, padding: 3, bias: false)");
-                    Add("bn1", "global::TorchSharp.Modules.BatchNorm2d", $"{NN}.BatchNorm2d({w})");
-                    Add("relu", "global::TorchSharp.Modules.ReLU", $"{NN}.ReLU()");
-                    Add("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
-                    break;
-                case StemKind.Deep:
-                    Add("conv1", "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential", new[]
-                    {
-                        $"(\"0\", {NN}.Conv2d({inC}, {w / 2}, 3, stride: 2, padding: 1, bias: false))",
-                        $"(\"1\", {NN}.BatchNorm2d({w / 2}))",
-                        $"(\"2\", {NN}.ReLU())",
-                        $"(\"3\", {NN}.Conv2d({w / 2}, {w / 2}, 3, stride: 1, padding: 1, bias: false))",
-                        $"(\"4\", {NN}.BatchNorm2d({w / 2}))",
-                        $"(\"5\", {NN}.ReLU())",
-                        $"(\"6\", {NN}.Conv2d({w / 2}, {w}, 3, stride: 1, padding: 1, bias: false))",
-                    });
-                    Add("bn1", "global::TorchSharp.Modules.BatchNorm2d", $"{NN}.BatchNorm2d({w})");
-                    Add("relu", "global::TorchSharp.Modules.ReLU", $"{NN}.ReLU()");
-                    Add("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
-                    break;
-                case StemKind.Rest:
-                    Add("stem", $"{Blocks}.RestStem", $"new {Blocks}.RestStem(\"stem\", {inC}, {w})");
-                    break;
-                case StemKind.RestPaper:
-                    Add("stem", $"{Blocks}.RestPaperStem", $"new {Blocks}.RestPaperStem(\"stem\", {inC}, {w})");
-                    break;
-            }
+            foreach (var p in ir.Stem.Kind.Parts(ir.Stem, ir.Input.C))
+                Add(p.Name, p.Type, p.Create, p.Items);
             for (int s = 0; s < ir.Stages.Count; s++)
             {
                 var st = ir.Stages[s];
@@ -341,7 +312,7 @@ namespace Torchwright.Dsl.Emit
                 }
                 var stageName = Naming.Stage(ir.Family, s);
                 var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: Part(ir.Name, $"{Naming.Block(ir.Family, s, i)} (stage {st.Name}, block {i})",
-                    BlockCreate(b, i.ToString(Inv), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input)))).ToList();
+                    b.Kind.Create(b, Str(i.ToString(Inv)), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input)))).ToList();
                 if (ir.Family == Family.ResNet)
                     Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
                         blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
@@ -369,32 +340,10 @@ namespace Torchwright.Dsl.Emit
         private static string Part(string arch, string part, string create) =>
             $"global::Torchwright.Runtime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
-        private static string BlockCreate(BlockIR b, string name, Shape input)
-        {
-            string sc = $"{Blocks}.ShortcutKind.{b.Shortcut}";
-            string n = Str(name);
-            switch (b.Kind)
-            {
-                case BlockKind.Bottleneck:
-                    return $"new {Blocks}.Bottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Cardinality}, {sc})";
-                case BlockKind.Bot:
-                    // MHSA runs at the block's input size (before any stride), which the checker computed.
-                    return $"new {Blocks}.BotBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Heads}, {input.H}, {input.W}, {sc})";
-                case BlockKind.SplitAttn:
-                    return $"new {Blocks}.SplitAttnBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {b.Radix}, {b.Cardinality}, {(b.Avd ? "true" : "false")}, {sc})";
-                case BlockKind.Cot:
-                    return $"new {Blocks}.CotBottleneck({n}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {sc})";
-                case BlockKind.Van:
-                    return $"new {Blocks}.VanBlock({n}, {b.Width}, {b.MlpRatio}, {b.LkaKernel}, {b.LkaDilation}, {Double(b.LayerScale)})";
-                default:
-                    return $"new {Blocks}.RestBlock({n}, {b.Width}, {b.Heads}, {b.MlpRatio}, {b.SrRatio}, {(b.QkvBias ? "true" : "false")})";
-            }
-        }
-
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {
             const string T = "global::TorchSharp.torch.Tensor";
-            bool hasStem = ir.Stem != StemKind.None;
+            bool hasStem = ir.HasStem;
             var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
 
             // forward frees every intermediate once the next step has consumed it (Intermediates.Freeing), as PyTorch
@@ -434,18 +383,10 @@ namespace Torchwright.Dsl.Emit
 
             // The parts: each frees what it makes and never its argument.
             if (hasStem) w.Line("/// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>");
-            switch (ir.Stem)
+            if (ir.Stem.Kind.Forward(ir.Stem) is string stemForward)
             {
-                case StemKind.ResNet:
-                case StemKind.Deep:
-                    w.Line($"private {T} Stem({T} input) => input.Through(conv1, bn1, relu, maxpool);");
-                    w.Line();
-                    break;
-                case StemKind.Rest:
-                case StemKind.RestPaper:
-                    w.Line($"private {T} Stem({T} input) => stem.call(input);");
-                    w.Line();
-                    break;
+                w.Line($"private {T} Stem({T} input) => {stemForward};");
+                w.Line();
             }
             for (int s = 0; s < ir.Stages.Count; s++)
             {
@@ -508,7 +449,7 @@ namespace Torchwright.Dsl.Emit
         private static void WriteGuard(CodeWriter w, CheckedArchitecture arch, string className)
         {
             var ir = arch.Ir;
-            bool fixedSize = ir.InputDeclared && ir.Stages.Any(s => s.Blocks.Any(b => b.Kind == BlockKind.Bot || b.Kind == BlockKind.Rest));
+            bool fixedSize = ir.InputDeclared && ir.Stages.Any(s => s.Blocks.Any(b => b.Kind.FixesMapSize));
             string why = "";
             if (fixedSize)
             {
@@ -551,15 +492,6 @@ namespace Torchwright.Dsl.Emit
 
         /// <summary>Text for an XML doc comment: markup escaped, and nothing that could end the comment's line.</summary>
         private static string Xml(string s) => DisplayText.Escape(s, int.MaxValue).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-
-        /// <summary>A double literal; the checker never lets a non-finite value through, but the literal would still compile.</summary>
-        private static string Double(double v)
-        {
-            if (double.IsNaN(v)) return "double.NaN";
-            if (double.IsInfinity(v)) return v > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
-            var r = v.ToString("R", Inv);
-            return r + (r.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
-        }
 
         private static string Giga(long macs) => (macs / 1e9).ToString("0.000", Inv);
     }

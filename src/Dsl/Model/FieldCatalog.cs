@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Torchwright.Dsl.Blocks;
 
 namespace Torchwright.Dsl.Model
 {
@@ -10,55 +11,58 @@ namespace Torchwright.Dsl.Model
     [Flags]
     public enum FieldScope { Arch = 1, Stage = 2, Both = Arch | Stage }
 
-    /// <summary>One settable field of an architecture. <see cref="PerStage"/> names the per-stage list that a stage value overrides.</summary>
-    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null);
+    /// <summary>
+    /// One settable field of an architecture. <see cref="PerStage"/> names the per-stage list that a stage value
+    /// overrides; <see cref="ReadBy"/> says which kinds read it (for "has no effect" messages; empty for general fields).
+    /// </summary>
+    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null, string ReadBy = "");
 
     /// <summary>
-    /// Every field the language knows, in one place: the .arch resolver, the attribute reader, the docs table
-    /// (docs/fields.md) and the sweep checker all read this list.
+    /// Every field the language knows: the general ones below, then each stem's, block kind's and channel-attention
+    /// option's own fields from its definition (src/Dsl/Blocks). The .arch resolver, the attribute reader, the docs
+    /// table (docs/fields.md) and the sweep checker all read this list.
     /// </summary>
     public static class FieldCatalog
     {
-        public static readonly string[] BlockWords = { "bottleneck", "splat", "cot", "van", "rest" };
-        public static readonly string[] StemWords = { "resnet", "deep", "rest", "rest_paper", "none" };
-        public static readonly string[] ShortcutWords = { "conv", "avgdown" };
+        public static string[] BlockWords => Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word!).ToArray();
+        public static string[] StemWords => Definitions.Stems.Select(s => s.Word).ToArray();
 
-        public static readonly FieldInfo[] All =
+        private static readonly FieldInfo[] General =
         {
             new FieldInfo("input", FieldType.Dims, FieldScope.Arch, "Input shape C x H x W (or H x W with 3 channels). Fixes every feature-map size; required by MHSA and ResT attention."),
             new FieldInfo("classes", FieldType.Int, FieldScope.Arch, "Classifier outputs; 0 drops the head (features only). Default 1000."),
             new FieldInfo("width", FieldType.Float, FieldScope.Arch, "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8. Default 1.0."),
-            new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: resnet (7x7/2, BN, ReLU, maxpool), deep (three 3x3 convs, ResNeSt), rest (ResT released code), rest_paper (ResT paper), none (VAN: stage 1 embeds patches).", StemWords),
-            new FieldInfo("stem_width", FieldType.Int, FieldScope.Arch, "Stem output channels (deep stem: intermediate convs use half). Default 64; ResT: the first stage's width."),
-            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: bottleneck (ResNet v1.5), splat (ResNeSt split attention), cot (CoTNet), van (VAN large-kernel attention), rest (ResT efficient MSA).", BlockWords),
+            new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: " + string.Join(", ", Definitions.Stems.Select(s => s.Word + " (" + s.Summary + ")")) + ".", StemWords),
+            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: " + string.Join(", ", Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word + " (" + b.Summary + ")")) + ".", BlockWords),
             new FieldInfo("depths", FieldType.IntList, FieldScope.Arch, "Blocks per stage; its length sets the number of stages (named c2, c3, ...)."),
             new FieldInfo("depth", FieldType.Int, FieldScope.Stage, "Blocks in this stage.", PerStage: "depths"),
             new FieldInfo("widths", FieldType.IntList, FieldScope.Arch, "Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages."),
             new FieldInfo("width", FieldType.Int, FieldScope.Stage, "This stage's width (see widths).", PerStage: "widths"),
-            new FieldInfo("outs", FieldType.IntList, FieldScope.Arch, "Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width."),
+            new FieldInfo("outs", FieldType.IntList, FieldScope.Arch, "Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width (a different value is TW0004)."),
             new FieldInfo("out", FieldType.Int, FieldScope.Stage, "This stage's output channels.", PerStage: "outs"),
             new FieldInfo("strides", FieldType.IntList, FieldScope.Arch, "Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without."),
             new FieldInfo("stride", FieldType.Int, FieldScope.Stage, "This stage's stride.", PerStage: "strides"),
             new FieldInfo("in", FieldType.Int, FieldScope.Stage, "Declared input channels of the stage: checked against what flows in (TW0004)."),
-            new FieldInfo("shortcut", FieldType.Word, FieldScope.Both, "Projection shortcut on shape change: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN).", ShortcutWords),
-            new FieldInfo("cardinality", FieldType.Int, FieldScope.Both, "Groups of the 3x3 conv (ResNeXt) / of the split-attention conv and its fc layers. Default 1."),
-            new FieldInfo("radix", FieldType.Int, FieldScope.Both, "Split-attention radix (splat blocks). Default 2."),
-            new FieldInfo("avd", FieldType.Bool, FieldScope.Both, "Split attention: in strided blocks run the 3x3 conv at stride 1 and downsample with a 3x3 avg pool after it. Default true."),
-            new FieldInfo("heads", FieldType.IntList, FieldScope.Arch, "Per-stage attention heads (MHSA in bottleneck stages, EMSA in rest stages). Default 4 for MHSA."),
-            new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads"),
-            new FieldInfo("mhsa", FieldType.IntList, FieldScope.Stage, "Per-block mask: 1 replaces that bottleneck's 3x3 conv with multi-head self-attention (BoTNet). One entry per block."),
-            new FieldInfo("mhsa_every", FieldType.Int, FieldScope.Stage, "Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa."),
-            new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4."),
-            new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios"),
-            new FieldInfo("sr_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1."),
-            new FieldInfo("sr_ratio", FieldType.Int, FieldScope.Stage, "This stage's spatial reduction.", PerStage: "sr_ratios"),
-            new FieldInfo("lka_kernel", FieldType.Int, FieldScope.Both, "VAN large-kernel attention: the kernel K approximated (odd). Default 21."),
-            new FieldInfo("lka_dilation", FieldType.Int, FieldScope.Both, "VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3."),
-            new FieldInfo("patch_kernels", FieldType.IntList, FieldScope.Arch, "VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2)."),
-            new FieldInfo("patch_kernel", FieldType.Int, FieldScope.Stage, "This stage's patch-embedding kernel.", PerStage: "patch_kernels"),
-            new FieldInfo("layer_scale", FieldType.Float, FieldScope.Arch, "Initial value of VAN's layer-scale parameters. Default 0.01."),
-            new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Arch, "Bias on ResT's q and kv projections. Default true."),
         };
+
+        public static readonly FieldInfo[] All = Compose();
+
+        /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions once.</summary>
+        private static FieldInfo[] Compose()
+        {
+            var list = new List<FieldInfo>(General);
+            var seen = new HashSet<(string, FieldScope)>(list.Select(f => (f.Name, f.Scope)));
+            void Add(IEnumerable<FieldInfo> fields)
+            {
+                foreach (var f in fields)
+                    if (seen.Add((f.Name, f.Scope))) list.Add(f);
+            }
+            foreach (var s in Definitions.Stems) Add(s.Fields);
+            Add(ResNetFamily.Fields);
+            foreach (var b in Definitions.Blocks) Add(b.Fields);
+            foreach (var a in Definitions.ChannelAttentions) Add(a.Fields);
+            return list.ToArray();
+        }
 
         private static readonly Dictionary<string, FieldInfo> ArchFields =
             All.Where(f => (f.Scope & FieldScope.Arch) != 0).ToDictionary(f => f.Name, StringComparer.Ordinal);

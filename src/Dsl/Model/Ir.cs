@@ -1,13 +1,10 @@
+using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
 
 namespace Torchwright.Dsl.Model
 {
-    public enum BlockKind { Bottleneck, Bot, SplitAttn, Cot, Van, Rest }
-
     /// <summary>The macro layout and state-dict naming an architecture follows (decided by its block kinds).</summary>
     public enum Family { ResNet, Van, Rest }
-
-    public enum StemKind { None, ResNet, Deep, Rest, RestPaper }
 
     public enum ShortcutKind { Conv, AvgDown }
 
@@ -17,16 +14,34 @@ namespace Torchwright.Dsl.Model
         public override string ToString() => $"{C}x{H}x{W}";
     }
 
+    /// <summary>The settings one block kind reads; each <see cref="BlockDefinition"/> declares its own record beside it.</summary>
+    public abstract record BlockSettings;
+
+    /// <summary>A channel-attention option with its computed sizes (SE's rounded channels, ECA's kernel).</summary>
+    public sealed record ChannelAttentionIR(ChannelAttentionDefinition Kind, long Channels, long Kernel);
+
+    /// <summary>What every ResNet-family block takes besides its kind's settings: activation, channel attention, dilation.</summary>
+    public sealed record BlockOptionsIR(string Activation, ChannelAttentionIR? Attention, long Dilation)
+    {
+        public static readonly BlockOptionsIR Default = new BlockOptionsIR("relu", null, 1);
+    }
+
     /// <summary>
-    /// One block with every hyper-parameter resolved. Fields that a kind does not use keep neutral values,
-    /// so two declarations of the same network produce equal IR whatever they spelled out.
+    /// One block with every hyper-parameter resolved: its kind (the one definition that builds, costs and emits it),
+    /// the channels and stride every kind has, the kind's own settings and the ResNet-family options.
     /// </summary>
     public sealed record BlockIR(
-        BlockKind Kind,
+        BlockDefinition Kind,
         long InChannels, long Width, long OutChannels, long Stride,
-        long Cardinality = 1, long Radix = 1, bool Avd = false, ShortcutKind Shortcut = ShortcutKind.Conv,
-        long Heads = 0, long MlpRatio = 0, long SrRatio = 0,
-        long LkaKernel = 0, long LkaDilation = 0, double LayerScale = 0, bool QkvBias = false);
+        BlockSettings Settings,
+        BlockOptionsIR Options,
+        ShortcutKind Shortcut = ShortcutKind.Conv);
+
+    /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output).</summary>
+    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation)
+    {
+        public long OutChannels => Widths.Count == 0 ? 0 : Widths[Widths.Count - 1];
+    }
 
     /// <summary>A stage: its optional patch embedding (van/rest stages) followed by its blocks.</summary>
     public sealed record StageIR(
@@ -42,9 +57,11 @@ namespace Torchwright.Dsl.Model
         Family Family,
         Shape Input,
         bool InputDeclared,
-        StemKind Stem,
-        long StemWidth,
+        StemIR Stem,
         EquatableArray<StageIR> Stages,
         long Classes,
-        SourceLocation Location);
+        SourceLocation Location)
+    {
+        public bool HasStem => Stem.Kind.Word != "none";
+    }
 }

@@ -234,11 +234,27 @@ namespace Torchwright.Dsl.Resolution
                 if (a.Values.Count == 0) continue;
                 var value = a.Values[0];
                 if (!CheckAssignment(a.Path, a.PathLocation, value, d.Arch.Name, diagnostics, sweep: null)) continue;
-                var rf = new ResolvedField(a.Path, value, a.PathLocation);
+                var rf = new ResolvedField(a.Path, value, a.PathLocation, d.Arch.Name);
                 if (index.TryGetValue(a.Path, out int at)) merged[at] = rf;
                 else { index[a.Path] = merged.Count; merged.Add(rf); }
+                // A stage's MHSA placement is one setting written two ways: a derived mhsa_every replaces an inherited
+                // mhsa mask (and the other way round) instead of clashing with it.
+                if (ExclusiveWith(a.Path) is string other && index.TryGetValue(other, out int clash) && merged[clash].SetBy != d.Arch.Name)
+                {
+                    merged.RemoveAt(clash);
+                    index.Clear();
+                    for (int i = 0; i < merged.Count; i++) index[merged[i].Path] = i;
+                }
             }
             return merged;
+        }
+
+        /// <summary>The path that sets the same thing as <paramref name="path"/> another way (cN.mhsa vs cN.mhsa_every), or null.</summary>
+        private static string? ExclusiveWith(string path)
+        {
+            if (path.EndsWith(".mhsa", StringComparison.Ordinal)) return path + "_every";
+            if (path.EndsWith(".mhsa_every", StringComparison.Ordinal)) return path.Substring(0, path.Length - "_every".Length);
+            return null;
         }
 
         private static string CycleText(Decl start, Dictionary<string, Decl> decls)
@@ -254,12 +270,16 @@ namespace Torchwright.Dsl.Resolution
             return string.Join(" -> ", names);
         }
 
+        /// <summary>Every architecture of the built-in zoo, in file and declaration order.</summary>
+        private static readonly Lazy<IReadOnlyList<string>> ZooNames = new Lazy<IReadOnlyList<string>>(
+            () => Zoo.Files.SelectMany(f => f.Archs).Select(a => a.Name).Distinct(StringComparer.Ordinal).ToList());
+
         private static string SuggestName(string name, IEnumerable<string> known)
         {
             var hit = known.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
             return hit != null
                 ? $"; did you mean '{hit}'?"
-                : "; declare it in an imported .arch file or use a zoo name (ResNet50, BotNet50, ResNeSt50, VanB0, VanB1, CotNet50, ResTLite, ResTSmall)";
+                : "; declare it in an imported .arch file or use a zoo name (" + string.Join(", ", ZooNames.Value) + ")";
         }
 
         /// <summary>Checks one assignment's path and value against the catalog; reports and returns false on a problem.</summary>
@@ -403,6 +423,8 @@ namespace Torchwright.Dsl.Resolution
                     nameParts.Add(axes[k].Path + "=" + v.ToText());
                 }
                 var name = string.Join("/", nameParts);
+                // The grid point's settings are the variant's own (not inherited from the base).
+                for (int k = 0; k < settings.Count; k++) settings[k] = settings[k] with { SetBy = name };
                 // A sweep without axes has one variant, named after the sweep itself (already taken by the sweep).
                 if (!(axes.Count == 0 && name == s.Name) && !taken.Add(name))
                     diagnostics.Add(DiagnosticCatalog.DuplicateName.Create(s.NameLocation, "Variant", name, "an earlier grid point"));
@@ -411,6 +433,7 @@ namespace Torchwright.Dsl.Resolution
                 {
                     int at = merged.FindIndex(f => f.Path == st.Path);
                     if (at >= 0) merged[at] = st; else merged.Add(st);
+                    if (ExclusiveWith(st.Path) is string other) merged.RemoveAll(f => f.Path == other && f.SetBy != name);
                 }
                 archs.Add(new ResolvedArch(name, s.NameLocation, EquatableArray.From(merged), FromZoo: false,
                     new SweepPoint(s.Name, s.Base, i, EquatableArray.From(settings))));

@@ -4,8 +4,11 @@ using Torchwright.Dsl.Syntax;
 
 namespace Torchwright.Dsl.Resolution
 {
-    /// <summary>A field's effective value after inheritance, with where it was set (for diagnostics).</summary>
-    public sealed record ResolvedField(string Path, ArchValue Value, SourceLocation PathLocation);
+    /// <summary>
+    /// A field's effective value after inheritance, with where it was set (for diagnostics) and by which declaration
+    /// (<see cref="SetBy"/>: the architecture or sweep variant that wrote it; a base's name when inherited).
+    /// </summary>
+    public sealed record ResolvedField(string Path, ArchValue Value, SourceLocation PathLocation, string SetBy = "");
 
     /// <summary>
     /// An architecture with its inheritance chain flattened: every field it (or a base) sets.

@@ -77,10 +77,10 @@ namespace Torchwright.Dsl.Tests.Checking
             var result = ArchCompiler.Compile(new[] { new SourceFile("w.arch", text) });
             var half = result.Architectures.Single(a => a.Name == "Half");
             Assert.Equal(new long[] { 128, 256, 512, 1024 }, half.Ir.Stages.Select(s => s.OutChannels));
-            Assert.Equal(32, half.Ir.StemWidth);
+            Assert.Equal(32, half.Ir.Stem.OutChannels);
             var every2 = result.Architectures.Single(a => a.Name == "Every2");
             Assert.Equal(new[] { false, true, false, true, false, true },
-                every2.Ir.Stages[2].Blocks.Select(b => b.Kind == Model.BlockKind.Bot));
+                every2.Ir.Stages[2].Blocks.Select(b => b.Kind is Blocks.BotDefinition));
         }
 
         [Fact]

@@ -115,6 +115,35 @@ namespace Torchwright.Dsl.Tests.Checking
             Expect("arch A : ResNet50 {\n}\narch ⟦A⟧ : ResNet50 {\n}\n", "TW0013", "'A'", "(1,6)");
 
         [Fact]
+        public void TW0014_an_unknown_name_lists_every_zoo_architecture()
+        {
+            var d = Expect("arch A : ⟦Nope⟧ {\n}\n", "TW0014", "'Nope'");
+            foreach (var name in Zoo.Files.SelectMany(f => f.Archs).Select(a => a.Name))
+                Assert.Contains(name, d.Message);
+        }
+
+        [Fact]
+        public void TW0017_a_depths_override_that_shortens_the_network_points_at_the_override()
+        {
+            var d = Expect("arch Short : ResNet50 {\n  depths = ⟦[3, 4, 6]⟧\n}\n", "TW0017", "Short: 'widths' has 4 entries", "3 stages",
+                "'depths' of Short", "inherited from 'ResNet50'", "override 'widths' in Short with 3 entries");
+            Assert.Equal(Path, d.Location.Path);
+        }
+
+        [Fact]
+        public void Mhsa_every_over_an_inherited_mask_replaces_it()
+        {
+            var result = ArchCompiler.Compile(new[] { new SourceFile(Path, "arch E : BotNet50 {\n  c5.mhsa_every = 3\n}\n") });
+            Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+            var c5 = result.Architectures.Single(a => a.Name == "E").Ir.Stages[3];
+            Assert.Equal(new[] { false, false, true }, c5.Blocks.Select(b => b.Kind is Blocks.BotDefinition));
+            // And a mask over an inherited interleave.
+            var back = ArchCompiler.Compile(new[] { new SourceFile(Path, "arch I : ResNet50 {\n  input = 3x224x224\n  c5.mhsa_every = 1\n}\narch M : I {\n  c5.mhsa = [1, 0, 0]\n}\n") });
+            Assert.False(back.HasErrors, string.Join("\n", back.Diagnostics));
+            Assert.Equal(new[] { true, false, false }, back.Architectures.Single(a => a.Name == "M").Ir.Stages[3].Blocks.Select(b => b.Kind is Blocks.BotDefinition));
+        }
+
+        [Fact]
         public void TW0014_unknown_base() =>
             Expect("arch A : ⟦resnet50⟧ {\n}\n", "TW0014", "'resnet50'", "did you mean 'ResNet50'");
 
@@ -154,8 +183,13 @@ namespace Torchwright.Dsl.Tests.Checking
         }
 
         [Fact]
-        public void TW0101_field_without_effect_warns() =>
-            Expect("arch A : ResNet50 {\n  c3.radix = ⟦2⟧\n}\n", "TW0101", "c3", "'radix'", "bottleneck");
+        public void TW0101_inherited_field_without_effect_warns() =>
+            Expect("arch A : ResNet50 {\n  block = splat\n  ⟦c3.radix⟧ = 4\n}\narch B : A {\n  block = bottleneck\n}\n", "TW0101",
+                "c3", "inherited 'c3.radix'", "c3 is built from bottleneck blocks", "read only by splat blocks", "set by the base 'A'");
+
+        [Fact]
+        public void TW0024_field_without_effect_is_an_error_naming_the_field_kind_and_readers() =>
+            Expect("arch A : ResNet50 {\n  ⟦c3.radix⟧ = 2\n}\n", "TW0024", "c3", "'c3.radix' has no effect", "c3 is built from bottleneck blocks", "read only by splat blocks", "remove it");
 
         [Fact]
         public void TW0022_mhsa_block_with_stride_4_is_refused_at_the_stride() =>

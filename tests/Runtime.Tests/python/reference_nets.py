@@ -19,7 +19,7 @@ import torch.nn as nn
 
 import reference_blocks as R
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 
 class SpecError(ValueError):

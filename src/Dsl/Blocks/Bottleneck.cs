@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    public sealed record BottleneckSettings(long Cardinality) : BlockSettings;
+
+    /// <summary>torchvision's ResNet v1.5 bottleneck (ResNeXt with cardinality): Runtime Bottleneck.</summary>
+    public sealed class BottleneckDefinition : ResNetBlockDefinition
+    {
+        public static readonly BottleneckDefinition Instance = new BottleneckDefinition();
+
+        public override string RuntimeType => "Bottleneck";
+        public override string Word => "bottleneck";
+        public override string Summary => "ResNet v1.5; ResNeXt with cardinality";
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };
+        public override bool TakesDilation => true;
+
+        public override BlockSettings? ReadSettings(StageContext stage)
+        {
+            var f = stage.Fields;
+            long card = f.BothInt(stage.Index, "cardinality", 1);
+            if (!f.InRange(card, 1, 4096, f.BothLocation(stage.Index, "cardinality"), "cardinality", stage.Name)) return null;
+            if (stage.Width % card != 0)
+                GroupsError(stage, f.BothLocation(stage.Index, "cardinality"), stage.Name, "cardinality", card, "width", stage.Width);
+            return new BottleneckSettings(card);
+        }
+
+        public override Shape Cost(CostSheet a, BlockIR b, Shape x)
+        {
+            var s = (BottleneckSettings)b.Settings;
+            var h = a.Conv(x, b.Width, 1); a.Norm(b.Width);
+            h = a.Conv(h, b.Width, 3, b.Stride, dilation: b.Options.Dilation, groups: s.Cardinality); a.Norm(b.Width);
+            h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
+            ResNetFamily.AttentionCost(a, b);
+            ResNetFamily.ShortcutCost(a, b, x);
+            return h;
+        }
+
+        public override string Create(BlockIR b, string name, Shape input) =>
+            $"new {ResNetFamily.RuntimeBlocks}.Bottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BottleneckSettings)b.Settings).Cardinality}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+
+        public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
+        {
+            yield return new KeyValuePair<string, object>("cardinality", ((BottleneckSettings)b.Settings).Cardinality);
+            foreach (var o in ResNetFamily.OptionsSpec(b)) yield return o;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    public sealed record CotSettings(long Cardinality) : BlockSettings;
+
+    /// <summary>
+    /// CoTNet's bottleneck (Runtime CotBottleneck): 3x3 avg pool before the CoT layer when strided, no bn2. With
+    /// cardinality g > 1 it is CoTNeXt's grouped "CoXt" layer: key conv groups 4g, embed and value convs groups g.
+    /// </summary>
+    public sealed class CotDefinition : ResNetBlockDefinition
+    {
+        public static readonly CotDefinition Instance = new CotDefinition();
+
+        private const long Kernel = 3;
+
+        public override string RuntimeType => "CotBottleneck";
+        public override string Word => "cot";
+        public override string Summary => "CoTNet; CoTNeXt with cardinality";
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };
+        public override bool TakesDilation => false;
+
+        public static long Attn(long width) => Math.Max(2 * width / 4, 32);
+
+        public override BlockSettings? ReadSettings(StageContext stage)
+        {
+            var f = stage.Fields;
+            long card = f.BothInt(stage.Index, "cardinality", 1);
+            var at = f.BothLocation(stage.Index, "cardinality");
+            if (!f.InRange(card, 1, 4096, at, "cardinality", stage.Name)) return null;
+            // Key conv groups 4g, the value sharing factor 8 inside each of the g groups.
+            if (stage.Width % (8 * card) != 0)
+            {
+                if (card == 1)
+                    GroupsError(stage, f.StageLocation(stage.Index, "width", "widths"), stage.Name + " CoT layer", "8 (key groups 4, value sharing 8)", 8, "width", stage.Width);
+                else
+                    GroupsError(stage, at, stage.Name + " CoXt layer", "8 x cardinality (key groups 4 x cardinality, value sharing 8 per group)", 8 * card, "width", stage.Width);
+            }
+            return new CotSettings(card);
+        }
+
+        public override Shape Cost(CostSheet a, BlockIR b, Shape x)
+        {
+            long g = ((CotSettings)b.Settings).Cardinality;
+            long c = b.Width, k = Kernel;
+            var h = a.Conv(x, c, 1); a.Norm(c);
+            if (b.Stride > 1) h = CostSheet.Pool(h, 3, b.Stride, 1);
+            a.Conv(h, c, k, groups: 4 * g); a.Norm(c);                               // key_embed
+            a.Conv(new Shape(2 * c, h.H, h.W), c / 2, 1, groups: g); a.Norm(c / 2);  // embed.0/.1
+            a.Conv(new Shape(c / 2, h.H, h.W), k * k * c / 8, 1, groups: g, bias: true); // embed.3
+            a.Norm(k * k * c / 8);                                                   // embed.4 GroupNorm
+            a.Conv(h, c, 1, groups: g); a.Norm(c);                                   // conv1x1 (value)
+            a.Attention(checked(c * k * k * h.H * h.W));                             // local aggregation
+            a.Norm(c);                                                               // bn
+            long attn = Attn(c);
+            a.Conv(new Shape(c, 1, 1), attn, 1, bias: true); a.Norm(attn);           // se.0/.1
+            a.Conv(new Shape(attn, 1, 1), 2 * c, 1, bias: true);                     // se.3
+            h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
+            ResNetFamily.AttentionCost(a, b);
+            ResNetFamily.ShortcutCost(a, b, x);
+            return h;
+        }
+
+        public override string Create(BlockIR b, string name, Shape input)
+        {
+            long g = ((CotSettings)b.Settings).Cardinality;
+            return $"new {ResNetFamily.RuntimeBlocks}.CotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, " +
+                   (g != 1 ? $"cardinality: {g}, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+        }
+
+        public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
+        {
+            yield return new KeyValuePair<string, object>("cardinality", ((CotSettings)b.Settings).Cardinality);
+            foreach (var o in ResNetFamily.OptionsSpec(b)) yield return o;
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    /// <summary>Fields read by more than one definition, declared once.</summary>
+    public static class SharedFields
+    {
+        public static readonly FieldInfo Cardinality = new FieldInfo("cardinality", FieldType.Int, FieldScope.Both,
+            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1.",
+            ReadBy: "bottleneck, splat and cot blocks");
+
+        public static readonly FieldInfo HeadsList = new FieldInfo("heads", FieldType.IntList, FieldScope.Arch,
+            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest.",
+            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+
+        public static readonly FieldInfo Heads = new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads",
+            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+
+        public static readonly FieldInfo MlpRatios = new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4.",
+            ReadBy: "van and rest blocks");
+
+        public static readonly FieldInfo MlpRatio = new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios",
+            ReadBy: "van and rest blocks");
+    }
+
+    /// <summary>
+    /// What the ResNet-family kinds (bottleneck, splat, cot and MHSA) share: the stage layout (MHSA by mask, projection
+    /// shortcut in the first block), the activation, channel attention after bn3 (SE-ResNet placement), and dilation.
+    /// </summary>
+    public static class ResNetFamily
+    {
+        public static readonly string[] ShortcutWords = { "conv", "avgdown" };
+        public static readonly string[] ActivationWords = { "relu", "silu", "gelu", "hardswish" };
+
+        public static readonly FieldInfo Shortcut = new FieldInfo("shortcut", FieldType.Word, FieldScope.Both,
+            "Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv.",
+            ShortcutWords, ReadBy: "a stage whose first block changes shape (stride or channels)");
+
+        public static readonly FieldInfo Act = new FieldInfo("act", FieldType.Word, FieldScope.Both,
+            "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu.",
+            ActivationWords, ReadBy: "bottleneck, splat, cot and MHSA blocks and the resnet and deep stems");
+
+        public static readonly FieldInfo Attention = new FieldInfo("attention", FieldType.Word, FieldScope.Both,
+            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): " +
+            string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "bottleneck, splat and cot blocks");
+
+        public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
+            "Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1.",
+            ReadBy: "bottleneck and splat blocks");
+
+        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, Dilation };
+
+        /// <summary>The Runtime enum member of an activation word.</summary>
+        public static string ActivationMember(string word) => word switch
+        {
+            "silu" => "SiLU",
+            "gelu" => "GELU",
+            "hardswish" => "HardSwish",
+            _ => "ReLU",
+        };
+
+        /// <summary>The projection shortcut: none when the shape is unchanged.</summary>
+        public static void ShortcutCost(CostSheet a, BlockIR b, Shape x)
+        {
+            if (b.Stride == 1 && b.InChannels == b.OutChannels) return;
+            var pooled = b.Shortcut == ShortcutKind.AvgDown && b.Stride > 1 ? CostSheet.Pool(x, b.Stride, b.Stride, 0, ceilMode: true) : x;
+            a.Conv(pooled, b.OutChannels, 1, b.Shortcut == ShortcutKind.AvgDown ? 1 : b.Stride);
+            a.Norm(b.OutChannels);
+        }
+
+        /// <summary>Channel attention after bn3 on the block's output channels.</summary>
+        public static void AttentionCost(CostSheet a, BlockIR b)
+        {
+            if (b.Options.Attention is ChannelAttentionIR at) at.Kind.Cost(a, at, b.OutChannels);
+        }
+
+        public const string RuntimeBlocks = "global::Torchwright.Runtime.Blocks";
+
+        public static string ShortcutArgument(BlockIR b) => $"{RuntimeBlocks}.ShortcutKind.{b.Shortcut}";
+
+        /// <summary>", options: new BlockOptions(...)" when the block's options differ from the defaults, else "" (the zoo's code is unchanged).</summary>
+        public static string OptionsArgument(BlockIR b)
+        {
+            var o = b.Options;
+            if (o == BlockOptionsIR.Default) return "";
+            var at = o.Attention;
+            return $", options: new {RuntimeBlocks}.BlockOptions({RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}, " +
+                   $"{RuntimeBlocks}.ChannelAttentionKind.{(at == null ? "None" : at.Kind.RuntimeKind)}, {at?.Channels ?? 0}, {at?.Kernel ?? 0}, {o.Dilation})";
+        }
+
+        /// <summary>Spec members of the options (reference_nets.py builds the same blocks from them).</summary>
+        public static IEnumerable<KeyValuePair<string, object>> OptionsSpec(BlockIR b)
+        {
+            var o = b.Options;
+            yield return new KeyValuePair<string, object>("activation", o.Activation);
+            yield return new KeyValuePair<string, object>("attention", o.Attention?.Kind.Word ?? "none");
+            yield return new KeyValuePair<string, object>("attention_channels", o.Attention?.Channels ?? 0L);
+            yield return new KeyValuePair<string, object>("attention_kernel", o.Attention?.Kernel ?? 0L);
+            yield return new KeyValuePair<string, object>("dilation", o.Dilation);
+            yield return new KeyValuePair<string, object>("shortcut", b.Shortcut == ShortcutKind.AvgDown ? "avgdown" : "conv");
+        }
+    }
+
+    /// <summary>
+    /// A convolutional ResNet-family kind. Its stage is built here for all of them: which blocks become MHSA (by mask),
+    /// the activation, channel attention, dilation and the first block's shortcut are read where they have an effect;
+    /// the kind reads its own settings through <see cref="ReadSettings"/> when the stage has a block of this kind.
+    /// </summary>
+    public abstract class ResNetBlockDefinition : BlockDefinition
+    {
+        public override Family Family => Family.ResNet;
+
+        /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
+        public abstract bool TakesDilation { get; }
+
+        /// <summary>Reads and checks the kind's settings for the stage; null after reporting an error.</summary>
+        public abstract BlockSettings? ReadSettings(StageContext stage);
+
+        public override List<BlockIR>? BuildStage(StageContext stage)
+        {
+            var f = stage.Fields;
+            int s = stage.Index;
+            var mask = BotDefinition.Mask(stage);
+            bool anyConv = mask.Any(m => !m), anyMhsa = mask.Any(m => m);
+
+            string act = f.BothWord(s, "act") ?? "relu";
+
+            BlockSettings? conv = null;
+            if (anyConv && (conv = ReadSettings(stage)) == null) return null;
+            BlockSettings? bot = null;
+            if (anyMhsa && (bot = BotDefinition.Instance.ReadSettings(stage, mask)) == null) return null;
+
+            ChannelAttentionIR? attention = null;
+            if (anyConv)
+            {
+                var word = f.BothWord(s, "attention") ?? "none";
+                if (word != "none")
+                {
+                    attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, stage.OutChannels);
+                    if (attention == null) return null;
+                }
+            }
+
+            long dilation = 1;
+            bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
+            if (dilatedBlocks && f.Has(stage.StagePath("dilation")))
+            {
+                dilation = f.Int(stage.StagePath("dilation"), 1);
+                if (!f.InRange(dilation, 1, 16, f.LocationOf(stage.StagePath("dilation")), "dilation", stage.Name)) return null;
+                if (dilation != 1 && !TakesDilation)
+                {
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(stage.StagePath("dilation")), stage.Name, "dilation", dilation,
+                        $"{Word} blocks have no dilated form; use bottleneck or splat blocks, or dilation 1"));
+                    return null;
+                }
+            }
+            long firstDilation = mask[0] || !TakesDilation ? 1 : stage.PreviousDilation;
+            stage.Dilation = dilation;
+
+            var shortcut = ShortcutKind.Conv;
+            if (stage.Stride != 1 || stage.InChannels != stage.OutChannels)
+                shortcut = (f.BothWord(s, "shortcut") ?? "conv") == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
+
+            var blocks = new List<BlockIR>(stage.Depth);
+            long inC = stage.InChannels;
+            for (int b = 0; b < stage.Depth; b++)
+            {
+                long st = b == 0 ? stage.Stride : 1;
+                var options = mask[b]
+                    ? new BlockOptionsIR(act, null, 1)
+                    : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation);
+                var kind = mask[b] ? (BlockDefinition)BotDefinition.Instance : this;
+                blocks.Add(new BlockIR(kind, inC, stage.Width, stage.OutChannels, st, mask[b] ? bot! : conv!, options,
+                    shortcut));
+                inC = stage.OutChannels;
+            }
+            return blocks;
+        }
+
+        protected static void GroupsError(StageContext stage, SourceLocation at, string what, string field, long groups, string of, long width) =>
+            stage.Fields.Report(DiagnosticCatalog.GroupsDoNotDivide.Create(at, what, field, groups, of, width));
+    }
+}

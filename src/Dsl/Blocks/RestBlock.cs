@@ -1,0 +1,94 @@
+using System.Collections.Generic;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    public sealed record RestSettings(long Heads, long MlpRatio, long SrRatio, bool QkvBias) : BlockSettings;
+
+    /// <summary>ResT's block (Runtime RestBlock): pre-norm efficient multi-head self-attention and MLP.</summary>
+    public sealed class RestDefinition : BlockDefinition
+    {
+        public static readonly RestDefinition Instance = new RestDefinition();
+
+        public static readonly FieldInfo SrRatios = new FieldInfo("sr_ratios", FieldType.IntList, FieldScope.Arch,
+            "Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1.", ReadBy: "rest blocks");
+
+        public static readonly FieldInfo SrRatio = new FieldInfo("sr_ratio", FieldType.Int, FieldScope.Stage, "This stage's spatial reduction.", PerStage: "sr_ratios", ReadBy: "rest blocks");
+
+        public static readonly FieldInfo QkvBiasField = new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Arch, "Bias on ResT's q and kv projections. Default true.", ReadBy: "rest blocks");
+
+        public override string RuntimeType => "RestBlock";
+        public override string Word => "rest";
+        public override Family Family => Family.Rest;
+        public override string Summary => "ResT efficient MSA";
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, SharedFields.MlpRatios, SharedFields.MlpRatio, SrRatios, SrRatio, QkvBiasField };
+        public override bool FixesMapSize => true;
+
+        public override List<BlockIR>? BuildStage(StageContext stage)
+        {
+            var f = stage.Fields;
+            int s = stage.Index;
+            long heads = f.StageInt(s, "heads", "heads", 1);
+            long mlp = f.StageInt(s, "mlp_ratio", "mlp_ratios", 4);
+            long sr = f.StageInt(s, "sr_ratio", "sr_ratios", 1);
+            if (!f.InRange(heads, 1, 1024, f.StageLocation(s, "heads", "heads"), "heads", stage.Name) ||
+                !f.InRange(mlp, 1, 64, f.StageLocation(s, "mlp_ratio", "mlp_ratios"), "mlp_ratio", stage.Name) ||
+                !f.InRange(sr, 1, 64, f.StageLocation(s, "sr_ratio", "sr_ratios"), "sr_ratio", stage.Name))
+                return null;
+            if (stage.Width % heads != 0)
+                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.StageLocation(s, "heads", "heads"), stage.Name + " EMSA", heads, stage.Width, BotDefinition.DivisorNear(stage.Width, heads)));
+            var settings = new RestSettings(heads, mlp, sr, f.Bool("qkv_bias", true));
+            var blocks = new List<BlockIR>(stage.Depth);
+            for (int b = 0; b < stage.Depth; b++)
+                blocks.Add(new BlockIR(this, stage.Width, stage.Width, stage.Width, 1, settings, BlockOptionsIR.Default));
+            return blocks;
+        }
+
+        public override Shape Cost(CostSheet a, BlockIR b, Shape x)
+        {
+            var s = (RestSettings)b.Settings;
+            long c = b.Width, n = checked(x.H * x.W), hidden = c * s.MlpRatio;
+            a.Norm(c);
+            a.Linear(n, c, c, s.QkvBias);                                             // q
+            long nk = n;
+            if (s.SrRatio > 1)
+            {
+                var r = a.Conv(x, c, s.SrRatio + 1, s.SrRatio, s.SrRatio / 2, groups: c, bias: true); // sr
+                a.Norm(c);                                                            // sr_norm
+                nk = checked(r.H * r.W);
+            }
+            a.Linear(nk, c, 2 * c, s.QkvBias);                                        // kv
+            a.Attention(checked(2 * n * nk * c));                                     // q·kᵀ and A·v
+            if (s.Heads > 1)
+            {
+                a.Add(s.Heads * s.Heads + s.Heads);                                   // transform_conv
+                a.Attention(checked(s.Heads * s.Heads * n * nk));
+            }
+            a.Linear(n, c, c);                                                        // proj
+            a.Norm(c);
+            a.Linear(n, c, hidden);                                                   // fc1
+            a.Linear(n, hidden, c);                                                   // fc2
+            return x;
+        }
+
+        /// <summary>ResT's PA: depthwise 3x3 conv with bias, then x·sigmoid(.).</summary>
+        public static void PositionAttentionCost(CostSheet a, Shape x) => a.Conv(x, x.C, 3, 1, 1, groups: x.C, bias: true);
+
+        public override string Create(BlockIR b, string name, Shape input)
+        {
+            var s = (RestSettings)b.Settings;
+            return $"new {ResNetFamily.RuntimeBlocks}.RestBlock({name}, {b.Width}, {s.Heads}, {s.MlpRatio}, {s.SrRatio}, {(s.QkvBias ? "true" : "false")})";
+        }
+
+        public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
+        {
+            var s = (RestSettings)b.Settings;
+            yield return new KeyValuePair<string, object>("heads", s.Heads);
+            yield return new KeyValuePair<string, object>("mlp_ratio", s.MlpRatio);
+            yield return new KeyValuePair<string, object>("sr_ratio", s.SrRatio);
+            yield return new KeyValuePair<string, object>("qkv_bias", s.QkvBias);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    public sealed record SplitAttnSettings(long Radix, long Cardinality, bool Avd, bool AvdFirst) : BlockSettings;
+
+    /// <summary>ResNeSt's split-attention bottleneck (Runtime SplitAttnBottleneck), with timm's avd / avd_first.</summary>
+    public sealed class SplitAttnDefinition : ResNetBlockDefinition
+    {
+        public static readonly SplitAttnDefinition Instance = new SplitAttnDefinition();
+
+        public static readonly FieldInfo RadixField = new FieldInfo("radix", FieldType.Int, FieldScope.Both, "Split-attention radix (splat blocks). Default 2.", ReadBy: "splat blocks");
+
+        public static readonly FieldInfo AvdField = new FieldInfo("avd", FieldType.Bool, FieldScope.Both,
+            "Split attention: in the strided first block run the split-attention conv at stride 1 and downsample with a 3x3 avg pool (stride, pad 1). Default true.",
+            ReadBy: "the strided first block of a splat stage");
+
+        public static readonly FieldInfo AvdFirstField = new FieldInfo("avd_first", FieldType.Bool, FieldScope.Both,
+            "With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d). Default false.",
+            ReadBy: "the strided first block of a splat stage with avd = true");
+
+        public override string RuntimeType => "SplitAttnBottleneck";
+        public override string Word => "splat";
+        public override string Summary => "ResNeSt split attention";
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality, RadixField, AvdField, AvdFirstField };
+        public override bool TakesDilation => true;
+
+        public static long Inter(long width, long radix) => Math.Max(width * radix / 4, 32);
+
+        public override BlockSettings? ReadSettings(StageContext stage)
+        {
+            var f = stage.Fields;
+            int s = stage.Index;
+            long card = f.BothInt(s, "cardinality", 1);
+            long radix = f.BothInt(s, "radix", 2);
+            if (!f.InRange(card, 1, 4096, f.BothLocation(s, "cardinality"), "cardinality", stage.Name) ||
+                !f.InRange(radix, 1, 16, f.BothLocation(s, "radix"), "radix", stage.Name))
+                return null;
+            // avd and avd_first only change a strided block (the stage's first).
+            bool avd = false, avdFirst = false;
+            if (stage.Stride > 1)
+            {
+                avd = f.BothBool(s, "avd", true);
+                if (avd) avdFirst = f.BothBool(s, "avd_first", false);
+            }
+            long groups = card * radix, inter = Inter(stage.Width, radix);
+            if (stage.Width % groups != 0)
+                GroupsError(stage, f.BothLocation(s, f.HasBoth(s, "radix") ? "radix" : "cardinality"), stage.Name + " split attention", "cardinality x radix", groups, "width", stage.Width);
+            else if (inter % card != 0)
+                GroupsError(stage, f.BothLocation(s, "cardinality"), stage.Name + " split-attention fc1", "cardinality", card, "its width max(width*radix/4, 32)", inter);
+            return new SplitAttnSettings(radix, card, avd, avdFirst);
+        }
+
+        public override Shape Cost(CostSheet a, BlockIR b, Shape x)
+        {
+            var s = (SplitAttnSettings)b.Settings;
+            var h = a.Conv(x, b.Width, 1); a.Norm(b.Width);
+            bool pooled = s.Avd && b.Stride > 1;
+            if (pooled && s.AvdFirst) h = CostSheet.Pool(h, 3, b.Stride, 1);
+            long convStride = pooled ? 1 : b.Stride;
+            var split = a.Conv(h, b.Width * s.Radix, 3, convStride, dilation: b.Options.Dilation, groups: s.Cardinality * s.Radix); a.Norm(b.Width * s.Radix);
+            long inter = Inter(b.Width, s.Radix);
+            a.Conv(new Shape(b.Width, 1, 1), inter, 1, groups: s.Cardinality, bias: true); a.Norm(inter);
+            a.Conv(new Shape(inter, 1, 1), b.Width * s.Radix, 1, groups: s.Cardinality, bias: true);
+            h = new Shape(b.Width, split.H, split.W);
+            if (pooled && !s.AvdFirst) h = CostSheet.Pool(h, 3, b.Stride, 1);
+            h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
+            ResNetFamily.AttentionCost(a, b);
+            ResNetFamily.ShortcutCost(a, b, x);
+            return h;
+        }
+
+        public override string Create(BlockIR b, string name, Shape input)
+        {
+            var s = (SplitAttnSettings)b.Settings;
+            return $"new {ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Radix}, {s.Cardinality}, {(s.Avd ? "true" : "false")}, " +
+                   (s.AvdFirst ? "avdFirst: true, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+        }
+
+        public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
+        {
+            var s = (SplitAttnSettings)b.Settings;
+            yield return new KeyValuePair<string, object>("radix", s.Radix);
+            yield return new KeyValuePair<string, object>("cardinality", s.Cardinality);
+            yield return new KeyValuePair<string, object>("avd", s.Avd);
+            yield return new KeyValuePair<string, object>("avd_first", s.AvdFirst);
+            foreach (var o in ResNetFamily.OptionsSpec(b)) yield return o;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+
+namespace Torchwright.Dsl.Blocks
+{
+    public sealed record VanSettings(long MlpRatio, long LkaKernel, long LkaDilation, double LayerScale) : BlockSettings;
+
+    /// <summary>VAN's block (Runtime VanBlock): BN, large-kernel attention, layer scale; BN, MLP with depthwise conv, layer scale.</summary>
+    public sealed class VanDefinition : BlockDefinition
+    {
+        public static readonly VanDefinition Instance = new VanDefinition();
+
+        public static readonly FieldInfo LkaKernelField = new FieldInfo("lka_kernel", FieldType.Int, FieldScope.Both,
+            "VAN large-kernel attention: the kernel K approximated (odd). Default 21.", ReadBy: "van blocks");
+
+        public static readonly FieldInfo LkaDilationField = new FieldInfo("lka_dilation", FieldType.Int, FieldScope.Both,
+            "VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3.", ReadBy: "van blocks");
+
+        public static readonly FieldInfo LayerScaleField = new FieldInfo("layer_scale", FieldType.Float, FieldScope.Arch,
+            "Initial value of VAN's layer-scale parameters. Default 0.01.", ReadBy: "van blocks");
+
+        public override string RuntimeType => "VanBlock";
+        public override string Word => "van";
+        public override Family Family => Family.Van;
+        public override string Summary => "VAN large-kernel attention";
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.MlpRatios, SharedFields.MlpRatio, LkaKernelField, LkaDilationField, LayerScaleField };
+
+        /// <summary>The large-kernel decomposition: (2d-1) depthwise, ceil(K/d) depthwise dilated by d.</summary>
+        public static (long Local, long Dilated) LkaKernels(long kernel, long dilation) =>
+            (2 * dilation - 1, (kernel + dilation - 1) / dilation);
+
+        public override List<BlockIR>? BuildStage(StageContext stage)
+        {
+            var f = stage.Fields;
+            int s = stage.Index;
+            long mlp = f.StageInt(s, "mlp_ratio", "mlp_ratios", 4);
+            if (!f.InRange(mlp, 1, 64, f.StageLocation(s, "mlp_ratio", "mlp_ratios"), "mlp_ratio", stage.Name)) return null;
+            long lkaK = f.BothInt(s, "lka_kernel", 21), lkaD = f.BothInt(s, "lka_dilation", 3);
+            string? why = null;
+            bool kernelAtFault = true;
+            if (lkaK < 3 || lkaK > 255) why = "the kernel must be between 3 and 255";
+            else if (lkaK % 2 == 0) why = "the kernel must be odd so the map keeps its size";
+            else
+            {
+                kernelAtFault = false;
+                if (lkaD < 1) why = "the dilation must be at least 1";
+                else if (2 * lkaD - 1 > lkaK) why = $"the local depthwise kernel 2d-1 = {2 * lkaD - 1} exceeds the kernel; use a dilation of at most {(lkaK + 1) / 2}";
+                else if (LkaKernels(lkaK, lkaD).Dilated % 2 == 0)
+                    why = $"the dilated kernel ceil(K/d) = {LkaKernels(lkaK, lkaD).Dilated} is even, so padding cannot keep the map size; pick K and d with ceil(K/d) odd (e.g. 21 and 3)";
+            }
+            if (why != null)
+            {
+                f.Report(DiagnosticCatalog.InvalidLka.Create(f.BothLocation(s, kernelAtFault ? "lka_kernel" : "lka_dilation"), stage.Name, lkaK, lkaD, why));
+                return null;
+            }
+            var settings = new VanSettings(mlp, lkaK, lkaD, f.Float("layer_scale", 1e-2));
+            var blocks = new List<BlockIR>(stage.Depth);
+            for (int b = 0; b < stage.Depth; b++)
+                blocks.Add(new BlockIR(this, stage.Width, stage.Width, stage.Width, 1, settings, BlockOptionsIR.Default));
+            return blocks;
+        }
+
+        public override Shape Cost(CostSheet a, BlockIR b, Shape x)
+        {
+            var s = (VanSettings)b.Settings;
+            long c = b.Width, hidden = c * s.MlpRatio;
+            var (k0, k1) = LkaKernels(s.LkaKernel, s.LkaDilation);
+            a.Norm(c);
+            a.Conv(x, c, 1, bias: true);                                              // proj_1
+            a.Conv(x, c, k0, groups: c, bias: true);                                  // conv0
+            a.Conv(x, c, k1, dilation: s.LkaDilation, groups: c, bias: true);         // conv_spatial
+            a.Conv(x, c, 1, bias: true);                                              // conv1
+            a.Conv(x, c, 1, bias: true);                                              // proj_2
+            a.Add(c);                                                                 // layer_scale_1
+            a.Norm(c);
+            var m = a.Conv(x, hidden, 1, bias: true);                                 // fc1
+            a.Conv(m, hidden, 3, groups: hidden, bias: true);                         // dwconv
+            a.Conv(m, c, 1, bias: true);                                              // fc2
+            a.Add(c);                                                                 // layer_scale_2
+            return x;
+        }
+
+        public override string Create(BlockIR b, string name, Shape input)
+        {
+            var s = (VanSettings)b.Settings;
+            return $"new {ResNetFamily.RuntimeBlocks}.VanBlock({name}, {b.Width}, {s.MlpRatio}, {s.LkaKernel}, {s.LkaDilation}, {CSharpLiteral.Double(s.LayerScale)})";
+        }
+
+        public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
+        {
+            var s = (VanSettings)b.Settings;
+            yield return new KeyValuePair<string, object>("mlp_ratio", s.MlpRatio);
+            yield return new KeyValuePair<string, object>("lka_kernel", s.LkaKernel);
+            yield return new KeyValuePair<string, object>("lka_dilation", s.LkaDilation);
+            yield return new KeyValuePair<string, object>("layer_scale", s.LayerScale);
+        }
+    }
+
+    /// <summary>C# literals the definitions emit.</summary>
+    public static class CSharpLiteral
+    {
+        /// <summary>A double literal; the checker never lets a non-finite value through, but the literal would still compile.</summary>
+        public static string Double(double v)
+        {
+            if (double.IsNaN(v)) return "double.NaN";
+            if (double.IsInfinity(v)) return v > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
+            var r = v.ToString("R", CultureInfo.InvariantCulture);
+            return r + (r.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
+        }
+    }
+}
