@@ -490,8 +490,14 @@ def build(kind, a):
     if kind == "BotBottleneck":
         return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]))
     if kind == "SplitAttnBottleneck":
+        if a.get("avdFirst", False) and a["avd"] and a["stride"] > 1:
+            import reference_cotnext
+            return reference_cotnext.ResNestAvdFirstBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], _sc(a["shortcut"]))
         return SplitAttnBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], a["avd"], _sc(a["shortcut"]))
     if kind == "CotBottleneck":
+        if a.get("cardinality", 1) != 1:
+            import reference_cotnext
+            return reference_cotnext.CoXtBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["cardinality"], _sc(a["shortcut"]))
         return CotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], _sc(a["shortcut"]))
     if kind == "VanBlock":
         return VanBlock(a["dim"], a["mlpRatio"], a["lkaKernel"], a["lkaDilation"], a["layerScale"])
