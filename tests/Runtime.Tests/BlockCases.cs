@@ -28,15 +28,15 @@ namespace Torchwright.Runtime.Tests
                 A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc)),
                 () => new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w) =>
+        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, bool avdFirst = false) =>
             new(name, "SplitAttnBottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("shortcut", sc)),
-                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("avdFirst", avdFirst), ("shortcut", sc)),
+                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, avdFirst, sc), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w) =>
+        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w, long card = 1) =>
             new(name, "CotBottleneck",
-                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("shortcut", sc)),
-                () => new CotBottleneck("block", cin, width, cout, stride, sc), new long[] { 2, cin, h, w }, ResNetInit);
+                A(("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("cardinality", card), ("shortcut", sc)),
+                () => new CotBottleneck("block", cin, width, cout, stride, card, sc), new long[] { 2, cin, h, w }, ResNetInit);
 
         private static BlockCase Van(string name, long dim, long ratio, long k, long d, long h, long w) =>
             new(name, "VanBlock",
@@ -66,11 +66,20 @@ namespace Torchwright.Runtime.Tests
             Split("SplitAttn r2 c2 s2 no-avd conv", 16, 16, 32, 2, 2, 2, false, ShortcutKind.Conv, 6, 7),
             Split("SplitAttn r4 c2 s1", 32, 32, 32, 1, 4, 2, true, ShortcutKind.AvgDown, 4, 5),
             Split("SplitAttn r1 c2 avd s2", 16, 16, 64, 2, 1, 2, true, ShortcutKind.AvgDown, 6, 6),
+            // timm avd_first (resnest50d_4s2x40d / 1s4x24d): the pool before the split-attention conv.
+            Split("SplitAttn r2 c2 avd_first s2", 16, 16, 32, 2, 2, 2, true, ShortcutKind.AvgDown, 7, 6, avdFirst: true),
+            Split("SplitAttn r1 c2 avd_first s2", 16, 16, 64, 2, 1, 2, true, ShortcutKind.AvgDown, 6, 5, avdFirst: true),
+            Split("SplitAttn r4 c2 avd_first s1", 32, 32, 32, 1, 4, 2, true, ShortcutKind.AvgDown, 4, 5, avdFirst: true),
 
             Cot("Cot s1 identity", 64, 16, 64, 1, ShortcutKind.Conv, 5, 6),
             Cot("Cot s2 conv", 32, 16, 64, 2, ShortcutKind.Conv, 7, 6),
             Cot("Cot s2 avgdown", 32, 32, 64, 2, ShortcutKind.AvgDown, 6, 6),
             Cot("Cot s1 projection C8", 16, 8, 32, 1, ShortcutKind.Conv, 4, 5),
+            // CoTNeXt's grouped CoXt layer.
+            Cot("CoXt card2 s1 identity", 64, 32, 64, 1, ShortcutKind.Conv, 5, 6, card: 2),
+            Cot("CoXt card2 s2 conv", 32, 32, 64, 2, ShortcutKind.Conv, 7, 6, card: 2),
+            Cot("CoXt card4 s2 avgdown", 32, 64, 64, 2, ShortcutKind.AvgDown, 6, 5, card: 4),
+            Cot("CoXt card4 s1 C32", 16, 32, 32, 1, ShortcutKind.Conv, 4, 5, card: 4),
 
             Van("Van dim16 r4 K21 d3", 16, 4, 21, 3, 8, 8),
             Van("Van dim8 r2 K7 d2 5x7", 8, 2, 7, 2, 5, 7),
