@@ -41,15 +41,15 @@ namespace Torchwright.Runtime.Tests
                 A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc)),
                 () => new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, BlockOptions? o = null) =>
+        private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, BlockOptions? o = null, bool avdFirst = false) =>
             new(name, "SplitAttnBottleneck",
-                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("shortcut", sc)),
-                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("radix", radix), ("cardinality", card), ("avd", avd), ("avdFirst", avdFirst), ("shortcut", sc)),
+                () => new SplitAttnBottleneck("block", cin, width, cout, stride, radix, card, avd, avdFirst, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w, BlockOptions? o = null) =>
+        private static BlockCase Cot(string name, long cin, long width, long cout, long stride, ShortcutKind sc, long h, long w, BlockOptions? o = null, long card = 1) =>
             new(name, "CotBottleneck",
-                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("shortcut", sc)),
-                () => new CotBottleneck("block", cin, width, cout, stride, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("cardinality", card), ("shortcut", sc)),
+                () => new CotBottleneck("block", cin, width, cout, stride, card, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
         private static BlockCase Van(string name, long dim, long ratio, long k, long d, long h, long w) =>
             new(name, "VanBlock",
@@ -79,11 +79,20 @@ namespace Torchwright.Runtime.Tests
             Split("SplitAttn r2 c2 s2 no-avd conv", 16, 16, 32, 2, 2, 2, false, ShortcutKind.Conv, 6, 7),
             Split("SplitAttn r4 c2 s1", 32, 32, 32, 1, 4, 2, true, ShortcutKind.AvgDown, 4, 5),
             Split("SplitAttn r1 c2 avd s2", 16, 16, 64, 2, 1, 2, true, ShortcutKind.AvgDown, 6, 6),
+            // timm avd_first (resnest50d_4s2x40d / 1s4x24d): the pool before the split-attention conv.
+            Split("SplitAttn r2 c2 avd_first s2", 16, 16, 32, 2, 2, 2, true, ShortcutKind.AvgDown, 7, 6, avdFirst: true),
+            Split("SplitAttn r1 c2 avd_first s2", 16, 16, 64, 2, 1, 2, true, ShortcutKind.AvgDown, 6, 5, avdFirst: true),
+            Split("SplitAttn r4 c2 avd_first s1", 32, 32, 32, 1, 4, 2, true, ShortcutKind.AvgDown, 4, 5, avdFirst: true),
 
             Cot("Cot s1 identity", 64, 16, 64, 1, ShortcutKind.Conv, 5, 6),
             Cot("Cot s2 conv", 32, 16, 64, 2, ShortcutKind.Conv, 7, 6),
             Cot("Cot s2 avgdown", 32, 32, 64, 2, ShortcutKind.AvgDown, 6, 6),
             Cot("Cot s1 projection C8", 16, 8, 32, 1, ShortcutKind.Conv, 4, 5),
+            // CoTNeXt's grouped CoXt layer.
+            Cot("CoXt card2 s1 identity", 64, 32, 64, 1, ShortcutKind.Conv, 5, 6, card: 2),
+            Cot("CoXt card2 s2 conv", 32, 32, 64, 2, ShortcutKind.Conv, 7, 6, card: 2),
+            Cot("CoXt card4 s2 avgdown", 32, 64, 64, 2, ShortcutKind.AvgDown, 6, 5, card: 4),
+            Cot("CoXt card4 s1 C32", 16, 32, 32, 1, ShortcutKind.Conv, 4, 5, card: 4),
 
             // BlockOptions: activations, SE (reduced channels given, as the checker computes them), ECA, dilation.
             Bottleneck("Bottleneck SiLU SE r4", 16, 8, 32, 1, 1, ShortcutKind.Conv, 6, 5, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 4)),
@@ -104,6 +113,13 @@ namespace Torchwright.Runtime.Tests
             Cot("Cot SiLU SE s1", 32, 16, 64, 1, ShortcutKind.Conv, 5, 6, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 16)),
             Cot("Cot GELU ECA s2", 32, 16, 64, 2, ShortcutKind.AvgDown, 7, 6, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3)),
             Cot("Cot HardSwish identity", 64, 16, 64, 1, ShortcutKind.Conv, 4, 5, new(Activation.HardSwish)),
+
+            // Options in CoTNeXt's grouped CoXt layer and in avd_first split attention (SE's inner activation stays ReLU).
+            Cot("CoXt card2 s2 SiLU SE", 32, 32, 64, 2, ShortcutKind.Conv, 7, 6, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 16), card: 2),
+            Cot("CoXt card2 s1 HardSwish identity", 64, 32, 64, 1, ShortcutKind.Conv, 5, 4, new(Activation.HardSwish), card: 2),
+            Cot("CoXt card4 s1 GELU ECA k3", 16, 64, 32, 1, ShortcutKind.AvgDown, 4, 5, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3), card: 4),
+            Split("SplitAttn avd_first r2 s2 GELU ECA k3", 16, 16, 32, 2, 2, 1, true, ShortcutKind.AvgDown, 7, 6, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3), avdFirst: true),
+            Split("SplitAttn avd_first r2 c2 s2 SiLU SE dilation 2", 32, 32, 64, 2, 2, 2, true, ShortcutKind.Conv, 8, 7, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 8, Dilation: 2), avdFirst: true),
 
             new("SqueezeExcite C32 r8 SiLU", "SqueezeExcite", A(("channels", 32L), ("reducedChannels", 8L), ("activation", Activation.SiLU)),
                 () => new SqueezeExcite("se", 32, 8, Activation.SiLU), new long[] { 2, 32, 5, 6 }, ResNetInit),

@@ -167,5 +167,56 @@ namespace Torchwright.Runtime.Tests
                 Assert.True(y.eq(f).all().item<bool>(), a.ToString());
             }
         }
+
+        [Fact]
+        public void CotAndSplitAttnConstructorFormsResolveAndBuildTheExpectedBlocks()
+        {
+            // The forms the emitter writes: the short positional ones and the named cardinality / avdFirst / options ones.
+            // Parameter counts measured on the Python references (reference_blocks / reference_cotnext).
+            using var cot = new CotBottleneck("0", 64, 64, 256, 1, ShortcutKind.Conv);
+            using var cotOpts = new CotBottleneck("0", 64, 64, 256, 1, ShortcutKind.Conv, options: BlockOptions.Default);
+            using var coxt = new CotBottleneck("0", 64, 96, 256, 1, cardinality: 2, shortcut: ShortcutKind.Conv,
+                options: new BlockOptions(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, AttentionChannels: 16));
+            using var avdFirst = new SplitAttnBottleneck("0", 64, 96, 256, 2, 1, 4, true, avdFirst: true, shortcut: ShortcutKind.AvgDown);
+            using var avdLast = new SplitAttnBottleneck("0", 64, 96, 256, 2, 1, 4, true, ShortcutKind.AvgDown);
+            var dilatedEca = new BlockOptions(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 3, Dilation: 2);
+            using var avdFirstOpts = new SplitAttnBottleneck("0", 64, 96, 256, 2, 2, 1, true, true, ShortcutKind.AvgDown, dilatedEca);
+            using var avdLastOpts = new SplitAttnBottleneck("0", 64, 96, 256, 2, 2, 1, true, ShortcutKind.AvgDown, dilatedEca);
+
+            Assert.Equal(64760, Params(cot));
+            Assert.Equal(64760, Params(cotOpts));
+            Assert.Equal(94116, Params(coxt));
+            Assert.Contains("se.fc1.weight", Keys(coxt));
+            Assert.Equal(70976, Params(avdFirst));
+            Assert.Equal(70976, Params(avdLast));
+            Assert.Equal(145811, Params(avdFirstOpts));
+            Assert.Equal(145811, Params(avdLastOpts));
+            Assert.Contains("se.conv.weight", Keys(avdFirstOpts));
+            // The pool is a module without state: only the forward order differs, checked by the parity cases.
+            Assert.Equal(Keys(avdLastOpts), Keys(avdFirstOpts));
+        }
+
+        [Fact]
+        public void SqueezeExciteInsideABlockKeepsReLUWhateverTheBlockActivation()
+        {
+            using var _ = torch.NewDisposeScope();
+            torch.manual_seed(3);
+            using var block = new Bottleneck("a", 16, 8, 32, 1, 1, ShortcutKind.Conv,
+                new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, AttentionChannels: 4));
+            var se = block.named_modules().Single(m => m.name == "se").module;
+            var p = se.named_parameters().ToDictionary(kv => kv.name, kv => kv.parameter);
+            // Shift fc1's bias so that its outputs straddle zero: ReLU and SiLU then give clearly different gates.
+            using (torch.no_grad())
+                p["fc1.bias"].add_(-0.3);
+            var x = torch.randn(2, 32, 5, 4);
+            var s = x.mean(new long[] { 2, 3 }, keepdim: true);
+            var hidden = nn.functional.conv2d(s, p["fc1.weight"], p["fc1.bias"]);
+            Tensor Expect(Tensor h) => x * nn.functional.conv2d(h, p["fc2.weight"], p["fc2.bias"]).sigmoid();
+            var relu = Expect(nn.functional.relu(hidden));
+            var silu = Expect(nn.functional.silu(hidden));
+            var y = ((nn.Module<Tensor, Tensor>)se).call(x);
+            Assert.True((y - relu).abs().max().item<float>() < 1e-6);
+            Assert.True((y - silu).abs().max().item<float>() > 1e-4, "ReLU and SiLU gates should differ for this input");
+        }
     }
 }

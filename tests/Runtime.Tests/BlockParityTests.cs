@@ -72,5 +72,24 @@ namespace Torchwright.Runtime.Tests
             _out.WriteLine(output);
             Assert.True(code == 0, output);
         }
+
+        [Fact]
+        public void ReferenceBlocksReproduceCoTNeXtAndAvdFirstResNeStCounts()
+        {
+            // CoTNeXt-50/101 (2x48d, JDAI-CV release layout) and timm's avd_first ResNeSt variants, assembled from the
+            // grouped-CoT and avd_first references; exact parameter counts, MACs at 224 (reference.md convention).
+            var (code, output) = PythonReference.RunScript("check_cotnext_counts.py", 300_000);
+            _out.WriteLine(output);
+            Assert.True(code == 0, output);
+            Assert.Contains("CoTNet-50 (MAC convention check): params 22,222,416", output);
+            Assert.Contains("CoTNeXt-50 2x48d: params 30,046,276", output);
+            Assert.Contains("MACs 4,254,957,312", output);
+            Assert.Contains("CoTNeXt-101 2x48d: params 53,346,068", output);
+            Assert.Contains("MACs 8,072,871,168", output);
+            Assert.Contains("resnest50d_1s4x24d: params 25,677,000", output);
+            Assert.Contains("MACs 4,399,827,456", output);
+            Assert.Contains("resnest50d_4s2x40d: params 30,417,592", output);
+            Assert.Contains("MACs 4,369,060,736", output);
+        }
     }
 }

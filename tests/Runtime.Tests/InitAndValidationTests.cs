@@ -169,6 +169,20 @@ namespace Torchwright.Runtime.Tests
         }
 
         [Fact]
+        public void GroupedCotAndAvdFirstNameTheOffendingArgument()
+        {
+            // CoXt: every group needs whole blocks of 8 channels sharing one aggregation kernel.
+            var e1 = Assert.Throws<ArgumentException>(() => new CotBottleneck("b", 16, 24, 32, 1, 2, ShortcutKind.Conv));
+            Assert.Contains("channels = 24 must be divisible by the share factor x cardinality = 16", e1.Message);
+            var e2 = Assert.Throws<ArgumentException>(() => new CotLayer("l", 32, 3, 8));
+            Assert.Contains("= 64", e2.Message);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new CotBottleneck("b", 16, 16, 32, 1, 0, ShortcutKind.Conv));
+            var e3 = Assert.Throws<ArgumentException>(() => new SplitAttnBottleneck("b", 16, 16, 32, 2, 2, 1, false, true, ShortcutKind.AvgDown));
+            Assert.Contains("needs avd = true", e3.Message);
+            Assert.Equal("avdFirst", e3.ParamName);
+        }
+
+        [Fact]
         public void ShapesFollowTheStrideForEveryBlock()
         {
             using var scope = torch.NewDisposeScope();

@@ -15,9 +15,9 @@ namespace Torchwright.Runtime.Blocks
         None,
 
         /// <summary>Squeeze-excitation (timm <c>SEModule</c>): mean over H·W, <c>fc1</c> 1x1 conv (bias) to the reduced
-        /// channels, the block's activation, <c>fc2</c> 1x1 conv (bias) back, sigmoid gate. Registered as <c>se</c>.
-        /// Parameters (C·r + r) + (r·C + C) (<see cref="Blocks.SqueezeExcite.ParameterCount"/>). Note: timm's ResNet keeps ReLU
-        /// inside SE whatever its <c>act_layer</c>; here SE follows the block's activation (the same for ReLU blocks).</summary>
+        /// channels, ReLU, <c>fc2</c> 1x1 conv (bias) back, sigmoid gate. Registered as <c>se</c>.
+        /// Parameters (C·r + r) + (r·C + C) (<see cref="Blocks.SqueezeExcite.ParameterCount"/>). SE uses ReLU whatever the
+        /// block's activation, as timm (its ResNet and ByobNet create SEModule without <c>act_layer</c>).</summary>
         SqueezeExcite,
 
         /// <summary>ECA (timm <c>EcaModule</c>): mean over H·W, <c>conv</c> Conv1d(1, 1, k, padding (k-1)/2, no bias) across
@@ -31,7 +31,8 @@ namespace Torchwright.Runtime.Blocks
     /// only build what they are given.
     /// </summary>
     /// <param name="Activation">Replaces every ReLU of the block (including the one after the residual addition, split
-    /// attention's two, and the CoT layer's three in key_embed, embed and se; not CoT's SiLU on K2).</param>
+    /// attention's two, and the CoT/CoXt layer's three in key_embed, embed and se; not CoT's SiLU on K2, nor the ReLU inside
+    /// squeeze-excitation, which stays ReLU as in timm).</param>
     /// <param name="Attention">Channel attention on the residual branch.</param>
     /// <param name="AttentionChannels">SE: the reduced channels of fc1; 0 otherwise.</param>
     /// <param name="AttentionKernel">ECA: the odd Conv1d kernel; 0 otherwise.</param>

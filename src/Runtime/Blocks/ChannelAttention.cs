@@ -7,7 +7,7 @@ namespace Torchwright.Runtime.Blocks
 {
     /// <summary>
     /// Squeeze-excitation (SE-Net; timm <c>SEModule</c> without its optional norm/max-pool): s = mean_HW(x) (B, C, 1, 1),
-    /// <c>fc1</c> 1x1 conv C -> r (bias), activation, <c>fc2</c> 1x1 conv r -> C (bias), out = x · sigmoid(s).
+    /// <c>fc1</c> 1x1 conv C -> r (bias), activation (ReLU in the blocks, as timm), <c>fc2</c> 1x1 conv r -> C (bias), out = x · sigmoid(s).
     /// Parameters: (C·r + r) + (r·C + C).
     /// </summary>
     public sealed class SqueezeExcite : nn.Module<Tensor, Tensor>
@@ -116,10 +116,11 @@ namespace Torchwright.Runtime.Blocks
             return o;
         }
 
-        /// <summary>The channel attention on <paramref name="channels"/> (registered as <c>se</c>), or null for none.</summary>
+        /// <summary>The channel attention on <paramref name="channels"/> (registered as <c>se</c>), or null for none.
+        /// SE keeps ReLU inside whatever the block's activation: timm's ResNet and ByobNet build SEModule without act_layer.</summary>
         public static nn.Module<Tensor, Tensor>? Attention(BlockOptions o, long channels) => o.Attention switch
         {
-            ChannelAttentionKind.SqueezeExcite => new SqueezeExcite("se", channels, o.AttentionChannels, o.Activation),
+            ChannelAttentionKind.SqueezeExcite => new SqueezeExcite("se", channels, o.AttentionChannels, Activation.ReLU),
             ChannelAttentionKind.Eca => new EfficientChannelAttention("se", o.AttentionKernel),
             _ => null,
         };

@@ -7,8 +7,9 @@ namespace Torchwright.Runtime.Blocks
 {
     /// <summary>
     /// CoTNet bottleneck (JDAI-CV naming): conv1 1x1, bn1, ReLU, [avd AvgPool 3x3/s pad 1 when stride &gt; 1],
-    /// conv2 = CoT layer (k = 3), conv3 1x1, bn3 (no bn2), + shortcut, ReLU.
-    /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the CoT layer's too, not its SiLU on K2); channel
+    /// conv2 = CoT layer (k = 3), conv3 1x1, bn3 (no bn2), + shortcut, ReLU.  With cardinality &gt; 1 conv2 is the
+    /// grouped CoXt layer of CoTNeXt (same state-dict names); the width is then cardinality x the per-group width.
+    /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the CoT/CoXt layer's too, not its SiLU on K2); channel
     /// attention <c>se</c> follows bn3; the CoT layer has no dilated form, so Dilation must be 1.
     /// </summary>
     public sealed class CotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
@@ -24,20 +25,27 @@ namespace Torchwright.Runtime.Blocks
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
+        /// <summary>The CoTNet block (cardinality 1).</summary>
         public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut, BlockOptions? options = null)
+            : this(name, inChannels, width, outChannels, stride, 1, shortcut, options)
+        {
+        }
+
+        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long cardinality, ShortcutKind shortcut, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(CotBottleneck);
             BlockArgs.Positive(B, nameof(inChannels), inChannels);
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
             BlockArgs.Positive(B, nameof(stride), stride);
+            BlockArgs.Positive(B, nameof(cardinality), cardinality);
             var o = BlockOptionArgs.Check(B, options, dilatable: false);
             activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
             avd = stride > 1 ? nn.AvgPool2d(3, stride, 1) : null;
-            conv2 = new CotLayer("conv2", width, 3, o.Activation);
+            conv2 = new CotLayer("conv2", width, 3, cardinality, o.Activation);
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
             se = BlockOptionArgs.Attention(o, outChannels);
@@ -80,6 +88,10 @@ namespace Torchwright.Runtime.Blocks
     /// K2[c] = Σ_{k²} w[c mod C/8]·unfold(V)[c] (share factor 8), SiLU(bn(K2)); fusion of (K2, K1) with a radix-2
     /// split-attention (<c>se</c>, attention width max(2C/4, 32), softmax over the two branches).  The three ReLUs (key_embed,
     /// embed, se) can be another activation; the SiLU on K2 is fixed.
+    /// <para>Cardinality g &gt; 1 is CoTNeXt's CoXt layer: key_embed groups 4g, embed.0 / embed.3 / conv1x1.0 groups g,
+    /// the embed input interleaves the channels of x and K1 (x0, K1_0, x1, K1_1, ...) instead of concatenating them,
+    /// and the aggregation runs per group: group i's channel c uses weight channel c mod C/(8g) of group i.  GroupNorm,
+    /// bn and se are unchanged.  (The official CoXtLayer fixes 4g = 8 and g = 2, its only published setting.)</para>
     /// </summary>
     public sealed class CotLayer : nn.Module<Tensor, Tensor>
     {
@@ -88,32 +100,35 @@ namespace Torchwright.Runtime.Blocks
 
         private readonly Chain key_embed, embed, conv1x1, se;
         private readonly nn.Module<Tensor, Tensor> bn;
-        private readonly long dim, kernel;
+        private readonly long dim, kernel, cardinality;
 
-        public CotLayer(string name, long dim, long kernel, Activation activation = Activation.ReLU) : base(name)
+        public CotLayer(string name, long dim, long kernel, long cardinality = 1, Activation activation = Activation.ReLU) : base(name)
         {
             const string B = nameof(CotLayer);
             BlockArgs.Positive(B, nameof(dim), dim);
-            BlockArgs.Divisible(B, "channels", dim, "the share factor", SharePlanes);
+            BlockArgs.Positive(B, nameof(cardinality), cardinality);
+            // Every group needs whole share-factor blocks of channels (C/(8g) aggregation kernels per group).
+            BlockArgs.Divisible(B, "channels", dim, cardinality == 1 ? "the share factor" : "the share factor x cardinality", SharePlanes * cardinality);
             if (kernel <= 0 || kernel % 2 == 0)
                 throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"{B}: kernel must be odd and positive, got {kernel}.");
             this.dim = dim;
             this.kernel = kernel;
+            this.cardinality = cardinality;
             long kk = kernel * kernel;
             long attn = Math.Max(dim * 2 / 4, 32);
 
             key_embed = new Chain("key_embed",
-                nn.Conv2d(dim, dim, kernel, padding: kernel / 2, groups: 4, bias: false),
+                nn.Conv2d(dim, dim, kernel, padding: kernel / 2, groups: 4 * cardinality, bias: false),
                 nn.BatchNorm2d(dim),
                 Activations.Create(activation));
             embed = new Chain("embed",
-                nn.Conv2d(2 * dim, dim / 2, 1, bias: false),
+                nn.Conv2d(2 * dim, dim / 2, 1, groups: cardinality, bias: false),
                 nn.BatchNorm2d(dim / 2),
                 Activations.Create(activation),
-                nn.Conv2d(dim / 2, kk * dim / SharePlanes, 1),
+                nn.Conv2d(dim / 2, kk * dim / SharePlanes, 1, groups: cardinality),
                 nn.GroupNorm(dim / SharePlanes, kk * dim / SharePlanes));
             conv1x1 = new Chain("conv1x1",
-                nn.Conv2d(dim, dim, 1, bias: false),
+                nn.Conv2d(dim, dim, 1, groups: cardinality, bias: false),
                 nn.BatchNorm2d(dim));
             bn = nn.BatchNorm2d(dim);
             se = new Chain("se",
@@ -133,17 +148,19 @@ namespace Torchwright.Runtime.Blocks
         {
             using var scope = torch.NewDisposeScope();
             long b = input.shape[0], h = input.shape[2], w = input.shape[3];
-            long kk = kernel * kernel, cw = dim / SharePlanes;
+            long g = cardinality, kk = kernel * kernel, cw = dim / (SharePlanes * g);
             var k1 = key_embed.call(input);
-            var joined = torch.cat(new[] { input, k1 }, 1);
+            // CoXt interleaves x and K1 channel by channel so that each embed group sees its own channels of both.
+            var joined = g == 1 ? torch.cat(new[] { input, k1 }, 1) : torch.stack(new[] { input, k1 }, 2).reshape(b, 2 * dim, h, w);
             var weights = embed.call(joined).Freeing(joined);
-            weights = weights.view(b, 1, cw, kk, h, w).Freeing(weights);
+            weights = weights.view(b, g, 1, cw, kk, h, w).Freeing(weights);
             var value = conv1x1.call(input);
-            // Local aggregation: unfold(V) is (B, C·k², H·W) with channel-major layout c·k² + j.
+            // Local aggregation: unfold(V) is (B, C·k², H·W) with channel-major layout c·k² + j; channel c of group i
+            // uses weight channel c mod C/(8g) of that group.
             var cols = nn.functional.unfold(value, kernel, padding: (kernel - 1) / 2).Freeing(value);
-            cols = cols.view(b, SharePlanes, cw, kk, h, w).Freeing(cols);
+            cols = cols.view(b, g, SharePlanes, cw, kk, h, w).Freeing(cols);
             var k2 = (cols * weights).Freeing(cols, weights);
-            k2 = k2.sum(3).Freeing(k2);
+            k2 = k2.sum(4).Freeing(k2);
             k2 = k2.reshape(b, dim, h, w).Freeing(k2);
             k2 = bn.call(k2).Freeing(k2);
             k2 = nn.functional.silu(k2).Freeing(k2);

@@ -8,16 +8,17 @@ namespace Torchwright.Runtime.Blocks
     /// <summary>
     /// ResNeSt bottleneck (timm naming): conv1 1x1, bn1, ReLU, conv2 = split attention, [avd_last AvgPool 3x3/s pad 1],
     /// conv3 1x1, bn3, + shortcut, ReLU.  With <c>avd</c> and stride &gt; 1 the split-attention conv runs at stride 1
-    /// and the average pool carries the stride.
+    /// and the average pool carries the stride.  With <c>avdFirst</c> (timm <c>avd_first</c>) the pool runs before the
+    /// split-attention conv instead and is named <c>avd_first</c>.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (split attention's too); channel attention <c>se</c>
-    /// follows bn3; the split-attention conv gets dilation = padding = d.
+    /// follows bn3; the split-attention conv gets dilation = padding = d (with or without avdFirst).
     /// </summary>
     public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
         private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3;
         private readonly BatchNorm2d bn3;
         private readonly SplitAttention conv2;
-        private readonly nn.Module<Tensor, Tensor>? avd_last;
+        private readonly nn.Module<Tensor, Tensor>? avd_first, avd_last;
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
         private readonly Activation activation;
@@ -25,21 +26,30 @@ namespace Torchwright.Runtime.Blocks
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
+        /// <summary>The ResNeSt block with the pool after the split attention (avd_last).</summary>
         public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut, BlockOptions? options = null)
+            : this(name, inChannels, width, outChannels, stride, radix, cardinality, avd, false, shortcut, options)
+        {
+        }
+
+        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, bool avdFirst, ShortcutKind shortcut, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(SplitAttnBottleneck);
             BlockArgs.Positive(B, nameof(inChannels), inChannels);
             BlockArgs.Positive(B, nameof(outChannels), outChannels);
             BlockArgs.Positive(B, nameof(stride), stride);
+            if (avdFirst && !avd)
+                throw new ArgumentException($"{B}: avdFirst places the avd pool before the split attention and needs avd = true; set avd or drop avdFirst.", nameof(avdFirst));
             bool useAvd = avd && stride > 1;
             var o = BlockOptionArgs.Check(B, options, dilatable: true);
             activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
+            avd_first = useAvd && avdFirst ? nn.AvgPool2d(3, stride, 1) : null;
             conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality, o.Dilation, o.Activation);
-            avd_last = useAvd ? nn.AvgPool2d(3, stride, 1) : null;
+            avd_last = useAvd && !avdFirst ? nn.AvgPool2d(3, stride, 1) : null;
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
             se = BlockOptionArgs.Attention(o, outChannels);
@@ -47,6 +57,8 @@ namespace Torchwright.Runtime.Blocks
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
+            if (avd_first is not null)
+                register_module("avd_first", avd_first);
             register_module("conv2", conv2);
             if (avd_last is not null)
                 register_module("avd_last", avd_last);
@@ -64,6 +76,8 @@ namespace Torchwright.Runtime.Blocks
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
+            if (avd_first is not null)
+                x = avd_first.call(x).Freeing(x);
             x = conv2.call(x).Freeing(x);
             if (avd_last is not null)
                 x = avd_last.call(x).Freeing(x);

@@ -63,9 +63,10 @@ class BlockOpts:
         return make_act(self.activation)
 
     def attention_module(self, channels):
-        """The module registered as `se` after bn3, or None."""
+        """The module registered as `se` after bn3, or None.  SE keeps ReLU inside whatever the block's activation:
+        timm's ResNet/ByobNet build SEModule without act_layer."""
         if self.attention == "SqueezeExcite":
-            return SqueezeExcite(channels, self.attention_channels, self.activation)
+            return SqueezeExcite(channels, self.attention_channels)
         if self.attention == "Eca":
             return EfficientChannelAttention(self.attention_kernel)
         if self.attention == "None":

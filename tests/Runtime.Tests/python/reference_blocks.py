@@ -511,9 +511,17 @@ def build(kind, a):
     if kind == "BotBottleneck":
         return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]), BlockOpts.from_args(a))
     if kind == "SplitAttnBottleneck":
-        return SplitAttnBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], a["avd"], _sc(a["shortcut"]), BlockOpts.from_args(a))
+        opts = BlockOpts.from_args(a)
+        if a.get("avdFirst", False) and a["avd"] and a["stride"] > 1:
+            import reference_cotnext
+            return reference_cotnext.ResNestAvdFirstBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], _sc(a["shortcut"]), opts)
+        return SplitAttnBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["radix"], a["cardinality"], a["avd"], _sc(a["shortcut"]), opts)
     if kind == "CotBottleneck":
-        return CotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], _sc(a["shortcut"]), BlockOpts.from_args(a))
+        opts = BlockOpts.from_args(a)
+        if a.get("cardinality", 1) != 1:
+            import reference_cotnext
+            return reference_cotnext.CoXtBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["cardinality"], _sc(a["shortcut"]), opts)
+        return CotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], _sc(a["shortcut"]), opts)
     if kind == "SqueezeExcite":
         return SqueezeExcite(a["channels"], a["reducedChannels"], a.get("activation", "ReLU"))
     if kind == "EfficientChannelAttention":

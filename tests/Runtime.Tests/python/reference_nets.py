@@ -9,7 +9,7 @@ the C# emitter: torchvision ResNet (conv1/bn1/layer1..4/fc; timm's deep stem as 
 
     python3 reference_nets.py SPEC.json --count    prints the parameter count (exit 1 if it differs from the spec's)
 
-Imports only the standard library, torch and reference_blocks (deploy it next to reference_blocks.py).
+Imports only the standard library, torch, reference_blocks, reference_cotnext and reference_attention (deploy it next to them).
 """
 import json
 import sys
@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 import reference_blocks as R
+import reference_cotnext as RC
 
 SPEC_VERSION = 2
 
@@ -44,9 +45,11 @@ def _resnet_block(b):
         _, h, w = b["input"]
         return R.BotBottleneck(cin, width, cout, stride, b["heads"], h, w, sc)
     if kind == "SplitAttnBottleneck":
+        if b.get("avd_first", False) and b["avd"] and stride > 1:
+            return RC.ResNestAvdFirstBottleneck(cin, width, cout, stride, b["radix"], b["cardinality"], sc)
         return R.SplitAttnBottleneck(cin, width, cout, stride, b["radix"], b["cardinality"], b["avd"], sc)
     if kind == "CotBottleneck":
-        return R.CotBottleneck(cin, width, cout, stride, sc)
+        return RC.CoXtBottleneck(cin, width, cout, stride, b.get("cardinality", 1), sc)
     raise SpecError(f"block kind {kind!r} does not belong in a ResNet-family network")
 
 
