@@ -160,9 +160,9 @@ namespace Torchwright.Generator.Tests
         [RequiresRuntimeFact]
         public void Names_and_generated_type_names_are_capped_and_a_long_variant_name_still_emits()
         {
-            // Every axis restates a BotNet50 default, so each sweep has one valid variant whose class name is long.
-            var axes = "input = 3x224x224; classes = 1000; stem_width = 64; block = bottleneck; depths = [3, 4, 6, 3]; "
-                     + "widths = [64, 128, 256, 512]; outs = [256, 512, 1024, 2048]; strides = [1, 2, 2, 2]; shortcut = conv; "
+            // Every axis restates a BotNet50 default, so each sweep has one valid variant whose class name is long. (Not the
+            // per-stage lists as well as every cN. value: the lists would then have no effect, TW0024.)
+            var axes = "input = 3x224x224; classes = 1000; stem_width = 64; block = bottleneck; depths = [3, 4, 6, 3]; shortcut = conv; "
                      + "c5.mhsa = [1, 1, 1]; c5.heads = 4; c2.depth = 3; c3.depth = 4; c4.depth = 6; c5.depth = 3; c2.width = 64; "
                      + "c3.width = 128; c4.width = 256; c5.width = 512; c2.stride = 1; c3.stride = 2; c4.stride = 2; c5.stride = 2; "
                      + "c2.out = 256; c3.out = 512; c4.out = 1024; c5.out = 2048";

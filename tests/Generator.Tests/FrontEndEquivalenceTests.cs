@@ -24,7 +24,7 @@ namespace Equivalence
     [Stage(""c5"", Mhsa = new[] { 0, 1, 1 }, Heads = 4)]
     public sealed partial class BotNet50_011 { }
 
-    [Architecture(Input = ""3x224x224"", Classes = 1000, Stem = ""deep"", StemWidth = 64, Block = ""splat"", Radix = 2,
+    [Architecture(Input = ""3x224x224"", Classes = 1000, Stem = ""deep"", StemWidths = new[] { 32, 32, 64 }, Block = ""splat"", Radix = 2,
         Cardinality = 1, Avd = true, Depths = new[] { 3, 4, 6, 3 }, Widths = new[] { 64, 128, 256, 512 },
         Outs = new[] { 256, 512, 1024, 2048 }, Strides = new[] { 1, 2, 2, 2 }, Shortcut = ""avgdown"")]
     public sealed partial class ResNeSt50 { }

@@ -38,7 +38,8 @@ namespace Sample.Models
             ["tw0019"] = "arch Missing {\n  block = bottleneck\n}\n",
             ["tw0020"] = "arch SetTwice : ResNet50 {\n  classes = 10\n  classes = 20\n}\n",
             ["tw0100"] = "arch BigMap : ResNet50 {\n  c3.mhsa = [1, 1, 1, 1]\n}\n",
-            ["tw0101"] = "arch Unused : VanB0 {\n  stem_width = 32\n}\n",
+            ["tw0101"] = "arch SplatBase : ResNeSt50 {\n  radix = 4\n}\narch NowBottleneck : SplatBase {\n  block = bottleneck\n}\n",
+            ["tw0024"] = "arch Unused : VanB0 {\n  stem_width = 32\n}\n",
             ["tw0103"] = "arch Rounds : ResNet50 {\n  input = 3x225x225\n}\n",
         };
 
@@ -80,7 +81,7 @@ namespace Bad
         {
             "TW0001", "TW0002", "TW0003", "TW0004", "TW0005", "TW0006", "TW0007", "TW0008", "TW0009", "TW0010",
             "TW0011", "TW0012", "TW0013", "TW0014", "TW0015", "TW0016", "TW0017", "TW0018", "TW0019", "TW0020",
-            "TW0021", "TW0100", "TW0101", "TW0103", // TW0102 (width rounded) is catalogued but the checker never reports it
+            "TW0021", "TW0024", "TW0100", "TW0101", "TW0103", // TW0102 (width rounded) is catalogued but the checker never reports it
         };
     }
 }

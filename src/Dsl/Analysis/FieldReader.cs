@@ -141,6 +141,10 @@ namespace Torchwright.Dsl.Analysis
                     ? $"{FieldCatalog.StageName(stage)} is built from {describeStage(stage)}"
                     : "the stages are built from " + string.Join(", ", Enumerable.Range(0, stageCount).Select(describeStage).Distinct());
                 string readBy = info.ReadBy.Length > 0 ? $"'{name}' is read only by {info.ReadBy}" : $"'{name}' is not read here";
+                // A per-stage list that every stage overrides with its own cN. value.
+                var perStage = FieldCatalog.All.FirstOrDefault(x => x.PerStage == name && x.Scope == FieldScope.Stage);
+                if (stage < 0 && perStage != null && Enumerable.Range(0, stageCount).All(s => Has(StagePath(s, perStage.Name))))
+                    readBy = $"every stage sets its own cN.{perStage.Name}, which overrides '{name}'";
                 if (IsInherited(f.Path))
                 {
                     // A sweep varies its base on purpose: a base field that one grid point leaves unread is not news.

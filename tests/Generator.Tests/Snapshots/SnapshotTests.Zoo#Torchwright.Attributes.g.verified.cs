@@ -24,13 +24,10 @@ namespace Torchwright
         /// <summary>Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8. Default 1.0. (<c>width</c>)</summary>
         public double Width { get; set; }
 
-        /// <summary>Stem: resnet (7x7/2, BN, ReLU, maxpool), deep (three 3x3 convs, ResNeSt), rest (ResT released code), rest_paper (ResT paper), none (VAN: stage 1 embeds patches). (<c>stem</c>)</summary>
+        /// <summary>Stem: resnet (7x7/2, BN, ReLU, maxpool), deep (three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool), rest (ResT released code: 3x3/2, 3x3, 3x3/2, PA), rest_paper (ResT paper: 7x7/2, BN, ReLU, maxpool, PA), none (VAN: stage 1 embeds patches). (<c>stem</c>)</summary>
         public string? Stem { get; set; }
 
-        /// <summary>Stem output channels (deep stem: intermediate convs use half). Default 64; ResT: the first stage's width. (<c>stem_width</c>)</summary>
-        public int StemWidth { get; set; }
-
-        /// <summary>Block kind: bottleneck (ResNet v1.5), splat (ResNeSt split attention), cot (CoTNet), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
+        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
         public string? Block { get; set; }
 
         /// <summary>Blocks per stage; its length sets the number of stages (named c2, c3, ...). (<c>depths</c>)</summary>
@@ -39,32 +36,41 @@ namespace Torchwright
         /// <summary>Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages. (<c>widths</c>)</summary>
         public int[]? Widths { get; set; }
 
-        /// <summary>Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width. (<c>outs</c>)</summary>
+        /// <summary>Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width (a different value is TW0004). (<c>outs</c>)</summary>
         public int[]? Outs { get; set; }
 
         /// <summary>Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without. (<c>strides</c>)</summary>
         public int[]? Strides { get; set; }
 
-        /// <summary>Projection shortcut on shape change: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). (<c>shortcut</c>)</summary>
+        /// <summary>Output channels of the resnet stem (default 64); rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). (<c>stem_width</c>)</summary>
+        public int StemWidth { get; set; }
+
+        /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
+        public string? Act { get; set; }
+
+        /// <summary>Output channels of the deep stem's three 3x3 convs: [32, 32, 64] is ResNeSt's and timm's resnet*d deep stem (the default), [24, 32, 64] timm's tiered stem (resnet*t, botnet26t). (<c>stem_widths</c>)</summary>
+        public int[]? StemWidths { get; set; }
+
+        /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Groups of the 3x3 conv (ResNeXt) / of the split-attention conv and its fc layers. Default 1. (<c>cardinality</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        public string? Attention { get; set; }
+
+        /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
 
         /// <summary>Split-attention radix (splat blocks). Default 2. (<c>radix</c>)</summary>
         public int Radix { get; set; }
 
-        /// <summary>Split attention: in strided blocks run the 3x3 conv at stride 1 and downsample with a 3x3 avg pool after it. Default true. (<c>avd</c>)</summary>
+        /// <summary>Split attention: in the strided first block run the split-attention conv at stride 1 and downsample with a 3x3 avg pool (stride, pad 1). Default true. (<c>avd</c>)</summary>
         public bool Avd { get; set; }
 
-        /// <summary>Per-stage attention heads (MHSA in bottleneck stages, EMSA in rest stages). Default 4 for MHSA. (<c>heads</c>)</summary>
-        public int[]? Heads { get; set; }
+        /// <summary>With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d). Default false. (<c>avd_first</c>)</summary>
+        public bool AvdFirst { get; set; }
 
         /// <summary>Per-stage MLP expansion of van/rest blocks. Default 4. (<c>mlp_ratios</c>)</summary>
         public int[]? MlpRatios { get; set; }
-
-        /// <summary>Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1. (<c>sr_ratios</c>)</summary>
-        public int[]? SrRatios { get; set; }
 
         /// <summary>VAN large-kernel attention: the kernel K approximated (odd). Default 21. (<c>lka_kernel</c>)</summary>
         public int LkaKernel { get; set; }
@@ -72,14 +78,23 @@ namespace Torchwright
         /// <summary>VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3. (<c>lka_dilation</c>)</summary>
         public int LkaDilation { get; set; }
 
-        /// <summary>VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2). (<c>patch_kernels</c>)</summary>
-        public int[]? PatchKernels { get; set; }
-
         /// <summary>Initial value of VAN's layer-scale parameters. Default 0.01. (<c>layer_scale</c>)</summary>
         public double LayerScale { get; set; }
 
+        /// <summary>Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest. (<c>heads</c>)</summary>
+        public int[]? Heads { get; set; }
+
+        /// <summary>Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1. (<c>sr_ratios</c>)</summary>
+        public int[]? SrRatios { get; set; }
+
         /// <summary>Bias on ResT's q and kv projections. Default true. (<c>qkv_bias</c>)</summary>
         public bool QkvBias { get; set; }
+
+        /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
+        public double SeRatio { get; set; }
+
+        /// <summary>ECA's Conv1d kernel (odd). Default: adaptive to the channels, t = int(|log2(C) + 1| / 2), k = max(t if odd else t + 1, 3), as timm's EcaModule. (<c>eca_kernel</c>)</summary>
+        public int EcaKernel { get; set; }
     }
 
     /// <summary>Sets fields of one stage (c2, c3, ...) of the architecture declared on the same class.</summary>
@@ -93,7 +108,7 @@ namespace Torchwright
         /// <summary>The stage's name (c2, c3, ...).</summary>
         public string Stage { get; }
 
-        /// <summary>Block kind: bottleneck (ResNet v1.5), splat (ResNeSt split attention), cot (CoTNet), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
+        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
         public string? Block { get; set; }
 
         /// <summary>Blocks in this stage. (<c>depth</c>)</summary>
@@ -111,32 +126,32 @@ namespace Torchwright
         /// <summary>Declared input channels of the stage: checked against what flows in (TW0004). (<c>in</c>)</summary>
         public int In { get; set; }
 
-        /// <summary>Projection shortcut on shape change: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). (<c>shortcut</c>)</summary>
+        /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
+        public string? Act { get; set; }
+
+        /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Groups of the 3x3 conv (ResNeXt) / of the split-attention conv and its fc layers. Default 1. (<c>cardinality</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        public string? Attention { get; set; }
+
+        /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1. (<c>dilation</c>)</summary>
+        public int Dilation { get; set; }
+
+        /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
 
         /// <summary>Split-attention radix (splat blocks). Default 2. (<c>radix</c>)</summary>
         public int Radix { get; set; }
 
-        /// <summary>Split attention: in strided blocks run the 3x3 conv at stride 1 and downsample with a 3x3 avg pool after it. Default true. (<c>avd</c>)</summary>
+        /// <summary>Split attention: in the strided first block run the split-attention conv at stride 1 and downsample with a 3x3 avg pool (stride, pad 1). Default true. (<c>avd</c>)</summary>
         public bool Avd { get; set; }
 
-        /// <summary>Attention heads in this stage. (<c>heads</c>)</summary>
-        public int Heads { get; set; }
-
-        /// <summary>Per-block mask: 1 replaces that bottleneck's 3x3 conv with multi-head self-attention (BoTNet). One entry per block. (<c>mhsa</c>)</summary>
-        public int[]? Mhsa { get; set; }
-
-        /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa. (<c>mhsa_every</c>)</summary>
-        public int MhsaEvery { get; set; }
+        /// <summary>With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d). Default false. (<c>avd_first</c>)</summary>
+        public bool AvdFirst { get; set; }
 
         /// <summary>This stage's MLP expansion. (<c>mlp_ratio</c>)</summary>
         public int MlpRatio { get; set; }
-
-        /// <summary>This stage's spatial reduction. (<c>sr_ratio</c>)</summary>
-        public int SrRatio { get; set; }
 
         /// <summary>VAN large-kernel attention: the kernel K approximated (odd). Default 21. (<c>lka_kernel</c>)</summary>
         public int LkaKernel { get; set; }
@@ -144,7 +159,22 @@ namespace Torchwright
         /// <summary>VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3. (<c>lka_dilation</c>)</summary>
         public int LkaDilation { get; set; }
 
-        /// <summary>This stage's patch-embedding kernel. (<c>patch_kernel</c>)</summary>
-        public int PatchKernel { get; set; }
+        /// <summary>Attention heads in this stage. (<c>heads</c>)</summary>
+        public int Heads { get; set; }
+
+        /// <summary>This stage's spatial reduction. (<c>sr_ratio</c>)</summary>
+        public int SrRatio { get; set; }
+
+        /// <summary>Per-block mask: 1 replaces that block's 3x3 conv with multi-head self-attention (BoTNet). One entry per block. (<c>mhsa</c>)</summary>
+        public int[]? Mhsa { get; set; }
+
+        /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
+        public int MhsaEvery { get; set; }
+
+        /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
+        public double SeRatio { get; set; }
+
+        /// <summary>ECA's Conv1d kernel (odd). Default: adaptive to the channels, t = int(|log2(C) + 1| / 2), k = max(t if odd else t + 1, 3), as timm's EcaModule. (<c>eca_kernel</c>)</summary>
+        public int EcaKernel { get; set; }
     }
 }
