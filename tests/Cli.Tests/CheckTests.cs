@@ -37,10 +37,10 @@ namespace Torchwright.Cli.Tests
         public void Warnings_are_printed_and_do_not_fail()
         {
             using var dir = new TempDir();
-            var file = dir.Write("w.arch", "arch W : ResNet50 {\n  c2.mlp_ratio = 4\n}\n");
+            var file = dir.Write("w.arch", "arch W : ResNet50 {\n  input = 3x225x225\n}\n");
             var r = CliRunner.Run("check", file);
             Assert.Equal(0, r.ExitCode);
-            Assert.Matches(new Regex(@"w\.arch\(2,\d+\): warning TW0101: "), r.Out);
+            Assert.Matches(new Regex(@"w\.arch\(2,\d+\): warning TW0103: "), r.Out);
             Assert.Contains("0 errors, 1 warning", r.Out);
         }
 

@@ -93,10 +93,10 @@ namespace Torchwright.Cli.Tests
         public void Warnings_go_to_stderr_and_json_stays_parseable()
         {
             using var dir = new TempDir();
-            var file = dir.Write("w.arch", "arch W : ResNet50 {\n  c2.mlp_ratio = 4\n}\n");
+            var file = dir.Write("w.arch", "arch W : ResNet50 {\n  input = 3x225x225\n}\n");
             var r = CliRunner.Run("summary", file, "--format", "json");
             Assert.Equal(0, r.ExitCode);
-            Assert.Contains("warning TW0101", r.Error);
+            Assert.Contains("warning TW0103", r.Error);
             using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
             Assert.Equal("W", doc.RootElement[0].GetProperty("name").GetString());
             Assert.Equal(25_557_032, doc.RootElement[0].GetProperty("params").GetInt64());

@@ -62,7 +62,7 @@ arch Tiny {
       ""patch_kernel"": 0,
       ""output"": [32, 16, 16],
       ""blocks"": [
-        {""kind"": ""Bottleneck"", ""in_channels"": 16, ""width"": 8, ""out_channels"": 32, ""stride"": 1, ""cardinality"": 1, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [16, 16, 16], ""output"": [32, 16, 16]}
+        {""kind"": ""Bottleneck"", ""in_channels"": 16, ""width"": 8, ""out_channels"": 32, ""stride"": 1, ""cardinality"": 1, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""attention_at"": ""out"", ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [16, 16, 16], ""output"": [32, 16, 16]}
       ]
     },
     {
@@ -74,8 +74,8 @@ arch Tiny {
       ""patch_kernel"": 0,
       ""output"": [64, 8, 8],
       ""blocks"": [
-        {""kind"": ""BotBottleneck"", ""in_channels"": 32, ""width"": 16, ""out_channels"": 64, ""stride"": 2, ""heads"": 2, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [32, 16, 16], ""output"": [64, 8, 8]},
-        {""kind"": ""BotBottleneck"", ""in_channels"": 64, ""width"": 16, ""out_channels"": 64, ""stride"": 1, ""heads"": 2, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [64, 8, 8], ""output"": [64, 8, 8]}
+        {""kind"": ""BotBottleneck"", ""in_channels"": 32, ""width"": 16, ""out_channels"": 64, ""stride"": 2, ""heads"": 2, ""qk_head_dim"": 8, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""attention_at"": ""out"", ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [32, 16, 16], ""output"": [64, 8, 8]},
+        {""kind"": ""BotBottleneck"", ""in_channels"": 64, ""width"": 16, ""out_channels"": 64, ""stride"": 1, ""heads"": 2, ""qk_head_dim"": 8, ""activation"": ""relu"", ""attention"": ""none"", ""attention_channels"": 0, ""attention_kernel"": 0, ""attention_at"": ""out"", ""dilation"": 1, ""shortcut"": ""conv"", ""input"": [64, 8, 8], ""output"": [64, 8, 8]}
       ]
     }
   ]
@@ -111,7 +111,7 @@ arch Tiny {
         {
             var zoo = ArchCompiler.Compile(Zoo.Sources);
             Assert.False(zoo.HasErrors, string.Join("\n", zoo.Diagnostics));
-            Assert.Equal(11, zoo.Architectures.Count);
+            Assert.Equal(17, zoo.Architectures.Count);
             foreach (var arch in zoo.Architectures)
             {
                 var ir = arch.Ir;

@@ -12,7 +12,7 @@ namespace Torchwright.Zoo.Tests
     /// <summary>The generated zoo modules: runtime counts equal the compile-time constants and reference.md; they run.</summary>
     public class GeneratedZooTests
     {
-        public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels);
+        public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels, long InputSize = 224);
 
         private static readonly Model[] All =
         {
@@ -27,6 +27,12 @@ namespace Torchwright.Zoo.Tests
             new("ResTSmall", () => new ResTSmall(), ResTSmall.ParameterCount, 13_679_708, new[] { ResTSmall.C2Channels, ResTSmall.C3Channels, ResTSmall.C4Channels, ResTSmall.C5Channels }),
             new("ResTLitePaperStem", () => new ResTLitePaperStem(), ResTLitePaperStem.ParameterCount, 10_489_196, new[] { ResTLitePaperStem.C2Channels, ResTLitePaperStem.C3Channels, ResTLitePaperStem.C4Channels, ResTLitePaperStem.C5Channels }),
             new("ResTSmallPaperStem", () => new ResTSmallPaperStem(), ResTSmallPaperStem.ParameterCount, 13_660_604, new[] { ResTSmallPaperStem.C2Channels, ResTSmallPaperStem.C3Channels, ResTSmallPaperStem.C4Channels, ResTSmallPaperStem.C5Channels }),
+            new("CotNeXt50", () => new CotNeXt50(), CotNeXt50.ParameterCount, 30_046_276, new[] { CotNeXt50.C2Channels, CotNeXt50.C3Channels, CotNeXt50.C4Channels, CotNeXt50.C5Channels }),
+            new("CotNeXt101", () => new CotNeXt101(), CotNeXt101.ParameterCount, 53_346_068, new[] { CotNeXt101.C2Channels, CotNeXt101.C3Channels, CotNeXt101.C4Channels, CotNeXt101.C5Channels }),
+            new("ResNeSt50d_1s4x24d", () => new ResNeSt50d_1s4x24d(), ResNeSt50d_1s4x24d.ParameterCount, 25_677_000, new[] { ResNeSt50d_1s4x24d.C2Channels, ResNeSt50d_1s4x24d.C3Channels, ResNeSt50d_1s4x24d.C4Channels, ResNeSt50d_1s4x24d.C5Channels }),
+            new("ResNeSt50d_4s2x40d", () => new ResNeSt50d_4s2x40d(), ResNeSt50d_4s2x40d.ParameterCount, 30_417_592, new[] { ResNeSt50d_4s2x40d.C2Channels, ResNeSt50d_4s2x40d.C3Channels, ResNeSt50d_4s2x40d.C4Channels, ResNeSt50d_4s2x40d.C5Channels }),
+            new("SeResNet50", () => new SeResNet50(), SeResNet50.ParameterCount, 28_088_024, new[] { SeResNet50.C2Channels, SeResNet50.C3Channels, SeResNet50.C4Channels, SeResNet50.C5Channels }),
+            new("BotNet26t256", () => new BotNet26t256(), BotNet26t256.ParameterCount, 12_488_672, new[] { BotNet26t256.C2Channels, BotNet26t256.C3Channels, BotNet26t256.C4Channels, BotNet26t256.C5Channels }, 256),
         };
 
         public static IEnumerable<object[]> Names => All.Select(m => new object[] { m.Name });
@@ -54,7 +60,7 @@ namespace Torchwright.Zoo.Tests
             using var _ = torch.no_grad();
             using var scope = torch.NewDisposeScope();
             torch.manual_seed(0);
-            var x = torch.randn(1, 3, 224, 224);
+            var x = torch.randn(1, 3, m.InputSize, m.InputSize);
             var logits = module.call(x);
             Assert.Equal(new long[] { 1, 1000 }, logits.shape);
             Assert.True((logits - logits).eq(0).all().item<bool>(), "non-finite logits"); // NaN and inf give NaN
@@ -63,7 +69,7 @@ namespace Torchwright.Zoo.Tests
             var f = features.forward_features(x);
             var maps = new Tensor[] { f.C2, f.C3, f.C4, f.C5 };
             Assert.Equal(m.StageChannels, maps.Select(t => t.shape[1]));
-            Assert.Equal(new long[] { 56, 28, 14, 7 }, maps.Select(t => t.shape[2]));
+            Assert.Equal(new long[] { m.InputSize / 4, m.InputSize / 8, m.InputSize / 16, m.InputSize / 32 }, maps.Select(t => t.shape[2]));
         }
 
         [Fact]

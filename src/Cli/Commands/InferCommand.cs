@@ -29,17 +29,25 @@ namespace Torchwright.Cli.Commands
             var input = new Option<string>("--input", "-i") { Description = "safetensors (or torch.save) file holding a tensor named 'input' (N, C, H, W)", Required = true };
             var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
+            var from = new Option<string>("--weights-from") { Description = "whose names the checkpoint uses: none (Torchwright's = torchvision's, the default) or timm (timm ByobNet names: botnet26t_256, ...; timm's ResNet/ResNeSt names are Torchwright's already); see docs/weights.md", DefaultValueFactory = _ => "none" };
             var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
             {
-                file, name, weights, input, output, device,
+                file, name, weights, input, output, device, from,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, "infer") ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
-                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!));
+                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!));
             return command;
         }
 
-        public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName)
+        public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName, string weightsFrom = "none")
         {
+            KeyMap keyMap;
+            try { keyMap = KeyMaps.Get(weightsFrom); }
+            catch (ArgumentException e)
+            {
+                ctx.Error.WriteLine($"torchwright infer: --weights-from: {e.Message.Split(" (Parameter")[0]}");
+                return ExitCodes.Usage;
+            }
             var ws = CommandSupport.LoadOrReport(ctx, "infer", new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;
             foreach (var path in new[] { weightsPath, inputPath })
@@ -64,7 +72,7 @@ namespace Torchwright.Cli.Commands
             try
             {
                 using var module = ModuleCompiler.Build(arch);
-                var report = module.LoadWeights(weightsPath, strict: true);
+                var report = module.LoadWeights(weightsPath, strict: true, keyMap);
                 module.to(device);
                 module.eval();
 

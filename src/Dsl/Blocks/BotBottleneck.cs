@@ -5,7 +5,7 @@ using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
 {
-    public sealed record BotSettings(long Heads) : BlockSettings;
+    public sealed record BotSettings(long Heads, long QkHeadDim) : BlockSettings;
 
     /// <summary>
     /// BoTNet's MHSA bottleneck (Runtime BotBottleneck): the 3x3 conv of a ResNet-family block replaced by multi-head
@@ -23,11 +23,15 @@ namespace Torchwright.Dsl.Blocks
         public static readonly FieldInfo MhsaEveryField = new FieldInfo("mhsa_every", FieldType.Int, FieldScope.Stage,
             "Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round).", ReadBy: ReadBy);
 
+        public static readonly FieldInfo QkHeadDimField = new FieldInfo("qk_head_dim", FieldType.Int, FieldScope.Both,
+            "Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads.",
+            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every)");
+
         public override string RuntimeType => "BotBottleneck";
         public override string? Word => null;
         public override Family Family => Family.ResNet;
         public override string Summary => "BoTNet MHSA bottleneck (by mask)";
-        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, MhsaField, MhsaEveryField };
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, MhsaField, MhsaEveryField, QkHeadDimField };
         public override bool FixesMapSize => true;
 
         /// <summary>MHSA blocks are placed inside a convolutional kind's stage; that kind builds the stage.</summary>
@@ -91,7 +95,13 @@ namespace Torchwright.Dsl.Blocks
                     f.Has(stage.StagePath("stride")) || f.Has("strides") ? f.StageLocation(stage.Index, "stride", "strides") : MaskLocation(f, stage.Index), stage.Name, stage.Stride));
             if (!f.Has("input"))
                 f.Report(DiagnosticCatalog.InputSizeRequired.Create(MaskLocation(f, stage.Index), stage.Name, "MHSA's relative-position tables"));
-            return new BotSettings(heads);
+            long qk = stage.Width / heads;
+            if (f.HasBoth(stage.Index, "qk_head_dim"))
+            {
+                qk = f.BothInt(stage.Index, "qk_head_dim", qk);
+                if (!f.InRange(qk, 1, 4096, f.BothLocation(stage.Index, "qk_head_dim"), "qk_head_dim", stage.Name)) return null;
+            }
+            return new BotSettings(heads, qk);
         }
 
         /// <summary>The divisor of <paramref name="width"/> nearest to <paramref name="heads"/> (for the fix in messages).</summary>
@@ -108,12 +118,13 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>MHSA at the pre-stride map, then 2x2 avg pool when strided.</summary>
         public override Shape Cost(CostSheet a, BlockIR b, Shape x)
         {
-            long heads = ((BotSettings)b.Settings).Heads;
+            var s = (BotSettings)b.Settings;
+            long qk = s.Heads * s.QkHeadDim;                    // all heads' query (and key) channels
             var h = a.Conv(x, b.Width, 1); a.Norm(b.Width);
-            a.Conv(h, 3 * b.Width, 1);                          // qkv
-            long d = b.Width / heads, n = checked(h.H * h.W);
+            a.Conv(h, 2 * qk + b.Width, 1);                     // qkv
+            long d = s.QkHeadDim, n = checked(h.H * h.W);
             a.Add(checked((2 * h.H - 1) * d + (2 * h.W - 1) * d)); // relative-position tables
-            a.Attention(checked(n * n * b.Width * 2 + n * b.Width * (2 * h.H - 1 + 2 * h.W - 1)));
+            a.Attention(checked(n * n * qk + n * n * b.Width + n * qk * (2 * h.H - 1 + 2 * h.W - 1))); // q·kᵀ, A·v, q·r
             if (b.Stride > 1) h = CostSheet.Pool(h, 2, 2, 0);
             a.Norm(b.Width);
             h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
@@ -123,12 +134,17 @@ namespace Torchwright.Dsl.Blocks
         }
 
         // MHSA runs at the block's input size (before any stride), which the checker computed.
-        public override string Create(BlockIR b, string name, Shape input) =>
-            $"new {ResNetFamily.RuntimeBlocks}.BotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BotSettings)b.Settings).Heads}, {input.H}, {input.W}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+        public override string Create(BlockIR b, string name, Shape input)
+        {
+            var s = (BotSettings)b.Settings;
+            string qk = s.QkHeadDim != b.Width / s.Heads ? $", qkHeadDim: {s.QkHeadDim}" : "";
+            return $"new {ResNetFamily.RuntimeBlocks}.BotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Heads}, {input.H}, {input.W}, {ResNetFamily.ShortcutArgument(b)}{qk}{ResNetFamily.OptionsArgument(b)})";
+        }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {
             yield return new KeyValuePair<string, object>("heads", ((BotSettings)b.Settings).Heads);
+            yield return new KeyValuePair<string, object>("qk_head_dim", ((BotSettings)b.Settings).QkHeadDim);
             foreach (var o in ResNetFamily.OptionsSpec(b)) yield return o;
         }
     }

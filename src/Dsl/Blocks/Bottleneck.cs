@@ -32,6 +32,7 @@ namespace Torchwright.Dsl.Blocks
             var s = (BottleneckSettings)b.Settings;
             var h = a.Conv(x, b.Width, 1); a.Norm(b.Width);
             h = a.Conv(h, b.Width, 3, b.Stride, dilation: b.Options.Dilation, groups: s.Cardinality); a.Norm(b.Width);
+            ResNetFamily.SpatialAttentionCost(a, b);
             h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
             ResNetFamily.AttentionCost(a, b);
             ResNetFamily.ShortcutCost(a, b, x);

@@ -58,6 +58,7 @@ namespace Torchwright.Dsl.Blocks
             long attn = Attn(c);
             a.Conv(new Shape(c, 1, 1), attn, 1, bias: true); a.Norm(attn);           // se.0/.1
             a.Conv(new Shape(attn, 1, 1), 2 * c, 1, bias: true);                     // se.3
+            ResNetFamily.SpatialAttentionCost(a, b);
             h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
             ResNetFamily.AttentionCost(a, b);
             ResNetFamily.ShortcutCost(a, b, x);

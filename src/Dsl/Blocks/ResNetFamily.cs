@@ -50,11 +50,17 @@ namespace Torchwright.Dsl.Blocks
             string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
             Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "bottleneck, splat and cot blocks");
 
+        public static readonly string[] AttentionAtWords = { "out", "spatial" };
+
+        public static readonly FieldInfo AttentionAt = new FieldInfo("attention_at", FieldType.Word, FieldScope.Both,
+            "Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts).",
+            AttentionAtWords, ReadBy: "blocks with attention = se or eca");
+
         public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
             "Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1.",
             ReadBy: "bottleneck and splat blocks");
 
-        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, Dilation };
+        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, Dilation };
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -74,10 +80,16 @@ namespace Torchwright.Dsl.Blocks
             a.Norm(b.OutChannels);
         }
 
-        /// <summary>Channel attention after bn3 on the block's output channels.</summary>
+        /// <summary>Channel attention after bn3 on the block's output channels (call after the last conv).</summary>
         public static void AttentionCost(CostSheet a, BlockIR b)
         {
-            if (b.Options.Attention is ChannelAttentionIR at) at.Kind.Cost(a, at, b.OutChannels);
+            if (b.Options.Attention is ChannelAttentionIR at && !b.Options.AttentionAtSpatial) at.Kind.Cost(a, at, b.OutChannels);
+        }
+
+        /// <summary>Channel attention after the spatial conv on the width (attention_at = spatial; call after the 3x3 conv).</summary>
+        public static void SpatialAttentionCost(CostSheet a, BlockIR b)
+        {
+            if (b.Options.Attention is ChannelAttentionIR at && b.Options.AttentionAtSpatial) at.Kind.Cost(a, at, b.Width);
         }
 
         public const string RuntimeBlocks = "global::Torchwright.Runtime.Blocks";
@@ -91,7 +103,8 @@ namespace Torchwright.Dsl.Blocks
             if (o == BlockOptionsIR.Default) return "";
             var at = o.Attention;
             return $", options: new {RuntimeBlocks}.BlockOptions({RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}, " +
-                   $"{RuntimeBlocks}.ChannelAttentionKind.{(at == null ? "None" : at.Kind.RuntimeKind)}, {at?.Channels ?? 0}, {at?.Kernel ?? 0}, {o.Dilation})";
+                   $"{RuntimeBlocks}.ChannelAttentionKind.{(at == null ? "None" : at.Kind.RuntimeKind)}, {at?.Channels ?? 0}, {at?.Kernel ?? 0}, {o.Dilation}" +
+                   (o.AttentionAtSpatial ? $", {RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv)" : ")");
         }
 
         /// <summary>Spec members of the options (reference_nets.py builds the same blocks from them).</summary>
@@ -102,6 +115,7 @@ namespace Torchwright.Dsl.Blocks
             yield return new KeyValuePair<string, object>("attention", o.Attention?.Kind.Word ?? "none");
             yield return new KeyValuePair<string, object>("attention_channels", o.Attention?.Channels ?? 0L);
             yield return new KeyValuePair<string, object>("attention_kernel", o.Attention?.Kernel ?? 0L);
+            yield return new KeyValuePair<string, object>("attention_at", o.AttentionAtSpatial ? "spatial" : "out");
             yield return new KeyValuePair<string, object>("dilation", o.Dilation);
             yield return new KeyValuePair<string, object>("shortcut", b.Shortcut == ShortcutKind.AvgDown ? "avgdown" : "conv");
         }
@@ -118,6 +132,9 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }
+
+        /// <summary>Whether channel attention can sit after the kind's spatial conv (attention_at = spatial).</summary>
+        public virtual bool TakesSpatialAttention => true;
 
         /// <summary>Reads and checks the kind's settings for the stage; null after reporting an error.</summary>
         public abstract BlockSettings? ReadSettings(StageContext stage);
@@ -137,12 +154,20 @@ namespace Torchwright.Dsl.Blocks
             if (anyMhsa && (bot = BotDefinition.Instance.ReadSettings(stage, mask)) == null) return null;
 
             ChannelAttentionIR? attention = null;
+            bool spatial = false;
             if (anyConv)
             {
                 var word = f.BothWord(s, "attention") ?? "none";
                 if (word != "none")
                 {
-                    attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, stage.OutChannels);
+                    spatial = (f.BothWord(s, "attention_at") ?? "out") == "spatial";
+                    if (spatial && !TakesSpatialAttention)
+                    {
+                        f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, "attention_at"), stage.Name, "attention_at", "spatial",
+                            $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
+                        return null;
+                    }
+                    attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels);
                     if (attention == null) return null;
                 }
             }
@@ -174,7 +199,7 @@ namespace Torchwright.Dsl.Blocks
                 long st = b == 0 ? stage.Stride : 1;
                 var options = mask[b]
                     ? new BlockOptionsIR(act, null, 1)
-                    : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation);
+                    : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial);
                 var kind = mask[b] ? (BlockDefinition)BotDefinition.Instance : this;
                 blocks.Add(new BlockIR(kind, inC, stage.Width, stage.OutChannels, st, mask[b] ? bot! : conv!, options,
                     shortcut));

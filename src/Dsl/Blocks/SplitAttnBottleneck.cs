@@ -67,6 +67,7 @@ namespace Torchwright.Dsl.Blocks
             a.Conv(new Shape(b.Width, 1, 1), inter, 1, groups: s.Cardinality, bias: true); a.Norm(inter);
             a.Conv(new Shape(inter, 1, 1), b.Width * s.Radix, 1, groups: s.Cardinality, bias: true);
             h = new Shape(b.Width, split.H, split.W);
+            ResNetFamily.SpatialAttentionCost(a, b);
             if (pooled && !s.AvdFirst) h = CostSheet.Pool(h, 3, b.Stride, 1);
             h = a.Conv(h, b.OutChannels, 1); a.Norm(b.OutChannels);
             ResNetFamily.AttentionCost(a, b);

@@ -20,8 +20,11 @@ namespace Torchwright.Dsl.Model
     /// <summary>A channel-attention option with its computed sizes (SE's rounded channels, ECA's kernel).</summary>
     public sealed record ChannelAttentionIR(ChannelAttentionDefinition Kind, long Channels, long Kernel);
 
-    /// <summary>What every ResNet-family block takes besides its kind's settings: activation, channel attention, dilation.</summary>
-    public sealed record BlockOptionsIR(string Activation, ChannelAttentionIR? Attention, long Dilation)
+    /// <summary>
+    /// What every ResNet-family block takes besides its kind's settings: activation, channel attention (after bn3 on the
+    /// output channels, or with <see cref="AttentionAtSpatial"/> after the 3x3 conv on the width, as timm's ByobNet), dilation.
+    /// </summary>
+    public sealed record BlockOptionsIR(string Activation, ChannelAttentionIR? Attention, long Dilation, bool AttentionAtSpatial = false)
     {
         public static readonly BlockOptionsIR Default = new BlockOptionsIR("relu", null, 1);
     }

@@ -57,6 +57,9 @@ namespace Torchwright
         /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        public string? AttentionAt { get; set; }
+
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
 
@@ -89,6 +92,9 @@ namespace Torchwright
 
         /// <summary>Bias on ResT's q and kv projections. Default true. (<c>qkv_bias</c>)</summary>
         public bool QkvBias { get; set; }
+
+        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        public int QkHeadDim { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
@@ -135,6 +141,9 @@ namespace Torchwright
         /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        public string? AttentionAt { get; set; }
+
         /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1. (<c>dilation</c>)</summary>
         public int Dilation { get; set; }
 
@@ -170,6 +179,9 @@ namespace Torchwright
 
         /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
         public int MhsaEvery { get; set; }
+
+        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        public int QkHeadDim { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
