@@ -115,6 +115,47 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("layer4.0.mhsa.qkv.weight", stderr);
         }
 
+        /// <summary>
+        /// A timm-named checkpoint (tests/Runtime.Tests/python/reference_byobnet.py: timm's botnet26t_256 layout and names,
+        /// random float64 weights, an input and its float64 logits) through <c>--weights-from timm</c>: it loads strictly
+        /// into the zoo's BotNet26t256 and the float32 run matches the float64 logits to 1e-4 of the largest.
+        /// </summary>
+        [Fact]
+        public void Infer_with_weights_from_timm_loads_a_timm_botnet26t_checkpoint()
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true,
+                WorkingDirectory = Path.Combine(Repo, "tests", "Runtime.Tests", "python") };
+            psi.ArgumentList.Add("reference_byobnet.py");
+            psi.ArgumentList.Add("cases");
+            psi.ArgumentList.Add(dir);
+            using (var p = Process.Start(psi)!)
+            {
+                var err = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, err);
+            }
+            var io = TensorFiles.Load(Path.Combine(dir, "botnet26t_256.io.safetensors"));
+            TensorFiles.Save(Path.Combine(dir, "x.safetensors"), new System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = io["input"].to(TorchSharp.torch.ScalarType.Float32) });
+            var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--weights-from", "timm",
+                "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
+            Assert.True(code == 0, stderr);
+            Assert.Contains("keys renamed by key map 'timm-byobnet'", stdout);
+            var got = TensorFiles.Load(Path.Combine(dir, "y.safetensors"))["output"].to(TorchSharp.torch.ScalarType.Float64);
+            var want = io["logits"];
+            double maxAbs = want.abs().max().item<double>(), diff = (got - want).abs().max().item<double>();
+            Assert.True(diff <= 1e-4 * maxAbs, $"max |diff| {diff:E3} vs max |logit| {maxAbs:E3}");
+
+            // Without the map the same file names timm's keys as unexpected; an unknown scheme is a usage error listing the known.
+            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"),
+                "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
+            Assert.Equal(1, code);
+            Assert.Contains("stages.3.1.self_attn.qkv.weight", stderr);
+            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--weights-from", "tim",
+                "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
+            Assert.Equal(2, code);
+            Assert.Contains("Unknown key-map scheme 'tim'. Known schemes: none, timm, timm-byobnet, torchvision", stderr);
+        }
+
         [Fact]
         public void Infer_needs_a_name_when_the_file_declares_several()
         {
