@@ -28,6 +28,7 @@ namespace Torchwright.Runtime.Tests
             args["attentionChannels"] = o.AttentionChannels;
             args["attentionKernel"] = o.AttentionKernel;
             args["dilation"] = o.Dilation;
+            args["position"] = o.Position;
             return args;
         }
 
@@ -36,10 +37,11 @@ namespace Torchwright.Runtime.Tests
                 A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("groups", groups), ("shortcut", sc)),
                 () => new Bottleneck("block", cin, width, cout, stride, groups, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
-        private static BlockCase Bot(string name, long cin, long width, long cout, long stride, long heads, long h, long w, ShortcutKind sc, BlockOptions? o = null) =>
+        private static BlockCase Bot(string name, long cin, long width, long cout, long stride, long heads, long h, long w, ShortcutKind sc, BlockOptions? o = null, long qk = 0) =>
             new(name, "BotBottleneck",
-                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc)),
-                () => new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, o), new long[] { 2, cin, h, w }, ResNetInit);
+                A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc), ("qkHeadDim", qk)),
+                () => qk == 0 ? new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, o)
+                    : new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, qk, o), new long[] { 2, cin, h, w }, ResNetInit);
 
         private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, BlockOptions? o = null, bool avdFirst = false) =>
             new(name, "SplitAttnBottleneck",
@@ -100,6 +102,18 @@ namespace Torchwright.Runtime.Tests
             Bottleneck("Bottleneck HardSwish identity", 16, 8, 16, 1, 2, ShortcutKind.Conv, 5, 6, new(Activation.HardSwish)),
             Bottleneck("Bottleneck dilation 2 s1", 16, 8, 32, 1, 2, ShortcutKind.Conv, 7, 6, new(Dilation: 2)),
             Bottleneck("Bottleneck dilation 4 SE identity", 32, 8, 32, 1, 1, ShortcutKind.Conv, 9, 9, new(Attention: ChannelAttentionKind.SqueezeExcite, AttentionChannels: 8, Dilation: 4)),
+
+            // timm ByobNet: ECA after conv2/bn2/act on the width channels (eca_botnext26ts), and BottleneckAttn dim_head 16.
+            Bottleneck("Bottleneck SiLU ECA k3 spatial groups4 s2", 32, 32, 64, 2, 4, ShortcutKind.Conv, 7, 6,
+                new(Activation.SiLU, ChannelAttentionKind.Eca, AttentionKernel: 3, Position: ChannelAttentionPosition.AfterSpatialConv)),
+            Bottleneck("Bottleneck SiLU ECA k5 spatial groups4 s1 identity", 64, 32, 64, 1, 4, ShortcutKind.Conv, 5, 5,
+                new(Activation.SiLU, ChannelAttentionKind.Eca, AttentionKernel: 5, Position: ChannelAttentionPosition.AfterSpatialConv)),
+            Bottleneck("Bottleneck ReLU SE spatial s1", 16, 16, 32, 1, 1, ShortcutKind.AvgDown, 5, 6,
+                new(Attention: ChannelAttentionKind.SqueezeExcite, AttentionChannels: 4, Position: ChannelAttentionPosition.AfterSpatialConv)),
+            Bot("Bot qk16 w32 heads4 s1", 32, 32, 64, 1, 4, 4, 5, ShortcutKind.Conv, qk: 16),
+            Bot("Bot qk16 w32 heads4 s2", 32, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, qk: 16),
+            Bot("Bot qk16 w32 heads4 SiLU s1 identity", 64, 32, 64, 1, 4, 4, 4, ShortcutKind.Conv, new(Activation.SiLU), qk: 16),
+            Bot("Bot qk4 w32 heads2 SiLU ECA s2 avgdown", 32, 32, 64, 2, 2, 4, 6, ShortcutKind.AvgDown, new(Activation.SiLU, ChannelAttentionKind.Eca, AttentionKernel: 3), qk: 4),
 
             Bot("Bot SiLU SE s1", 16, 16, 32, 1, 2, 3, 5, ShortcutKind.Conv, new(Activation.SiLU, ChannelAttentionKind.SqueezeExcite, 8)),
             Bot("Bot GELU ECA k5 s2", 16, 16, 32, 2, 4, 6, 4, ShortcutKind.Conv, new(Activation.GELU, ChannelAttentionKind.Eca, AttentionKernel: 5)),

@@ -218,5 +218,51 @@ namespace Torchwright.Runtime.Tests
             Assert.True((y - relu).abs().max().item<float>() < 1e-6);
             Assert.True((y - silu).abs().max().item<float>() > 1e-4, "ReLU and SiLU gates should differ for this input");
         }
-    }
+    
+        [Fact]
+        public void AttentionAfterTheSpatialConvSitsOnTheWidthAndOnlyBottleneckTakesIt()
+        {
+            var spatialSe = new BlockOptions(Attention: ChannelAttentionKind.SqueezeExcite, AttentionChannels: 4, Position: ChannelAttentionPosition.AfterSpatialConv);
+            using var block = new Bottleneck("a", 64, 16, 64, 1, 1, ShortcutKind.Conv, spatialSe);
+            var se = block.named_parameters().Where(p => p.name.StartsWith("se.", StringComparison.Ordinal)).ToDictionary(p => p.name, p => p.parameter.shape);
+            Assert.Equal(new long[] { 4, 16, 1, 1 }, se["se.fc1.weight"]);            // on width 16, not out 64
+            Assert.Equal(4544L + SqueezeExcite.ParameterCount(16, 4), Params(block));  // 4544 + 148
+            Assert.Equal(4692L, Params(block));
+
+            var spatialEca = new BlockOptions(Attention: ChannelAttentionKind.Eca, AttentionKernel: 3, Position: ChannelAttentionPosition.AfterSpatialConv);
+            var bot = Assert.Throws<ArgumentException>(() => new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv, spatialEca));
+            var split = Assert.Throws<ArgumentException>(() => new SplitAttnBottleneck("c", 64, 16, 64, 2, 2, 1, true, ShortcutKind.AvgDown, spatialEca));
+            var cot = Assert.Throws<ArgumentException>(() => new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv, spatialEca));
+            foreach (var (e, name) in new[] { (bot, "BotBottleneck"), (split, "SplitAttnBottleneck"), (cot, "CotBottleneck") })
+            {
+                Assert.StartsWith(name + ": channel attention Position AfterSpatialConv is not supported", e.Message, StringComparison.Ordinal);
+                Assert.Equal("options", e.ParamName);
+            }
+            var none = Assert.Throws<ArgumentException>(() => new Bottleneck("a", 16, 8, 32, 1, 1, ShortcutKind.Conv, new(Position: ChannelAttentionPosition.AfterSpatialConv)));
+            Assert.Contains("Position AfterSpatialConv has no effect without channel attention", none.Message, StringComparison.Ordinal);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new Bottleneck("a", 16, 8, 32, 1, 1, ShortcutKind.Conv,
+                new(Attention: ChannelAttentionKind.Eca, AttentionKernel: 3, Position: (ChannelAttentionPosition)5)));
+        }
+
+        [Fact]
+        public void QkHeadDimSizesQAndKButNotV()
+        {
+            // width 32, 4 heads, dqk 16: qkv 32 -> 2*4*16 + 32 = 160, tables (2H-1, 16) / (2W-1, 16).
+            using var bot = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, 16, new BlockOptions(Activation.SiLU));
+            var shapes = bot.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+            Assert.Equal(new long[] { 160, 32, 1, 1 }, shapes["mhsa.qkv.weight"]);
+            Assert.Equal(new long[] { 11, 16 }, shapes["mhsa.rel_pos.height_rel"]);
+            Assert.Equal(new long[] { 7, 16 }, shapes["mhsa.rel_pos.width_rel"]);
+            using var same = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, 0);
+            using var old = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, options: null);
+            Assert.Equal(Keys(old), Keys(same));
+            Assert.Equal(Params(old), Params(same));
+            // qkv 5120 vs 3072, tables (11 + 7)·16 = 288 vs (11 + 7)·8 = 144
+            Assert.Equal(Params(old) + (5120 - 3072) + (288 - 144), Params(bot));
+            using var x = torch.randn(1, 64, 6, 4);
+            using var y = bot.call(x);
+            Assert.Equal(new long[] { 1, 64, 3, 2 }, y.shape);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new MultiHeadSelfAttention2d("m", 32, 4, 4, 4, -1));
+        }
+}
 }

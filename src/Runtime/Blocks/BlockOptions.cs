@@ -25,6 +25,18 @@ namespace Torchwright.Runtime.Blocks
         Eca,
     }
 
+    /// <summary>Where a bottleneck applies its channel attention (<see cref="BlockOptions.Attention"/>).</summary>
+    public enum ChannelAttentionPosition
+    {
+        /// <summary>After the branch's last BatchNorm (bn3), on the out channels, before the addition: SE-ResNet, ECA-ResNet.</summary>
+        AfterLastNorm,
+
+        /// <summary>After the spatial conv's BatchNorm and activation, on the width channels, before conv3: timm ByobNet's
+        /// <c>attn</c> (BottleneckBlock without attn_last, e.g. eca_botnext26ts). Only Bottleneck has this position; BotBottleneck,
+        /// SplitAttnBottleneck and CotBottleneck throw <see cref="System.ArgumentException"/> (timm's SelfAttnBlock has no attn).</summary>
+        AfterSpatialConv,
+    }
+
     /// <summary>
     /// Options every ResNet-family bottleneck (Bottleneck, BotBottleneck, SplitAttnBottleneck, CotBottleneck) takes.
     /// The checker computes every number (SE's rounded channels, ECA's kernel, each block's dilation); the blocks
@@ -39,12 +51,15 @@ namespace Torchwright.Runtime.Blocks
     /// <param name="Dilation">Dilation (and padding) of the block's 3x3 spatial conv (Bottleneck's conv2, split attention's
     /// conv); 1 for none. BotBottleneck and CotBottleneck have no dilated form and throw <see cref="System.ArgumentException"/>
     /// for any other value.</param>
+    /// <param name="Position">Where the channel attention sits (<see cref="ChannelAttentionPosition"/>); without attention it must
+    /// stay AfterLastNorm.</param>
     public sealed record BlockOptions(
         Activation Activation = Activation.ReLU,
         ChannelAttentionKind Attention = ChannelAttentionKind.None,
         long AttentionChannels = 0,
         long AttentionKernel = 0,
-        long Dilation = 1)
+        long Dilation = 1,
+        ChannelAttentionPosition Position = ChannelAttentionPosition.AfterLastNorm)
     {
         public static readonly BlockOptions Default = new();
     }

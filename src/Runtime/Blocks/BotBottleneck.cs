@@ -10,8 +10,9 @@ namespace Torchwright.Runtime.Blocks
     /// relative position logits (<c>mhsa</c>), followed by AvgPool 2x2/2 when the block has stride 2.
     /// The attention runs at the pre-stride map size (the constructor's <c>height</c> x <c>widthPx</c>),
     /// which the relative-position tables fix at construction time.
-    /// <see cref="BlockOptions"/>: the activation replaces each ReLU; channel attention <c>se</c> follows bn3; MHSA has no
-    /// dilated form, so Dilation must be 1.
+    /// <see cref="BlockOptions"/>: the activation replaces each ReLU; channel attention <c>se</c> follows bn3 (Position
+    /// AfterSpatialConv is refused: timm's SelfAttnBlock has no attn there); MHSA has no dilated form, so Dilation must be 1.
+    /// <c>qkHeadDim</c> (timm BottleneckAttn <c>dim_head</c>): channels per head of q and k; 0 = width/heads.
     /// </summary>
     public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -27,6 +28,13 @@ namespace Torchwright.Runtime.Blocks
         public BatchNorm2d LastNorm => bn3;
 
         public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, BlockOptions? options = null)
+            : this(name, inChannels, width, outChannels, stride, heads, height, widthPx, shortcut, 0, options)
+        {
+        }
+
+        /// <summary>As the other constructor, with q/k heads of <paramref name="qkHeadDim"/> channels (0 = width/heads);
+        /// v keeps width/heads per head. A separate overload so positional <c>(..., shortcut, options)</c> calls still bind.</summary>
+        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, long qkHeadDim, BlockOptions? options = null)
             : base(name)
         {
             const string B = nameof(BotBottleneck);
@@ -41,7 +49,7 @@ namespace Torchwright.Runtime.Blocks
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
-            mhsa = new MultiHeadSelfAttention2d("mhsa", width, heads, height, widthPx);
+            mhsa = new MultiHeadSelfAttention2d("mhsa", width, heads, height, widthPx, qkHeadDim);
             pool = stride == 2 ? nn.AvgPool2d(2, 2) : null;
             bn2 = nn.BatchNorm2d(width);
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
@@ -83,18 +91,19 @@ namespace Torchwright.Runtime.Blocks
     }
 
     /// <summary>
-    /// BoTNet MHSA: q, k, v from one 1x1 conv (<c>qkv</c>, no bias), heads of dimension width/heads,
-    /// logits = q·kᵀ·d^-0.5 + relative position logits (<c>rel_pos</c>), softmax, ·v.  No output projection.
+    /// BoTNet MHSA (timm BottleneckAttn): q, k, v from one 1x1 conv (<c>qkv</c>, no bias, out heads·dqk | heads·dqk | width),
+    /// q/k heads of dqk = <c>qkHeadDim</c> (0: width/heads) and v heads of width/heads,
+    /// logits = q·kᵀ·dqk^-0.5 + relative position logits (<c>rel_pos</c>, tables of dqk), softmax, ·v.  No output projection.
     /// Input and output (B, width, H, W); H x W must equal the construction-time size.
     /// </summary>
     public sealed class MultiHeadSelfAttention2d : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> qkv;
         private readonly RelativePositionEmbedding2d rel_pos;
-        private readonly long dim, heads, dimHead, height, width;
+        private readonly long dim, heads, dimHead, qkDim, height, width;
         private readonly double scale;
 
-        public MultiHeadSelfAttention2d(string name, long dim, long heads, long height, long width) : base(name)
+        public MultiHeadSelfAttention2d(string name, long dim, long heads, long height, long width, long qkHeadDim = 0) : base(name)
         {
             const string B = "MHSA";
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -102,14 +111,17 @@ namespace Torchwright.Runtime.Blocks
             BlockArgs.Positive(B, nameof(height), height);
             BlockArgs.Positive(B, nameof(width), width);
             BlockArgs.Divisible(B, "width (channels)", dim, nameof(heads), heads);
+            if (qkHeadDim < 0)
+                throw new ArgumentOutOfRangeException(nameof(qkHeadDim), qkHeadDim, $"{B}: qkHeadDim must be 0 (width/heads) or positive, got {qkHeadDim}.");
             this.dim = dim;
             this.heads = heads;
             this.dimHead = dim / heads;
+            this.qkDim = qkHeadDim == 0 ? dimHead : qkHeadDim;
             this.height = height;
             this.width = width;
-            this.scale = Math.Pow(dimHead, -0.5);
-            qkv = nn.Conv2d(dim, 3 * dim, 1, bias: false);
-            rel_pos = new RelativePositionEmbedding2d("rel_pos", height, width, dimHead);
+            this.scale = Math.Pow(qkDim, -0.5);
+            qkv = nn.Conv2d(dim, 2 * heads * qkDim + dim, 1, bias: false);
+            rel_pos = new RelativePositionEmbedding2d("rel_pos", height, width, qkDim);
             register_module("qkv", qkv);
             register_module("rel_pos", rel_pos);
         }
@@ -126,10 +138,10 @@ namespace Torchwright.Runtime.Blocks
             Tensor q, k, v;
             using (var qkvOut = qkv.call(input))
             {
-                var parts = qkvOut.split(new long[] { dim, dim, dim }, 1);
-                q = Heads(parts[0], b, hw, transposed: true);    // N, HW, d
-                k = Heads(parts[1], b, hw, transposed: false);   // N, d, HW
-                v = Heads(parts[2], b, hw, transposed: true);    // N, HW, d
+                var parts = qkvOut.split(new long[] { heads * qkDim, heads * qkDim, dim }, 1);
+                q = Heads(parts[0], qkDim, b, hw, transposed: true);      // N, HW, dqk
+                k = Heads(parts[1], qkDim, b, hw, transposed: false);     // N, dqk, HW
+                v = Heads(parts[2], dimHead, b, hw, transposed: true);    // N, HW, d
             }
             var logits = q.matmul(k).Freeing(k);
             logits = logits.mul(scale).Freeing(logits);
@@ -141,10 +153,10 @@ namespace Torchwright.Runtime.Blocks
             return output.reshape(b, dim, height, width).Freeing(output).MoveToOuterDisposeScope();
         }
 
-        /// <summary>One of q, k, v (B, width, H, W) as (B·heads, d, H·W), or (B·heads, H·W, d) when transposed; frees the slice.</summary>
-        private Tensor Heads(Tensor part, long b, long hw, bool transposed)
+        /// <summary>One of q, k, v (B, heads·d, H, W) as (B·heads, d, H·W), or (B·heads, H·W, d) when transposed; frees the slice.</summary>
+        private Tensor Heads(Tensor part, long d, long b, long hw, bool transposed)
         {
-            var x = part.reshape(b * heads, dimHead, hw).Freeing(part);
+            var x = part.reshape(b * heads, d, hw).Freeing(part);
             return transposed ? x.transpose(1, 2).Freeing(x) : x;
         }
     }

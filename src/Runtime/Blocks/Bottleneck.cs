@@ -8,7 +8,8 @@ namespace Torchwright.Runtime.Blocks
     /// torchvision ResNet "v1.5" bottleneck: conv1 1x1 (in -> width), bn1, ReLU, conv2 3x3 with the stride and
     /// groups, bn2, ReLU, conv3 1x1 (width -> out), bn3, + shortcut, ReLU.  State-dict names follow torchvision.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the module is registered as <c>relu</c> when it is
-    /// ReLU, <c>act</c> otherwise); channel attention <c>se</c> follows bn3 (timm SE-ResNet); conv2 gets dilation = padding = d.
+    /// ReLU, <c>act</c> otherwise); channel attention <c>se</c> follows bn3 (timm SE-ResNet) or, with Position AfterSpatialConv,
+    /// the activation after bn2 on the width channels (timm ByobNet's <c>attn</c>); conv2 gets dilation = padding = d.
     /// </summary>
     public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -30,7 +31,7 @@ namespace Torchwright.Runtime.Blocks
             BlockArgs.Positive(B, nameof(stride), stride);
             BlockArgs.Positive(B, nameof(groups), groups);
             BlockArgs.Divisible(B, nameof(width), width, nameof(groups), groups);
-            var o = BlockOptionArgs.Check(B, options, dilatable: true);
+            var o = BlockOptionArgs.Check(B, options, dilatable: true, spatialAttention: true);
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
@@ -39,9 +40,10 @@ namespace Torchwright.Runtime.Blocks
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
             bn3 = nn.BatchNorm2d(outChannels);
             relu = Activations.Create(o.Activation);
-            var se = BlockOptionArgs.Attention(o, outChannels);
-            branch = se is null
-                ? new[] { conv1, bn1, relu, conv2, bn2, relu, conv3, bn3 }
+            bool atSpatial = o.Position == ChannelAttentionPosition.AfterSpatialConv;
+            var se = BlockOptionArgs.Attention(o, atSpatial ? width : outChannels);
+            branch = se is null ? new[] { conv1, bn1, relu, conv2, bn2, relu, conv3, bn3 }
+                : atSpatial ? new[] { conv1, bn1, relu, conv2, bn2, relu, se, conv3, bn3 }
                 : new[] { conv1, bn1, relu, conv2, bn2, relu, conv3, bn3, se };
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
 

@@ -79,7 +79,8 @@ namespace Torchwright.Runtime.Blocks
     {
         /// <summary>Checks <paramref name="options"/> (null = <see cref="BlockOptions.Default"/>) for <paramref name="block"/>.
         /// <paramref name="dilatable"/>: whether the block has a spatial conv that dilation applies to.</summary>
-        public static BlockOptions Check(string block, BlockOptions? options, bool dilatable)
+        /// <paramref name="spatialAttention"/>: whether the block can place channel attention after its spatial conv.
+        public static BlockOptions Check(string block, BlockOptions? options, bool dilatable, bool spatialAttention = false)
         {
             var o = options ?? BlockOptions.Default;
             Activations.Check(o.Activation);
@@ -106,6 +107,17 @@ namespace Torchwright.Runtime.Blocks
                 default:
                     throw new ArgumentOutOfRangeException(nameof(options), o.Attention, $"{block}: unknown channel attention {(int)o.Attention}.");
             }
+            if (o.Position != ChannelAttentionPosition.AfterLastNorm && o.Position != ChannelAttentionPosition.AfterSpatialConv)
+                throw new ArgumentOutOfRangeException(nameof(options), o.Position, $"{block}: unknown channel-attention position {(int)o.Position}.");
+            if (o.Position == ChannelAttentionPosition.AfterSpatialConv && o.Attention == ChannelAttentionKind.None)
+                throw new ArgumentException(
+                    $"{block}: Position AfterSpatialConv has no effect without channel attention; leave it AfterLastNorm or set Attention.",
+                    nameof(options));
+            if (o.Position == ChannelAttentionPosition.AfterSpatialConv && !spatialAttention)
+                throw new ArgumentException(
+                    $"{block}: channel attention Position AfterSpatialConv is not supported: the block has no 3x3 conv to follow " +
+                    "(timm's SelfAttnBlock has no attn either). Use Position AfterLastNorm (after bn3), or a Bottleneck block.",
+                    nameof(options));
             if (o.Dilation <= 0)
                 throw new ArgumentOutOfRangeException(nameof(options), o.Dilation, $"{block}: Dilation must be positive, got {o.Dilation}.");
             if (!dilatable && o.Dilation != 1)

@@ -89,7 +89,8 @@ namespace Torchwright.Runtime.Weights
         /// </summary>
         public static readonly KeyMap TimmByobnet = new("timm-byobnet",
             "timm ByobNet (byobnet.py/byoanet.py) -> torchvision ResNet layout: tiered/deep stem -> conv1.0..6 + bn1, " +
-            "stages.i.j -> layer{i+1}.j, ConvNormAct .conv/.bn -> convN/bnN, self_attn -> mhsa, post_attn -> bn2, " +
+            "stages.i.j -> layer{i+1}.j, ConvNormAct .conv/.bn -> convN/bnN, attn -> se (declare attention_at = spatial), " +
+            "self_attn -> mhsa, post_attn -> bn2, " +
             "shortcut -> downsample.0/.1, head.fc -> fc.",
             TimmByobnetRules());
 
@@ -140,6 +141,11 @@ namespace Torchwright.Runtime.Weights
                 new("self_attn.qkv", Block + @"self_attn\.qkv\.", "$1.mhsa.qkv.", "BottleneckAttn q|k|v projection"),
                 new("self_attn.pos_embed", Block + @"self_attn\.pos_embed\.(height_rel|width_rel)$", "$1.mhsa.rel_pos.$2", "relative-position tables"),
                 new("post_attn", Block + @"post_attn\.", "$1.bn2.", "BatchNormAct2d after the attention (and its AvgPool) is bn2"),
+                // BottleneckBlock.attn (SE/ECA on the bottleneck width, between conv2_kxk and conv3_1x1) is the block's
+                // `se` only when the Torchwright block declares attention_at = spatial (BlockOptions.Position
+                // AfterSpatialConv); with attention after bn3 the shapes differ and a strict load reports them.
+                // attn_last (after conv3_1x1) stays unmapped: not matched by `attn\.`.
+                new("attn", Block + @"attn\.", "$1.se.", "channel attention after the 3x3 conv: Torchwright's se with attention_at = spatial"),
                 new("conv3_1x1.conv", Block + @"conv3_1x1\.conv\.", "$1.conv3.", "bottleneck expansion conv"),
                 new("conv3_1x1.bn", Block + @"conv3_1x1\.bn\.", "$1.bn3.", "its BatchNorm (no act)"),
                 // downsample='avg' (DownsampleAvg: pool = AvgPool(2, s, ceil_mode, no pad count) or Identity, conv =

@@ -45,19 +45,29 @@ class EfficientChannelAttention(nn.Module):
 
 
 class BlockOpts:
-    """The C# BlockOptions: activation name, attention ("None" | "SqueezeExcite" | "Eca"), its channels/kernel, dilation."""
+    """The C# BlockOptions: activation name, attention ("None" | "SqueezeExcite" | "Eca"), its channels/kernel, dilation,
+    position ("AfterLastNorm": after bn3 on the out channels | "AfterSpatialConv": after conv2+bn2+act on the width,
+    timm ByobNet's attn)."""
 
-    def __init__(self, activation="ReLU", attention="None", attention_channels=0, attention_kernel=0, dilation=1):
+    def __init__(self, activation="ReLU", attention="None", attention_channels=0, attention_kernel=0, dilation=1,
+                 position="AfterLastNorm"):
         self.activation = activation
         self.attention = attention
         self.attention_channels = attention_channels
         self.attention_kernel = attention_kernel
         self.dilation = dilation
+        assert position in ("AfterLastNorm", "AfterSpatialConv"), f"unknown attention position {position!r}"
+        self.position = position
+
+    @property
+    def at_spatial(self):
+        return self.position == "AfterSpatialConv"
 
     @staticmethod
     def from_args(a):
         return BlockOpts(a.get("activation", "ReLU"), a.get("attention", "None"), a.get("attentionChannels", 0),
-                         a.get("attentionKernel", 0), a.get("dilation", 1))
+                         a.get("attentionKernel", 0), a.get("dilation", 1),
+                         a.get("position", "AfterLastNorm"))
 
     def act(self):
         return make_act(self.activation)

@@ -47,7 +47,8 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, cout)
         self.bn3 = nn.BatchNorm2d(cout)
-        self.se = opts.attention_module(cout)
+        self.at_spatial = opts.at_spatial
+        self.se = opts.attention_module(width if self.at_spatial else cout)
         self.relu = opts.act()
         self.downsample = make_downsample(cin, cout, stride, shortcut)
 
@@ -55,8 +56,10 @@ class Bottleneck(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
+        if self.se is not None and self.at_spatial:
+            out = self.se(out)                              # timm ByobNet BottleneckBlock.attn
         out = self.bn3(self.conv3(out))
-        if self.se is not None:
+        if self.se is not None and not self.at_spatial:
             out = self.se(out)
         return self.relu(out + identity)
 
@@ -100,36 +103,40 @@ class RelPosEmb(nn.Module):
 
 
 class MHSA(nn.Module):
-    def __init__(self, dim, heads, height, width):
+    """qk_head_dim (timm BottleneckAttn dim_head): channels per q/k head, 0 = dim // heads; v heads keep dim // heads."""
+
+    def __init__(self, dim, heads, height, width, qk_head_dim=0):
         super().__init__()
         assert dim % heads == 0
         self.heads = heads
         self.dim_head = dim // heads
+        self.dim_qk = qk_head_dim or self.dim_head
         self.height, self.width = height, width
-        self.qkv = conv1x1(dim, 3 * dim)
-        self.rel_pos = RelPosEmb(height, width, self.dim_head)
+        self.qkv = conv1x1(dim, 2 * heads * self.dim_qk + dim)
+        self.rel_pos = RelPosEmb(height, width, self.dim_qk)
 
     def forward(self, x):
         b, c, h, w = x.shape
         assert (h, w) == (self.height, self.width), f"MHSA built for {self.height}x{self.width}, got {h}x{w}"
-        q, k, v = torch.split(self.qkv(x), [c, c, c], dim=1)
-        nh, d = self.heads, self.dim_head
-        q = q.reshape(b * nh, d, h * w).transpose(1, 2)      # N, HW, d
-        k = k.reshape(b * nh, d, h * w)                      # N, d, HW
+        nh, d, dqk = self.heads, self.dim_head, self.dim_qk
+        q, k, v = torch.split(self.qkv(x), [nh * dqk, nh * dqk, c], dim=1)
+        q = q.reshape(b * nh, dqk, h * w).transpose(1, 2)    # N, HW, dqk
+        k = k.reshape(b * nh, dqk, h * w)                    # N, dqk, HW
         v = v.reshape(b * nh, d, h * w).transpose(1, 2)      # N, HW, d
-        logits = (q @ k) * d ** -0.5 + self.rel_pos(q)
+        logits = (q @ k) * dqk ** -0.5 + self.rel_pos(q)
         attn = logits.softmax(dim=-1)
         out = (attn @ v).transpose(1, 2).reshape(b, c, h, w)
         return out
 
 
 class BotBottleneck(nn.Module):
-    def __init__(self, cin, width, cout, stride, heads, height, width_px, shortcut=CONV, opts=DEFAULT_OPTS):
+    def __init__(self, cin, width, cout, stride, heads, height, width_px, shortcut=CONV, opts=DEFAULT_OPTS, qk_head_dim=0):
         super().__init__()
         assert opts.dilation == 1, "MHSA has no dilated form"
+        assert not opts.at_spatial, "timm's SelfAttnBlock has no attn after the attention"
         self.conv1 = conv1x1(cin, width)
         self.bn1 = nn.BatchNorm2d(width)
-        self.mhsa = MHSA(width, heads, height, width_px)
+        self.mhsa = MHSA(width, heads, height, width_px, qk_head_dim)
         self.pool = nn.AvgPool2d(2, 2) if stride == 2 else nn.Identity()
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, cout)
@@ -509,7 +516,7 @@ def build(kind, a):
             cin = planes * 4
         return nn.Sequential(*blocks)
     if kind == "BotBottleneck":
-        return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]), BlockOpts.from_args(a))
+        return BotBottleneck(a["inChannels"], a["width"], a["outChannels"], a["stride"], a["heads"], a["height"], a["widthPx"], _sc(a["shortcut"]), BlockOpts.from_args(a), a.get("qkHeadDim", 0))
     if kind == "SplitAttnBottleneck":
         opts = BlockOpts.from_args(a)
         if a.get("avdFirst", False) and a["avd"] and a["stride"] > 1:

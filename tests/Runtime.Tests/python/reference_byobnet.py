@@ -9,7 +9,8 @@ questions only.
 
     python3 reference_byobnet.py counts          params and MACs at 256x256 (1 MAC = 1 multiply-add)
     python3 reference_byobnet.py cases DIR       DIR/<net>.keys.safetensors (float32, timm init) for the key-map tests;
-                                                 DIR/botnet26t_256.{state,input,logits}.safetensors (float64, random)
+                                                 DIR/<net>.{state,io}.safetensors (float64, random) for botnet26t_256
+                                                 and eca_botnext26ts_256
     python3 reference_byobnet.py selfcheck       gather-based relative logits == timm's pad-and-reshape formulation
 """
 import math
@@ -298,7 +299,8 @@ def timm_init(net):
 
 
 def randomize(net, seed):
-    """Random weights whose logits depend on every tensor: timm's init, then random BN affine and running stats
+    """Random weights whose logits depend on every tensor: timm's init, then random BN affine and running stats, ECA
+    kernels re-drawn around 0 (so the gates differ from channel to channel)
     (last BN of each block scaled down instead of zeroed, so 16 residual blocks stay well conditioned)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -313,6 +315,8 @@ def randomize(net, seed):
         for m in net.modules():
             if isinstance(m, (BottleneckBlock, SelfAttnBlock)):
                 m.conv3_1x1.bn.weight.mul_(0.3)
+            if isinstance(m, Eca):
+                m.conv.weight.copy_(0.5 * torch.randn(m.conv.weight.shape, generator=g, dtype=m.conv.weight.dtype))
         net.head.fc.bias.copy_(0.1 * torch.randn(net.head.fc.bias.shape, generator=g))
 
 
@@ -383,14 +387,15 @@ def cmd_cases(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name in ("botnet26t_256", "eca_botnext26ts_256"):
         st_io.save(os.path.join(out_dir, f"{name}.keys.safetensors"), build(name).state_dict())
-    net = build("botnet26t_256").double()
-    randomize(net, seed=7)
-    x = torch.randn(1, 3, 256, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
-    with torch.no_grad():
-        y = net(x)
-    st_io.save(os.path.join(out_dir, "botnet26t_256.state.safetensors"), net.state_dict())
-    st_io.save(os.path.join(out_dir, "botnet26t_256.io.safetensors"), {"input": x, "logits": y})
-    print(f"logits std {float(y.std()):.4f}")
+    for name, seed in (("botnet26t_256", 7), ("eca_botnext26ts_256", 8)):
+        net = build(name).double()
+        randomize(net, seed=seed)
+        x = torch.randn(1, 3, 256, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+        with torch.no_grad():
+            y = net(x)
+        st_io.save(os.path.join(out_dir, f"{name}.state.safetensors"), net.state_dict())
+        st_io.save(os.path.join(out_dir, f"{name}.io.safetensors"), {"input": x, "logits": y})
+        print(f"{name}: logits std {float(y.std()):.4f}")
 
 
 def cmd_selfcheck():
