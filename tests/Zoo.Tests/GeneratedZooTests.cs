@@ -12,7 +12,7 @@ namespace Torchwright.Zoo.Tests
     /// <summary>The generated zoo modules: runtime counts equal the compile-time constants and reference.md; they run.</summary>
     public class GeneratedZooTests
     {
-        public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels, long InputSize = 224);
+        public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels, long InputSize = 224, long[]? StageSizes = null);
 
         private static readonly Model[] All =
         {
@@ -33,6 +33,10 @@ namespace Torchwright.Zoo.Tests
             new("ResNeSt50d_4s2x40d", () => new ResNeSt50d_4s2x40d(), ResNeSt50d_4s2x40d.ParameterCount, 30_417_592, new[] { ResNeSt50d_4s2x40d.C2Channels, ResNeSt50d_4s2x40d.C3Channels, ResNeSt50d_4s2x40d.C4Channels, ResNeSt50d_4s2x40d.C5Channels }),
             new("SeResNet50", () => new SeResNet50(), SeResNet50.ParameterCount, 28_088_024, new[] { SeResNet50.C2Channels, SeResNet50.C3Channels, SeResNet50.C4Channels, SeResNet50.C5Channels }),
             new("BotNet26t256", () => new BotNet26t256(), BotNet26t256.ParameterCount, 12_488_672, new[] { BotNet26t256.C2Channels, BotNet26t256.C3Channels, BotNet26t256.C4Channels, BotNet26t256.C5Channels }, 256),
+            new("EcaBotNeXt26ts256", () => new EcaBotNeXt26ts256(), EcaBotNeXt26ts256.ParameterCount, 10_593_301, new[] { EcaBotNeXt26ts256.C2Channels, EcaBotNeXt26ts256.C3Channels, EcaBotNeXt26ts256.C4Channels, EcaBotNeXt26ts256.C5Channels }, 256),
+            new("BotNetS1_59", () => new BotNetS1_59(), BotNetS1_59.ParameterCount, 33_659_480, new[] { BotNetS1_59.C2Channels, BotNetS1_59.C3Channels, BotNetS1_59.C4Channels, BotNetS1_59.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
+            new("BotNetS1_110", () => new BotNetS1_110(), BotNetS1_110.ParameterCount, 54_898_328, new[] { BotNetS1_110.C2Channels, BotNetS1_110.C3Channels, BotNetS1_110.C4Channels, BotNetS1_110.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
+            new("BotNetS1_128", () => new BotNetS1_128(), BotNetS1_128.ParameterCount, 75_449_240, new[] { BotNetS1_128.C2Channels, BotNetS1_128.C3Channels, BotNetS1_128.C4Channels, BotNetS1_128.C5Channels }, 256, new long[] { 64, 32, 16, 16 }),
         };
 
         public static IEnumerable<object[]> Names => All.Select(m => new object[] { m.Name });
@@ -69,7 +73,7 @@ namespace Torchwright.Zoo.Tests
             var f = features.forward_features(x);
             var maps = new Tensor[] { f.C2, f.C3, f.C4, f.C5 };
             Assert.Equal(m.StageChannels, maps.Select(t => t.shape[1]));
-            Assert.Equal(new long[] { m.InputSize / 4, m.InputSize / 8, m.InputSize / 16, m.InputSize / 32 }, maps.Select(t => t.shape[2]));
+            Assert.Equal(m.StageSizes ?? new long[] { m.InputSize / 4, m.InputSize / 8, m.InputSize / 16, m.InputSize / 32 }, maps.Select(t => t.shape[2]));
         }
 
         [Fact]

@@ -35,6 +35,11 @@ namespace Torchwright.Zoo.Tests
         public void BotNet26t256_loads_timm_botnet26t_256_strictly_and_reproduces_its_logits() =>
             Check(new BotNet26t256(), "botnet26t_256", BotNet26t256.ParameterCount);
 
+        /// <summary>Grouped 3x3 convs, SiLU everywhere, ECA after the 3x3 conv (attention_at = spatial), 16-wide q/k heads.</summary>
+        [Fact]
+        public void EcaBotNeXt26ts256_loads_timm_eca_botnext26ts_256_strictly_and_reproduces_its_logits() =>
+            Check(new EcaBotNeXt26ts256(), "eca_botnext26ts_256", EcaBotNeXt26ts256.ParameterCount);
+
         private void Check(nn.Module<Tensor, Tensor> net, string timmName, long parameterCount)
         {
             using (net)

@@ -16,7 +16,7 @@ namespace Torchwright.Dsl.Blocks
 
         public static readonly FieldInfo RatioField = new FieldInfo("se_ratio", FieldType.Float, FieldScope.Both,
             "Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16).",
-            ReadBy: "blocks with attention = se");
+            ReadBy: "blocks with attention = se or mhsa_attention = se");
 
         public override string Word => "se";
         public override string RuntimeKind => "SqueezeExcite";
@@ -54,7 +54,7 @@ namespace Torchwright.Dsl.Blocks
 
         public static readonly FieldInfo KernelField = new FieldInfo("eca_kernel", FieldType.Int, FieldScope.Both,
             "ECA's Conv1d kernel (odd). Default: adaptive to the channels, t = int(|log2(C) + 1| / 2), k = max(t if odd else t + 1, 3), as timm's EcaModule.",
-            ReadBy: "blocks with attention = eca");
+            ReadBy: "blocks with attention = eca or mhsa_attention = eca");
 
         public override string Word => "eca";
         public override string RuntimeKind => "Eca";

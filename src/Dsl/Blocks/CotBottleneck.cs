@@ -21,6 +21,8 @@ namespace Torchwright.Dsl.Blocks
         public override string Word => "cot";
         public override string Summary => "CoTNet; CoTNeXt with cardinality";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };
+        // The Runtime block takes channel attention after bn3 only.
+        public override bool TakesSpatialAttention => false;
         public override bool TakesDilation => false;
 
         public static long Attn(long width) => Math.Max(2 * width / 4, 32);

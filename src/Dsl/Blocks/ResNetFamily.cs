@@ -46,9 +46,14 @@ namespace Torchwright.Dsl.Blocks
             ActivationWords, ReadBy: "bottleneck, splat, cot and MHSA blocks and the resnet and deep stems");
 
         public static readonly FieldInfo Attention = new FieldInfo("attention", FieldType.Word, FieldScope.Both,
-            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): " +
+            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): " +
             string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
             Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "bottleneck, splat and cot blocks");
+
+        public static readonly FieldInfo MhsaAttention = new FieldInfo("mhsa_attention", FieldType.Word, FieldScope.Both,
+            "Channel attention of the stage's MHSA blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) +
+            " or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block).",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every)");
 
         public static readonly string[] AttentionAtWords = { "out", "spatial" };
 
@@ -60,7 +65,7 @@ namespace Torchwright.Dsl.Blocks
             "Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1.",
             ReadBy: "bottleneck and splat blocks");
 
-        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, Dilation };
+        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -172,6 +177,17 @@ namespace Torchwright.Dsl.Blocks
                 }
             }
 
+            ChannelAttentionIR? mhsaAttention = null;
+            if (anyMhsa)
+            {
+                var word = f.BothWord(s, "mhsa_attention") ?? "none";
+                if (word != "none")
+                {
+                    mhsaAttention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, stage.OutChannels);
+                    if (mhsaAttention == null) return null;
+                }
+            }
+
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
             if (dilatedBlocks && f.Has(stage.StagePath("dilation")))
@@ -198,7 +214,7 @@ namespace Torchwright.Dsl.Blocks
             {
                 long st = b == 0 ? stage.Stride : 1;
                 var options = mask[b]
-                    ? new BlockOptionsIR(act, null, 1)
+                    ? new BlockOptionsIR(act, mhsaAttention, 1)
                     : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial);
                 var kind = mask[b] ? (BlockDefinition)BotDefinition.Instance : this;
                 blocks.Add(new BlockIR(kind, inC, stage.Width, stage.OutChannels, st, mask[b] ? bot! : conv!, options,

@@ -27,6 +27,8 @@ namespace Torchwright.Dsl.Blocks
         public override string Word => "splat";
         public override string Summary => "ResNeSt split attention";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality, RadixField, AvdField, AvdFirstField };
+        // The Runtime block takes channel attention after bn3 only.
+        public override bool TakesSpatialAttention => false;
         public override bool TakesDilation => true;
 
         public static long Inter(long width, long radix) => Math.Max(width * radix / 4, 32);

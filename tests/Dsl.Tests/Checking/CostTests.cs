@@ -34,6 +34,12 @@ namespace Torchwright.Dsl.Tests.Checking
         [InlineData("ResNeSt50d_4s2x40d", 30_417_592L)]
         [InlineData("SeResNet50", 28_088_024L)]
         [InlineData("BotNet26t256", 12_488_672L)]
+        [InlineData("EcaBotNeXt26ts256", 10_593_301L)]
+        // BoTNet-S1: our exact counts of the layout that meets the paper's FLOPs (bot_s1_search.py; the paper prints
+        // 33.5M / 54.7M / 75.1M, which no layout reproduces together).
+        [InlineData("BotNetS1_59", 33_659_480L)]
+        [InlineData("BotNetS1_110", 54_898_328L)]
+        [InlineData("BotNetS1_128", 75_449_240L)]
         public void Parameter_counts_are_exact(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Params);
 
         [Theory]
@@ -53,6 +59,11 @@ namespace Torchwright.Dsl.Tests.Checking
         [InlineData("ResNeSt50d_4s2x40d", 4.40e9, false)]
         [InlineData("SeResNet50", 4.11e9, false)]
         [InlineData("BotNet26t256", 3.32e9, false)]
+        [InlineData("EcaBotNeXt26ts256", 2.46e9, false)]
+        // The BoTNet paper's FLOPs (multiply-adds) of T3 (224), T4 (224), T5 (256).
+        [InlineData("BotNetS1_59", 7.3e9, false)]
+        [InlineData("BotNetS1_110", 10.9e9, false)]
+        [InlineData("BotNetS1_128", 19.3e9, false)]
         public void Macs_are_within_one_percent(string name, double expected, bool withoutAttention)
         {
             var c = Arch(name).Costs;

@@ -54,11 +54,14 @@ namespace Torchwright
         /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
         /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
+
+        /// <summary>Channel attention of the stage's MHSA blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
+        public string? MhsaAttention { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
@@ -138,11 +141,14 @@ namespace Torchwright
         /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take none, as in BoTNet-S1): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
         /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
+
+        /// <summary>Channel attention of the stage's MHSA blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
+        public string? MhsaAttention { get; set; }
 
         /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1. (<c>dilation</c>)</summary>
         public int Dilation { get; set; }
