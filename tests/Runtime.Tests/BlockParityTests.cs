@@ -91,5 +91,23 @@ namespace Torchwright.Runtime.Tests
             Assert.Contains("resnest50d_4s2x40d: params 30,417,592", output);
             Assert.Contains("MACs 4,369,060,736", output);
         }
+
+        [Fact]
+        public void BotNetS1LayoutReproducesThePapersFlopsWithExactCounts()
+        {
+            // BoTNet-S1 (paper rows T3..T7) built from the reference blocks: 7x7 stem, SE (C/16 after bn3) in every
+            // block, all c5 blocks MHSA at stride 1. torch's count must equal the analytic count (exact), MACs within
+            // 1 % of the paper's FLOPs column; the counters are pinned first to ResNet-50 / BoT50 (reference.md).
+            var (code, output) = PythonReference.RunScript("bot_s1_search.py check", 120_000);
+            _out.WriteLine(output);
+            Assert.True(code == 0, output);
+            Assert.Contains("ResNet-50 (counter check): params 25,557,032", output);
+            Assert.Contains("BoT50 (counter check): params 20,852,008", output);
+            Assert.Contains("T3 BoTNet-S1-59 @224: params 33,659,480 (torch 33,659,480) MACs 7,251,951,616", output);
+            Assert.Contains("T4 BoTNet-S1-110 @224: params 54,898,328 (torch 54,898,328) MACs 10,966,401,024", output);
+            Assert.Contains("T5 BoTNet-S1-128 @256: params 75,449,240 (torch 75,449,240) MACs 19,305,308,160", output);
+            Assert.Contains("T6 BoTNet-S1-77 @320: params 54,234,968 (torch 54,234,968) MACs 23,326,990,336", output);
+            Assert.Contains("T7 BoTNet-S1-128 @384: params 75,498,392 (torch 75,498,392) MACs 45,800,726,528", output);
+        }
     }
 }
