@@ -19,6 +19,8 @@ import reference_cotnext as RC
 import reference_nets
 
 STRIDES = [1, 2, 2, 2]
+# What a plain ResNet-family block carries in a version-2 spec besides its kind's settings.
+OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "dilation": 1}
 PLANES = [64, 128, 256, 512]
 
 
@@ -32,12 +34,13 @@ def resnet(stem, depths, block, cardinality, base_width, shortcut):
         for j in range(depth):
             s = stride if j == 0 else 1
             blocks.append({"in_channels": cin, "width": width, "out_channels": 4 * planes, "stride": s,
-                           "shortcut": shortcut, "cardinality": cardinality, **block})
+                           "shortcut": shortcut, "cardinality": cardinality, **OPTIONS, **block})
             cin = 4 * planes
         stages.append({"name": f"c{i + 2}", "in_channels": blocks[0]["in_channels"], "out_channels": 4 * planes,
                        "stride": stride, "patch_kernel": 0, "blocks": blocks})
-    return {"spec_version": 1, "name": "published", "family": "resnet", "input": [3, 224, 224], "stem": stem,
-            "stem_width": 64, "classes": 1000, "stages": stages}
+    return {"spec_version": 2, "name": "published", "family": "resnet", "input": [3, 224, 224], "stem": stem,
+            "stem_width": 64, "stem_widths": [32, 32, 64] if stem == "deep" else [64], "stem_activation": "relu",
+            "classes": 1000, "stages": stages}
 
 
 def count_macs(model, size=224):

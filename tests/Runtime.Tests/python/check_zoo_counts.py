@@ -9,9 +9,15 @@ import reference_nets
 DEPTHS, WIDTHS, STRIDES = [3, 4, 6, 3], [64, 128, 256, 512], [1, 2, 2, 2]
 
 
+# What a plain ResNet-family block carries in a version-2 spec besides its kind's settings.
+OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "dilation": 1}
+
+
 def net(family, stem, stages, stem_width=64):
-    return {"spec_version": 1, "name": "published", "family": family, "input": [3, 224, 224], "stem": stem,
-            "stem_width": stem_width, "classes": 1000, "stages": stages}
+    widths = [32, 32, stem_width] if stem == "deep" else [stem_width]
+    return {"spec_version": 2, "name": "published", "family": family, "input": [3, 224, 224], "stem": stem,
+            "stem_width": stem_width, "stem_widths": widths, "stem_activation": "relu", "classes": 1000,
+            "stages": stages}
 
 
 def resnet(stem, block):
@@ -22,7 +28,7 @@ def resnet(stem, block):
         for j in range(depth):
             s = stride if j == 0 else 1
             blocks.append({"in_channels": cin, "width": width, "out_channels": 4 * width, "stride": s,
-                           **block(i, j, cin, width, s)})
+                           **OPTIONS, **block(i, j, cin, width, s)})
             cin = 4 * width
         stages.append({"name": f"c{i + 2}", "in_channels": blocks[0]["in_channels"], "out_channels": 4 * width,
                        "stride": stride, "patch_kernel": 0, "blocks": blocks})
@@ -41,11 +47,12 @@ def bot(i, j, cin, width, s):
 
 
 def splat(i, j, cin, width, s):
-    return {"kind": "SplitAttnBottleneck", "radix": 2, "cardinality": 1, "avd": True, "shortcut": "avgdown"}
+    return {"kind": "SplitAttnBottleneck", "radix": 2, "cardinality": 1, "avd": True, "avd_first": False,
+            "shortcut": "avgdown"}
 
 
 def cot(i, j, cin, width, s):
-    return {"kind": "CotBottleneck", "shortcut": "conv"}
+    return {"kind": "CotBottleneck", "cardinality": 1, "shortcut": "conv"}
 
 
 def van(dims, depths):

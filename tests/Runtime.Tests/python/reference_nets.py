@@ -3,9 +3,13 @@
 
 The spec supplies every hyper-parameter and each block's input map size; nothing about shapes is re-derived
 here.  The macro structure, forward pass and state-dict names follow the reference code bases, independently of
-the C# emitter: torchvision ResNet (conv1/bn1/layer1..4/fc; timm's deep stem as conv1.0..6), the official VAN
+the C# emitter: torchvision ResNet (conv1/bn1/layer1..4/fc; timm's deep and tiered stems as conv1.0..6), the official VAN
 (patch_embedN/blockN/normN/head, tokens normalised per stage, mean over tokens) and the released ResT
 (stem/stageN/patch_embed_N/norm/head).
+
+Spec version 2: every ResNet-family block carries its options (activation, attention = se|eca|none with
+attention_channels / attention_kernel, dilation, shortcut) besides its kind's settings (cardinality, heads, radix,
+avd, avd_first); the spec carries the stem's stem_widths and stem_activation.
 
     python3 reference_nets.py SPEC.json --count    prints the parameter count (exit 1 if it differs from the spec's)
 
@@ -17,6 +21,7 @@ import sys
 import torch
 import torch.nn as nn
 
+import reference_attention as RA
 import reference_blocks as R
 import reference_cotnext as RC
 
@@ -27,34 +32,68 @@ class SpecError(ValueError):
     """A spec this builder cannot assemble; the message names the spec field."""
 
 
-def _shortcut(word):
-    if word == "conv":
-        return R.CONV
-    if word == "avgdown":
-        return R.AVGDOWN
-    raise SpecError(f"block shortcut must be 'conv' or 'avgdown', got {word!r}")
+def _field(b, key, where):
+    """A member the spec must have: v2 writes every block's settings and options, so a missing one is an old spec."""
+    if key not in b:
+        raise SpecError(f"{where} lacks {key!r} (spec_version {SPEC_VERSION} writes it)")
+    return b[key]
 
 
-def _resnet_block(b):
+def _word(b, key, words, where):
+    word = _field(b, key, where)
+    if word not in words:
+        raise SpecError(f"{where}: {key} must be one of {sorted(words)}, got {word!r}")
+    return words[word]
+
+
+_SHORTCUTS = {"conv": R.CONV, "avgdown": R.AVGDOWN}
+# Spec (.arch) words -> the names reference_attention.BlockOpts takes (the C# enum members).
+_ACTIVATIONS = {"relu": "ReLU", "silu": "SiLU", "gelu": "GELU", "hardswish": "HardSwish"}
+_ATTENTIONS = {"se": "SqueezeExcite", "eca": "Eca", "none": "None"}
+
+
+def _shortcut(b, where):
+    word = _field(b, "shortcut", where)
+    if word not in _SHORTCUTS:
+        raise SpecError(f"{where}: block shortcut must be 'conv' or 'avgdown', got {word!r}")
+    return _SHORTCUTS[word]
+
+
+def _options(b, where):
+    """The block's options (C# BlockOptions): activation, channel attention after bn3, its channels/kernel, dilation."""
+    return RA.BlockOpts(_word(b, "activation", _ACTIVATIONS, where), _word(b, "attention", _ATTENTIONS, where),
+                        _field(b, "attention_channels", where), _field(b, "attention_kernel", where),
+                        _field(b, "dilation", where))
+
+
+def _resnet_block(b, where):
     kind = b["kind"]
-    cin, width, cout, stride, sc = b["in_channels"], b["width"], b["out_channels"], b["stride"], _shortcut(b["shortcut"])
+    if kind not in ("Bottleneck", "BotBottleneck", "SplitAttnBottleneck", "CotBottleneck"):
+        raise SpecError(f"{where}: block kind {kind!r} does not belong in a ResNet-family network")
+    cin, width, cout, stride = b["in_channels"], b["width"], b["out_channels"], b["stride"]
+    sc, opts = _shortcut(b, where), _options(b, where)
     if kind == "Bottleneck":
-        return R.Bottleneck(cin, width, cout, stride, b["cardinality"], sc)
+        return R.Bottleneck(cin, width, cout, stride, _field(b, "cardinality", where), sc, opts)
     if kind == "BotBottleneck":
         # MHSA runs on the block's input map (before the stride), whose size the checker computed.
         _, h, w = b["input"]
-        return R.BotBottleneck(cin, width, cout, stride, b["heads"], h, w, sc)
+        return R.BotBottleneck(cin, width, cout, stride, _field(b, "heads", where), h, w, sc, opts)
     if kind == "SplitAttnBottleneck":
-        if b.get("avd_first", False) and b["avd"] and stride > 1:
-            return RC.ResNestAvdFirstBottleneck(cin, width, cout, stride, b["radix"], b["cardinality"], sc)
-        return R.SplitAttnBottleneck(cin, width, cout, stride, b["radix"], b["cardinality"], b["avd"], sc)
-    if kind == "CotBottleneck":
-        return RC.CoXtBottleneck(cin, width, cout, stride, b.get("cardinality", 1), sc)
-    raise SpecError(f"block kind {kind!r} does not belong in a ResNet-family network")
+        radix, card, avd = (_field(b, k, where) for k in ("radix", "cardinality", "avd"))
+        if _field(b, "avd_first", where) and avd and stride > 1:
+            return RC.ResNestAvdFirstBottleneck(cin, width, cout, stride, radix, card, sc, opts)
+        return R.SplitAttnBottleneck(cin, width, cout, stride, radix, card, avd, sc, opts)
+    # CotBottleneck: cardinality > 1 is CoTNeXt's grouped layer (CoXt).
+    return RC.CoXtBottleneck(cin, width, cout, stride, _field(b, "cardinality", where), sc, opts)
+
+
+def _stem_activation(spec):
+    return RA.make_act(_word(spec, "stem_activation", _ACTIVATIONS, "the spec"))
 
 
 class ResNetFamily(nn.Module):
-    """torchvision's ResNet layout; the stem is torchvision's 7x7 conv, timm's deep stem (ResNeSt) or none."""
+    """torchvision's ResNet layout; the stem is torchvision's 7x7 conv, timm's deep stem (ResNeSt, resnet*d,
+    the tiered resnet*t: three 3x3 convs of stem_widths as conv1.0..6) or none."""
 
     def __init__(self, spec):
         super().__init__()
@@ -64,27 +103,34 @@ class ResNetFamily(nn.Module):
         if stem == "resnet":
             self.conv1 = nn.Conv2d(cin, w, 7, stride=2, padding=3, bias=False)
         elif stem == "deep":
+            widths = _field(spec, "stem_widths", "the spec")
+            if len(widths) != 3 or widths[2] != w:
+                raise SpecError(f"stem_widths {widths}: the deep stem takes 3 widths, the last = stem_width {w}")
+            a, b, c = widths
             self.conv1 = nn.Sequential(
-                nn.Conv2d(cin, w // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w // 2), nn.ReLU(),
-                nn.Conv2d(w // 2, w // 2, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(w // 2), nn.ReLU(),
-                nn.Conv2d(w // 2, w, 3, stride=1, padding=1, bias=False))
+                nn.Conv2d(cin, a, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(a), _stem_activation(spec),
+                nn.Conv2d(a, b, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(b), _stem_activation(spec),
+                nn.Conv2d(b, c, 3, stride=1, padding=1, bias=False))
         elif stem != "none":
             raise SpecError(f"stem {stem!r} does not belong in a ResNet-family network")
         if self.has_stem:
             self.bn1 = nn.BatchNorm2d(w)
-            self.relu = nn.ReLU()
+            # torchvision's child name for ReLU, timm's for other activations (no parameters either way).
+            self.act_name = "relu" if spec["stem_activation"] == "relu" else "act1"
+            setattr(self, self.act_name, _stem_activation(spec))
             self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.stage_names = []
         for i, st in enumerate(spec["stages"]):
             name = f"layer{i + 1}"
-            setattr(self, name, nn.Sequential(*[_resnet_block(b) for b in st["blocks"]]))
+            setattr(self, name, nn.Sequential(*[_resnet_block(b, f"stage {st['name']} block {j}")
+                                                for j, b in enumerate(st["blocks"])]))
             self.stage_names.append(name)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(spec["stages"][-1]["out_channels"], spec["classes"]) if spec["classes"] > 0 else None
 
     def forward(self, x):
         if self.has_stem:
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.maxpool(getattr(self, self.act_name)(self.bn1(self.conv1(x))))
         for name in self.stage_names:
             x = getattr(self, name)(x)
         x = torch.flatten(self.avgpool(x), 1)
