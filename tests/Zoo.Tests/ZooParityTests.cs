@@ -51,6 +51,12 @@ namespace Torchwright.Zoo.Tests
             ["ResTSmall"] = () => new ResTSmall(),
             ["ResTLitePaperStem"] = () => new ResTLitePaperStem(),
             ["ResTSmallPaperStem"] = () => new ResTSmallPaperStem(),
+            // Issue 10's peers whose names are Torchwright's: timm's seresnet50 and resnest50d_1s4x24d, the official
+            // cotnext50_2x48d; and BoTNet-S1-59 (SE in every block, SiLU, c5 at stride 1).
+            ["SeResNet50"] = () => new SeResNet50(),
+            ["ResNeSt50d_1s4x24d"] = () => new ResNeSt50d_1s4x24d(),
+            ["CotNeXt50"] = () => new CotNeXt50(),
+            ["BotNetS1_59"] = () => new BotNetS1_59(),
         };
 
         /// <summary>The zoo checked by the same pipeline the generator ran over architectures/*.arch.</summary>
