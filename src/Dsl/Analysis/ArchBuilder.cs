@@ -117,10 +117,13 @@ namespace Torchwright.Dsl.Analysis
 
             // Block kinds and the family they imply.
             var kinds = new BlockDefinition[n];
+            // The block word counts as read only where the stage builds a block of that kind (not when all are MHSA).
+            var blockPaths = new string[n];
             Family? family = null;
             for (int s = 0; s < n; s++)
             {
-                var word = f.BothWord(s, "block");
+                blockPaths[s] = Has(StagePath(s, "block")) ? StagePath(s, "block") : "block";
+                var word = f.PeekWord(blockPaths[s]);
                 if (word == null)
                 {
                     diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "block", "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
@@ -249,6 +252,7 @@ namespace Torchwright.Dsl.Analysis
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation);
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
+                if (blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 dilation = ctx.Dilation;
                 stages.Add(new StageIR(s, channels, outCh, stride, patchKernel, EquatableArray.From(blocks)));
                 channels = outCh;
