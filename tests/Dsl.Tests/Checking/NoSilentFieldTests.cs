@@ -212,7 +212,10 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.Equal("TW0024", At("qkv_bias", "van"));
             Assert.Equal("effect", At("lka_kernel", "van"));
             Assert.Equal("TW0004", At("cN.in", "bottleneck"));
-            Assert.Equal("TW0024", At("cN.block", "mhsa")); // every c5 block is MHSA: the conv kind builds nothing
+            Assert.Equal("TW0024", At("cN.block", "mhsa"));
+            Assert.Equal("effect", At("patch_kernels", "van"));
+            Assert.Equal("effect", At("cN.patch_kernel", "van"));
+            Assert.Equal("TW0024", At("patch_kernels", "bottleneck")); // every c5 block is MHSA: the conv kind builds nothing
         }
 
         [Fact]
