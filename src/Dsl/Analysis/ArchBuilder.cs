@@ -117,7 +117,7 @@ namespace Torchwright.Dsl.Analysis
 
             // Block kinds and the family they imply.
             var kinds = new BlockDefinition[n];
-            // The block word counts as read only where the stage builds a block of that kind (not when all are MHSA).
+            // A stage's block word counts as read where the stage builds a block of that kind (not when all are MHSA).
             var blockPaths = new string[n];
             Family? family = null;
             for (int s = 0; s < n; s++)
@@ -252,7 +252,9 @@ namespace Torchwright.Dsl.Analysis
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation);
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
-                if (blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
+                // The arch-level word (or a stage word with none above it) is required even where only MHSA is built;
+                // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
+                if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 dilation = ctx.Dilation;
                 stages.Add(new StageIR(s, channels, outCh, stride, patchKernel, EquatableArray.From(blocks)));
                 channels = outCh;
