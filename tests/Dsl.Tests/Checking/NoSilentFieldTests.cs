@@ -290,6 +290,11 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.DoesNotContain(derived.Diagnostics, d => d.Id == "TW0024");
             Assert.Equal(2, derived.Architectures.Count); // a warning: Derived still builds
 
+            // The zoo case docs/arch-language.md gives: ResNeSt50's split-attention fields are inherited and unread.
+            var zoo = Compile("arch MyNet : ResNeSt50 {\n  block = bottleneck\n}\n");
+            Assert.Equal(new[] { "avd", "radix" }, zoo.Diagnostics.Where(d => d.Id == "TW0101").Select(d => d.Message.Contains("'radix'") ? "radix" : d.Message.Contains("'avd'") ? "avd" : d.Message).OrderBy(x => x));
+            Assert.False(zoo.HasErrors, string.Join("\n", zoo.Diagnostics));
+
             // The same field set by the declaration itself is TW0024, an error.
             var own = Compile("arch Own {\n  input = 3x64x64\n  block = bottleneck\n  radix = 4\n  depths = [1, 2, 1, 2]\n  widths = [16, 16, 32, 32]\n}\n");
             Assert.Contains(own.Diagnostics, d => d.Id == "TW0024" && d.IsError && d.Message.Contains("radix"));
