@@ -42,6 +42,8 @@ namespace Torchwright.Cli.Tests.Soundness
             for (int seed = first; seed < first + seeds; seed++)
             {
                 var decl = ArchGenerator.Generate(seed);
+                // A native crash ends the process without a report: the declaration being run is left in <log>.current.
+                if (log != null) File.WriteAllText(log + ".current", $"# seed {seed}\n" + decl.ToText());
                 var seedClock = Stopwatch.StartNew();
                 var result = SoundnessProbe.Run(decl.ToText());
                 if (log != null) File.AppendAllText(log, $"seed {seed}: {(result.Accepted ? result.TooLarge ? "too large" : result.FailureKind ?? "ok" : "rejected " + string.Join(",", result.ErrorIds))} {seedClock.Elapsed.TotalSeconds:0.00} s\n");
