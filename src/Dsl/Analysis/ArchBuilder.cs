@@ -117,10 +117,13 @@ namespace Torchwright.Dsl.Analysis
 
             // Block kinds and the family they imply.
             var kinds = new BlockDefinition[n];
+            // A stage's block word counts as read where the stage builds a block of that kind (not when all are MHSA).
+            var blockPaths = new string[n];
             Family? family = null;
             for (int s = 0; s < n; s++)
             {
-                var word = f.BothWord(s, "block");
+                blockPaths[s] = Has(StagePath(s, "block")) ? StagePath(s, "block") : "block";
+                var word = f.PeekWord(blockPaths[s]);
                 if (word == null)
                 {
                     diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "block", "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
@@ -249,6 +252,9 @@ namespace Torchwright.Dsl.Analysis
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation);
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
+                // The arch-level word (or a stage word with none above it) is required even where only MHSA is built;
+                // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
+                if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 dilation = ctx.Dilation;
                 stages.Add(new StageIR(s, channels, outCh, stride, patchKernel, EquatableArray.From(blocks)));
                 channels = outCh;

@@ -57,6 +57,18 @@ namespace Torchwright.Dsl.Analysis
             return f.Value;
         }
 
+        /// <summary>
+        /// A word read without counting as a use: for a value whose effect is known only after the build (a stage's
+        /// block kind builds nothing when every block of the stage is MHSA). The caller marks it with <see cref="MarkRead"/>.
+        /// </summary>
+        public string? PeekWord(string path) => fields.TryGetValue(path, out var f) && f.Value is WordValue w ? w.Word : null;
+
+        /// <summary>Records a value read through <see cref="PeekWord"/> as used.</summary>
+        public void MarkRead(string path)
+        {
+            if (fields.ContainsKey(path)) used.Add(path);
+        }
+
         public long Int(string path, long fallback) => Read(path) is IntValue i ? i.Value : fallback;
 
         public double Float(string path, double fallback) => Read(path) switch

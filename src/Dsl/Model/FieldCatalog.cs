@@ -43,6 +43,9 @@ namespace Torchwright.Dsl.Model
             new FieldInfo("strides", FieldType.IntList, FieldScope.Arch, "Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without."),
             new FieldInfo("stride", FieldType.Int, FieldScope.Stage, "This stage's stride.", PerStage: "strides"),
             new FieldInfo("in", FieldType.Int, FieldScope.Stage, "Declared input channels of the stage: checked against what flows in (TW0004)."),
+            // Read by the builder for VAN stages (each embeds its own patches); lost from the catalog once, so the matrix test covers them.
+            new FieldInfo("patch_kernels", FieldType.IntList, FieldScope.Arch, "VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2).", ReadBy: "van stages (their patch embedding)"),
+            new FieldInfo("patch_kernel", FieldType.Int, FieldScope.Stage, "This stage's patch-embedding kernel.", PerStage: "patch_kernels", ReadBy: "van stages (their patch embedding)"),
         };
 
         public static readonly FieldInfo[] All = Compose();

@@ -100,34 +100,58 @@ namespace Torchwright.Cli.Tests.Soundness
             return a;
         }
 
+        private static readonly string[] Activations = { "relu", "silu", "gelu", "hardswish" };
+
         private static void ResNet(Random r, GenArch a, int n, long[] widths)
         {
+            // Stage kinds first: a field no stage reads is TW0024, so kind-specific fields go where some stage reads them
+            // (with a small chance elsewhere, so the checker's rejection is exercised too).
             a.Set("block", ResNetKinds[r.Next(3)]);
+            for (int s = 0; s < n; s++)
+                if (r.Next(3) == 0) a.StageFields[(s, "block")] = ResNetKinds[r.Next(3)];
+            string KindOf(int s) => a.StageFields.TryGetValue((s, "block"), out var k) ? k : a.Scalar("block")!;
+            bool AnyStage(string kind) => Enumerable.Range(0, n).Any(s => KindOf(s) == kind);
+            bool Sometimes(bool reads) => reads || r.Next(10) == 0;
+
             a.Set("stem", Pick(r, "resnet", "deep", "none", "resnet"));
-            if (a.Scalar("stem") != "none" && r.Next(2) == 0) a.Set("stem_width", Pick(r, "8", "16", "32", "64"));
+            if (a.Scalar("stem") == "resnet" && r.Next(2) == 0) a.Set("stem_width", Pick(r, "8", "16", "32", "64"));
+            if (a.Scalar("stem") == "deep" && r.Next(2) == 0) a.Set("stem_widths", Pick(r, "[8, 8, 16]", "[16, 16, 32]", "[24, 32, 64]", "[32, 32, 64]", "[8, 16, 8]"));
             a.Lists["widths"] = widths;
             if (r.Next(2) == 0) a.Lists["outs"] = widths.Select(x => x * Pick(r, 1L, 2L, 4L)).ToArray();
             if (r.Next(4) != 0) a.Lists["strides"] = Fill(n, () => Pick(r, 1L, 2L, 2L, 3L, 4L, 1L, 5L));
             if (r.Next(3) == 0) a.Set("shortcut", Pick(r, "conv", "avgdown"));
             if (r.Next(3) == 0) a.Set("cardinality", Pick(r, "1", "2", "4"));
-            if (r.Next(3) == 0) a.Set("radix", Pick(r, "1", "2", "3", "4"));
-            if (r.Next(4) == 0) a.Set("avd", Pick(r, "true", "false"));
+            if (r.Next(3) == 0 && Sometimes(AnyStage("splat"))) a.Set("radix", Pick(r, "1", "2", "3", "4"));
+            if (r.Next(4) == 0 && Sometimes(AnyStage("splat"))) a.Set("avd", Pick(r, "true", "false"));
+            if (r.Next(4) == 0 && Sometimes(AnyStage("splat"))) a.Set("avd_first", Pick(r, "true", "false"));
+            if (r.Next(3) == 0) a.Set("act", Pick(r, Activations));
+            if (r.Next(3) == 0) Attention(r, a, null);
             for (int s = 0; s < n; s++)
             {
-                if (r.Next(3) == 0) a.StageFields[(s, "block")] = ResNetKinds[r.Next(3)];
-                if (r.Next(6) == 0) a.StageFields[(s, "radix")] = Pick(r, "1", "2", "4");
+                bool splat = KindOf(s) == "splat";
+                if (r.Next(6) == 0 && Sometimes(splat)) a.StageFields[(s, "radix")] = Pick(r, "1", "2", "4");
                 if (r.Next(6) == 0) a.StageFields[(s, "cardinality")] = Pick(r, "1", "2", "8");
                 if (r.Next(8) == 0) a.StageFields[(s, "shortcut")] = Pick(r, "conv", "avgdown");
-                if (r.Next(8) == 0) a.StageFields[(s, "avd")] = Pick(r, "true", "false");
+                if (r.Next(8) == 0 && Sometimes(splat)) a.StageFields[(s, "avd")] = Pick(r, "true", "false");
+                if (r.Next(8) == 0 && Sometimes(splat)) a.StageFields[(s, "avd_first")] = Pick(r, "true", "false");
+                if (r.Next(8) == 0) a.StageFields[(s, "act")] = Pick(r, Activations);
+                if (r.Next(8) == 0) Attention(r, a, s);
                 if (r.Next(8) == 0) a.StageFields[(s, "stride")] = Pick(r, "1", "2", "3");
                 if (r.Next(8) == 0) a.StageFields[(s, "width")] = Pick(r, "8", "16", "40");
                 if (r.Next(8) == 0) a.StageFields[(s, "out")] = Pick(r, "8", "32", "64");
                 if (r.Next(10) == 0) a.StageFields[(s, "in")] = Pick(r, "3", "8", "32", "64", "256");
                 if (r.Next(8) == 0) a.StageFields[(s, "depth")] = Pick(r, "1", "2", "3");
+                int depth = a.StageFields.TryGetValue((s, "depth"), out var d) ? int.Parse(d, CultureInfo.InvariantCulture) : (int)a.Lists["depths"][s];
+                // Dilation (blocks after the first) with stride 1 keeps the resolution, as torchvision's replace_stride_with_dilation.
+                if (r.Next(6) == 0 && Sometimes(depth > 1 && KindOf(s) != "cot"))
+                {
+                    a.StageFields[(s, "dilation")] = Pick(r, "2", "3", "4", "1");
+                    if (r.Next(4) != 0) a.StageFields[(s, "stride")] = "1";
+                }
                 if (r.Next(3) == 0)
                 {
                     if (r.Next(4) == 0) a.StageFields[(s, "mhsa_every")] = "1";
-                    else a.Masks[s] = Fill(a.StageFields.TryGetValue((s, "depth"), out var d) ? int.Parse(d, CultureInfo.InvariantCulture) : (int)a.Lists["depths"][s], () => r.Next(2));
+                    else a.Masks[s] = Fill(depth, () => r.Next(2));
                     if (r.Next(2) == 0) a.StageFields[(s, "heads")] = Pick(r, "1", "2", "4", "8");
                 }
             }
@@ -136,6 +160,20 @@ namespace Torchwright.Cli.Tests.Soundness
             // The per-stage heads above would override the list; keep one spelling per stage.
             if (a.Lists.ContainsKey("heads"))
                 foreach (var k in a.StageFields.Keys.Where(k => k.Field == "heads").ToList()) a.StageFields.Remove(k);
+        }
+
+        /// <summary>Channel attention on the arch (stage null) or one stage, with its option's own field now and then.</summary>
+        private static void Attention(Random r, GenArch a, int? stage)
+        {
+            var word = Pick(r, "se", "eca", "se", "eca", "none");
+            void Put(string field, string value)
+            {
+                if (stage is int s) a.StageFields[(s, field)] = value;
+                else a.Set(field, value);
+            }
+            Put("attention", word);
+            if (word == "se" && r.Next(2) == 0) Put("se_ratio", Pick(r, "0.25", "0.125", "0.5", "1", "0.0625"));
+            if (word == "eca" && r.Next(2) == 0) Put("eca_kernel", Pick(r, "1", "3", "5", "7"));
         }
 
         private static void Van(Random r, GenArch a, int n, long[] widths)
