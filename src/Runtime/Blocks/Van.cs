@@ -179,7 +179,11 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return input.Through(proj, norm).MoveToOuterDisposeScope();
+            // The previous stage hands over the channels-last view its LayerNorm leaves. libtorch (2.10 here, and 1.13)
+            // corrupts the heap in the backward pass of a strided 1x1 conv on such a view with few input channels
+            // (tests/Cli.Tests/Soundness/corpus.arch, VanPatchKernel1Stride3), so the embedding takes a contiguous copy.
+            var x = input.is_contiguous() ? input : input.contiguous();   // a copy belongs to this scope and goes with it
+            return x.Through(proj, norm).MoveToOuterDisposeScope();
         }
     }
 }

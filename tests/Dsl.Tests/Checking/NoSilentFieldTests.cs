@@ -68,6 +68,9 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "attention": case "cN.attention": return "se";
                 case "se_ratio": case "cN.se_ratio": return "0.25";
                 case "eca_kernel": case "cN.eca_kernel": return "5";
+                case "attention_at": case "cN.attention_at": return "spatial";
+                case "mhsa_attention": case "cN.mhsa_attention": return "se";
+                case "qk_head_dim": case "cN.qk_head_dim": return "4";
                 case "cN.dilation": return "2";
                 case "avd": case "cN.avd": return "false";
                 case "avd_first": case "cN.avd_first": return "true";
@@ -264,6 +267,34 @@ namespace Torchwright.Dsl.Tests.Checking
             var ir = Compile(Declare(kind, "stem_widths", "[16, 16, 32]", ("stem", "deep")).Text).Architectures[0].Ir;
             Assert.Equal(new long[] { 16, 16, 32 }, ir.Stem.Widths.ToArray());
             Assert.Equal(32, ir.Stages[0].InChannels);
+        }
+
+        [Fact]
+        public void Attention_at_takes_effect_with_attention_and_is_refused_where_the_block_has_no_such_slot()
+        {
+            var kind = KindNamed("bottleneck");
+            var baseIr = BaseIr(kind);
+            Assert.Equal("effect", Cell(kind, baseIr, "attention_at", "attention_at", "spatial", ("attention", "eca")));
+            Assert.Equal("TW0024", Cell(kind, baseIr, "attention_at", "attention_at", "spatial"));
+            var ir = Compile(Declare(kind, "attention_at", "spatial", ("attention", "eca")).Text).Architectures[0].Ir;
+            Assert.True(ir.Stages[0].Blocks[0].Options.AttentionAtSpatial);
+            // ECA's kernel adapts to the channels it sees: the width (16 -> 3) at spatial, the output (64 -> 3) after bn3.
+            Assert.Equal(3, ir.Stages[0].Blocks[0].Options.Attention!.Kernel);
+            // Split attention and CoT take channel attention after bn3 only (their Runtime blocks have no other slot).
+            Assert.Equal("TW0016", Cell(KindNamed("splat"), BaseIr(KindNamed("splat")), "attention_at", "attention_at", "spatial", ("attention", "se")));
+        }
+
+        [Fact]
+        public void Mhsa_attention_and_qk_head_dim_take_effect_on_mhsa_blocks_only()
+        {
+            var kind = KindNamed("mhsa");
+            var baseIr = BaseIr(kind);
+            Assert.Equal("effect", Cell(kind, baseIr, "c5.mhsa_attention", "mhsa_attention", "se"));
+            Assert.Equal("effect", Cell(kind, baseIr, "c5.qk_head_dim", "qk_head_dim", "4"));
+            Assert.Equal("TW0024", Cell(KindNamed("bottleneck"), BaseIr(KindNamed("bottleneck")), "mhsa_attention", "mhsa_attention", "se"));
+            var ir = Compile(Declare(kind, "c5.mhsa_attention", "se").Text).Architectures[0].Ir;
+            var c5 = ir.Stages[3];
+            Assert.All(c5.Blocks, b => Assert.Equal("se", b.Options.Attention!.Kind.Word));
         }
 
         [Fact]

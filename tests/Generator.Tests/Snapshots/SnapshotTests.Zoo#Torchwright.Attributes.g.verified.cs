@@ -42,6 +42,9 @@ namespace Torchwright
         /// <summary>Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without. (<c>strides</c>)</summary>
         public int[]? Strides { get; set; }
 
+        /// <summary>VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2). (<c>patch_kernels</c>)</summary>
+        public int[]? PatchKernels { get; set; }
+
         /// <summary>Output channels of the resnet stem (default 64); rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). (<c>stem_width</c>)</summary>
         public int StemWidth { get; set; }
 
@@ -134,6 +137,9 @@ namespace Torchwright
 
         /// <summary>Declared input channels of the stage: checked against what flows in (TW0004). (<c>in</c>)</summary>
         public int In { get; set; }
+
+        /// <summary>This stage's patch-embedding kernel. (<c>patch_kernel</c>)</summary>
+        public int PatchKernel { get; set; }
 
         /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
         public string? Act { get; set; }
