@@ -153,6 +153,9 @@ namespace Torchwright.Cli.Tests.Soundness
                     if (r.Next(4) == 0) a.StageFields[(s, "mhsa_every")] = "1";
                     else a.Masks[s] = Fill(depth, () => r.Next(2));
                     if (r.Next(2) == 0) a.StageFields[(s, "heads")] = Pick(r, "1", "2", "4", "8");
+                    // MHSA's own options: channel attention after bn3, and q/k heads of their own width (timm's dim_head).
+                    if (r.Next(4) == 0) a.StageFields[(s, "mhsa_attention")] = Pick(r, "se", "eca");
+                    if (r.Next(4) == 0) a.StageFields[(s, "qk_head_dim")] = Pick(r, "1", "4", "8", "16");
                 }
             }
             if (a.Masks.Count + a.StageFields.Keys.Count(k => k.Field == "mhsa_every") > 0 && r.Next(3) == 0)
@@ -174,6 +177,8 @@ namespace Torchwright.Cli.Tests.Soundness
             Put("attention", word);
             if (word == "se" && r.Next(2) == 0) Put("se_ratio", Pick(r, "0.25", "0.125", "0.5", "1", "0.0625"));
             if (word == "eca" && r.Next(2) == 0) Put("eca_kernel", Pick(r, "1", "3", "5", "7"));
+            // After the 3x3 conv instead of bn3 (timm ByobNet's slot); splat and cot refuse it (TW0016), bottleneck takes it.
+            if (word != "none" && r.Next(4) == 0) Put("attention_at", "spatial");
         }
 
         private static void Van(Random r, GenArch a, int n, long[] widths)

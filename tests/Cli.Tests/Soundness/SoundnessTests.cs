@@ -70,7 +70,7 @@ namespace Torchwright.Cli.Tests.Soundness
             Assert.True(accepted >= seeds / 3, $"only {accepted} of {seeds} generated declarations were accepted");
             // The options of the restructured blocks must reach accepted (so built and run) declarations, or the property skips them.
             if (seeds >= DefaultSeeds)
-                foreach (var field in new[] { "act", "attention=se", "attention=eca", "se_ratio", "eca_kernel", "dilation", "avd_first", "stem_widths", "cot cardinality" })
+                foreach (var field in new[] { "act", "attention=se", "attention=eca", "se_ratio", "eca_kernel", "attention_at", "mhsa_attention", "qk_head_dim", "dilation", "avd_first", "stem_widths", "cot cardinality" })
                     Assert.True(covered.TryGetValue(field, out var k) && k >= 3, $"only {(covered.TryGetValue(field, out var m) ? m : 0)} accepted declarations set {field}");
         }
 
