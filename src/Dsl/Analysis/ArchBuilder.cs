@@ -19,7 +19,7 @@ namespace Torchwright.Dsl.Analysis
         // Bounds that keep every count inside 64 bits and every loop short, whatever the input.
         internal const int MaxStages = 8;
         internal const long MaxDepth = 256;
-        private const long MaxChannels = 1 << 16, MaxSpatial = 4096, MaxGroups = 4096;
+        private const long MaxChannels = 1 << 16, MaxSpatial = 4096;
 
         private readonly ResolvedArch arch;
         private readonly FieldReader f;

@@ -34,8 +34,9 @@ namespace Torchwright.Dsl.Blocks
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, MhsaField, MhsaEveryField, QkHeadDimField };
         public override bool FixesMapSize => true;
 
-        /// <summary>MHSA blocks are placed inside a convolutional kind's stage; that kind builds the stage.</summary>
-        public override List<BlockIR>? BuildStage(StageContext stage) => null;
+        /// <summary>MHSA blocks are placed inside a convolutional kind's stage (by mask), which builds the stage; no word selects this kind.</summary>
+        public override List<BlockIR>? BuildStage(StageContext stage) =>
+            throw new System.InvalidOperationException("MHSA blocks are built by the stage's convolutional kind (ResNetBlockDefinition.BuildStage)");
 
         /// <summary>Which blocks of the stage become MHSA: the explicit mask, the every-k interleave, or none.</summary>
         public static bool[] Mask(StageContext stage)
