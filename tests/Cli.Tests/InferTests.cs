@@ -136,7 +136,7 @@ namespace Torchwright.Cli.Tests
             }
             var io = TensorFiles.Load(Path.Combine(dir, "botnet26t_256.io.safetensors"));
             TensorFiles.Save(Path.Combine(dir, "x.safetensors"), new System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = io["input"].to(TorchSharp.torch.ScalarType.Float32) });
-            var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--weights-from", "timm",
+            var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256", "--weights-from", "timm",
                 "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
             Assert.True(code == 0, stderr);
             Assert.Contains("keys renamed by key map 'timm-byobnet'", stdout);
@@ -146,11 +146,11 @@ namespace Torchwright.Cli.Tests
             Assert.True(diff <= 1e-4 * maxAbs, $"max |diff| {diff:E3} vs max |logit| {maxAbs:E3}");
 
             // Without the map the same file names timm's keys as unexpected; an unknown scheme is a usage error listing the known.
-            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"),
+            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256",
                 "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
             Assert.Equal(1, code);
             Assert.Contains("stages.3.1.self_attn.qkv.weight", stderr);
-            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--weights-from", "tim",
+            (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256", "--weights-from", "tim",
                 "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
             Assert.Equal(2, code);
             Assert.Contains("Unknown key-map scheme 'tim'. Known schemes: none, timm, timm-byobnet, torchvision", stderr);
