@@ -51,12 +51,19 @@ namespace Torchwright.Zoo.Tests
             ["ResTSmall"] = () => new ResTSmall(),
             ["ResTLitePaperStem"] = () => new ResTLitePaperStem(),
             ["ResTSmallPaperStem"] = () => new ResTSmallPaperStem(),
-            // Issue 10's peers whose names are Torchwright's: timm's seresnet50 and resnest50d_1s4x24d, the official
-            // cotnext50_2x48d; and BoTNet-S1-59 (SE in every block, SiLU, c5 at stride 1).
+            // Issue 10's models. Peers whose names are Torchwright's: timm's seresnet50 and resnest50d_*, the official
+            // cotnext*_2x48d; and BoTNet-S1 (SE in every block, SiLU, c5 at stride 1).
             ["SeResNet50"] = () => new SeResNet50(),
             ["ResNeSt50d_1s4x24d"] = () => new ResNeSt50d_1s4x24d(),
             ["CotNeXt50"] = () => new CotNeXt50(),
             ["BotNetS1_59"] = () => new BotNetS1_59(),
+            ["BotNetS1_110"] = () => new BotNetS1_110(),
+            ["BotNetS1_128"] = () => new BotNetS1_128(),
+            ["ResNeSt50d_4s2x40d"] = () => new ResNeSt50d_4s2x40d(),
+            ["CotNeXt101"] = () => new CotNeXt101(),
+            // timm's ByobNet pair in torchvision names (their timm-named checkpoints: PeerCheckpointTests).
+            ["BotNet26t256"] = () => new BotNet26t256(),
+            ["EcaBotNeXt26ts256"] = () => new EcaBotNeXt26ts256(),
         };
 
         /// <summary>The zoo checked by the same pipeline the generator ran over architectures/*.arch.</summary>
@@ -95,7 +102,15 @@ namespace Torchwright.Zoo.Tests
         [Theory]
         [MemberData(nameof(Names))]
         public Task Eval_output_and_one_training_step_match_the_PyTorch_reference(string name) =>
-            NetworkParity.AssertMatchesReference(_python, _out, Checked.Value[name], Factories[name]);
+            NetworkParity.AssertMatchesReference(_python, _out, Checked.Value[name], Factories[name], CalibratedOnTheInput.Contains(name));
+
+        /// <summary>
+        /// Networks whose eval pass is chaotic at random weights with statistics from another batch: BoTNet-S1-128's eval
+        /// logits reach 1.1e4 and move by 8.4e2 when the input is scaled by 1 + 1e-13 (measured in float64), so float64
+        /// rounding alone gave a 3e-4 relative difference from PyTorch while its training step (batch statistics) matched
+        /// to the usual tolerances. Calibrated on the compared batch, its eval pass is as well conditioned as the step.
+        /// </summary>
+        private static readonly System.Collections.Generic.HashSet<string> CalibratedOnTheInput = new(StringComparer.Ordinal) { "BotNetS1_128" };
 
         [Fact]
         public void A_weight_missing_extra_or_of_another_shape_is_named()

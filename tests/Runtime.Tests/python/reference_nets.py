@@ -59,11 +59,15 @@ def _shortcut(b, where):
     return _SHORTCUTS[word]
 
 
+_POSITIONS = {"out": "AfterLastNorm", "spatial": "AfterSpatialConv"}
+
+
 def _options(b, where):
-    """The block's options (C# BlockOptions): activation, channel attention after bn3, its channels/kernel, dilation."""
+    """The block's options (C# BlockOptions): activation, channel attention (after bn3, or after the 3x3 conv with
+    attention_at = spatial), its channels/kernel, dilation."""
     return RA.BlockOpts(_word(b, "activation", _ACTIVATIONS, where), _word(b, "attention", _ATTENTIONS, where),
                         _field(b, "attention_channels", where), _field(b, "attention_kernel", where),
-                        _field(b, "dilation", where))
+                        _field(b, "dilation", where), _word(b, "attention_at", _POSITIONS, where))
 
 
 def _resnet_block(b, where):
@@ -77,7 +81,8 @@ def _resnet_block(b, where):
     if kind == "BotBottleneck":
         # MHSA runs on the block's input map (before the stride), whose size the checker computed.
         _, h, w = b["input"]
-        return R.BotBottleneck(cin, width, cout, stride, _field(b, "heads", where), h, w, sc, opts)
+        return R.BotBottleneck(cin, width, cout, stride, _field(b, "heads", where), h, w, sc, opts,
+                               qk_head_dim=_field(b, "qk_head_dim", where))
     if kind == "SplitAttnBottleneck":
         radix, card, avd = (_field(b, k, where) for k in ("radix", "cardinality", "avd"))
         if _field(b, "avd_first", where) and avd and stride > 1:
