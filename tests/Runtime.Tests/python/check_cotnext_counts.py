@@ -20,7 +20,7 @@ import reference_nets
 
 STRIDES = [1, 2, 2, 2]
 # What a plain ResNet-family block carries in a version-2 spec besides its kind's settings.
-OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "dilation": 1}
+OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "attention_at": "out", "dilation": 1}
 PLANES = [64, 128, 256, 512]
 
 

@@ -10,7 +10,7 @@ DEPTHS, WIDTHS, STRIDES = [3, 4, 6, 3], [64, 128, 256, 512], [1, 2, 2, 2]
 
 
 # What a plain ResNet-family block carries in a version-2 spec besides its kind's settings.
-OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "dilation": 1}
+OPTIONS = {"activation": "relu", "attention": "none", "attention_channels": 0, "attention_kernel": 0, "attention_at": "out", "dilation": 1}
 
 
 def net(family, stem, stages, stem_width=64):
@@ -43,7 +43,7 @@ def bot(i, j, cin, width, s):
     if i < 3:
         return bottleneck(i, j, cin, width, s)
     size = 14 if j == 0 else 7  # c5 attends over the 14x14 map in its strided first block, 7x7 after
-    return {"kind": "BotBottleneck", "heads": 4, "shortcut": "conv", "input": [cin, size, size]}
+    return {"kind": "BotBottleneck", "heads": 4, "qk_head_dim": 0, "shortcut": "conv", "input": [cin, size, size]}
 
 
 def splat(i, j, cin, width, s):
