@@ -16,17 +16,20 @@ namespace Torchwright.Cli.Tests
 
         private static string Repo => CliRunner.RepoRoot;
 
-        private void WriteTorchvisionFiles(params string[] extras)
+        private void WriteTorchvisionFiles(params string[] extras) =>
+            RunPython(Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py"), new[] { dir }.Concat(extras).ToArray());
+
+        /// <summary>Runs a reference script with Debian's Python in its own folder (it imports its neighbours); fails on a non-zero exit.</summary>
+        private static void RunPython(string script, params string[] args)
         {
-            var script = Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py");
-            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
+            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
             psi.ArgumentList.Add(script);
-            psi.ArgumentList.Add(dir);
-            foreach (var extra in extras) psi.ArgumentList.Add(extra);
+            foreach (var arg in args) psi.ArgumentList.Add(arg);
             using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEnd();
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
             p.WaitForExit();
-            Assert.True(p.ExitCode == 0, err);
+            Assert.True(p.ExitCode == 0, err.Result);
         }
 
         [Fact]
@@ -123,17 +126,7 @@ namespace Torchwright.Cli.Tests
         [Fact]
         public void Infer_with_weights_from_timm_loads_a_timm_botnet26t_checkpoint()
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true,
-                WorkingDirectory = Path.Combine(Repo, "tests", "Runtime.Tests", "python") };
-            psi.ArgumentList.Add("reference_byobnet.py");
-            psi.ArgumentList.Add("cases");
-            psi.ArgumentList.Add(dir);
-            using (var p = Process.Start(psi)!)
-            {
-                var err = p.StandardError.ReadToEnd();
-                p.WaitForExit();
-                Assert.True(p.ExitCode == 0, err);
-            }
+            RunPython(Path.Combine(Repo, "tests", "Runtime.Tests", "python", "reference_byobnet.py"), "cases", dir);
             var io = TensorFiles.Load(Path.Combine(dir, "botnet26t_256.io.safetensors"));
             TensorFiles.Save(Path.Combine(dir, "x.safetensors"), new System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = io["input"].to(TorchSharp.torch.ScalarType.Float32) });
             var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256", "--weights-from", "timm",

@@ -115,6 +115,23 @@ namespace Torchwright.Runtime.Tests
 
         public TimmKeyMapTests(TimmByobnetCases cases) => _cases = cases;
 
+        /// <summary>
+        /// The timm keys of <paramref name="file"/>, renamed by the 'timm' map, are exactly <paramref name="net"/>'s state-dict
+        /// keys with the same shapes (no two timm keys collapse onto one name); returns the mapped shapes.
+        /// </summary>
+        private Dictionary<string, long[]> AssertMapsExactly(string file, nn.Module net)
+        {
+            using var tensors = TensorFiles.Read(_cases[file]);
+            var map = KeyMaps.Get("timm");
+            var mapped = tensors.Tensors.ToDictionary(kv => map.Map(kv.Key), kv => kv.Value.shape, StringComparer.Ordinal);
+            var expected = Shapes(net.state_dict());
+            Assert.Equal(tensors.Tensors.Count, mapped.Count);
+            Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), mapped.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            foreach (var (k, shape) in expected)
+                Assert.True(shape.SequenceEqual(mapped[k]), $"{k}: [{string.Join(", ", shape)}] vs [{string.Join(", ", mapped[k])}]");
+            return mapped;
+        }
+
         private static Dictionary<string, long[]> Shapes(IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
             tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
 
@@ -161,16 +178,8 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void Botnet26t_timm_keys_map_onto_the_hand_built_network_exactly()
         {
-            using var file = TensorFiles.Read(_cases["botnet26t_256.keys.safetensors"]);
             using var net = HandBuiltResNet.Botnet26t();
-            var map = KeyMaps.Get("timm");
-            var mapped = file.Tensors.ToDictionary(kv => map.Map(kv.Key), kv => kv.Value.shape, StringComparer.Ordinal);
-            var expected = Shapes(net.state_dict());
-
-            Assert.Equal(file.Tensors.Count, mapped.Count);          // no two timm keys collapse onto one name
-            Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), mapped.Keys.OrderBy(k => k, StringComparer.Ordinal));
-            foreach (var (k, shape) in expected)
-                Assert.True(shape.SequenceEqual(mapped[k]), $"{k}: [{string.Join(", ", shape)}] vs [{string.Join(", ", mapped[k])}]");
+            AssertMapsExactly("botnet26t_256.keys.safetensors", net);
             // timm publishes 12.49 M; the exact count of its layout (reference_byobnet.py counts)
             Assert.Equal(12_488_672L, net.parameters().Sum(p => p.numel()));
             Assert.Equal(15_744L, net.named_parameters().Where(p => p.name.Contains(".rel_pos.")).Sum(p => p.parameter.numel()));
@@ -181,16 +190,8 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void Eca_botnext26ts_timm_keys_map_onto_the_hand_built_network_exactly()
         {
-            using var file = TensorFiles.Read(_cases["eca_botnext26ts_256.keys.safetensors"]);
             using var net = HandBuiltResNet.EcaBotnext26ts();
-            var map = KeyMaps.Get("timm");
-            var mapped = file.Tensors.ToDictionary(kv => map.Map(kv.Key), kv => kv.Value.shape, StringComparer.Ordinal);
-            var expected = Shapes(net.state_dict());
-
-            Assert.Equal(file.Tensors.Count, mapped.Count);
-            Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), mapped.Keys.OrderBy(k => k, StringComparer.Ordinal));
-            foreach (var (k, shape) in expected)
-                Assert.True(shape.SequenceEqual(mapped[k]), $"{k}: [{string.Join(", ", shape)}] vs [{string.Join(", ", mapped[k])}]");
+            var mapped = AssertMapsExactly("eca_botnext26ts_256.keys.safetensors", net);
             Assert.Equal(new long[] { 1, 1, 3 }, mapped["layer1.0.se.conv.weight"]);   // ECA kernel of 64 channels
             Assert.Equal(new long[] { 1, 1, 5 }, mapped["layer2.0.se.conv.weight"]);   // ... of 128
             Assert.Equal(new long[] { 1, 1, 5 }, mapped["layer3.0.se.conv.weight"]);   // ... and of 256

@@ -158,35 +158,23 @@ namespace Torchwright.Dsl.Blocks
             BlockSettings? bot = null;
             if (anyMhsa && (bot = BotDefinition.Instance.ReadSettings(stage, mask)) == null) return null;
 
-            ChannelAttentionIR? attention = null;
+            // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the MHSA blocks' own.
+            ChannelAttentionIR? attention = null, mhsaAttention = null;
             bool spatial = false;
-            if (anyConv)
+            if (anyConv && f.BothWord(s, "attention") is string word && word != "none")
             {
-                var word = f.BothWord(s, "attention") ?? "none";
-                if (word != "none")
+                spatial = (f.BothWord(s, "attention_at") ?? "out") == "spatial";
+                if (spatial && !TakesSpatialAttention)
                 {
-                    spatial = (f.BothWord(s, "attention_at") ?? "out") == "spatial";
-                    if (spatial && !TakesSpatialAttention)
-                    {
-                        f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, "attention_at"), stage.Name, "attention_at", "spatial",
-                            $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
-                        return null;
-                    }
-                    attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels);
-                    if (attention == null) return null;
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, "attention_at"), stage.Name, "attention_at", "spatial",
+                        $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
+                    return null;
                 }
+                if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
             }
-
-            ChannelAttentionIR? mhsaAttention = null;
-            if (anyMhsa)
-            {
-                var word = f.BothWord(s, "mhsa_attention") ?? "none";
-                if (word != "none")
-                {
-                    mhsaAttention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, stage.OutChannels);
-                    if (mhsaAttention == null) return null;
-                }
-            }
+            if (anyMhsa && f.BothWord(s, "mhsa_attention") is string mhsaWord && mhsaWord != "none"
+                && (mhsaAttention = Definitions.ChannelAttention(mhsaWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
+                return null;
 
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);

@@ -39,6 +39,9 @@ namespace Torchwright.Dsl.Blocks
             yield return new EmittedPart("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
 
+        /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
+        public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}, maxpool)";
+
         public static Shape NormAndPoolCost(Shape x, Action<string, string, Shape, Shape, CostSheet> row)
         {
             var bn = new CostSheet();
@@ -87,7 +90,7 @@ namespace Torchwright.Dsl.Blocks
             foreach (var p in StemParts.NormActPool(w, stem.Activation)) yield return p;
         }
 
-        public override string? Forward(StemIR stem) => $"input.Through(conv1, bn1, {StemParts.Activation(stem.Activation).Name}, maxpool)";
+        public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);
     }
 
     /// <summary>
@@ -151,7 +154,7 @@ namespace Torchwright.Dsl.Blocks
             foreach (var p in StemParts.NormActPool(w[2], stem.Activation)) yield return p;
         }
 
-        public override string? Forward(StemIR stem) => $"input.Through(conv1, bn1, {StemParts.Activation(stem.Activation).Name}, maxpool)";
+        public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);
     }
 
     /// <summary>ResT's stems (Runtime RestStem / RestPaperStem); their width is the first stage's.</summary>

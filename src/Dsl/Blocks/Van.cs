@@ -1,7 +1,7 @@
 using System.Collections.Generic;
-using System.Globalization;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -96,19 +96,6 @@ namespace Torchwright.Dsl.Blocks
             yield return new KeyValuePair<string, object>("lka_kernel", s.LkaKernel);
             yield return new KeyValuePair<string, object>("lka_dilation", s.LkaDilation);
             yield return new KeyValuePair<string, object>("layer_scale", s.LayerScale);
-        }
-    }
-
-    /// <summary>C# literals the definitions emit.</summary>
-    public static class CSharpLiteral
-    {
-        /// <summary>A double literal; the checker never lets a non-finite value through, but the literal would still compile.</summary>
-        public static string Double(double v)
-        {
-            if (double.IsNaN(v)) return "double.NaN";
-            if (double.IsInfinity(v)) return v > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
-            var r = v.ToString("R", CultureInfo.InvariantCulture);
-            return r + (r.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? ".0" : "");
         }
     }
 }
