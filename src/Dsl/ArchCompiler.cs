@@ -14,8 +14,12 @@ namespace Torchwright.Dsl
     /// <summary>A source of declarations: a .arch file's path and text.</summary>
     public sealed record SourceFile(string Path, string Text);
 
-    /// <summary>An architecture that passed every check, with its shapes and costs. What the emitter reads.</summary>
-    public sealed record CheckedArchitecture(ArchitectureIR Ir, CostReport Costs, SweepPoint? Variant)
+    /// <summary>
+    /// An architecture that passed every check, with its shapes and costs. What the emitter reads. <see cref="Training"/>:
+    /// its <c>train.NAME</c> settings (inherited, declared or swept), which build nothing and are checked where training
+    /// runs (<see cref="TrainingFields"/>).
+    /// </summary>
+    public sealed record CheckedArchitecture(ArchitectureIR Ir, CostReport Costs, SweepPoint? Variant, EquatableArray<ResolvedField> Training = default)
     {
         public string Name => Ir.Name;
     }
@@ -65,7 +69,7 @@ namespace Torchwright.Dsl
             {
                 var (ir, costs) = ArchBuilder.Build(arch, diagnostics);
                 if (ir == null || costs == null) { invalid.Add(arch.Name); continue; }
-                var c = new CheckedArchitecture(ir, costs, arch.Variant);
+                var c = new CheckedArchitecture(ir, costs, arch.Variant, TrainingFields.Of(arch));
                 byName[arch.Name] = c;
                 if (arch.Variant == null) checkedArchs.Add(c);
             }

@@ -34,6 +34,26 @@ namespace Torchwright.Cli.Tests
         }
 
         [Fact]
+        public void Training_settings_are_checked_against_the_catalog_at_their_location()
+        {
+            using var dir = new TempDir();
+            const string text = "arch T : ResNet50 {\n  train.lr = 0.05\n  train.lrr = 1\n  train.momentum = 1.5\n  train.opt = adam\n}\n"
+                + "sweep S : T {\n  train.weight_decay = 0.01, -1\n}\n";
+            var file = dir.Write("train.arch", text);
+
+            var r = CliRunner.Run("check", file);
+
+            Assert.Equal(1, r.ExitCode);
+            Assert.Matches(new Regex(@"train\.arch\(3,3\): error TW0048: Unknown training setting 'train\.lrr' in T; did you mean 'train\.lr'\?"), r.Out);
+            Assert.Matches(new Regex(@"train\.arch\(4,20\): error TW0049: train\.momentum: momentum must be in \[0, 1\), not 1\.5"), r.Out);
+            Assert.Matches(new Regex(@"train\.arch\(5,15\): error TW0049: train\.opt: opt takes sgd or adamw, not 'adam'"), r.Out);
+            Assert.Matches(new Regex(@"train\.arch\(8,30\): error TW0049: train\.weight_decay: weight_decay must be in \[0, 10\], not -1"), r.Out);
+            // T's three problems are reported once, not again for each of the sweep's two variants.
+            Assert.Single(Regex.Matches(r.Out, "TW0048"));
+            Assert.Contains("4 errors, 0 warnings", r.Out);
+        }
+
+        [Fact]
         public void Warnings_are_printed_and_do_not_fail()
         {
             using var dir = new TempDir();

@@ -39,5 +39,33 @@ namespace Torchwright.Generator.Tests
             var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(Harness.Format).ToList();
             Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
         }
+
+        /// <summary>train.NAME settings become a TrainingSettings list on the class (exact value text), the network code
+        /// is the same as without them, and a class without them gets no such member.</summary>
+        [RequiresRuntimeFact]
+        public void TrainingSettingsBecomeAListAndChangeNothingElse()
+        {
+            var torch = RequiresRuntimeFactAttribute.Assemblies
+                .Select(a => (MetadataReference)MetadataReference.CreateFromFile(Path.Combine(AppContext.BaseDirectory, a)));
+            const string plain = "arch Plain : ResNet50 {\n  input = 3x64x64\n}\n";
+            const string trained = "arch Trained : ResNet50 {\n  input = 3x64x64\n  train.opt = adamw\n  train.lr = 2e-3\n  train.betas = [0.9, 0.98]\n}\n";
+            var compilation = CSharpCompilation.Create("Generated", Array.Empty<SyntaxTree>(), Harness.FrameworkReferences.Concat(torch),
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, warningLevel: 9999));
+            var driver = Harness.Driver(new[] { new ArchText("a.arch", plain + trained) }).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+            Assert.Empty(diagnostics);
+            var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(Harness.Format).ToList();
+            Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
+
+            var sources = driver.GetRunResult().GeneratedTrees.ToDictionary(t => Path.GetFileName(t.FilePath), t => t.GetText().ToString());
+            var trainedSource = sources.Single(kv => kv.Key.Contains("Trained")).Value;
+            var plainSource = sources.Single(kv => kv.Key.Contains("Plain")).Value;
+            Assert.Contains("new(\"opt\", \"adamw\"), new(\"lr\", \"0.002\"), new(\"betas\", \"0.9,0.98\")", trainedSource);
+            Assert.DoesNotContain("TrainingSettings", plainSource);
+            // Everything but the list and the names is the same code.
+            static string Body(string text, string name) => string.Join("\n", text.Split('\n')
+                .Where(l => !l.Contains("TrainingSettings") && !l.Contains("KeyValuePair<string, string>[]") && !l.Contains("training settings") && !l.Contains("TrainSettings.Default.With"))
+                .Select(l => l.Replace(name, "X")));
+            Assert.Equal(Body(plainSource, "Plain"), Body(trainedSource, "Trained"));
+        }
     }
 }

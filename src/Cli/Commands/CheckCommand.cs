@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Linq;
+using Torchwright.Cli.Loading;
 using Torchwright.Cli.Output;
 using Torchwright.Dsl.Diagnostics;
 
@@ -33,6 +34,8 @@ namespace Torchwright.Cli.Commands
 
             var result = ws.Compile();
             var diagnostics = result.Diagnostics.ToList();
+            // train.NAME settings build nothing, so the Dsl checks only their form; their names and values are checked here.
+            DeclaredTraining.CheckAll(result.Architectures.Concat(result.Sweeps.SelectMany(s => s.Variants)), diagnostics);
             DiagnosticPrinter.Print(ctx.Out, diagnostics);
 
             var archNames = ws.RootArchitectureNames.ToHashSet();

@@ -110,6 +110,12 @@ namespace Torchwright.Dsl.Diagnostics
         public static readonly DiagnosticDescriptor TooMuchWork = new DiagnosticDescriptor(
             "TW0038", "Declarations ask for too much checking", "{0} '{1}' brings the blocks to check to {2:N0} ({3}), over the cap of {4:N0} blocks per compilation; sweep fewer values or shallower stages, or split the file", Severity.Error);
 
+        public static readonly DiagnosticDescriptor UnknownTrainSetting = new DiagnosticDescriptor(
+            "TW0048", "Unknown training setting", "Unknown training setting '{0}' in {1}{2}", Severity.Error);
+
+        public static readonly DiagnosticDescriptor InvalidTrainSetting = new DiagnosticDescriptor(
+            "TW0049", "Invalid training setting value", "{0}: {1}", Severity.Error);
+
         // --- warnings -----------------------------------------------------------------------------
         public static readonly DiagnosticDescriptor LargeAttentionMap = new DiagnosticDescriptor(
             "TW0100", "Self-attention on a large feature map", "{0}: MHSA runs on a {1}x{2} map ({3} tokens); the attention matrix needs about {4} per image in fp32; consider placing MHSA in a later stage or a smaller input", Severity.Warning);
@@ -130,7 +136,7 @@ namespace Torchwright.Dsl.Diagnostics
             UnknownReference, WrongType, OutOfRange, ListLength, MixedFamilies, MissingField, DuplicateAssignment, AttributedClassShape,
             MhsaStride, MapTooSmall, FieldHasNoEffect,
             GeneratedTypeNameTaken, TypeNameIsMemberName, UnprintableName, NonFiniteNumber, StageWithoutArchitecture, EmptyImport,
-            ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName,
+            ImportNotRegularFile, ImportTooLarge, TooMuchWork, ContextualKeywordName, UnknownTrainSetting, InvalidTrainSetting,
             LargeAttentionMap, UnusedField, WidthRounded, FeatureMapRounded,
         };
     }

@@ -151,6 +151,7 @@ namespace Torchwright.Dsl.Emit
                 "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features", "Head", "CheckInput",
             };
             if (ir.HasStem) names.Add("Stem");
+            if (arch.Training.Count > 0) names.Add("TrainingSettings");
             foreach (var st in ir.Stages)
             {
                 var n = Pascal(st.Name);
@@ -271,6 +272,15 @@ namespace Torchwright.Dsl.Emit
                 var n = Pascal(ir.Stages[s].Name);
                 w.Line($"/// <summary>Output of stage {ir.Stages[s].Name} ({Naming.Stage(ir.Family, s)}): {st}.</summary>");
                 w.Line($"public const long {n}Channels = {st.C}, {n}Height = {st.H}, {n}Width = {st.W};");
+            }
+            if (arch.Training.Count > 0)
+            {
+                // Declared only when the declaration has train.NAME settings, so other classes are unchanged.
+                w.Line("/// <summary>The declaration's training settings (train.NAME = value) as name and value text, in declaration order;");
+                w.Line("/// <c>TrainSettings.Default.With(TrainingSettings)</c> checks and applies them.</summary>");
+                var pairs = arch.Training.Select(f => $"new({Str(TrainingFields.SettingName(f.Path))}, {Str(TrainingFields.ValueText(f.Value)!)})");
+                w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, string>> TrainingSettings =");
+                w.Line("    new global::System.Collections.Generic.KeyValuePair<string, string>[] { " + string.Join(", ", pairs) + " };");
             }
             w.Line();
         }

@@ -285,6 +285,7 @@ namespace Torchwright.Dsl.Resolution
         /// <summary>Checks one assignment's path and value against the catalog; reports and returns false on a problem.</summary>
         internal static bool CheckAssignment(string path, SourceLocation pathLocation, ArchValue value, string owner, List<Diagnostic> diagnostics, string? sweep)
         {
+            if (TrainingFields.IsTrainingPath(path)) return TrainingFields.Check(path, pathLocation, value, owner, diagnostics);
             var info = FieldCatalog.Lookup(path);
             if (info == null)
             {
@@ -395,7 +396,7 @@ namespace Torchwright.Dsl.Resolution
                     if (!CheckAssignment(axis.Path, axis.PathLocation, v, s.Base, diagnostics, sweep: s.Name))
                     {
                         axisOk = false;
-                        if (FieldCatalog.Lookup(axis.Path) == null) break; // one TW0011 per axis
+                        if (FieldCatalog.Lookup(axis.Path) == null && !TrainingFields.IsTrainingPath(axis.Path)) break; // one TW0011 per axis
                     }
                 ok &= axisOk;
                 if (axis.Values.Count > 0) axes.Add(axis);

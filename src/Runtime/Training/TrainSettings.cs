@@ -103,6 +103,55 @@ namespace Torchwright.Runtime.Training
         /// <summary>The catalog entry called <paramref name="name"/>, or null.</summary>
         public static TrainSetting? Find(string name) => TrainSettingCatalog.All.FirstOrDefault(s => s.Name == name);
 
+        /// <summary>
+        /// These settings with <paramref name="pairs"/> applied in order (name → value text, as the CLI flags, the
+        /// <c>.arch</c> <c>train.NAME = value</c> assignments and a generated class's <c>TrainingSettings</c> give them).
+        /// </summary>
+        /// <exception cref="ArgumentException">An unknown name (the message suggests a close one) or a value the
+        /// setting does not take (the message says what it takes).</exception>
+        public TrainSettings With(IEnumerable<KeyValuePair<string, string>> pairs)
+        {
+            if (pairs is null) throw new ArgumentNullException(nameof(pairs));
+            var result = this;
+            foreach (var pair in pairs)
+            {
+                var setting = Find(pair.Key) ?? throw new ArgumentException(UnknownMessage(pair.Key), nameof(pairs));
+                try { result = setting.Apply(result, pair.Value); }
+                catch (FormatException e) { throw new ArgumentException(e.Message, nameof(pairs), e); }
+            }
+            return result;
+        }
+
+        /// <summary>"unknown training setting 'lrr'; did you mean 'lr'?" (or the list of names).</summary>
+        public static string UnknownMessage(string name) => Suggest(name) is string close
+            ? $"unknown training setting '{name}'; did you mean '{close}'?"
+            : $"unknown training setting '{name}'; the settings are {string.Join(", ", Catalog.Select(s => s.Name))}";
+
+        /// <summary>The catalog name closest to <paramref name="name"/> when it is close enough to be a typo, else null.</summary>
+        public static string? Suggest(string name)
+        {
+            var close = Catalog.Select(s => (s.Name, Distance: EditDistance(s.Name, name))).OrderBy(x => x.Distance).First();
+            return close.Distance <= Math.Max(2, name.Length / 3) ? close.Name : null;
+        }
+
+        private static int EditDistance(string a, string b)
+        {
+            var row = new int[b.Length + 1];
+            for (var j = 0; j <= b.Length; j++) row[j] = j;
+            for (var i = 1; i <= a.Length; i++)
+            {
+                var diagonal = row[0];
+                row[0] = i;
+                for (var j = 1; j <= b.Length; j++)
+                {
+                    var above = row[j];
+                    row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                    diagonal = above;
+                }
+            }
+            return row[b.Length];
+        }
+
         /// <summary>Every setting as name → text, in catalog order: what the results store records with each run.</summary>
         public IReadOnlyList<KeyValuePair<string, string>> ToPairs() =>
             TrainSettingCatalog.All.Select(s => new KeyValuePair<string, string>(s.Name, s.Read(this))).ToList();

@@ -30,6 +30,48 @@ namespace Torchwright.Dsl.Tests.Checking
         public void TW0011_leading_zero_stage_in_a_sweep_axis_is_reported() =>
             Expect("sweep S : ResNet50 {\n  ⟦c03.depth⟧ = 1, 2\n}\n", "TW0011", "'c03.depth'", "write the stage as c3");
 
+        // ---- train.NAME settings: the Dsl checks their form, the torchwright commands their names ----------
+
+        [Fact]
+        public void TW0048_a_training_path_with_more_than_one_name_is_refused() =>
+            Expect("arch A : ResNet50 {\n  ⟦train.opt.lr⟧ = 0.1\n}\n", "TW0048", "'train.opt.lr'", "in A", "train.NAME with one snake_case name");
+
+        [Fact]
+        public void TW0048_an_empty_training_name_is_refused_in_a_sweep_too() =>
+            Expect("sweep S : ResNet50 {\n  ⟦train.Lr⟧ = 0.1, 0.2\n}\n", "TW0048", "'train.Lr'", "in ResNet50");
+
+        [Fact]
+        public void TW0049_a_shape_is_not_a_training_value() =>
+            Expect("arch A : ResNet50 {\n  train.lr = ⟦3x3⟧\n}\n", "TW0049", "train.lr: a shape (3x3) is not a training setting value");
+
+        [Fact]
+        public void TW0049_a_nested_list_is_not_a_training_value_in_a_sweep_axis() =>
+            Expect("sweep S : ResNet50 {\n  train.betas = [0.9, 0.99], ⟦[[0.9]]⟧\n}\n", "TW0049", "train.betas: a list ([[0.9]])");
+
+        [Fact]
+        public void Training_settings_are_inherited_swept_and_build_nothing()
+        {
+            var result = Compile("arch A : ResNet50 {\n  input = 3x64x64\n  train.lr = 0.05\n  train.opt = adamw\n}\n"
+                + "arch B : A {\n  train.lr = 2e-3\n}\n"
+                + "sweep S : B {\n  train.betas = [0.9, 0.98], [0.8, 0.9]\n  train.nesterov = true\n}\n");
+            Assert.Empty(result.Diagnostics);
+            var a = result.Architectures.Single(x => x.Name == "A");
+            var b = result.Architectures.Single(x => x.Name == "B");
+            Assert.Equal(new[] { "train.lr=0.05", "train.opt=adamw" }, Pairs(a));
+            // The derived value replaces the inherited one in place; a float keeps its exact value (2e-3, not 0.002 rounded).
+            Assert.Equal(new[] { "train.lr=0.002", "train.opt=adamw" }, Pairs(b));
+            // Training settings do not change the network: B's IR is A's but for the name.
+            Assert.Equal(a.Costs.Params, b.Costs.Params);
+            Assert.Equal(a.Ir with { Name = "" }, b.Ir with { Name = "", Location = a.Ir.Location });
+            var sweep = Assert.Single(result.Sweeps);
+            Assert.Equal(new[] { "S/train.betas=[0.9,0.98]/train.nesterov=true", "S/train.betas=[0.8,0.9]/train.nesterov=true" },
+                sweep.Variants.Select(v => v.Name).ToArray());
+            Assert.Equal(new[] { "train.lr=0.002", "train.opt=adamw", "train.betas=0.8,0.9", "train.nesterov=true" }, Pairs(sweep.Variants[1]));
+        }
+
+        private static string[] Pairs(CheckedArchitecture arch) =>
+            arch.Training.Select(f => f.Path + "=" + Torchwright.Dsl.Model.TrainingFields.ValueText(f.Value)).ToArray();
+
         // ---- channel counts are checked before the width multiplier ---------------------------------
 
         [Fact]
