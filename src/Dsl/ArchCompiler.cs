@@ -57,9 +57,10 @@ namespace Torchwright.Dsl
         }
 
         /// <summary>Compiles already-parsed files (the generator parses per file so parsing stays cached).</summary>
-        public static CompilationResult Compile(IReadOnlyList<ArchFile> files, List<Diagnostic> diagnostics)
+        /// <param name="sample">Build only these grid points of one sweep (see <see cref="SweepGrid"/>).</param>
+        public static CompilationResult Compile(IReadOnlyList<ArchFile> files, List<Diagnostic> diagnostics, SweepSample? sample = null)
         {
-            var (all, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics);
+            var (all, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics, sample);
             var resolved = WorkLimits.Admit(all, diagnostics);
             var admittedSweeps = new HashSet<string>(resolved.Where(a => a.Variant != null).Select(a => a.Variant!.Sweep), StringComparer.Ordinal);
             var byName = new Dictionary<string, CheckedArchitecture>(StringComparer.Ordinal);
@@ -79,6 +80,16 @@ namespace Torchwright.Dsl
             var (nameable, nameableSweeps) = GeneratedNames.Check(checkedArchs, checkedSweeps, diagnostics);
             return new CompilationResult(EquatableArray.From(nameable), EquatableArray.From(nameableSweeps), EquatableArray.From(Dedupe(diagnostics)),
                 EquatableArray.From(Failed(files, resolved, byName)));
+        }
+
+        /// <summary>
+        /// The axes and their sizes of sweep <paramref name="sweep"/> without building any variant (so a grid of any
+        /// size can be sampled), or null when the sweep does not resolve (the diagnostics say why).
+        /// </summary>
+        public static SweepInfo? SweepGrid(IReadOnlyList<ArchFile> files, string sweep, List<Diagnostic> diagnostics)
+        {
+            var (_, sweeps) = ArchResolver.Resolve(files, Zoo.Files, diagnostics, new SweepSample(sweep, EquatableArray.From(Array.Empty<long>())));
+            return sweeps.FirstOrDefault(s => s.Name == sweep);
         }
 
         /// <summary>Every architecture the files declare that did not check, once per name, in declaration order.</summary>

@@ -34,8 +34,10 @@ namespace Torchwright.Dsl.Resolution
             public int Depth;
         }
 
+        /// <param name="sample">When given, the named sweep builds only these grid points (its grid may then have any
+        /// size); other sweeps build every point.</param>
         public static (IReadOnlyList<ResolvedArch> Archs, IReadOnlyList<SweepInfo> Sweeps) Resolve(
-            IReadOnlyList<ArchFile> userFiles, IReadOnlyList<ArchFile> zooFiles, List<Diagnostic> diagnostics)
+            IReadOnlyList<ArchFile> userFiles, IReadOnlyList<ArchFile> zooFiles, List<Diagnostic> diagnostics, SweepSample? sample = null)
         {
             var decls = new Dictionary<string, Decl>(StringComparer.Ordinal);
             var firstSeen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
@@ -84,7 +86,7 @@ namespace Torchwright.Dsl.Resolution
             var taken = new HashSet<string>(firstSeen.Keys, StringComparer.Ordinal);
             foreach (var file in userFiles)
                 foreach (var s in file.Sweeps)
-                    if (s.Name.Length <= MaxNameLength) ResolveSweep(s, decls, taken, archs, sweeps, diagnostics);
+                    if (s.Name.Length <= MaxNameLength) ResolveSweep(s, decls, taken, archs, sweeps, diagnostics, sample?.Sweep == s.Name ? sample : null);
 
             return (archs, sweeps);
         }
@@ -368,8 +370,13 @@ namespace Torchwright.Dsl.Resolution
 
         private static string Truncate(string s) => s.Length <= 40 ? s : s.Substring(0, 37) + "...";
 
+        private static IEnumerable<long> LongRange(long count)
+        {
+            for (long i = 0; i < count; i++) yield return i;
+        }
+
         private static void ResolveSweep(SweepDecl s, Dictionary<string, Decl> decls, HashSet<string> taken,
-            List<ResolvedArch> archs, List<SweepInfo> sweeps, List<Diagnostic> diagnostics)
+            List<ResolvedArch> archs, List<SweepInfo> sweeps, List<Diagnostic> diagnostics, SweepSample? sample)
         {
             if (!decls.TryGetValue(s.Base, out var baseDecl))
             {
@@ -403,18 +410,36 @@ namespace Torchwright.Dsl.Resolution
             }
             if (!ok) return;
 
+            var sizes = axes.Select(a => a.Values.Count).ToArray();
             long total = 1;
-            foreach (var a in axes) total = Math.Min(total * a.Values.Count, MaxVariants + 1L);
-            if (total > MaxVariants)
+            foreach (var size in sizes)
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(s.NameLocation, $"Sweep '{s.Name}'", "variants", $"more than {MaxVariants}", "split the sweep into smaller ones"));
+                // Grid indices are 32-bit (the results stores' grid_index): two billion points is the largest grid.
+                if (total * size > int.MaxValue)
+                {
+                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(s.NameLocation, $"Sweep '{s.Name}'", "grid points", $"more than {int.MaxValue}", "split the sweep into smaller ones"));
+                    return;
+                }
+                total *= size;
+            }
+            // Without a sample every grid point is built, so the grid is capped; a sample builds only its points.
+            if (sample == null && total > MaxVariants)
+            {
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(s.NameLocation, $"Sweep '{s.Name}'", "variants", $"{total} (more than {MaxVariants})",
+                    "split the sweep into smaller ones, or train a sample of it (torchwright sweep --sample N)"));
                 return;
             }
+            IEnumerable<long> points = sample == null ? LongRange(total) : sample.Indices;
 
             var names = new List<string>();
-            var counters = new int[axes.Count];
-            for (int i = 0; i < total; i++)
+            foreach (var i in points)
             {
+                if (i < 0 || i >= total)
+                {
+                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(s.NameLocation, $"Sweep '{s.Name}'", "sampled grid point", i, $"expected 0..{total - 1}"));
+                    continue;
+                }
+                var counters = GridPoint.Decode(i, sizes);
                 var settings = new List<ResolvedField>();
                 var nameParts = new List<string> { s.Name };
                 for (int k = 0; k < axes.Count; k++)
@@ -437,16 +462,13 @@ namespace Torchwright.Dsl.Resolution
                     if (ExclusiveWith(st.Path) is string other) merged.RemoveAll(f => f.Path == other && f.SetBy != name);
                 }
                 archs.Add(new ResolvedArch(name, s.NameLocation, EquatableArray.From(merged), FromZoo: false,
-                    new SweepPoint(s.Name, s.Base, i, EquatableArray.From(settings))));
+                    new SweepPoint(s.Name, s.Base, (int)i, EquatableArray.From(settings))));
                 names.Add(name);
-                // Odometer over the axes, last axis fastest (grid order = declaration order).
-                for (int k = axes.Count - 1; k >= 0; k--)
-                {
-                    if (++counters[k] < axes[k].Values.Count) break;
-                    counters[k] = 0;
-                }
             }
-            sweeps.Add(new SweepInfo(s.Name, s.Base, s.NameLocation, EquatableArray.From(names), EquatableArray.From(axes.Select(a => a.Path))));
+            sweeps.Add(new SweepInfo(s.Name, s.Base, s.NameLocation, EquatableArray.From(names), EquatableArray.From(axes.Select(a => a.Path)))
+            {
+                AxisSizes = EquatableArray.From(sizes),
+            });
         }
     }
 }

@@ -42,6 +42,19 @@ namespace Torchwright.Runtime.Data
             }
         }
 
+        /// <summary>Uniform integer in [0, <paramref name="bound"/>), unbiased (rejection of the top partial range).</summary>
+        public long NextLong(long bound)
+        {
+            if (bound <= 0) throw new ArgumentOutOfRangeException(nameof(bound), bound, "the bound must be positive");
+            var b = (ulong)bound;
+            var limit = ulong.MaxValue - ulong.MaxValue % b;
+            while (true)
+            {
+                var x = NextUInt64();
+                if (x < limit) return (long)(x % b);
+            }
+        }
+
         private static ulong Finalize(ulong z)
         {
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
