@@ -540,8 +540,8 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("S/&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&amp;&quot;&#39;", html);
             Assert.Contains("&lt;/code&gt;&lt;b&gt;", html);
             Assert.Contains("<td class=\"error\">out of memory, &quot;CUDA&quot; &lt;x&gt;\nat step 3</td>", html);
-            Assert.Equal(6, Count(html, "<circle class=\"point"));
-            Assert.Equal(4, Count(html, "<circle class=\"point pareto\""));
+            Assert.Equal(6, Count(html, "<circle class=\"point\""));
+            Assert.Equal(4, Count(html, "<circle class=\"pareto-mark\""));
             Assert.Equal(3, Count(html, "<polyline class=\"curve\""));
             Assert.Equal(3, Count(html, "<g class=\"legend-item\">"));
         }

@@ -100,8 +100,8 @@ namespace Torchwright.Cli.Tests
             var html = Render(doc, "html");
             Assert.Equal(4, Count(Section(html, "acc-vs-macs"), "class=\"pareto-mark\""));
             Assert.Equal(2, Count(Section(html, "acc-vs-forward-images-per-s"), "class=\"pareto-mark\""));
-            Assert.Equal(7, Count(Section(html, "acc-vs-macs"), "<circle class=\"point"));
-            Assert.Equal(4, Count(Section(html, "acc-vs-forward-images-per-s"), "<circle class=\"point"));
+            Assert.Equal(7, Count(Section(html, "acc-vs-macs"), "<circle class=\"point\""));
+            Assert.Equal(4, Count(Section(html, "acc-vs-forward-images-per-s"), "<circle class=\"point\""));
             Assert.DoesNotContain("acc-vs-forward", Render(Document(runs), "html"));
         }
 
@@ -250,7 +250,7 @@ namespace Torchwright.Cli.Tests
 
             var html = Render(doc, "html");
             Assert.Equal(3, Count(html, "<tr class=\"pruned\">"));
-            Assert.Equal(1, Count(Section(html, "acc-vs-macs"), "<circle class=\"point"));
+            Assert.Equal(1, Count(Section(html, "acc-vs-macs"), "<circle class=\"point\""));
             Assert.Equal(1, Count(Section(html, "loss-curves"), "<polyline class=\"curve\""));
 
             using var json = JsonDocument.Parse(Render(doc, "json"));

@@ -138,7 +138,7 @@ namespace Torchwright.Cli.Output
                 if (label.Length == 0) leader = "";
                 if (p.Pareto)
                     w.WriteLine($"<circle class=\"pareto-mark\" data-variant=\"{E(p.Name)}\" cx=\"{F(cx)}\" cy=\"{F(cy)}\" r=\"8.5\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\"/>");
-                w.WriteLine($"<g class=\"point-group\">{leader}<circle class=\"point{(p.Pareto ? " pareto" : "")}\" data-variant=\"{E(p.Name)}\" cx=\"{F(cx)}\" cy=\"{F(cy)}\" r=\"{F(PointRadius)}\" fill=\"{p.Color}\"><title>{E(p.Tooltip)}</title></circle>{label}</g>");
+                w.WriteLine($"<g class=\"point-group\">{leader}<circle class=\"point\" data-variant=\"{E(p.Name)}\" cx=\"{F(cx)}\" cy=\"{F(cy)}\" r=\"{F(PointRadius)}\" fill=\"{p.Color}\"><title>{E(p.Tooltip)}</title></circle>{label}</g>");
             }
             w.WriteLine("</svg>");
         }

@@ -29,8 +29,8 @@ svg.chart { display: block; font-size: 12px; }
 svg .grid { stroke: #e4e4e4; } svg .frame { stroke: #888; }
 svg .tick { fill: #444; } svg .axis-title { fill: #222; font-weight: 600; }
 svg .point { stroke: #222; stroke-width: 0.75; } svg .leader { stroke: #666; stroke-width: 0.75; }
-svg.parallel text { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 svg .point-label { fill: #222; font-size: 11px; font-family: 'DejaVu Sans Mono', ui-monospace, monospace; }
+svg .point-label, svg.parallel text { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 svg .pc-level { font-family: 'DejaVu Sans Mono', ui-monospace, monospace; font-size: 11px; }
 ul.settings { list-style: none; margin: 0; padding: 0; columns: 2; column-gap: 2em; }
 ul.settings li { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 0.9em; white-space: nowrap; }
