@@ -647,12 +647,14 @@ namespace Torchwright.Cli.Tests
             using var bitmap = SkiaSharp.SKBitmap.Decode(shot);
             Assert.True(bitmap != null, $"{shot} is not a PNG Chromium wrote");
             Assert.Equal(1000, bitmap!.Width);
+            var viridis = Enumerable.Range(0, 9).Select(k => Torchwright.Cli.Output.ReportCharts.Viridis(k / 8.0)).ToArray();
             foreach (var id in new[] { "acc-vs-macs", "acc-vs-params", "acc-vs-forward-images-per-s", "parallel-Placement" })
             {
-                var (ink, viridis) = Ink(bitmap, rects[id]);
+                bool parallel = id.StartsWith("parallel", StringComparison.Ordinal);
+                var (ink, coloured) = Ink(bitmap, rects[id], parallel ? viridis : Torchwright.Cli.Output.ReportCharts.Palette);
                 Assert.True(ink > 0.02, $"{id}: only {ink:P2} of its area is drawn in the screenshot");
-                if (id.StartsWith("parallel", StringComparison.Ordinal))
-                    Assert.True(viridis > 200, $"{id}: {viridis} pixels in the viridis line colours");
+                // The points' variant colours, or the parallel chart's line colours, are on screen.
+                Assert.True(coloured > 200, $"{id}: {coloured} pixels in the {(parallel ? "viridis line" : "variant")} colours");
             }
 
             // The four placements alone (one seed each), every point labelled: [0,1,1] and [0,0,1] lie 15 px apart in the
@@ -673,24 +675,24 @@ namespace Torchwright.Cli.Tests
         }
 
         /// <summary>
-        /// The fraction of a screenshot region that is not the white page, and how many of its pixels are close to a
-        /// viridis colour (the parallel chart's lines; nothing else on the page uses them).
+        /// The fraction of a screenshot region that is not the white page, and how many of its pixels are within a small
+        /// distance of one of <paramref name="colors"/> (grey excluded: it is also the grid's and the text's).
         /// </summary>
-        private static (double Ink, int Viridis) Ink(SkiaSharp.SKBitmap bitmap, double[] rect)
+        private static (double Ink, int Coloured) Ink(SkiaSharp.SKBitmap bitmap, double[] rect, IReadOnlyList<string> colors)
         {
-            var palette = Enumerable.Range(0, 9).Select(k => Torchwright.Cli.Output.ReportCharts.Viridis(k / 8.0))
-                .Select(h => (R: Convert.ToInt32(h.Substring(1, 2), 16), G: Convert.ToInt32(h.Substring(3, 2), 16), B: Convert.ToInt32(h.Substring(5, 2), 16))).ToList();
+            var palette = colors.Select(h => (R: Convert.ToInt32(h.Substring(1, 2), 16), G: Convert.ToInt32(h.Substring(3, 2), 16), B: Convert.ToInt32(h.Substring(5, 2), 16)))
+                .Where(c => Math.Max(c.R, Math.Max(c.G, c.B)) - Math.Min(c.R, Math.Min(c.G, c.B)) > 30).ToList();
             int x0 = (int)rect[0], y0 = (int)rect[1], x1 = Math.Min(bitmap.Width, (int)(rect[0] + rect[2])), y1 = Math.Min(bitmap.Height, (int)(rect[1] + rect[3]));
             Assert.True(x1 > x0 && y1 > y0, $"empty region {string.Join(",", rect)} in a {bitmap.Width}x{bitmap.Height} screenshot");
-            int inked = 0, viridis = 0;
+            int inked = 0, coloured = 0;
             for (int y = y0; y < y1; y++)
                 for (int x = x0; x < x1; x++)
                 {
                     var c = bitmap.GetPixel(x, y);
                     if (c.Red < 235 || c.Green < 235 || c.Blue < 235) inked++;
-                    if (palette.Any(p => Math.Abs(p.R - c.Red) + Math.Abs(p.G - c.Green) + Math.Abs(p.B - c.Blue) < 30) && Math.Abs(c.Red - c.Blue) > 30) viridis++;
+                    if (palette.Any(p => Math.Abs(p.R - c.Red) + Math.Abs(p.G - c.Green) + Math.Abs(p.B - c.Blue) < 30)) coloured++;
                 }
-            return (inked / (double)((x1 - x0) * (y1 - y0)), viridis);
+            return (inked / (double)((x1 - x0) * (y1 - y0)), coloured);
         }
 
         /// <summary>

@@ -165,6 +165,9 @@ namespace Torchwright.Cli.Tests
             var row = text.Split('\n').Single(l => l.StartsWith("train.lr", StringComparison.Ordinal) && l.Contains("0.05"));
             Assert.Equal($"train.lr  0.05  2  4  56.00%  [{P(mean - half)}, {P(mean + half)}]  {(100 * sd).ToString("0.00", CultureInfo.InvariantCulture)} pp", Squash(row));
 
+            Assert.Contains($"| train.lr | `0.05` | 2 | 4 | 56.00% | [{P(mean - half)}, {P(mean + half)}] | {(100 * sd).ToString("0.00", CultureInfo.InvariantCulture)} pp |",
+                Render(doc, "markdown"));
+
             using var json = JsonDocument.Parse(Render(doc, "json"));
             var first = json.RootElement.EnumerateArray().First(r => r.GetProperty("variant").GetString() == "S/c5.mhsa=[1,1,1],train.lr=0.05");
             var effect = first.GetProperty("summary").GetProperty("main_effects");
@@ -244,6 +247,9 @@ namespace Torchwright.Cli.Tests
                 "S/b  0  300  30.00%  20  20",
                 "S/b  1  250  25.00%  20  20",
             }, prunedRows);
+            var markdown = Render(doc, "markdown");
+            Assert.Contains("#### Pruned runs (stopped early; in no statistic)\n\n| Variant | Seed | Last step | Eval acc | Params | MACs |\n|---|---:|---:|---:|---:|---:|\n"
+                + "| `S/a` | 2 | 300 | 10.00% | 10 | 10 |\n", markdown);
             var runRows = text[text.IndexOf("Per run", StringComparison.Ordinal)..text.IndexOf("Pruned runs", StringComparison.Ordinal)];
             Assert.DoesNotContain("pruned", runRows);
             Assert.Contains("2/3 (1 pruned)", text);
