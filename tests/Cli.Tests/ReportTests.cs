@@ -58,6 +58,10 @@ namespace Torchwright.Cli.Tests
             return r;
         }
 
+        private const string ParetoRule =
+            "A variant is on a front when no other has a mean eval accuracy at least as high at no more cost (MACs, parameters) "
+            + "or no less speed (images/s), one of the two strictly; fronts are listed from the cheapest (fastest) variant";
+
         [Fact]
         public void Markdown_is_exact()
         {
@@ -74,6 +78,12 @@ namespace Torchwright.Cli.Tests
                 "| `S/c5.mhsa=[0,1]` | done | 1,500,000 | 2.500 G | 100.5 | 1.00 MiB | 1.5000 | 1.2500 | 50.00% |  |",
                 "| `S/width=32` | failed | 800,000 | 900.000 M | - | - | - | - | - | out of memory, \"CUDA\" \\<x\\>... |",
                 "| `S/width=16` | pending | 400,000 | 450.000 M | - | - | - | - | - |  |",
+                "",
+                "#### Pareto fronts",
+                "",
+                "- Eval acc vs MACs: `S/c5.mhsa=[1,1]` (2.000 G MACs, 75.00%)",
+                "- Eval acc vs parameters: `S/c5.mhsa=[1,1]` (1.200 M params, 75.00%)",
+                "- " + ParetoRule + ".",
                 "",
                 "- MACs: multiply-accumulates of conv, linear and attention matmuls; 1 MAC = 2 FLOPs.",
                 "- images/s: training throughput; peak memory: peak resident memory of the training process; train loss: mean of the last loss-curve window; "
@@ -102,6 +112,12 @@ namespace Torchwright.Cli.Tests
                 "S/c5.mhsa=[1,1]  done     1,200,000    2.000 G      80.0     2.00 MiB      1.0000     0.8750    75.00%",
                 "S/c5.mhsa=[0,1]  done     1,500,000    2.500 G     100.5     1.00 MiB      1.5000     1.2500    50.00%",
                 rule,
+                "",
+                "Pareto fronts",
+                "",
+                "Eval acc vs MACs: S/c5.mhsa=[1,1] (2.000 G MACs, 75.00%)",
+                "Eval acc vs parameters: S/c5.mhsa=[1,1] (1.200 M params, 75.00%)",
+                ParetoRule + ".",
                 "",
                 "MACs: multiply-accumulates of conv, linear and attention matmuls; 1 MAC = 2 FLOPs.",
                 "images/s: training throughput; peak memory: peak resident memory of the training process; train loss: mean of the last loss-curve window; "
@@ -203,13 +219,13 @@ namespace Torchwright.Cli.Tests
             var rows = doc.RootElement.EnumerateArray().ToList();
             Assert.Equal(4, rows.Count);
             var contract = new[] { "variant", "status", "started", "finished", "config", "params", "macs", "images_per_s", "eval_loss", "eval_acc" };
-            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db", "seed", "summary" };
+            var additions = new[] { "sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db", "seed", "summary", "last_step" };
             foreach (var row in rows)
                 Assert.Equal(contract.Concat(additions), row.EnumerateObject().Select(p => p.Name));
 
             void Expect(JsonElement row, string key, string json) =>
                 Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(json).RootElement, row.GetProperty(key)),
-                    $"{row.GetProperty("variant")}.{key}: expected {json}, got {row.GetProperty(key).GetRawText()}");
+                    $"{(row.TryGetProperty("variant", out var name) ? name.ToString() : "summary")}.{key}: expected {json}, got {row.GetProperty(key).GetRawText()}");
 
             var best = rows[0];
             Expect(best, "variant", "\"S/c5.mhsa=[1,1]\"");
@@ -231,17 +247,27 @@ namespace Torchwright.Cli.Tests
             Expect(best, "db", JsonSerializer.Serialize(db));
             Assert.Equal(JsonValueKind.Object, best.GetProperty("config").ValueKind);
 
+            Expect(best, "last_step", "20");
+            var summary = best.GetProperty("summary");
+            Assert.Equal(new[] { "runs", "done", "eval_acc", "eval_loss", "baseline", "vs_baseline", "pruned", "forward_images_per_s", "pareto", "main_effects" },
+                summary.EnumerateObject().Select(p => p.Name));
+            Expect(summary, "pareto", "{\"macs\":true,\"params\":true,\"forward_images_per_s\":null}");
+            Expect(summary, "main_effects", "{}");
+            Expect(summary, "pruned", "0");
+
             Expect(rows[1], "variant", "\"S/c5.mhsa=[0,1]\"");
             Expect(rows[1], "eval_acc", "0.5");
             Expect(rows[1], "images_per_s", "100.5");
+            Expect(rows[1].GetProperty("summary"), "pareto", "{\"macs\":false,\"params\":false,\"forward_images_per_s\":null}");
 
             var failed = rows[2];
             Expect(failed, "status", "\"failed\"");
             Expect(failed, "started", "\"2024-05-01T12:05:00.0000000Z\"");
             Expect(failed, "finished", "\"2024-05-01T12:06:00.0000000Z\"");
             Expect(failed, "error", JsonSerializer.Serialize(FailedError));
-            foreach (var key in new[] { "images_per_s", "eval_loss", "eval_acc", "peak_memory_bytes", "train_loss" })
+            foreach (var key in new[] { "images_per_s", "eval_loss", "eval_acc", "peak_memory_bytes", "train_loss", "last_step" })
                 Expect(failed, key, "null");
+            Expect(failed.GetProperty("summary"), "pareto", "{\"macs\":null,\"params\":null,\"forward_images_per_s\":null}");
 
             var pending = rows[3];
             Expect(pending, "variant", "\"S/width=16\"");
@@ -515,6 +541,7 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("&lt;/code&gt;&lt;b&gt;", html);
             Assert.Contains("<td class=\"error\">out of memory, &quot;CUDA&quot; &lt;x&gt;\nat step 3</td>", html);
             Assert.Equal(6, Count(html, "<circle class=\"point\""));
+            Assert.Equal(4, Count(html, "<circle class=\"pareto-mark\""));
             Assert.Equal(3, Count(html, "<polyline class=\"curve\""));
             Assert.Equal(3, Count(html, "<g class=\"legend-item\">"));
         }
@@ -576,6 +603,177 @@ namespace Torchwright.Cli.Tests
                 + "acc-vs-params:points=3,intervals=3,inside=true,around=true loss-curves:curves=3 aggregates=3</pre>", check.Dom);
         }
 
+        /// <summary>
+        /// The sweep views in Chromium, on a 4 placements × 2 lr × 2 optimizers sweep under 2 seeds (records built in the
+        /// test, with pruned runs, eval curves and forward throughput, which the store does not hold yet): the three
+        /// accuracy charts with their Pareto fronts marked and joined, point labels that do not overlap, the
+        /// parallel-coordinates chart with a line per variant, the main-effect and pruned tables; no console message.
+        /// Then a screenshot: the regions where the Pareto and parallel-coordinates charts are laid out hold drawn pixels
+        /// (not blank) and the parallel chart shows the viridis line colours.
+        /// </summary>
+        [Fact]
+        public void Sweep_views_render_in_headless_chromium_and_the_screenshot_shows_them()
+        {
+            var page = PathOf("sweep.html");
+            var (doc, fronts) = SweepViewsDocument();
+            using (var file = new StreamWriter(page) { NewLine = "\n" }) Torchwright.Cli.Output.ReportHtml.Write(file, doc);
+
+            var plain = Chromium(page, "sweep-plain");
+            Assert.DoesNotContain(":CONSOLE", plain.Log);
+            Assert.Contains("40 runs of 16 variants from 1 database (32 done, 8 pruned)", plain.Dom);
+
+            const string Csp = "content=\"default-src 'none'; style-src 'unsafe-inline'\"";
+            var checkedPage = PathOf("sweep-checked.html");
+            File.WriteAllText(checkedPage, File.ReadAllText(page)
+                .Replace(Csp, "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"")
+                .Replace("<head>", "<head>\n<script>" + ErrorTrap + "</script>")
+                .Replace("</body>", "<script>" + SweepChecker + "</script>\n</body>"));
+            var check = Chromium(checkedPage, "sweep-checked", "--window-size=1000,1000");
+            Assert.DoesNotContain("<pre id=\"tw-error\">", check.Dom);
+            var result = check.Dom[(check.Dom.IndexOf("<pre id=\"tw-check\">", StringComparison.Ordinal) + 19)..];
+            result = result[..result.IndexOf("</pre>", StringComparison.Ordinal)];
+            var fields = result.Split(' ');
+            Assert.Equal($"acc-vs-macs:points=16,front={fronts[0]},joined=true,labels={fronts[0]},overlap=false,inside=true", fields[0]);
+            Assert.Equal($"acc-vs-params:points=16,front={fronts[1]},joined=true,labels={fronts[1]},overlap=false,inside=true", fields[1]);
+            Assert.Equal($"acc-vs-forward-images-per-s:points=16,front={fronts[2]},joined=true,labels={fronts[2]},overlap=false,inside=true", fields[2]);
+            Assert.Equal("parallel-Placement:lines=16,axes=4,levels=8,inside=true", fields[3]);
+            Assert.Equal("effects=8 pruned=8 eval-curves=16", string.Join(" ", fields[4..7]));
+
+            // The layout the checker measured: where each chart lies on the page (CSS px, scale factor 1).
+            var rects = fields.Skip(7).Select(f => f.Split('=')).ToDictionary(kv => kv[0], kv => kv[1].Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+            double pageHeight = rects["page"][3];
+            var shot = PathOf("sweep.png");
+            Chromium(page, "sweep-shot", "--window-size=1000," + (int)Math.Ceiling(pageHeight), "--screenshot=" + shot, "--force-device-scale-factor=1", "--hide-scrollbars");
+            using var bitmap = SkiaSharp.SKBitmap.Decode(shot);
+            Assert.True(bitmap != null, $"{shot} is not a PNG Chromium wrote");
+            Assert.Equal(1000, bitmap!.Width);
+            var viridis = Enumerable.Range(0, 9).Select(k => Torchwright.Cli.Output.ReportCharts.Viridis(k / 8.0)).ToArray();
+            foreach (var id in new[] { "acc-vs-macs", "acc-vs-params", "acc-vs-forward-images-per-s", "parallel-Placement" })
+            {
+                bool parallel = id.StartsWith("parallel", StringComparison.Ordinal);
+                var (ink, coloured) = Ink(bitmap, rects[id], parallel ? viridis : Torchwright.Cli.Output.ReportCharts.Palette);
+                Assert.True(ink > 0.02, $"{id}: only {ink:P2} of its area is drawn in the screenshot");
+                // The points' variant colours, or the parallel chart's line colours, are on screen.
+                Assert.True(coloured > 200, $"{id}: {coloured} pixels in the {(parallel ? "viridis line" : "variant")} colours");
+            }
+
+            // The four placements alone (one seed each), every point labelled: [0,1,1] and [0,0,1] lie 15 px apart in the
+            // parameters chart at nearly the same accuracy, where their labels used to overlap; now none does.
+            var placements = new[] { ("[0,0,0]", 25_500_000L, 0.74), ("[0,0,1]", 23_757_032L, 0.705), ("[0,1,1]", 23_657_032L, 0.70), ("[1,1,1]", 21_357_032L, 0.66) };
+            var few = ReportViewTests.Document(placements.Select((p, i) => ReportViewTests.Record($"Placement/c5.mhsa={p.Item1}", 0, $"{{\"c5.mhsa\":{p.Item1}}}",
+                p.Item2, 4_000_000_000L + p.Item2 / 100, p.Item3, index: i, sweep: "Placement")).ToList());
+            var fewPage = PathOf("placements.html");
+            using (var file = new StreamWriter(fewPage) { NewLine = "\n" }) Torchwright.Cli.Output.ReportHtml.Write(file, few);
+            File.WriteAllText(fewPage, File.ReadAllText(fewPage)
+                .Replace(Csp, "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"")
+                .Replace("<head>", "<head>\n<script>" + ErrorTrap + "</script>")
+                .Replace("</body>", "<script>" + SweepChecker + "</script>\n</body>"));
+            var fewDom = Chromium(fewPage, "placements").Dom;
+            Assert.Contains("acc-vs-params:points=4,front=c5.mhsa=[0,0,0]|c5.mhsa=[0,0,1]|c5.mhsa=[0,1,1]|c5.mhsa=[1,1,1],joined=true,"
+                + "labels=c5.mhsa=[0,0,0]|c5.mhsa=[0,0,1]|c5.mhsa=[0,1,1]|c5.mhsa=[1,1,1],overlap=false,inside=true", fewDom);
+            Assert.Contains("parallel:none", fewDom);
+        }
+
+        /// <summary>
+        /// The fraction of a screenshot region that is not the white page, and how many of its pixels are within a small
+        /// distance of one of <paramref name="colors"/> (grey excluded: it is also the grid's and the text's).
+        /// </summary>
+        private static (double Ink, int Coloured) Ink(SkiaSharp.SKBitmap bitmap, double[] rect, IReadOnlyList<string> colors)
+        {
+            var palette = colors.Select(h => (R: Convert.ToInt32(h.Substring(1, 2), 16), G: Convert.ToInt32(h.Substring(3, 2), 16), B: Convert.ToInt32(h.Substring(5, 2), 16)))
+                .Where(c => Math.Max(c.R, Math.Max(c.G, c.B)) - Math.Min(c.R, Math.Min(c.G, c.B)) > 30).ToList();
+            int x0 = (int)rect[0], y0 = (int)rect[1], x1 = Math.Min(bitmap.Width, (int)(rect[0] + rect[2])), y1 = Math.Min(bitmap.Height, (int)(rect[1] + rect[3]));
+            Assert.True(x1 > x0 && y1 > y0, $"empty region {string.Join(",", rect)} in a {bitmap.Width}x{bitmap.Height} screenshot");
+            int inked = 0, coloured = 0;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
+                {
+                    var c = bitmap.GetPixel(x, y);
+                    if (c.Red < 235 || c.Green < 235 || c.Blue < 235) inked++;
+                    if (palette.Any(p => Math.Abs(p.R - c.Red) + Math.Abs(p.G - c.Green) + Math.Abs(p.B - c.Blue) < 30)) coloured++;
+                }
+            return (inked / (double)((x1 - x0) * (y1 - y0)), coloured);
+        }
+
+        /// <summary>
+        /// 16 variants (c5.mhsa × train.lr × train.opt) under two completed seeds plus a pruned third for half of them.
+        /// [0,1,1] and [0,0,1] differ by 0.4 % in parameters, as in the BotNet placement sweep. Returns the document and each
+        /// accuracy chart's expected front (labels, without the sweep prefix, '|'-joined, fronts in chart order).
+        /// </summary>
+        private static (Torchwright.Cli.Output.ReportDocument Doc, string[] Fronts) SweepViewsDocument()
+        {
+            var placements = new[] { ("[0,0,0]", 25_500_000L, 4_100_000_000L), ("[0,0,1]", 23_757_032L, 4_029_000_000L), ("[0,1,1]", 23_657_032L, 4_009_000_000L), ("[1,1,1]", 21_357_032L, 3_949_000_000L) };
+            var lrs = new[] { "0.05", "0.1" };
+            var opts = new[] { "sgd", "adamw" };
+            var runs = new List<VariantRecord>();
+            var extras = new Dictionary<(string, long), Torchwright.Cli.Output.RunExtras>();
+            int index = 0;
+            foreach (var (mhsa, p, macs) in placements)
+                foreach (var lr in lrs)
+                    foreach (var opt in opts)
+                    {
+                        var name = $"Placement/c5.mhsa={mhsa},train.lr={lr},train.opt={opt}";
+                        var config = $"{{\"c5.mhsa\":{mhsa},\"train.lr\":{lr},\"train.opt\":\"{opt}\"}}";
+                        double acc = 0.55 + 0.04 * (3 - Array.IndexOf(placements, (mhsa, p, macs))) + (lr == "0.1" ? 0.06 : 0) + (opt == "adamw" ? 0.03 : 0) + 0.002 * index;
+                        double forward = 600 + 80 * Array.IndexOf(placements, (mhsa, p, macs)) - 3 * index;
+                        for (int seed = 0; seed < 2; seed++)
+                        {
+                            double a = acc + (seed == 0 ? -0.01 : 0.01);
+                            runs.Add(ReportViewTests.Record(name, seed, config, p, macs, a, index: index, sweep: "Placement"));
+                            extras[(name, seed)] = new Torchwright.Cli.Output.RunExtras(Enumerable.Range(1, 6)
+                                .Select(k => new Torchwright.Cli.Output.EvalAccuracyPoint(200 * k, a * (1 - Math.Exp(-k / 2.0)) / (1 - Math.Exp(-3)))).ToList(), forward);
+                        }
+                        if (index % 2 == 1)
+                            runs.Add(ReportViewTests.Record(name, 2, config, p, macs, acc - 0.2, status: "pruned", index: index, sweep: "Placement",
+                                curve: new[] { new LossPoint(150, 2.0), new LossPoint(300, 1.8) }));
+                        index++;
+                    }
+            var doc = ReportViewTests.Document(runs, r => extras.TryGetValue((r.Variant, r.Seed), out var e) ? e : Torchwright.Cli.Output.RunExtras.None);
+            var fronts = doc.Aggregates.Fronts.Select(f => string.Join("|", f.Front.OrderBy(v => v.Variant, StringComparer.Ordinal)
+                .Select(v => v.Variant.Substring("Placement/".Length)))).ToArray();
+            return (doc, fronts);
+        }
+
+        private const string SweepChecker = @"(function () {
+  function inside(svg, el) {
+    var vb = svg.viewBox.baseVal, b = el.getBBox();
+    return b.x >= vb.x && b.y >= vb.y && b.x + b.width <= vb.x + vb.width && b.y + b.height <= vb.y + vb.height;
+  }
+  function sorted(list, f) { return Array.prototype.map.call(list, f).sort().join('|'); }
+  function rect(el) { var r = el.getBoundingClientRect(); return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].map(Math.round).join(','); }
+  var out = [], rects = [];
+  ['acc-vs-macs', 'acc-vs-params', 'acc-vs-forward-images-per-s'].forEach(function (id) {
+    var svg = document.getElementById(id), ok = true, overlap = false;
+    if (svg === null) return;
+    var points = svg.querySelectorAll('circle.point'), marks = svg.querySelectorAll('circle.pareto-mark'), line = svg.querySelector('polyline.pareto-front');
+    points.forEach(function (c) { ok = ok && inside(svg, c); });
+    var labels = Array.prototype.slice.call(svg.querySelectorAll('text.point-label'));
+    labels.forEach(function (t, i) {
+      ok = ok && inside(svg, t);
+      var a = t.getBBox();
+      labels.slice(i + 1).forEach(function (u) {
+        var b = u.getBBox();
+        overlap = overlap || (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height);
+      });
+    });
+    var joined = line !== null && line.points.numberOfItems === marks.length && inside(svg, line);
+    out.push(id + ':points=' + points.length + ',front=' + sorted(marks, function (m) { return m.getAttribute('data-variant').replace('Placement/', ''); })
+      + ',joined=' + joined + ',labels=' + sorted(labels, function (t) { return t.textContent; }) + ',overlap=' + overlap + ',inside=' + ok);
+    rects.push(id + '=' + rect(svg));
+  });
+  var pc = document.querySelector('svg.parallel'), pcOk = true;
+  if (pc === null) { out.push('parallel:none'); pc = document.createElementNS('http://www.w3.org/2000/svg', 'svg'); pc.id = 'none'; }
+  pc.querySelectorAll('polyline.pc-line').forEach(function (l) { pcOk = pcOk && l.points.numberOfItems === 4 && inside(pc, l); });
+  pc.querySelectorAll('text').forEach(function (t) { pcOk = pcOk && inside(pc, t); });
+  out.push(pc.id + ':lines=' + pc.querySelectorAll('polyline.pc-line').length + ',axes=' + pc.querySelectorAll('g.pc-axis').length
+    + ',levels=' + pc.querySelectorAll('text.pc-level').length + ',inside=' + pcOk);
+  rects.push(pc.id + '=' + rect(pc));
+  out.push('effects=' + document.querySelectorAll('table.effects tbody tr').length + ' pruned=' + document.querySelectorAll('#pruned tbody tr').length
+    + ' eval-curves=' + document.querySelectorAll('#eval-curves polyline.curve').length);
+  rects.push('page=0,0,' + document.documentElement.scrollWidth + ',' + document.documentElement.scrollHeight);
+  var pre = document.createElement('pre'); pre.id = 'tw-check'; pre.textContent = out.concat(rects).join(' '); document.body.appendChild(pre);
+})();";
+
         /// <summary>Every interval is inside its chart and spans its point vertically (the mean lies within its interval).</summary>
         private const string IntervalChecker = @"(function () {
   function inside(svg, el) {
@@ -623,7 +821,7 @@ namespace Torchwright.Cli.Tests
 })();";
 
         /// <summary>Runs headless Chromium on a page and returns the DOM after load and Chromium's log (console messages included).</summary>
-        private (string Dom, string Log) Chromium(string page, string profile)
+        private (string Dom, string Log) Chromium(string page, string profile, params string[] options)
         {
             var chromium = new[] { "chromium", "chromium-browser" }
                 .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)))
@@ -636,8 +834,9 @@ namespace Torchwright.Cli.Tests
             foreach (var a in new[]
                 {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-                    "--user-data-dir=" + PathOf("chromium-" + profile), "--enable-logging=stderr", "--v=0", "--dump-dom", new Uri(page).AbsoluteUri,
-                })
+                    "--user-data-dir=" + PathOf("chromium-" + profile), "--enable-logging=stderr", "--v=0",
+                }.Concat(options).Concat(options.Any(o => o.StartsWith("--screenshot", StringComparison.Ordinal)) ? Array.Empty<string>() : new[] { "--dump-dom" })
+                .Append(new Uri(page).AbsoluteUri))
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi)!;
             var dom = process.StandardOutput.ReadToEndAsync();

@@ -69,14 +69,14 @@ namespace Torchwright.Cli.Commands
             }
             foreach (var warning in warnings) ctx.Error.WriteLine("torchwright report: warning: " + warning);
 
-            var aggregates = ReportAggregates.Build(merged, baseline, out var baselineError);
-            if (aggregates == null)
+            var shown = paths.GroupBy(p => ResultsStore.IsPostgres(p) ? p : Path.GetFullPath(p)).Select(g => ResultsStore.Display(g.First())).ToList();
+            // The store holds no eval curve or forward throughput per run yet: every run has RunExtras.None until it does.
+            var doc = ReportDocument.Build(shown, merged, sort, warnings, baseline, _ => RunExtras.None, out var baselineError);
+            if (doc == null)
             {
                 ctx.Error.WriteLine("torchwright report: " + baselineError);
                 return ExitCodes.Usage;
             }
-            var shown = paths.GroupBy(p => ResultsStore.IsPostgres(p) ? p : Path.GetFullPath(p)).Select(g => ResultsStore.Display(g.First())).ToList();
-            var doc = new ReportDocument(shown, ReportSort.Apply(merged, sort), sort, warnings, aggregates);
             var text = new StringWriter { NewLine = "\n" };
             switch (format)
             {

@@ -13,6 +13,21 @@ namespace Torchwright.Cli.Output
     internal sealed record ReportDocument(IReadOnlyList<string> Databases, IReadOnlyList<VariantRecord> Variants, string Sort,
         IReadOnlyList<string> Warnings, ReportAggregates Aggregates)
     {
+        /// <summary>What each run measured beyond its stored columns (<see cref="RunExtras"/>); none unless given.</summary>
+        public Func<VariantRecord, RunExtras> ExtrasOf { get; init; } = _ => RunExtras.None;
+
+        /// <summary>
+        /// The report of <paramref name="runs"/> sorted by <paramref name="sort"/>, with the statistics against
+        /// <paramref name="baseline"/> (null: the first variant of the grid); null with <paramref name="error"/> when the
+        /// baseline names no variant.
+        /// </summary>
+        public static ReportDocument? Build(IReadOnlyList<string> databases, IReadOnlyList<VariantRecord> runs, string sort, IReadOnlyList<string> warnings,
+            string? baseline, Func<VariantRecord, RunExtras> extras, out string? error)
+        {
+            var aggregates = ReportAggregates.Build(runs, baseline, extras, out error);
+            return aggregates == null ? null : new ReportDocument(databases, ReportSort.Apply(runs, sort), sort, warnings, aggregates) { ExtrasOf = extras };
+        }
+
         /// <summary>"3 variants from 2 databases (2 done, 1 failed); sorted by eval_acc (highest first)".</summary>
         public string Headline()
         {
@@ -30,19 +45,68 @@ namespace Torchwright.Cli.Output
         }
 
         /// <summary>The order statuses are counted in, and the order of rows that lack the sort key.</summary>
-        public static readonly string[] StatusOrder = { VariantStatus.Done, VariantStatus.Running, VariantStatus.Failed, VariantStatus.Pending };
+        public static readonly string[] StatusOrder = { VariantStatus.Done, ReportStatus.Pruned, VariantStatus.Running, VariantStatus.Failed, VariantStatus.Pending };
 
         public IReadOnlyList<VariantRecord> Done => Variants.Where(v => v.Status == VariantStatus.Done).ToList();
+
+        /// <summary>The runs the sweep's pruner stopped early: shown apart from the others, and in no statistic.</summary>
+        public IReadOnlyList<VariantRecord> Pruned => Variants.Where(v => v.Status == ReportStatus.Pruned).ToList();
+
+        /// <summary>Every run but the pruned ones: the runs table.</summary>
+        public IReadOnlyList<VariantRecord> Unpruned => Variants.Where(v => v.Status != ReportStatus.Pruned).ToList();
+
+        /// <summary>The last training step a run reached, as far as its curves tell (null when it logged none).</summary>
+        public int? LastStep(VariantRecord v)
+        {
+            var steps = v.LossCurve.Select(p => p.Step).Concat(ExtrasOf(v).EvalCurve.Select(p => p.Step)).ToList();
+            return steps.Count > 0 ? steps.Max() : null;
+        }
+
+        /// <summary>Its accuracy when it stopped: the stored eval accuracy, else the last point of its eval curve.</summary>
+        public double? LastAccuracy(VariantRecord v) =>
+            v.EvalAccuracy ?? (ExtrasOf(v).EvalCurve is { Count: > 0 } curve ? curve.MaxBy(p => p.Step).Accuracy : null);
 
         public const string MetricConventions =
             "images/s: training throughput; peak memory: peak resident memory of the training process; "
             + "train loss: mean of the last loss-curve window; eval loss, eval acc: cross-entropy and top-1 accuracy on the test split";
+
+        public const string IntervalConvention =
+            "Statistics use completed runs only (pruned, failed and unfinished runs are left out); a 95 % interval of mean eval accuracy "
+            + "is the Student t interval over the completed runs clipped to [0 %, 100 %] (accuracy cannot leave that range)";
+    }
+
+    /// <summary>The table of pruned runs (text, Markdown and HTML): where each stopped and what it measured there.</summary>
+    internal static class PrunedColumns
+    {
+        public static readonly (string Header, bool Right)[] Headers =
+        {
+            ("Variant", false), ("Seed", true), ("Last step", true), ("Eval acc", true), ("Params", true), ("MACs", true),
+        };
+
+        public static string[] Cells(ReportDocument doc, VariantRecord v) => new[]
+        {
+            v.Variant,
+            v.Seed.ToString(CultureInfo.InvariantCulture),
+            doc.LastStep(v) is { } step ? step.ToString("N0", CultureInfo.InvariantCulture) : ReportColumns.Missing,
+            ReportColumns.Percent(doc.LastAccuracy(v)),
+            Numbers.Grouped(v.Params),
+            Numbers.Scaled(v.Macs),
+        };
+    }
+
+    /// <summary>
+    /// The status of a run that the sweep's early stopping (--prune) stopped before its last step. The results store
+    /// holds it beside <see cref="VariantStatus"/>'s four; the report reads it as a string so it needs nothing more.
+    /// </summary>
+    internal static class ReportStatus
+    {
+        public const string Pruned = "pruned";
     }
 
     /// <summary>
     /// The report's sort keys. Rows that have the key come first, best first (highest accuracy or throughput, lowest
-    /// loss, size or cost, names in ordinal order), ties by name; rows without it (not done, or not measured) follow,
-    /// done, running, failed, then pending, each by name.
+    /// loss, size or cost, names in ordinal order), ties by name; rows without it (not done — a pruned run's partial
+    /// figures do not rank it —, or not measured) follow, done, pruned, running, failed, then pending, each by name.
     /// </summary>
     internal static class ReportSort
     {
@@ -56,7 +120,7 @@ namespace Torchwright.Cli.Output
         {
             var all = variants.ToList();
             if (key == "variant") return all.OrderBy(v => v.Variant, StringComparer.Ordinal).ToList();
-            Func<VariantRecord, double?> value = key switch
+            Func<VariantRecord, double?> measured = key switch
             {
                 "eval_acc" => v => v.EvalAccuracy,
                 "eval_loss" => v => v.EvalLoss,
@@ -65,6 +129,7 @@ namespace Torchwright.Cli.Output
                 "images_per_s" => v => v.ImagesPerSecond,
                 _ => throw new ArgumentException($"unknown sort key '{key}'; use one of {string.Join(", ", Keys)}", nameof(key)),
             };
+            Func<VariantRecord, double?> value = key is "params" or "macs" ? measured : v => v.Status == VariantStatus.Done ? measured(v) : null;
             return Order(all, key, value, v => v.Variant,
                 unmeasured => unmeasured.OrderBy(v => Array.IndexOf(ReportDocument.StatusOrder, v.Status)).ThenBy(v => v.Variant, StringComparer.Ordinal));
         }

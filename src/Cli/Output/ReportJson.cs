@@ -13,7 +13,8 @@ namespace Torchwright.Cli.Output
     /// numbers null until measured), followed in each object by the documented additions
     /// <c>"sweep", "index", "peak_memory_bytes", "train_loss", "error", "run", "db"</c>, then <c>"seed"</c> (the run's seed) and
     /// <c>"summary"</c> (its variant over all its runs: counts, mean/sd/95 % interval of eval acc and loss, the comparison
-    /// with the baseline). Change it only by adding keys.
+    /// with the baseline, and — added for sweeps — the pruned count, the forward throughput, the Pareto membership per cost
+    /// axis and the main effect at the variant's level of each axis), then <c>"last_step"</c>. Change it only by adding keys.
     /// </summary>
     internal static class ReportJson
     {
@@ -24,13 +25,13 @@ namespace Torchwright.Cli.Output
             {
                 json.WriteStartArray();
                 var summaries = doc.Aggregates.Variants.ToDictionary(a => a.Variant, System.StringComparer.Ordinal);
-                foreach (var v in doc.Variants) WriteVariant(json, v, summaries[v.Variant], doc.Aggregates.Baseline);
+                foreach (var v in doc.Variants) WriteVariant(json, v, summaries[v.Variant], doc);
                 json.WriteEndArray();
             }
             w.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
         }
 
-        private static void WriteVariant(Utf8JsonWriter json, VariantRecord v, VariantAggregate summary, string? baseline)
+        private static void WriteVariant(Utf8JsonWriter json, VariantRecord v, VariantAggregate summary, ReportDocument doc)
         {
             json.WriteStartObject();
             json.WriteString("variant", v.Variant);
@@ -54,12 +55,15 @@ namespace Torchwright.Cli.Output
             WriteObject(json, "run", v.RunJson);
             json.WriteString("db", v.SourceDb);
             json.WriteNumber("seed", v.Seed);
-            WriteSummary(json, summary, baseline);
+            WriteSummary(json, summary, doc.Aggregates);
+            if (doc.LastStep(v) is { } step) json.WriteNumber("last_step", step);
+            else json.WriteNull("last_step");
             json.WriteEndObject();
         }
 
-        private static void WriteSummary(Utf8JsonWriter json, VariantAggregate a, string? baseline)
+        private static void WriteSummary(Utf8JsonWriter json, VariantAggregate a, ReportAggregates stats)
         {
+            var baseline = stats.Baseline;
             json.WriteStartObject("summary");
             json.WriteNumber("runs", a.Runs);
             json.WriteNumber("done", a.Done);
@@ -81,6 +85,26 @@ namespace Torchwright.Cli.Output
                 json.WriteEndObject();
             }
             else json.WriteNullValue();
+            json.WriteNumber("pruned", a.Pruned);
+            WriteNumber(json, "forward_images_per_s", a.ForwardImagesPerSecond);
+            json.WriteStartObject("pareto");
+            foreach (var front in stats.Fronts)
+            {
+                if (front.On(a.Variant) is { } on) json.WriteBoolean(front.Axis.Key, on);
+                else json.WriteNull(front.Axis.Key);
+            }
+            json.WriteEndObject();
+            json.WriteStartObject("main_effects");
+            foreach (var effect in stats.Effects.Where(e => e.Sweep == a.Sweep))
+            {
+                var level = effect.Levels.First(l => l.Level == a.Levels[effect.Axis.Name]);
+                json.WriteStartObject(effect.Axis.Name);
+                json.WriteString("level", level.Level);
+                json.WriteNumber("variants", level.Variants);
+                WriteSample(json, "eval_acc", level.EvalAccuracy);
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
             json.WriteEndObject();
         }
 

@@ -42,9 +42,10 @@ namespace Torchwright.Cli.Output
                 w.WriteLine();
             }
 
-            bool withError = ReportColumns.HasErrors(doc.Variants);
+            var runs = doc.Unpruned;
+            bool withError = ReportColumns.HasErrors(runs);
             var table = new TextTable(ReportColumns.Headers(withError, stats.Replicated));
-            foreach (var v in doc.Variants)
+            foreach (var v in runs)
             {
                 var cells = ReportColumns.Cells(v, withError, stats.Replicated);
                 if (markdown)
@@ -56,9 +57,63 @@ namespace Torchwright.Cli.Output
             }
             if (markdown) table.WriteMarkdown(w); else table.WriteText(w);
             w.WriteLine();
+
+            if (doc.Pruned.Count > 0)
+            {
+                Heading(w, "Pruned runs (stopped early; in no statistic)", markdown);
+                var pruned = new TextTable(PrunedColumns.Headers);
+                foreach (var v in doc.Pruned)
+                {
+                    var cells = PrunedColumns.Cells(doc, v);
+                    if (markdown) cells[0] = Code(cells[0]);
+                    pruned.Add(cells);
+                }
+                if (markdown) pruned.WriteMarkdown(w); else pruned.WriteText(w);
+                w.WriteLine();
+            }
+
+            var fronts = stats.ShownFronts.ToList();
+            if (fronts.Count > 0)
+            {
+                Heading(w, "Pareto fronts", markdown);
+                foreach (var front in fronts)
+                    w.WriteLine(bullet + $"Eval acc vs {front.Axis.Title}: "
+                        + string.Join(", ", front.Front.Select(v => $"{(markdown ? Code(v.Variant) : v.Variant)} ({Cost(front.Axis, v)}, {ReportColumns.Percent(v.EvalAccuracy!.Mean)})")));
+                w.WriteLine(bullet + ParetoFront.Rule + ".");
+                w.WriteLine();
+            }
+
+            if (stats.Effects.Count > 0)
+            {
+                Heading(w, "Main effects", markdown);
+                w.WriteLine(bullet + ReportHtml.MainEffectMethod + ".");
+                w.WriteLine();
+                bool several = stats.Effects.Select(e => e.Sweep).Distinct().Count() > 1;
+                var effects = new TextTable(MainEffect.Headers);
+                foreach (var effect in stats.Effects)
+                    foreach (var cells in effect.Rows(several))
+                    {
+                        if (markdown) cells[1] = Code(cells[1]);
+                        effects.Add(cells);
+                    }
+                if (markdown) effects.WriteMarkdown(w); else effects.WriteText(w);
+                w.WriteLine();
+            }
+
             w.WriteLine(bullet + Conventions.Macs + ".");
             w.WriteLine(bullet + ReportDocument.MetricConventions + ".");
+            if (stats.Replicated || stats.Effects.Count > 0 || doc.Pruned.Count > 0) w.WriteLine(bullet + ReportDocument.IntervalConvention + ".");
         }
+
+        private static void Heading(TextWriter w, string title, bool markdown)
+        {
+            w.WriteLine(markdown ? "#### " + title : title);
+            w.WriteLine();
+        }
+
+        private static string Cost(CostAxis axis, VariantAggregate v) => axis == CostAxis.ForwardImagesPerSecond
+            ? axis.Value(v)!.Value.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " images/s"
+            : Numbers.Scaled((long)axis.Value(v)!.Value) + (axis == CostAxis.Macs ? " MACs" : " params");
 
         /// <summary>A Markdown code span that survives backticks in the text (a longer fence, padded).</summary>
         private static string Code(string text)
