@@ -18,7 +18,7 @@ namespace Torchwright.Runtime.Data
             try
             {
                 using var codec = SKCodec.Create(path, out var result);
-                if (codec is null) return Reason(result);
+                if (codec is null) return Unrecognised(result);
                 var info = codec.Info;
                 if (info.Width < 1 || info.Height < 1) return $"it has no pixels ({info.Width}x{info.Height})";
                 if (4L * info.Width * info.Height > int.MaxValue) return $"{info.Width}x{info.Height} is too large to decode";
@@ -45,7 +45,7 @@ namespace Torchwright.Runtime.Data
             {
                 throw Bad(path, e.Message);
             }
-            if (codec is null) throw Bad(path, Reason(result));
+            if (codec is null) throw Bad(path, Unrecognised(result));
             using (codec)
             {
                 var (width, height) = (codec.Info.Width, codec.Info.Height);
@@ -71,12 +71,20 @@ namespace Torchwright.Runtime.Data
 
         private static InvalidDataException Bad(string path, string reason) => new InvalidDataException($"{path}: cannot be decoded: {reason}");
 
+        // SKCodec.Create fails with IncompleteInput as well as InvalidInput on content no codec recognises.
+        private static string Unrecognised(SKCodecResult result) => result switch
+        {
+            SKCodecResult.IncompleteInput or SKCodecResult.InvalidInput or SKCodecResult.Unimplemented =>
+                "not a JPEG, PNG, WebP or BMP image, or its header is cut short",
+            _ => Reason(result),
+        };
+
         private static string Reason(SKCodecResult result) => result switch
         {
             SKCodecResult.IncompleteInput => "the file is truncated (incomplete image data)",
             SKCodecResult.ErrorInInput => "the image data is corrupt",
-            SKCodecResult.Unimplemented => "not a supported image format (JPEG, PNG, WebP or BMP) or an unsupported variant of one",
-            SKCodecResult.InvalidInput => "not an image: the content is no JPEG, PNG, WebP or BMP",
+            SKCodecResult.Unimplemented => "an unsupported variant of its format",
+            SKCodecResult.InvalidInput => "the image data is invalid",
             SKCodecResult.InvalidConversion => "its pixel format cannot be converted to RGB",
             SKCodecResult.InternalError => "the decoder failed (out of memory?)",
             _ => $"the decoder reported {result}",
