@@ -20,8 +20,10 @@ namespace Torchwright.Runtime.Data
     {
         public static readonly IReadOnlyList<string> Extensions = new[] { ".jpg", ".jpeg", ".png", ".webp", ".bmp" };
 
-        private static readonly IReadOnlyList<float> ImageNetMean = new[] { 0.485f, 0.456f, 0.406f };
-        private static readonly IReadOnlyList<float> ImageNetStd = new[] { 0.229f, 0.224f, 0.225f };
+        private static readonly IReadOnlyList<float> ImageNetMean = Floats(AugmentSettings.ImageNetMean);
+        private static readonly IReadOnlyList<float> ImageNetStd = Floats(AugmentSettings.ImageNetStd);
+
+        private static float[] Floats((double R, double G, double B) v) => new[] { (float)v.R, (float)v.G, (float)v.B };
 
         private readonly string[] _paths;
         private readonly int[] _labels;

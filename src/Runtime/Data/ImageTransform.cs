@@ -27,8 +27,9 @@ namespace Torchwright.Runtime.Data
             _settings = settings ?? throw new ArgumentNullException(nameof(settings));
             Size = size;
             _autoAugment = Data.AutoAugment.Parse(settings.AutoAugment);
-            _mean = settings.Mean is var (mr, mg, mb) ? new[] { (float)mr, (float)mg, (float)mb } : new[] { mean[0], mean[1], mean[2] };
-            _std = settings.Std is var (sr, sg, sb) ? new[] { (float)sr, (float)sg, (float)sb } : new[] { std[0], std[1], std[2] };
+            var (chosenMean, chosenStd) = Datasets.Normalisation(settings);
+            _mean = chosenMean ?? new[] { mean[0], mean[1], mean[2] };
+            _std = chosenStd ?? new[] { std[0], std[1], std[2] };
         }
 
         public int Size { get; }
