@@ -92,6 +92,9 @@ namespace Torchwright.Tests.Shared
                 "    if mode == 'CMYK' and not path.lower().endswith(('.jpg', '.jpeg')):",
                 "        raise SystemExit(path + ': CMYK needs a JPEG file')",
                 "    img.save(path, quality=95) if path.lower().endswith(('.jpg', '.jpeg')) else img.save(path)",
+                "    stored = Image.open(path).mode",
+                "    if stored != mode:",
+                "        raise SystemExit(f'{path}: written as {mode} but reads back as {stored}')",
             });
             var psi = new ProcessStartInfo(Python, "-c \"" + script.Replace("\"", "\\\"") + "\"")
             {
