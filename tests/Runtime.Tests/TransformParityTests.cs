@@ -14,7 +14,8 @@ namespace Torchwright.Runtime.Tests
     /// The deterministic transforms against torchvision 0.14 on PIL images (tests/Runtime.Tests/python/transforms_reference.py,
     /// one Python run for all cases). torchvision on PIL always antialiases (Pillow's resize widens the filter when
     /// shrinking), and so does ImageOps: resize, crops, flip and RGB conversion must give the same bytes (tolerance 0
-    /// grey levels), normalisation the same float32 values (tolerance 0). Decoding (SkiaSharp against PIL) must give the
+    /// grey levels), normalisation the same float32 values (tolerance 0), and so must each RandAugment/TrivialAugment
+    /// operation at a given magnitude. Decoding (SkiaSharp against PIL) must give the
     /// same RGB bytes too — JPEG (both libjpeg-turbo, default IDCT), PNG, and the CMYK, grayscale, palette and RGBA files
     /// that PIL converts with convert("RGB") — and so the whole eval pipeline the same floats.
     /// </summary>
@@ -131,6 +132,31 @@ namespace Torchwright.Runtime.Tests
                 var (worst, count) = Compare(name);
                 Assert.True(worst == 0, $"{name}: {count} values differ from torchvision by up to {worst}");
             }
+        }
+
+        [Fact]
+        public void AutoAugmentOperationsMatchTorchvision()
+        {
+            var image = Noise(45, 37, 2);
+            Input("b", image);
+            var cases = new (AutoAugment.Op Op, double Magnitude)[]
+            {
+                (AutoAugment.Op.Identity, 0), (AutoAugment.Op.ShearX, 0.3), (AutoAugment.Op.ShearX, -0.99), (AutoAugment.Op.ShearY, 0.21),
+                (AutoAugment.Op.TranslateX, 9.7), (AutoAugment.Op.TranslateY, -20.4), (AutoAugment.Op.Rotate, 30), (AutoAugment.Op.Rotate, -13.5),
+                (AutoAugment.Op.Rotate, 90), (AutoAugment.Op.Brightness, 0.6), (AutoAugment.Op.Brightness, -0.9), (AutoAugment.Op.Color, 0.9),
+                (AutoAugment.Op.Color, -0.45), (AutoAugment.Op.Contrast, 0.3), (AutoAugment.Op.Contrast, -0.99), (AutoAugment.Op.Sharpness, 0.9),
+                (AutoAugment.Op.Sharpness, -0.5), (AutoAugment.Op.Posterize, 4), (AutoAugment.Op.Posterize, 2), (AutoAugment.Op.Solarize, 127.5),
+                (AutoAugment.Op.AutoContrast, 0), (AutoAugment.Op.Equalize, 0),
+            };
+            foreach (var (op, magnitude) in cases)
+            {
+                var name = $"{op}-{magnitude.ToString(CultureInfo.InvariantCulture)}";
+                Case(name, image, "b", new { op = "auto_augment_op", aug = op.ToString(), magnitude }, () => AutoAugment.ApplyOp(image, op, magnitude));
+            }
+            Run();
+            var failures = _ours.Keys.Select(name => (name, Compare(name))).Where(r => r.Item2.MaxDiff != 0)
+                .Select(r => $"{r.name}: differs from torchvision by up to {r.Item2.MaxDiff}").ToList();
+            Assert.True(failures.Count == 0, string.Join("; ", failures));
         }
 
         [Fact]

@@ -16,7 +16,7 @@ namespace Torchwright.Runtime.Data
 
         private static readonly Regex RandPattern = new Regex(@"^rand-m(\d+)-n(\d+)$", RegexOptions.CultureInvariant);
 
-        private enum Op { Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate, Brightness, Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast, Equalize }
+        internal enum Op { Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate, Brightness, Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast, Equalize }
 
         private readonly bool _trivial;
         private readonly int _magnitude, _ops;
@@ -96,7 +96,8 @@ namespace Torchwright.Runtime.Data
             _ => (0, false),
         };
 
-        private static RgbImage ApplyOp(RgbImage image, Op op, double m)
+        /// <summary>One operation at one signed magnitude (torchvision's _apply_op with NEAREST and fill 0).</summary>
+        internal static RgbImage ApplyOp(RgbImage image, Op op, double m)
         {
             switch (op)
             {
@@ -181,23 +182,51 @@ namespace Torchwright.Runtime.Data
         }
 
         /// <summary>PIL's <c>Image.transform(size, AFFINE, m, NEAREST, fillcolor=0)</c>: output pixel (x, y) takes the
-        /// input pixel containing (m0·(x+½) + m1·(y+½) + m2, m3·(x+½) + m4·(y+½) + m5), black outside.</summary>
+        /// input pixel containing (m0·(x+½) + m1·(y+½) + m2, m3·(x+½) + m4·(y+½) + m5), black outside — computed as
+        /// Pillow's Geometry.c does (ImagingScaleAffine without shear, else affine_fixed's 16.16 fixed point), so the
+        /// pixels where the position falls exactly on a boundary go the same way (images here are at most 4096 px, inside
+        /// the range where Pillow takes the fixed-point path).</summary>
         private static RgbImage Affine(RgbImage image, double[] m)
         {
-            var output = new RgbImage(image.Width, image.Height);
+            int w = image.Width, h = image.Height;
+            var output = new RgbImage(w, h);
             byte[] src = image.Pixels, dst = output.Pixels;
-            for (var y = 0; y < image.Height; y++)
-                for (var x = 0; x < image.Width; x++)
+            void Copy(int x, int y, int xin, int yin)
+            {
+                var from = 3 * (yin * w + xin);
+                var to = 3 * (y * w + x);
+                dst[to] = src[from];
+                dst[to + 1] = src[from + 1];
+                dst[to + 2] = src[from + 2];
+            }
+            static int Coord(double v) => v < 0 ? -1 : (int)v;
+            if (m[1] == 0 && m[3] == 0)
+            {
+                var xin = new int[w];
+                var xo = m[2] + m[0] * 0.5;
+                for (var x = 0; x < w; x++, xo += m[0]) xin[x] = Coord(xo);
+                var yo = m[5] + m[4] * 0.5;
+                for (var y = 0; y < h; y++, yo += m[4])
                 {
-                    var xin = Math.Floor(m[0] * (x + 0.5) + m[1] * (y + 0.5) + m[2]);
-                    var yin = Math.Floor(m[3] * (x + 0.5) + m[4] * (y + 0.5) + m[5]);
-                    if (xin < 0 || yin < 0 || xin >= image.Width || yin >= image.Height) continue;
-                    var from = 3 * ((int)yin * image.Width + (int)xin);
-                    var to = 3 * (y * image.Width + x);
-                    dst[to] = src[from];
-                    dst[to + 1] = src[from + 1];
-                    dst[to + 2] = src[from + 2];
+                    var yin = Coord(yo);
+                    if (yin < 0 || yin >= h) continue;
+                    for (var x = 0; x < w; x++)
+                        if (xin[x] >= 0 && xin[x] < w) Copy(x, y, xin[x], yin);
                 }
+                return output;
+            }
+            static int Fix(double v) => v < 0 ? (int)Math.Floor(v * 65536.0 + 0.5) : (int)(v * 65536.0 + 0.5);
+            int a0 = Fix(m[0]), a1 = Fix(m[1]), a3 = Fix(m[3]), a4 = Fix(m[4]);
+            int a2 = Fix(m[2] + m[0] * 0.5 + m[1] * 0.5), a5 = Fix(m[5] + m[3] * 0.5 + m[4] * 0.5);
+            for (var y = 0; y < h; y++, a2 += a1, a5 += a4)
+            {
+                int xx = a2, yy = a5;
+                for (var x = 0; x < w; x++, xx += a0, yy += a3)
+                {
+                    int xin = xx >> 16, yin = yy >> 16;
+                    if (xin >= 0 && xin < w && yin >= 0 && yin < h) Copy(x, y, xin, yin);
+                }
+            }
             return output;
         }
 

@@ -16,6 +16,7 @@ from PIL import Image
 from torchvision import transforms as T
 from torchvision.datasets.folder import default_loader
 from torchvision.transforms import functional as F
+from torchvision.transforms.autoaugment import _apply_op
 
 torch.set_num_threads(1)
 MODES = {"bilinear": T.InterpolationMode.BILINEAR, "bicubic": T.InterpolationMode.BICUBIC}
@@ -43,6 +44,8 @@ def run(d, case):
         out = F.resized_crop(img, case["top"], case["left"], case["h"], case["w"], [case["size"], case["size"]], interpolation=mode)
     elif op == "hflip":
         out = F.hflip(img)
+    elif op == "auto_augment_op":
+        out = _apply_op(img, case["aug"], case["magnitude"], T.InterpolationMode.NEAREST, None)
     elif op == "rgb":
         out = img
     elif op == "normalize":
