@@ -94,6 +94,7 @@ namespace Torchwright.Runtime.Tests
                 Error(new DatasetOptions()));
             Assert.Equal($"imagefolder: directory '{_dir}/nope' does not exist; {Layout}",
                 Assert.Throws<ArgumentException>(() => Datasets.Open($"imagefolder:{_dir}/nope", Options())).Message);
+            Assert.Equal($"imagefolder:{_dir}: image size 4097 is outside 8 to 4096 pixels", Error(Options(4097)));
             Assert.Equal(2, Datasets.Open("imagefolder:" + _dir, Options()).Test.Count);
         }
 
@@ -116,6 +117,11 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(3, train.Count);
             Assert.Equal(new[] { garbage, empty }, train.SkippedAtOpen.Select(s => s.Path).ToArray());
             Assert.EndsWith(", 2 undecodable files skipped", pair.Description);
+
+            System.IO.File.WriteAllBytes(Path.Combine(_dir, "val/a/1.png"), new byte[] { 0x89, 0x50 });
+            System.IO.File.WriteAllBytes(Path.Combine(_dir, "val/b/1.png"), new byte[] { 0xFF, 0xD8 });
+            var none = Assert.Throws<ArgumentException>(() => Datasets.Open("imagefolder:" + _dir, Options(skip: true)));
+            Assert.Equal($"imagefolder:{_dir}: none of the 2 files of 'val' can be decoded", none.Message);
         }
 
         [Fact]

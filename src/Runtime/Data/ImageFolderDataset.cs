@@ -153,8 +153,6 @@ namespace Torchwright.Runtime.Data
                 throw new ArgumentException($"imagefolder:{directory}: the image size is not set; it is the architecture's input size (DatasetOptions.ImageSize)");
             if (size < 8 || size > 4096)
                 throw new ArgumentException($"imagefolder:{directory}: image size {size} is outside 8 to 4096 pixels");
-            if (ImageTransform.EvalResize(size, options.Augment.CropPct) < size)
-                throw new ArgumentException($"imagefolder:{directory}: crop_pct {options.Augment.CropPct} resizes below the image size");
             var trainClasses = ClassFolders(directory, "train", Layout);
             var valClasses = ClassFolders(directory, "val", Layout);
             if (!trainClasses.SequenceEqual(valClasses, StringComparer.Ordinal))
