@@ -10,7 +10,7 @@ namespace Torchwright.Runtime.Data
     /// A dataset whose images are 8-bit planar pixels (C, H, W), normalised per channel as
     /// <c>(value / 255 - Mean[c]) / Std[c]</c> when batched. Subclasses supply the pixels and labels of one image.
     /// </summary>
-    public abstract class ByteImageDataset : IImageDataset
+    public abstract class ByteImageDataset : IImageDataset, ISampleSource
     {
         // lookup[c * 256 + value]: the normalised float of every byte value, so batching is a table read per pixel.
         private readonly float[] _lookup;
@@ -68,30 +68,72 @@ namespace Torchwright.Runtime.Data
             return Read(index, destination);
         }
 
+        /// <summary>The augmentation settings the set was opened with (<see cref="Datasets.Open"/>); when they augment,
+        /// <see cref="Batch"/> applies their eval transform (resize to size / crop_pct, centre crop) to the stored pixels.</summary>
+        internal AugmentSettings Augment { get; init; } = AugmentSettings.Default;
+
+        private ImageTransform? _eval;
+
+        private ImageTransform? EvalTransform =>
+            Augment.AugmentsTraining(imageFolder: false) ? _eval ??= new ImageTransform(Augment, checked((int)Width), Mean, Std) : null;
+
         public (Tensor Images, Tensor Labels) Batch(IReadOnlyList<int> indices)
         {
             if (indices is null) throw new ArgumentNullException(nameof(indices));
             if (indices.Count == 0) throw new ArgumentException($"{Name}: a batch needs at least one index", nameof(indices));
-            var plane = (int)(Height * Width);
             var imageBytes = ImageBytes;
-            var pixels = new byte[imageBytes];
             var images = new float[(long)indices.Count * imageBytes];
             var labels = new long[indices.Count];
             for (var i = 0; i < indices.Count; i++)
-            {
-                CheckIndex(indices[i]);
-                labels[i] = Read(indices[i], pixels);
-                var offset = (long)i * imageBytes;
-                for (var c = 0; c < Channels; c++)
-                {
-                    var table = c * 256;
-                    var start = c * plane;
-                    for (var j = start; j < start + plane; j++)
-                        images[offset + j] = _lookup[table + pixels[j]];
-                }
-            }
+                labels[i] = WritePlain(indices[i], images.AsSpan(i * imageBytes, imageBytes));
             return (torch.tensor(images, new[] { indices.Count, Channels, Height, Width }),
                     torch.tensor(labels, new long[] { indices.Count }));
+        }
+
+        bool ISampleSource.IsImageFolder => false;
+
+        AugmentSettings ISampleSource.Augment => Augment;
+
+        int ISampleSource.Size => checked((int)Width);
+
+        int ISampleSource.WritePlain(int index, Span<float> destination) => WritePlain(index, destination);
+
+        (RgbImage Image, int Label) ISampleSource.Load(int index)
+        {
+            CheckIndex(index);
+            if (Channels != 3) throw new InvalidOperationException($"{Name}: only 3-channel images can be augmented");
+            var planar = new byte[ImageBytes];
+            var label = Read(index, planar);
+            var plane = (int)(Height * Width);
+            var image = new RgbImage((int)Width, (int)Height);
+            for (var c = 0; c < 3; c++)
+                for (var j = 0; j < plane; j++)
+                    image.Pixels[3 * j + c] = planar[c * plane + j];
+            return (image, label);
+        }
+
+        /// <summary>Image <paramref name="index"/> as evaluation sees it, normalised into <paramref name="destination"/>
+        /// (C·H·W floats); returns its label.</summary>
+        private int WritePlain(int index, Span<float> destination)
+        {
+            CheckIndex(index);
+            if (EvalTransform is { } eval)
+            {
+                var (image, label) = ((ISampleSource)this).Load(index);
+                eval.Eval(image, destination);
+                return label;
+            }
+            var pixels = new byte[ImageBytes];
+            var result = Read(index, pixels);
+            var plane = (int)(Height * Width);
+            for (var c = 0; c < Channels; c++)
+            {
+                var table = c * 256;
+                var start = c * plane;
+                for (var j = start; j < start + plane; j++)
+                    destination[j] = _lookup[table + pixels[j]];
+            }
+            return result;
         }
 
         /// <summary>Pixels and label of image <paramref name="index"/> (already range-checked); the span has exactly

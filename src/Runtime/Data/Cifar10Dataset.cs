@@ -45,8 +45,9 @@ namespace Torchwright.Runtime.Data
         private readonly int[] _firstRecord;   // index of each file's first record in the split
         private readonly byte[] _labels;
 
-        private Cifar10Dataset(string name, IReadOnlyList<string> classNames, string[] paths, int[] firstRecord, byte[] labels)
-            : base(name, labels.Length, classNames, 3, ImageSide, ImageSide, ChannelMean, ChannelStd)
+        private Cifar10Dataset(string name, IReadOnlyList<string> classNames, string[] paths, int[] firstRecord, byte[] labels,
+            IReadOnlyList<float>? mean, IReadOnlyList<float>? std)
+            : base(name, labels.Length, classNames, 3, ImageSide, ImageSide, mean ?? ChannelMean, std ?? ChannelStd)
         {
             _paths = paths;
             _firstRecord = firstRecord;
@@ -57,15 +58,20 @@ namespace Torchwright.Runtime.Data
         /// <exception cref="ArgumentException">The directory or one of its six files is missing.</exception>
         /// <exception cref="InvalidDataException">A file is empty, truncated, or has a label outside 0–9, or
         /// batches.meta.txt does not list 10 names.</exception>
-        public static DatasetPair Open(string directory)
+        public static DatasetPair Open(string directory) => Open(directory, DatasetOptions.Default);
+
+        internal static DatasetPair Open(string directory, DatasetOptions options)
         {
             if (string.IsNullOrWhiteSpace(directory))
                 throw new ArgumentException($"cifar10: give the directory, e.g. cifar10:/data/cifar-10-batches-bin; {Fix}", nameof(directory));
             if (!Directory.Exists(directory))
                 throw new ArgumentException($"cifar10: directory '{directory}' does not exist; {Fix}", nameof(directory));
+            if (options.ImageSize is int size && size != ImageSide)
+                throw new ArgumentException($"cifar10: the images are {ImageSide}x{ImageSide} but the architecture takes {size} px; declare input 3x{ImageSide}x{ImageSide}");
             var names = ReadClassNames(Path.Combine(directory, MetaFile));
-            var train = Load("cifar10/train", names, TrainFiles.Select(f => Path.Combine(directory, f)).ToArray());
-            var test = Load("cifar10/test", names, new[] { Path.Combine(directory, TestFile) });
+            var (mean, std) = Datasets.Normalisation(options.Augment);
+            var train = Load("cifar10/train", names, TrainFiles.Select(f => Path.Combine(directory, f)).ToArray(), mean, std, options.Augment);
+            var test = Load("cifar10/test", names, new[] { Path.Combine(directory, TestFile) }, mean, std, options.Augment);
             return new DatasetPair(train, test,
                 $"CIFAR-10 from {Path.GetFullPath(directory)}: {names.Count} classes, 3x{ImageSide}x{ImageSide}, train {train.Count}, test {test.Count}");
         }
@@ -90,7 +96,8 @@ namespace Torchwright.Runtime.Data
             return _labels[index];
         }
 
-        private static Cifar10Dataset Load(string name, IReadOnlyList<string> classNames, string[] paths)
+        private static Cifar10Dataset Load(string name, IReadOnlyList<string> classNames, string[] paths,
+            IReadOnlyList<float>? mean, IReadOnlyList<float>? std, AugmentSettings augment)
         {
             var firstRecord = new int[paths.Length];
             var labels = new List<byte>();
@@ -140,7 +147,7 @@ namespace Torchwright.Runtime.Data
                     offset += chunk;
                 }
             }
-            return new Cifar10Dataset(name, classNames, paths, firstRecord, labels.ToArray());
+            return new Cifar10Dataset(name, classNames, paths, firstRecord, labels.ToArray(), mean, std) { Augment = augment };
         }
 
         private static IReadOnlyList<string> ReadClassNames(string path)

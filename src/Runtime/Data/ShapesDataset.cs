@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Torchwright.Runtime.Data
 {
@@ -36,10 +37,12 @@ namespace Torchwright.Runtime.Data
         /// <param name="split">Which split: train and test are disjoint streams of the same generator.</param>
         /// <param name="size">Image side in pixels.</param>
         /// <param name="count">Images in the split; by default <see cref="DefaultTrainCount"/> or <see cref="DefaultTestCount"/>.</param>
-        public ShapesDataset(DatasetSplit split, int size = DefaultSize, int? count = null)
+        /// <param name="mean">Per-channel normalisation mean; by default the set's measured one.</param>
+        /// <param name="std">Per-channel normalisation standard deviation; by default the set's measured one.</param>
+        public ShapesDataset(DatasetSplit split, int size = DefaultSize, int? count = null, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null)
             : base($"shapes/{(split == DatasetSplit.Train ? "train" : "test")}",
                    count ?? (split == DatasetSplit.Train ? DefaultTrainCount : DefaultTestCount), ShapePainter.ClassNames, 3,
-                   CheckSize(size), size, new[] { PixelMean, PixelMean, PixelMean }, new[] { PixelStd, PixelStd, PixelStd })
+                   CheckSize(size), size, mean ?? new[] { PixelMean, PixelMean, PixelMean }, std ?? new[] { PixelStd, PixelStd, PixelStd })
         {
             Split = split;
             // Arbitrary distinct stream constants: the two splits never share a generator state.

@@ -29,6 +29,14 @@ namespace Torchwright.Runtime.Data
         /// <summary>Uniform in [<paramref name="low"/>, <paramref name="high"/>).</summary>
         public double Uniform(double low, double high) => low + (high - low) * NextDouble();
 
+        /// <summary>Standard normal (Box–Muller, one value per two uniforms).</summary>
+        public double NextGaussian()
+        {
+            var u1 = 1.0 - NextDouble();   // (0, 1]: the logarithm stays finite
+            var u2 = NextDouble();
+            return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+        }
+
         /// <summary>Uniform integer in [0, <paramref name="bound"/>), unbiased (Lemire's multiply-shift with rejection).</summary>
         public int NextInt(int bound)
         {
