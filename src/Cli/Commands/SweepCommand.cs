@@ -14,8 +14,8 @@ using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Syntax;
 using Torchwright.Runtime.Data;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using TorchSharp;
 using static TorchSharp.torch;
 
