@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.Data.Sqlite;
+using Torchwright.Runtime.Tests;
 using Torchwright.Runtime.Training;
 using Torchwright.Sweeps;
 using Xunit;
