@@ -101,7 +101,7 @@ namespace Torchwright.Package.Tests
             var restored = RestoredPackages(project.Project);
             Assert.Contains("Torchwright/" + Repo.PackageVersion("Torchwright"), restored);
             Assert.Contains("TorchSharp/0.107.0", restored);
-            Assert.Empty(restored.Where(IsDatabaseDriver));
+            Assert.DoesNotContain(restored, IsDatabaseDriver);
             Assert.DoesNotContain(restored, l => l.StartsWith("Torchwright.Sweeps/", StringComparison.Ordinal));
         }
 

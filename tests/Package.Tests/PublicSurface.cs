@@ -11,7 +11,7 @@ namespace Torchwright.Package.Tests
     /// <summary>
     /// The public surface of an assembly as sorted text lines, read from its metadata alone (no load, so TorchSharp need
     /// not be present): every type a user can name (public, or a public/protected nested type of one), and every member a
-    /// user can call (public, or protected in an unsealed type). One line per type (<c>class N.T : Base, IFace</c>, with
+    /// user can call (public, or protected in an unsealed type). One line per type (<c>sealed class N.T : Base, IFace</c>, with
     /// <c>[hidden]</c> for <c>EditorBrowsable(Never)</c>) and per member, prefixed by its type
     /// (<c>N.T.Method(int, string) : bool</c>, <c>N.T.Prop : T { get; set; }</c>, <c>N.T..ctor(...)</c>).
     /// </summary>
@@ -84,7 +84,7 @@ namespace Torchwright.Package.Tests
         /// <summary>Whether a line of <see cref="Of"/> is a type's (member lines start with the type's full name).</summary>
         public static bool IsType(string line) => Kinds.Any(k => line.StartsWith(k + " ", StringComparison.Ordinal));
 
-        private static readonly string[] Kinds = { "class", "static class", "abstract class", "struct", "interface", "enum", "delegate" };
+        private static readonly string[] Kinds = { "class", "sealed class", "static class", "abstract class", "struct", "interface", "enum", "delegate" };
 
         private static string TypeLine(MetadataReader md, TypeNames names, TypeDefinition type, string name)
         {
@@ -95,9 +95,10 @@ namespace Torchwright.Package.Tests
                 : baseName == "System.ValueType" ? "struct"
                 : baseName == "System.MulticastDelegate" ? "delegate"
                 : (a & (TypeAttributes.Abstract | TypeAttributes.Sealed)) == (TypeAttributes.Abstract | TypeAttributes.Sealed) ? "static class"
-                : (a & TypeAttributes.Abstract) != 0 ? "abstract class" : "class";
+                : (a & TypeAttributes.Abstract) != 0 ? "abstract class"
+                : (a & TypeAttributes.Sealed) != 0 ? "sealed class" : "class";
             var bases = new List<string>();
-            if (kind is "class" or "abstract class" && baseName != "System.Object") bases.Add(baseName);
+            if (kind is "class" or "sealed class" or "abstract class" && baseName != "System.Object") bases.Add(baseName);
             bases.AddRange(type.GetInterfaceImplementations().Select(i => names.Any(md.GetInterfaceImplementation(i).Interface)).OrderBy(s => s, StringComparer.Ordinal));
             return $"{kind} {name}{(bases.Count > 0 ? " : " + string.Join(", ", bases) : "")}{Hidden(md, type.GetCustomAttributes())}";
         }
