@@ -4,7 +4,7 @@ using System.Collections.Generic;
 
 namespace Torchwright.Dsl
 {
-    /// <summary>An immutable array with value equality, so pipeline models stay cacheable (design.md §6).</summary>
+    /// <summary>An immutable array with value equality, so the incremental generator can compare pipeline models and cache its steps.</summary>
     public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
     {
         private readonly T[]? items;

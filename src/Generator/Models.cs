@@ -7,7 +7,7 @@ using Torchwright.Dsl.Syntax;
 namespace Torchwright.Generator
 {
     // Pipeline models: value-equatable records only (no ISymbol, SyntaxNode, Location or Compilation), so every
-    // step can be cached and compared (design.md §6).
+    // step can be cached and compared (the incremental generator skips a step whose input is equal).
 
     /// <summary>An attributed class: its declaration, how the generated part must be declared, and problems found.</summary>
     internal sealed record ClassModel(AttributedClass Class, string Accessibility, string SourceName, EquatableArray<Diagnostic> Diagnostics)

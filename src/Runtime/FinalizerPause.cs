@@ -23,7 +23,7 @@ namespace Torchwright.Runtime
     /// wait for a pause that waits for it; past that time the protection lapses for the rest of the unit of work rather
     /// than the process hanging. <c>FinalizerPauseTests</c> shows the bug, that the pause removes it, and the bound.
     /// </remarks>
-    public sealed class FinalizerPause : IDisposable
+    internal sealed class FinalizerPause : IDisposable
     {
         /// <summary>The longest the finalizer thread waits for <see cref="Dispose"/> (a training step of the CPU-sized
         /// networks here takes well under a second).</summary>

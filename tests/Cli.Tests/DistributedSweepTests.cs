@@ -6,7 +6,7 @@ using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 using Torchwright.Tests.Shared;
 using Xunit;
 

@@ -19,10 +19,12 @@ namespace Torchwright.Cli.Tests
         private void WriteTorchvisionFiles(params string[] extras) =>
             RunPython(Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py"), new[] { dir }.Concat(extras).ToArray());
 
-        /// <summary>Runs a reference script with Debian's Python in its own folder (it imports its neighbours); fails on a non-zero exit.</summary>
+        /// <summary>Runs a reference script with Debian's Python in its own folder (it imports its neighbours, and the shared
+        /// helpers such as st_io from src/Cli/python, where bench's reference networks live); fails on a non-zero exit.</summary>
         private static void RunPython(string script, params string[] args)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
+            psi.Environment["PYTHONPATH"] = Path.Combine(Repo, "src", "Cli", "python");
             psi.ArgumentList.Add(script);
             foreach (var arg in args) psi.ArgumentList.Add(arg);
             using var p = Process.Start(psi)!;

@@ -5,8 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using Xunit;
 
 namespace Torchwright.Cli.Tests

@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Torchwright.Cli.Output;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 using Torchwright.Runtime.Training;
 using Xunit;
 

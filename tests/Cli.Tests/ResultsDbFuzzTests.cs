@@ -5,8 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -6,8 +6,8 @@ using Torchwright.Cli.Running;
 using Torchwright.Dsl;
 using Torchwright.Runtime;
 using Torchwright.Runtime.Data;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using Xunit;
 
 namespace Torchwright.Cli.Tests

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace Torchwright.Generator.Tests
 {
-    /// <summary>Step-tracking tests: an edit re-runs only what it touches (design.md §6).</summary>
+    /// <summary>Step-tracking tests: an edit re-runs only what it touches.</summary>
     public sealed class CachingTests
     {
         private static readonly string[] OurSteps =

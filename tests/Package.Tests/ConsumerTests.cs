@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -31,6 +31,7 @@ namespace Torchwright.Package.Tests
                 ["NUGET_FALLBACK_PACKAGES"] = cache,
             };
             Repo.Package("Torchwright");   // fails with "run bash pack.sh" before anything else
+            Repo.Package("Torchwright.Sweeps");
             Repo.Package("Torchwright.Tool");
             Create = Shell.Bash(Repo.ReadmeBlock("create"), Temp, Env, TimeSpan.FromMinutes(5));
         }
@@ -64,17 +65,19 @@ namespace Torchwright.Package.Tests
         private static List<string> Lines(string output, string kind) =>
             output.Split('\n').Where(l => Regex.IsMatch(l, @": " + kind + @" [A-Z]+[0-9]+:")).Select(l => l.Trim()).Distinct().ToList();
 
-        /// <summary>
-        /// Warnings the build may print: none, except NETSDK1206 about SQLitePCLRaw's alpine-x64 asset while the package
-        /// still depends on SQLitePCLRaw 2.0.x (the Runtime's SQLite upgrade removes both; then this allows nothing).
-        /// </summary>
-        private static List<string> UnexpectedWarnings(string output)
+        /// <summary>Warnings the build may print: none.</summary>
+        private static List<string> UnexpectedWarnings(string output) => Lines(output, "warning");
+
+        /// <summary>The packages a restored project got (its obj/project.assets.json "libraries": "Id/version").</summary>
+        private static List<string> RestoredPackages(string projectDir)
         {
-            using var zip = ZipFile.OpenRead(Repo.Package("Torchwright"));
-            using var nuspec = new StreamReader(zip.GetEntry("Torchwright.nuspec")!.Open());
-            bool oldSqlite = Regex.IsMatch(nuspec.ReadToEnd(), "id=\"SQLitePCLRaw.bundle_e_sqlite3\" version=\"2\\.0\\.");
-            return Lines(output, "warning").Where(w => !(oldSqlite && w.Contains("warning NETSDK1206") && w.Contains("SQLitePCLRaw.lib.e_sqlite3"))).ToList();
+            using var assets = JsonDocument.Parse(File.ReadAllText(Path.Combine(projectDir, "obj", "project.assets.json")));
+            return assets.RootElement.GetProperty("libraries").EnumerateObject().Select(p => p.Name).ToList();
         }
+
+        private static bool IsDatabaseDriver(string library) =>
+            library.StartsWith("Microsoft.Data.Sqlite", StringComparison.OrdinalIgnoreCase) || library.StartsWith("SQLitePCLRaw", StringComparison.OrdinalIgnoreCase)
+            || library.StartsWith("Npgsql/", StringComparison.OrdinalIgnoreCase);
 
         [Fact]
         public void Readme_commands_restore_Torchwright_from_the_local_folder_only()
@@ -92,6 +95,43 @@ namespace Torchwright.Package.Tests
         }
 
         [Fact]
+        public void Torchwright_alone_restores_no_database_driver()
+        {
+            Assert.True(project.Create.ExitCode == 0, project.Create.ToString());
+            var restored = RestoredPackages(project.Project);
+            Assert.Contains("Torchwright/" + Repo.PackageVersion("Torchwright"), restored);
+            Assert.Contains("TorchSharp/0.107.0", restored);
+            Assert.DoesNotContain(restored, IsDatabaseDriver);
+            Assert.DoesNotContain(restored, l => l.StartsWith("Torchwright.Sweeps/", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void Sweeps_package_brings_the_stores_and_opens_a_results_database()
+        {
+            Assert.True(project.Create.ExitCode == 0, project.Create.ToString());
+            var dir = Path.Combine(project.Temp, "MySweeps");
+            var made = Shell.Bash("dotnet new console -o MySweeps && cp MyNets/nuget.config MySweeps/ && cd MySweeps && dotnet add package TorchSharp-cpu --version 0.107.0",
+                project.Temp, project.Env, TimeSpan.FromMinutes(5));
+            Assert.True(made.ExitCode == 0, made.ToString());
+            var add = Shell.Bash(Repo.ReadmeBlock("sweeps"), dir, project.Env, TimeSpan.FromMinutes(5));
+            Assert.True(add.ExitCode == 0, add.ToString());
+            Assert.Contains($"dotnet add package Torchwright.Sweeps --version {Repo.PackageVersion("Torchwright.Sweeps")}", Repo.ReadmeBlock("sweeps"));
+            var restored = RestoredPackages(dir);
+            Assert.Contains("Torchwright/" + Repo.PackageVersion("Torchwright"), restored);   // the library comes with it
+            Assert.Contains(restored, l => l.StartsWith("Microsoft.Data.Sqlite/", StringComparison.Ordinal));
+            Assert.Contains(restored, l => l.StartsWith("Npgsql/", StringComparison.Ordinal));
+
+            File.WriteAllText(Path.Combine(dir, "Program.cs"),
+                "using System;\nusing Torchwright.Sweeps;\n\nusing var db = ResultsDb.Open(\"runs.db\");\nConsole.WriteLine($\"runs recorded: {db.ReadAll().Count}\");\n");
+            var run = Shell.Bash("dotnet build --no-restore && dotnet run --no-build", dir, project.Env, TimeSpan.FromMinutes(5));
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Empty(Lines(run.Output, "error"));
+            Assert.Empty(UnexpectedWarnings(run.Output));
+            Assert.Equal("runs recorded: 0", run.Output.TrimEnd('\n').Split('\n').Last());
+            Assert.True(File.Exists(Path.Combine(dir, "runs.db")));
+        }
+
+        [Fact]
         public void Readme_project_builds_without_warnings_and_runs_both_architectures()
         {
             Assert.True(project.Create.ExitCode == 0, project.Create.ToString());
@@ -101,7 +141,7 @@ namespace Torchwright.Package.Tests
             Assert.Empty(Lines(run.Output, "error"));
             Assert.Empty(UnexpectedWarnings(run.Output));
             // The program's output is the README's, line for line; the counts are the reference values
-            // (BotNet50_011 = BoTNet-50 with MHSA in c5 blocks 2 and 3: 22,417,960, reference.md).
+            // (BotNet50_011 = BoTNet-50 with MHSA in c5 blocks 2 and 3: 22,417,960, the README's zoo table).
             var expected = Repo.ReadmeBlock("output").TrimEnd('\n').Split('\n');
             var actual = run.Output.TrimEnd('\n').Split('\n');
             Assert.Equal(expected, actual.Skip(actual.Length - expected.Length).ToArray());

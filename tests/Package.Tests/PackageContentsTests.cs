@@ -6,11 +6,12 @@ using System.Linq;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Text;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace Torchwright.Package.Tests
 {
-    /// <summary>What the two packages contain: exactly the intended files, no test or sample code, no TorchSharp or libtorch
+    /// <summary>What the three packages contain: exactly the intended files, no test or sample code, no TorchSharp or libtorch
     /// file, no path of the machine that packed them (also inside the embedded PDBs), and the metadata NuGet shows.</summary>
     public sealed class PackageContentsTests
     {
@@ -46,6 +47,31 @@ namespace Torchwright.Package.Tests
         }
 
         [Fact]
+        public void Sweeps_holds_its_library_only()
+        {
+            Assert.Equal(new[]
+            {
+                "README.md",
+                "Torchwright.Sweeps.nuspec",
+                "lib/net10.0/Torchwright.Sweeps.dll",
+                "lib/net10.0/Torchwright.Sweeps.xml",
+            }, Entries(Repo.Package("Torchwright.Sweeps")));
+        }
+
+        private static List<string> Dependencies(string nuspec) =>
+            Regex.Matches(nuspec, "<dependency id=\"([^\"]+)\" version=\"([^\"]+)\"").Select(m => m.Groups[1].Value + " " + m.Groups[2].Value)
+                .OrderBy(d => d, StringComparer.Ordinal).ToList();
+
+        [Fact]
+        public void Torchwright_depends_on_TorchSharp_and_PyBridge_only_and_Sweeps_brings_the_database_drivers()
+        {
+            Assert.Equal(new[] { "TorchSharp [0.107.0]", "TorchSharp.PyBridge 1.4.4" },
+                Dependencies(Text(Repo.Package("Torchwright"), "Torchwright.nuspec")));
+            Assert.Equal(new[] { "Microsoft.Data.Sqlite 11.0.0", "Npgsql 10.0.3", "Torchwright " + Repo.PackageVersion("Torchwright") },
+                Dependencies(Text(Repo.Package("Torchwright.Sweeps"), "Torchwright.Sweeps.nuspec")));
+        }
+
+        [Fact]
         public void Torchwright_depends_on_managed_TorchSharp_only_and_carries_its_metadata()
         {
             var nuspec = Text(Repo.Package("Torchwright"), "Torchwright.nuspec");
@@ -68,6 +94,7 @@ namespace Torchwright.Package.Tests
             Assert.Contains("tools/net10.0/any/DotnetToolSettings.xml", entries);
             Assert.Contains("tools/net10.0/any/Torchwright.Dsl.dll", entries);
             Assert.Contains("tools/net10.0/any/Torchwright.Runtime.dll", entries);
+            Assert.Contains("tools/net10.0/any/Torchwright.Sweeps.dll", entries);
             var forbidden = entries.Where(e =>
             {
                 var name = e.ToLowerInvariant();
@@ -81,6 +108,7 @@ namespace Torchwright.Package.Tests
 
         [Theory]
         [InlineData("Torchwright")]
+        [InlineData("Torchwright.Sweeps")]
         [InlineData("Torchwright.Tool")]
         public void No_file_holds_a_path_of_the_packing_machine(string id)
         {
@@ -112,7 +140,7 @@ namespace Torchwright.Package.Tests
                 Assert.All(codeView, path => Assert.DoesNotContain("/", path));
                 assemblies++;
             }
-            Assert.True(assemblies >= (id == "Torchwright" ? 2 : 3), $"{id}: checked {assemblies} of our assemblies");
+            Assert.True(assemblies >= (id == "Torchwright" ? 2 : id == "Torchwright.Sweeps" ? 1 : 4), $"{id}: checked {assemblies} of our assemblies");
         }
     }
 }

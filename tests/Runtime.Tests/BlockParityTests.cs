@@ -66,7 +66,7 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void ReferenceBlocksReproduceZooParameterCounts()
         {
-            // The Python references assembled into the seed networks must hit reference.md's exact parameter counts;
+            // The Python references assembled into the seed networks must hit the published models' exact parameter counts (the README's zoo table);
             // this pins the references (and so, through the parity tests, the C# blocks) to the published architectures.
             var (code, output) = PythonReference.RunScript("check_zoo_counts.py");
             _out.WriteLine(output);
@@ -77,7 +77,7 @@ namespace Torchwright.Runtime.Tests
         public void ReferenceBlocksReproduceCoTNeXtAndAvdFirstResNeStCounts()
         {
             // CoTNeXt-50/101 (2x48d, JDAI-CV release layout) and timm's avd_first ResNeSt variants, assembled from the
-            // grouped-CoT and avd_first references; exact parameter counts, MACs at 224 (reference.md convention).
+            // grouped-CoT and avd_first references; exact parameter counts, MACs at 224 (conv, linear and attention matmuls; 1 MAC = 2 FLOPs).
             var (code, output) = PythonReference.RunScript("check_cotnext_counts.py", 300_000);
             _out.WriteLine(output);
             Assert.True(code == 0, output);
@@ -97,7 +97,7 @@ namespace Torchwright.Runtime.Tests
         {
             // BoTNet-S1 (paper rows T3..T7) built from the reference blocks: 7x7 stem, SE (C/16 after bn3) in every
             // block, all c5 blocks MHSA at stride 1. torch's count must equal the analytic count (exact), MACs within
-            // 1 % of the paper's FLOPs column; the counters are pinned first to ResNet-50 / BoT50 (reference.md).
+            // 1 % of the paper's FLOPs column; the counters are pinned first to ResNet-50 / BoT50 (the README's zoo table).
             var (code, output) = PythonReference.RunScript("bot_s1_search.py check", 120_000);
             _out.WriteLine(output);
             Assert.True(code == 0, output);

@@ -3,6 +3,7 @@ using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using Torchwright.Runtime.Blocks;
+using Torchwright.Runtime.CompilerServices;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -5,6 +5,7 @@ using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using Torchwright.Runtime.Blocks;
+using Torchwright.Runtime.CompilerServices;
 using Torchwright.Runtime.Weights;
 using Xunit;
 using static TorchSharp.torch;

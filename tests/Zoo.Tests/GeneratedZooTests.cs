@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Zoo.Tests
 {
-    /// <summary>The generated zoo modules: runtime counts equal the compile-time constants and reference.md; they run.</summary>
+    /// <summary>The generated zoo modules: runtime counts equal the compile-time constants and the published models' (the README's zoo table); they run.</summary>
     public class GeneratedZooTests
     {
         public sealed record Model(string Name, Func<nn.Module<Tensor, Tensor>> Create, long ParameterCount, long Expected, long[] StageChannels, long InputSize = 224, long[]? StageSizes = null);

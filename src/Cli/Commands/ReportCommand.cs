@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Torchwright.Cli.Output;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Commands
 {

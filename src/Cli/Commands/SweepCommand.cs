@@ -14,8 +14,8 @@ using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Syntax;
 using Torchwright.Runtime.Data;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,7 +25,7 @@ namespace Torchwright.Cli.Commands
     /// <c>torchwright sweep &lt;file.arch&gt; [--name S] [--set path=v1,v2 ...] [--steps N | --epochs E] [--batch B] [--lr X]
     /// [--seed S] [--seeds N] [--device D] [--dataset DS] --db results.db [--resume] [--shard i/n]</c>: checks and costs every variant
     /// at compile time (invalid ones are reported and skipped), then trains each under the same seeds (one run per
-    /// variant and seed), evaluates it and records it in the results database (src/Runtime/Sweeps), showing progress as it goes.
+    /// variant and seed), evaluates it and records it in the results database (src/Sweeps), showing progress as it goes.
     /// </summary>
     internal static class SweepCommand
     {

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Output
 {

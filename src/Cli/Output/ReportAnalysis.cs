@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Output
 {

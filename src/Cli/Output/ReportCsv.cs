@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Output
 {

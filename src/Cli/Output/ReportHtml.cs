@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 using static Torchwright.Cli.Output.ReportCharts;
 
 namespace Torchwright.Cli.Output

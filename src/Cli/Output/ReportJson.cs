@@ -2,7 +2,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Output
 {

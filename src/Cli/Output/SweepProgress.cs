@@ -2,8 +2,8 @@ using System;
 using System.Globalization;
 using System.IO;
 using Spectre.Console;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 
 namespace Torchwright.Cli.Output
 {
@@ -13,17 +13,18 @@ namespace Torchwright.Cli.Output
     /// </summary>
     internal static class SweepProgress
     {
-        public static SweepOutcome Run(TextWriter output, bool live, int steps, Func<ISweepObserver, SweepOutcome> sweep)
-        {
-            if (!live) return sweep(new PlainObserver(output, steps));
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-            return console.Progress()
+        public static SweepOutcome Run(TextWriter output, bool live, int steps, Func<ISweepObserver, SweepOutcome> sweep) =>
+            live ? RunLive(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }), steps, sweep)
+                : sweep(new PlainObserver(output, steps));
+
+        /// <summary>The live display on <paramref name="console"/> (the terminal; a test console in the tests).</summary>
+        internal static SweepOutcome RunLive(IAnsiConsole console, int steps, Func<ISweepObserver, SweepOutcome> sweep) =>
+            console.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx => sweep(new LiveObserver(console, ctx, steps)));
-        }
 
         /// <summary>True when stdout is a terminal that can redraw (not redirected, not a dumb terminal).</summary>
         public static bool TerminalIsInteractive() =>

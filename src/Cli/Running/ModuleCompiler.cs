@@ -9,6 +9,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Emit;
 using Torchwright.Runtime;
+using Torchwright.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ namespace Torchwright.Cli.Running
 {
     /// <summary>
     /// Runs an architecture given at run time through the same emitter the source generator uses and compiles the
-    /// emitted C# in-process with Roslyn (design.md §4: one code path, no second interpreter).
+    /// emitted C# in-process with Roslyn (one code path, no second interpreter: what `infer` and `bench` run is what the generator would have emitted).
     /// </summary>
     internal static class ModuleCompiler
     {
@@ -66,7 +67,7 @@ namespace Torchwright.Cli.Running
         private static readonly Lazy<IReadOnlyList<MetadataReference>> References = new Lazy<IReadOnlyList<MetadataReference>>(() =>
         {
             // Make sure the Runtime (and with it TorchSharp) is part of the trusted list the host gives us.
-            _ = typeof(Torchwright.Runtime.Init).Assembly;
+            _ = typeof(ModuleBuildException).Assembly;
             var tpa = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
             return tpa.Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)).Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
         });

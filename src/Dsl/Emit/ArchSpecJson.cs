@@ -10,7 +10,7 @@ namespace Torchwright.Dsl.Emit
 {
     /// <summary>
     /// A checked architecture as a JSON spec that a builder in another language (the PyTorch reference networks in
-    /// tests/Runtime.Tests/python/reference_nets.py) assembles without re-deriving anything: every block's channels,
+    /// src/Cli/python/reference_nets.py) assembles without re-deriving anything: every block's channels,
     /// stride and settings (written by its definition), each block's input and output shape from the cost model (BoT's relative-position tables are sized by
     /// the block's input map), and the exact costs. Keys are snake_case, shapes are [C, H, W] and kinds are the cost
     /// model's names, as in the summary JSON. The format only ever changes by adding keys.

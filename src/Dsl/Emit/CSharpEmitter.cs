@@ -175,7 +175,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("// </auto-generated>");
             w.Line("#nullable enable");
             w.Line("#pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)");
-            w.Line("using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed");
+            w.Line("using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: intermediates are freed once consumed");
             w.Line();
             return w;
         }
@@ -207,7 +207,7 @@ namespace Torchwright.Dsl.Emit
             }
             foreach (var p in parts)
                 w.Line($"register_module({Str(p.Name)}, {p.Field});");
-            w.Line($"global::Torchwright.Runtime.Init.{InitName(ir.Family)}(this);");
+            w.Line($"global::Torchwright.Runtime.CompilerServices.Init.{InitName(ir.Family)}(this);");
             w.Close();
             w.Line();
             WriteForward(w, ir, className);
@@ -348,7 +348,7 @@ namespace Torchwright.Dsl.Emit
 
         /// <summary>Wraps a part's construction so a failure names the architecture and the part (ModuleBuildException).</summary>
         private static string Part(string arch, string part, string create) =>
-            $"global::Torchwright.Runtime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
+            $"global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {

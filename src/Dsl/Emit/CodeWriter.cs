@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Torchwright.Dsl.Emit
 {
-    /// <summary>An indenting text writer for generated C# (no NormalizeWhitespace: design.md §6).</summary>
+    /// <summary>An indenting text writer for generated C# (indented as it is written, so no NormalizeWhitespace pass over a syntax tree).</summary>
     internal sealed class CodeWriter
     {
         private readonly StringBuilder sb = new StringBuilder();

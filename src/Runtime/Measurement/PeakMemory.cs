@@ -11,7 +11,7 @@ namespace Torchwright.Runtime.Measurement
     /// allocator returns memory to the OS in both processes alike. Where /proc is missing (not Linux) both read 0 and
     /// <see cref="Available"/> is false.
     /// </summary>
-    public static class PeakMemory
+    internal static class PeakMemory
     {
         private const string Status = "/proc/self/status";
         private const string ClearRefs = "/proc/self/clear_refs";

@@ -10,8 +10,7 @@ import sys
 import torch
 import torchvision
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Runtime.Tests", "python"))
-import st_io  # noqa: E402
+import st_io  # src/Cli/python, on PYTHONPATH (InferTests.RunPython)
 
 out = sys.argv[1]
 torch.manual_seed(0)

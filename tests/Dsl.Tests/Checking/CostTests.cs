@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Torchwright.Dsl.Tests.Checking
 {
-    /// <summary>The zoo's compile-time numbers against reference.md: parameters exactly, MACs within 1 %.</summary>
+    /// <summary>The zoo's compile-time numbers against the published models (the README's zoo table): parameters exactly, MACs within 1 %.</summary>
     public class CostTests
     {
         private static readonly Lazy<CompilationResult> Zoo = new Lazy<CompilationResult>(() =>
@@ -77,7 +77,7 @@ namespace Torchwright.Dsl.Tests.Checking
 
         [Theory]
         // Our exact counts at 224 (the CoTNet README prints 4.3 and 8.2 GFLOPs, 1.0 % and 1.6 % above: its counter is
-        // not documented; CoTNet-50's 3.24 G above is reference.md's recount of the README's 3.3).
+        // not documented; CoTNet-50's 3.24 G above is our recount of the README's 3.3, check_cotnext_counts.py).
         [InlineData("CotNeXt50", 4_254_957_312L)]
         [InlineData("CotNeXt101", 8_072_871_168L)]
         public void CoTNeXt_macs_are_our_exact_recount(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Macs);

@@ -3,7 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)
-using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
+using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Torchwright.Zoo
 {
@@ -65,23 +65,23 @@ namespace Torchwright.Zoo
                 ("4", global::TorchSharp.torch.nn.BatchNorm2d(32)),
                 ("5", global::TorchSharp.torch.nn.ReLU()),
                 ("6", global::TorchSharp.torch.nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
-            bn1 = global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "bn1", () => global::TorchSharp.torch.nn.BatchNorm2d(64));
-            relu = global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "relu", () => global::TorchSharp.torch.nn.ReLU());
-            maxpool = global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "maxpool", () => global::TorchSharp.torch.nn.MaxPool2d(3, stride: 2, padding: 1));
+            bn1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "bn1", () => global::TorchSharp.torch.nn.BatchNorm2d(64));
+            relu = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "relu", () => global::TorchSharp.torch.nn.ReLU());
+            maxpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "maxpool", () => global::TorchSharp.torch.nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 64, 64, 256, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("1", 256, 64, 256, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
+                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 64, 64, 256, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
+                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("1", 256, 64, 256, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
             layer2 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 256, 128, 512, 2, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("1", 512, 128, 512, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
+                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 256, 128, 512, 2, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
+                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("1", 512, 128, 512, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
             layer3 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 512, 256, 1024, 2, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("1", 1024, 256, 1024, 1, 4, 16, 16, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
+                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.Bottleneck("0", 512, 256, 1024, 2, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
+                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("1", 1024, 256, 1024, 1, 4, 16, 16, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
             layer4 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("0", 1024, 512, 2048, 2, 4, 16, 16, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "layer4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("1", 2048, 512, 2048, 1, 4, 8, 8, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
-            avgpool = global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "avgpool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
-            fc = global::Torchwright.Runtime.ModuleBuild.Part("BotNet26t256", "fc", () => global::TorchSharp.torch.nn.Linear(2048, 1000));
+                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("0", 1024, 512, 2048, 2, 4, 16, 16, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
+                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "layer4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.BotBottleneck("1", 2048, 512, 2048, 1, 4, 8, 8, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
+            avgpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "avgpool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
+            fc = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("BotNet26t256", "fc", () => global::TorchSharp.torch.nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -92,7 +92,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            global::Torchwright.Runtime.Init.ResNet(this);
+            global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

@@ -3,7 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)
-using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
+using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Torchwright.Zoo
 {
@@ -58,25 +58,25 @@ namespace Torchwright.Zoo
         /// <summary>Builds ResTLitePaperStem with reference-style initialisation.</summary>
         public ResTLitePaperStem() : base("ResTLitePaperStem")
         {
-            stem = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stem", () => new global::Torchwright.Runtime.Blocks.RestPaperStem("stem", 3, 64));
+            stem = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stem", () => new global::Torchwright.Runtime.Blocks.RestPaperStem("stem", 3, 64));
             stage1 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 64, 1, 4, 8, true)),
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 64, 1, 4, 8, true)));
-            patch_embed_2 = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_2", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 64, 1, 4, 8, true)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 64, 1, 4, 8, true)));
+            patch_embed_2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_2", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
             stage2 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 128, 2, 4, 4, true)),
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 128, 2, 4, 4, true)));
-            patch_embed_3 = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_3", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 128, 2, 4, 4, true)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 128, 2, 4, 4, true)));
+            patch_embed_3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_3", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
             stage3 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 256, 4, 4, 2, true)));
-            patch_embed_4 = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_4", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 256, 4, 4, 2, true)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 256, 4, 4, 2, true)));
+            patch_embed_4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "patch_embed_4", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
             stage4 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 512, 8, 4, 1, true)),
-                global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "stage4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 512, 8, 4, 1, true)));
-            norm = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "norm", () => global::TorchSharp.torch.nn.LayerNorm(512));
-            avg_pool = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "avg_pool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
-            head = global::Torchwright.Runtime.ModuleBuild.Part("ResTLitePaperStem", "head", () => global::TorchSharp.torch.nn.Linear(512, 1000));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 512, 8, 4, 1, true)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "stage4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 512, 8, 4, 1, true)));
+            norm = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "norm", () => global::TorchSharp.torch.nn.LayerNorm(512));
+            avg_pool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "avg_pool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
+            head = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTLitePaperStem", "head", () => global::TorchSharp.torch.nn.Linear(512, 1000));
             register_module("stem", stem);
             register_module("stage1", stage1);
             register_module("patch_embed_2", patch_embed_2);
@@ -88,7 +88,7 @@ namespace Torchwright.Zoo
             register_module("norm", norm);
             register_module("avg_pool", avg_pool);
             register_module("head", head);
-            global::Torchwright.Runtime.Init.Rest(this);
+            global::Torchwright.Runtime.CompilerServices.Init.Rest(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

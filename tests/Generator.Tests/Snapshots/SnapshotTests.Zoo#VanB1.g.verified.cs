@@ -3,7 +3,7 @@
 // </auto-generated>
 #nullable enable
 #pragma warning disable CS1591, CS8981   // undocumented members; lower-case type names (arch names are the user's)
-using global::Torchwright.Runtime.Blocks;   // Freeing, Through: intermediates are freed once consumed
+using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: intermediates are freed once consumed
 
 namespace Torchwright.Zoo
 {
@@ -60,29 +60,29 @@ namespace Torchwright.Zoo
         /// <summary>Builds VanB1 with reference-style initialisation.</summary>
         public VanB1() : base("VanB1")
         {
-            patch_embed1 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "patch_embed1", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed1", 3, 64, 7, 4));
+            patch_embed1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "patch_embed1", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed1", 3, 64, 7, 4));
             block1 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 64, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 64, 8, 21, 3, 0.01)));
-            norm1 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "norm1", () => global::TorchSharp.torch.nn.LayerNorm(64, eps: 1e-6));
-            patch_embed2 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "patch_embed2", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed2", 64, 128, 3, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 64, 8, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 64, 8, 21, 3, 0.01)));
+            norm1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "norm1", () => global::TorchSharp.torch.nn.LayerNorm(64, eps: 1e-6));
+            patch_embed2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "patch_embed2", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed2", 64, 128, 3, 2));
             block2 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 128, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 128, 8, 21, 3, 0.01)));
-            norm2 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "norm2", () => global::TorchSharp.torch.nn.LayerNorm(128, eps: 1e-6));
-            patch_embed3 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "patch_embed3", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed3", 128, 320, 3, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 128, 8, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 128, 8, 21, 3, 0.01)));
+            norm2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "norm2", () => global::TorchSharp.torch.nn.LayerNorm(128, eps: 1e-6));
+            patch_embed3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "patch_embed3", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed3", 128, 320, 3, 2));
             block3 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 320, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 320, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.VanBlock("2", 320, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.VanBlock("3", 320, 4, 21, 3, 0.01)));
-            norm3 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "norm3", () => global::TorchSharp.torch.nn.LayerNorm(320, eps: 1e-6));
-            patch_embed4 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "patch_embed4", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed4", 320, 512, 3, 2));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 320, 4, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 320, 4, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.VanBlock("2", 320, 4, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.VanBlock("3", 320, 4, 21, 3, 0.01)));
+            norm3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "norm3", () => global::TorchSharp.torch.nn.LayerNorm(320, eps: 1e-6));
+            patch_embed4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "patch_embed4", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed4", 320, 512, 3, 2));
             block4 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 512, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "block4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 512, 4, 21, 3, 0.01)));
-            norm4 = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "norm4", () => global::TorchSharp.torch.nn.LayerNorm(512, eps: 1e-6));
-            head = global::Torchwright.Runtime.ModuleBuild.Part("VanB1", "head", () => global::TorchSharp.torch.nn.Linear(512, 1000));
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 512, 4, 21, 3, 0.01)),
+                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "block4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 512, 4, 21, 3, 0.01)));
+            norm4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "norm4", () => global::TorchSharp.torch.nn.LayerNorm(512, eps: 1e-6));
+            head = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB1", "head", () => global::TorchSharp.torch.nn.Linear(512, 1000));
             register_module("patch_embed1", patch_embed1);
             register_module("block1", block1);
             register_module("norm1", norm1);
@@ -96,7 +96,7 @@ namespace Torchwright.Zoo
             register_module("block4", block4);
             register_module("norm4", norm4);
             register_module("head", head);
-            global::Torchwright.Runtime.Init.Van(this);
+            global::Torchwright.Runtime.CompilerServices.Init.Van(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

@@ -180,7 +180,7 @@ def check():
     """Pins WINNER: torch's count of the module built from the reference blocks equals the analytic count, and the
     MACs are within 1 % of the paper's FLOPs column for all five rows."""
     bad, built = 0, {}
-    # The counters against reference.md's ResNet-50 and BoT50 (c5 at stride 2, SE off): exact params, MACs within 1 %.
+    # The counters against the published ResNet-50 and BoT50 (the README's zoo table) (c5 at stride 2, SE off): exact params, MACs within 1 %.
     for name, lay, params_ref, macs_ref in [
             ("ResNet-50", Layout(se_on="none", mhsa=False, c5_stride=2), 25557032, 4.089e9),
             ("BoT50", Layout(se_on="none", c5_stride=2), 20852008, 4.025e9)]:

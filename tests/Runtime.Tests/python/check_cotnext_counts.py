@@ -2,7 +2,7 @@
 variants (resnest50d_1s4x24d, resnest50d_4s2x40d) from the reference blocks, in the published layouts written down
 here, and checks their exact parameter counts and MACs at 224x224.
 
-MAC convention (shared/reference.md): multiply-accumulates of conv and linear layers, plus the CoT local
+MAC convention (docs/cli.md, summary): multiply-accumulates of conv and linear layers, plus the CoT local
 aggregation (C·k² per output position); BatchNorm, GroupNorm, activations, pooling and the elementwise attention
 products are not counted.  1 MAC = 2 FLOPs.  The published "FLOPs" of CoTNet's README and timm's "GMACs" are MACs
 in this sense (CoTNet-50: README 3.3, this count 3.24 G).

@@ -1,6 +1,6 @@
 """Builds the seed networks with reference_nets from the papers' published configurations (written down here,
-independently of architectures/*.arch) and checks their parameter counts against the acceptance numbers in
-shared/reference.md.  This pins the reference blocks and the reference network layouts to the published models
+independently of architectures/*.arch) and checks their parameter counts against the published models' (the
+README's zoo table).  This pins the reference blocks and the reference network layouts to the published models
 independently of the C# runtime and of the DSL; ZooParityTests then compares the C# modules with these networks."""
 import sys
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>A run this worker holds: it trains it, keeps the claim alive with heartbeats, and records its outcome.</summary>
     /// <param name="Plan">The run.</param>

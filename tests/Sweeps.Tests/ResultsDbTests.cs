@@ -4,11 +4,12 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.Data.Sqlite;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Runtime.Tests;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using Xunit;
 
-namespace Torchwright.Runtime.Tests
+namespace Torchwright.Sweeps.Tests
 {
     /// <summary>The sweep results database: schema, transactions, resume rules, error messages, merging.</summary>
     public sealed class ResultsDbTests : IDisposable

@@ -5,12 +5,12 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Torchwright.Runtime.Sweeps;
 using Torchwright.Runtime.Training;
+using Torchwright.Sweeps;
 using Torchwright.Tests.Shared;
 using Xunit;
 
-namespace Torchwright.Runtime.Tests
+namespace Torchwright.Sweeps.Tests
 {
     /// <summary>One throwaway PostgreSQL cluster for the class; every test gets its own database in it.</summary>
     public sealed class PostgresResultsDbTests : IClassFixture<PostgresResultsDbTests.Server>

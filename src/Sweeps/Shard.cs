@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>
     /// Worker <see cref="Index"/> of <see cref="Count"/> (1-based, as written on the command line: <c>--shard 2/4</c>).

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using Torchwright.Runtime.Training;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>
     /// One run as planned: a grid point — its stable variant name, the sweep it belongs to, its index in the full

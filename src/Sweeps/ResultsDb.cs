@@ -7,7 +7,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Torchwright.Runtime.Training;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>
     /// A sweep's results in one SQLite file: one row per run — a variant trained from one seed — (status, timestamps,

@@ -7,7 +7,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Torchwright.Runtime.Training;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>
     /// A sweep's runs in a PostgreSQL database, shared by any number of <c>torchwright sweep</c> workers on any number

@@ -1,8 +1,8 @@
 using System;
-using Torchwright.Runtime.Sweeps;
+using Torchwright.Sweeps;
 using Xunit;
 
-namespace Torchwright.Runtime.Tests
+namespace Torchwright.Sweeps.Tests
 {
     public class StatisticsTests
     {
@@ -49,7 +49,7 @@ namespace Torchwright.Runtime.Tests
             Assert.True(double.IsNaN(s.StdDev) && double.IsNaN(s.Low) && double.IsNaN(s.High));
         }
 
-        // Reference: tests/Runtime.Tests/python/welch_reference.py (t and df by the formulas, p by Simpson integration
+        // Reference: tests/Sweeps.Tests/python/welch_reference.py (t and df by the formulas, p by Simpson integration
         // of the t density — an independent path from the incomplete beta function used here).
         [Fact]
         public void Welch_matches_an_independent_reference()

@@ -1,9 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.ComponentModel;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Torchwright.Runtime.Blocks
+namespace Torchwright.Runtime.CompilerServices
 {
     /// <summary>
     /// Frees an intermediate tensor as soon as the step that consumes it has run, as PyTorch's reference counting does
@@ -16,6 +17,7 @@ namespace Torchwright.Runtime.Blocks
     /// so callers' scopes (the Trainer's, bench's) keep working; the blocks keep their own scope to catch anything
     /// small left over (views of parameters, split pieces).</para>
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public static class Intermediates
     {
         /// <summary>Returns <paramref name="result"/> after freeing <paramref name="consumed"/> (unless it is null or is

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>Mean, sample standard deviation and a two-sided confidence interval of the mean of n runs.</summary>
     /// <remarks>

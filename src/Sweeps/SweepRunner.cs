@@ -2,11 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Torchwright.Runtime;
 using Torchwright.Runtime.Data;
 using Torchwright.Runtime.Training;
 using static TorchSharp.torch;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>One run to train (a grid point under one seed): what the database records about it and how to build its module.</summary>
     public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel);

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>A results database that another writer holds (<see cref="ResultsDb.Open"/>); the message names the holder.</summary>
     public sealed class ResultsDbBusyException : IOException

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
-namespace Torchwright.Runtime.Sweeps
+namespace Torchwright.Sweeps
 {
     /// <summary>
     /// Reads the current row of a results-database query cell by cell, checking each cell against the schema

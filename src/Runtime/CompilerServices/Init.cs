@@ -1,16 +1,19 @@
 using System;
+using System.ComponentModel;
 using TorchSharp;
 using TorchSharp.Modules;
 using Torchwright.Runtime.Blocks;
 using static TorchSharp.torch;
 
-namespace Torchwright.Runtime
+namespace Torchwright.Runtime.CompilerServices
 {
     /// <summary>
     /// Weight initialisation as each reference implementation does it.  Generated top-level modules call one of these
     /// after construction; each walks every submodule (<c>modules()</c>, no reflection) and leaves modules it does not
-    /// know (relative-position tables, layer scales) with their constructor initialisation.
+    /// know (relative-position tables, layer scales) with their constructor initialisation. Called by generated code
+    /// and the Trainer, not meant to be called by hand.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public static class Init
     {
         /// <summary>torchvision ResNet: convs kaiming_normal_(fan_out, relu); BatchNorm/GroupNorm weight 1, bias 0.
@@ -101,7 +104,7 @@ namespace Torchwright.Runtime
         /// Used instead of TorchSharp 0.107.0's <c>nn.init.trunc_normal_</c>, which fills every element with
         /// <paramref name="std"/> when the mean is 0 (InitAndValidationTests shows the bug).
         /// </summary>
-        public static Tensor TruncNormal_(Tensor tensor, double mean, double std, double a, double b)
+        internal static Tensor TruncNormal_(Tensor tensor, double mean, double std, double a, double b)
         {
             if (tensor is null) throw new ArgumentNullException(nameof(tensor));
             if (!(std > 0) || double.IsInfinity(std)) throw new ArgumentOutOfRangeException(nameof(std), std, "the standard deviation must be positive and finite");
