@@ -131,7 +131,7 @@ namespace Torchwright.Runtime.Weights
 
         /// <summary>
         /// Loads a checkpoint — safetensors, or a PyTorch <c>torch.save</c> zip file (.pth/.pt), told apart by content,
-        /// see <see cref="TensorFiles.Read"/> — into the module's state dict by name; values are converted to each
+        /// see <see cref="TensorFiles.Read(string)"/> — into the module's state dict by name; values are converted to each
         /// parameter's dtype and device. Like PyTorch's <c>load_state_dict(strict=True)</c>, missing
         /// <c>num_batches_tracked</c> buffers are allowed (they keep their value). A DataParallel <c>module.</c> prefix on
         /// every key is removed. With <paramref name="strict"/>, any missing, unexpected, shape- or dtype-mismatched key throws
