@@ -28,7 +28,8 @@ namespace Torchwright.Cli.Commands
         /// </summary>
         public static string OneLine(Exception e)
         {
-            var message = e is System.Runtime.InteropServices.ExternalException ? e.Message.Split('\n')[0] : e.Message;
+            // ArgumentOutOfRangeException adds a second line, "Actual value was ...".
+            var message = e is System.Runtime.InteropServices.ExternalException or ArgumentOutOfRangeException ? e.Message.Split('\n')[0] : e.Message;
             if (e is ArgumentException { ParamName: { } param })
             {
                 var suffix = $" (Parameter '{param}')";
