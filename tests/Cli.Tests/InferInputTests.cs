@@ -18,44 +18,61 @@ namespace Torchwright.Cli.Tests
     /// bare and non-float32 inputs, FIFOs, and the engine under a finalizer pause. A tiny network (the sweep tests'
     /// 1-1-1-1 ResNet at width 1/8 on 32 px) keeps every run fast; Debian's PyTorch 1.13 writes the torch.save files.
     /// </summary>
-    public sealed class InferInputTests : IDisposable
+    public sealed class InferInputTests : IClassFixture<InferInputTests.Files>
     {
-        private readonly TempDir dir = new TempDir();
+        /// <summary>The tiny network's weights and input, and PyTorch's files made from them, written once for the class.</summary>
+        public sealed class Files : IDisposable
+        {
+            public Files()
+            {
+                Arch = Dir.Write("tiny.arch", SweepTests.TinyArch);
+                Weights = Path.Combine(Dir.Path, "weights.safetensors");
+                Input = Path.Combine(Dir.Path, "input.safetensors");
+                var ws = Loading.ArchWorkspace.Load(new[] { Arch }, false, out _, out _)!;
+                var checkedArch = ws.Compile().Architectures.Single(a => a.Name == "Tiny");
+                torch.manual_seed(3);
+                using (var module = ModuleCompiler.Build(checkedArch))
+                {
+                    // Non-trivial BatchNorm statistics, so a wrong or empty state dict shows in the logits.
+                    using (torch.no_grad())
+                        foreach (var (name, buffer) in module.named_buffers())
+                            if (name.EndsWith("running_var", StringComparison.Ordinal)) buffer.uniform_(0.5, 2.0);
+                            else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.uniform_(-0.2, 0.2);
+                    module.SaveSafetensors(Weights);
+                }
+                TensorFiles.Save(Input, new Dictionary<string, Tensor> { ["input"] = torch.randn(new long[] { 2, 3, 32, 32 }) });
+                var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
+                psi.ArgumentList.Add(Path.Combine(CliRunner.RepoRoot, "tests", "Cli.Tests", "python", "checkpoint_layouts.py"));
+                psi.ArgumentList.Add(Weights);
+                psi.ArgumentList.Add(Input);
+                psi.ArgumentList.Add(Dir.Path);
+                using var p = Process.Start(psi)!;
+                var err = p.StandardError.ReadToEndAsync();
+                p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, err.Result);
+            }
+
+            public TempDir Dir { get; } = new TempDir();
+            public string Arch { get; }
+            public string Weights { get; }
+            public string Input { get; }
+
+            public void Dispose() => Dir.Dispose();
+        }
+
+        private readonly TempDir dir;
         private readonly string arch;
         private readonly string weights;
         private readonly string input;
 
-        public InferInputTests()
+        public InferInputTests(Files files)
         {
-            arch = dir.Write("tiny.arch", SweepTests.TinyArch);
-            weights = Path.Combine(dir.Path, "weights.safetensors");
-            input = Path.Combine(dir.Path, "input.safetensors");
-            var ws = Loading.ArchWorkspace.Load(new[] { arch }, false, out _, out _)!;
-            var checkedArch = ws.Compile().Architectures.Single(a => a.Name == "Tiny");
-            torch.manual_seed(3);
-            using (var module = ModuleCompiler.Build(checkedArch))
-            {
-                // Non-trivial BatchNorm statistics, so a wrong or empty state dict shows in the logits.
-                using (torch.no_grad())
-                    foreach (var (name, buffer) in module.named_buffers())
-                        if (name.EndsWith("running_var", StringComparison.Ordinal)) buffer.uniform_(0.5, 2.0);
-                        else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.uniform_(-0.2, 0.2);
-                module.SaveSafetensors(weights);
-            }
-            TensorFiles.Save(input, new Dictionary<string, Tensor> { ["input"] = torch.randn(new long[] { 2, 3, 32, 32 }) });
-            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add(Path.Combine(CliRunner.RepoRoot, "tests", "Cli.Tests", "python", "checkpoint_layouts.py"));
-            psi.ArgumentList.Add(weights);
-            psi.ArgumentList.Add(input);
-            psi.ArgumentList.Add(dir.Path);
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, err.Result);
+            dir = files.Dir;
+            arch = files.Arch;
+            weights = files.Weights;
+            input = files.Input;
         }
-
-        public void Dispose() => dir.Dispose();
 
         private string In(string name) => Path.Combine(dir.Path, name);
 
@@ -124,7 +141,7 @@ namespace Torchwright.Cli.Tests
         [InlineData("--input")]
         public void A_fifo_or_a_device_is_refused_up_front(string option)
         {
-            var fifo = In("pipe.pth");
+            var fifo = In(option.TrimStart('-') + ".pipe");
             using (var mk = Process.Start("mkfifo", fifo)) mk.WaitForExit();
             foreach (var (path, kind) in new[] { (fifo, "a FIFO (named pipe)"), ("/dev/zero", "a character device") })
             {
