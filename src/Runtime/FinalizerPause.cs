@@ -16,7 +16,9 @@ namespace Torchwright.Runtime
     /// be true" from <c>c10::Scalar::toLong</c>, at random, a few times per million calls under allocation
     /// (TorchSharp PR #1496 is the upstream work on these temporaries). A sweep makes hundreds of such calls per step,
     /// so long runs failed now and then. Objects a collection finds unreachable while the pause is held are finalized
-    /// only after it ends — when every call that used them has returned. <see cref="Begin"/> costs one gen-0
+    /// only after it ends — when every call that used them has returned. The temporaries are made inside TorchSharp's own
+    /// methods (<c>Tensor.add(Tensor)</c> calls <c>add(target, 1)</c>; BatchNorm's forward; SGD's step), so no caller can
+    /// keep them alive: every loop that runs the engine holds a pause (training, evaluation, <c>infer</c>, <c>bench</c>). <see cref="Begin"/> costs one gen-0
     /// collection; hold a pause around a unit of work (a training step), not for minutes, since finalizable garbage
     /// waits while it is held. The finalizer thread is held at most <see cref="MaxPause"/>: TorchSharp itself calls
     /// <c>GC.WaitForPendingFinalizers</c> when a native allocation fails (its out-of-memory retry), which would otherwise
@@ -29,8 +31,13 @@ namespace Torchwright.Runtime
         /// networks here takes well under a second).</summary>
         public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(5);
 
+        private static int _held;
+
         private readonly ManualResetEventSlim _release = new ManualResetEventSlim(false);
         private int _disposed;
+
+        /// <summary>True while some pause is held (tests check that an engine loop runs under one).</summary>
+        internal static bool IsHeld => Volatile.Read(ref _held) > 0;
 
         private FinalizerPause() { }
 
@@ -46,6 +53,7 @@ namespace Torchwright.Runtime
                 GC.Collect(0, GCCollectionMode.Forced, blocking: true);
                 parked.Wait(1);
             }
+            Interlocked.Increment(ref _held);
             return pause;
         }
 
@@ -55,7 +63,9 @@ namespace Torchwright.Runtime
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0) _release.Set();
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            Interlocked.Decrement(ref _held);
+            _release.Set();
         }
 
         private sealed class Parker

@@ -314,33 +314,20 @@ namespace Torchwright.Sweeps
             var curves = new Dictionary<(string, long), List<LossPoint>>();
             using (var read = Command(tx, "SELECT variant, seed, step, loss FROM loss_curve ORDER BY variant, seed, step"))
             using (var reader = read.ExecuteReader())
-                while (reader.Read())
+                for (int n = 1; reader.Read(); n++)
                 {
-                    var key = (reader.GetString(0), reader.GetInt64(1));
-                    if (!curves.TryGetValue(key, out var curve)) curves[key] = curve = new List<LossPoint>();
-                    curve.Add(new LossPoint(reader.GetInt32(2), reader.GetDouble(3)));
+                    // The cells are checked as SQLite's are (StoredRow): a row edited on the server is refused, not reported.
+                    var (name, seed, point) = new StoredRow(Name, "loss_curve", $"row {n} (ordered by variant, seed, step)", reader, server: true).CurvePoint();
+                    if (!curves.TryGetValue((name, seed), out var curve)) curves[(name, seed)] = curve = new List<LossPoint>();
+                    curve.Add(point);
                 }
             var records = new List<VariantRecord>();
+            var runs = new HashSet<(string, long)>();
             using (var read = Command(tx, $"SELECT {Columns} FROM variants ORDER BY sweep, grid_index, variant, seed"))
             using (var reader = read.ExecuteReader())
-                while (reader.Read())
-                {
-                    var name = reader.GetString(0);
-                    var seed = reader.GetInt64(1);
-                    records.Add(new VariantRecord(
-                        Variant: name, Seed: seed, Sweep: reader.GetString(2), Index: reader.GetInt32(3), Status: reader.GetString(4),
-                        Started: reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                        Finished: reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
-                        ConfigJson: reader.GetString(7), Params: reader.GetInt64(8), Macs: reader.GetInt64(9),
-                        ImagesPerSecond: reader.IsDBNull(10) ? null : reader.GetDouble(10),
-                        PeakMemoryBytes: reader.IsDBNull(11) ? null : reader.GetInt64(11),
-                        TrainLoss: reader.IsDBNull(12) ? null : reader.GetDouble(12),
-                        EvalLoss: reader.IsDBNull(13) ? null : reader.GetDouble(13),
-                        EvalAccuracy: reader.IsDBNull(14) ? null : reader.GetDouble(14),
-                        Error: reader.IsDBNull(15) ? null : reader.GetString(15),
-                        RunJson: run, SourceDb: Name,
-                        LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
-                }
+                for (int n = 1; reader.Read(); n++)
+                    records.Add(new StoredRow(Name, "variants", $"row {n} (ordered by sweep, grid_index, variant, seed)", reader, server: true)
+                        .Variant(run, Name, runs, curves, ResultsDb.Statuses, ResultsDb.TimeFormat));
             return (IReadOnlyList<VariantRecord>)records;
         });
 

@@ -34,7 +34,7 @@ namespace Torchwright.Sweeps
         /// <summary>The run-settings key of schema version 1, where the one seed of every run was a training setting.</summary>
         private const string SeedSetting = "seed";
 
-        private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+        internal const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
         private const string Columns =
             "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
@@ -285,7 +285,7 @@ namespace Torchwright.Sweeps
                 ("loss_curve", new[] { "variant", "seed", "step", "loss" }),
             };
 
-        private static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
+        internal static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
 
         /// <summary>
         /// Schema 1 -> 2, in one transaction: every run keeps its row and loss curve and gets the seed it was trained
@@ -628,15 +628,9 @@ namespace Torchwright.Sweeps
                 using var reader = read.ExecuteReader();
                 for (int n = 1; reader.Read(); n++)
                 {
-                    var row = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, seed, step)", reader);
-                    var name = row.Text(0, "variant");
-                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
-                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed}");
-                    int step = (int)row.Integer(2, "step", 0, int.MaxValue);
-                    row = row.Named($"the row of variant {StoredRow.Quote(name)} seed {seed} at step {step.ToString(CultureInfo.InvariantCulture)}");
-                    double loss = row.Real(3, "loss", double.NegativeInfinity, double.PositiveInfinity);
+                    var (name, seed, point) = new StoredRow(Path, "loss_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, seed, step)", reader).CurvePoint();
                     if (!curves.TryGetValue((name, seed), out var curve)) curves[(name, seed)] = curve = new List<LossPoint>();
-                    curve.Add(new LossPoint(step, loss));
+                    curve.Add(point);
                 }
             }
 
@@ -649,34 +643,8 @@ namespace Torchwright.Sweeps
                 using var reader = read.ExecuteReader();
                 for (int n = 1; reader.Read(); n++)
                 {
-                    var row = new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant, seed)", reader);
-                    var name = row.Text(0, "variant");
-                    long seed = row.Integer(1, "seed", long.MinValue, long.MaxValue);
-                    // Only a file whose primary key was taken away can hold a run twice.
-                    if (!runs.Add((name, seed)))
-                        throw StoredRow.Damage(Path, $"table variants holds variant {StoredRow.Quote(name)} with seed {seed} in two rows; expected one row per run (its primary key)");
-                    row = row.Named($"row {StoredRow.Quote(name)} seed {seed}");
-                    const double Unbounded = double.PositiveInfinity;
-                    records.Add(new VariantRecord(
-                        Variant: name,
-                        Seed: seed,
-                        Sweep: row.Text(2, "sweep"),
-                        Index: (int)row.Integer(3, "grid_index", 0, int.MaxValue),
-                        Status: row.OneOf(4, "status", Statuses),
-                        Started: row.OptionalTime(5, "started", TimeFormat),
-                        Finished: row.OptionalTime(6, "finished", TimeFormat),
-                        ConfigJson: row.JsonObject(7, "config_json"),
-                        Params: row.Integer(8, "params", 0, long.MaxValue),
-                        Macs: row.Integer(9, "macs", 0, long.MaxValue),
-                        ImagesPerSecond: row.OptionalReal(10, "images_per_s", 0, Unbounded),
-                        PeakMemoryBytes: row.OptionalInteger(11, "peak_memory_bytes", 0, long.MaxValue),
-                        TrainLoss: row.OptionalReal(12, "train_loss", 0, Unbounded),
-                        EvalLoss: row.OptionalReal(13, "eval_loss", 0, Unbounded),
-                        EvalAccuracy: row.OptionalReal(14, "eval_acc", 0, 1),
-                        Error: row.OptionalText(15, "error"),
-                        RunJson: run,
-                        SourceDb: Path,
-                        LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>()));
+                    records.Add(new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant, seed)", reader)
+                        .Variant(run, Path, runs, curves, Statuses, TimeFormat));
                 }
             }
             return records;

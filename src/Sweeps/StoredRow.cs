@@ -1,37 +1,88 @@
 using System;
 using System.Collections.Generic;
+using System.Data.Common;
 using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using Torchwright.Runtime.Training;
 
 namespace Torchwright.Sweeps
 {
     /// <summary>
-    /// Reads the current row of a results-database query cell by cell, checking each cell against the schema
-    /// (docs/report.md). SQLite lets any cell hold any value, so a file edited by hand or damaged can hold a BLOB where
-    /// text belongs, an integer no variant can have, or JSON that does not parse: each of those is an
-    /// <see cref="InvalidDataException"/> naming the file, the table, the row and the column, what the cell holds and
-    /// what was expected — never a cast or overflow exception from the reader.
+    /// Reads the current row of a results-store query cell by cell, checking each cell against the schema
+    /// (docs/report.md), for SQLite and PostgreSQL alike. SQLite lets any cell hold any value, and a row of either store
+    /// can be edited by hand: a BLOB where text belongs, an integer no variant can have, an accuracy of 7, or JSON that
+    /// does not parse is an <see cref="InvalidDataException"/> naming the store, the table, the row and the column, what
+    /// the cell holds and what was expected — never a cast or overflow exception from the reader.
     /// </summary>
     internal readonly struct StoredRow
     {
-        private readonly SqliteDataReader _reader;
+        private readonly DbDataReader _reader;
         private readonly string _path;
         private readonly string _table;
         private readonly string _row;
+        private readonly bool _server;
 
-        public StoredRow(string path, string table, string row, SqliteDataReader reader)
+        /// <summary>The current row of <paramref name="reader"/>; <paramref name="server"/>: a PostgreSQL store (the fix names psql), not a SQLite file.</summary>
+        public StoredRow(string path, string table, string row, DbDataReader reader, bool server = false)
         {
             _path = path;
             _table = table;
             _row = row;
             _reader = reader;
+            _server = server;
         }
 
         /// <summary>The same row, named better once its key is read (e.g. "row 'S/a'" instead of "row 3").</summary>
-        public StoredRow Named(string row) => new StoredRow(_path, _table, row, _reader);
+        public StoredRow Named(string row) => new StoredRow(_path, _table, row, _reader, _server);
+
+        /// <summary>A loss_curve row (variant, seed, step, loss), named by its key as it is read.</summary>
+        public (string Variant, long Seed, LossPoint Point) CurvePoint()
+        {
+            var name = Text(0, "variant");
+            long seed = Integer(1, "seed", long.MinValue, long.MaxValue);
+            var row = Named($"the row of variant {Quote(name)} seed {seed}");
+            int step = (int)row.Integer(2, "step", 0, int.MaxValue);
+            row = row.Named($"the row of variant {Quote(name)} seed {seed} at step {step.ToString(CultureInfo.InvariantCulture)}");
+            return (name, seed, new LossPoint(step, row.Real(3, "loss", double.NegativeInfinity, double.PositiveInfinity)));
+        }
+
+        /// <summary>
+        /// A variants row in the column order both stores select (variant, seed, sweep, grid_index, status, started,
+        /// finished, config_json, params, macs, images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error):
+        /// one set of checks for both. A run that <paramref name="runs"/> already holds is a damaged primary key.
+        /// </summary>
+        public VariantRecord Variant(string runJson, string source, HashSet<(string, long)> runs,
+            Dictionary<(string, long), List<LossPoint>> curves, IReadOnlyList<string> statuses, string timeFormat)
+        {
+            var name = Text(0, "variant");
+            long seed = Integer(1, "seed", long.MinValue, long.MaxValue);
+            if (!runs.Add((name, seed)))
+                throw Damage(_path, $"table variants holds variant {Quote(name)} with seed {seed} in two rows; expected one row per run (its primary key)", server: _server);
+            var row = Named($"row {Quote(name)} seed {seed}");
+            const double Unbounded = double.PositiveInfinity;
+            return new VariantRecord(
+                Variant: name,
+                Seed: seed,
+                Sweep: row.Text(2, "sweep"),
+                Index: (int)row.Integer(3, "grid_index", 0, int.MaxValue),
+                Status: row.OneOf(4, "status", statuses),
+                Started: row.OptionalTime(5, "started", timeFormat),
+                Finished: row.OptionalTime(6, "finished", timeFormat),
+                ConfigJson: row.JsonObject(7, "config_json"),
+                Params: row.Integer(8, "params", 0, long.MaxValue),
+                Macs: row.Integer(9, "macs", 0, long.MaxValue),
+                ImagesPerSecond: row.OptionalReal(10, "images_per_s", 0, Unbounded),
+                PeakMemoryBytes: row.OptionalInteger(11, "peak_memory_bytes", 0, long.MaxValue),
+                TrainLoss: row.OptionalReal(12, "train_loss", 0, Unbounded),
+                EvalLoss: row.OptionalReal(13, "eval_loss", 0, Unbounded),
+                EvalAccuracy: row.OptionalReal(14, "eval_acc", 0, 1),
+                Error: row.OptionalText(15, "error"),
+                RunJson: runJson,
+                SourceDb: source,
+                LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>());
+        }
 
         public string Text(int ordinal, string column) =>
             OptionalText(ordinal, column) ?? throw Damaged(column, DBNull.Value, "text");
@@ -61,7 +112,8 @@ namespace Torchwright.Sweeps
         {
             var value = _reader.GetValue(ordinal);
             if (value is DBNull) return null;
-            if (value is long n && n >= min && n <= max) return n;
+            // SQLite gives every integer as a long; PostgreSQL an INTEGER column as an int.
+            if (value is long or int && Convert.ToInt64(value, CultureInfo.InvariantCulture) is var n && n >= min && n <= max) return n;
             throw Damaged(column, value, Range("an integer", min, max));
         }
 
@@ -86,6 +138,8 @@ namespace Torchwright.Sweeps
         /// <summary>An ISO-8601 UTC timestamp in the one format the database writes, or null.</summary>
         public DateTimeOffset? OptionalTime(int ordinal, string column, string format)
         {
+            if (_reader.GetValue(ordinal) is DateTime stamp) // a PostgreSQL TIMESTAMPTZ (Npgsql reads it as UTC)
+                return new DateTimeOffset(stamp.ToUniversalTime(), TimeSpan.Zero);
             var text = OptionalText(ordinal, column);
             if (text == null) return null;
             if (!DateTime.TryParseExact(text, format, CultureInfo.InvariantCulture,
@@ -119,12 +173,13 @@ namespace Torchwright.Sweeps
         }
 
         private InvalidDataException Damaged(string column, object value, string expected) =>
-            Damage(_path, $"table {_table}, {_row}, column {column} holds {Describe(value)}; expected {expected}");
+            Damage(_path, $"table {_table}, {_row}, column {column} holds {Describe(value)}; expected {expected}", server: _server);
 
-        /// <summary>The one message shape for a damaged results database, with the fix.</summary>
-        public static InvalidDataException Damage(string path, string what, Exception? inner = null) =>
-            new InvalidDataException($"{path}: the results database is damaged: {what}. "
-                + "Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy", inner);
+        /// <summary>The one message shape for a damaged results database, with the fix (psql for a server, sqlite3 for a file).</summary>
+        public static InvalidDataException Damage(string path, string what, Exception? inner = null, bool server = false) =>
+            new InvalidDataException($"{path}: the results database is damaged: {what}. " + (server
+                ? "Correct or delete that row with a PostgreSQL client (psql)"
+                : "Correct or delete that row with an SQLite client (sqlite3), or restore the file from a copy"), inner);
 
         private static string Range(string kind, long min, long max) =>
             max == long.MaxValue ? (min == 0 ? kind + " >= 0" : kind + " >= " + min.ToString(CultureInfo.InvariantCulture))
@@ -134,11 +189,11 @@ namespace Torchwright.Sweeps
             double.IsPositiveInfinity(max) ? (double.IsNegativeInfinity(min) ? kind : FormattableString.Invariant($"{kind} >= {min}"))
             : FormattableString.Invariant($"{kind} from {min} to {max}");
 
-        /// <summary>A cell's value for a one-line message: its SQLite type and, cut short and escaped, the value.</summary>
+        /// <summary>A cell's value for a one-line message: its type and, cut short and escaped, the value.</summary>
         public static string Describe(object value) => value switch
         {
             DBNull => "NULL",
-            long n => "the integer " + n.ToString(CultureInfo.InvariantCulture),
+            long or int => "the integer " + Convert.ToInt64(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture),
             double d => "the real number " + (double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : d > 0 ? "+infinity" : d < 0 ? "-infinity" : "NaN"),
             string s => "the text " + Quote(s),
             byte[] b => b.Length == 1 ? "a BLOB of 1 byte" : $"a BLOB of {b.Length} bytes",

@@ -90,7 +90,7 @@ namespace Torchwright.Cli.Tests
                 "  missing from the file (1): fc.bias",
                 "  unexpected in the file (1): fc.extra",
                 "  shape mismatches (1): conv1.weight: module [64, 3, 7, 7] vs file [64, 3, 3, 3]",
-                "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.",
+                "Fix the architecture (or --name) or the checkpoint; infer loads every weight or none",
             }, stderr.TrimEnd().Split('\n'));
             Assert.False(File.Exists(Path.Combine(dir, "o.safetensors")));
         }
@@ -102,7 +102,7 @@ namespace Torchwright.Cli.Tests
             var readme = Path.Combine(Repo, "README.md");
             var (code, _, stderr) = CliRunner.Run("infer", arch, "--name", "ResNet50", "--weights", dir, "--input", readme, "--output", Path.Combine(dir, "o.safetensors"));
             Assert.Equal(1, code);
-            Assert.Equal($"torchwright infer: {dir} is a directory; --weights and --input take a file", stderr.TrimEnd());
+            Assert.Equal($"torchwright infer: {dir} is a directory; --weights and --input take a regular file", stderr.TrimEnd());
 
             (code, _, stderr) = CliRunner.Run("infer", arch, "--name", "ResNet50", "--weights", readme, "--input", readme, "--output", Path.Combine(dir, "o.safetensors"));
             Assert.Equal(1, code);
@@ -143,8 +143,12 @@ namespace Torchwright.Cli.Tests
             // Without the map the same file names timm's keys as unexpected; an unknown scheme is a usage error listing the known.
             (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256",
                 "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
+            // Issue 24: the keys are timm's, and the message says which option reads them (not "strict: false", which infer lacks).
             Assert.Equal(1, code);
             Assert.Contains("stages.3.1.self_attn.qkv.weight", stderr);
+            Assert.StartsWith($"torchwright infer: Checkpoint '{Path.Combine(dir, "botnet26t_256.state.safetensors")}' does not match module 'BotNet26t256' (163 missing, 194 unexpected; nothing was loaded):", stderr);
+            Assert.EndsWith("\nThe unexpected keys are the names of key map 'timm-byobnet' (they rename onto the missing ones): add --weights-from timm\n", stderr);
+            Assert.DoesNotContain("strict", stderr);
             (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256", "--weights-from", "tim",
                 "--weights", Path.Combine(dir, "botnet26t_256.state.safetensors"), "--input", Path.Combine(dir, "x.safetensors"), "--output", Path.Combine(dir, "y.safetensors"));
             Assert.Equal(2, code);

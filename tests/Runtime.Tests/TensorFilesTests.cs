@@ -142,6 +142,71 @@ namespace Torchwright.Runtime.Tests
             Assert.Null(plain.Wrapper);
         }
 
+        /// <summary>
+        /// Issue 24: <c>{'state_dict': sd, 'state_dict_ema': dict(sd)}</c> pickles the same tensors under both entries;
+        /// disposing the entry not taken disposed the chosen one's tensors ("Tensor invalid -- empty handle").
+        /// </summary>
+        [Fact]
+        public void Entries_that_share_tensors_load_the_chosen_one_intact()
+        {
+            using var file = TensorFiles.Read(_cases["shared_ema.pth"]);
+            Assert.Equal("state_dict", file.Wrapper);
+            Assert.Equal(new[] { "state_dict_ema" }, file.OtherStateDicts);
+            Assert.Equal(_cases.Source.Keys.OrderBy(k => k), file.Tensors.Keys.OrderBy(k => k));
+            foreach (var (k, v) in _cases.Source) AssertSame(v, file.Tensors[k], k);
+
+            using var ema = TensorFiles.Read(_cases["shared_ema.pth"], entry: "state_dict_ema");
+            Assert.Equal("state_dict_ema", ema.Wrapper);
+            Assert.Equal(new[] { "state_dict" }, ema.OtherStateDicts);
+            foreach (var (k, v) in _cases.Source) AssertSame(v, ema.Tensors[k], k);
+        }
+
+        [Fact]
+        public void An_entry_is_taken_on_request_and_an_unknown_one_lists_the_state_dicts_there_are()
+        {
+            using var ema = TensorFiles.Read(_cases["wrapped_state_dict.pth"], entry: "state_dict_ema");   // zeros there
+            Assert.Equal("state_dict_ema", ema.Wrapper);
+            foreach (var (k, v) in _cases.Source) AssertSame(torch.zeros_like(v), ema.Tensors[k], k);
+
+            var e = Assert.Throws<InvalidDataException>(() => TensorFiles.Read(_cases["wrapped_state_dict.pth"], entry: "ema"));
+            Assert.Equal($"'{_cases["wrapped_state_dict.pth"]}' has no entry 'ema' holding a state dict; the entries that hold one: state_dict, state_dict_ema.", e.Message);
+            e = Assert.Throws<InvalidDataException>(() => TensorFiles.Read(_cases["plain.pth"], entry: "state_dict"));
+            Assert.Equal($"'{_cases["plain.pth"]}' is a state dict itself (a dict of tensors by name), with no entry 'state_dict' to choose.", e.Message);
+            e = Assert.Throws<InvalidDataException>(() => TensorFiles.Read(_cases["plain.safetensors"], entry: "state_dict"));
+            Assert.Equal($"'{_cases["plain.safetensors"]}' is a safetensors file, a flat state dict with no entry 'state_dict' to choose.", e.Message);
+        }
+
+        /// <summary>Issue 24: <c>torch.save(x)</c> of a bare tensor failed with "Unable to cast object of type 'Tensor' to type 'Hashtable'".</summary>
+        [Fact]
+        public void A_bare_tensor_file_reads_as_its_tensor_and_is_refused_as_a_state_dict()
+        {
+            using var expected = TensorFiles.Load(_cases["bare_tensor.safetensors"])["x"];
+            using var bare = TensorFiles.ReadTensor(_cases["bare_tensor.pt"], "input");
+            AssertSame(expected, bare, "bare tensor");
+            using var named = TensorFiles.ReadTensor(_cases["bare_tensor.safetensors"], "x");
+            AssertSame(expected, named, "named tensor");
+            var e = Assert.Throws<InvalidDataException>(() => TensorFiles.ReadTensor(_cases["bare_tensor.safetensors"], "input"));
+            Assert.Equal($"'{_cases["bare_tensor.safetensors"]}' has no tensor named 'input' (it has: x).", e.Message);
+            e = Assert.Throws<InvalidDataException>(() => TensorFiles.Read(_cases["bare_tensor.pt"]));
+            Assert.Equal($"'{_cases["bare_tensor.pt"]}' holds a single tensor (torch.save(tensor)), not a state dict; save a dict of tensors by name: torch.save(model.state_dict(), path).", e.Message);
+        }
+
+        /// <summary>Issue 24: a FIFO named as a tensor file blocked the reader forever; it is refused as a directory is.</summary>
+        [Fact]
+        public async System.Threading.Tasks.Task A_fifo_is_refused_without_blocking()
+        {
+            var fifo = PathOf("pipe.safetensors");
+            using (var mk = System.Diagnostics.Process.Start("mkfifo", fifo)) await mk.WaitForExitAsync();
+            var read = System.Threading.Tasks.Task.Run(() => TensorFiles.Read(fifo));
+            if (await System.Threading.Tasks.Task.WhenAny(read, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(20))) != read)
+            {
+                using (var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write)) { } // unblock the reader
+                Assert.Fail("reading a FIFO blocked");
+            }
+            var e = await Assert.ThrowsAsync<IOException>(() => read);
+            Assert.Equal($"'{fifo}' is a FIFO (named pipe), not a tensor file.", e.Message);
+        }
+
         [Fact]
         public void What_cannot_be_read_fails_in_one_line_naming_the_file_and_why()
         {

@@ -219,6 +219,28 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal("stages.0.1.attn.conv.weight", ex.Report.SourceKeys["layer1.1.se.conv.weight"]);
         }
 
+        /// <summary>Issue 24: timm's keys loaded without the map listed every key with no hint; the report and the message now
+        /// name the map that renames them, and a checkpoint of Torchwright's own names gets no such suggestion.</summary>
+        [Fact]
+        public void Timm_keys_loaded_without_a_map_name_the_map_that_reads_them()
+        {
+            using var net = HandBuiltResNet.Botnet26t();
+            var ex = Assert.Throws<CheckpointMismatchException>(() => net.LoadWeights(_cases["botnet26t_256.keys.safetensors"], strict: true));
+            Assert.Same(KeyMaps.TimmByobnet, ex.Report.SuggestedKeyMap);
+            Assert.EndsWith("\nThe unexpected keys are renamed onto missing ones by key map 'timm-byobnet': load through it (KeyMaps.Get(\"timm\")).", ex.Message);
+            Assert.Equal(ex.Message.Substring(0, ex.Message.LastIndexOf('\n')), ex.Mismatch);
+
+            using var file = TensorFiles.Read(_cases["botnet26t_256.keys.safetensors"]);
+            var report = net.LoadWeights(file, strict: false, keyMap: KeyMaps.Get("timm"));
+            Assert.Null(report.SuggestedKeyMap);
+            // The module's own names plus one unknown key: nothing to suggest. (Not disposed: it holds the module's tensors.)
+            using var extra = torch.zeros(2);
+            var ownFile = new TensorFile("own", TensorFileFormat.Safetensors, new Dictionary<string, Tensor>(net.state_dict()) { ["extra.weight"] = extra }, null);
+            var mismatch = Assert.Throws<CheckpointMismatchException>(() => net.LoadWeights(ownFile, strict: true));
+            Assert.Null(mismatch.Report.SuggestedKeyMap);
+            Assert.EndsWith("or load with strict: false to take the matching keys only.", mismatch.Message);
+        }
+
         [Fact]
         public void An_unmatched_key_keeps_its_timm_name_in_the_report()
         {

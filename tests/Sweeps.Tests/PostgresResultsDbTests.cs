@@ -55,6 +55,31 @@ namespace Torchwright.Sweeps.Tests
             Assert.Equal("2", _pg.Scalar(name, "SELECT value FROM meta WHERE key = 'schema_version'"));
         }
 
+        /// <summary>Issue 24: SQLite's reads were range-checked cell by cell (StoredRow), the server's were not: a hand-edited
+        /// eval_acc = 7 was reported as it was. Both stores now go through the same checks and the same message.</summary>
+        [Theory]
+        [InlineData("UPDATE variants SET eval_acc = 7", "column eval_acc holds the real number 7; expected a finite number from 0 to 1")]
+        [InlineData("UPDATE variants SET params = -3", "column params holds the integer -3; expected an integer >= 0")]
+        [InlineData("UPDATE variants SET config_json = '[1]'", "column config_json holds the text '[1]'; expected a JSON object (it is array)")]
+        [InlineData("UPDATE loss_curve SET step = -6 WHERE step = 6", "column step holds the integer -6; expected an integer from 0 to 2147483647")]
+        public void A_hand_edited_cell_out_of_range_is_refused_as_in_SQLite(string edit, string what)
+        {
+            var name = _pg.NewDatabase();
+            var db = _pg.ConnectionString(name);
+            using (var s = PostgresResultsDb.Open(db))
+            {
+                s.Plan(Grid(1, 1), Run);
+                Assert.Equal(ClaimState.Claimed, s.Claim(Grid(1, 1), "w", TimeSpan.FromMinutes(5), out var claim));
+                Assert.True(s.Finish(claim!, T0, Metrics(0.5)));
+                Assert.Equal(0.5, s.ReadAll().Single().EvalAccuracy);
+            }
+            _pg.Scalar(name, edit);
+            using var reader = PostgresResultsDb.Open(db, create: false);
+            var e = Assert.Throws<InvalidDataException>(() => reader.ReadAll());
+            var row = edit.Contains("loss_curve") ? "table loss_curve, the row of variant 'S/w=0' seed 0" : "table variants, row 'S/w=0' seed 0";
+            Assert.Equal($"{reader.Name}: the results database is damaged: {row}, {what}. Correct or delete that row with a PostgreSQL client (psql)", e.Message);
+        }
+
         [Fact]
         public void Concurrent_claims_never_hand_out_a_run_twice()
         {

@@ -17,7 +17,8 @@ namespace Torchwright.Zoo.Tests
     /// zoo (float64, eval forward and one training step, the same tolerances). Together they cover SE on bottleneck,
     /// split-attention and CoT blocks, ECA, every activation (stems included), CoTNeXt cardinality 2, the deep stem
     /// at [12, 16, 32] and timm's exact tiered [24, 32, 64], avd_first at radix 2 and at radix 1 with cardinality 2,
-    /// dilation 2 in a stride-1 c5 (bottleneck and split attention) and MHSA beside SE blocks.
+    /// dilation 2 in a stride-1 c5 (bottleneck and split attention), a single-block stage's dilation taken by the next
+    /// stage's first block (torchvision's previous_dilation) and MHSA beside SE blocks.
     /// </summary>
     [Collection(PythonCollection.Name)]
     public sealed class DeclaredParityTests
@@ -37,6 +38,7 @@ namespace Torchwright.Zoo.Tests
             ["DeclSplatR1DilatedEca"] = new(() => new DeclSplatR1DilatedEca(), DeclSplatR1DilatedEca.ParameterCount, 66_799),
             ["DeclCoxtSe"] = new(() => new DeclCoxtSe(), DeclCoxtSe.ParameterCount, 49_656),
             ["DeclBotSe"] = new(() => new DeclBotSe(), DeclBotSe.ParameterCount, 61_146),
+            ["DeclDilationAcrossStages"] = new(() => new DeclDilationAcrossStages(), DeclDilationAcrossStages.ParameterCount, 58_042),
         };
 
         /// <summary>The declarations checked from the same text the generator compiled.</summary>

@@ -22,6 +22,22 @@ namespace Torchwright.Cli.Commands
             return ws;
         }
 
+        /// <summary>
+        /// An exception's message as one line for the user: libtorch's first line (its C++ stack follows), and without the
+        /// " (Parameter 'x')" that .NET appends to an ArgumentException naming a parameter the user never sees.
+        /// </summary>
+        public static string OneLine(Exception e)
+        {
+            // ArgumentOutOfRangeException adds a second line, "Actual value was ...".
+            var message = e is System.Runtime.InteropServices.ExternalException or ArgumentOutOfRangeException ? e.Message.Split('\n')[0] : e.Message;
+            if (e is ArgumentException { ParamName: { } param })
+            {
+                var suffix = $" (Parameter '{param}')";
+                if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message.Substring(0, message.Length - suffix.Length);
+            }
+            return message;
+        }
+
         /// <summary>Parses --device (cpu, cuda, cuda:1) without initialising CUDA; a device this process cannot use is a
         /// usage error that says what to do (<see cref="Devices.WhyUnavailable"/>).</summary>
         public static bool TryGetDevice(CliContext ctx, string verb, string name, out Device device)

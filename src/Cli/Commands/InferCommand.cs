@@ -14,10 +14,11 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Commands
 {
     /// <summary>
-    /// <c>torchwright infer &lt;file.arch&gt; --name N --weights W.pth|W.pt|W.safetensors --input X.safetensors --output Y.safetensors [--device cpu|cuda]</c>:
+    /// <c>torchwright infer &lt;file.arch&gt; --name N --weights W.pth|W.pt|W.safetensors [--weights-key K] --input X.safetensors|X.pt --output Y.safetensors [--device cpu|cuda]</c>:
     /// builds the architecture (emitted and compiled in-process), loads the weights strictly (safetensors or a PyTorch
-    /// torch.save file, told apart by content; <see cref="ModuleWeights.LoadWeights(nn.Module, string, bool)"/>), runs the
-    /// tensor named <c>input</c> through it in eval mode and writes the tensor named <c>output</c> as safetensors.
+    /// torch.save file, told apart by content; <see cref="ModuleWeights.LoadWeights(nn.Module, TensorFile, bool, KeyMap?)"/>), runs the
+    /// input (the tensor named <c>input</c>, or a bare <c>torch.save(x)</c> tensor) through it in eval mode and writes the
+    /// tensor named <c>output</c> as safetensors. Every engine call runs under a <see cref="FinalizerPause"/>.
     /// </summary>
     internal static class InferCommand
     {
@@ -26,35 +27,38 @@ namespace Torchwright.Cli.Commands
             var file = new Argument<string>("file") { Description = "the .arch file declaring the architecture" };
             var name = new Option<string?>("--name", "-n") { Description = "architecture name (needed when the file declares several)" };
             var weights = new Option<string>("--weights", "-w") { Description = "the module's state dict (reference names): .safetensors, or a PyTorch torch.save file (.pth/.pt); told apart by content", Required = true };
-            var input = new Option<string>("--input", "-i") { Description = "safetensors (or torch.save) file holding a tensor named 'input' (N, C, H, W)", Required = true };
+            var weightsKey = new Option<string?>("--weights-key") { Description = "the entry of a torch.save'd checkpoint dict to load, e.g. state_dict_ema (default: the file itself when it is a state dict, else its 'state_dict', else its 'model' entry)" };
+            var input = new Option<string>("--input", "-i") { Description = "the image batch (N, C, H, W): a safetensors or torch.save file holding a tensor named 'input', or a bare torch.save(x) tensor; float64/float16/bfloat16 are converted to float32", Required = true };
             var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var from = new Option<string>("--weights-from") { Description = "whose names the checkpoint uses: none (Torchwright's = torchvision's, the default) or timm (timm ByobNet names: botnet26t_256, ...; timm's ResNet/ResNeSt names are Torchwright's already); see docs/weights.md", DefaultValueFactory = _ => "none" };
             var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
             {
-                file, name, weights, input, output, device, from,
+                file, name, weights, weightsKey, input, output, device, from,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, "infer") ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
-                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!));
+                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!, parse.GetValue(weightsKey)));
             return command;
         }
 
-        public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName, string weightsFrom = "none")
+        public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName,
+            string weightsFrom = "none", string? weightsKey = null)
         {
             KeyMap keyMap;
             try { keyMap = KeyMaps.Get(weightsFrom); }
             catch (ArgumentException e)
             {
-                ctx.Error.WriteLine($"torchwright infer: --weights-from: {e.Message.Split(" (Parameter")[0]}");
+                ctx.Error.WriteLine($"torchwright infer: --weights-from: {CommandSupport.OneLine(e)}");
                 return ExitCodes.Usage;
             }
             var ws = CommandSupport.LoadOrReport(ctx, "infer", new[] { file }, allowDirectories: false);
             if (ws == null) return ExitCodes.Usage;
             foreach (var path in new[] { weightsPath, inputPath })
             {
-                if (Directory.Exists(path))
+                // The check .arch imports go through (TW0036): a FIFO would block the read, a device never ends.
+                if (Loading.ArchFileReader.NonRegularKind(path) is string kind)
                 {
-                    ctx.Error.WriteLine($"torchwright infer: {path} is a directory; --weights and --input take a file");
+                    ctx.Error.WriteLine($"torchwright infer: {path} is {kind}; --weights and --input take a regular file");
                     return ExitCodes.DeclarationErrors;
                 }
                 if (!File.Exists(path))
@@ -71,38 +75,74 @@ namespace Torchwright.Cli.Commands
 
             try
             {
-                using var module = ModuleCompiler.Build(arch);
-                var report = module.LoadWeights(weightsPath, strict: true, keyMap);
-                module.to(device);
-                module.eval();
+                nn.Module<Tensor, Tensor> built;
+                LoadReport report;
+                IReadOnlyList<string> otherStateDicts;
+                using (FinalizerPause.Begin())
+                {
+                    built = ModuleCompiler.Build(arch);
+                    try
+                    {
+                        using var weights = TensorFiles.Read(weightsPath, weightsKey);
+                        otherStateDicts = weights.OtherStateDicts;
+                        report = built.LoadWeights(weights, strict: true, keyMap);
+                    }
+                    catch
+                    {
+                        built.Dispose();
+                        throw;
+                    }
+                }
+                using var module = built;
 
                 using var scope = torch.NewDisposeScope();
-                var tensors = TensorFiles.Load(inputPath);
-                if (!tensors.TryGetValue("input", out var x))
-                {
-                    ctx.Error.WriteLine($"torchwright infer: {inputPath} has no tensor named 'input' (it has: {string.Join(", ", tensors.Keys)})");
-                    return ExitCodes.Usage;
-                }
+                var x = TensorFiles.ReadTensor(inputPath, "input");
                 if (!x.is_floating_point())
                 {
-                    ctx.Error.WriteLine($"torchwright infer: tensor 'input' of {inputPath} is {x.dtype}; the module takes a floating-point image batch (N, C, H, W): save it as float32");
+                    ctx.Error.WriteLine($"torchwright infer: the input of {inputPath} is {x.dtype}; the module takes a floating-point image batch (N, C, H, W): save it as float32");
                     return ExitCodes.DeclarationErrors;
                 }
-                Tensor y;
-                using (torch.no_grad())
-                    y = module.call(x.to(device)).to(torch.CPU);
+                string? converted = null;
+                if (x.dtype != ScalarType.Float32)
+                {
+                    // The module's weights are float32; libtorch refuses to mix ("expected scalar type Double but found Float").
+                    converted = $"; input converted from {x.dtype} to Float32, the module's dtype";
+                    x = x.to(ScalarType.Float32);
+                }
+                var y = Forward(module, x, device);
                 TensorFiles.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
-                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
+                var others = otherStateDicts.Count > 0 ? $" (the file also holds {string.Join(", ", otherStateDicts)}: choose with --weights-key)" : "";
+                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}{others}{converted}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException
-                || e is CheckpointMismatchException || e is ModuleBuildException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException || e is NotSupportedException)
+            catch (CheckpointMismatchException e)
             {
-                // Shape guards, strict weight loading (every offending key, grouped, one group a line) and file format errors
-                // all say what is wrong and how to fix it. libtorch's messages carry its C++ stack after the first line.
-                var message = e is System.Runtime.InteropServices.ExternalException ? e.Message.Split('\n')[0] : e.Message;
-                ctx.Error.WriteLine($"torchwright infer: {message}");
+                // Every offending key, grouped, one group a line; the advice is the command line's: infer loads all or nothing.
+                var advice = e.Report.SuggestedKeyMap is { } map
+                    ? $"The unexpected keys are the names of key map '{map.Name}' (they rename onto the missing ones): add --weights-from {KeyMaps.ShortName(map)}"
+                    : "Fix the architecture (or --name) or the checkpoint; infer loads every weight or none";
+                ctx.Error.WriteLine($"torchwright infer: {e.Mismatch}\n{advice}");
                 return ExitCodes.DeclarationErrors;
+            }
+            catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException
+                || e is ModuleBuildException || e is System.Runtime.InteropServices.ExternalException || e is InvalidOperationException || e is NotSupportedException)
+            {
+                // Shape guards and file format errors say what is wrong and how to fix it.
+                ctx.Error.WriteLine($"torchwright infer: {CommandSupport.OneLine(e)}");
+                return ExitCodes.DeclarationErrors;
+            }
+        }
+
+        /// <summary>The module's output for <paramref name="x"/> on <paramref name="device"/>, back on the CPU: eval mode,
+        /// no gradients, under a <see cref="FinalizerPause"/> (TorchSharp's implicit Scalars, see there).</summary>
+        internal static Tensor Forward(nn.Module<Tensor, Tensor> module, Tensor x, Device device)
+        {
+            using (FinalizerPause.Begin())
+            using (torch.no_grad())
+            {
+                module.to(device);
+                module.eval();
+                return module.call(x.to(device)).to(torch.CPU);
             }
         }
     }

@@ -48,6 +48,13 @@ namespace Torchwright.Cli.Commands
             var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
             var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
             var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
+            // Checked when parsed: the optimizer holds it as a float32, and a larger value failed every run later.
+            lr.Validators.Add(r =>
+            {
+                var v = r.GetValueOrDefault<double>();
+                if (!(v > 0 && v <= float.MaxValue))
+                    r.AddError($"--lr {v.ToString(CultureInfo.InvariantCulture)}: give a positive learning rate of at most {float.MaxValue.ToString(CultureInfo.InvariantCulture)} (it is a float32 in the optimizer)");
+            });
             var warmup = new Option<double>("--warmup") { Description = "fraction of the steps over which the learning rate ramps up linearly to --lr (then a cosine decay), in [0, 1)", DefaultValueFactory = _ => TrainOptions.DefaultWarmupFraction };
             var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant); the first of --seeds", DefaultValueFactory = _ => 0 };
             var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
@@ -93,7 +100,6 @@ namespace Torchwright.Cli.Commands
             if (s.Steps is < 1) return Usage(ctx, $"--steps must be at least 1 (got {s.Steps})");
             if (s.Epochs is < 1) return Usage(ctx, $"--epochs must be at least 1 (got {s.Epochs})");
             if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
-            if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate)) return Usage(ctx, $"--lr must be a positive number (got {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
             if (!(s.Warmup >= 0 && s.Warmup < 1)) return Usage(ctx, $"--warmup must be a fraction in [0, 1) (got {s.Warmup.ToString(CultureInfo.InvariantCulture)})");
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
@@ -133,6 +139,15 @@ namespace Torchwright.Cli.Commands
             var result = ws.Compile(definition.Files);
             var checkedSweep = result.Sweeps.FirstOrDefault(x => x.Info.Name == definition.SweepName);
             DiagnosticPrinter.Print(ctx.Error, result.Diagnostics);
+            // Only a grid point's own errors skip that point; any other error (a repeated grid value, a fixed --set the
+            // base does not read or takes out of range) stops the sweep here, before the store is opened or created.
+            var outside = definition.ErrorsOutsideGridPoints(ws.Compile);
+            if (outside.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, outside.Where(d => !result.Diagnostics.Contains(d)).ToList());
+                ctx.Error.WriteLine($"sweep: {definition.SweepName} does not check (the errors above are not one grid point's own); fix them; nothing was trained");
+                return ExitCodes.DeclarationErrors;
+            }
             if (checkedSweep == null || checkedSweep.Variants.Count == 0)
             {
                 ctx.Error.WriteLine($"sweep: {definition.SweepName} has no valid variant ({DiagnosticPrinter.Tally(result.Diagnostics)}); fix the errors above");
@@ -165,7 +180,9 @@ namespace Torchwright.Cli.Commands
             if (runnable.Count == 0) return Usage(ctx, $"no variant of {definition.SweepName} fits the dataset {s.Dataset} (see above)");
 
             var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
-            int steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps);
+            int steps;
+            try { steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps); }
+            catch (ArgumentOutOfRangeException e) { return Usage(ctx, $"--epochs {s.Epochs}: {CommandSupport.OneLine(e)}"); }
             // Seed-major: the first seed of every variant trains before the second, so an early look at the database
             // already compares every variant.
             var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,

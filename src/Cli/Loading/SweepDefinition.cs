@@ -121,6 +121,13 @@ namespace Torchwright.Cli.Loading
             else
             {
                 chosen = sweepName ?? baseArch + "Sweep";
+                if (sweepName == null && Declared(ws, chosen) is var (kind, where))
+                {
+                    // Else the resolver blames the user's own declaration with "declared more than once".
+                    error = $"the sweep that --name {baseArch} and --set make is named {chosen} by default, but {where} declares {kind} of that name; "
+                        + $"name the new one with --sweep-name{(kind == "a sweep" ? $" (or run the declared one with --name {chosen})" : "")}";
+                    return null;
+                }
                 newSweeps.Add(new SweepDecl(chosen, at, basis, at, EquatableArray.From(gridAxes), at));
             }
             if (added.Count > 0 || newSweeps.Count > 0)
@@ -140,6 +147,33 @@ namespace Torchwright.Cli.Loading
             ArchResolver.Resolve(Files, Zoo.Files, diagnostics);
             return diagnostics.Where(d => d.IsError && d.Location.Path.StartsWith(SettingPathPrefix, StringComparison.Ordinal))
                 .Distinct().ToList();
+        }
+
+        /// <summary>
+        /// Every error that is not one grid point's own, which must stop the sweep before anything is opened or trained:
+        /// the declarations' and the grid's (a repeated value names two variants alike: TW0013), and those of the sweep's
+        /// base with the fixed --set settings applied (a setting it does not read, TW0024; a value out of range), found by
+        /// compiling the files without the sweep, as <c>check</c> would. What remains in a full compile is a grid point's
+        /// own (a head count that does not divide its width): that point is skipped.
+        /// </summary>
+        public IReadOnlyList<Diagnostic> ErrorsOutsideGridPoints(Func<IReadOnlyList<ArchFile>, CompilationResult> compile)
+        {
+            var diagnostics = new List<Diagnostic>();
+            ArchResolver.Resolve(Files, Zoo.Files, diagnostics);
+            var withoutSweep = Files.Select(f => f with { Sweeps = EquatableArray.From(f.Sweeps.Where(s => s.Name != SweepName)) }).ToList();
+            diagnostics.AddRange(compile(withoutSweep).Diagnostics);
+            return diagnostics.Where(d => d.IsError).Distinct().ToList();
+        }
+
+        /// <summary>What the workspace or the zoo declares under <paramref name="name"/> ("a sweep", "an architecture") and where.</summary>
+        private static (string Kind, string Where)? Declared(ArchWorkspace ws, string name)
+        {
+            foreach (var f in ws.Files)
+            {
+                if (f.Sweeps.FirstOrDefault(x => x.Name == name) is { } sweep) return ("a sweep", sweep.NameLocation.ToString());
+                if (f.Archs.FirstOrDefault(x => x.Name == name) is { } arch) return ("an architecture", arch.NameLocation.ToString());
+            }
+            return Zoo.Files.Any(f => f.Archs.Any(a => a.Name == name)) ? ("an architecture", "the zoo") : null;
         }
 
         private static string Describe(IEnumerable<string> sweeps, IEnumerable<string> archs)

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
+using Torchwright.Runtime;
 using System.IO;
 using System.Linq;
 using Torchwright.Dsl;
@@ -120,7 +120,9 @@ namespace Torchwright.Cli.Running
         {
             var ir = arch.Ir;
             var shape = new[] { settings.Batch, ir.Input.C, ir.Input.H, ir.Input.W };
-            using var module = ModuleCompiler.Build(arch);
+            nn.Module<Tensor, Tensor> built;
+            using (FinalizerPause.Begin()) built = ModuleCompiler.Build(arch); // TorchSharp's implicit Scalars: see FinalizerPause
+            using var module = built;
             long macs = BenchFlops.MacsOf(module);
             torch.manual_seed(BenchSettings.Seed);
             using var input = torch.randn(shape);
@@ -156,11 +158,9 @@ namespace Torchwright.Cli.Running
                 {
                     // Alternate who goes first so neither side always runs right after the other.
                     if (round % 2 == 1) Guard(ref reference, ref problem, Theirs);
-                    long faults = PageFaults.Current();
-                    var sw = Stopwatch.StartNew();
-                    workload.Step();
-                    ours.Add(sw.Elapsed.TotalMilliseconds);
-                    ourFaults.Add(PageFaults.Current() - faults);
+                    var (ms, faults) = workload.Step();
+                    ours.Add(ms);
+                    ourFaults.Add(faults);
                     if (round % 2 == 0) Guard(ref reference, ref problem, Theirs);
                 }
                 long peak = PeakMemory.PeakBytes();

@@ -1,4 +1,6 @@
 using System;
+using System.Diagnostics;
+using Torchwright.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,8 +64,16 @@ namespace Torchwright.Cli.Running
             }
         }
 
-        public void Step()
+        /// <summary>
+        /// One iteration under a <see cref="FinalizerPause"/> (TorchSharp's implicit Scalars, see there): its wall time in
+        /// milliseconds and the page faults it took, both measured inside the pause, so the pause's own gen-0 collection
+        /// is not counted.
+        /// </summary>
+        public (double Ms, long Faults) Step()
         {
+            using var pause = FinalizerPause.Begin();
+            long faults = PageFaults.Current();
+            var clock = Stopwatch.StartNew();
             // Every intermediate (activations, loss, gradients' temporaries) is freed when the iteration ends.
             using (var scope = torch.NewDisposeScope())
             {
@@ -79,6 +89,7 @@ namespace Torchwright.Cli.Running
                 }
             }
             if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
+            return (clock.Elapsed.TotalMilliseconds, PageFaults.Current() - faults);
         }
 
         public void Dispose()

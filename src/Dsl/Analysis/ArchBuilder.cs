@@ -191,6 +191,7 @@ namespace Torchwright.Dsl.Analysis
             long channels = stem.Kind.Word == "none" ? input.C : stem.OutChannels;
             string channelSource = stem.Kind.Word == "none" ? "the input" : "the stem";
             long dilation = 1;
+            StageContext? previousStage = null;
             for (int s = 0; s < n; s++)
             {
                 var stageName = FieldCatalog.StageName(s);
@@ -249,21 +250,49 @@ namespace Torchwright.Dsl.Analysis
                     if (!InRange(patchKernel, 1, 31, f.StageLocation(s, "patch_kernel", "patch_kernels"), "patch_kernel", stageName)) return null;
                 }
 
-                var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation);
+                var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation)
+                {
+                    FirstBlockUndilated = $"a {kind.Word} block, which has no dilated form", // the ResNet family says otherwise
+                };
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
                 // The arch-level word (or a stage word with none above it) is required even where only MHSA is built;
                 // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
                 if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
+                if (previousStage != null) CheckDilationActs(previousStage, ctx);
+                previousStage = ctx;
                 dilation = ctx.Dilation;
                 stages.Add(new StageIR(s, channels, outCh, stride, patchKernel, EquatableArray.From(blocks)));
                 channels = outCh;
                 channelSource = stageName + ".out";
             }
 
+            if (previousStage != null) CheckDilationActs(previousStage, null);
             if (HasNewErrors) return null;
             f.ReportUnused(n, s => Describe(stages[s]));
             return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location);
+        }
+
+        /// <summary>
+        /// A stage's cN.dilation acts on its blocks after the first and on the next stage's first block (torchvision's
+        /// previous_dilation); one that acts on neither — a single-block last stage, a next stage that starts with an MHSA
+        /// block — builds nothing, which is TW0024, said by that rule.
+        /// </summary>
+        private void CheckDilationActs(StageContext stage, StageContext? next)
+        {
+            if (!stage.DilationRead || stage.DilationActsHere || (next != null && next.FirstBlockUndilated == null)) return;
+            var path = StagePath(stage.Index, "dilation");
+            string here = stage.Depth == 1 ? $"{stage.Name} has a single block" : $"{stage.Name}'s blocks after the first have no dilated form";
+            string after = next == null ? "is the last stage" : $"{next.Name}'s first block is {next.FirstBlockUndilated}";
+            const string Rule = "a stage's dilation acts on the 3x3 convs of its blocks after the first and of the next stage's first block (torchvision's previous_dilation)";
+            if (f.IsInherited(path))
+            {
+                // As for every field a base set (FieldReader.ReportUnused): a warning, and none for a sweep's grid point.
+                if (arch.Variant == null)
+                    diagnostics.Add(DiagnosticCatalog.UnusedField.Create(f.Field(path)!.PathLocation, stage.Name, path, $"{here} and {after}; {Rule} (set by the base '{f.Field(path)!.SetBy}')"));
+                return;
+            }
+            diagnostics.Add(DiagnosticCatalog.FieldHasNoEffect.Create(f.Field(path)!.PathLocation, stage.Name, path, $"{here} and {after}", Rule));
         }
 
         /// <summary>"bottleneck blocks", "bottleneck and MHSA blocks": what a stage is built from, for messages.</summary>

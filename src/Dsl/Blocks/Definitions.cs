@@ -129,8 +129,18 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The dilation the previous stage ended with: this stage's first block keeps it (torchvision, timm).</summary>
         public long PreviousDilation { get; }
 
-        /// <summary>Set by the definition: the dilation this stage ends with.</summary>
+        /// <summary>Set by the definition: the dilation this stage ends with (the next stage's first block takes it).</summary>
         public long Dilation { get; set; }
+
+        /// <summary>Set by the definition: whether the stage read its cN.dilation (the ResNet family does).</summary>
+        public bool DilationRead { get; set; }
+
+        /// <summary>Set by the definition: whether a block after the first takes the stage's dilation.</summary>
+        public bool DilationActsHere { get; set; }
+
+        /// <summary>Set by the definition: what the first block is when it takes no dilation ("an MHSA block"), null when it
+        /// takes <see cref="PreviousDilation"/>.</summary>
+        public string? FirstBlockUndilated { get; set; }
 
         public string StagePath(string field) => FieldReader.StagePath(Index, field);
     }

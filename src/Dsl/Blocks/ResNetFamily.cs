@@ -62,7 +62,7 @@ namespace Torchwright.Dsl.Blocks
             AttentionAtWords, ReadBy: "blocks with attention = se or eca");
 
         public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
-            "Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1.",
+            "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1.",
             ReadBy: "bottleneck and splat blocks");
 
         public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
@@ -176,20 +176,26 @@ namespace Torchwright.Dsl.Blocks
                 && (mhsaAttention = Definitions.ChannelAttention(mhsaWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
                 return null;
 
+            // torchvision's previous_dilation: the stage's dilation acts on its blocks after the first and on the next
+            // stage's first block; this stage's first block keeps the previous stage's. Whether it acts anywhere is known
+            // once the next stage is built (ArchBuilder reports a dilation that acts nowhere).
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
-            if (dilatedBlocks && f.Has(stage.StagePath("dilation")))
+            if (f.Has(stage.StagePath("dilation")))
             {
                 dilation = f.Int(stage.StagePath("dilation"), 1);
                 if (!f.InRange(dilation, 1, 16, f.LocationOf(stage.StagePath("dilation")), "dilation", stage.Name)) return null;
-                if (dilation != 1 && !TakesDilation)
+                if (dilation != 1 && dilatedBlocks && !TakesDilation)
                 {
                     f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(stage.StagePath("dilation")), stage.Name, "dilation", dilation,
                         $"{Word} blocks have no dilated form; use bottleneck or splat blocks, or dilation 1"));
                     return null;
                 }
+                stage.DilationRead = true;
             }
-            long firstDilation = mask[0] || !TakesDilation ? 1 : stage.PreviousDilation;
+            stage.DilationActsHere = dilatedBlocks && TakesDilation;
+            stage.FirstBlockUndilated = mask[0] ? "an MHSA block" : TakesDilation ? null : $"a {Word} block, which has no dilated form";
+            long firstDilation = stage.FirstBlockUndilated != null ? 1 : stage.PreviousDilation;
             stage.Dilation = dilation;
 
             var shortcut = ShortcutKind.Conv;

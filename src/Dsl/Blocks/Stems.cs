@@ -110,6 +110,12 @@ namespace Torchwright.Dsl.Blocks
         public override StemIR? Read(StemContext stem)
         {
             var f = stem.Fields;
+            // timm's and ResNeSt's stem_width is this stem's inner width (timm resnet.py: stem_chs = (w, w), then 2w out;
+            // 'deep_tiered': (3 * (w // 4), w)): say the stem_widths that builds what they meant. A base's is FieldReader's.
+            if (f.Has("stem_width") && !f.IsInherited("stem_width") && f.Int("stem_width", 0) is var w and >= 1)
+                f.Report(DiagnosticCatalog.FieldHasNoEffect.Create(f.Field("stem_width")!.PathLocation, f.ArchName, "stem_width",
+                    "the deep stem takes stem_widths, its three convs' outputs",
+                    $"timm's and ResNeSt's stem_width = {w} is stem_widths = [{w}, {w}, {2 * w}] here (timm's deep_tiered stem: [{3 * (w / 4)}, {w}, {2 * w}])"));
             var widths = f.List("stem_widths") ?? new long[] { 32, 32, 64 };
             if (widths.Length != 3)
             {

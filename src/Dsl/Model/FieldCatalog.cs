@@ -73,6 +73,9 @@ namespace Torchwright.Dsl.Model
         private static readonly Dictionary<string, FieldInfo> StageFields =
             All.Where(f => (f.Scope & FieldScope.Stage) != 0).ToDictionary(f => f.Name, StringComparer.Ordinal);
 
+        /// <summary>Whether <paramref name="name"/> is a stage field that has no arch-level form (cN.dilation, cN.mhsa).</summary>
+        public static bool IsStageOnly(string name) => StageFields.ContainsKey(name) && !ArchFields.ContainsKey(name);
+
         /// <summary>Stage prefixes are c2, c3, ... (cN = the stage whose output has stride 2^N, as in detection papers).</summary>
         public const int FirstStageNumber = 2;
 

@@ -293,6 +293,8 @@ namespace Torchwright.Dsl.Resolution
             {
                 var hint = FieldCatalog.Suggest(path);
                 var tail = hint != null ? $"; did you mean '{hint}'?" : "; see docs/fields.md for the fields";
+                if (!path.Contains('.') && FieldCatalog.IsStageOnly(path))
+                    tail = $"; '{path}' is set per stage: write it cN.{path} (e.g. {FieldCatalog.StageName(3)}.{path})";
                 if (!FieldCatalog.TryParsePath(path, out _, out _))
                     tail = LeadingZeroStage(path) is string plain
                         ? $"; write the stage as {plain} (stage numbers have no leading zeros)"

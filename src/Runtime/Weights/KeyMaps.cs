@@ -115,6 +115,28 @@ namespace Torchwright.Runtime.Weights
                 "('timm' = 'timm-byobnet'; 'torchvision' = 'none').", nameof(name));
         }
 
+        /// <summary>The shortest name that selects <paramref name="map"/> (<c>"timm"</c> for <see cref="TimmByobnet"/>).</summary>
+        internal static string ShortName(KeyMap map) =>
+            ByName.Where(kv => ReferenceEquals(kv.Value, map)).Select(kv => kv.Key)
+                .OrderBy(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).FirstOrDefault() ?? map.Name;
+
+        /// <summary>
+        /// The known key map that renames the most of <paramref name="unexpected"/> (checkpoint keys the module does not
+        /// have) onto <paramref name="missing"/> (module keys the checkpoint lacks), when it renames at least half of them;
+        /// else null. It names where a checkpoint probably comes from when it was loaded without a key map.
+        /// </summary>
+        internal static KeyMap? Suggest(IReadOnlyCollection<string> unexpected, IReadOnlySet<string> missing)
+        {
+            KeyMap? best = null;
+            int bestCount = 0;
+            foreach (var map in ByName.Values.Distinct().Where(m => !m.IsIdentity))
+            {
+                int count = unexpected.Count(k => missing.Contains(map.Map(k)));
+                if (count > bestCount) (best, bestCount) = (map, count);
+            }
+            return bestCount > 0 && 2 * bestCount >= unexpected.Count ? best : null;
+        }
+
         private static IReadOnlyList<KeyRule> TimmByobnetRules()
         {
             const string Block = @"^(layer\d+\.\d+)\.";

@@ -65,6 +65,13 @@ namespace Torchwright.Runtime.Weights
         /// </summary>
         public IReadOnlyList<string> DTypeMismatched { get; }
 
+        /// <summary>
+        /// When the load was not exact and went through no key map: a known key map (<see cref="KeyMaps"/>) that renames
+        /// the file's unexpected keys onto the module's missing ones (at least half of them), the checkpoint's likely
+        /// origin; else null.
+        /// </summary>
+        public KeyMap? SuggestedKeyMap { get; internal set; }
+
         /// <summary>True when every module key was loaded or kept and the file had nothing else.</summary>
         public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatched.Count == 0 && DTypeMismatched.Count == 0;
 
@@ -119,9 +126,21 @@ namespace Torchwright.Runtime.Weights
     /// <summary>A strict load that did not match: every offending key, grouped, in <see cref="Report"/> and in the message.</summary>
     public sealed class CheckpointMismatchException : Exception
     {
-        public CheckpointMismatchException(string message, LoadReport report) : base(message) => Report = report;
+        public CheckpointMismatchException(string message, LoadReport report) : this(message, message, report)
+        {
+        }
+
+        internal CheckpointMismatchException(string mismatch, string message, LoadReport report) : base(message)
+        {
+            Mismatch = mismatch;
+            Report = report;
+        }
 
         public LoadReport Report { get; }
+
+        /// <summary>The message without its closing advice: what did not match, key by key (a caller with other
+        /// means than this API's, such as the CLI, adds its own).</summary>
+        public string Mismatch { get; }
     }
 
     /// <summary>Loads a module's state dict (parameters and persistent buffers) from a checkpoint, and saves it.</summary>
@@ -131,7 +150,7 @@ namespace Torchwright.Runtime.Weights
 
         /// <summary>
         /// Loads a checkpoint — safetensors, or a PyTorch <c>torch.save</c> zip file (.pth/.pt), told apart by content,
-        /// see <see cref="TensorFiles.Read"/> — into the module's state dict by name; values are converted to each
+        /// see <see cref="TensorFiles.Read(string)"/> — into the module's state dict by name; values are converted to each
         /// parameter's dtype and device. Like PyTorch's <c>load_state_dict(strict=True)</c>, missing
         /// <c>num_batches_tracked</c> buffers are allowed (they keep their value). A DataParallel <c>module.</c> prefix on
         /// every key is removed. With <paramref name="strict"/>, any missing, unexpected, shape- or dtype-mismatched key throws
@@ -198,15 +217,19 @@ namespace Torchwright.Runtime.Weights
             }
 
             var report = new LoadReport(file.Path, file.Wrapper, prefix, loadable, kept, missing, unexpected, shapes, dtypes, keyMap, sourceKeys);
+            if (keyMap is null or { IsIdentity: true } && unexpected.Count > 0)
+                report.SuggestedKeyMap = KeyMaps.Suggest(unexpected, new HashSet<string>(missing, ordinal));
             if (strict && !report.IsExact)
             {
                 var counts = new[] { (missing.Count, "missing"), (unexpected.Count, "unexpected"), (shapes.Count, "shape mismatched"), (dtypes.Count, "dtype mismatched") }
                     .Where(c => c.Item1 > 0).Select(c => $"{c.Item1} {c.Item2}");
-                throw new CheckpointMismatchException(
-                    $"Checkpoint '{file.Path}'{(file.Wrapper != null ? $" (its '{file.Wrapper}' entry)" : "")}" +
+                var mismatch = $"Checkpoint '{file.Path}'{(file.Wrapper != null ? $" (its '{file.Wrapper}' entry)" : "")}" +
                     $"{(keyMap is { IsIdentity: false } ? $" read through key map '{keyMap.Name}'" : "")} does not match module '{module.GetName()}' " +
-                    $"({string.Join(", ", counts)}; nothing was loaded):\n{report.Problems}\n" +
-                    "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.", report);
+                    $"({string.Join(", ", counts)}; nothing was loaded):\n{report.Problems}";
+                var advice = report.SuggestedKeyMap is { } suggested
+                    ? $"The unexpected keys are renamed onto missing ones by key map '{suggested.Name}': load through it (KeyMaps.Get(\"{KeyMaps.ShortName(suggested)}\"))."
+                    : "Fix the architecture or the checkpoint, or load with strict: false to take the matching keys only.";
+                throw new CheckpointMismatchException(mismatch, mismatch + "\n" + advice, report);
             }
             using (torch.no_grad())
             {

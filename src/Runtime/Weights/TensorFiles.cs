@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.IO;
+using System.IO.Compression;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -33,12 +34,13 @@ namespace Torchwright.Runtime.Weights
     /// <summary>The tensors of one file, by name, with where they came from. Disposing it disposes the tensors.</summary>
     public sealed class TensorFile : IDisposable
     {
-        internal TensorFile(string path, TensorFileFormat format, Dictionary<string, Tensor> tensors, string? wrapper)
+        internal TensorFile(string path, TensorFileFormat format, Dictionary<string, Tensor> tensors, string? wrapper, IReadOnlyList<string>? otherStateDicts = null)
         {
             Path = path;
             Format = format;
             Tensors = tensors;
             Wrapper = wrapper;
+            OtherStateDicts = otherStateDicts ?? Array.Empty<string>();
         }
 
         /// <summary>The file as named by the caller.</summary>
@@ -54,6 +56,10 @@ namespace Torchwright.Runtime.Weights
         /// training scripts nest them: <c>{'state_dict': {...}, 'epoch': 90, ...}</c>); null when the file is the state dict.
         /// </summary>
         public string? Wrapper { get; }
+
+        /// <summary>The other entries of the torch.save'd dict that hold a state dict (<c>"state_dict_ema"</c>, ...), sorted;
+        /// <see cref="TensorFiles.Read(string, string?)"/> takes one of them by name.</summary>
+        public IReadOnlyList<string> OtherStateDicts { get; }
 
         public void Dispose()
         {
@@ -107,7 +113,7 @@ namespace Torchwright.Runtime.Weights
             return TensorFileFormat.Unknown;
         }
 
-        /// <summary>Reads every tensor of a safetensors or torch.save file (see <see cref="Read"/>).</summary>
+        /// <summary>Reads every tensor of a safetensors or torch.save file (see <see cref="Read(string)"/>).</summary>
         public static Dictionary<string, Tensor> Load(string path)
         {
             var file = Read(path);
@@ -118,9 +124,41 @@ namespace Torchwright.Runtime.Weights
         /// Reads every tensor of a safetensors file or of a PyTorch <c>torch.save</c> zip file holding a dict of tensors
         /// (a state dict), or a dict whose <c>"state_dict"</c> or <c>"model"</c> entry is one (the other entries —
         /// epoch, optimizer state, EMA weights, arguments — are dropped). Any problem throws <see cref="InvalidDataException"/>
-        /// (or <see cref="IOException"/> for a directory or an unreadable file) with a one-line message naming the file.
+        /// (or <see cref="IOException"/> for a directory, a FIFO or device, or an unreadable file) with a one-line message naming the file.
         /// </summary>
-        public static TensorFile Read(string path)
+        public static TensorFile Read(string path) => Read(path, entry: null);
+
+        /// <summary>
+        /// As <see cref="Read(string)"/>, taking the state dict from the torch.save'd dict's entry <paramref name="entry"/>
+        /// (<c>"state_dict_ema"</c>, ...) when it is not null; a file without such an entry throws, naming the entries that
+        /// hold a state dict.
+        /// </summary>
+        public static TensorFile Read(string path, string? entry)
+        {
+            var read = ReadAny(path, entry);
+            if (read is TensorFile file) return file;
+            ((Tensor)read).Dispose();
+            throw new InvalidDataException(
+                $"'{path}' holds a single tensor (torch.save(tensor)), not a state dict; save a dict of tensors by name: torch.save(model.state_dict(), path).");
+        }
+
+        /// <summary>
+        /// The tensor named <paramref name="name"/> of a safetensors or torch.save file, or the file's only tensor when
+        /// torch.save wrote a bare tensor (<c>torch.save(x)</c>); the file's other tensors are disposed. A file without it
+        /// throws <see cref="InvalidDataException"/> listing the names it has.
+        /// </summary>
+        public static Tensor ReadTensor(string path, string name)
+        {
+            if (name is null) throw new ArgumentNullException(nameof(name));
+            var read = ReadAny(path, entry: null);
+            if (read is Tensor bare) return bare;
+            using var file = (TensorFile)read;
+            if (file.Tensors.Remove(name, out var found)) return found;
+            throw new InvalidDataException($"'{path}' has no tensor named '{name}' (it has: {string.Join(", ", file.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal))}).");
+        }
+
+        /// <summary>A <see cref="TensorFile"/>, or the <see cref="Tensor"/> a torch.save file holds bare.</summary>
+        private static object ReadAny(string path, string? entry)
         {
             if (path is null) throw new ArgumentNullException(nameof(path));
             using var fs = OpenRead(path);
@@ -129,6 +167,8 @@ namespace Torchwright.Runtime.Weights
             {
                 case TensorFileFormat.Safetensors:
                 {
+                    if (entry != null)
+                        throw new InvalidDataException($"'{path}' is a safetensors file, a flat state dict with no entry '{entry}' to choose.");
                     CheckSafetensorsHeader(path, fs);
                     Dictionary<string, Tensor> tensors;
                     try
@@ -143,26 +183,92 @@ namespace Torchwright.Runtime.Weights
                 }
                 case TensorFileFormat.TorchZip:
                 {
-                    Hashtable root;
-                    try
+                    var root = Unpickle(path, fs);
+                    if (root is Tensor bare) return bare;
+                    if (root is not Hashtable dict)
                     {
-                        root = PyTorchUnpickler.UnpickleStateDict(fs, leaveOpen: true);
+                        DisposeTensors(root, keep: null);
+                        throw new InvalidDataException($"'{path}' holds a {PythonType(root)}, not a dict of tensors; save the state dict itself: torch.save(model.state_dict(), path).");
                     }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        throw new InvalidDataException($"'{path}' is a torch.save zip file that {PyBridge} cannot read: {ExplainUnpickle(e)}", e);
-                    }
-                    var tensors = StateDictOf(path, root, out var wrapper);
-                    return new TensorFile(path, format, tensors, wrapper);
+                    var tensors = StateDictOf(path, dict, entry, out var wrapper, out var others);
+                    return new TensorFile(path, format, tensors, wrapper, others);
                 }
-                case TensorFileFormat.TorchLegacy:
-                    throw new InvalidDataException(
-                        $"'{path}' was written by torch.save's legacy format (_use_new_zipfile_serialization=False, or PyTorch before 1.6), " +
-                        $"which {PyBridge} does not read; re-save it in PyTorch: torch.save(torch.load(path), new_path), or as safetensors.");
                 default:
-                    throw new InvalidDataException(
-                        $"'{path}' is neither a safetensors file nor a PyTorch torch.save zip file (it starts with {Hex(fs)}).");
+                    throw NotATensorFile(path, fs, format);
             }
+        }
+
+        private static Exception NotATensorFile(string path, FileStream fs, TensorFileFormat format) => format == TensorFileFormat.TorchLegacy
+            ? new InvalidDataException(
+                $"'{path}' was written by torch.save's legacy format (_use_new_zipfile_serialization=False, or PyTorch before 1.6), " +
+                $"which {PyBridge} does not read; re-save it in PyTorch: torch.save(torch.load(path), new_path), or as safetensors.")
+            : new InvalidDataException(
+                $"'{path}' is neither a safetensors file nor a PyTorch torch.save zip file (it starts with {Hex(fs)}).");
+
+        /// <summary>The object a torch.save zip file holds: a dict (Hashtable), a bare tensor, or anything else pickled.</summary>
+        private static object? Unpickle(string path, FileStream fs)
+        {
+            try
+            {
+                try
+                {
+                    return PyTorchUnpickler.UnpickleStateDict(fs, leaveOpen: true);
+                }
+                catch (InvalidCastException)
+                {
+                    // PyBridge casts what it unpickled to a dict. Anything else (a bare tensor) is read again with its
+                    // pickle wrapped in a one-entry dict, so the cast holds and the object comes back as it was.
+                    fs.Position = 0;
+                    using var wrapped = WrapRootInDict(fs);
+                    return PyTorchUnpickler.UnpickleStateDict(wrapped, leaveOpen: true)[RootKey];
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new InvalidDataException($"'{path}' is a torch.save zip file that {PyBridge} cannot read: {ExplainUnpickle(e)}", e);
+            }
+        }
+
+        private const string RootKey = "root";
+
+        /// <summary>
+        /// A copy of the torch.save zip whose data.pkl unpickles to <c>{"root": what the file holds}</c>: the pickle's
+        /// opcodes are kept between EMPTY_DICT + BINUNICODE "root" before and SETITEM + STOP after (no memo entry is added,
+        /// so the original's memo references still hold). Entries keep their names; tensor data is copied as it is.
+        /// </summary>
+        private static MemoryStream WrapRootInDict(FileStream fs)
+        {
+            var copy = new MemoryStream();
+            using (var source = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true))
+            using (var target = new ZipArchive(copy, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                foreach (var e in source.Entries)
+                {
+                    using var input = e.Open();
+                    var output = target.CreateEntry(e.FullName, CompressionLevel.NoCompression);
+                    using var o = output.Open();
+                    if (!e.Name.EndsWith("data.pkl", StringComparison.Ordinal))
+                    {
+                        input.CopyTo(o);
+                        continue;
+                    }
+                    using var pickle = new MemoryStream();
+                    input.CopyTo(pickle);
+                    var bytes = pickle.ToArray();
+                    int start = bytes.Length >= 2 && bytes[0] == 0x80 ? 2 : 0;           // PROTO n
+                    int end = bytes.Length > start && bytes[^1] == (byte)'.' ? bytes.Length - 1 : bytes.Length; // STOP
+                    o.Write(bytes, 0, start);
+                    o.WriteByte((byte)'}');                                               // EMPTY_DICT
+                    o.WriteByte((byte)'X');                                               // BINUNICODE "root"
+                    o.Write(BitConverter.GetBytes(RootKey.Length));
+                    o.Write(Encoding.ASCII.GetBytes(RootKey));
+                    o.Write(bytes, start, end - start);
+                    o.WriteByte((byte)'s');                                               // SETITEM
+                    o.WriteByte((byte)'.');                                               // STOP
+                }
+            }
+            copy.Position = 0;
+            return copy;
         }
 
         /// <summary>The <c>__metadata__</c> map of a safetensors file (empty when it has none).</summary>
@@ -351,18 +457,32 @@ namespace Torchwright.Runtime.Weights
             return buf;
         }
 
-        /// <summary>The flat name -> tensor map of an unpickled torch.save dict, taken from a wrapper entry if need be.</summary>
-        private static Dictionary<string, Tensor> StateDictOf(string path, Hashtable root, out string? wrapper)
+        /// <summary>The flat name -> tensor map of an unpickled torch.save dict, taken from a wrapper entry if need be
+        /// (<paramref name="entry"/> when given); every tensor the result does not hold is disposed.</summary>
+        private static Dictionary<string, Tensor> StateDictOf(string path, Hashtable root, string? entry, out string? wrapper, out IReadOnlyList<string> others)
         {
             wrapper = null;
+            var stateDicts = root.Keys.OfType<string>()
+                .Where(k => root[k] is IDictionary inner && inner.Count > 0 && IsTensorDict(inner))
+                .OrderBy(k => k, StringComparer.Ordinal).ToList();
             IDictionary? chosen = null;
+            string? problem = null;
             if (IsTensorDict(root))
-                chosen = root;
+            {
+                if (entry == null) chosen = root;
+                else problem = $"'{path}' is a state dict itself (a dict of tensors by name), with no entry '{entry}' to choose.";
+            }
+            else if (entry != null)
+            {
+                if (stateDicts.Contains(entry)) { chosen = (IDictionary)root[entry]!; wrapper = entry; }
+                else problem = $"'{path}' has no entry '{entry}' holding a state dict; " +
+                    (stateDicts.Count > 0 ? $"the entries that hold one: {string.Join(", ", stateDicts)}." : "no entry holds one.");
+            }
             else
                 foreach (var key in new[] { "state_dict", "model" })
-                    if (root[key] is IDictionary inner && inner.Count > 0 && IsTensorDict(inner))
+                    if (stateDicts.Contains(key))
                     {
-                        chosen = inner;
+                        chosen = (IDictionary)root[key]!;
                         wrapper = key;
                         break;
                     }
@@ -374,7 +494,7 @@ namespace Torchwright.Runtime.Weights
                     .Select(k => $"{k}: {PythonType(root[k])}")
                     .OrderBy(s => s, StringComparer.Ordinal).ToList();
                 DisposeTensors(root, keep: null);
-                throw new InvalidDataException(
+                throw new InvalidDataException(problem ??
                     $"'{path}' holds a dict with non-tensor entries ({string.Join(", ", other.Take(10))}{(other.Count > 10 ? $", ... {other.Count - 10} more" : "")}) " +
                     "and no 'state_dict' or 'model' entry that is a dict of tensors; save the state dict itself: torch.save(model.state_dict(), path).");
             }
@@ -382,7 +502,11 @@ namespace Torchwright.Runtime.Weights
             var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (DictionaryEntry e in chosen)
                 result[(string)e.Key] = (Tensor)e.Value!;
-            if (!ReferenceEquals(chosen, root)) DisposeTensors(root, keep: chosen);
+            // Entries often share tensors (an EMA copy made with dict(sd) pickles the same objects): keep every tensor the
+            // result holds, by reference, while disposing the rest.
+            if (!ReferenceEquals(chosen, root)) DisposeTensors(root, keep: new HashSet<Tensor>(result.Values, ReferenceEqualityComparer.Instance));
+            var chosenKey = wrapper;
+            others = stateDicts.Where(k => k != chosenKey).ToList();
             return result;
         }
 
@@ -394,15 +518,15 @@ namespace Torchwright.Runtime.Weights
             return true;
         }
 
-        /// <summary>Disposes every tensor reachable from the unpickled object except those of <paramref name="keep"/>.</summary>
-        private static void DisposeTensors(object? o, IDictionary? keep)
+        /// <summary>Disposes every tensor reachable from the unpickled object except those in <paramref name="keep"/>.</summary>
+        private static void DisposeTensors(object? o, HashSet<Tensor>? keep)
         {
             switch (o)
             {
                 case Tensor t:
-                    t.Dispose();
+                    if (keep is null || !keep.Contains(t)) t.Dispose();
                     break;
-                case IDictionary d when !ReferenceEquals(d, keep):
+                case IDictionary d:
                     foreach (DictionaryEntry e in d) DisposeTensors(e.Value, keep);
                     break;
                 case IList l:
@@ -441,8 +565,9 @@ namespace Torchwright.Runtime.Weights
 
         private static FileStream OpenRead(string path)
         {
-            if (Directory.Exists(path))
-                throw new IOException($"'{path}' is a directory, not a tensor file.");
+            // A directory cannot be opened; a FIFO would block until a writer comes and a device never ends.
+            if (FileKinds.NonRegular(path) is string kind)
+                throw new IOException($"'{path}' is {kind}, not a tensor file.");
             try
             {
                 return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);

@@ -142,7 +142,7 @@ namespace Torchwright.Cli.Tests.Soundness
                 if (r.Next(10) == 0) a.StageFields[(s, "in")] = Pick(r, "3", "8", "32", "64", "256");
                 if (r.Next(8) == 0) a.StageFields[(s, "depth")] = Pick(r, "1", "2", "3");
                 int depth = a.StageFields.TryGetValue((s, "depth"), out var d) ? int.Parse(d, CultureInfo.InvariantCulture) : (int)a.Lists["depths"][s];
-                // Dilation (blocks after the first) with stride 1 keeps the resolution, as torchvision's replace_stride_with_dilation.
+                // Dilation (the blocks after the first, and the next stage's first) with stride 1 keeps the resolution, as torchvision's replace_stride_with_dilation.
                 if (r.Next(6) == 0 && Sometimes(depth > 1 && KindOf(s) != "cot"))
                 {
                     a.StageFields[(s, "dilation")] = Pick(r, "2", "3", "4", "1");

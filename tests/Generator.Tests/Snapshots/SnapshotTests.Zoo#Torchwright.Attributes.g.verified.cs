@@ -156,7 +156,7 @@ namespace Torchwright
         /// <summary>Channel attention of the stage's MHSA blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
 
-        /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first (the first keeps the previous stage's, as torchvision and timm do); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). Default 1. (<c>dilation</c>)</summary>
+        /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1. (<c>dilation</c>)</summary>
         public int Dilation { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>

@@ -36,6 +36,12 @@ save("wrapped_state_dict.pth", {                                   # timm's trai
     "optimizer": {"state": {0: {"momentum_buffer": torch.ones(3)}}, "param_groups": [{"lr": 0.1, "params": [0]}]},
     "args": argparse.Namespace(lr=0.1, model="bottleneck"), "metric": 77.5, "version": 2})
 save("wrapped_model.pth", {"model": sd, "optimizer": {"lr": 0.1}, "epoch": 3})  # the official DeiT/ConvNeXt layout
+# Many training scripts keep an EMA copy that starts as (or stays) the same tensors: both entries pickle the same objects.
+save("shared_ema.pth", {"state_dict": sd, "state_dict_ema": collections.OrderedDict(sd), "epoch": 3})
+# A bare tensor (torch.save(x)), as an input batch is often saved; its values are in bare_tensor.safetensors.
+bare = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(5))
+save("bare_tensor.pt", bare)
+st_io.save(os.path.join(out, "bare_tensor.safetensors"), {"x": bare})
 save("not_a_state_dict.pth", {"epoch": 3, "weights": [torch.ones(2)], "args": argparse.Namespace(lr=0.1)})
 # Lower/higher precision of the same kind loads (converted, as copy_ does); another kind is a dtype problem.
 save("half.pth", collections.OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in sd.items()))
