@@ -70,7 +70,9 @@ namespace Torchwright.Runtime.Sweeps
     /// </summary>
     public static class SweepRunner
     {
-        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainOptions options,
+        /// <summary>Trains every planned run with <paramref name="settings"/> (its seed replaced by the run's) through
+        /// <see cref="Trainer.Run"/>, carried out as <paramref name="run"/> says.</summary>
+        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainSettings settings, TrainRun run,
             string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null)
         {
             worker ??= SweepWorker.Create();
@@ -113,7 +115,7 @@ namespace Torchwright.Runtime.Sweeps
                     try
                     {
                         var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
-                        result = Trainer.Run(job.CreateModel, data, options with { Seed = plan.Seed }, progress, linked.Token);
+                        result = Trainer.Run(job.CreateModel, data, settings with { Seed = plan.Seed }, run, progress, linked.Token);
                     }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {
