@@ -243,7 +243,7 @@ namespace Torchwright.Runtime.Training
             });
             WriteAtomically(Path.Combine(directory, LogCsv), s =>
             {
-                using var w = new StreamWriter(s, new UTF8Encoding(false));
+                using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
                 static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
                 w.WriteLine("kind,step,epoch,loss,accuracy,ema_loss,ema_accuracy,lr");
                 // One table, rows in step order (a train window and an evaluation at the same step: train first).
