@@ -217,7 +217,7 @@ sweep TinyGrid : Tiny {
 
             var other = CliRunner.Run(Train(db, "--resume", "--zero-init-residual", "false"));
             Assert.Equal(2, other.ExitCode);
-            Assert.Contains("zero_init_residual: true vs false", other.Error);
+            Assert.Contains("zero_init_residual: \"true\" vs \"false\"", other.Error);
 
             var resumed = CliRunner.Run(Train(db, "--resume"));
             Assert.True(resumed.ExitCode == 0, resumed.Error);

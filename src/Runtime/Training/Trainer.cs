@@ -250,12 +250,13 @@ namespace Torchwright.Runtime.Training
             private void CheckSameRun(TrainCheckpoint.StateInfo saved, string statePath)
             {
                 var differences = new List<string>();
-                if (saved.Steps != _steps) differences.Add($"steps {saved.Steps} vs {_steps}");
                 foreach (var (k, v) in _info.Settings)
                     if (saved.Settings.TryGetValue(k, out var old) && old != v) differences.Add($"{k} {old} vs {v}");
                     else if (!saved.Settings.ContainsKey(k)) differences.Add($"{k} (not in the saved run) vs {v}");
                 foreach (var (k, v) in _info.Identity)
                     if (!saved.Identity.TryGetValue(k, out var old) || old != v) differences.Add($"{k} {old ?? "(none)"} vs {v}");
+                // Epochs of a dataset of another size: the same settings, other steps.
+                if (differences.Count == 0 && saved.Steps != _steps) differences.Add($"{saved.Steps} steps vs {_steps}");
                 if (differences.Count > 0)
                     throw new TrainStateException(
                         $"{_run.Directory} holds a run made with other settings (saved vs now: {string.Join("; ", differences)}); resume with the saved ones, or train into another folder");
