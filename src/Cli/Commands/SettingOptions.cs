@@ -58,6 +58,12 @@ namespace Torchwright.Cli.Commands
                 error = "give --steps or --epochs, not both";
                 return null;
             }
+            try { Trainer.CheckSettings(settings); }
+            catch (ArgumentException e)
+            {
+                error = e.Message.Split(" (Parameter")[0];
+                return null;
+            }
             return settings;
         }
     }

@@ -451,25 +451,34 @@ namespace Torchwright.Runtime.Training
                 $"so the output must be ({batch}, {dataset.Classes}): set the architecture's `classes` to {dataset.Classes}");
         }
 
-        private static void Validate(DatasetPair data, TrainSettings settings, TrainRun run)
+        /// <summary>Refuses settings this build cannot train with as asked: a value outside its catalog range (settings made
+        /// in C# are read back through <see cref="TrainSettings.Catalog"/>, so both say the same thing), steps and epochs
+        /// together, Mixup/CutMix without the batch mixing.</summary>
+        /// <exception cref="ArgumentException">The first problem, in one line.</exception>
+        public static void CheckSettings(TrainSettings settings)
         {
-            if (data is null) throw new ArgumentNullException(nameof(data));
             if (settings is null) throw new ArgumentNullException(nameof(settings));
-            if (run is null) throw new ArgumentNullException(nameof(run));
-            // Each value is checked where it is parsed (the catalog); settings made in C# are checked by reading them
-            // back through it, so both say the same thing.
             foreach (var setting in TrainSettings.Catalog)
             {
                 try { setting.Apply(TrainSettings.Default, setting.Read(settings)); }
                 catch (FormatException e) { throw new ArgumentException(e.Message, nameof(settings)); }
             }
+            if (settings.Steps is not null && settings.Epochs is not null)
+                throw new ArgumentException($"give steps or epochs, not both (steps {settings.Steps}, epochs {settings.Epochs})", nameof(settings));
+            if (!MixingAvailable && (settings.Mixup != 0 || settings.Cutmix != 0))
+                throw new ArgumentException("mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0", nameof(settings));
+        }
+
+        private static void Validate(DatasetPair data, TrainSettings settings, TrainRun run)
+        {
+            if (data is null) throw new ArgumentNullException(nameof(data));
+            if (settings is null) throw new ArgumentNullException(nameof(settings));
+            if (run is null) throw new ArgumentNullException(nameof(run));
+            CheckSettings(settings);
             static void Require(bool ok, string message, string parameter)
             {
                 if (!ok) throw new ArgumentException(message, parameter);
             }
-            Require(settings.Steps is null || settings.Epochs is null, $"give steps or epochs, not both (steps {settings.Steps}, epochs {settings.Epochs})", nameof(settings));
-            Require(MixingAvailable || (settings.Mixup == 0 && settings.Cutmix == 0),
-                "mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0", nameof(settings));
             Require(run.Threads is null || run.Threads >= 1, $"threads must be at least 1 (got {run.Threads})", nameof(run));
             Require(run.Workers >= 1, $"workers must be at least 1 (got {run.Workers})", nameof(run));
             Require(run.SaveEvery is null || run.SaveEvery >= 1, $"save-every must be at least 1 step (got {run.SaveEvery})", nameof(run));
