@@ -29,9 +29,10 @@ namespace Torchwright.Cli.Commands
     /// </summary>
     internal static class SweepCommand
     {
-        private sealed record Settings(
+        internal sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, int Seeds, string? Lease,
-            string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress);
+            string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
+            string? Checkpoints, bool NoCheckpoints, int? SaveEvery);
 
         public static Command Create(CliContext ctx)
         {
@@ -48,13 +49,16 @@ namespace Torchwright.Cli.Commands
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
             var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
+            var checkpoints = new Option<string?>("--checkpoints") { Description = "folder of every run's weights, resumable state and curves (default: beside a SQLite store, DB.runs/; a PostgreSQL sweep keeps them only when given: a path every worker shares)" };
+            var saveEvery = new Option<int?>("--save-every") { Description = "save each run's state also every N steps (default: every 5 minutes of training, and at the end)" };
+            var noCheckpoints = new Option<bool>("--no-checkpoints") { Description = "keep no run folders (an interrupted run then starts again from step 0)" };
             var workers = new Option<int>("--workers") { Description = "threads that decode and augment training images (the batches do not depend on it)", DefaultValueFactory = _ => 1 };
             var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
             var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, dryRun, progress,
+                file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
@@ -65,7 +69,8 @@ namespace Torchwright.Cli.Commands
                     parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
                     train, parse.GetValue(seeds), parse.GetValue(leaseOption),
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
-                    parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!));
+                    parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
+                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery)));
             });
             return command;
         }
@@ -87,6 +92,9 @@ namespace Torchwright.Cli.Commands
             // --- options that need no file -----------------------------------------------------------------------
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
             if (s.Workers < 1) return Usage(ctx, $"--workers must be at least 1 (got {s.Workers})");
+            if (s.SaveEvery is < 1) return Usage(ctx, $"--save-every must be at least 1 step (got {s.SaveEvery})");
+            if (s.Checkpoints != null && s.NoCheckpoints) return Usage(ctx, "give --checkpoints or --no-checkpoints, not both");
+            if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
             var t = s.Train;
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
             TimeSpan? lease = null;
@@ -204,7 +212,7 @@ namespace Torchwright.Cli.Commands
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
                 var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
-                var run = new TrainRun { Device = device, Workers = s.Workers };
+                var run = new TrainRun { Device = device, Workers = s.Workers, Directory = CheckpointFolder(s), SaveEvery = s.SaveEvery };
 
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -228,6 +236,11 @@ namespace Torchwright.Cli.Commands
                         + "and is taken over after its lease. Run the same command again (with --resume) when the store is back.");
                     return ExitCodes.DeclarationErrors;
                 }
+                catch (TrainStateException e)
+                {
+                    // A run folder left by another sweep (a store deleted and made again with other settings).
+                    return InputError(ctx, $"--checkpoints {run.Directory}: {e.Message}; delete the folder of that run or give another --checkpoints");
+                }
                 catch (InvalidDataException e)
                 {
                     // The database was damaged while the sweep ran (every finished variant is committed).
@@ -245,10 +258,16 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
-                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')");
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')"
+                    + (run.Directory != null ? $"; run folders (weights, state, curves) in {run.Directory}" : ""));
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
         }
+
+        /// <summary>Where the runs keep their folders: --checkpoints, else DB.runs beside a SQLite store; none for
+        /// PostgreSQL without --checkpoints (its workers may not share a disk) or with --no-checkpoints.</summary>
+        internal static string? CheckpointFolder(Settings s) =>
+            s.NoCheckpoints ? null : s.Checkpoints ?? (ResultsStore.IsPostgres(s.Db) ? null : s.Db + ".runs");
 
         /// <summary>"90", "90s", "5m", "1h", "1.5m".</summary>
         internal static bool TryParseDuration(string text, out TimeSpan duration)
