@@ -188,6 +188,9 @@ namespace Torchwright.Runtime.Tests
             var progress = new StopAfter(7, stop);
             Assert.Throws<OperationCanceledException>(() => Trainer.Run(SmallCnn, Shapes, settings, Run("cut"), progress, stop.Token));
             Assert.Equal((5, 12), TrainCheckpoint.Peek(Path.Combine(_dir, "cut")));
+            // What a kill in the middle of the next save leaves: half-written temporary files beside the intact state.
+            File.WriteAllBytes(Path.Combine(_dir, "cut", TrainCheckpoint.State + ".tmp"), new byte[] { 1, 2, 3 });
+            File.WriteAllBytes(Path.Combine(_dir, "cut", TrainCheckpoint.Last + ".tmp"), new byte[] { 8, 0, 0, 0 });
             var resumed = Trainer.Run(SmallCnn, Shapes, settings, Run("cut"));
 
             Assert.Equal(5, resumed.ResumedFromStep);
@@ -197,6 +200,7 @@ namespace Torchwright.Runtime.Tests
             Assert.All(whole.Evaluations, e => Assert.NotNull(e.EmaAccuracy));
             foreach (var file in new[] { TrainCheckpoint.Last, TrainCheckpoint.Ema, TrainCheckpoint.Best, TrainCheckpoint.LogCsv })
                 Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "whole", file)), File.ReadAllBytes(Path.Combine(_dir, "cut", file)));
+            Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "cut"), "*.tmp"));   // replaced by the saves that followed
         }
 
         private sealed class StopAfter : IProgress<TrainProgress>
