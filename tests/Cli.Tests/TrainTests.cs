@@ -159,7 +159,7 @@ namespace Torchwright.Cli.Tests
         [Fact]
         public void Fine_tuning_a_torchvision_resnet50_checkpoint_to_10_classes()
         {
-            RunPython(Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py"), _dir.Path, "pth");
+            RunPython(Path.Combine(Repo, "tests", "Cli.Tests", "python", "torchvision_resnet50.py"), _dir.Path, "pth", "mismatch");
             var arch = _dir.Write("r50.arch", "arch R50x10 : ResNet50 {\n  input   = 3x32x32\n  classes = 10\n}\n");
             var run = Path.Combine(_dir.Path, "ft");
             var (code, stdout, stderr) = CliRunner.Run("train", arch, "--dataset", "cifar10:" + Cifar(), "--out", run, "--init", Path.Combine(_dir.Path, "weights.pth"),
@@ -173,6 +173,15 @@ namespace Torchwright.Cli.Tests
             foreach (var key in new[] { "conv1.weight", "bn1.running_mean", "layer1.0.bn1.running_var", "layer4.2.conv3.weight", "layer3.5.bn2.weight" })
                 Assert.True(source[key].equal(trained[key]).all().item<bool>(), key + " changed");
             Assert.Equal(new long[] { 10, 2048 }, trained["fc.weight"].shape);
+
+            // Any other mismatch (here a missing fc.bias, an unexpected key and a reshaped conv1 besides the classifier)
+            // is the strict load's error, every key listed, and nothing trains.
+            (code, stdout, stderr) = CliRunner.Run("train", arch, "--dataset", "cifar10:" + Path.Combine(_dir.Path, "cifar-10-batches-bin"), "--out", Path.Combine(_dir.Path, "bad"),
+                "--init", Path.Combine(_dir.Path, "mismatch.pt"), "--steps", "2", "--batch", "4", "--threads", "1", "--progress", "plain");
+            Assert.Equal(1, code);
+            Assert.StartsWith($"torchwright train: --init: Checkpoint '{Path.Combine(_dir.Path, "mismatch.pt")}' does not match module 'R50x10' (1 missing, 1 unexpected, 2 shape mismatched; nothing was loaded):", stderr);
+            Assert.Contains("conv1.weight: module [64, 3, 7, 7] vs file [64, 3, 3, 3]", stderr);
+            Assert.False(File.Exists(Path.Combine(_dir.Path, "bad", "state.safetensors")));
         }
 
         /// <summary>A timm byobnet checkpoint (botnet26t_256 layout and names, tests/Runtime.Tests/python/reference_byobnet.py)
