@@ -223,10 +223,12 @@ namespace Torchwright.Cli.Tests
             Fails(2, "torchwright train: mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0",
                 Args(run, 2, "--mixup", "0.2"));
 
-            var (code, _, stderr) = CliRunner.Run(Args(run, 2));
+            var (code, _, stderr) = CliRunner.Run(Args(run, 2, "--nesterov", "--zero-init-residual", "false"));
             Assert.True(code == 0, stderr);
-            Fails(2, $"torchwright train: {run} holds the state of a run (step 2 of 2); pass --resume to continue it, or give another --out", Args(run, 2));
-            Fails(1, $"torchwright train: {run} holds a run made with other settings (saved vs now: steps 2 vs 3; lr 0.1 vs 0.05); resume with the saved ones, or train into another folder",
+            var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "log.json"))).RootElement.GetProperty("settings");
+            Assert.Equal(("true", "false"), (settings.GetProperty("nesterov").GetString(), settings.GetProperty("zero_init_residual").GetString()));
+            Fails(2, $"torchwright train: {run} holds the state of a run (step 2 of 2); pass --resume to continue it, or give another --out", Args(run, 2, "--nesterov"));
+            Fails(1, $"torchwright train: {run} holds a run made with other settings (saved vs now: steps 2 vs 3; lr 0.1 vs 0.05; nesterov true vs false; zero_init_residual false vs true); resume with the saved ones, or train into another folder",
                 Args(run, 3, "--resume", "--lr", "0.05"));
         }
 

@@ -9,10 +9,13 @@ namespace Torchwright.Cli.Commands
     /// <summary>
     /// The training settings as command-line options, one per <see cref="TrainSettings.Catalog"/> entry, for <c>train</c>
     /// and <c>sweep</c>: <c>--NAME VALUE</c> with the catalog's snake_case name (a name with underscores is also taken
-    /// in kebab case, <c>--label-smoothing</c>). Parsing, ranges and messages are the catalog's.
+    /// in kebab case, <c>--label-smoothing</c>; a true/false setting also as a bare flag). Parsing, ranges and messages
+    /// are the catalog's.
     /// </summary>
     internal sealed class SettingOptions
     {
+        private const string BoolValues = "true | false";
+
         private readonly List<(TrainSetting Setting, Option<string?> Option)> _options;
 
         public SettingOptions(params (string Name, string Alias)[] aliases)
@@ -27,6 +30,8 @@ namespace Torchwright.Cli.Commands
                     Description = $"{s.Description} ({s.ValueHelp}; default {s.DefaultText})",
                     HelpName = s.ValueHelp.Contains(' ') ? "value" : s.ValueHelp,
                 };
+                // A true/false setting also reads as a bare flag: --nesterov is --nesterov true.
+                if (s.ValueHelp == BoolValues) option.Arity = ArgumentArity.ZeroOrOne;
                 return (s, option);
             }).ToList();
         }
@@ -44,6 +49,7 @@ namespace Torchwright.Cli.Commands
             foreach (var (setting, option) in _options)
             {
                 var text = parse.GetValue(option);
+                if (text is null && setting.ValueHelp == BoolValues && parse.GetResult(option) is not null) text = "true";
                 if (text is null) continue;
                 try { settings = setting.Apply(settings, text); }
                 catch (FormatException e)
