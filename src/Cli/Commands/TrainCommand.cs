@@ -114,7 +114,7 @@ namespace Torchwright.Cli.Commands
 
             // --- the data -----------------------------------------------------------------------------------------
             DatasetPair data;
-            try { data = OpenDataset(r); }
+            try { data = OpenDataset(r, arch); }
             catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
             {
                 return Usage(ctx, $"--dataset {r.Dataset}: {e.Message.Split(" (Parameter")[0]}");
@@ -191,9 +191,9 @@ namespace Torchwright.Cli.Commands
             }
         }
 
-        /// <summary>The dataset of the run. Image folders take <c>--skip-bad-images</c>; the built-in and CIFAR-10 sets
-        /// have no files to skip.</summary>
-        private static DatasetPair OpenDataset(Request r)
+        /// <summary>The dataset of the run, for the architecture's input size and the run's augmentation. Image folders take
+        /// <c>--skip-bad-images</c>; the built-in and CIFAR-10 sets have no files to skip.</summary>
+        private static DatasetPair OpenDataset(Request r, CheckedArchitecture arch)
         {
             if (r.SkipBadImages && !r.Dataset.StartsWith("imagefolder:", StringComparison.Ordinal))
                 throw new ArgumentException("--skip-bad-images applies to imagefolder:DIR datasets only (this one has no image files to skip)");
