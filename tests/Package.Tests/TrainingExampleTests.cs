@@ -5,17 +5,14 @@ using Xunit;
 
 namespace Torchwright.Package.Tests
 {
-    /// <summary>
-    /// The README's "Training from C#" example, as written: a second project (its create commands), SmallNet.arch and the
-    /// Program.cs that trains on an image folder. The folder is made here: four classes of 64x64 BMP images, each a
-    /// class colour with per-pixel noise, 24 training and 8 validation images per class.
-    /// </summary>
-    public sealed class TrainingExampleTests : IClassFixture<ConsumerProject>
+    public sealed partial class ConsumerTests
     {
-        private readonly ConsumerProject project;
-
-        public TrainingExampleTests(ConsumerProject project) => this.project = project;
-
+        /// <summary>
+        /// The README's "Training from C#" example, as written (in the same fixture's folder as the first project): a second
+        /// project (its create commands), SmallNet.arch and the Program.cs that trains on an image folder. The folder is made
+        /// here: four classes of 64x64 BMP images, each a class colour with per-pixel noise, 24 training and 8 validation
+        /// images per class.
+        /// </summary>
         [Fact]
         public void Readme_training_example_trains_on_an_image_folder_and_keeps_the_run()
         {
