@@ -220,6 +220,9 @@ namespace Torchwright.Cli.Tests
             Fails(2, "torchwright train: --eval-every: 'x' is not a cadence: give a number of steps (e.g. 500) or of epochs (e.g. 1e), at least 1", Args(run, 2, "--eval-every", "x"));
             Fails(2, "torchwright train: --init: file not found: /nope.pth", Args(run, 2, "--init", "/nope.pth"));
             Fails(2, "torchwright train: --freeze 5: Tiny has 4 stages; give 0 (the stem) to 4 (every stage: only the classifier trains)", Args(run, 2, "--freeze", "5"));
+            var van = _dir.Write("v8.arch", "import \"" + Path.Combine(Repo, "architectures", "van.arch").Replace("\\", "/") + "\"\narch V8 : VanB0 {\n  input = 3x32x32\n  classes = 8\n}\n");
+            Fails(1, "torchwright train: --freeze 0: V8 has no stem before its first stage (its first part is patch_embed1), so nothing would be frozen; give --freeze 1 or more",
+                "train", van, "--name", "V8", "--dataset", Data, "--out", Path.Combine(_dir.Path, "v8"), "--steps", "1", "--threads", "1", "--freeze", "0");
             Fails(2, "torchwright train: mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0",
                 Args(run, 2, "--mixup", "0.2"));
 

@@ -256,6 +256,8 @@ namespace Torchwright.Cli.Commands
             }
             if (boundary < 0) throw new InvalidOperationException($"{arch.Name}: no top-level part for stage {stages + 1} among {string.Join(", ", children)}");
             var frozen = model.named_children().Take(boundary).ToList();
+            if (frozen.Count == 0)
+                throw new ArgumentException($"--freeze {stages}: {arch.Name} has no stem before its first stage (its first part is {children[0]}), so nothing would be frozen; give --freeze 1 or more");
             long count = 0;
             foreach (var (_, child) in frozen)
                 foreach (var p in child.parameters())
