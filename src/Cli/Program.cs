@@ -6,7 +6,7 @@ using Torchwright.Cli.Commands;
 namespace Torchwright.Cli
 {
     /// <summary>
-    /// The <c>torchwright</c> command. Verbs: check, summary, infer, bench, sweep, report (each is one file in Commands/,
+    /// The <c>torchwright</c> command. Verbs: check, summary, infer, bench, train, sweep, report (each is one file in Commands/,
     /// registered in <see cref="BuildRoot"/>; docs/cli.md).
     /// </summary>
     public static class Program
@@ -49,6 +49,7 @@ namespace Torchwright.Cli
             root.Subcommands.Add(InferCommand.Create(ctx));
             root.Subcommands.Add(BenchCommand.Create(ctx));
             root.Subcommands.Add(ReportCommand.Create(ctx));
+            root.Subcommands.Add(TrainCommand.Create(ctx));
             root.Subcommands.Add(SweepCommand.Create(ctx));
             return root;
         }

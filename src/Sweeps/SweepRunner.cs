@@ -71,7 +71,11 @@ namespace Torchwright.Sweeps
     /// </summary>
     public static class SweepRunner
     {
-        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainOptions options,
+        /// <summary>Trains every planned run with <paramref name="settings"/> (its seed replaced by the run's) through
+        /// <see cref="Trainer.Run"/>, carried out as <paramref name="run"/> says. With <see cref="TrainRun.Directory"/>,
+        /// each run keeps its folder there (<see cref="RunFolder"/>: weights, resumable state, curves), and a run claimed
+        /// again — interrupted, killed, or taken over from a dead worker — continues from its last saved state.</summary>
+        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainSettings settings, TrainRun run,
             string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null)
         {
             worker ??= SweepWorker.Create();
@@ -106,6 +110,9 @@ namespace Torchwright.Sweeps
                 if (claim.PreviousWorker != null)
                     observer.Note($"{plan.Variant} seed {plan.Seed}: taken over from {claim.PreviousWorker}, whose claim ran out (no heartbeat for {worker.Lease.TotalSeconds:0.#} s)");
                 observer.VariantStarted(k, toRun, plan);
+                var runOfPlan = RunOf(run, plan, runJson);
+                if (runOfPlan.Directory != null && TrainCheckpoint.Peek(runOfPlan.Directory) is { } saved)
+                    observer.Note($"{plan.Variant} seed {plan.Seed}: continuing from step {saved.Step} of {saved.Steps} (its state in {runOfPlan.Directory})");
 
                 TrainResult result;
                 using (var heartbeat = new Heartbeat(db, claim, worker.HeartbeatEvery))
@@ -114,7 +121,7 @@ namespace Torchwright.Sweeps
                     try
                     {
                         var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
-                        result = Trainer.Run(job.CreateModel, data, options with { Seed = plan.Seed }, progress, linked.Token);
+                        result = Trainer.Run(job.CreateModel, data, settings with { Seed = plan.Seed }, runOfPlan, progress, linked.Token);
                     }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {
@@ -154,6 +161,24 @@ namespace Torchwright.Sweeps
                 trained++;
             }
         }
+
+        /// <summary>The folder of one run under a sweep's checkpoint folder: the variant name made file-safe, a hash of the
+        /// exact name (two names that differ only in unsafe characters stay apart), and the seed.</summary>
+        public static string RunFolder(string checkpoints, VariantPlan plan)
+        {
+            var safe = new string(plan.Variant.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '=' ? c : '_').ToArray());
+            var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(plan.Variant))).Substring(0, 8).ToLowerInvariant();
+            return System.IO.Path.Combine(checkpoints, $"{safe}-{hash}", "seed" + plan.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        /// <summary>One run's carrying-out: the sweep's, with the run's own folder (resumed when it holds a state) and what a
+        /// resume must match besides the settings (the variant, its configuration and the sweep's run settings).</summary>
+        private static TrainRun RunOf(TrainRun run, VariantPlan plan, string runJson) => run.Directory is null ? run : run with
+        {
+            Directory = RunFolder(run.Directory, plan),
+            Resume = true,
+            Identity = new Dictionary<string, string> { ["variant"] = plan.Variant, ["config"] = plan.ConfigJson, ["sweep_run"] = runJson },
+        };
 
         /// <summary>
         /// Renews a claim on a timer thread while the run trains. A lost claim, or a store that cannot be reached,

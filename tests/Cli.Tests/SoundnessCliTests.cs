@@ -88,7 +88,7 @@ namespace Torchwright.Cli.Tests
             var observer = new Recorder();
             using var db = ResultsDb.Open(Path.Combine(dir.Path, "s.db"));
 
-            var outcome = SweepRunner.Run(db, jobs, data, new TrainOptions(1, 4, 0.01, 0, TorchSharp.torch.CPU), "{}", observer);
+            var outcome = SweepRunner.Run(db, jobs, data, TrainSettings.Default with { Steps = 1, Batch = 4, LearningRate = 0.01 }, TrainRun.Default, "{}", observer);
 
             Assert.Equal((1, 1, false), (outcome.Done, outcome.Failed, outcome.Cancelled));
             const string why = "S/a: its module could not be built at layer2.0 (stage c3, block 0): BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4.";

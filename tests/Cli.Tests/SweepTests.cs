@@ -217,7 +217,7 @@ sweep TinyGrid : Tiny {
 
             var other = CliRunner.Run(Train(db, "--resume", "--zero-init-residual", "false"));
             Assert.Equal(2, other.ExitCode);
-            Assert.Contains("zero_init_residual: true vs false", other.Error);
+            Assert.Contains("zero_init_residual: \"true\" vs \"false\"", other.Error);
 
             var resumed = CliRunner.Run(Train(db, "--resume"));
             Assert.True(resumed.ExitCode == 0, resumed.Error);
@@ -286,7 +286,7 @@ sweep TinyGrid : Tiny {
         public void A_sweep_killed_mid_run_resumes_with_every_variant_done_once_and_finished_ones_untouched()
         {
             var db = Path.Combine(dir.Path, "kill.db");
-            var args = TrainSteps(db, 30);
+            var args = TrainSteps(db, 30, "--save-every", "10");
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "torchwright.dll"));
             foreach (var a in args) psi.ArgumentList.Add(a);
@@ -307,7 +307,10 @@ sweep TinyGrid : Tiny {
                     if (File.Exists(db))
                     {
                         var rows = TryRead(db);
-                        if (rows != null && rows.Any(r => r.Status == VariantStatus.Done) && rows.Any(r => r.Status == VariantStatus.Running))
+                        // Killed while a run is in flight with its state saved (every 10 steps) in its folder beside the store.
+                        if (rows != null && rows.Any(r => r.Status == VariantStatus.Done)
+                            && rows.FirstOrDefault(r => r.Status == VariantStatus.Running) is { } running
+                            && Torchwright.Runtime.Training.TrainCheckpoint.Peek(RunFolder(db, running)) is { Step: < 30 })
                         {
                             p.Kill(); // SIGKILL: no handler runs, no transaction completes
                             p.WaitForExit();
@@ -322,9 +325,25 @@ sweep TinyGrid : Tiny {
             Assert.NotEmpty(finishedBefore);
             Assert.Contains(beforeKill, r => r.Status == VariantStatus.Running);
 
-            var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 30, "--resume"));
+            var killed = beforeKill.Single(r => r.Status == VariantStatus.Running);
+            var savedStep = Torchwright.Runtime.Training.TrainCheckpoint.Peek(RunFolder(db, killed))!.Value.Step;
+            Assert.True(savedStep is 10 or 20, $"saved at step {savedStep}");
+
+            var (code, stdout, stderr) = CliRunner.Run(TrainSteps(db, 30, "--resume", "--save-every", "10"));
             Assert.True(code == 0, stderr + stdout);
             Assert.Contains($"4 runs planned, {finishedBefore.Count} already done, {4 - finishedBefore.Count} to run", stdout);
+            Assert.Contains($"sweep: {killed.Variant} seed 0: continuing from step {savedStep} of 30 (its state in {RunFolder(db, killed)})", stdout);
+            Assert.Contains($"; run folders (weights, state, curves) in {db}.runs", stdout);
+
+            // The continued run ends exactly where an uninterrupted sweep's does (same weights, same evaluation).
+            var whole = Path.Combine(dir.Path, "whole.db");
+            var uninterrupted = CliRunner.Run(TrainSteps(whole, 30));
+            Assert.True(uninterrupted.ExitCode == 0, uninterrupted.Error);
+            var reference = Read(whole).Single(r => r.Variant == killed.Variant);
+            Assert.True(File.ReadAllBytes(Path.Combine(RunFolder(whole, reference), "last.safetensors"))
+                .SequenceEqual(File.ReadAllBytes(Path.Combine(RunFolder(db, killed), "last.safetensors"))), "the continued run's weights differ");
+            var continued = Read(db).Single(r => r.Variant == killed.Variant);
+            Assert.Equal((reference.EvalAccuracy, reference.EvalLoss, reference.TrainLoss), (continued.EvalAccuracy, continued.EvalLoss, continued.TrainLoss));
             var after = Read(db);
             Assert.Equal(GridNames, after.Select(r => r.Variant).OrderBy(n => n, StringComparer.Ordinal));
             Assert.All(after, r => Assert.Equal(VariantStatus.Done, r.Status));
@@ -335,6 +354,9 @@ sweep TinyGrid : Tiny {
                 Assert.Equal((f.Started, f.Finished, f.EvalAccuracy, f.EvalLoss), (now.Started, now.Finished, now.EvalAccuracy, now.EvalLoss));
             }
         }
+
+        private static string RunFolder(string db, VariantRecord r) =>
+            SweepRunner.RunFolder(db + ".runs", new VariantPlan(r.Variant, r.Sweep, r.Index, r.ConfigJson, r.Params, r.Macs, r.Seed));
 
         private static IReadOnlyList<VariantRecord>? TryRead(string db)
         {

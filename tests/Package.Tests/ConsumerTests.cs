@@ -55,7 +55,7 @@ namespace Torchwright.Package.Tests
         }
     }
 
-    public sealed class ConsumerTests : IClassFixture<ConsumerProject>
+    public sealed partial class ConsumerTests : IClassFixture<ConsumerProject>
     {
         private readonly ConsumerProject project;
 

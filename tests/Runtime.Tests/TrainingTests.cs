@@ -30,21 +30,23 @@ namespace Torchwright.Runtime.Tests
             nn.Conv2d(16, 32, 3, padding: 1, bias: false), nn.BatchNorm2d(32), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, classes));
 
-        private static TrainOptions Options(int steps = 20, double lr = 0.1, long seed = 11) =>
-            new TrainOptions(steps, 16, lr, seed, torch.CPU) { Threads = 1, LossCurveEvery = 5 };
+        private static TrainSettings Settings(int steps = 20, double lr = 0.1, long seed = 11) =>
+            TrainSettings.Default with { Steps = steps, Batch = 16, LearningRate = lr, Seed = seed };
+
+        private static readonly TrainRun OneThread = new TrainRun { Threads = 1, LossCurveEvery = 5 };
 
         [Fact]
         public void SameSeedGivesBitIdenticalRuns()
         {
-            var first = Trainer.Run(() => SmallCnn(8), Shapes16, Options());
-            var second = Trainer.Run(() => SmallCnn(8), Shapes16, Options());
+            var first = Trainer.Run(() => SmallCnn(8), Shapes16, Settings(), OneThread);
+            var second = Trainer.Run(() => SmallCnn(8), Shapes16, Settings(), OneThread);
             Assert.Equal(first.LossCurve, second.LossCurve);
             Assert.Equal((first.TrainLoss, first.EvalLoss, first.EvalAccuracy), (second.TrainLoss, second.EvalLoss, second.EvalAccuracy));
             Assert.Equal(new[] { 5, 10, 15, 20 }, first.LossCurve.Select(p => p.Step));
             Assert.Equal(first.LossCurve[^1].Loss, first.TrainLoss);
             Assert.True(first.ImagesPerSecond > 0 && first.Duration > TimeSpan.Zero);
 
-            var otherSeed = Trainer.Run(() => SmallCnn(8), Shapes16, Options(seed: 12));
+            var otherSeed = Trainer.Run(() => SmallCnn(8), Shapes16, Settings(seed: 12), OneThread);
             Assert.NotEqual(first.LossCurve, otherSeed.LossCurve);
         }
 
@@ -53,7 +55,7 @@ namespace Torchwright.Runtime.Tests
         {
             var data = Datasets.Open("shapes:32:n=4096:test=256");
             var result = Trainer.Run(() => SmallCnn(8), data,
-                new TrainOptions(150, 32, 0.1, 1, torch.CPU) { Threads = 1, LossCurveEvery = 10 });
+                TrainSettings.Default with { Steps = 150, Batch = 32, Seed = 1 }, new TrainRun { Threads = 1, LossCurveEvery = 10 });
             // Chance is ln 8 = 2.08 and 12.5 %; this run ends near 1.2 and 48 %.
             Assert.True(result.LossCurve[0].Loss > 1.9, string.Join(", ", result.LossCurve));
             Assert.True(result.TrainLoss < 1.6, string.Join(", ", result.LossCurve) + $" acc {result.EvalAccuracy}");
@@ -66,7 +68,7 @@ namespace Torchwright.Runtime.Tests
             // The model's logits are the image's channel means, and its only parameter gets no gradient, so training
             // leaves it unchanged and the evaluation can be computed by hand.
             var data = new DatasetPair(HandMade.Train, HandMade.Test, "hand-made");
-            var result = Trainer.Run(() => new ChannelMeans(), data, new TrainOptions(3, 4, 0.5, 1, torch.CPU) { EvalBatch = 4 });
+            var result = Trainer.Run(() => new ChannelMeans(), data, TrainSettings.Default with { Steps = 3, Batch = 4, LearningRate = 0.5, Seed = 1, EvalBatch = 4 });
             Assert.Equal(0.7, result.EvalAccuracy);
             Assert.Equal(HandMade.ExpectedTestLoss(), result.EvalLoss, 6);
         }
@@ -77,11 +79,15 @@ namespace Torchwright.Runtime.Tests
             var reports = new List<TrainProgress>();
             var data = new DatasetPair(HandMade.Train, HandMade.Test, "hand-made");
             var result = Trainer.Run(() => new ChannelMeans(), data,
-                new TrainOptions(7, 4, 0.5, 1, torch.CPU) { EvalBatch = 3, LossCurveEvery = 3 }, new ListProgress(reports));
+                TrainSettings.Default with { Steps = 7, Batch = 4, LearningRate = 0.5, Seed = 1, EvalBatch = 3 }, new TrainRun { LossCurveEvery = 3 }, new ListProgress(reports));
             Assert.Equal(new[] { 1, 2, 3, 4, 5, 6, 7 }, reports.Where(r => r.Phase == "train").Select(r => r.Step));
             Assert.Equal(new[] { 1, 2, 3, 4 }, reports.Where(r => r.Phase == "eval").Select(r => r.Step));
             Assert.All(reports.Where(r => r.Phase == "eval"), r => Assert.Equal(4, r.Steps));
-            Assert.Equal(HandMade.ExpectedTestLoss(), reports[^1].Loss, 6);
+            Assert.Equal(HandMade.ExpectedTestLoss(), reports.Last(r => r.Phase == "eval").Loss, 6);
+            var evaluated = Assert.Single(reports, r => r.Phase == "evaluated");
+            Assert.Equal((7, 0.7), (evaluated.Step, evaluated.Accuracy!.Value));
+            Assert.Equal(HandMade.ExpectedTestLoss(), evaluated.Loss, 6);
+            Assert.Equal("evaluated", reports[^1].Phase);   // no folder: nothing saved
             Assert.Equal(new[] { 3, 6, 7 }, result.LossCurve.Select(p => p.Step));
             var trainLosses = reports.Where(r => r.Phase == "train").Select(r => r.Loss).ToArray();
             Assert.Equal(trainLosses.Skip(6).Average(), result.TrainLoss, 12);
@@ -91,18 +97,18 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void AHugeLearningRateThrowsTrainingDiverged()
         {
-            var e = Assert.Throws<TrainingDivergedException>(() => Trainer.Run(() => SmallCnn(8), Shapes16, Options(steps: 30, lr: 1e12)));
+            var e = Assert.Throws<TrainingDivergedException>(() => Trainer.Run(() => SmallCnn(8), Shapes16, Settings(steps: 30, lr: 1e6), OneThread));
             Assert.InRange(e.Step, 2, 30);
             Assert.False(double.IsFinite(e.Loss));
-            Assert.Equal(Trainer.LearningRateAt(e.Step, Options(steps: 30, lr: 1e12)), e.LearningRate);
+            Assert.Equal(Trainer.LearningRateAt(e.Step, 30, Settings(steps: 30, lr: 1e6)), e.LearningRate);
             Assert.StartsWith($"training diverged at step {e.Step} of 30: the loss is ", e.Message);
-            Assert.EndsWith(", peak 1E+12); lower the learning rate (--lr), e.g. to 1E+11", e.Message);
+            Assert.EndsWith(", peak 1E+06); lower the learning rate (--lr), e.g. to 1E+05", e.Message);
         }
 
         [Fact]
         public void AModelWithTheWrongClassCountIsRejected()
         {
-            var e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => SmallCnn(10), Shapes16, Options(steps: 2)));
+            var e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => SmallCnn(10), Shapes16, Settings(steps: 2), OneThread));
             Assert.Equal("the model returned (16, 10) for a batch of 16 images, but shapes/train has 8 classes, so the output " +
                          "must be (16, 8): set the architecture's `classes` to 8", e.Message);
         }
@@ -110,16 +116,15 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void ScheduleWarmsUpLinearlyThenFollowsACosine()
         {
-            var o = new TrainOptions(101, 32, 0.4, 0, torch.CPU);   // round(5.05) = 5 warm-up steps, 96 cosine steps
-            Assert.Equal(0.08, Trainer.LearningRateAt(1, o), 15);
-            Assert.Equal(0.32, Trainer.LearningRateAt(4, o), 15);
-            Assert.Equal(0.4, Trainer.LearningRateAt(5, o));
-            Assert.Equal(0.4, Trainer.LearningRateAt(6, o));
-            Assert.Equal(0.2, Trainer.LearningRateAt(54, o), 15);        // halfway through the cosine
-            Assert.Equal(0.4 * 0.5 * (1 + Math.Cos(Math.PI * 95 / 96)), Trainer.LearningRateAt(101, o));
-            Assert.Equal(0.4, Trainer.LearningRateAt(1, o with { WarmupFraction = 0 }));
-            Assert.Equal(1, o.LossCurveEvery);
-            Assert.Equal(3, new TrainOptions(401, 32, 0.1, 0, torch.CPU).LossCurveEvery);
+            var o = TrainSettings.Default with { LearningRate = 0.4 };   // 101 steps: round(5.05) = 5 warm-up steps, 96 cosine steps
+            Assert.Equal(0.08, Trainer.LearningRateAt(1, 101, o), 15);
+            Assert.Equal(0.32, Trainer.LearningRateAt(4, 101, o), 15);
+            Assert.Equal(0.4, Trainer.LearningRateAt(5, 101, o));
+            Assert.Equal(0.4, Trainer.LearningRateAt(6, 101, o));
+            Assert.Equal(0.2, Trainer.LearningRateAt(54, 101, o), 15);        // halfway through the cosine
+            Assert.Equal(0.4 * 0.5 * (1 + Math.Cos(Math.PI * 95 / 96)), Trainer.LearningRateAt(101, 101, o));
+            Assert.Equal(0.4, Trainer.LearningRateAt(1, 101, o with { Warmup = 0 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Trainer.LearningRateAt(102, 101, o));
         }
 
         [Fact]
@@ -135,17 +140,23 @@ namespace Torchwright.Runtime.Tests
         public void InvalidOptionsAndCancellationAreReported()
         {
             var data = new DatasetPair(HandMade.Train, HandMade.Test, "hand-made");
-            var e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, new TrainOptions(0, 4, 0.1, 1, torch.CPU)));
-            Assert.StartsWith("steps must be at least 1 (got 0)", e.Message);
-            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, new TrainOptions(1, 4, -1, 1, torch.CPU)));
-            Assert.StartsWith("the learning rate must be a positive number (got -1)", e.Message);
-            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), new DatasetPair(HandMade.Train, Shapes16.Test, "mixed"),
-                new TrainOptions(1, 4, 0.1, 1, torch.CPU)));
+            var small = TrainSettings.Default with { Steps = 1, Batch = 4, Seed = 1 };
+            var e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, small with { Steps = 0 }));
+            Assert.Equal("steps must be at least 1, not 0 (Parameter 'settings')", e.Message);
+            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, small with { LearningRate = -1 }));
+            Assert.Equal("lr must be in (0, 1000000], not -1 (Parameter 'settings')", e.Message);
+            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, small with { Betas = (0.9, 1.0) }));
+            Assert.Equal("betas must be in [0, 1), not 1 (Parameter 'settings')", e.Message);
+            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, small with { Epochs = 2 }));
+            Assert.Equal("give steps or epochs, not both (steps 1, epochs 2) (Parameter 'settings')", e.Message);
+            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), data, small, new TrainRun { Workers = 0 }));
+            Assert.Equal("workers must be at least 1 (got 0) (Parameter 'run')", e.Message);
+            e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => new ChannelMeans(), new DatasetPair(HandMade.Train, Shapes16.Test, "mixed"), small));
             Assert.Equal("hand-made/train (3 classes, 3x2x2) and shapes/test (8 classes, 3x16x16) must have the same classes and image size (Parameter 'data')", e.Message);
 
             using var cancelled = new CancellationTokenSource();
             cancelled.Cancel();
-            Assert.Throws<OperationCanceledException>(() => Trainer.Run(() => new ChannelMeans(), data, new TrainOptions(5, 4, 0.1, 1, torch.CPU), cancel: cancelled.Token));
+            Assert.Throws<OperationCanceledException>(() => Trainer.Run(() => new ChannelMeans(), data, small with { Steps = 5 }, cancel: cancelled.Token));
         }
 
         private sealed class ListProgress : IProgress<TrainProgress>

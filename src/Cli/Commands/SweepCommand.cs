@@ -29,14 +29,10 @@ namespace Torchwright.Cli.Commands
     /// </summary>
     internal static class SweepCommand
     {
-        public const int DefaultSteps = 300;
-        public const int DefaultBatch = 32;
-        public const double DefaultLearningRate = 0.1;
-
-        private sealed record Settings(
-            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, int? Steps, int? Epochs, int Batch,
-            double LearningRate, double Warmup, long Seed, int Seeds, string? Lease, string Device, string Dataset, string Db, bool Resume, string? Shard,
-            int? Threads, bool ZeroInitResidual, bool DryRun, string Progress);
+        internal sealed record Settings(
+            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, int Seeds, string? Lease,
+            string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
+            string? Checkpoints, bool NoCheckpoints, int? SaveEvery);
 
         public static Command Create(CliContext ctx)
         {
@@ -44,19 +40,7 @@ namespace Torchwright.Cli.Commands
             var name = new Option<string?>("--name", "-n") { Description = "the sweep (or architecture) to run; needed when the file declares several" };
             var set = new Option<string[]>("--set") { Description = "a setting 'path=v1,v2,...' (repeatable): several values make a sweep axis, one value is fixed for all variants, e.g. --set c5.mhsa=[0,0,1],[0,1,1] --set width=0.5,1.0" };
             var sweepName = new Option<string?>("--sweep-name") { Description = "name of the sweep (the first part of every variant name)" };
-            var steps = new Option<int?>("--steps") { Description = $"training steps per variant (default {DefaultSteps})" };
-            var epochs = new Option<int?>("--epochs") { Description = "training epochs per variant (instead of --steps)" };
-            var batch = new Option<int>("--batch", "-b") { Description = "batch size", DefaultValueFactory = _ => DefaultBatch };
-            var lr = new Option<double>("--lr") { Description = "peak learning rate (SGD, momentum 0.9, warm-up then cosine)", DefaultValueFactory = _ => DefaultLearningRate };
-            // Checked when parsed: the optimizer holds it as a float32, and a larger value failed every run later.
-            lr.Validators.Add(r =>
-            {
-                var v = r.GetValueOrDefault<double>();
-                if (!(v > 0 && v <= float.MaxValue))
-                    r.AddError($"--lr {v.ToString(CultureInfo.InvariantCulture)}: give a positive learning rate of at most {float.MaxValue.ToString(CultureInfo.InvariantCulture)} (it is a float32 in the optimizer)");
-            });
-            var warmup = new Option<double>("--warmup") { Description = "fraction of the steps over which the learning rate ramps up linearly to --lr (then a cosine decay), in [0, 1)", DefaultValueFactory = _ => TrainOptions.DefaultWarmupFraction };
-            var seed = new Option<long>("--seed") { Description = "seed of the initial weights and the data order (the same for every variant); the first of --seeds", DefaultValueFactory = _ => 0 };
+            var trainSettings = new SettingOptions(("batch", "-b"));
             var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
             var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
@@ -65,19 +49,29 @@ namespace Torchwright.Cli.Commands
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
             var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
-            var zeroInit = new Option<bool>("--zero-init-residual") { Description = "zero the last BatchNorm of every residual bottleneck before training (timm's zero_init_last; default true)", DefaultValueFactory = _ => true };
+            var checkpoints = new Option<string?>("--checkpoints") { Description = "folder of every run's weights, resumable state and curves (default: beside a SQLite store, DB.runs/; a PostgreSQL sweep keeps them only when given: a path every worker shares)" };
+            var saveEvery = new Option<int?>("--save-every") { Description = "save each run's state also every N steps (default: every 5 minutes of training, and at the end)" };
+            var noCheckpoints = new Option<bool>("--no-checkpoints") { Description = "keep no run folders (an interrupted run then starts again from step 0)" };
+            var workers = new Option<int>("--workers") { Description = "threads that decode and augment training images (the batches do not depend on it)", DefaultValueFactory = _ => 1 };
             var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
             var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, steps, epochs, batch, lr, warmup, seed, seeds, leaseOption, device, dataset, db, resume, shard, threads, zeroInit, dryRun, progress,
+                file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
             };
-            command.SetAction(parse => TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
-                parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                parse.GetValue(steps), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(leaseOption),
-                parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
-                parse.GetValue(threads), parse.GetValue(zeroInit), parse.GetValue(dryRun), parse.GetValue(progress)!)));
+            foreach (var option in trainSettings.Options) command.Options.Add(option);
+            command.SetAction(parse =>
+            {
+                var train = trainSettings.Read(parse, TrainSettings.Default, out var settingError);
+                if (train == null) return Usage(ctx, settingError!);
+                return TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
+                    parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
+                    train, parse.GetValue(seeds), parse.GetValue(leaseOption),
+                    parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
+                    parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
+                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery)));
+            });
             return command;
         }
 
@@ -96,12 +90,12 @@ namespace Torchwright.Cli.Commands
         private static int Run(CliContext ctx, Settings s)
         {
             // --- options that need no file -----------------------------------------------------------------------
-            if (s.Steps != null && s.Epochs != null) return Usage(ctx, "give --steps or --epochs, not both");
-            if (s.Steps is < 1) return Usage(ctx, $"--steps must be at least 1 (got {s.Steps})");
-            if (s.Epochs is < 1) return Usage(ctx, $"--epochs must be at least 1 (got {s.Epochs})");
-            if (s.Batch < 1) return Usage(ctx, $"--batch must be at least 1 (got {s.Batch})");
             if (s.Threads is < 1) return Usage(ctx, $"--threads must be at least 1 (got {s.Threads})");
-            if (!(s.Warmup >= 0 && s.Warmup < 1)) return Usage(ctx, $"--warmup must be a fraction in [0, 1) (got {s.Warmup.ToString(CultureInfo.InvariantCulture)})");
+            if (s.Workers < 1) return Usage(ctx, $"--workers must be at least 1 (got {s.Workers})");
+            if (s.SaveEvery is < 1) return Usage(ctx, $"--save-every must be at least 1 step (got {s.SaveEvery})");
+            if (s.Checkpoints != null && s.NoCheckpoints) return Usage(ctx, "give --checkpoints or --no-checkpoints, not both");
+            if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
+            var t = s.Train;
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
             TimeSpan? lease = null;
             if (s.Lease != null)
@@ -110,7 +104,7 @@ namespace Torchwright.Cli.Commands
                     return Usage(ctx, $"--lease {s.Lease}: give a duration of at least 1 s, e.g. 90s, 5m or 1h (a bare number is seconds)");
                 lease = parsed;
             }
-            if (s.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {s.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
+            if (t.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {t.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
             var shard = Shard.All;
             if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
             if (!CommandSupport.TryGetDevice(ctx, "sweep", s.Device, out var device)) return ExitCodes.Usage;
@@ -181,21 +175,21 @@ namespace Torchwright.Cli.Commands
 
             var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
             int steps;
-            try { steps = s.Steps ?? (s.Epochs != null ? Trainer.StepsForEpochs(s.Epochs.Value, train.Count, s.Batch) : DefaultSteps); }
-            catch (ArgumentOutOfRangeException e) { return Usage(ctx, $"--epochs {s.Epochs}: {CommandSupport.OneLine(e)}"); }
+            try { steps = Trainer.StepsOf(t, train.Count); }
+            catch (ArgumentOutOfRangeException e) { return Usage(ctx, $"--epochs {t.Epochs}: {CommandSupport.OneLine(e)}"); }
             // Seed-major: the first seed of every variant trains before the second, so an early look at the database
             // already compares every variant.
             var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
-                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, s.Seed + k))).ToList();
+                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, t.Seed + k))).ToList();
             var runJson = RunJson(s, steps, data);
             ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
-                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({s.Seed}..{s.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
-                + $"; {data.Description}; {steps} steps of batch {s.Batch}, lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
-                + (s.Seeds > 1 ? "" : $"seed {s.Seed}, ") + s.Device);
+                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({t.Seed}..{t.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
+                + $"; {data.Description}; {steps} steps of batch {t.Batch}, {(t.Optimizer == OptimizerKind.AdamW ? "adamw" : "sgd")} lr {t.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
+                + (s.Seeds > 1 ? "" : $"seed {t.Seed}, ") + s.Device);
             if (s.DryRun)
             {
-                foreach (var p in plans.Where(p => p.Seed == s.Seed))
+                foreach (var p in plans.Where(p => p.Seed == t.Seed))
                     ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
                 return ExitCodes.Ok;
             }
@@ -229,7 +223,7 @@ namespace Torchwright.Cli.Commands
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
                 var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
-                var options = new TrainOptions(steps, s.Batch, s.LearningRate, s.Seed, device) { ZeroInitResidual = s.ZeroInitResidual, WarmupFraction = s.Warmup };
+                var run = new TrainRun { Device = device, Workers = s.Workers, Directory = CheckpointFolder(s), SaveEvery = s.SaveEvery };
 
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -239,7 +233,7 @@ namespace Torchwright.Cli.Commands
                 {
                     bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
                     var worker = SweepWorker.Create(lease);
-                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, options, runJson, observer, cancel.Token, worker));
+                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, t, run, runJson, observer, cancel.Token, worker));
                 }
                 catch (InvalidOperationException e)
                 {
@@ -252,6 +246,11 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"sweep: {e.Message}. Every run finished before is recorded; the one in flight stays 'running' "
                         + "and is taken over after its lease. Run the same command again (with --resume) when the store is back.");
                     return ExitCodes.DeclarationErrors;
+                }
+                catch (TrainStateException e)
+                {
+                    // A run folder left by another sweep (a store deleted and made again with other settings).
+                    return InputError(ctx, $"--checkpoints {run.Directory}: {e.Message}; delete the folder of that run or give another --checkpoints");
                 }
                 catch (InvalidDataException e)
                 {
@@ -270,10 +269,16 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
-                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')");
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')"
+                    + (run.Directory != null ? $"; run folders (weights, state, curves) in {run.Directory}" : ""));
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
         }
+
+        /// <summary>Where the runs keep their folders: --checkpoints, else DB.runs beside a SQLite store; none for
+        /// PostgreSQL without --checkpoints (its workers may not share a disk) or with --no-checkpoints.</summary>
+        internal static string? CheckpointFolder(Settings s) =>
+            s.NoCheckpoints ? null : s.Checkpoints ?? (ResultsStore.IsPostgres(s.Db) ? null : s.Db + ".runs");
 
         /// <summary>"90", "90s", "5m", "1h", "1.5m".</summary>
         internal static bool TryParseDuration(string text, out TimeSpan duration)
@@ -352,7 +357,7 @@ namespace Torchwright.Cli.Commands
 
         /// <summary>
         /// The training settings a database's rows were made with; --resume refuses a run with other ones. The seed is
-        /// not one of them: it is per run (a resume with more --seeds adds runs).
+        /// not one of them: it is per run (a resume with more --seeds adds runs). Every other catalog setting is, as text.
         /// </summary>
         private static string RunJson(Settings s, int steps, DatasetPair data)
         {
@@ -363,11 +368,9 @@ namespace Torchwright.Cli.Commands
                 w.WriteString("dataset", s.Dataset);
                 w.WriteString("data", data.Description);
                 w.WriteNumber("steps", steps);
-                w.WriteNumber("batch", s.Batch);
-                w.WriteNumber("lr", s.LearningRate);
-                w.WriteNumber("warmup", s.Warmup);
                 w.WriteString("device", s.Device);
-                w.WriteBoolean("zero_init_residual", s.ZeroInitResidual);
+                foreach (var (key, value) in s.Train.ToPairs())
+                    if (key is not ("seed" or "steps" or "epochs")) w.WriteString(key, value);
                 w.WriteEndObject();
             }
             return Encoding.UTF8.GetString(buffer.ToArray());

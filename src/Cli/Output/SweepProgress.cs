@@ -102,6 +102,7 @@ namespace Torchwright.Cli.Output
             public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
             {
                 if (_current == null) return;
+                if (p.Phase is not ("train" or "eval" or "eval-ema")) return;   // "evaluated", "saved": the line stays
                 _current.Description = Markup.Escape(p.Phase == "train"
                     ? $"{Label(plan)}  step {p.Step}/{p.Steps}  loss {Loss(p.Loss)}  {Rate(p.ImagesPerSecond)}"
                     : $"{Label(plan)}  evaluating");

@@ -295,7 +295,8 @@ namespace Torchwright.Runtime.Weights
 
         /// <summary>
         /// Writes the tensors (moved to the CPU, made contiguous) as safetensors, sorted by name, with an optional
-        /// <c>__metadata__</c> map; the header is padded so the data starts 8-byte aligned, and the file is replaced atomically.
+        /// <c>__metadata__</c> map; the header is padded so the data starts 8-byte aligned, and the file is replaced atomically (written to a
+        /// temporary file, flushed to disk, renamed).
         /// </summary>
         public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
         {
@@ -322,6 +323,8 @@ namespace Torchwright.Runtime.Weights
                 fs.Write(BitConverter.GetBytes((ulong)header.Length));
                 fs.Write(header);
                 body.CopyTo(fs);
+                // On disk before the rename, so a crash leaves the old file or the whole new one.
+                fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
         }
