@@ -1,0 +1,62 @@
+"""Stochastic-depth references (torch 1.13), for DropPathTests (Runtime.Tests) and DropPathNetworkTests (Zoo.Tests).
+
+  reference_drop_path.py apply IN.safetensors OUT.safetensors
+      IN holds x, mask (N, 1, ...) and rate (a 0-dim float64). Runs timm's drop_path (timm/layers/drop.py, written out
+      below as timm has it: timm is not installed here) in training mode with bernoulli_ made to draw `mask`, so the
+      arithmetic is timm's on the given draws; also runs it in eval. Writes train and eval.
+  reference_drop_path.py linspace RATE COUNT [COUNT ...]
+      Prints one JSON line per count: [x.item() for x in torch.linspace(0, RATE, COUNT)] (timm's per-block rates).
+"""
+import json
+import sys
+
+import torch
+
+import st_io
+
+
+def drop_path(x, drop_prob: float = 0., training: bool = False, scale_by_keep: bool = True):
+    # timm.layers.drop.drop_path
+    if drop_prob == 0. or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0 and scale_by_keep:
+        random_tensor.div_(keep_prob)
+    return x * random_tensor
+
+
+def apply(src, dst):
+    tensors, _ = st_io.load(src)
+    x, mask, rate = tensors["x"], tensors["mask"], float(tensors["rate"].item())
+    draws = []
+    original = torch.Tensor.bernoulli_
+
+    def given_draws(self, p, *args, **kwargs):
+        draws.append(p)
+        return self.copy_(mask)
+
+    torch.Tensor.bernoulli_ = given_draws
+    try:
+        train = drop_path(x, rate, training=True)
+    finally:
+        torch.Tensor.bernoulli_ = original
+    if draws != [1 - rate]:
+        raise SystemExit(f"expected one bernoulli_({1 - rate}) draw, got {draws}")
+    evaluated = drop_path(x, rate, training=False)
+    st_io.save(dst, {"train": train, "eval": evaluated})
+
+
+def linspace(rate, counts):
+    for n in counts:
+        print(json.dumps([v.item() for v in torch.linspace(0, rate, n)]))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "apply":
+        apply(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "linspace":
+        linspace(float(sys.argv[2]), [int(a) for a in sys.argv[3:]])
+    else:
+        raise SystemExit("usage: reference_drop_path.py apply IN OUT | linspace RATE COUNT...")
