@@ -77,11 +77,14 @@ namespace Torchwright.Dsl.Blocks
             float Scalar(int i) => i < halfway ? Fma(step, i, start) : Fma(-step, count - i - 1, stop);
             const int Lanes = 8;
             int idx = 0;
-            for (; idx + 2 * Lanes <= count; idx += Lanes)
+            for (; idx + 2 * Lanes <= count; idx += 2 * Lanes)
             {
-                float lane0 = Scalar(idx);
-                result[idx] = lane0;
-                for (int k = 1; k < Lanes; k++) result[idx + k] = Add(lane0, Mul(k, step));
+                for (int v = idx; v < idx + 2 * Lanes; v += Lanes)
+                {
+                    float lane0 = Scalar(v);
+                    result[v] = lane0;
+                    for (int k = 1; k < Lanes; k++) result[v + k] = Add(lane0, Mul(k, step));
+                }
             }
             for (; idx < count; idx++) result[idx] = Scalar(idx);
             return result;
