@@ -4,8 +4,9 @@
       IN holds x, mask (N, 1, ...) and rate (a 0-dim float64). Runs timm's drop_path (timm/layers/drop.py, written out
       below as timm has it: timm is not installed here) in training mode with bernoulli_ made to draw `mask`, so the
       arithmetic is timm's on the given draws; also runs it in eval. Writes train and eval.
-  reference_drop_path.py linspace RATE COUNT [COUNT ...]
-      Prints one JSON line per count: [x.item() for x in torch.linspace(0, RATE, COUNT)] (timm's per-block rates).
+  reference_drop_path.py linspace RATE,RATE,... FIRST LAST
+      Prints one JSON line per rate and count FIRST..LAST (counts fastest):
+      [x.item() for x in torch.linspace(0, RATE, COUNT)], timm's per-block rates.
 """
 import json
 import sys
@@ -48,15 +49,16 @@ def apply(src, dst):
     st_io.save(dst, {"train": train, "eval": evaluated})
 
 
-def linspace(rate, counts):
-    for n in counts:
-        print(json.dumps([v.item() for v in torch.linspace(0, rate, n)]))
+def linspace(rates, counts):
+    for rate in rates:
+        for n in counts:
+            print(json.dumps([v.item() for v in torch.linspace(0, rate, n)]))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "apply":
         apply(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "linspace":
-        linspace(float(sys.argv[2]), [int(a) for a in sys.argv[3:]])
+        linspace([float(r) for r in sys.argv[2].split(",")], range(int(sys.argv[3]), int(sys.argv[4]) + 1))
     else:
-        raise SystemExit("usage: reference_drop_path.py apply IN OUT | linspace RATE COUNT...")
+        raise SystemExit("usage: reference_drop_path.py apply IN OUT | linspace RATE,... FIRST LAST")
