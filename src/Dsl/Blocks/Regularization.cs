@@ -16,10 +16,9 @@ namespace Torchwright.Dsl.Blocks
     public static class Regularization
     {
         public static readonly FieldInfo DropPath = new FieldInfo("drop_path", FieldType.Float, FieldScope.Arch,
-            "Stochastic depth: the drop rate of the network's last block, in [0, 1). Block k of n (every stage, in order) gets " +
-            "float32 torch.linspace(0, drop_path, n)[k] as timm and the official VAN/ResT code compute it (timm's resnet.py uses rate·k/(n-1) in double: " +
-            "the same to within a float32 rounding). Applied per sample on every residual branch (both branches of van and rest blocks), " +
-            "scaled by 1/keep in training, the identity in eval. Default 0.",
+            "Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets " +
+            "float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), " +
+            "scaled by 1/keep in training; the identity in eval. Default 0.",
             ReadBy: "networks of two or more blocks (linspace gives a lone block rate 0)");
 
         public static readonly FieldInfo Dropout = new FieldInfo("dropout", FieldType.Float, FieldScope.Arch,
