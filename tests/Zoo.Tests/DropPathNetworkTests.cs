@@ -76,6 +76,36 @@ namespace Torchwright.Zoo.Tests
             }
         }
 
+        /// <summary>The spec carries each block's rate and the dropout, and reference_nets.py (the PyTorch side of bench)
+        /// builds timm's DropPath with exactly those rates under the same module names.</summary>
+        [Theory]
+        [MemberData(nameof(Networks))]
+        public void The_PyTorch_reference_built_from_the_spec_carries_the_same_rates(string family)
+        {
+            var (with, plain, rates, blocks) = Create(family);
+            with.Dispose();
+            plain.Dispose();
+            var name = family switch { "resnet" => "DpResNet", "van" => "DpVan", _ => "DpRest" };
+            var path = System.IO.Path.Combine(AppContext.BaseDirectory, "Declared", "droppath.arch");
+            var result = Torchwright.Dsl.ArchCompiler.Compile(new[] { new Torchwright.Dsl.SourceFile(path, System.IO.File.ReadAllText(path)) });
+            Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+            var spec = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"torchwright-droppath-{Guid.NewGuid():N}.spec.json");
+            System.IO.File.WriteAllText(spec, Torchwright.Dsl.Emit.ArchSpecJson.Write(result.Architectures.Single(a => a.Name == name).Ir));
+            try
+            {
+                var (code, output) = PythonReference.RunScript($"reference_drop_path.py network \"{spec}\"");
+                Assert.True(code == 0, output);
+                using var doc = JsonDocument.Parse(output.Trim());
+                var torchRates = doc.RootElement.GetProperty("drop_path").EnumerateObject().Select(p => (p.Name, p.Value.GetDouble())).ToList();
+                Assert.Equal(blocks.Select(b => b + ".drop_path").Zip(rates), torchRates);
+                Assert.Equal(0.5, doc.RootElement.GetProperty("dropout").GetDouble());
+            }
+            finally
+            {
+                System.IO.File.Delete(spec);
+            }
+        }
+
         [Theory]
         [MemberData(nameof(Networks))]
         public void Eval_is_bit_equal_to_the_plain_network_and_training_draws(string family)

@@ -2,8 +2,11 @@
 
   reference_drop_path.py apply IN.safetensors OUT.safetensors
       IN holds x, mask (N, 1, ...) and rate (a 0-dim float64). Runs timm's drop_path (timm/layers/drop.py, written out
-      below as timm has it: timm is not installed here) in training mode with bernoulli_ made to draw `mask`, so the
+      in reference_blocks.py as timm has it: timm is not installed here) in training mode with bernoulli_ made to draw `mask`, so the
       arithmetic is timm's on the given draws; also runs it in eval. Writes train and eval.
+  reference_drop_path.py network SPEC.json
+      Builds reference_nets' network for the spec and prints {"drop_path": {module: rate}, "dropout": p} as one JSON
+      line: the regularisers the PyTorch side of `bench` trains with.
   reference_drop_path.py linspace RATE,RATE,... FIRST LAST
       Prints one JSON line per rate and count FIRST..LAST (counts fastest):
       [x.item() for x in torch.linspace(0, RATE, COUNT)], timm's per-block rates.
@@ -14,18 +17,7 @@ import sys
 import torch
 
 import st_io
-
-
-def drop_path(x, drop_prob: float = 0., training: bool = False, scale_by_keep: bool = True):
-    # timm.layers.drop.drop_path
-    if drop_prob == 0. or not training:
-        return x
-    keep_prob = 1 - drop_prob
-    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
-    if keep_prob > 0.0 and scale_by_keep:
-        random_tensor.div_(keep_prob)
-    return x * random_tensor
+from reference_blocks import drop_path
 
 
 def apply(src, dst):
@@ -49,6 +41,16 @@ def apply(src, dst):
     st_io.save(dst, {"train": train, "eval": evaluated})
 
 
+def network(spec_path):
+    import reference_nets
+    from reference_blocks import DropPath
+    with open(spec_path) as f:
+        spec = json.load(f)
+    model = reference_nets.build(spec)
+    rates = {name: m.drop_prob for name, m in model.named_modules() if isinstance(m, DropPath)}
+    print(json.dumps({"drop_path": rates, "dropout": spec.get("dropout", 0.0)}))
+
+
 def linspace(rates, counts):
     for rate in rates:
         for n in counts:
@@ -58,7 +60,9 @@ def linspace(rates, counts):
 if __name__ == "__main__":
     if sys.argv[1] == "apply":
         apply(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "network":
+        network(sys.argv[2])
     elif sys.argv[1] == "linspace":
         linspace([float(r) for r in sys.argv[2].split(",")], range(int(sys.argv[3]), int(sys.argv[4]) + 1))
     else:
-        raise SystemExit("usage: reference_drop_path.py apply IN OUT | linspace RATE,... FIRST LAST")
+        raise SystemExit("usage: reference_drop_path.py apply IN OUT | network SPEC | linspace RATE,... FIRST LAST")
