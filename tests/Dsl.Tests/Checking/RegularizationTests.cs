@@ -64,6 +64,19 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.Contains("x = global::TorchSharp.torch.nn.functional.dropout(x, 0.25, training).Freeing(x);", code);
         }
 
+        [Fact]
+        public void The_spec_json_carries_the_rates_only_where_they_are_above_zero()
+        {
+            var arch = Single("arch A : ResNet50 {\n  drop_path = 0.1\n  dropout = 0.25\n}\n");
+            using var doc = System.Text.Json.JsonDocument.Parse(ArchSpecJson.Write(arch.Ir));
+            Assert.Equal(0.25, doc.RootElement.GetProperty("dropout").GetDouble());
+            var blocks = doc.RootElement.GetProperty("stages").EnumerateArray().SelectMany(s => s.GetProperty("blocks").EnumerateArray()).ToList();
+            Assert.False(blocks[0].TryGetProperty("drop_path", out _));
+            Assert.Equal(arch.Ir.Stages.SelectMany(s => s.Blocks).Skip(1).Select(b => b.DropPath), blocks.Skip(1).Select(b => b.GetProperty("drop_path").GetDouble()));
+            using var plain = System.Text.Json.JsonDocument.Parse(ArchSpecJson.Write(Single("arch A : ResNet50 {\n}\n").Ir));
+            Assert.False(plain.RootElement.TryGetProperty("dropout", out _));
+        }
+
         [Theory]
         [InlineData("VanB0", 13)]      // depths [3, 3, 5, 2]
         [InlineData("ResTLite", 8)]    // depths [2, 2, 2, 2]
