@@ -23,6 +23,36 @@ def conv1x1(cin, cout, stride=1, bias=False, groups=1):
     return nn.Conv2d(cin, cout, 1, stride=stride, bias=bias, groups=groups)
 
 
+def drop_path(x, drop_prob: float = 0., training: bool = False, scale_by_keep: bool = True):
+    """timm.layers.drop.drop_path: each sample's branch kept with probability 1 - drop_prob and scaled by 1/keep."""
+    if drop_prob == 0. or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0 and scale_by_keep:
+        random_tensor.div_(keep_prob)
+    return x * random_tensor
+
+
+class DropPath(nn.Module):
+    """timm's DropPath module. A block gets one as `drop_path` (reference_nets sets it from the spec's per-block
+    rate); the blocks apply it to their residual branch(es) through `dropped`."""
+
+    def __init__(self, drop_prob):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training)
+
+
+def dropped(block, branch):
+    """The branch through the block's drop_path, if it has one."""
+    dp = getattr(block, "drop_path", None)
+    return branch if dp is None else dp(branch)
+
+
 def make_downsample(cin, cout, stride, kind):
     """torchvision/timm shortcut: None when the shape is unchanged."""
     if stride == 1 and cin == cout:
@@ -61,7 +91,7 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         if self.se is not None and not self.at_spatial:
             out = self.se(out)
-        return self.relu(out + identity)
+        return self.relu(dropped(self, out) + identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +183,7 @@ class BotBottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
-        return self.relu(out + identity)
+        return self.relu(dropped(self, out) + identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +244,7 @@ class SplitAttnBottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
-        return self.act(out + identity)
+        return self.act(dropped(self, out) + identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,7 +317,7 @@ class CotBottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
-        return self.act(out + identity)
+        return self.act(dropped(self, out) + identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,8 +381,8 @@ class VanBlock(nn.Module):
         self.layer_scale_2 = nn.Parameter(layer_scale * torch.ones(dim))
 
     def forward(self, x):
-        x = x + self.layer_scale_1.view(-1, 1, 1) * self.attn(self.norm1(x))
-        x = x + self.layer_scale_2.view(-1, 1, 1) * self.mlp(self.norm2(x))
+        x = x + dropped(self, self.layer_scale_1.view(-1, 1, 1) * self.attn(self.norm1(x)))
+        x = x + dropped(self, self.layer_scale_2.view(-1, 1, 1) * self.mlp(self.norm2(x)))
         return x
 
 
@@ -428,8 +458,8 @@ class RestBlock(nn.Module):
     def forward(self, x):
         b, c, h, w = x.shape
         t = x.flatten(2).transpose(1, 2)
-        t = t + self.attn(self.norm1(t), h, w)
-        t = t + self.mlp(self.norm2(t))
+        t = t + dropped(self, self.attn(self.norm1(t), h, w))
+        t = t + dropped(self, self.mlp(self.norm2(t)))
         return t.transpose(1, 2).reshape(b, c, h, w)
 
 

@@ -104,4 +104,4 @@ class ResNestAvdFirstBottleneck(nn.Module):
         out = self.bn3(self.conv3(self.conv2(out)))
         if self.se is not None:
             out = self.se(out)
-        return self.act(out + identity)
+        return self.act(R.dropped(self, out) + identity)

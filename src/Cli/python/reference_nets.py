@@ -9,7 +9,8 @@ the C# emitter: torchvision ResNet (conv1/bn1/layer1..4/fc; timm's deep and tier
 
 Spec version 2: every ResNet-family block carries its options (activation, attention = se|eca|none with
 attention_channels / attention_kernel, dilation, shortcut) besides its kind's settings (cardinality, heads, radix,
-avd, avd_first); the spec carries the stem's stem_widths and stem_activation.
+avd, avd_first); the spec carries the stem's stem_widths and stem_activation. Training regularisers, present only when
+above 0: a block's drop_path (timm's DropPath on its residual branches) and the spec's dropout (before the classifier).
 
     python3 reference_nets.py SPEC.json --count    prints the parameter count (exit 1 if it differs from the spec's)
 
@@ -20,6 +21,7 @@ import sys
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import reference_attention as RA
 import reference_blocks as R
@@ -70,7 +72,25 @@ def _options(b, where):
                         _field(b, "dilation", where), _word(b, "attention_at", _POSITIONS, where))
 
 
+def _regularised(block, b):
+    """The block with its stochastic depth, when the spec gives it a rate."""
+    rate = b.get("drop_path", 0.0)
+    if rate > 0:
+        block.drop_path = R.DropPath(rate)
+    return block
+
+
+def _head_dropout(module, spec, x):
+    """timm's drop_rate: dropout on the pooled features before the classifier, while training."""
+    p = spec.get("dropout", 0.0)
+    return F.dropout(x, p=p, training=module.training) if p > 0 else x
+
+
 def _resnet_block(b, where):
+    return _regularised(_resnet_block_of_kind(b, where), b)
+
+
+def _resnet_block_of_kind(b, where):
     kind = b["kind"]
     if kind not in ("Bottleneck", "BotBottleneck", "SplitAttnBottleneck", "CotBottleneck"):
         raise SpecError(f"{where}: block kind {kind!r} does not belong in a ResNet-family network")
@@ -132,6 +152,7 @@ class ResNetFamily(nn.Module):
             self.stage_names.append(name)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(spec["stages"][-1]["out_channels"], spec["classes"]) if spec["classes"] > 0 else None
+        self.spec = spec
 
     def forward(self, x):
         if self.has_stem:
@@ -139,7 +160,7 @@ class ResNetFamily(nn.Module):
         for name in self.stage_names:
             x = getattr(self, name)(x)
         x = torch.flatten(self.avgpool(x), 1)
-        return x if self.fc is None else self.fc(x)
+        return x if self.fc is None else self.fc(_head_dropout(self, self.spec, x))
 
 
 class Van(nn.Module):
@@ -157,10 +178,11 @@ class Van(nn.Module):
             setattr(self, f"patch_embed{i + 1}",
                     R.OverlapPatchEmbed(st["in_channels"], st["out_channels"], st["patch_kernel"], st["stride"]))
             setattr(self, f"block{i + 1}", nn.ModuleList(
-                R.VanBlock(b["width"], b["mlp_ratio"], b["lka_kernel"], b["lka_dilation"], b["layer_scale"])
+                _regularised(R.VanBlock(b["width"], b["mlp_ratio"], b["lka_kernel"], b["lka_dilation"], b["layer_scale"]), b)
                 for b in st["blocks"]))
             setattr(self, f"norm{i + 1}", nn.LayerNorm(st["out_channels"], eps=1e-6))
         self.head = nn.Linear(spec["stages"][-1]["out_channels"], spec["classes"]) if spec["classes"] > 0 else None
+        self.spec = spec
 
     def forward(self, x):
         for i in range(self.num_stages):
@@ -172,7 +194,7 @@ class Van(nn.Module):
             if i != self.num_stages - 1:
                 x = x.reshape(b, h, w, -1).permute(0, 3, 1, 2).contiguous()
         x = x.mean(dim=1)
-        return x if self.head is None else self.head(x)
+        return x if self.head is None else self.head(_head_dropout(self, self.spec, x))
 
 
 class ResT(nn.Module):
@@ -195,11 +217,12 @@ class ResT(nn.Module):
             if i > 0:
                 setattr(self, f"patch_embed_{i + 1}", R.RestPatchEmbed(st["in_channels"], st["out_channels"], st["stride"]))
             setattr(self, f"stage{i + 1}", nn.ModuleList(
-                R.RestBlock(b["width"], b["heads"], b["mlp_ratio"], b["sr_ratio"], b["qkv_bias"]) for b in st["blocks"]))
+                _regularised(R.RestBlock(b["width"], b["heads"], b["mlp_ratio"], b["sr_ratio"], b["qkv_bias"]), b) for b in st["blocks"]))
         last = spec["stages"][-1]["out_channels"]
         self.norm = nn.LayerNorm(last)
         self.avg_pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Linear(last, spec["classes"]) if spec["classes"] > 0 else None
+        self.spec = spec
 
     def forward(self, x):
         x = self.stem(x)
@@ -211,7 +234,7 @@ class ResT(nn.Module):
         b, c, h, w = x.shape
         x = self.norm(x.flatten(2).transpose(1, 2))
         x = self.avg_pool(x.transpose(1, 2).reshape(b, c, h, w)).flatten(1)
-        return x if self.head is None else self.head(x)
+        return x if self.head is None else self.head(_head_dropout(self, self.spec, x))
 
 
 _FAMILIES = {"resnet": ResNetFamily, "van": Van, "rest": ResT}

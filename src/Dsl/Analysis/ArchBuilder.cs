@@ -269,8 +269,14 @@ namespace Torchwright.Dsl.Analysis
 
             if (previousStage != null) CheckDilationActs(previousStage, null);
             if (HasNewErrors) return null;
+            var dropPath = Regularization.ReadDropPath(f, stages.Sum(st => st.Blocks.Count), arch.Name);
+            var dropout = Regularization.ReadDropout(f, classes, arch.Name);
+            if (dropPath == null || dropout == null) return null;
+            int next = 0;
+            if (dropPath.Any(r => r != 0))
+                stages = stages.Select(st => st with { Blocks = EquatableArray.From(st.Blocks.Select(b => b with { DropPath = dropPath[next++] }).ToList()) }).ToList();
             f.ReportUnused(n, s => Describe(stages[s]));
-            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location);
+            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value);
         }
 
         /// <summary>

@@ -139,7 +139,7 @@ namespace Torchwright.Dsl.Blocks
         {
             var s = (BotSettings)b.Settings;
             string qk = s.QkHeadDim != b.Width / s.Heads ? $", qkHeadDim: {s.QkHeadDim}" : "";
-            return $"new {ResNetFamily.RuntimeBlocks}.BotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Heads}, {input.H}, {input.W}, {ResNetFamily.ShortcutArgument(b)}{qk}{ResNetFamily.OptionsArgument(b)})";
+            return $"new {ResNetFamily.RuntimeBlocks}.BotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Heads}, {input.H}, {input.W}, {ResNetFamily.ShortcutArgument(b)}{qk}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

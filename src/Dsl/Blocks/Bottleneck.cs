@@ -40,7 +40,7 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public override string Create(BlockIR b, string name, Shape input) =>
-            $"new {ResNetFamily.RuntimeBlocks}.Bottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BottleneckSettings)b.Settings).Cardinality}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+            $"new {ResNetFamily.RuntimeBlocks}.Bottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BottleneckSettings)b.Settings).Cardinality}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

@@ -71,7 +71,7 @@ namespace Torchwright.Dsl.Blocks
         {
             long g = ((CotSettings)b.Settings).Cardinality;
             return $"new {ResNetFamily.RuntimeBlocks}.CotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, " +
-                   (g != 1 ? $"cardinality: {g}, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+                   (g != 1 ? $"cardinality: {g}, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

@@ -79,7 +79,7 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (RestSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.RestBlock({name}, {b.Width}, {s.Heads}, {s.MlpRatio}, {s.SrRatio}, {(s.QkvBias ? "true" : "false")})";
+            return $"new {ResNetFamily.RuntimeBlocks}.RestBlock({name}, {b.Width}, {s.Heads}, {s.MlpRatio}, {s.SrRatio}, {(s.QkvBias ? "true" : "false")}{Regularization.DropPathArgument(b)})";
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

@@ -81,7 +81,7 @@ namespace Torchwright.Dsl.Blocks
         {
             var s = (SplitAttnSettings)b.Settings;
             return $"new {ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Radix}, {s.Cardinality}, {(s.Avd ? "true" : "false")}, " +
-                   (s.AvdFirst ? "avdFirst: true, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)})";
+                   (s.AvdFirst ? "avdFirst: true, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

@@ -86,7 +86,7 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (VanSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.VanBlock({name}, {b.Width}, {s.MlpRatio}, {s.LkaKernel}, {s.LkaDilation}, {CSharpLiteral.Double(s.LayerScale)})";
+            return $"new {ResNetFamily.RuntimeBlocks}.VanBlock({name}, {b.Width}, {s.MlpRatio}, {s.LkaKernel}, {s.LkaDilation}, {CSharpLiteral.Double(s.LayerScale)}{Regularization.DropPathArgument(b)})";
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

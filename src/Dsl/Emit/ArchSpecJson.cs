@@ -13,7 +13,9 @@ namespace Torchwright.Dsl.Emit
     /// src/Cli/python/reference_nets.py) assembles without re-deriving anything: every block's channels,
     /// stride and settings (written by its definition), each block's input and output shape from the cost model (BoT's relative-position tables are sized by
     /// the block's input map), and the exact costs. Keys are snake_case, shapes are [C, H, W] and kinds are the cost
-    /// model's names, as in the summary JSON. The format only ever changes by adding keys.
+    /// model's names, as in the summary JSON. The format only ever changes by adding keys. The training regularisers
+    /// appear only when above 0 (a block's <c>drop_path</c>, the architecture's <c>dropout</c>), so specs without them
+    /// read as before.
     /// </summary>
     public static class ArchSpecJson
     {
@@ -47,7 +49,7 @@ namespace Torchwright.Dsl.Emit
                     ("blocks", "[\n" + string.Join(",\n", blocks) + "\n      ]"),
                 }));
             }
-            return Object(1, new[]
+            var members = new List<(string Key, string Value)>
             {
                 ("spec_version", Int(Version)),
                 ("name", Str(ir.Name)),
@@ -59,11 +61,13 @@ namespace Torchwright.Dsl.Emit
                 ("stem_widths", "[" + string.Join(", ", ir.Stem.Widths.Select(Int)) + "]"),
                 ("stem_activation", Str(ir.Stem.Activation)),
                 ("classes", Int(ir.Classes)),
-                ("params", Int(costs.Params)),
-                ("macs", Int(costs.Macs)),
-                ("macs_without_attention", Int(costs.Macs - costs.AttentionMacs)),
-                ("stages", "[\n    " + string.Join(",\n    ", stages) + "\n  ]"),
-            }) + "\n";
+            };
+            if (ir.Dropout != 0) members.Add(("dropout", Number(ir.Dropout)));
+            members.Add(("params", Int(costs.Params)));
+            members.Add(("macs", Int(costs.Macs)));
+            members.Add(("macs_without_attention", Int(costs.Macs - costs.AttentionMacs)));
+            members.Add(("stages", "[\n    " + string.Join(",\n    ", stages) + "\n  ]"));
+            return Object(1, members) + "\n";
         }
 
         /// <summary>One block on one line: kind, channels and stride, the kind's own settings (its definition's), input and output shapes.</summary>
@@ -78,6 +82,7 @@ namespace Torchwright.Dsl.Emit
                 ("stride", Int(b.Stride)),
             };
             foreach (var kv in b.Kind.Spec(b)) members.Add((kv.Key, Value(kv.Value)));
+            if (b.DropPath != 0) members.Add(("drop_path", Number(b.DropPath)));
             members.Add(("input", ShapeArray(row.Input)));
             members.Add(("output", ShapeArray(row.Output)));
             return "{" + string.Join(", ", members.Select(Member)) + "}";

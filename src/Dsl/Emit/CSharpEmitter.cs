@@ -450,6 +450,9 @@ namespace Torchwright.Dsl.Emit
                     w.Line("x = x.flatten(1).Freeing(x);");
                     break;
             }
+            // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
+            if (ir.Dropout > 0)
+                w.Line($"x = global::TorchSharp.torch.nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
             w.Line(ir.Classes > 0 ? $"return {Field(Naming.Head(ir.Family))}.call(x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();

@@ -53,7 +53,7 @@ namespace Torchwright.Dsl.Model
         /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions once.</summary>
         private static FieldInfo[] Compose()
         {
-            var list = new List<FieldInfo>(General);
+            var list = new List<FieldInfo>(General.Concat(Regularization.Fields));
             var seen = new HashSet<(string, FieldScope)>(list.Select(f => (f.Name, f.Scope)));
             void Add(IEnumerable<FieldInfo> fields)
             {

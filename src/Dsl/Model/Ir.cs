@@ -31,14 +31,16 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>
     /// One block with every hyper-parameter resolved: its kind (the one definition that builds, costs and emits it),
-    /// the channels and stride every kind has, the kind's own settings and the ResNet-family options.
+    /// the channels and stride every kind has, the kind's own settings and the ResNet-family options, and its
+    /// stochastic-depth rate (set by the builder once the network's block count is known; see <see cref="Regularization"/>).
     /// </summary>
     public sealed record BlockIR(
         BlockDefinition Kind,
         long InChannels, long Width, long OutChannels, long Stride,
         BlockSettings Settings,
         BlockOptionsIR Options,
-        ShortcutKind Shortcut = ShortcutKind.Conv);
+        ShortcutKind Shortcut = ShortcutKind.Conv,
+        double DropPath = 0);
 
     /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output).</summary>
     public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation)
@@ -54,7 +56,8 @@ namespace Torchwright.Dsl.Model
         public string Name => FieldCatalog.StageName(Index);
     }
 
-    /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.</summary>
+    /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
+    /// <see cref="Dropout"/>: dropout before the classifier.</summary>
     public sealed record ArchitectureIR(
         string Name,
         Family Family,
@@ -63,7 +66,8 @@ namespace Torchwright.Dsl.Model
         StemIR Stem,
         EquatableArray<StageIR> Stages,
         long Classes,
-        SourceLocation Location)
+        SourceLocation Location,
+        double Dropout = 0)
     {
         public bool HasStem => Stem.Kind.Word != "none";
     }

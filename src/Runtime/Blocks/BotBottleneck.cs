@@ -13,6 +13,7 @@ namespace Torchwright.Runtime.Blocks
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU; channel attention <c>se</c> follows bn3 (Position
     /// AfterSpatialConv is refused: timm's SelfAttnBlock has no attn there); MHSA has no dilated form, so Dilation must be 1.
     /// <c>qkHeadDim</c> (timm BottleneckAttn <c>dim_head</c>): channels per head of q and k; 0 = width/heads.
+    /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch before the addition (timm SelfAttnBlock).
     /// </summary>
     public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -22,19 +23,20 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor>? pool;
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly DropPath? drop_path;
         private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
-        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, BlockOptions? options = null)
-            : this(name, inChannels, width, outChannels, stride, heads, height, widthPx, shortcut, 0, options)
+        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
+            : this(name, inChannels, width, outChannels, stride, heads, height, widthPx, shortcut, 0, options, dropPath)
         {
         }
 
         /// <summary>As the other constructor, with q/k heads of <paramref name="qkHeadDim"/> channels (0 = width/heads);
         /// v keeps width/heads per head. A separate overload so positional <c>(..., shortcut, options)</c> calls still bind.</summary>
-        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, long qkHeadDim, BlockOptions? options = null)
+        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, long qkHeadDim, BlockOptions? options = null, double dropPath = 0)
             : base(name)
         {
             const string B = nameof(BotBottleneck);
@@ -56,6 +58,7 @@ namespace Torchwright.Runtime.Blocks
             bn3 = nn.BatchNorm2d(outChannels);
             se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -69,6 +72,8 @@ namespace Torchwright.Runtime.Blocks
                 register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
         }
 
         public override Tensor forward(Tensor input)
@@ -85,6 +90,7 @@ namespace Torchwright.Runtime.Blocks
             x = x.Through(conv3, bn3).Freeing(x);
             if (se is not null)
                 x = se.call(x).Freeing(x);
+            x = x.DroppedBy(drop_path);
             x = (x + (identity ?? input)).Freeing(x, identity);
             return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }

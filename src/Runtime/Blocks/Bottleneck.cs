@@ -10,6 +10,7 @@ namespace Torchwright.Runtime.Blocks
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the module is registered as <c>relu</c> when it is
     /// ReLU, <c>act</c> otherwise); channel attention <c>se</c> follows bn3 (timm SE-ResNet) or, with Position AfterSpatialConv,
     /// the activation after bn2 on the width channels (timm ByobNet's <c>attn</c>); conv2 gets dilation = padding = d.
+    /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition (timm).
     /// </summary>
     public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -17,11 +18,12 @@ namespace Torchwright.Runtime.Blocks
         private readonly BatchNorm2d bn3;
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>[] branch;
+        private readonly DropPath? drop_path;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
-        public Bottleneck(string name, long inChannels, long width, long outChannels, long stride, long groups, ShortcutKind shortcut, BlockOptions? options = null)
+        public Bottleneck(string name, long inChannels, long width, long outChannels, long stride, long groups, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
             : base(name)
         {
             const string B = nameof(Bottleneck);
@@ -46,6 +48,7 @@ namespace Torchwright.Runtime.Blocks
                 : atSpatial ? new[] { conv1, bn1, relu, conv2, bn2, relu, se, conv3, bn3 }
                 : new[] { conv1, bn1, relu, conv2, bn2, relu, conv3, bn3, se };
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -58,13 +61,15 @@ namespace Torchwright.Runtime.Blocks
             register_module(o.Activation == Activation.ReLU ? "relu" : "act", relu);
             if (downsample is not null)
                 register_module("downsample", downsample);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
         }
 
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
-            var x = input.Through(branch);
+            var x = input.Through(branch).DroppedBy(drop_path);
             x = (x + (identity ?? input)).Freeing(x, identity);
             return relu.call(x).Freeing(x).MoveToOuterDisposeScope();
         }

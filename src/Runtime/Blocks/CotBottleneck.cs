@@ -11,6 +11,7 @@ namespace Torchwright.Runtime.Blocks
     /// grouped CoXt layer of CoTNeXt (same state-dict names); the width is then cardinality x the per-group width.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the CoT/CoXt layer's too, not its SiLU on K2); channel
     /// attention <c>se</c> follows bn3; the CoT layer has no dilated form, so Dilation must be 1.
+    /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition.
     /// </summary>
     public sealed class CotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -20,18 +21,19 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor>? avd;
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly DropPath? drop_path;
         private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
         /// <summary>The CoTNet block (cardinality 1).</summary>
-        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut, BlockOptions? options = null)
-            : this(name, inChannels, width, outChannels, stride, 1, shortcut, options)
+        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
+            : this(name, inChannels, width, outChannels, stride, 1, shortcut, options, dropPath)
         {
         }
 
-        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long cardinality, ShortcutKind shortcut, BlockOptions? options = null)
+        public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long cardinality, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
             : base(name)
         {
             const string B = nameof(CotBottleneck);
@@ -50,6 +52,7 @@ namespace Torchwright.Runtime.Blocks
             bn3 = nn.BatchNorm2d(outChannels);
             se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -62,6 +65,8 @@ namespace Torchwright.Runtime.Blocks
                 register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
         }
 
         public override Tensor forward(Tensor input)
@@ -76,6 +81,7 @@ namespace Torchwright.Runtime.Blocks
             x = x.Through(conv3, bn3).Freeing(x);
             if (se is not null)
                 x = se.call(x).Freeing(x);
+            x = x.DroppedBy(drop_path);
             x = (x + (identity ?? input)).Freeing(x, identity);
             return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }

@@ -7,14 +7,16 @@ namespace Torchwright.Runtime.Blocks
     /// <summary>
     /// ResT block (official naming), taking and returning (B, C, H, W): tokens t = flatten(x);
     /// t + attn(norm1(t)); t + mlp(norm2(t)) with pre-norm LayerNorms and the efficient MSA (<see cref="EfficientSelfAttention"/>).
+    /// Stochastic depth (<c>dropPath</c> &gt; 0, one <see cref="DropPath"/> for both branches, as the official code) drops each branch.
     /// </summary>
     public sealed class RestBlock : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> norm1, norm2;
         private readonly EfficientSelfAttention attn;
         private readonly RestMlp mlp;
+        private readonly DropPath? drop_path;
 
-        public RestBlock(string name, long dim, long heads, long mlpRatio, long srRatio, bool qkvBias) : base(name)
+        public RestBlock(string name, long dim, long heads, long mlpRatio, long srRatio, bool qkvBias, double dropPath = 0) : base(name)
         {
             const string B = nameof(RestBlock);
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -23,8 +25,11 @@ namespace Torchwright.Runtime.Blocks
             attn = new EfficientSelfAttention("attn", dim, heads, srRatio, qkvBias);
             norm2 = nn.LayerNorm(dim);
             mlp = new RestMlp("mlp", dim, dim * mlpRatio);
+            drop_path = DropPath.For(dropPath);
             register_module("norm1", norm1);
             register_module("attn", attn);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
             register_module("norm2", norm2);
             register_module("mlp", mlp);
         }
@@ -38,9 +43,9 @@ namespace Torchwright.Runtime.Blocks
             var t = input.flatten(2);
             t = t.transpose(1, 2).Freeing(t);                                       // B, N, C
             var normed = norm1.call(t);
-            var branch = attn.Forward(normed, h, w).Freeing(normed);
+            var branch = attn.Forward(normed, h, w).Freeing(normed).DroppedBy(drop_path);
             t = (t + branch).Freeing(t, branch);
-            branch = t.Through(norm2, mlp);
+            branch = t.Through(norm2, mlp).DroppedBy(drop_path);
             t = (t + branch).Freeing(t, branch);
             t = t.transpose(1, 2).Freeing(t);
             return t.reshape(b, c, h, w).Freeing(t).MoveToOuterDisposeScope();

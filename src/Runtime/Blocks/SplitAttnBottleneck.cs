@@ -12,6 +12,7 @@ namespace Torchwright.Runtime.Blocks
     /// split-attention conv instead and is named <c>avd_first</c>.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (split attention's too); channel attention <c>se</c>
     /// follows bn3; the split-attention conv gets dilation = padding = d (with or without avdFirst).
+    /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition (timm).
     /// </summary>
     public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
     {
@@ -21,18 +22,19 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor>? avd_first, avd_last;
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
+        private readonly DropPath? drop_path;
         private readonly Activation activation;
 
         /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
         public BatchNorm2d LastNorm => bn3;
 
         /// <summary>The ResNeSt block with the pool after the split attention (avd_last).</summary>
-        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut, BlockOptions? options = null)
-            : this(name, inChannels, width, outChannels, stride, radix, cardinality, avd, false, shortcut, options)
+        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
+            : this(name, inChannels, width, outChannels, stride, radix, cardinality, avd, false, shortcut, options, dropPath)
         {
         }
 
-        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, bool avdFirst, ShortcutKind shortcut, BlockOptions? options = null)
+        public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, bool avdFirst, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
             : base(name)
         {
             const string B = nameof(SplitAttnBottleneck);
@@ -54,6 +56,7 @@ namespace Torchwright.Runtime.Blocks
             bn3 = nn.BatchNorm2d(outChannels);
             se = BlockOptionArgs.Attention(o, outChannels);
             downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
+            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -68,6 +71,8 @@ namespace Torchwright.Runtime.Blocks
                 register_module("se", se);
             if (downsample is not null)
                 register_module("downsample", downsample);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
         }
 
         public override Tensor forward(Tensor input)
@@ -84,6 +89,7 @@ namespace Torchwright.Runtime.Blocks
             x = x.Through(conv3, bn3).Freeing(x);
             if (se is not null)
                 x = se.call(x).Freeing(x);
+            x = x.DroppedBy(drop_path);
             x = (x + (identity ?? input)).Freeing(x, identity);
             return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
         }

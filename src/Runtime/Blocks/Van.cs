@@ -7,7 +7,8 @@ namespace Torchwright.Runtime.Blocks
 {
     /// <summary>
     /// VAN block (official naming): x + layer_scale_1·attn(norm1(x)); x + layer_scale_2·mlp(norm2(x)).
-    /// attn = proj_2(LKA(GELU(proj_1(x)))) + x; LKA decomposes a K x K kernel with dilation d into a (2d-1)² depthwise
+    /// Stochastic depth (<c>dropPath</c> &gt; 0, one <see cref="DropPath"/> for both branches, as the official code)
+    /// drops each scaled branch. attn = proj_2(LKA(GELU(proj_1(x)))) + x; LKA decomposes a K x K kernel with dilation d into a (2d-1)² depthwise
     /// conv, a ceil(K/d)² depthwise conv dilated by d and a 1x1 conv; mlp = fc1 1x1, 3x3 depthwise (bias), GELU, fc2.
     /// </summary>
     public sealed class VanBlock : nn.Module<Tensor, Tensor>
@@ -16,8 +17,9 @@ namespace Torchwright.Runtime.Blocks
         private readonly VanAttention attn;
         private readonly VanMlp mlp;
         private readonly Parameter layer_scale_1, layer_scale_2;
+        private readonly DropPath? drop_path;
 
-        public VanBlock(string name, long dim, long mlpRatio, long lkaKernel, long lkaDilation, double layerScale) : base(name)
+        public VanBlock(string name, long dim, long mlpRatio, long lkaKernel, long lkaDilation, double layerScale, double dropPath = 0) : base(name)
         {
             const string B = nameof(VanBlock);
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -28,6 +30,7 @@ namespace Torchwright.Runtime.Blocks
             mlp = new VanMlp("mlp", dim, dim * mlpRatio);
             layer_scale_1 = new Parameter(torch.ones(new long[] { dim }).mul_(layerScale));
             layer_scale_2 = new Parameter(torch.ones(new long[] { dim }).mul_(layerScale));
+            drop_path = DropPath.For(dropPath);
 
             register_module("norm1", norm1);
             register_module("attn", attn);
@@ -35,6 +38,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("mlp", mlp);
             register_parameter("layer_scale_1", layer_scale_1);
             register_parameter("layer_scale_2", layer_scale_2);
+            if (drop_path is not null)
+                register_module("drop_path", drop_path);
         }
 
         public override Tensor forward(Tensor input)
@@ -44,11 +49,11 @@ namespace Torchwright.Runtime.Blocks
             return AddScaled(x, layer_scale_2, x.Through(norm2, mlp)).Freeing(x).MoveToOuterDisposeScope();
         }
 
-        /// <summary>x + scale·branch with the per-channel scale broadcast over H and W; frees the branch, not x.</summary>
-        private static Tensor AddScaled(Tensor x, Tensor scale, Tensor branch)
+        /// <summary>x + drop_path(scale·branch) with the per-channel scale broadcast over H and W; frees the branch, not x.</summary>
+        private Tensor AddScaled(Tensor x, Tensor scale, Tensor branch)
         {
             var s = scale.view(-1, 1, 1);
-            var scaled = (s * branch).Freeing(s, branch);
+            var scaled = (s * branch).Freeing(s, branch).DroppedBy(drop_path);
             return (x + scaled).Freeing(scaled);
         }
     }

@@ -89,6 +89,8 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "layer_scale": return "0.1";
                 case "qkv_bias": return "false";
                 case "patch_kernels": return "[5, 3, 3, 3]";
+                case "drop_path": return "0.1";
+                case "dropout": return "0.2";
                 case "cN.patch_kernel": return "5";
                 default: throw new InvalidOperationException($"no test value for {(stage ? "cN." : "")}{field.Name}: add one to NoSilentFieldTests.ValueFor");
             }
