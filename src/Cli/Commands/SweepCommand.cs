@@ -264,7 +264,11 @@ namespace Torchwright.Cli.Commands
             {
                 var settings = trainingOf[v.Name];
                 try { stepsOf[v.Name] = Trainer.StepsOf(settings, train.Count); }
-                catch (ArgumentOutOfRangeException e) { return Usage(ctx, $"{v.Name}: epochs {settings.Epochs}: {CommandSupport.OneLine(e)}"); }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    var source = overridden.Contains("epochs") ? "--epochs" : v.Name + ": train.epochs";
+                    return Usage(ctx, $"{source} {settings.Epochs}: {CommandSupport.OneLine(e)}");
+                }
             }
             // Seed-major: the first seed of every variant trains before the second, so an early look at the database
             // already compares every variant.
