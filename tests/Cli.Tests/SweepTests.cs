@@ -517,6 +517,12 @@ sweep Hyper : Tiny {
             Assert.Contains("; 300 steps of batch 16, lr and opt per variant, seed 0, cpu", stdout);
             foreach (var name in new[] { "TinySweep/train.lr=0.05/train.opt=sgd", "TinySweep/train.lr=0.05/train.opt=adamw", "TinySweep/train.lr=0.1/train.opt=sgd", "TinySweep/train.lr=0.1/train.opt=adamw" })
                 Assert.Contains("\n  " + name + "  ", stdout);
+
+            // A declared seed is the first seed of every variant (--seed would override it).
+            (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "train.lr=0.05,0.1", "--set", "train.seed=7", "--seeds", "2",
+                "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:32:n=64:test=16", "--dry-run");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("TinySweep: 2 grid points, 2 runnable, 2 in shard 1/1 x 2 seeds (7..8) = 4 runs; ", stdout);
         }
 
         [Fact]

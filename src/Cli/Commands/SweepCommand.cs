@@ -32,11 +32,10 @@ namespace Torchwright.Cli.Commands
     /// </summary>
     internal static class SweepCommand
     {
-        /// <param name="Train">The command line's training settings (defaults with the given options applied).</param>
         /// <param name="GivenTrain">The training options given on the command line (name → value): they override every
         /// variant's declared <c>train.NAME</c> settings.</param>
         internal sealed record Settings(
-            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, IReadOnlyList<KeyValuePair<string, string>> GivenTrain,
+            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, IReadOnlyList<KeyValuePair<string, string>> GivenTrain,
             int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
             string? Checkpoints, bool NoCheckpoints, int? SaveEvery,
@@ -78,11 +77,12 @@ namespace Torchwright.Cli.Commands
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
             {
-                var train = trainSettings.Read(parse, TrainSettings.Default, out var settingError);
-                if (train == null) return Usage(ctx, settingError!);
+                // The given options are checked here, alone (bad values, --steps with --epochs); each variant's settings
+                // are its declaration's with them applied (Run).
+                if (trainSettings.Read(parse, TrainSettings.Default, out var settingError) == null) return Usage(ctx, settingError!);
                 return TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
                     parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                    train, trainSettings.Given(parse), parse.GetValue(seeds), parse.GetValue(leaseOption),
+                    trainSettings.Given(parse), parse.GetValue(seeds), parse.GetValue(leaseOption),
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
                     parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery),
@@ -111,7 +111,6 @@ namespace Torchwright.Cli.Commands
             if (s.SaveEvery is < 1) return Usage(ctx, $"--save-every must be at least 1 step (got {s.SaveEvery})");
             if (s.Checkpoints != null && s.NoCheckpoints) return Usage(ctx, "give --checkpoints or --no-checkpoints, not both");
             if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
-            var t = s.Train;
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
             TimeSpan? lease = null;
             if (s.Lease != null)
@@ -120,7 +119,6 @@ namespace Torchwright.Cli.Commands
                     return Usage(ctx, $"--lease {s.Lease}: give a duration of at least 1 s, e.g. 90s, 5m or 1h (a bare number is seconds)");
                 lease = parsed;
             }
-            if (t.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {t.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
             var shard = Shard.All;
             if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
             if (s.Sample == null && (s.SampleMethod != null || s.SampleSeed != null))
@@ -270,10 +268,16 @@ namespace Torchwright.Cli.Commands
                     return Usage(ctx, $"{source} {settings.Epochs}: {CommandSupport.OneLine(e)}");
                 }
             }
+            // A variant's first seed is its settings' (--seed, else a declared train.seed, else 0).
+            if (runnable.FirstOrDefault(v => trainingOf[v.Name].Seed > long.MaxValue - (s.Seeds - 1)) is { } tooLarge)
+                return Usage(ctx, $"seed {trainingOf[tooLarge.Name].Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
+            var firstSeeds = runnable.Select(v => trainingOf[v.Name].Seed).Distinct().ToList();
+            string seedsText = firstSeeds.Count > 1 ? "seed per variant, "
+                : s.Seeds > 1 ? "" : $"seed {firstSeeds[0]}, ";
             // Seed-major: the first seed of every variant trains before the second, so an early look at the database
             // already compares every variant.
             var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
-                ConfigJson(definition.FixedSettings, v, overridden), v.Costs.Params, v.Costs.Macs, t.Seed + k))).ToList();
+                ConfigJson(definition.FixedSettings, v, overridden), v.Costs.Params, v.Costs.Macs, trainingOf[v.Name].Seed + k))).ToList();
             var common = CommonSettings(runnable, trainingOf, stepsOf);
             var runJson = RunJson(s, common, data, sample != null ? (gridPoints, method) : null, budget, excluded);
             ctx.Out.WriteLine($"sweep {definition.SweepName}: "
@@ -282,13 +286,13 @@ namespace Torchwright.Cli.Commands
                     : $"{checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, ")
                 + (excluded.Count > 0 ? $"{excluded.Count} over budget, " : "")
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
-                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({t.Seed}..{t.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
+                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({(firstSeeds.Count > 1 ? "from each variant's seed" : $"{firstSeeds[0]}..{firstSeeds[0] + s.Seeds - 1}")}) = {plans.Count} runs" : "")
                 + $"; {data.Description}; {Describe(common)}, "
-                + (s.Seeds > 1 ? "" : $"seed {t.Seed}, ") + s.Device);
+                + seedsText + s.Device);
             PrintExcluded(ctx.Out, excluded);
             if (s.DryRun)
             {
-                foreach (var p in plans.Where(p => p.Seed == t.Seed))
+                foreach (var p in plans.Take(mine.Count)) // the first seed's runs: one per variant
                     ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
                 return ExitCodes.Ok;
             }
