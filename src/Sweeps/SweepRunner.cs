@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Sweeps
 {
-    /// <summary>One run to train (a grid point under one seed): what the database records about it and how to build its module.</summary>
-    public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel);
+    /// <summary>One run to train (a grid point under one seed): what the database records about it, how to build its module,
+    /// and its training settings (a sweep's variants may differ in them: train.* axes); the run's seed replaces theirs.</summary>
+    public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel, TrainSettings Settings);
 
     /// <summary>What a sweep run did.</summary>
     public sealed record SweepOutcome(int Planned, int SkippedDone, int Done, int Failed, bool Cancelled);
@@ -71,11 +72,11 @@ namespace Torchwright.Sweeps
     /// </summary>
     public static class SweepRunner
     {
-        /// <summary>Trains every planned run with <paramref name="settings"/> (its seed replaced by the run's) through
+        /// <summary>Trains every planned run with its job's settings (the seed replaced by the run's) through
         /// <see cref="Trainer.Run"/>, carried out as <paramref name="run"/> says. With <see cref="TrainRun.Directory"/>,
         /// each run keeps its folder there (<see cref="RunFolder"/>: weights, resumable state, curves), and a run claimed
         /// again — interrupted, killed, or taken over from a dead worker — continues from its last saved state.</summary>
-        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainSettings settings, TrainRun run,
+        public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainRun run,
             string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null)
         {
             worker ??= SweepWorker.Create();
@@ -121,7 +122,7 @@ namespace Torchwright.Sweeps
                     try
                     {
                         var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
-                        result = Trainer.Run(job.CreateModel, data, settings with { Seed = plan.Seed }, runOfPlan, progress, linked.Token);
+                        result = Trainer.Run(job.CreateModel, data, job.Settings with { Seed = plan.Seed }, runOfPlan, progress, linked.Token);
                     }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {

@@ -78,17 +78,18 @@ namespace Torchwright.Cli.Tests
         {
             var compiled = ArchCompiler.Compile(new[] { new SourceFile("t.arch", G9.Replace("strides = [2, 4]", "strides = [2, 2]")) });
             var good = compiled.Architectures.Single();
+            var settings = TrainSettings.Default with { Steps = 1, Batch = 4, LearningRate = 0.01 };
             var jobs = new[]
             {
                 new SweepJob(new VariantPlan("S/a", "S", 0, "{}", 1, 1, 0),
-                    () => throw new ModuleBuildException("S/a", "layer2.0 (stage c3, block 0)", "BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4.")),
-                new SweepJob(new VariantPlan("S/b", "S", 1, "{}", good.Costs.Params, good.Costs.Macs, 0), () => ModuleCompiler.Build(good)),
+                    () => throw new ModuleBuildException("S/a", "layer2.0 (stage c3, block 0)", "BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4."), settings),
+                new SweepJob(new VariantPlan("S/b", "S", 1, "{}", good.Costs.Params, good.Costs.Macs, 0), () => ModuleCompiler.Build(good), settings),
             };
             var data = Datasets.Open("shapes:16:n=8:test=4");
             var observer = new Recorder();
             using var db = ResultsDb.Open(Path.Combine(dir.Path, "s.db"));
 
-            var outcome = SweepRunner.Run(db, jobs, data, TrainSettings.Default with { Steps = 1, Batch = 4, LearningRate = 0.01 }, TrainRun.Default, "{}", observer);
+            var outcome = SweepRunner.Run(db, jobs, data, TrainRun.Default, "{}", observer);
 
             Assert.Equal((1, 1, false), (outcome.Done, outcome.Failed, outcome.Cancelled));
             const string why = "S/a: its module could not be built at layer2.0 (stage c3, block 0): BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4.";

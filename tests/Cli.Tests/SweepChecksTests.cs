@@ -87,8 +87,8 @@ namespace Torchwright.Cli.Tests
         }
 
         [Theory]
-        [InlineData("--lr", "1e308", "torchwright: --lr 1E+308: give a positive learning rate of at most 3.4028235E+38 (it is a float32 in the optimizer)")]
-        [InlineData("--lr", "0", "torchwright: --lr 0: give a positive learning rate of at most 3.4028235E+38 (it is a float32 in the optimizer)")]
+        [InlineData("--lr", "1e308", "torchwright sweep: --lr 1e308: lr must be in (0, 1000000], not 1e308")]
+        [InlineData("--lr", "0", "torchwright sweep: --lr 0: lr must be in (0, 1000000], not 0")]
         [InlineData("--epochs", "2000000000", "torchwright sweep: --epochs 2000000000: 2000000000 epochs of 64 images in batches of 4 is more than 2147483647 steps")]
         public void Numeric_options_are_range_checked_before_anything_runs(string option, string value, string message)
         {

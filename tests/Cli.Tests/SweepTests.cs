@@ -401,6 +401,130 @@ sweep TinyGrid : Tiny {
             return JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("variant").GetString()!, e => e.Clone());
         }
 
+        /// <summary>Issue 21: training settings as axes beside architecture fields (c5 placement x lr x optimizer).</summary>
+        internal const string HyperArch = @"arch Tiny : ResNet50 {
+  input   = 3x32x32
+  width   = 0.125
+  depths  = [1, 1, 1, 1]
+  classes = 8
+  train.weight_decay = 0.0001
+}
+
+sweep Hyper : Tiny {
+  c5.mhsa   = [0], [1]
+  train.lr  = 0.05, 0.1
+  train.opt = sgd, adamw
+}
+";
+
+        [Fact]
+        public void Training_settings_are_axes_each_variant_trains_with_its_own_resumes_and_reports_per_axis_effects()
+        {
+            var arch = dir.Write("hyper.arch", HyperArch);
+            var db = Path.Combine(dir.Path, "hyper.db");
+            string[] Args(params string[] extra) => new[] { "sweep", arch, "--db", db, "--dataset", "shapes:32:n=64:test=16", "--steps", "2", "--batch", "8",
+                "--label-smoothing", "0.1", "--threads", "1", "--progress", "plain" }.Concat(extra).ToArray();
+            var (code, stdout, stderr) = CliRunner.Run(Args());
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains("sweep Hyper: 8 grid points, 8 runnable, 8 in shard 1/1; ", stdout);
+            Assert.Contains("; 2 steps of batch 8, lr and opt per variant, seed 0, cpu", stdout);
+            var rows = Read(db);
+            Assert.Equal(8, rows.Count(r => r.Status == VariantStatus.Done));
+            foreach (var r in rows)
+            {
+                // The name, the recorded configuration and the settings the run trained with (its log) agree.
+                var m = Regex.Match(r.Variant, @"^Hyper/c5\.mhsa=(\[[01]\])/train\.lr=(0\.05|0\.1)/train\.opt=(sgd|adamw)$");
+                Assert.True(m.Success, r.Variant);
+                Assert.Equal($"{{\"train.weight_decay\":0.0001,\"c5.mhsa\":{m.Groups[1].Value},\"train.lr\":{m.Groups[2].Value},\"train.opt\":\"{m.Groups[3].Value}\"}}", r.ConfigJson);
+                using var log = JsonDocument.Parse(File.ReadAllText(Path.Combine(RunFolder(db, r), "log.json")));
+                var used = log.RootElement.GetProperty("settings");
+                Assert.Equal((m.Groups[2].Value, m.Groups[3].Value, "0.0001", "0.1", "2"),
+                    (used.GetProperty("lr").GetString(), used.GetProperty("opt").GetString(), used.GetProperty("weight_decay").GetString(),
+                     used.GetProperty("label_smoothing").GetString(), used.GetProperty("steps").GetString()));
+                // The run settings hold what every variant shares: the declared weight decay, the command line's smoothing; not lr or opt.
+                using var run = JsonDocument.Parse(r.RunJson);
+                Assert.Equal(("0.0001", "0.1", 2), (run.RootElement.GetProperty("weight_decay").GetString(), run.RootElement.GetProperty("label_smoothing").GetString(),
+                    run.RootElement.GetProperty("steps").GetInt32()));
+                Assert.False(run.RootElement.TryGetProperty("lr", out _) || run.RootElement.TryGetProperty("opt", out _), r.RunJson);
+            }
+            // Same architecture and lr, other optimizer: another run (AdamW and SGD take different steps).
+            Assert.NotEqual(rows.Single(r => r.Variant == "Hyper/c5.mhsa=[0]/train.lr=0.1/train.opt=sgd").TrainLoss,
+                rows.Single(r => r.Variant == "Hyper/c5.mhsa=[0]/train.lr=0.1/train.opt=adamw").TrainLoss);
+
+            var resumed = CliRunner.Run(Args("--resume"));
+            Assert.True(resumed.ExitCode == 0, resumed.Error);
+            Assert.Contains("8 runs planned, 8 already done, 0 to run", resumed.Out);
+            var axis = CliRunner.Run(Args("--resume", "--lr", "0.2"));
+            Assert.Equal(2, axis.ExitCode);
+            Assert.Equal($"torchwright sweep: --lr 0.2 would replace the sweep axis train.lr ({arch}(11,3)) in every variant, so its variants would train alike; "
+                + "drop --lr, or replace the axis with --set train.lr=0.2\n", axis.Error);
+            var other = CliRunner.Run(Args("--resume", "--weight-decay", "0.001"));
+            Assert.Equal(2, other.ExitCode);
+            Assert.Contains("(database vs now: weight_decay: \"0.0001\" vs \"0.001\")", other.Error);
+
+            var json = CliRunner.Run("report", db, "--format", "json");
+            Assert.Equal(0, json.ExitCode);
+            using var doc = JsonDocument.Parse(json.Out);
+            foreach (var entry in doc.RootElement.EnumerateArray())
+            {
+                var effects = entry.GetProperty("summary").GetProperty("main_effects");
+                Assert.Equal(new[] { "c5.mhsa", "train.lr", "train.opt" }, effects.EnumerateObject().Select(p => p.Name));
+                foreach (var effect in effects.EnumerateObject())
+                {
+                    var level = effect.Value.GetProperty("level").GetString()!;
+                    var config = rows.Single(r => r.Variant == entry.GetProperty("variant").GetString()).ConfigJson;
+                    Assert.Equal(Torchwright.Cli.Output.SweepAxis.LevelsOf(config)[effect.Name], level);
+                    // The level's mean is over the four variants at that level.
+                    var atLevel = rows.Where(r => Torchwright.Cli.Output.SweepAxis.LevelsOf(r.ConfigJson)[effect.Name] == level).ToList();
+                    Assert.Equal(4, effect.Value.GetProperty("variants").GetInt32());
+                    Assert.Equal(atLevel.Average(r => r.EvalAccuracy!.Value), effect.Value.GetProperty("eval_acc").GetProperty("mean").GetDouble(), 12);
+                }
+            }
+        }
+
+        [Fact]
+        public void A_training_setting_that_does_not_check_stops_the_sweep_before_the_store_opens()
+        {
+            var arch = dir.Write("bad.arch", HyperArch.Replace("train.lr  = 0.05, 0.1", "train.lrr = 0.05, 0.1").Replace("sgd, adamw", "sgd, adamx"));
+            var db = Path.Combine(dir.Path, "bad.db");
+            var (code, stdout, stderr) = CliRunner.Run("sweep", arch, "--db", db, "--dataset", "shapes:32:n=64:test=16", "--steps", "2");
+            Assert.Equal(1, code);
+            Assert.Equal($"{arch}(11,3): error TW0048: Unknown training setting 'train.lrr' in Hyper; did you mean 'train.lr'?\n"
+                + $"{arch}(12,20): error TW0049: train.opt: opt takes sgd or adamw, not 'adamx'\n"
+                + "sweep: the training settings above do not check; fix them; nothing was trained\n", stderr);
+            Assert.Equal("", stdout);
+            Assert.False(File.Exists(db));
+
+            // The same through --set: located at the setting.
+            var set = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "train.lr=0.05,0.1", "--set", "train.mixup=-1", "--db", db, "--dry-run");
+            Assert.Equal(1, set.ExitCode);
+            Assert.StartsWith("--set #2(1,13): error TW0049: train.mixup: ", set.Error);
+            Assert.False(File.Exists(db));
+        }
+
+        [Fact]
+        public void Set_makes_training_axes_and_the_command_line_overrides_the_declared_length()
+        {
+            var (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "train.lr=0.05,0.1", "--set", "train.opt=sgd,adamw",
+                "--set", "train.steps=3", "--epochs", "2", "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:32:n=64:test=16", "--dry-run");
+            Assert.Equal(2, code);
+            Assert.Equal("torchwright sweep: --epochs and --set train.steps both set the training length; give one of them\n", stderr);
+
+            (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "train.lr=0.05,0.1", "--set", "train.opt=sgd,adamw",
+                "--batch", "16", "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:32:n=64:test=16", "--dry-run");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("TinySweep: 4 grid points, 4 runnable, 4 in shard 1/1", stdout);
+            Assert.Contains("; 300 steps of batch 16, lr and opt per variant, seed 0, cpu", stdout);
+            foreach (var name in new[] { "TinySweep/train.lr=0.05/train.opt=sgd", "TinySweep/train.lr=0.05/train.opt=adamw", "TinySweep/train.lr=0.1/train.opt=sgd", "TinySweep/train.lr=0.1/train.opt=adamw" })
+                Assert.Contains("\n  " + name + "  ", stdout);
+
+            // A declared seed is the first seed of every variant (--seed would override it).
+            (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "train.lr=0.05,0.1", "--set", "train.seed=7", "--seeds", "2",
+                "--db", Path.Combine(dir.Path, "x.db"), "--dataset", "shapes:32:n=64:test=16", "--dry-run");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("TinySweep: 2 grid points, 2 runnable, 2 in shard 1/1 x 2 seeds (7..8) = 4 runs; ", stdout);
+        }
+
         [Fact]
         public void Sweep_trains_on_a_cifar10_binary_directory()
         {

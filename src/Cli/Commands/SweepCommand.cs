@@ -9,9 +9,12 @@ using System.Text.Json;
 using System.Threading;
 using Torchwright.Cli.Loading;
 using Torchwright.Cli.Output;
+using Torchwright.Cli.Planning;
 using Torchwright.Cli.Running;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Model;
+using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
 using Torchwright.Runtime.Data;
 using Torchwright.Runtime.Training;
@@ -29,10 +32,14 @@ namespace Torchwright.Cli.Commands
     /// </summary>
     internal static class SweepCommand
     {
+        /// <param name="GivenTrain">The training options given on the command line (name → value): they override every
+        /// variant's declared <c>train.NAME</c> settings.</param>
         internal sealed record Settings(
-            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, int Seeds, string? Lease,
+            string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, IReadOnlyList<KeyValuePair<string, string>> GivenTrain,
+            int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
-            string? Checkpoints, bool NoCheckpoints, int? SaveEvery);
+            string? Checkpoints, bool NoCheckpoints, int? SaveEvery,
+            int? Sample, string? SampleMethod, long? SampleSeed, string? MaxParams, string? MaxMacs);
 
         public static Command Create(CliContext ctx)
         {
@@ -56,21 +63,30 @@ namespace Torchwright.Cli.Commands
             var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
             var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
+            var sample = new Option<int?>("--sample") { Description = "train N grid points drawn from the grid (of any size) instead of all of them; recorded in --db, so --resume continues the same sample" };
+            var sampleMethod = new Option<string?>("--sample-method") { Description = "how --sample draws: sobol (default; spreads the points over every axis) or random (uniform without replacement)" };
+            sampleMethod.AcceptOnlyFromAmong("sobol", "random");
+            var sampleSeed = new Option<long?>("--sample-seed") { Description = "seed of the --sample draw (default 0)" };
+            var maxParams = new Option<string?>("--max-params") { Description = "leave out, before anything trains, every variant with more parameters than this (the exact count summary prints), e.g. 25M" };
+            var maxMacs = new Option<string?>("--max-macs") { Description = "leave out, before anything trains, every variant with more MACs per image than this (the exact count summary prints), e.g. 4.5G" };
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
                 file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
+                sample, sampleMethod, sampleSeed, maxParams, maxMacs,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
             {
-                var train = trainSettings.Read(parse, TrainSettings.Default, out var settingError);
-                if (train == null) return Usage(ctx, settingError!);
+                // The given options are checked here, alone (bad values, --steps with --epochs); each variant's settings
+                // are its declaration's with them applied (Run).
+                if (trainSettings.Read(parse, TrainSettings.Default, out var settingError) == null) return Usage(ctx, settingError!);
                 return TorchEngine.Missing(ctx, "sweep") ?? Run(ctx, new Settings(
                     parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(sweepName),
-                    train, parse.GetValue(seeds), parse.GetValue(leaseOption),
+                    trainSettings.Given(parse), parse.GetValue(seeds), parse.GetValue(leaseOption),
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
-                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery)));
+                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery),
+                    parse.GetValue(sample), parse.GetValue(sampleMethod), parse.GetValue(sampleSeed), parse.GetValue(maxParams), parse.GetValue(maxMacs)));
             });
             return command;
         }
@@ -95,7 +111,6 @@ namespace Torchwright.Cli.Commands
             if (s.SaveEvery is < 1) return Usage(ctx, $"--save-every must be at least 1 step (got {s.SaveEvery})");
             if (s.Checkpoints != null && s.NoCheckpoints) return Usage(ctx, "give --checkpoints or --no-checkpoints, not both");
             if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
-            var t = s.Train;
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
             TimeSpan? lease = null;
             if (s.Lease != null)
@@ -104,9 +119,19 @@ namespace Torchwright.Cli.Commands
                     return Usage(ctx, $"--lease {s.Lease}: give a duration of at least 1 s, e.g. 90s, 5m or 1h (a bare number is seconds)");
                 lease = parsed;
             }
-            if (t.Seed > long.MaxValue - (s.Seeds - 1)) return Usage(ctx, $"--seed {t.Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
             var shard = Shard.All;
             if (s.Shard != null && !Shard.TryParse(s.Shard, out shard, out var shardError)) return Usage(ctx, shardError);
+            if (s.Sample == null && (s.SampleMethod != null || s.SampleSeed != null))
+                return Usage(ctx, $"{(s.SampleMethod != null ? "--sample-method" : "--sample-seed")} applies to a sample; give --sample N too");
+            if (s.Sample is < 1) return Usage(ctx, $"--sample must be at least 1 (got {s.Sample})");
+            var budget = SweepBudget.None;
+            foreach (var (option, text) in new[] { ("--max-params", s.MaxParams), ("--max-macs", s.MaxMacs) })
+            {
+                if (text == null) continue;
+                var limit = SweepBudget.ParseCount(option, text, out var budgetError);
+                if (limit == null) return Usage(ctx, budgetError!);
+                budget = option == "--max-params" ? budget with { MaxParams = limit } : budget with { MaxMacs = limit };
+            }
             if (!CommandSupport.TryGetDevice(ctx, "sweep", s.Device, out var device)) return ExitCodes.Usage;
 
             // --- declarations: check and cost every variant before anything trains --------------------------------
@@ -121,21 +146,39 @@ namespace Torchwright.Cli.Commands
                 ctx.Error.WriteLine("sweep: the --set settings above are malformed (--set #k is the k-th --set option)");
                 return ExitCodes.DeclarationErrors;
             }
+            // --sample: draw grid points from the axis sizes alone, so a grid of any size is sampled without being built.
+            SweepSample? sample = null;
+            long gridPoints = 0;
+            var method = s.SampleMethod == "random" ? SampleMethod.Random : SampleMethod.Sobol;
+            if (s.Sample is int n)
+            {
+                var gridDiagnostics = new List<Diagnostic>();
+                var grid = ArchCompiler.SweepGrid(definition.Files, definition.SweepName, gridDiagnostics);
+                if (grid == null)
+                {
+                    DiagnosticPrinter.Print(ctx.Error, gridDiagnostics.Where(d => d.IsError).Distinct().ToList());
+                    ctx.Error.WriteLine($"sweep: {definition.SweepName} does not check (the errors above); fix them; nothing was trained");
+                    return ExitCodes.DeclarationErrors;
+                }
+                gridPoints = grid.GridSize;
+                try { sample = new SweepSample(definition.SweepName, EquatableArray.From(GridSample.Draw(grid.AxisSizes.ToArray(), n, s.SampleSeed ?? 0, method))); }
+                catch (ArgumentException e) { return Usage(ctx, e.Message.Split(" (Parameter")[0]); }
+            }
             // A setting that does not resolve (unknown field, a value of the wrong kind) would be dropped by the resolver's
             // recovery and the sweep would train something other than what was asked: refuse before anything runs.
-            var settingErrors = definition.SettingErrors();
+            var settingErrors = definition.SettingErrors(sample);
             if (settingErrors.Count > 0)
             {
                 DiagnosticPrinter.Print(ctx.Error, settingErrors);
                 ctx.Error.WriteLine("sweep: the --set settings above do not check (--set #k is the k-th --set option); fix them; nothing was trained");
                 return ExitCodes.DeclarationErrors;
             }
-            var result = ws.Compile(definition.Files);
+            var result = ws.Compile(definition.Files, sample);
             var checkedSweep = result.Sweeps.FirstOrDefault(x => x.Info.Name == definition.SweepName);
             DiagnosticPrinter.Print(ctx.Error, result.Diagnostics);
             // Only a grid point's own errors skip that point; any other error (a repeated grid value, a fixed --set the
             // base does not read or takes out of range) stops the sweep here, before the store is opened or created.
-            var outside = definition.ErrorsOutsideGridPoints(ws.Compile);
+            var outside = definition.ErrorsOutsideGridPoints(files => ws.Compile(files), sample);
             if (outside.Count > 0)
             {
                 DiagnosticPrinter.Print(ctx.Error, outside.Where(d => !result.Diagnostics.Contains(d)).ToList());
@@ -150,6 +193,39 @@ namespace Torchwright.Cli.Commands
             foreach (var invalid in checkedSweep.InvalidVariants)
                 ctx.Error.WriteLine($"sweep: skipping {invalid}: it does not check (diagnostics above)");
 
+            // --- training settings: each variant's declaration (train.NAME, swept or fixed), then the command line ----------
+            // The command line overrides the file; --steps and --epochs both replace the declared length (either of the two).
+            KeyValuePair<string, string>? GivenFor(string name) => s.GivenTrain.Cast<KeyValuePair<string, string>?>()
+                .LastOrDefault(p => p!.Value.Key == name || (name is "steps" or "epochs" && p.Value.Key is "steps" or "epochs"));
+            var overridden = TrainSettings.Catalog.Select(c => c.Name).Where(n => GivenFor(n) != null).ToHashSet(StringComparer.Ordinal);
+            foreach (var f in definition.FixedSettings)
+                if (TrainingFields.IsTrainingPath(f.Path) && GivenFor(TrainingFields.SettingName(f.Path)) is { } clash)
+                    return Usage(ctx, $"--{clash.Key} and --set {f.Path} both set {(clash.Key == TrainingFields.SettingName(f.Path) ? f.Path : "the training length")}; give one of them");
+            foreach (var v in checkedSweep.Variants)
+                foreach (var axis in v.Variant?.Settings ?? default)
+                    if (TrainingFields.IsTrainingPath(axis.Path) && GivenFor(TrainingFields.SettingName(axis.Path)) is { } given)
+                        return Usage(ctx, $"--{given.Key} {given.Value} would replace the sweep axis {axis.Path} ({axis.PathLocation}) in every variant, so its variants would train alike; "
+                            + $"drop --{given.Key}, or replace the axis with --set train.{given.Key}={given.Value}");
+            var trainingDiagnostics = new List<Diagnostic>();
+            var trainingOf = new Dictionary<string, TrainSettings>(StringComparer.Ordinal);
+            foreach (var v in checkedSweep.Variants)
+                if (DeclaredTraining.Resolve(v, s.GivenTrain, trainingDiagnostics) is { } settings) trainingOf[v.Name] = settings;
+            if (trainingDiagnostics.Count > 0)
+            {
+                DiagnosticPrinter.Print(ctx.Error, trainingDiagnostics.Distinct().ToList());
+                ctx.Error.WriteLine($"sweep: the training settings above do not check; fix them; nothing was trained");
+                return ExitCodes.DeclarationErrors;
+            }
+
+            // --- budgets: variants over a limit are left out before anything trains (the plan and the report list them) ----
+            var withinBudget = new List<CheckedArchitecture>();
+            var excluded = new List<(CheckedArchitecture Variant, string Why)>();
+            foreach (var v in checkedSweep.Variants)
+            {
+                if (budget.Exclusion(v) is { } why) excluded.Add((v, why));
+                else withinBudget.Add(v);
+            }
+
             // --- data: every variant must take the dataset's images and predict its classes -----------------------
             DatasetPair data;
             try { data = Datasets.Open(s.Dataset); }
@@ -160,7 +236,7 @@ namespace Torchwright.Cli.Commands
             var train = data.Train;
             var runnable = new List<CheckedArchitecture>();
             var misfits = new List<(CheckedArchitecture Variant, string Why)>();
-            foreach (var v in checkedSweep.Variants)
+            foreach (var v in withinBudget)
             {
                 var why = DatasetMisfit(v, train);
                 if (why == null) runnable.Add(v); else misfits.Add((v, why));
@@ -169,27 +245,54 @@ namespace Torchwright.Cli.Commands
             foreach (var group in misfits.GroupBy(m => m.Why))
             {
                 var names = group.Select(m => m.Variant.Name).ToList();
-                ctx.Error.WriteLine($"sweep: skipping {(names.Count == checkedSweep.Variants.Count && names.Count > 1 ? "all " + names.Count + " variants" : string.Join(", ", names))}: {group.Key}");
+                ctx.Error.WriteLine($"sweep: skipping {(names.Count == withinBudget.Count && names.Count > 1 ? "all " + names.Count + " variants" : string.Join(", ", names))}: {group.Key}");
+            }
+            if (withinBudget.Count == 0)
+            {
+                PrintExcluded(ctx.Error, excluded);
+                return Usage(ctx, $"every variant of {definition.SweepName} is over the budget (listed above); raise --max-params / --max-macs");
             }
             if (runnable.Count == 0) return Usage(ctx, $"no variant of {definition.SweepName} fits the dataset {s.Dataset} (see above)");
 
-            var mine = runnable.Where(v => shard.Contains(v.Variant?.Index ?? 0)).ToList();
-            int steps;
-            try { steps = Trainer.StepsOf(t, train.Count); }
-            catch (ArgumentOutOfRangeException e) { return Usage(ctx, $"--epochs {t.Epochs}: {CommandSupport.OneLine(e)}"); }
+            // A sample's points are shared out by their place in the sample (balanced shards); a whole grid's by grid index.
+            var place = sample?.Indices.Select((g, k) => (g, k)).ToDictionary(x => x.g, x => x.k);
+            var mine = runnable.Where(v => shard.Contains(place != null ? place[v.Variant!.Index] : v.Variant?.Index ?? 0)).ToList();
+            var stepsOf = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var v in runnable)
+            {
+                var settings = trainingOf[v.Name];
+                try { stepsOf[v.Name] = Trainer.StepsOf(settings, train.Count); }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    var source = overridden.Contains("epochs") ? "--epochs" : v.Name + ": train.epochs";
+                    return Usage(ctx, $"{source} {settings.Epochs}: {CommandSupport.OneLine(e)}");
+                }
+            }
+            // A variant's first seed is its settings' (--seed, else a declared train.seed, else 0).
+            if (runnable.FirstOrDefault(v => trainingOf[v.Name].Seed > long.MaxValue - (s.Seeds - 1)) is { } tooLarge)
+                return Usage(ctx, $"seed {trainingOf[tooLarge.Name].Seed} with --seeds {s.Seeds} runs past the largest seed ({long.MaxValue})");
+            var firstSeeds = runnable.Select(v => trainingOf[v.Name].Seed).Distinct().ToList();
+            string seedsText = firstSeeds.Count > 1 ? "seed per variant, "
+                : s.Seeds > 1 ? "" : $"seed {firstSeeds[0]}, ";
             // Seed-major: the first seed of every variant trains before the second, so an early look at the database
             // already compares every variant.
             var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
-                ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, t.Seed + k))).ToList();
-            var runJson = RunJson(s, steps, data);
-            ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
+                ConfigJson(definition.FixedSettings, v, overridden), v.Costs.Params, v.Costs.Macs, trainingOf[v.Name].Seed + k))).ToList();
+            var common = CommonSettings(runnable, trainingOf, stepsOf);
+            var runJson = RunJson(s, common, data, sample != null ? (gridPoints, method) : null, budget, excluded);
+            ctx.Out.WriteLine($"sweep {definition.SweepName}: "
+                + (sample != null
+                    ? $"sampled {Numbers.Plural(sample.Indices.Count, "grid point")} of {Numbers.Grouped(gridPoints)} ({(method == SampleMethod.Sobol ? "sobol" : "random")}, seed {s.SampleSeed ?? 0}), "
+                    : $"{checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, ")
+                + (excluded.Count > 0 ? $"{excluded.Count} over budget, " : "")
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
-                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({t.Seed}..{t.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
-                + $"; {data.Description}; {steps} steps of batch {t.Batch}, {(t.Optimizer == OptimizerKind.AdamW ? "adamw" : "sgd")} lr {t.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
-                + (s.Seeds > 1 ? "" : $"seed {t.Seed}, ") + s.Device);
+                + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({(firstSeeds.Count > 1 ? "from each variant's seed" : $"{firstSeeds[0]}..{firstSeeds[0] + s.Seeds - 1}")}) = {plans.Count} runs" : "")
+                + $"; {data.Description}; {Describe(common)}, "
+                + seedsText + s.Device);
+            PrintExcluded(ctx.Out, excluded);
             if (s.DryRun)
             {
-                foreach (var p in plans.Where(p => p.Seed == t.Seed))
+                foreach (var p in plans.Take(mine.Count)) // the first seed's runs: one per variant
                     ctx.Out.WriteLine($"  {p.Variant}  {Numbers.Grouped(p.Params)} params  {Numbers.Scaled(p.Macs)}MACs");
                 return ExitCodes.Ok;
             }
@@ -220,9 +323,12 @@ namespace Torchwright.Cli.Commands
                 if (existing.Count > 0 && !s.Resume)
                     return Usage(ctx, $"{shownDb} already holds {Numbers.Plural(existing.Count, "run")} ({existing.Count(r => r.Status == "done")} done); "
                         + "pass --resume to continue that sweep (every worker of a shared sweep passes it), or give a new --db");
+                if (existing.Count > 0 && SampleOf(results.RunJson) is var stored && stored != SampleOf(runJson))
+                    return Usage(ctx, $"{shownDb} holds {DescribeSample(stored)}, not {DescribeSample(SampleOf(runJson))}; "
+                        + $"resume it with {(stored == null ? "no --sample" : $"--sample {stored.Value.N} --sample-method {stored.Value.Method} --sample-seed {stored.Value.Seed}")}, or give a new --db");
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
-                var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]))).ToList();
+                var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]), trainingOf[p.Variant])).ToList();
                 var run = new TrainRun { Device = device, Workers = s.Workers, Directory = CheckpointFolder(s), SaveEvery = s.SaveEvery };
 
                 using var cancel = new CancellationTokenSource();
@@ -233,7 +339,7 @@ namespace Torchwright.Cli.Commands
                 {
                     bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
                     var worker = SweepWorker.Create(lease);
-                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, t, run, runJson, observer, cancel.Token, worker));
+                    outcome = SweepProgress.Run(ctx.Out, live, mine.Max(v => stepsOf[v.Name]), observer => SweepRunner.Run(results, jobs, data, run, runJson, observer, cancel.Token, worker));
                 }
                 catch (InvalidOperationException e)
                 {
@@ -317,9 +423,15 @@ namespace Torchwright.Cli.Commands
                 + " (or pass " + string.Join(" ", fixes.Select(f => "--set " + f)) + ")";
         }
 
-        /// <summary>The settings that make a variant: the fixed --set values, then its axis values, as a JSON object.</summary>
-        internal static string ConfigJson(IReadOnlyList<FieldAssignment> fixedSettings, CheckedArchitecture variant)
+        /// <summary>
+        /// The settings that make a variant, as a JSON object: the fixed --set values, its declaration's fixed
+        /// <c>train.NAME</c> settings (those the command line does not override: those are in the run settings), then its
+        /// axis values.
+        /// </summary>
+        internal static string ConfigJson(IReadOnlyList<FieldAssignment> fixedSettings, CheckedArchitecture variant, IReadOnlySet<string> commandLineTraining)
         {
+            var axes = variant.Variant?.Settings ?? default;
+            var written = new HashSet<string>(fixedSettings.Select(f => f.Path).Concat(axes.Select(a => a.Path)), StringComparer.Ordinal);
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer))
             {
@@ -329,7 +441,13 @@ namespace Torchwright.Cli.Commands
                     w.WritePropertyName(f.Path);
                     WriteValue(w, f.Values[0]);
                 }
-                foreach (var setting in variant.Variant?.Settings ?? default)
+                foreach (var field in variant.Training)
+                {
+                    if (commandLineTraining.Contains(TrainingFields.SettingName(field.Path)) || !written.Add(field.Path)) continue;
+                    w.WritePropertyName(field.Path);
+                    WriteValue(w, field.Value);
+                }
+                foreach (var setting in axes)
                 {
                     w.WritePropertyName(setting.Path);
                     WriteValue(w, setting.Value);
@@ -338,6 +456,67 @@ namespace Torchwright.Cli.Commands
             }
             return Encoding.UTF8.GetString(buffer.ToArray());
         }
+
+        /// <summary>
+        /// Every training setting (catalog order, "steps" for the length) with its value when all the sweep's runnable
+        /// variants train with the same, or null when it differs between them (a train.* axis: then it is in each variant's
+        /// configuration). The seed is per run and not listed.
+        /// </summary>
+        private static IReadOnlyList<(string Key, string? Value)> CommonSettings(IReadOnlyList<CheckedArchitecture> variants,
+            IReadOnlyDictionary<string, TrainSettings> trainingOf, IReadOnlyDictionary<string, int> stepsOf)
+        {
+            var common = new List<(string, string?)>();
+            var steps = variants.Select(v => stepsOf[v.Name]).Distinct().ToList();
+            common.Add(("steps", steps.Count == 1 ? steps[0].ToString(CultureInfo.InvariantCulture) : null));
+            var pairs = variants.Select(v => trainingOf[v.Name].ToPairs()).ToList();
+            for (int i = 0; i < pairs[0].Count; i++)
+            {
+                var key = pairs[0][i].Key;
+                if (key is "seed" or "steps" or "epochs") continue;
+                var values = pairs.Select(p => p[i].Value).Distinct(StringComparer.Ordinal).ToList();
+                common.Add((key, values.Count == 1 ? values[0] : null));
+            }
+            return common;
+        }
+
+        /// <summary>"6 steps of batch 8, sgd lr 0.05"; the settings the variants differ in are named instead: "6 steps of batch 8, lr and opt per variant".</summary>
+        private static string Describe(IReadOnlyList<(string Key, string? Value)> common)
+        {
+            var of = common.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+            var parts = new List<string>();
+            if (of["steps"] is { } steps) parts.Add(steps + " steps" + (of["batch"] is { } b ? " of batch " + b : ""));
+            else if (of["batch"] is { } batch) parts.Add("batch " + batch);
+            var optimizer = of["opt"] is { } opt ? opt + " " : "";
+            if (of["lr"] is { } lr) parts.Add(optimizer + "lr " + lr);
+            else if (optimizer.Length > 0) parts.Add(optimizer.Trim());
+            var varying = common.Where(c => c.Value == null).Select(c => c.Key).ToList();
+            if (varying.Count > 0) parts.Add(string.Join(", ", varying.Take(varying.Count - 1)) + (varying.Count > 1 ? " and " : "") + varying[^1] + " per variant");
+            return string.Join(", ", parts);
+        }
+
+        /// <summary>The plan's list of variants left out by --max-params / --max-macs, with the limit each exceeds.</summary>
+        private static void PrintExcluded(TextWriter w, IReadOnlyList<(CheckedArchitecture Variant, string Why)> excluded)
+        {
+            if (excluded.Count == 0) return;
+            w.WriteLine($"sweep: excluded by budget ({excluded.Count}, not trained):");
+            foreach (var (v, why) in excluded) w.WriteLine($"  {v.Name}: {why}");
+        }
+
+        /// <summary>The sample a run settings object records (size, method, seed, grid size), or null for the whole grid.</summary>
+        private static (long N, string Method, long Seed, long Grid)? SampleOf(string? runJson)
+        {
+            if (runJson == null) return null;
+            using var doc = JsonDocument.Parse(runJson);
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("sample", out var n) || n.ValueKind != JsonValueKind.Number) return null;
+            return (n.GetInt64(), root.TryGetProperty("sample_method", out var m) ? m.GetString() ?? "" : "",
+                root.TryGetProperty("sample_seed", out var seed) && seed.ValueKind == JsonValueKind.Number ? seed.GetInt64() : 0,
+                root.TryGetProperty("grid_points", out var g) && g.ValueKind == JsonValueKind.Number ? g.GetInt64() : 0);
+        }
+
+        private static string DescribeSample((long N, string Method, long Seed, long Grid)? sample) => sample is { } x
+            ? $"a sample of {Numbers.Grouped(x.N)} of {Numbers.Grouped(x.Grid)} grid points ({x.Method}, seed {x.Seed})"
+            : "the whole grid";
 
         private static void WriteValue(Utf8JsonWriter w, ArchValue value)
         {
@@ -356,10 +535,13 @@ namespace Torchwright.Cli.Commands
         }
 
         /// <summary>
-        /// The training settings a database's rows were made with; --resume refuses a run with other ones. The seed is
-        /// not one of them: it is per run (a resume with more --seeds adds runs). Every other catalog setting is, as text.
+        /// What a database's rows were made with, which --resume must match (a run with other settings is refused): the
+        /// data, the device, every training setting common to the sweep's variants (those that differ are in each variant's
+        /// configuration; the seed is per run, so a resume with more --seeds adds runs), the sample (size, method, seed and
+        /// the grid's size) and the budget with the variants it left out ("excluded": the report lists them).
         /// </summary>
-        private static string RunJson(Settings s, int steps, DatasetPair data)
+        private static string RunJson(Settings s, IReadOnlyList<(string Key, string? Value)> common, DatasetPair data,
+            (long Grid, SampleMethod Method)? sample, SweepBudget budget, IReadOnlyList<(CheckedArchitecture Variant, string Why)> excluded)
         {
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer))
@@ -367,10 +549,33 @@ namespace Torchwright.Cli.Commands
                 w.WriteStartObject();
                 w.WriteString("dataset", s.Dataset);
                 w.WriteString("data", data.Description);
-                w.WriteNumber("steps", steps);
+                if (common[0] is ("steps", { } steps)) w.WriteNumber("steps", int.Parse(steps, CultureInfo.InvariantCulture));
                 w.WriteString("device", s.Device);
-                foreach (var (key, value) in s.Train.ToPairs())
-                    if (key is not ("seed" or "steps" or "epochs")) w.WriteString(key, value);
+                foreach (var (key, value) in common.Skip(1))
+                    if (value != null) w.WriteString(key, value);
+                if (sample is { } drawn)
+                {
+                    w.WriteNumber("sample", s.Sample!.Value);
+                    w.WriteString("sample_method", drawn.Method == SampleMethod.Sobol ? "sobol" : "random");
+                    w.WriteNumber("sample_seed", s.SampleSeed ?? 0);
+                    w.WriteNumber("grid_points", drawn.Grid);
+                }
+                if (budget.MaxParams is { } maxParams) w.WriteNumber("max_params", maxParams);
+                if (budget.MaxMacs is { } maxMacs) w.WriteNumber("max_macs", maxMacs);
+                if (!budget.IsNone)
+                {
+                    w.WriteStartArray(ExcludedVariant.Key);
+                    foreach (var (v, why) in excluded)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("variant", v.Name);
+                        w.WriteNumber("params", v.Costs.Params);
+                        w.WriteNumber("macs", v.Costs.Macs);
+                        w.WriteString("reason", why);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             return Encoding.UTF8.GetString(buffer.ToArray());

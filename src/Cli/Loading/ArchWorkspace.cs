@@ -40,8 +40,10 @@ namespace Torchwright.Cli.Loading
         /// <summary>Resolves, builds and checks everything. Parse diagnostics come first.</summary>
         public CompilationResult Compile() => Compile(Files);
 
-        /// <summary>Compiles an edited set of this workspace's files (e.g. with command-line sweep axes), keeping its parse diagnostics.</summary>
-        public CompilationResult Compile(IReadOnlyList<ArchFile> files) => ArchCompiler.Compile(files, new List<Diagnostic>(ParseDiagnostics));
+        /// <summary>Compiles an edited set of this workspace's files (e.g. with command-line sweep axes), keeping its parse
+        /// diagnostics; with <paramref name="sample"/>, only those grid points of its sweep are built.</summary>
+        public CompilationResult Compile(IReadOnlyList<ArchFile> files, Torchwright.Dsl.Resolution.SweepSample? sample = null) =>
+            ArchCompiler.Compile(files, new List<Diagnostic>(ParseDiagnostics), sample);
 
         /// <summary>
         /// Expands directories (every *.arch below them, sorted), then loads each file and its imports.

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
+using Torchwright.Dsl.Resolution;
 using Torchwright.Runtime.Training;
 
 namespace Torchwright.Cli.Loading
@@ -21,6 +23,7 @@ namespace Torchwright.Cli.Loading
         {
             var settings = TrainSettings.Default;
             var ok = true;
+            ResolvedField? steps = null, epochs = null;
             foreach (var field in arch.Training)
             {
                 var name = TrainingFields.SettingName(field.Path);
@@ -40,8 +43,24 @@ namespace Torchwright.Cli.Loading
                     diagnostics.Add(DiagnosticCatalog.InvalidTrainSetting.Create(field.Value.Location, field.Path, e.Message));
                     ok = false;
                 }
+                if (name == "steps") steps = field;
+                if (name == "epochs") epochs = field;
+            }
+            if (steps != null && epochs != null)
+            {
+                var order = arch.Training.ToList();
+                var later = order.IndexOf(steps) > order.IndexOf(epochs) ? steps : epochs;
+                diagnostics.Add(DiagnosticCatalog.InvalidTrainSetting.Create(later.PathLocation, later.Path,
+                    $"{Owner(arch, steps.SetBy)} sets train.steps and {Owner(arch, epochs.SetBy)} sets train.epochs; give one of the two"));
+                ok = false;
             }
             if (!ok) return null;
+            // A length from the command line replaces the declared one, whichever of steps and epochs each gives.
+            foreach (var pair in commandLine)
+            {
+                if (pair.Key == "steps") settings = settings with { Epochs = null };
+                if (pair.Key == "epochs") settings = settings with { Steps = null };
+            }
             return settings.With(commandLine);
         }
 
@@ -56,7 +75,9 @@ namespace Torchwright.Cli.Loading
                 if (seen.Add(d)) diagnostics.Add(d);
         }
 
-        /// <summary>The declaration that wrote the setting (the same for every variant that inherits it, so it is reported once).</summary>
-        private static string Owner(CheckedArchitecture arch, string setBy) => setBy.Length > 0 ? setBy : arch.Name;
+        /// <summary>The declaration that wrote the setting (the same for every variant that inherits it, so it is reported once):
+        /// a sweep axis's is the sweep, not each of its variants.</summary>
+        private static string Owner(CheckedArchitecture arch, string setBy) =>
+            arch.Variant != null && setBy == arch.Name ? arch.Variant.Sweep : setBy.Length > 0 ? setBy : arch.Name;
     }
 }

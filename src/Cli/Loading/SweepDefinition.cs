@@ -138,13 +138,13 @@ namespace Torchwright.Cli.Loading
         /// <summary>
         /// The errors of the --set settings themselves — an unknown field, a value of the wrong kind — found by resolving
         /// the edited files before any variant is built. The resolver reports such a setting and carries on without it,
-        /// so a sweep must not run with one. (A valid setting that makes some variant's network invalid is reported by the
+        /// so a sweep must not run with one. With <paramref name="sample"/>, only those grid points are resolved. (A valid setting that makes some variant's network invalid is reported by the
         /// checker and skips that variant.)
         /// </summary>
-        public IReadOnlyList<Diagnostic> SettingErrors()
+        public IReadOnlyList<Diagnostic> SettingErrors(SweepSample? sample = null)
         {
             var diagnostics = new List<Diagnostic>();
-            ArchResolver.Resolve(Files, Zoo.Files, diagnostics);
+            ArchResolver.Resolve(Files, Zoo.Files, diagnostics, sample);
             return diagnostics.Where(d => d.IsError && d.Location.Path.StartsWith(SettingPathPrefix, StringComparison.Ordinal))
                 .Distinct().ToList();
         }
@@ -154,12 +154,13 @@ namespace Torchwright.Cli.Loading
         /// the declarations' and the grid's (a repeated value names two variants alike: TW0013), and those of the sweep's
         /// base with the fixed --set settings applied (a setting it does not read, TW0024; a value out of range), found by
         /// compiling the files without the sweep, as <c>check</c> would. What remains in a full compile is a grid point's
-        /// own (a head count that does not divide its width): that point is skipped.
+        /// own (a head count that does not divide its width): that point is skipped. With <paramref name="sample"/>, only
+        /// the sampled grid points are resolved (a sampled grid may be far larger than a whole one may be).
         /// </summary>
-        public IReadOnlyList<Diagnostic> ErrorsOutsideGridPoints(Func<IReadOnlyList<ArchFile>, CompilationResult> compile)
+        public IReadOnlyList<Diagnostic> ErrorsOutsideGridPoints(Func<IReadOnlyList<ArchFile>, CompilationResult> compile, SweepSample? sample = null)
         {
             var diagnostics = new List<Diagnostic>();
-            ArchResolver.Resolve(Files, Zoo.Files, diagnostics);
+            ArchResolver.Resolve(Files, Zoo.Files, diagnostics, sample);
             var withoutSweep = Files.Select(f => f with { Sweeps = EquatableArray.From(f.Sweeps.Where(s => s.Name != SweepName)) }).ToList();
             diagnostics.AddRange(compile(withoutSweep).Diagnostics);
             return diagnostics.Where(d => d.IsError).Distinct().ToList();

@@ -52,6 +52,9 @@ namespace Torchwright.Cli.Output
         /// <summary>The runs the sweep's pruner stopped early: shown apart from the others, and in no statistic.</summary>
         public IReadOnlyList<VariantRecord> Pruned => Variants.Where(v => v.Status == ReportStatus.Pruned).ToList();
 
+        /// <summary>The variants the sweeps' budgets left out before training, from the databases' run settings.</summary>
+        public IReadOnlyList<ExcludedVariant> Excluded => ExcludedVariant.Of(Variants);
+
         /// <summary>Every run but the pruned ones: the runs table.</summary>
         public IReadOnlyList<VariantRecord> Unpruned => Variants.Where(v => v.Status != ReportStatus.Pruned).ToList();
 
@@ -92,6 +95,46 @@ namespace Torchwright.Cli.Output
             Numbers.Grouped(v.Params),
             Numbers.Scaled(v.Macs),
         };
+    }
+
+    /// <summary>
+    /// A variant that <c>sweep --max-params</c> / <c>--max-macs</c> left out before anything trained: recorded in its
+    /// database's run settings (the "excluded" list, since it has no row), with its exact counts and the limit it exceeds.
+    /// </summary>
+    internal sealed record ExcludedVariant(string Variant, long Params, long Macs, string Reason)
+    {
+        public const string Key = "excluded";
+
+        /// <summary>Every excluded variant named by the runs' settings, once (shards record the same list), by name.</summary>
+        public static IReadOnlyList<ExcludedVariant> Of(IEnumerable<VariantRecord> runs)
+        {
+            var found = new Dictionary<string, ExcludedVariant>(StringComparer.Ordinal);
+            foreach (var run in runs.Select(r => r.RunJson).Distinct(StringComparer.Ordinal))
+            {
+                if (string.IsNullOrEmpty(run)) continue;
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(run);
+                    if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object
+                        || !doc.RootElement.TryGetProperty(Key, out var list) || list.ValueKind != System.Text.Json.JsonValueKind.Array) continue;
+                    foreach (var e in list.EnumerateArray())
+                    {
+                        var v = new ExcludedVariant(e.GetProperty("variant").GetString()!, e.GetProperty("params").GetInt64(),
+                            e.GetProperty("macs").GetInt64(), e.GetProperty("reason").GetString()!);
+                        found.TryAdd(v.Variant, v);
+                    }
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException || e is InvalidOperationException || e is KeyNotFoundException || e is FormatException)
+                {
+                    // Run settings written by another tool: they list no exclusions the report can read.
+                }
+            }
+            return found.Values.OrderBy(v => v.Variant, StringComparer.Ordinal).ToList();
+        }
+
+        public static readonly (string Header, bool Right)[] Headers = { ("Variant", false), ("Params", true), ("MACs", true), ("Excluded by", false) };
+
+        public string[] Cells() => new[] { Variant, Numbers.Grouped(Params), Numbers.Scaled(Macs), Reason };
     }
 
     /// <summary>

@@ -80,6 +80,17 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
                 WritePruned(w, doc);
             }
 
+            if (doc.Excluded.Count > 0)
+            {
+                w.WriteLine("<h2>Excluded by budget</h2>");
+                w.WriteLine("<p class=\"note\">Left out before training by the sweep's --max-params / --max-macs (exact compile-time counts); in no table, statistic or chart.</p>");
+                var headers = ExcludedVariant.Headers;
+                w.WriteLine("<table id=\"excluded\"><thead><tr>" + string.Concat(headers.Select(h => $"<th>{E(h.Header)}</th>")) + "</tr></thead><tbody>");
+                foreach (var v in doc.Excluded)
+                    w.WriteLine("<tr>" + string.Concat(v.Cells().Select((c, i) => $"<td class=\"{(headers[i].Right ? "num" : "variant")}\">{E(c)}</td>")) + "</tr>");
+                w.WriteLine("</tbody></table>");
+            }
+
             // One point per variant: the mean over its done runs, with the 95 % interval as an error bar when it has one.
             var measured = stats.Sorted(doc.Sort).Where(v => v.EvalAccuracy != null).ToList();
             foreach (var front in stats.Fronts)
@@ -142,7 +153,7 @@ footer { margin-top: 2em; color: #555; font-size: 0.85em; }";
             {
                 var run = doc.Variants.FirstOrDefault(v => v.SourceDb == db)?.RunJson;
                 var settings = run == null ? "<span class=\"empty\">no variant taken from it</span>"
-                    : "<ul class=\"settings\">" + string.Concat(SweepAxis.LevelsOf(run).Select(kv => $"<li><span class=\"key\">{E(kv.Key)}</span> = {E(kv.Value)}</li>")) + "</ul>";
+                    : "<ul class=\"settings\">" + string.Concat(SweepAxis.LevelsOf(run).Where(kv => kv.Key != ExcludedVariant.Key).Select(kv => $"<li><span class=\"key\">{E(kv.Key)}</span> = {E(kv.Value)}</li>")) + "</ul>";
                 w.WriteLine($"<tr><td><code>{E(db)}</code></td><td>{settings}</td></tr>");
             }
             w.WriteLine("</tbody></table>");

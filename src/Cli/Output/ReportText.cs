@@ -72,6 +72,20 @@ namespace Torchwright.Cli.Output
                 w.WriteLine();
             }
 
+            if (doc.Excluded.Count > 0)
+            {
+                Heading(w, "Excluded by budget (not trained)", markdown);
+                var excluded = new TextTable(ExcludedVariant.Headers);
+                foreach (var v in doc.Excluded)
+                {
+                    var cells = v.Cells();
+                    if (markdown) cells[0] = Code(cells[0]);
+                    excluded.Add(cells);
+                }
+                if (markdown) excluded.WriteMarkdown(w); else excluded.WriteText(w);
+                w.WriteLine();
+            }
+
             var fronts = stats.ShownFronts.ToList();
             if (fronts.Count > 0)
             {

@@ -13,9 +13,10 @@ namespace Torchwright.Cli.Output
     /// </summary>
     internal static class SweepProgress
     {
+        /// <param name="steps">The longest run's steps: a live bar's length until its run reports its own.</param>
         public static SweepOutcome Run(TextWriter output, bool live, int steps, Func<ISweepObserver, SweepOutcome> sweep) =>
             live ? RunLive(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }), steps, sweep)
-                : sweep(new PlainObserver(output, steps));
+                : sweep(new PlainObserver(output));
 
         /// <summary>The live display on <paramref name="console"/> (the terminal; a test console in the tests).</summary>
         internal static SweepOutcome RunLive(IAnsiConsole console, int steps, Func<ISweepObserver, SweepOutcome> sweep) =>
@@ -42,13 +43,8 @@ namespace Torchwright.Cli.Output
         private sealed class PlainObserver : ISweepObserver
         {
             private readonly TextWriter _out;
-            private readonly int _every;
 
-            public PlainObserver(TextWriter output, int steps)
-            {
-                _out = output;
-                _every = Math.Max(1, steps / 10); // ten progress lines per variant keep a CI log readable
-            }
+            public PlainObserver(TextWriter output) => _out = output;
 
             public void Started(int planned, int toRun, int skippedDone) =>
                 _out.WriteLine($"sweep: {Numbers.Plural(planned, "run")} planned, {skippedDone} already done, {toRun} to run");
@@ -58,7 +54,8 @@ namespace Torchwright.Cli.Output
 
             public void VariantProgress(int k, int n, VariantPlan plan, TrainProgress p)
             {
-                if (p.Phase != "train" || (p.Step % _every != 0 && p.Step != p.Steps)) return;
+                // Ten progress lines per run keep a CI log readable (runs may differ in length: a train.steps axis).
+                if (p.Phase != "train" || (p.Step % Math.Max(1, p.Steps / 10) != 0 && p.Step != p.Steps)) return;
                 _out.WriteLine($"[{k}/{n}] {Label(plan)}: step {p.Step}/{p.Steps} loss {Loss(p.Loss)} {Rate(p.ImagesPerSecond)}");
             }
 
@@ -106,7 +103,11 @@ namespace Torchwright.Cli.Output
                 _current.Description = Markup.Escape(p.Phase == "train"
                     ? $"{Label(plan)}  step {p.Step}/{p.Steps}  loss {Loss(p.Loss)}  {Rate(p.ImagesPerSecond)}"
                     : $"{Label(plan)}  evaluating");
-                if (p.Phase == "train") _current.Value = p.Step;
+                if (p.Phase == "train")
+                {
+                    _current.MaxValue = p.Steps; // variants may differ in length (a train.steps axis)
+                    _current.Value = p.Step;
+                }
             }
 
             public void VariantDone(int k, int n, VariantPlan plan, TrainResult r)
