@@ -203,10 +203,14 @@ $@"<Project>
                 if (process.ExitCode == 0) return "";
                 if (log.Contains("No .NET SDKs were found", StringComparison.Ordinal) || log.Contains("A compatible .NET SDK was not found", StringComparison.Ordinal))
                     return $"the engine is restored with the .NET SDK, and '{psi.FileName}' has no .NET {Environment.Version.Major} SDK; install it, then run the command again";
-                var missing = Regex.Match(log, @"error (NU110[123]): Unable to find package ([^ .,]+(?:\.[A-Za-z][^ .,]*)*)");
-                if (missing.Success)
-                    return $"no NuGet source serves {missing.Groups[2].Value} ({missing.Groups[1].Value}); {feeds}: add a source that serves it "
-                        + "(nuget.org does: dotnet nuget add source https://api.nuget.org/v3/index.json --name nuget.org) or a local folder or mirror holding it, then run the command again";
+                var missing = Regex.Matches(log, @"error (NU110[123]): Unable to find package ([^ .,]+(?:\.[A-Za-z][^ .,]*)*)[^\r\n]*?(?:in source\(s\): ([^\r\n\[]+?))?(?:\s*\[|\r?$)", RegexOptions.Multiline);
+                if (missing.Count > 0)
+                {
+                    var ids = missing.Select(m => m.Groups[2].Value).Distinct().ToList();
+                    var sources = missing.Select(m => m.Groups[3].Value.Trim().TrimEnd('.')).FirstOrDefault(v => v.Length > 0);
+                    return $"no NuGet source serves {string.Join(", ", ids)} ({missing[0].Groups[1].Value}{(sources != null ? "; sources: " + sources : "")}); {feeds}: add a source that serves them "
+                        + "(nuget.org does: dotnet nuget add source https://api.nuget.org/v3/index.json --name nuget.org) or a local folder or mirror holding them, then run the command again";
+                }
                 var unreachable = Regex.Match(log, @"error (NU1301): ([^\r\n\[]+)");
                 if (unreachable.Success)
                     return $"a NuGet source could not be read ({unreachable.Groups[1].Value}: {unreachable.Groups[2].Value.Trim()}); {feeds}: fix or remove that source, then run the command again";
