@@ -17,10 +17,10 @@ namespace Torchwright.Cli.Running
     /// The engine of an installed torchwright tool: TorchSharp, libtorch and what only they need, restored once per user from
     /// the user's NuGet feeds (docs/cli.md, "The engine"). The tool carries the engine project's package list
     /// (engine/packages.txt, written by Cli.csproj from its Publish="false" references) and the Runtime's native-library step
-    /// (engine/Torchwright.Runtime.targets); on first use this generates a project from them in the cache folder and builds it
-    /// with the SDK's <c>dotnet build</c>. The restore fills the NuGet cache as any project's would, with the NuGet
-    /// configuration that applies in the current directory (its nuget.config files, the user's, the machine's); the build
-    /// copies the assemblies and natives into the project's bin/ (hard links where the file system allows) and marks
+    /// (engine/Torchwright.Runtime.targets); on first use this generates a project from them in the cache folder and runs
+    /// <c>dotnet build -t:TorchwrightEngine</c> on it with the SDK. The restore fills the NuGet cache as any project's would, with the NuGet
+    /// configuration that applies in the current directory (its nuget.config files, the user's, the machine's); its one target
+    /// (no compile) copies the assemblies and natives into the project's bin/ (hard links where the file system allows) and marks
     /// libLibTorchSharp.so's GLIBCXX_3.4.32 weak there on older libstdc++ hosts (docs/native-libraries.md).
     /// One folder per engine (a hash of those inputs), finished by a <c>ready</c> file written last; builds hold an exclusive
     /// lock file, so concurrent first uses wait for one restore and then share it.
@@ -32,9 +32,6 @@ namespace Torchwright.Cli.Running
 
         /// <summary>Environment variable that moves the cache (default: $XDG_CACHE_HOME or ~/.cache, then torchwright/engine).</summary>
         public const string CacheVariable = "TORCHWRIGHT_ENGINE_CACHE";
-
-        /// <summary>The engine project's own (empty) assembly in bin/, which is no engine assembly.</summary>
-        public const string ProjectAssembly = "torchwright-engine";
 
         private static readonly TimeSpan LockWait = TimeSpan.FromMinutes(30);
         private static readonly TimeSpan BuildLimit = TimeSpan.FromMinutes(30);
@@ -141,7 +138,6 @@ $@"<Project>
   <Import Project=""Sdk.props"" Sdk=""Microsoft.NET.Sdk"" />
   <PropertyGroup>
     <TargetFramework>{framework}</TargetFramework>
-    <AssemblyName>{ProjectAssembly}</AssemblyName>
     <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
     <EnableDefaultItems>false</EnableDefaultItems>
     <CopyLocalLockFileAssemblies>true</CopyLocalLockFileAssemblies>
@@ -155,10 +151,12 @@ $@"<Project>
   </ItemGroup>
   <Import Project=""Sdk.targets"" Sdk=""Microsoft.NET.Sdk"" />
   <Import Project=""Torchwright.Runtime.targets"" />
+  <!-- Restore, copy the packages' runtime files into bin/ and patch there; nothing to compile. -->
+  <Target Name=""TorchwrightEngine"" DependsOnTargets=""ResolveReferences;_CopyFilesMarkedCopyLocal;TorchwrightPatchLibTorchSharp"" />
 </Project>
 ";
 
-        /// <summary>Runs <c>dotnet build</c> on the engine project; "" on success, else the one-line reason.</summary>
+        /// <summary>Runs <c>dotnet build -t:TorchwrightEngine</c> (restore, copy, patch) on the engine project; "" on success, else the one-line reason.</summary>
         private static string Build(string project, string folder, string what)
         {
             var feeds = $"the tool restores {what} and libtorch once from your NuGet feeds (the NuGet configuration that applies in {Environment.CurrentDirectory}: its nuget.config files and your user's NuGet.Config)";
@@ -169,9 +167,12 @@ $@"<Project>
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var a in new[] { "build", project, "-c", "Release", "--nologo", "-v:q", "-nodeReuse:false", "-p:UseSharedCompilation=false",
+            foreach (var a in new[] { "build", project, "-t:TorchwrightEngine", "-c", "Release", "--nologo", "-v:q", "-nodeReuse:false", "-p:UseSharedCompilation=false",
                          "-p:RestoreRootConfigDirectory=" + Environment.CurrentDirectory })
                 psi.ArgumentList.Add(a);
+            // An MSBuild that started this torchwright (dotnet run, a test host) leaves its own paths and SDK behind in the environment.
+            foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+                psi.Environment.Remove(key);
             psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
             psi.Environment["DOTNET_NOLOGO"] = "1";
             var output = new StringBuilder();

@@ -65,7 +65,7 @@ namespace Torchwright.Cli.Running
         private static void Hook(EngineCache.Engine engine)
         {
             hooked = engine.Folder;
-            Assemblies = Directory.GetFiles(engine.Managed, "*.dll").Where(p => Path.GetFileName(p) != EngineCache.ProjectAssembly + ".dll").OrderBy(p => p, StringComparer.Ordinal).ToList();
+            Assemblies = Directory.GetFiles(engine.Managed, "*.dll").OrderBy(p => p, StringComparer.Ordinal).ToList();
             // Each engine assembly resolves its DllImports in the engine's native folder first: the default probing could take a
             // system library of the same name (Debian's python3-torch installs a libtorch_cpu.so).
             DllImportResolver natives = (name, _, _) =>
