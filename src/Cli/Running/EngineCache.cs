@@ -117,8 +117,10 @@ namespace Torchwright.Cli.Running
                 {
                     return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 }
-                catch (IOException) when (DateTime.UtcNow < until && File.Exists(path))
+                catch (IOException) when (File.Exists(path))
                 {
+                    if (DateTime.UtcNow >= until)
+                        throw new IOException($"another torchwright has held {path} for {LockWait.TotalMinutes:0} minutes (if none is running, delete that file)");
                     if (!told) log.WriteLine($"torchwright: waiting for another torchwright that is restoring the engine into {folder}");
                     told = true;
                     Thread.Sleep(250);
