@@ -204,22 +204,28 @@ $@"<Project>
                 var log = output.ToString();
                 File.WriteAllText(Path.Combine(folder, "build.log"), log);
                 if (process.ExitCode == 0) return "";
-                if (log.Contains("No .NET SDKs were found", StringComparison.Ordinal) || log.Contains("A compatible .NET SDK was not found", StringComparison.Ordinal))
-                    return $"the engine is restored with the .NET SDK, and '{psi.FileName}' has no .NET {Environment.Version.Major} SDK; install it, then run the command again";
-                var missing = Regex.Matches(log, @"error (NU110[123]): Unable to find package ([^ .,]+(?:\.[A-Za-z][^ .,]*)*)[^\r\n]*?(?:in source\(s\): ([^\r\n\[]+?))?(?:\s*\[|\r?$)", RegexOptions.Multiline);
-                if (missing.Count > 0)
-                {
-                    var ids = missing.Select(m => m.Groups[2].Value).Distinct().ToList();
-                    var sources = missing.Select(m => m.Groups[3].Value.Trim().TrimEnd('.')).FirstOrDefault(v => v.Length > 0);
-                    return $"no NuGet source serves {string.Join(", ", ids)} ({missing[0].Groups[1].Value}{(sources != null ? "; sources: " + sources : "")}); {feeds}: add a source that serves them "
-                        + "(nuget.org does: dotnet nuget add source https://api.nuget.org/v3/index.json --name nuget.org) or a local folder or mirror holding them, then run the command again";
-                }
-                var unreachable = Regex.Match(log, @"error (NU1301): ([^\r\n\[]+)");
-                if (unreachable.Success)
-                    return $"a NuGet source could not be read ({unreachable.Groups[1].Value}: {unreachable.Groups[2].Value.Trim()}); {feeds}: fix or remove that source, then run the command again";
-                var error = Regex.Match(log, @"error [A-Z]+[0-9]+: ([^\r\n\[]+)");
-                return $"restoring the engine failed ({(error.Success ? error.Groups[0].Value.Trim() : "dotnet build exited " + process.ExitCode)}); {feeds}; the full log is {Path.Combine(folder, "build.log")}";
+                return Explain(log, process.ExitCode, psi.FileName, feeds, Path.Combine(folder, "build.log"));
             }
+        }
+
+        /// <summary>The one-line reason a failed engine build gives, from its output (NuGet's NU codes, the muxer's SDK messages).</summary>
+        internal static string Explain(string log, int exitCode, string dotnet, string feeds, string buildLog)
+        {
+            if (log.Contains("No .NET SDKs were found", StringComparison.Ordinal) || log.Contains("A compatible .NET SDK was not found", StringComparison.Ordinal))
+                return $"the engine is restored with the .NET SDK, and '{dotnet}' has no .NET {Environment.Version.Major} SDK; install it, then run the command again";
+            var missing = Regex.Matches(log, @"error (NU110[123]): Unable to find package ([^ .,]+(?:\.[A-Za-z][^ .,]*)*)[^\r\n]*?(?:in source\(s\): ([^\r\n\[]+?))?(?:\s*\[|\r?$)", RegexOptions.Multiline);
+            if (missing.Count > 0)
+            {
+                var ids = missing.Select(m => m.Groups[2].Value).Distinct().ToList();
+                var sources = missing.Select(m => m.Groups[3].Value.Trim().TrimEnd('.')).FirstOrDefault(v => v.Length > 0);
+                return $"no NuGet source serves {string.Join(", ", ids)} ({missing[0].Groups[1].Value}{(sources != null ? "; sources: " + sources : "")}); {feeds}: add a source that serves them "
+                    + "(nuget.org does: dotnet nuget add source https://api.nuget.org/v3/index.json --name nuget.org) or a local folder or mirror holding them, then run the command again";
+            }
+            var unreachable = Regex.Match(log, @"error (NU1301): ([^\r\n\[]+)");
+            if (unreachable.Success)
+                return $"a NuGet source could not be read ({unreachable.Groups[1].Value}: {unreachable.Groups[2].Value.Trim()}); {feeds}: fix or remove that source, then run the command again";
+            var error = Regex.Match(log, @"error [A-Z]+[0-9]+: ([^\r\n\[]+)");
+            return $"restoring the engine failed ({(error.Success ? error.Groups[0].Value.Trim() : "dotnet build exited " + exitCode)}); {feeds}; the full log is {buildLog}";
         }
 
         /// <summary>The SDK's dotnet: the one on PATH, else the one whose runtime runs this tool.</summary>
