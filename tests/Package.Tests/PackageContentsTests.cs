@@ -86,7 +86,7 @@ namespace Torchwright.Package.Tests
         }
 
         [Fact]
-        public void Tool_holds_the_cli_without_TorchSharp_libtorch_python_or_tests()
+        public void Tool_holds_the_cli_and_the_engine_project_without_TorchSharp_libtorch_or_tests()
         {
             var nupkg = Repo.Package("Torchwright.Tool");
             var entries = Entries(nupkg);
@@ -95,9 +95,19 @@ namespace Torchwright.Package.Tests
             Assert.Contains("tools/net10.0/any/Torchwright.Dsl.dll", entries);
             Assert.Contains("tools/net10.0/any/Torchwright.Runtime.dll", entries);
             Assert.Contains("tools/net10.0/any/Torchwright.Sweeps.dll", entries);
+            // bench's PyTorch side, and what the tool restores on first use of an engine verb (docs/cli.md, "The engine").
+            Assert.Contains("tools/net10.0/any/python/bench_reference.py", entries);
+            Assert.Contains("tools/net10.0/any/python/reference_nets.py", entries);
+            Assert.Contains("tools/net10.0/any/engine/Torchwright.Runtime.targets", entries);
+            Assert.Contains("tools/net10.0/any/engine/LibTorchSharpPatch.cs", entries);
+            var packages = Text(nupkg, "tools/net10.0/any/engine/packages.txt");
+            Assert.Contains("<PackageReference Include=\"TorchSharp-cpu\" Version=\"[0.107.0]\" />", packages);
+            Assert.Contains("<PackageReference Include=\"TorchSharp\" Version=\"[0.107.0]\" />", packages);
+            Assert.Contains("<PackageReference Include=\"SkiaSharp.NativeAssets.Linux\" Version=\"4.156.1\" />", packages);
             var forbidden = entries.Where(e =>
             {
                 var name = e.ToLowerInvariant();
+                if (name.StartsWith("tools/net10.0/any/engine/", StringComparison.Ordinal) || name.StartsWith("tools/net10.0/any/python/", StringComparison.Ordinal)) return false;
                 return name.Contains("torchsharp") || name.Contains("libtorch") || name.Contains("torch_cpu") || name.Contains("libc10")
                     || name.Contains("skiasharp") || name.EndsWith(".py", StringComparison.Ordinal) || name.Contains("test") || name.Contains("sample");
             }).ToList();

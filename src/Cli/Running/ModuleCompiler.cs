@@ -68,8 +68,12 @@ namespace Torchwright.Cli.Running
         {
             // Make sure the Runtime (and with it TorchSharp) is part of the trusted list the host gives us.
             _ = typeof(ModuleBuildException).Assembly;
-            var tpa = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
-            return tpa.Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)).Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
+            var tpa = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+                .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)).ToList();
+            // The installed tool's TorchSharp and company come from its engine folder, not the trusted list (TorchEngine).
+            var names = new HashSet<string>(tpa.Select(Path.GetFileName)!, StringComparer.OrdinalIgnoreCase);
+            return tpa.Concat(TorchEngine.Assemblies.Where(p => names.Add(Path.GetFileName(p))))
+                .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
         });
     }
 }
