@@ -32,7 +32,19 @@ namespace Torchwright.Cli.Commands
         internal sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
-            string? Checkpoints, bool NoCheckpoints, int? SaveEvery);
+            string? Checkpoints, bool NoCheckpoints, int? SaveEvery)
+        {
+            /// <summary>--prune: none, asha or median.</summary>
+            public string Prune { get; init; } = "none";
+
+            public int? PruneMinSteps { get; init; }
+
+            public int? PruneEta { get; init; }
+
+            public bool NoPrune { get; init; }
+
+            public bool MeasureLatency { get; init; }
+        }
 
         public static Command Create(CliContext ctx)
         {
@@ -56,9 +68,16 @@ namespace Torchwright.Cli.Commands
             var dryRun = new Option<bool>("--dry-run") { Description = "check and cost the variants, print the plan, train nothing" };
             var progress = new Option<string>("--progress") { Description = "auto (live on a terminal, plain otherwise), live, or plain", DefaultValueFactory = _ => "auto" };
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
+            var prune = new Option<string>("--prune") { Description = "stop hopeless runs early: asha (asynchronous successive halving) or median (median stopping rule); see docs/sweeps.md", DefaultValueFactory = _ => "none" };
+            prune.AcceptOnlyFromAmong("none", "asha", "median");
+            var pruneMinSteps = new Option<int?>("--prune-min-steps") { Description = "asha: the first rung r (rungs at r, r*eta, r*eta^2, ... and the last step; default steps/eta^3); median: evaluate every r steps (default steps/10)" };
+            var pruneEta = new Option<int?>("--prune-eta") { Description = $"asha: the reduction factor eta, the top 1/eta at each rung go on (default {Pruning.DefaultEta})" };
+            var noPrune = new Option<bool>("--no-prune") { Description = "with --resume: continue the pruned runs to the end from their saved state, and prune nothing" };
+            var measureLatency = new Option<bool>("--measure-latency") { Description = "measure each variant's forward throughput once (bench's inference timing: batch of --batch, 2 warm-up and 10 timed iterations) and store it in images/s" };
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
                 file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
+                prune, pruneMinSteps, pruneEta, noPrune, measureLatency,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
@@ -70,7 +89,11 @@ namespace Torchwright.Cli.Commands
                     train, parse.GetValue(seeds), parse.GetValue(leaseOption),
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
-                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery)));
+                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery))
+                {
+                    Prune = parse.GetValue(prune)!, PruneMinSteps = parse.GetValue(pruneMinSteps), PruneEta = parse.GetValue(pruneEta),
+                    NoPrune = parse.GetValue(noPrune), MeasureLatency = parse.GetValue(measureLatency),
+                });
             });
             return command;
         }
@@ -97,6 +120,7 @@ namespace Torchwright.Cli.Commands
             if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
             var t = s.Train;
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
+            if (s.PruneError() is { } pruneError) return Usage(ctx, pruneError);
             TimeSpan? lease = null;
             if (s.Lease != null)
             {
@@ -182,11 +206,15 @@ namespace Torchwright.Cli.Commands
             var plans = Enumerable.Range(0, s.Seeds).SelectMany(k => mine.Select(v => new VariantPlan(v.Name, definition.SweepName, v.Variant?.Index ?? 0,
                 ConfigJson(definition.FixedSettings, v), v.Costs.Params, v.Costs.Macs, t.Seed + k))).ToList();
             var runJson = RunJson(s, steps, data);
+            var pruning = PruningOf(s, steps);
+            if (pruning.MinSteps >= steps && pruning.Rule != PruneRule.None)
+                return Usage(ctx, $"--prune-min-steps {pruning.MinSteps} must be below the run's {steps} steps (the first rung comes before the end)");
             ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
                 + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({t.Seed}..{t.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
                 + $"; {data.Description}; {steps} steps of batch {t.Batch}, {(t.Optimizer == OptimizerKind.AdamW ? "adamw" : "sgd")} lr {t.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
-                + (s.Seeds > 1 ? "" : $"seed {t.Seed}, ") + s.Device);
+                + (s.Seeds > 1 ? "" : $"seed {t.Seed}, ") + s.Device
+                + (pruning.Rule != PruneRule.None ? "; pruning: " + pruning.Describe(steps) : "") + (s.NoPrune ? "; continuing pruned runs (--no-prune)" : ""));
             if (s.DryRun)
             {
                 foreach (var p in plans.Where(p => p.Seed == t.Seed))
@@ -233,7 +261,8 @@ namespace Torchwright.Cli.Commands
                 {
                     bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
                     var worker = SweepWorker.Create(lease);
-                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, t, run, runJson, observer, cancel.Token, worker));
+                    Func<SweepJob, double>? measure = s.MeasureLatency ? job => ForwardImagesPerSecond(byName[job.Plan.Variant], t.Batch, device, s.Threads) : null;
+                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, t, run, runJson, observer, cancel.Token, worker, pruning, measure));
                 }
                 catch (InvalidOperationException e)
                 {
@@ -269,10 +298,41 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
-                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')"
+                int stillPruned = all.Count(r => r.Status == VariantStatus.Pruned);
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed"
+                    + (stillPruned > 0 ? $", {stillPruned} pruned (continue them with --resume --no-prune)" : "")
+                    + $"; results in {shownDb} (torchwright report '{shownDb}')"
                     + (run.Directory != null ? $"; run folders (weights, state, curves) in {run.Directory}" : ""));
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
+        }
+
+        /// <summary>The pruning options' own errors (those that need no file): a setting that would have no effect is refused.</summary>
+        internal static string? PruneError(this Settings s)
+        {
+            if (s.NoPrune && !s.Resume) return "--no-prune continues the pruned runs of a sweep: give it with --resume";
+            if (s.NoPrune && s.Prune != "none") return $"give --prune {s.Prune} or --no-prune, not both";
+            if (s.Prune != "asha" && s.PruneEta != null) return $"--prune-eta applies to --prune asha only (got --prune {s.Prune})";
+            if (s.Prune == "none" && s.PruneMinSteps != null) return "--prune-min-steps applies to --prune asha or median only";
+            if (s.PruneEta is < 2) return $"--prune-eta must be at least 2 (got {s.PruneEta})";
+            if (s.PruneMinSteps is < 1) return $"--prune-min-steps must be at least 1 (got {s.PruneMinSteps})";
+            return null;
+        }
+
+        internal static Pruning PruningOf(Settings s, int steps)
+        {
+            var rule = s.Prune switch { "asha" => PruneRule.Asha, "median" => PruneRule.Median, _ => PruneRule.None };
+            int eta = s.PruneEta ?? Pruning.DefaultEta;
+            return rule == PruneRule.None ? Pruning.None with { ContinuePruned = s.NoPrune }
+                : new Pruning(rule, s.PruneMinSteps ?? Pruning.DefaultMinSteps(steps, eta, rule), eta, ContinuePruned: false);
+        }
+
+        /// <summary>bench's inference timing of one variant (batch of the training batch, 2 warm-up and 10 timed
+        /// iterations, no PyTorch side): its median forward throughput in images per second.</summary>
+        private static double ForwardImagesPerSecond(CheckedArchitecture variant, int batch, Device device, int? threads)
+        {
+            var settings = new BenchSettings(batch, BenchMode.Infer, device, Warmup: 2, Iterations: 10, threads ?? torch.get_num_threads(), Python: null);
+            return BenchRunner.Run(variant, settings, _ => { }).Torchwright.ImagesPerSecond(batch);
         }
 
         /// <summary>Where the runs keep their folders: --checkpoints, else DB.runs beside a SQLite store; none for
