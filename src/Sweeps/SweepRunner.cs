@@ -148,12 +148,6 @@ namespace Torchwright.Sweeps
                 if (!numbers.TryGetValue((plan.Variant, plan.Seed), out var k)) numbers[(plan.Variant, plan.Seed)] = k = ++count;
                 if (claim.PreviousWorker != null)
                     observer.Note($"{plan.Variant} seed {plan.Seed}: taken over from {claim.PreviousWorker}, whose claim ran out (no heartbeat for {worker.Lease.TotalSeconds:0.#} s)");
-                if (measureForward != null && measured.Add(plan.Variant))
-                {
-                    var forward = measureForward(job);
-                    db.RecordForwardSpeed(plan.Variant, forward);
-                    observer.Note(FormattableString.Invariant($"{plan.Variant}: forward {forward:0.#} images/s (--measure-latency)"));
-                }
                 observer.VariantStarted(k, toRun, plan);
                 var runOfPlan = RunOf(run, plan, runJson);
                 int reached = 0;
@@ -186,6 +180,13 @@ namespace Torchwright.Sweeps
                 {
                     try
                     {
+                        // Under the claim's heartbeat: timing a slow variant must not let the lease run out.
+                        if (measureForward != null && measured.Add(plan.Variant))
+                        {
+                            var forward = measureForward(job);
+                            db.RecordForwardSpeed(plan.Variant, forward);
+                            observer.Note(FormattableString.Invariant($"{plan.Variant}: forward {forward:0.#} images/s (--measure-latency)"));
+                        }
                         var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
                         result = Trainer.Run(job.CreateModel, data, settings with { Seed = plan.Seed }, runOfPlan, progress, linked.Token);
                     }

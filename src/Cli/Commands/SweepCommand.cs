@@ -208,7 +208,9 @@ namespace Torchwright.Cli.Commands
             var runJson = RunJson(s, steps, data);
             var pruning = PruningOf(s, steps);
             if (pruning.MinSteps >= steps && pruning.Rule != PruneRule.None)
-                return Usage(ctx, $"--prune-min-steps {pruning.MinSteps} must be below the run's {steps} steps (the first rung comes before the end)");
+                return Usage(ctx, s.PruneMinSteps != null
+                    ? $"--prune-min-steps {pruning.MinSteps} must be below the run's {steps} steps (the first rung comes before the end)"
+                    : $"--prune {s.Prune}: a run of {steps} step(s) leaves no step to stop at before its end; give more --steps");
             ctx.Out.WriteLine($"sweep {definition.SweepName}: {checkedSweep.Variants.Count + checkedSweep.InvalidVariants.Count} grid points, "
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
                 + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({t.Seed}..{t.Seed + s.Seeds - 1}) = {plans.Count} runs" : "")
