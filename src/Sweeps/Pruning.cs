@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using Torchwright.Runtime.Training;
 
@@ -116,7 +115,5 @@ namespace Torchwright.Sweeps
 
         /// <summary>ASHA: the rung a run trains to next, from the step it has reached.</summary>
         public int NextRung(int steps, int reached) => Rungs(steps).First(r => r > reached || r == steps);
-
-        public override string ToString() => Rule.ToString().ToLower(CultureInfo.InvariantCulture);
     }
 }
