@@ -28,20 +28,35 @@ namespace Torchwright.Sweeps
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "CREATE TABLE variants ("
                 + "variant TEXT NOT NULL, seed BIGINT NOT NULL, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
-                + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
+                + "status TEXT NOT NULL, "
                 + "started TIMESTAMPTZ, finished TIMESTAMPTZ, config_json TEXT NOT NULL, params BIGINT NOT NULL, macs BIGINT NOT NULL, "
                 + "images_per_s DOUBLE PRECISION, peak_memory_bytes BIGINT, train_loss DOUBLE PRECISION, eval_loss DOUBLE PRECISION, "
                 + "eval_acc DOUBLE PRECISION, error TEXT, worker TEXT, heartbeat TIMESTAMPTZ, PRIMARY KEY (variant, seed))",
+            StatusCheck,
+            "ALTER TABLE variants ADD COLUMN forward_images_per_s DOUBLE PRECISION",
             "CREATE TABLE loss_curve ("
                 + "variant TEXT NOT NULL, seed BIGINT NOT NULL, step INTEGER NOT NULL, loss DOUBLE PRECISION NOT NULL, "
                 + "PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES variants (variant, seed) ON DELETE CASCADE)",
+            EvalCurveTable,
         };
+
+        /// <summary>The statuses a row may hold (version 3 added pruned), a named constraint so an upgrade can replace it.</summary>
+        private const string StatusCheck =
+            "ALTER TABLE variants ADD CONSTRAINT variants_status_check CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned'))";
+
+        private const string EvalCurveTable =
+            "CREATE TABLE eval_curve ("
+            + "variant TEXT NOT NULL, seed BIGINT NOT NULL, step INTEGER NOT NULL, eval_loss DOUBLE PRECISION NOT NULL, eval_acc DOUBLE PRECISION NOT NULL, "
+            + "PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES variants (variant, seed) ON DELETE CASCADE)";
 
         private const string Columns =
             "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
-            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
+            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error, forward_images_per_s";
 
         private readonly NpgsqlDataSource _source;
+
+        /// <summary>The schema version of the store (a version-2 store opened for reading only is read as it is).</summary>
+        private int _version = ResultsDb.SchemaVersion;
 
         private PostgresResultsDb(string name, NpgsqlDataSource source)
         {
@@ -183,7 +198,17 @@ namespace Torchwright.Sweeps
                     throw new InvalidDataException($"{Name}: the results database is damaged (meta.schema_version is '{versionText}')");
                 if (version > ResultsDb.SchemaVersion)
                     throw new InvalidDataException($"{Name} was written by a newer torchwright (results schema version {version}; this one reads version {ResultsDb.SchemaVersion}); upgrade torchwright to read or extend it");
-                // Version 2 is the first PostgreSQL schema: upgrades from it go here, each in this transaction.
+                _version = version;
+                if (version == 2 && create)
+                {
+                    // 2 -> 3 in this transaction: the status pruned, the forward throughput column and the eval curves.
+                    Exec(tx, "ALTER TABLE variants DROP CONSTRAINT IF EXISTS variants_status_check");
+                    Exec(tx, StatusCheck);
+                    Exec(tx, "ALTER TABLE variants ADD COLUMN forward_images_per_s DOUBLE PRECISION");
+                    Exec(tx, EvalCurveTable);
+                    Exec(tx, "UPDATE meta SET value = @v WHERE key = 'schema_version'", ("v", ResultsDb.SchemaVersion.ToString(CultureInfo.InvariantCulture)));
+                    _version = ResultsDb.SchemaVersion;
+                }
                 return 0;
             });
         }
@@ -276,24 +301,54 @@ namespace Torchwright.Sweeps
             InTransaction(tx => Exec(tx, "UPDATE variants SET heartbeat = now() WHERE variant = @v AND seed = @s AND status = 'running' AND worker = @w",
                 ("v", claim.Plan.Variant), ("s", claim.Plan.Seed), ("w", claim.Worker)) == 1);
 
-        public bool Finish(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics)
+        public bool Finish(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics) => Record(claim, finished, metrics, VariantStatus.Done);
+
+        public bool Prune(RunClaim claim, DateTimeOffset stopped, VariantMetrics metrics) => Record(claim, stopped, metrics, VariantStatus.Pruned);
+
+        private bool Record(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics, string status)
         {
             StoreRules.CheckLossCurve(claim.Plan.Variant, metrics);
             return InTransaction(tx =>
             {
-                int updated = Exec(tx, "UPDATE variants SET status = 'done', finished = @t, images_per_s = @ips, peak_memory_bytes = @mem, "
+                int updated = Exec(tx, "UPDATE variants SET status = @status, finished = @t, images_per_s = @ips, peak_memory_bytes = @mem, "
                     + "train_loss = @tl, eval_loss = @el, eval_acc = @ea, error = NULL, heartbeat = now() "
                     + "WHERE variant = @v AND seed = @s AND status = 'running' AND worker = @w",
                     ("v", claim.Plan.Variant), ("s", claim.Plan.Seed), ("w", claim.Worker), ("t", finished.ToUniversalTime()),
                     ("ips", Finite(metrics.ImagesPerSecond)), ("mem", metrics.PeakMemoryBytes > 0 ? metrics.PeakMemoryBytes : null),
-                    ("tl", Finite(metrics.TrainLoss)), ("el", Finite(metrics.EvalLoss)), ("ea", Finite(metrics.EvalAccuracy)));
+                    ("tl", Finite(metrics.TrainLoss)), ("el", Finite(metrics.EvalLoss)), ("ea", Finite(metrics.EvalAccuracy)), ("status", status));
                 if (updated != 1) return false; // the claim was taken over: the other worker's outcome stands
                 Exec(tx, "DELETE FROM loss_curve WHERE variant = @v AND seed = @s", ("v", claim.Plan.Variant), ("s", claim.Plan.Seed));
                 Exec(tx, "INSERT INTO loss_curve (variant, seed, step, loss) SELECT @v, @s, * FROM unnest(@steps::integer[], @losses::double precision[])",
                     ("v", claim.Plan.Variant), ("s", claim.Plan.Seed),
                     ("steps", metrics.LossCurve.Select(p => p.Step).ToArray()), ("losses", metrics.LossCurve.Select(p => p.Loss).ToArray()));
+                Exec(tx, "DELETE FROM eval_curve WHERE variant = @v AND seed = @s", ("v", claim.Plan.Variant), ("s", claim.Plan.Seed));
+                Exec(tx, "INSERT INTO eval_curve (variant, seed, step, eval_loss, eval_acc) SELECT @v, @s, * FROM unnest(@steps::integer[], @losses::double precision[], @accs::double precision[])",
+                    ("v", claim.Plan.Variant), ("s", claim.Plan.Seed), ("steps", metrics.EvalCurve.Select(p => p.Step).ToArray()),
+                    ("losses", metrics.EvalCurve.Select(p => p.Loss).ToArray()), ("accs", metrics.EvalCurve.Select(p => p.Accuracy).ToArray()));
                 return true;
             });
+        }
+
+        public bool Promote(VariantPlan plan, int fromStep, string worker, out RunClaim? claim)
+        {
+            // One UPDATE: of two workers promoting the same run, the second finds it running and gets nothing.
+            bool taken = InTransaction(tx => Exec(tx,
+                "UPDATE variants SET status = 'running', worker = @w, heartbeat = now(), started = now(), finished = NULL "
+                + "WHERE variant = @v AND seed = @s AND status = 'pruned' "
+                + "AND (SELECT max(step) FROM eval_curve e WHERE e.variant = @v AND e.seed = @s) = @step",
+                ("v", plan.Variant), ("s", plan.Seed), ("w", worker), ("step", fromStep)) == 1);
+            claim = taken ? new RunClaim(plan, worker, null) : null;
+            return taken;
+        }
+
+        public int ReopenPruned(IReadOnlyList<VariantPlan> mine) => InTransaction(tx => Exec(tx,
+            "UPDATE variants SET status = 'pending' WHERE status = 'pruned' AND (variant, seed) IN (SELECT * FROM unnest(@vs::text[], @ss::bigint[]))",
+            ("vs", mine.Select(p => p.Variant).ToArray()), ("ss", mine.Select(p => p.Seed).ToArray())));
+
+        public void RecordForwardSpeed(string variant, double imagesPerSecond)
+        {
+            StoreRules.CheckForwardSpeed(variant, imagesPerSecond);
+            InTransaction(tx => Exec(tx, "UPDATE variants SET forward_images_per_s = @f WHERE variant = @v", ("v", variant), ("f", imagesPerSecond)));
         }
 
         public bool Fail(RunClaim claim, DateTimeOffset finished, string error) =>
@@ -302,7 +357,11 @@ namespace Torchwright.Sweeps
                 int updated = Exec(tx, "UPDATE variants SET status = 'failed', finished = @t, error = @e, heartbeat = now() "
                     + "WHERE variant = @v AND seed = @s AND status = 'running' AND worker = @w",
                     ("v", claim.Plan.Variant), ("s", claim.Plan.Seed), ("w", claim.Worker), ("t", finished.ToUniversalTime()), ("e", error));
-                if (updated == 1) Exec(tx, "DELETE FROM loss_curve WHERE variant = @v AND seed = @s", ("v", claim.Plan.Variant), ("s", claim.Plan.Seed));
+                if (updated == 1)
+                {
+                    Exec(tx, "DELETE FROM loss_curve WHERE variant = @v AND seed = @s", ("v", claim.Plan.Variant), ("s", claim.Plan.Seed));
+                    Exec(tx, "DELETE FROM eval_curve WHERE variant = @v AND seed = @s", ("v", claim.Plan.Variant), ("s", claim.Plan.Seed));
+                }
                 return updated == 1;
             });
 
@@ -321,13 +380,24 @@ namespace Torchwright.Sweeps
                     if (!curves.TryGetValue((name, seed), out var curve)) curves[(name, seed)] = curve = new List<LossPoint>();
                     curve.Add(point);
                 }
+            var evals = new Dictionary<(string, long), List<EvalCurvePoint>>();
+            if (_version >= 3)
+                using (var read = Command(tx, "SELECT variant, seed, step, eval_loss, eval_acc FROM eval_curve ORDER BY variant, seed, step"))
+                using (var reader = read.ExecuteReader())
+                    for (int n = 1; reader.Read(); n++)
+                    {
+                        var (name, seed, point) = new StoredRow(Name, "eval_curve", $"row {n} (ordered by variant, seed, step)", reader, server: true).EvalPoint();
+                        if (!evals.TryGetValue((name, seed), out var curve)) evals[(name, seed)] = curve = new List<EvalCurvePoint>();
+                        curve.Add(point);
+                    }
             var records = new List<VariantRecord>();
             var runs = new HashSet<(string, long)>();
-            using (var read = Command(tx, $"SELECT {Columns} FROM variants ORDER BY sweep, grid_index, variant, seed"))
+            var columns = _version >= 3 ? Columns : Columns.Replace("forward_images_per_s", "NULL::double precision AS forward_images_per_s");
+            using (var read = Command(tx, $"SELECT {columns} FROM variants ORDER BY sweep, grid_index, variant, seed"))
             using (var reader = read.ExecuteReader())
                 for (int n = 1; reader.Read(); n++)
                     records.Add(new StoredRow(Name, "variants", $"row {n} (ordered by sweep, grid_index, variant, seed)", reader, server: true)
-                        .Variant(run, Name, runs, curves, ResultsDb.Statuses, ResultsDb.TimeFormat));
+                        .Variant(run, Name, runs, curves, evals, ResultsDb.Statuses, ResultsDb.TimeFormat));
             return (IReadOnlyList<VariantRecord>)records;
         });
 

@@ -18,9 +18,10 @@ namespace Torchwright.Sweeps
     public sealed class ResultsDb : IResultsStore
     {
         /// <summary>The schema version this code writes and reads (meta.schema_version).</summary>
-        /// Version 2 keys runs by (variant, seed); a version-1 file (one run per variant, its seed in run_json) is
-        /// upgraded in place when it is opened for writing, and read as it is otherwise.
-        public const int SchemaVersion = 2;
+        /// Version 2 keys runs by (variant, seed); version 3 adds the status pruned, the eval_curve table and the
+        /// forward_images_per_s column. An older file is upgraded in place when it is opened for writing, and read as it
+        /// is otherwise.
+        public const int SchemaVersion = 3;
 
         /// <summary>meta.application: what tells a results database from any other SQLite file.</summary>
         public const string Application = "torchwright-results";
@@ -38,22 +39,28 @@ namespace Torchwright.Sweeps
 
         private const string Columns =
             "variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
-            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error";
+            + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error, forward_images_per_s";
 
         private const string MetaTable = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
 
         private static string VariantsTable(string name) =>
             $"CREATE TABLE {name} ("
             + "variant TEXT NOT NULL, seed INTEGER NOT NULL, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
-            + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
+            + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned')), "
             + "started TEXT, finished TEXT, config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, "
             + "images_per_s REAL, peak_memory_bytes INTEGER, train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT, "
-            + "worker TEXT, heartbeat TEXT, "
+            + "worker TEXT, heartbeat TEXT, forward_images_per_s REAL, "
             + "PRIMARY KEY (variant, seed)) WITHOUT ROWID";
 
         private static string LossCurveTable(string name, string variants) =>
             $"CREATE TABLE {name} ("
             + "variant TEXT NOT NULL, seed INTEGER NOT NULL, step INTEGER NOT NULL, loss REAL NOT NULL, "
+            + $"PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES {variants} (variant, seed) ON DELETE CASCADE"
+            + ") WITHOUT ROWID";
+
+        private static string EvalCurveTable(string name, string variants) =>
+            $"CREATE TABLE {name} ("
+            + "variant TEXT NOT NULL, seed INTEGER NOT NULL, step INTEGER NOT NULL, eval_loss REAL NOT NULL, eval_acc REAL NOT NULL, "
             + $"PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES {variants} (variant, seed) ON DELETE CASCADE"
             + ") WITHOUT ROWID";
 
@@ -198,6 +205,7 @@ namespace Torchwright.Sweeps
             {
                 SetDurability();
                 if (_version == 1) UpgradeFromVersion1();
+                if (_version == 2) UpgradeFromVersion2();
             }
         }
 
@@ -218,6 +226,7 @@ namespace Torchwright.Sweeps
                 Execute(MetaTable);
                 Execute(VariantsTable("variants"));
                 Execute(LossCurveTable("loss_curve", "variants"));
+                Execute(EvalCurveTable("eval_curve", "variants"));
                 Execute("INSERT INTO meta (key, value) VALUES ('application', $a), ('schema_version', $v)",
                     ("$a", Application), ("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture)));
             });
@@ -236,7 +245,7 @@ namespace Torchwright.Sweeps
                 throw new InvalidDataException($"{Path}: the results database is damaged (meta.schema_version is '{versionText}'); {Fix}");
             if (version > SchemaVersion)
                 throw new InvalidDataException($"{Path} was written by a newer torchwright (results schema version {version}; this one reads version {SchemaVersion}); upgrade torchwright to read or extend it");
-            var missing = new[] { "variants", "loss_curve" }.Where(t => !tables.Contains(t)).ToList();
+            var missing = (version >= 3 ? new[] { "variants", "loss_curve", "eval_curve" } : new[] { "variants", "loss_curve" }).Where(t => !tables.Contains(t)).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"{Path}: the results database is damaged (missing table {string.Join(", ", missing)}); {Fix}");
             _version = version;
@@ -270,22 +279,35 @@ namespace Torchwright.Sweeps
             }
         }
 
-        /// <summary>Every column this code reads, per table (the schema above; version 1 had no seed, worker or heartbeat).</summary>
-        private static (string Table, string[] Columns)[] TableColumns(int version) => version == 1
-            ? new[]
+        /// <summary>Every column this code reads, per table (the schema above; version 1 had no seed, worker or heartbeat;
+        /// versions 1 and 2 no forward_images_per_s and no eval_curve).</summary>
+        private static (string Table, string[] Columns)[] TableColumns(int version) => version switch
+        {
+            1 => new[]
             {
                 ("meta", new[] { "key", "value" }),
-                ("variants", Columns.Split(", ").Where(c => c != "seed").ToArray()),
+                ("variants", V2Columns.Where(c => c != "seed").ToArray()),
                 ("loss_curve", new[] { "variant", "step", "loss" }),
-            }
-            : new[]
+            },
+            2 => new[]
+            {
+                ("meta", new[] { "key", "value" }),
+                ("variants", V2Columns.Concat(new[] { "worker", "heartbeat" }).ToArray()),
+                ("loss_curve", new[] { "variant", "seed", "step", "loss" }),
+            },
+            _ => new[]
             {
                 ("meta", new[] { "key", "value" }),
                 ("variants", Columns.Split(", ").Concat(new[] { "worker", "heartbeat" }).ToArray()),
                 ("loss_curve", new[] { "variant", "seed", "step", "loss" }),
-            };
+                ("eval_curve", new[] { "variant", "seed", "step", "eval_loss", "eval_acc" }),
+            },
+        };
 
-        internal static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed };
+        /// <summary>The variants columns of version 2 that this code reads (all of <see cref="Columns"/> but forward_images_per_s).</summary>
+        private static readonly string[] V2Columns = Columns.Split(", ").Where(c => c != "forward_images_per_s").ToArray();
+
+        internal static readonly string[] Statuses = { VariantStatus.Pending, VariantStatus.Running, VariantStatus.Done, VariantStatus.Failed, VariantStatus.Pruned };
 
         /// <summary>
         /// Schema 1 -> 2, in one transaction: every run keeps its row and loss curve and gets the seed it was trained
@@ -299,6 +321,7 @@ namespace Torchwright.Sweeps
                 if (MetaValue("schema_version") != "1") return;
                 Execute(VariantsTable("variants_v2"));
                 Execute(LossCurveTable("loss_curve_v2", "variants_v2"));
+                Execute(EvalCurveTable("eval_curve", "variants_v2"));
                 Execute("INSERT INTO variants_v2 (variant, seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
                     + "images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error) "
                     + "SELECT variant, $seed, sweep, grid_index, status, started, finished, config_json, params, macs, "
@@ -306,12 +329,37 @@ namespace Torchwright.Sweeps
                 Execute("INSERT INTO loss_curve_v2 (variant, seed, step, loss) SELECT variant, $seed, step, loss FROM loss_curve", ("$seed", _v1Seed));
                 Execute("DROP TABLE loss_curve");
                 Execute("DROP TABLE variants");
-                // Renaming rewrites loss_curve_v2's foreign key to the new name (SQLite >= 3.26).
+                // Renaming rewrites loss_curve_v2's and eval_curve's foreign keys to the new name (SQLite >= 3.26).
                 Execute("ALTER TABLE variants_v2 RENAME TO variants");
                 Execute("ALTER TABLE loss_curve_v2 RENAME TO loss_curve");
                 var run = MetaValue("run_json");
                 if (run != null)
                     Execute("UPDATE meta SET value = $r WHERE key = 'run_json'", ("$r", Without(run, SeedSetting)));
+                Execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", ("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture)));
+            });
+            _version = SchemaVersion;
+        }
+
+        /// <summary>
+        /// Schema 2 -> 3, in one transaction: the variants table is rebuilt (SQLite cannot alter a CHECK constraint) to
+        /// allow the status pruned and hold forward_images_per_s, and the empty eval_curve table is added; every row and
+        /// loss curve is kept as it was.
+        /// </summary>
+        private void UpgradeFromVersion2()
+        {
+            Write(() =>
+            {
+                if (MetaValue("schema_version") != "2") return;
+                Execute(VariantsTable("variants_v3"));
+                Execute(LossCurveTable("loss_curve_v3", "variants_v3"));
+                Execute(EvalCurveTable("eval_curve", "variants_v3"));
+                var copied = string.Join(", ", V2Columns.Concat(new[] { "worker", "heartbeat" }));
+                Execute($"INSERT INTO variants_v3 ({copied}) SELECT {copied} FROM variants");
+                Execute("INSERT INTO loss_curve_v3 (variant, seed, step, loss) SELECT variant, seed, step, loss FROM loss_curve");
+                Execute("DROP TABLE loss_curve");
+                Execute("DROP TABLE variants");
+                Execute("ALTER TABLE variants_v3 RENAME TO variants");
+                Execute("ALTER TABLE loss_curve_v3 RENAME TO loss_curve");
                 Execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", ("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture)));
             });
             _version = SchemaVersion;
@@ -446,17 +494,25 @@ namespace Torchwright.Sweeps
         /// stored as null (not measured).
         /// The loss curve's steps must be distinct and its losses finite (a diverged run is a failure: <see cref="MarkFailed"/>).
         /// </summary>
-        public void MarkDone(string variant, long seed, DateTimeOffset finished, VariantMetrics metrics)
+        public void MarkDone(string variant, long seed, DateTimeOffset finished, VariantMetrics metrics) =>
+            Record(variant, seed, finished, metrics, VariantStatus.Done, "finish");
+
+        /// <summary>Records a run stopped early by a pruning rule: as <see cref="MarkDone"/>, with status pruned and the
+        /// metrics of the step where it stopped.</summary>
+        public void MarkPruned(string variant, long seed, DateTimeOffset stopped, VariantMetrics metrics) =>
+            Record(variant, seed, stopped, metrics, VariantStatus.Pruned, "prune");
+
+        private void Record(string variant, long seed, DateTimeOffset finished, VariantMetrics metrics, string status, string verb)
         {
             StoreRules.CheckLossCurve(variant, metrics);
 
             Write(() =>
             {
-                RequireNotDone(variant, seed, "finish");
-                Execute("UPDATE variants SET status = 'done', finished = $t, images_per_s = $ips, peak_memory_bytes = $mem, "
+                RequireNotDone(variant, seed, verb);
+                Execute("UPDATE variants SET status = $status, finished = $t, images_per_s = $ips, peak_memory_bytes = $mem, "
                     + "train_loss = $tl, eval_loss = $el, eval_acc = $ea, error = NULL WHERE variant = $v AND seed = $seed",
                     ("$v", variant), ("$seed", seed), ("$t", Iso(finished)), ("$ips", Finite(metrics.ImagesPerSecond)), ("$mem", metrics.PeakMemoryBytes > 0 ? metrics.PeakMemoryBytes : null),
-                    ("$tl", Finite(metrics.TrainLoss)), ("$el", Finite(metrics.EvalLoss)), ("$ea", Finite(metrics.EvalAccuracy)));
+                    ("$tl", Finite(metrics.TrainLoss)), ("$el", Finite(metrics.EvalLoss)), ("$ea", Finite(metrics.EvalAccuracy)), ("$status", status));
                 Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
                 using (var insert = Command("INSERT INTO loss_curve (variant, seed, step, loss) VALUES ($v, $seed, $s, $l)"))
                 {
@@ -471,7 +527,75 @@ namespace Torchwright.Sweeps
                         insert.ExecuteNonQuery();
                     }
                 }
+                Execute("DELETE FROM eval_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
+                using (var insert = Command("INSERT INTO eval_curve (variant, seed, step, eval_loss, eval_acc) VALUES ($v, $seed, $s, $l, $a)"))
+                {
+                    insert.Parameters.AddWithValue("$v", variant);
+                    insert.Parameters.AddWithValue("$seed", seed);
+                    var step = insert.Parameters.Add("$s", SqliteType.Integer);
+                    var loss = insert.Parameters.Add("$l", SqliteType.Real);
+                    var accuracy = insert.Parameters.Add("$a", SqliteType.Real);
+                    foreach (var point in metrics.EvalCurve)
+                    {
+                        step.Value = point.Step;
+                        loss.Value = point.Loss;
+                        accuracy.Value = point.Accuracy;
+                        insert.ExecuteNonQuery();
+                    }
+                }
             });
+        }
+
+        /// <summary>
+        /// Takes a pruned run up again (an ASHA promotion), only if it is still pruned with its last evaluation at
+        /// <paramref name="fromStep"/>: marked running for <paramref name="worker"/>, its eval curve kept (its rung results
+        /// still count while it trains on).
+        /// </summary>
+        public bool Promote(VariantPlan plan, int fromStep, string worker, out RunClaim? claim)
+        {
+            claim = null;
+            bool taken = false;
+            Write(() =>
+            {
+                var now = Iso(DateTimeOffset.UtcNow);
+                using var command = Command("UPDATE variants SET status = 'running', started = $t, finished = NULL, worker = $w, heartbeat = $t "
+                    + "WHERE variant = $v AND seed = $seed AND status = 'pruned' "
+                    + "AND (SELECT max(step) FROM eval_curve e WHERE e.variant = $v AND e.seed = $seed) = $step",
+                    ("$v", plan.Variant), ("$seed", plan.Seed), ("$t", now), ("$w", worker), ("$step", fromStep));
+                taken = command.ExecuteNonQuery() == 1;
+            });
+            if (taken) claim = new RunClaim(plan, worker, null);
+            return taken;
+        }
+
+        /// <summary>Makes every pruned run among <paramref name="mine"/> pending again (<c>--resume --no-prune</c>: continued
+        /// to the end from its saved state); returns how many.</summary>
+        public int ReopenPruned(IReadOnlyList<VariantPlan> mine)
+        {
+            int n = 0;
+            Write(() =>
+            {
+                foreach (var p in mine)
+                {
+                    using var command = Command("UPDATE variants SET status = 'pending' WHERE variant = $v AND seed = $seed AND status = 'pruned'",
+                        ("$v", p.Variant), ("$seed", p.Seed));
+                    n += command.ExecuteNonQuery();
+                }
+            });
+            return n;
+        }
+
+        /// <summary>Records the variant's forward throughput (images per second) on every run of it.</summary>
+        public void RecordForwardSpeed(string variant, double imagesPerSecond)
+        {
+            StoreRules.CheckForwardSpeed(variant, imagesPerSecond);
+            Write(() => Execute("UPDATE variants SET forward_images_per_s = $f WHERE variant = $v", ("$v", variant), ("$f", imagesPerSecond)));
+        }
+
+        bool IResultsStore.Prune(RunClaim claim, DateTimeOffset stopped, VariantMetrics metrics)
+        {
+            MarkPruned(claim.Plan.Variant, claim.Plan.Seed, stopped, metrics);
+            return true;
         }
 
         /// <summary>Records that a run failed, with the reason; its metrics and loss curve are cleared.</summary>
@@ -484,6 +608,7 @@ namespace Torchwright.Sweeps
                     + "train_loss = NULL, eval_loss = NULL, eval_acc = NULL, error = $e WHERE variant = $v AND seed = $seed",
                     ("$v", variant), ("$seed", seed), ("$t", Iso(finished)), ("$e", error));
                 Execute("DELETE FROM loss_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
+                Execute("DELETE FROM eval_curve WHERE variant = $v AND seed = $seed", ("$v", variant), ("$seed", seed));
             });
         }
 
@@ -503,7 +628,7 @@ namespace Torchwright.Sweeps
         /// <summary>
         /// The union of several databases (the shards of a sweep, or runs to compare), ordered by sweep, grid index, name
         /// and seed. A run (variant and seed) held by more than one database is taken from the one where it is done (among those, the one
-        /// finished last; otherwise failed over running over pending), with a warning naming both files. Databases
+        /// finished last; otherwise pruned over failed over running over pending), with a warning naming both files. Databases
         /// planned with different training settings (other than the shard) are merged with a warning.
         /// </summary>
         public static IReadOnlyList<VariantRecord> Merge(IEnumerable<string> paths, out IReadOnlyList<string> warnings)
@@ -567,7 +692,8 @@ namespace Torchwright.Sweeps
         {
             static int Rank(string status) => status switch
             {
-                VariantStatus.Done => 3,
+                VariantStatus.Done => 4,
+                VariantStatus.Pruned => 3,
                 VariantStatus.Failed => 2,
                 VariantStatus.Running => 1,
                 _ => 0,
@@ -634,9 +760,24 @@ namespace Torchwright.Sweeps
                 }
             }
 
+            var evals = new Dictionary<(string, long), List<EvalCurvePoint>>();
+            if (_version >= 3)
+            {
+                using var read = Command($"SELECT variant, seed, step, eval_loss, eval_acc FROM eval_curve{filter} ORDER BY variant, seed, step");
+                Bind(read);
+                using var reader = read.ExecuteReader();
+                for (int n = 1; reader.Read(); n++)
+                {
+                    var (name, seed, point) = new StoredRow(Path, "eval_curve", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by variant, seed, step)", reader).EvalPoint();
+                    if (!evals.TryGetValue((name, seed), out var curve)) evals[(name, seed)] = curve = new List<EvalCurvePoint>();
+                    curve.Add(point);
+                }
+            }
+
             var records = new List<VariantRecord>();
             var runs = new HashSet<(string, long)>();
-            var columns = Columns.Replace("seed,", seedColumn + ",");
+            // Versions 1 and 2 measured no forward throughput.
+            var columns = Columns.Replace("seed,", seedColumn + ",").Replace("forward_images_per_s", _version >= 3 ? "forward_images_per_s" : "NULL AS forward_images_per_s");
             using (var read = Command($"SELECT {columns} FROM variants{filter} ORDER BY sweep, grid_index, variant, seed"))
             {
                 Bind(read);
@@ -644,7 +785,7 @@ namespace Torchwright.Sweeps
                 for (int n = 1; reader.Read(); n++)
                 {
                     records.Add(new StoredRow(Path, "variants", "row " + n.ToString(CultureInfo.InvariantCulture) + " (ordered by sweep, grid_index, variant, seed)", reader)
-                        .Variant(run, Path, runs, curves, Statuses, TimeFormat));
+                        .Variant(run, Path, runs, curves, evals, Statuses, TimeFormat));
                 }
             }
             return records;

@@ -45,6 +45,20 @@ namespace Torchwright.Sweeps
         /// <summary>Records the run done with all its metrics in one transaction; false (nothing written) when the claim was lost.</summary>
         bool Finish(RunClaim claim, DateTimeOffset finished, VariantMetrics metrics);
 
+        /// <summary>Records the run pruned (stopped early by a pruning rule) with the metrics and curves of the step where it
+        /// stopped, in one transaction; false (nothing written) when the claim was lost.</summary>
+        bool Prune(RunClaim claim, DateTimeOffset stopped, VariantMetrics metrics);
+
+        /// <summary>Atomically takes up a pruned run whose last evaluation is at <paramref name="fromStep"/> (an ASHA
+        /// promotion): marked running for <paramref name="worker"/>; false when it is no longer so (another worker took it).</summary>
+        bool Promote(VariantPlan plan, int fromStep, string worker, out RunClaim? claim);
+
+        /// <summary>Makes the pruned runs among <paramref name="mine"/> pending again (continued to the end); returns how many.</summary>
+        int ReopenPruned(IReadOnlyList<VariantPlan> mine);
+
+        /// <summary>Records a variant's measured forward throughput (images per second) on every run of it.</summary>
+        void RecordForwardSpeed(string variant, double imagesPerSecond);
+
         /// <summary>Records the run failed with the reason; false (nothing written) when the claim was lost.</summary>
         bool Fail(RunClaim claim, DateTimeOffset finished, string error);
 
@@ -107,6 +121,7 @@ namespace Torchwright.Sweeps
         /// <summary>A loss curve must have distinct steps and finite losses (a run that diverged is failed, not done).</summary>
         internal static void CheckLossCurve(string variant, VariantMetrics metrics)
         {
+            CheckEvalCurve(variant, metrics);
             var steps = new HashSet<int>();
             foreach (var point in metrics.LossCurve)
             {
@@ -115,6 +130,26 @@ namespace Torchwright.Sweeps
                 if (!double.IsFinite(point.Loss))
                     throw new ArgumentException($"variant '{variant}': the loss at step {point.Step} is {point.Loss.ToString(CultureInfo.InvariantCulture)}; a run that diverged is failed, not done; nothing was written", nameof(metrics));
             }
+        }
+
+        /// <summary>An eval curve must have distinct steps, finite losses and accuracies in [0, 1].</summary>
+        internal static void CheckEvalCurve(string variant, VariantMetrics metrics)
+        {
+            var steps = new HashSet<int>();
+            foreach (var point in metrics.EvalCurve)
+            {
+                if (!steps.Add(point.Step))
+                    throw new ArgumentException($"variant '{variant}': the eval curve has step {point.Step} twice; nothing was written", nameof(metrics));
+                if (point.Step < 1 || !double.IsFinite(point.Loss) || point.Loss < 0 || !(point.Accuracy >= 0 && point.Accuracy <= 1))
+                    throw new ArgumentException(FormattableString.Invariant(
+                        $"variant '{variant}': the evaluation at step {point.Step} (loss {point.Loss}, accuracy {point.Accuracy}) is not a step >= 1 with a finite loss >= 0 and an accuracy in [0, 1]; nothing was written"), nameof(metrics));
+            }
+        }
+
+        internal static void CheckForwardSpeed(string variant, double imagesPerSecond)
+        {
+            if (!(double.IsFinite(imagesPerSecond) && imagesPerSecond > 0))
+                throw new ArgumentException(FormattableString.Invariant($"variant '{variant}': a forward throughput of {imagesPerSecond} images/s is not a positive finite number; nothing was written"), nameof(imagesPerSecond));
         }
 
         internal static void RequireJsonObject(string json, string what)

@@ -48,13 +48,26 @@ namespace Torchwright.Sweeps
             return (name, seed, new LossPoint(step, row.Real(3, "loss", double.NegativeInfinity, double.PositiveInfinity)));
         }
 
+        /// <summary>An eval_curve row (variant, seed, step, eval_loss, eval_acc), named by its key as it is read.</summary>
+        public (string Variant, long Seed, EvalCurvePoint Point) EvalPoint()
+        {
+            var name = Text(0, "variant");
+            long seed = Integer(1, "seed", long.MinValue, long.MaxValue);
+            var row = Named($"the row of variant {Quote(name)} seed {seed}");
+            int step = (int)row.Integer(2, "step", 1, int.MaxValue);
+            row = row.Named($"the row of variant {Quote(name)} seed {seed} at step {step.ToString(CultureInfo.InvariantCulture)}");
+            return (name, seed, new EvalCurvePoint(step, row.Real(3, "eval_loss", 0, double.PositiveInfinity), row.Real(4, "eval_acc", 0, 1)));
+        }
+
         /// <summary>
         /// A variants row in the column order both stores select (variant, seed, sweep, grid_index, status, started,
-        /// finished, config_json, params, macs, images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error):
+        /// finished, config_json, params, macs, images_per_s, peak_memory_bytes, train_loss, eval_loss, eval_acc, error,
+        /// forward_images_per_s):
         /// one set of checks for both. A run that <paramref name="runs"/> already holds is a damaged primary key.
         /// </summary>
         public VariantRecord Variant(string runJson, string source, HashSet<(string, long)> runs,
-            Dictionary<(string, long), List<LossPoint>> curves, IReadOnlyList<string> statuses, string timeFormat)
+            Dictionary<(string, long), List<LossPoint>> curves, Dictionary<(string, long), List<EvalCurvePoint>> evals,
+            IReadOnlyList<string> statuses, string timeFormat)
         {
             var name = Text(0, "variant");
             long seed = Integer(1, "seed", long.MinValue, long.MaxValue);
@@ -81,7 +94,11 @@ namespace Torchwright.Sweeps
                 Error: row.OptionalText(15, "error"),
                 RunJson: runJson,
                 SourceDb: source,
-                LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>());
+                LossCurve: curves.TryGetValue((name, seed), out var curve) ? curve : (IReadOnlyList<LossPoint>)Array.Empty<LossPoint>())
+            {
+                EvalCurve = evals.TryGetValue((name, seed), out var eval) ? eval : Array.Empty<EvalCurvePoint>(),
+                ForwardImagesPerSecond = row.OptionalReal(16, "forward_images_per_s", double.Epsilon, Unbounded),
+            };
         }
 
         public string Text(int ordinal, string column) =>

@@ -14,7 +14,11 @@ namespace Torchwright.Sweeps
     public sealed record SweepJob(VariantPlan Plan, Func<nn.Module<Tensor, Tensor>> CreateModel, TrainSettings Settings);
 
     /// <summary>What a sweep run did.</summary>
-    public sealed record SweepOutcome(int Planned, int SkippedDone, int Done, int Failed, bool Cancelled);
+    public sealed record SweepOutcome(int Planned, int SkippedDone, int Done, int Failed, bool Cancelled)
+    {
+        /// <summary>Runs this worker stopped early (<see cref="Pruning"/>); an ASHA run pruned at several rungs counts each time.</summary>
+        public int Pruned { get; init; }
+    }
 
     /// <summary>Receives the events of a sweep run (the CLI's live display or plain log lines).</summary>
     public interface ISweepObserver
@@ -30,6 +34,10 @@ namespace Torchwright.Sweeps
         void VariantDone(int k, int n, VariantPlan plan, TrainResult result);
 
         void VariantFailed(int k, int n, VariantPlan plan, string error);
+
+        /// <summary>The run was stopped early by the pruning rule at <see cref="TrainResult.StoppedAt"/> (recorded pruned).</summary>
+        void VariantPruned(int k, int n, VariantPlan plan, TrainResult result, string why) =>
+            Note($"{plan.Variant} seed {plan.Seed}: pruned at step {result.StoppedAt}: {why}");
 
         /// <summary>Something the user should know that is not a run's outcome (a run taken over from a dead worker, waiting for others).</summary>
         void Note(string message);
@@ -76,12 +84,27 @@ namespace Torchwright.Sweeps
         /// <see cref="Trainer.Run"/>, carried out as <paramref name="run"/> says. With <see cref="TrainRun.Directory"/>,
         /// each run keeps its folder there (<see cref="RunFolder"/>: weights, resumable state, curves), and a run claimed
         /// again — interrupted, killed, or taken over from a dead worker — continues from its last saved state.</summary>
+        /// <remarks><paramref name="pruning"/> is the early-stopping rule (<see cref="Pruning"/>; null: every run trains to the
+        /// end); <paramref name="measureForward"/> measures a variant's forward throughput (images per second) once, before
+        /// its first run trains (<c>--measure-latency</c>; null: not measured).</remarks>
         public static SweepOutcome Run(IResultsStore db, IReadOnlyList<SweepJob> jobs, DatasetPair data, TrainRun run,
-            string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null)
+            string runJson, ISweepObserver observer, CancellationToken cancel = default, SweepWorker? worker = null,
+            Pruning? pruning = null, Func<SweepJob, double>? measureForward = null)
         {
             worker ??= SweepWorker.Create();
+            pruning ??= Pruning.None;
             var plans = jobs.Select(j => j.Plan).ToList();
             db.Plan(plans, runJson);
+            // Early stopping compares runs at the same steps (rungs, the median's evaluation steps): the command line
+            // refuses pruning when train.* axes give variants different lengths.
+            var lengths = jobs.Select(j => Trainer.StepsOf(j.Settings, data.Train.Count)).Distinct().ToList();
+            if (pruning.Rule != PruneRule.None && lengths.Count > 1)
+                throw new ArgumentException($"early stopping compares runs at the same steps, but these variants train for {string.Join(", ", lengths)} steps", nameof(pruning));
+            int steps = lengths.Count == 0 ? 0 : lengths.Max();
+            if (pruning.ContinuePruned && db.ReopenPruned(plans) is var reopened && reopened > 0)
+                observer.Note($"continuing {reopened} pruned run(s) to the end (--no-prune)");
+            var rule = pruning.ContinuePruned ? PruneRule.None : pruning.Rule;
+            var measured = new HashSet<string>(db.ReadAll().Where(r => r.ForwardImagesPerSecond != null).Select(r => r.Variant), StringComparer.Ordinal);
             // One read of the database, not one query (and loss-curve read) per variant.
             var done = new HashSet<(string, long)>(db.ReadAll().Where(r => r.Status == VariantStatus.Done).Select(r => (r.Variant, r.Seed)));
             var byRun = jobs.ToDictionary(j => (j.Plan.Variant, j.Plan.Seed));
@@ -89,31 +112,73 @@ namespace Torchwright.Sweeps
             int skipped = jobs.Count - toRun;
             observer.Started(jobs.Count, toRun, skipped);
 
-            int k = 0, trained = 0, failed = 0;
+            int count = 0, trained = 0, failed = 0, pruned = 0;
+            var numbers = new Dictionary<(string, long), int>();
             bool waiting = false;
-            SweepOutcome Outcome(bool cancelled) => new SweepOutcome(jobs.Count, skipped, trained, failed, cancelled);
+            SweepOutcome Outcome(bool cancelled) => new SweepOutcome(jobs.Count, skipped, trained, failed, cancelled) { Pruned = pruned };
+            var asha = rule == PruneRule.Asha ? pruning : null;
             while (true)
             {
                 if (cancel.IsCancellationRequested) return Outcome(cancelled: true);
-                var state = db.Claim(plans, worker.Id, worker.Lease, out var claim);
-                if (state == ClaimState.Finished) return Outcome(cancelled: false);
-                if (state == ClaimState.WaitForOthers)
+                RunClaim? claim = null;
+                IReadOnlyList<VariantRecord>? snapshot = null;
+                if (asha != null)
                 {
-                    if (!waiting) observer.Note("waiting: the runs left are held by other workers (a run whose worker dies is taken over when its lease runs out)");
-                    waiting = true;
-                    if (cancel.WaitHandle.WaitOne(worker.Poll)) return Outcome(cancelled: true);
-                    continue;
+                    // ASHA's get_job: promote a run from the highest rung where one is due, else start a new run.
+                    snapshot = db.ReadAll();
+                    if (asha.Promotable(snapshot, plans, steps, noneLeftToStart: false) is { } due && !db.Promote(due.Plan, due.FromStep, worker.Id, out claim))
+                        continue; // another worker promoted it first: look again
+                }
+                if (claim == null)
+                {
+                    var state = db.Claim(plans, worker.Id, worker.Lease, out claim);
+                    if (state == ClaimState.Finished)
+                    {
+                        // Nothing left to start and nothing in flight: a finite grid's last promotions (ceil quotas).
+                        if (asha == null) return Outcome(cancelled: false);
+                        snapshot = db.ReadAll();
+                        if (asha.Promotable(snapshot, plans, steps, noneLeftToStart: true) is not { } last) return Outcome(cancelled: false);
+                        if (!db.Promote(last.Plan, last.FromStep, worker.Id, out claim)) continue;
+                    }
+                    else if (state == ClaimState.WaitForOthers)
+                    {
+                        if (!waiting) observer.Note("waiting: the runs left are held by other workers (a run whose worker dies is taken over when its lease runs out)");
+                        waiting = true;
+                        if (cancel.WaitHandle.WaitOne(worker.Poll)) return Outcome(cancelled: true);
+                        continue;
+                    }
                 }
                 waiting = false;
                 var plan = claim!.Plan;
                 var job = byRun[(plan.Variant, plan.Seed)];
-                k++;
+                if (!numbers.TryGetValue((plan.Variant, plan.Seed), out var k)) numbers[(plan.Variant, plan.Seed)] = k = ++count;
                 if (claim.PreviousWorker != null)
                     observer.Note($"{plan.Variant} seed {plan.Seed}: taken over from {claim.PreviousWorker}, whose claim ran out (no heartbeat for {worker.Lease.TotalSeconds:0.#} s)");
                 observer.VariantStarted(k, toRun, plan);
                 var runOfPlan = RunOf(run, plan, runJson);
+                int reached = 0;
                 if (runOfPlan.Directory != null && TrainCheckpoint.Peek(runOfPlan.Directory) is { } saved)
+                {
                     observer.Note($"{plan.Variant} seed {plan.Seed}: continuing from step {saved.Step} of {saved.Steps} (its state in {runOfPlan.Directory})");
+                    reached = saved.Step;
+                }
+                string why = "";
+                if (asha != null)
+                {
+                    // Without a run folder a promoted run trains again from step 0, to the rung after the one it reached.
+                    var record = snapshot?.FirstOrDefault(r => r.Variant == plan.Variant && r.Seed == plan.Seed);
+                    int target = asha.NextRung(steps, Math.Max(reached, record == null ? 0 : Pruning.LastEvaluation(record)));
+                    runOfPlan = runOfPlan with { EvalAt = asha.Rungs(steps), StopAfterEvaluation = e => e[^1].Step >= target };
+                    why = $"it reached rung step {target}; it continues when its accuracy there ranks in the top 1/{asha.Eta} of the runs that reached it";
+                }
+                else if (rule == PruneRule.Median)
+                {
+                    runOfPlan = runOfPlan with
+                    {
+                        EvalAt = pruning.Rungs(steps),
+                        StopAfterEvaluation = e => pruning.MedianStops(e, db.ReadAll(), plan, out why),
+                    };
+                }
 
                 TrainResult result;
                 using (var heartbeat = new Heartbeat(db, claim, worker.HeartbeatEvery))
@@ -121,6 +186,13 @@ namespace Torchwright.Sweeps
                 {
                     try
                     {
+                        // Under the claim's heartbeat: timing a slow variant must not let the lease run out.
+                        if (measureForward != null && measured.Add(plan.Variant))
+                        {
+                            var forward = measureForward(job);
+                            db.RecordForwardSpeed(plan.Variant, forward);
+                            observer.Note(FormattableString.Invariant($"{plan.Variant}: forward {forward:0.#} images/s (--measure-latency)"));
+                        }
                         var progress = new Progress(p => observer.VariantProgress(k, toRun, plan, p));
                         result = Trainer.Run(job.CreateModel, data, job.Settings with { Seed = plan.Seed }, runOfPlan, progress, linked.Token);
                     }
@@ -152,7 +224,21 @@ namespace Torchwright.Sweeps
                     heartbeat.Stop();
                     heartbeat.ThrowIfStoreFailed();
                 }
-                var metrics = new VariantMetrics(result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve);
+                var metrics = new VariantMetrics(result.ImagesPerSecond, result.PeakMemoryBytes, result.TrainLoss, result.EvalLoss, result.EvalAccuracy, result.LossCurve)
+                {
+                    EvalCurve = result.Evaluations.Select(e => new EvalCurvePoint(e.Step, e.Loss, e.Accuracy)).ToList(),
+                };
+                if (result.StoppedAt != null)
+                {
+                    if (!db.Prune(claim, DateTimeOffset.UtcNow, metrics))
+                    {
+                        observer.Note($"{plan.Variant} seed {plan.Seed}: stopped, but another worker had taken it over; not recorded twice");
+                        continue;
+                    }
+                    observer.VariantPruned(k, toRun, plan, result, why);
+                    pruned++;
+                    continue;
+                }
                 if (!db.Finish(claim, DateTimeOffset.UtcNow, metrics))
                 {
                     observer.Note($"{plan.Variant} seed {plan.Seed}: finished, but another worker had taken it over; not recorded twice");

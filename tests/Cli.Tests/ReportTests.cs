@@ -444,7 +444,7 @@ namespace Torchwright.Cli.Tests
         [InlineData("UPDATE variants SET macs = 2.5 WHERE variant = 'S/width=32'",
             "table variants, row 'S/width=32' seed 0, column macs holds the real number 2.5; expected an integer >= 0")]
         [InlineData("UPDATE variants SET status = 'finished' WHERE variant = 'S/width=32'",
-            "table variants, row 'S/width=32' seed 0, column status holds the text 'finished'; expected one of pending, running, done, failed")]
+            "table variants, row 'S/width=32' seed 0, column status holds the text 'finished'; expected one of pending, running, done, failed, pruned")]
         [InlineData("UPDATE variants SET started = 'yesterday' WHERE variant = 'S/width=32'",
             "table variants, row 'S/width=32' seed 0, column started holds the text 'yesterday'; expected an ISO-8601 UTC timestamp like 2024-05-01T12:00:00.0000000Z")]
         [InlineData("UPDATE variants SET eval_acc = 75 WHERE variant = 'S/c5.mhsa=[1,1]'",

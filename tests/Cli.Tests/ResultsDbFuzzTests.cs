@@ -30,15 +30,25 @@ namespace Torchwright.Cli.Tests
         private static readonly string[] VariantColumns =
         {
             "variant", "seed", "sweep", "grid_index", "status", "started", "finished", "config_json", "params", "macs",
-            "images_per_s", "peak_memory_bytes", "train_loss", "eval_loss", "eval_acc", "error",
+            "images_per_s", "peak_memory_bytes", "train_loss", "eval_loss", "eval_acc", "error", "forward_images_per_s",
         };
 
         private static readonly string[] CurveColumns = { "variant", "seed", "step", "loss" };
 
+        private static readonly string[] EvalColumns = { "variant", "seed", "step", "eval_loss", "eval_acc" };
+
+        private static string[] ColumnsOf(string table) => table switch
+        {
+            "variants" => VariantColumns,
+            "loss_curve" => CurveColumns,
+            "eval_curve" => EvalColumns,
+            _ => new[] { "value" },
+        };
+
         /// <summary>Columns the store writes (who holds a run) but never reads back into a report.</summary>
         private static readonly string[] ClaimColumns = { "worker", "heartbeat" };
 
-        private static readonly string[] Statuses = { "pending", "running", "done", "failed" };
+        private static readonly string[] Statuses = { "pending", "running", "done", "failed", "pruned" };
 
         private readonly string _dir = Directory.CreateTempSubdirectory("tw-dbfuzz-").FullName;
         private readonly ITestOutputHelper _log;
@@ -47,24 +57,33 @@ namespace Torchwright.Cli.Tests
 
         public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-        /// <summary>Five variants in every state, two with loss curves.</summary>
+        /// <summary>Six variants in every state, three with loss and eval curves, two with a forward throughput.</summary>
         private byte[] BaseDatabase()
         {
             var path = Path.Combine(_dir, "base.db");
             var t0 = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
             using (var db = ResultsDb.Open(path))
             {
-                db.Plan(Enumerable.Range(0, 5).Select(i => new VariantPlan($"S/width={8 << i}", "S", i, $"{{\"width\":{8 << i},\"c5.mhsa\":[0,{i % 2}]}}",
+                db.Plan(Enumerable.Range(0, 6).Select(i => new VariantPlan($"S/width={8 << i}", "S", i, $"{{\"width\":{8 << i},\"c5.mhsa\":[0,{i % 2}]}}",
                     100_000L * (i + 1), 2_000_000_000L * (i + 1), 0)).ToList(), Run);
                 for (int i = 0; i < 2; i++)
                 {
                     db.MarkRunning($"S/width={8 << i}", 0, t0.AddMinutes(i));
                     db.MarkDone($"S/width={8 << i}", 0, t0.AddMinutes(i + 1), new VariantMetrics(50.5 + i, 1 << 20, 1.25, 0.875 - i * 0.125, 0.5 + i * 0.25,
-                        new[] { new LossPoint(10, 2.0), new LossPoint(20, 1.5 - i * 0.25) }));
+                        new[] { new LossPoint(10, 2.0), new LossPoint(20, 1.5 - i * 0.25) })
+                    {
+                        EvalCurve = new[] { new EvalCurvePoint(10, 1.0, 0.25), new EvalCurvePoint(20, 0.875 - i * 0.125, 0.5 + i * 0.25) },
+                    });
+                    db.RecordForwardSpeed($"S/width={8 << i}", 400.25 - i * 100);
                 }
                 db.MarkRunning("S/width=32", 0, t0.AddMinutes(3));
                 db.MarkFailed("S/width=32", 0, t0.AddMinutes(4), "diverged at step 7: loss is NaN");
                 db.MarkRunning("S/width=64", 0, t0.AddMinutes(5));
+                db.MarkRunning("S/width=128", 0, t0.AddMinutes(6));
+                db.MarkPruned("S/width=128", 0, t0.AddMinutes(7), new VariantMetrics(40, 1 << 20, 1.75, 1.5, 0.125, new[] { new LossPoint(10, 2.0) })
+                {
+                    EvalCurve = new[] { new EvalCurvePoint(10, 1.5, 0.125) },
+                });
             }
             Assert.False(File.Exists(path + "-wal"), "the base database must be checkpointed into one file");
             return File.ReadAllBytes(path);
@@ -154,7 +173,7 @@ namespace Torchwright.Cli.Tests
             "0.0", "0.5", "1.0", "-0.5", "1.5", "75", "1e300", "1e999", "-1e999",
             "'{}'", "'{\"width\":8}'", "'[1]'", "'{bad'", "'\"x\"'", "'null'", "'{\"a\":{\"b\":[1,2,{\"c\":null}]}}'",
             "'2024-05-01T12:00:00.0000000Z'", "'2024-05-01T12:00:00Z'", "'2024-13-01T12:00:00.0000000Z'", "'yesterday'",
-            "'pending'", "'running'", "'done'", "'failed'", "'finished'", "'DONE'",
+            "'pending'", "'running'", "'done'", "'failed'", "'pruned'", "'finished'", "'DONE'",
         };
 
         private sealed record Cell(string Table, string Column);
@@ -165,22 +184,23 @@ namespace Torchwright.Cli.Tests
             if (roll < 50)
             {
                 bool loose = rng.Next(2) == 0;
-                var table = rng.Next(4) == 0 ? "loss_curve" : rng.Next(6) == 0 ? "meta" : "variants";
-                var columns = table == "variants" ? VariantColumns : table == "loss_curve" ? CurveColumns : new[] { "value" };
+                var table = rng.Next(4) == 0 ? (rng.Next(2) == 0 ? "loss_curve" : "eval_curve") : rng.Next(6) == 0 ? "meta" : "variants";
+                var columns = ColumnsOf(table);
                 var column = columns[rng.Next(columns.Length)];
                 var value = Pool[rng.Next(Pool.Length)];
                 var where = table == "meta"
                     ? $"key = '{new[] { "application", "schema_version", "run_json" }[rng.Next(3)]}'"
-                    : table == "variants" ? $"grid_index = {rng.Next(5)}" : $"step = {(rng.Next(2) + 1) * 10} AND variant = 'S/width={8 << rng.Next(2)}'";
+                    : table == "variants" ? $"grid_index = {rng.Next(5)}" : $"step = {(rng.Next(2) + 1) * 10} AND variant = 'S/width={8 << rng.Next(table == "eval_curve" ? 5 : 2)}'";
                 var sql = (loose && table != "meta" ? Loosen(table) : "") + $"UPDATE {table} SET {column} = {value} WHERE {where};";
                 return Execute(path, sql) ? ($"cell: {sql}", new Cell(table, column)) : ($"cell (refused by SQLite, unchanged): {sql}", null);
             }
             if (roll < 62)
             {
-                var sql = rng.Next(3) switch
+                var sql = rng.Next(4) switch
                 {
                     0 => $"DELETE FROM variants WHERE grid_index = {rng.Next(5)};",
                     1 => $"DELETE FROM loss_curve WHERE step = {(rng.Next(2) + 1) * 10};",
+                    2 => $"DELETE FROM eval_curve WHERE step = {(rng.Next(2) + 1) * 10};",
                     _ => $"DELETE FROM meta WHERE key = '{new[] { "application", "schema_version", "run_json" }[rng.Next(3)]}';",
                 };
                 Execute(path, sql);
@@ -189,7 +209,7 @@ namespace Torchwright.Cli.Tests
             if (roll < 70)
             {
                 var sql = rng.Next(2) == 0
-                    ? $"DROP TABLE {new[] { "meta", "variants", "loss_curve" }[rng.Next(3)]};"
+                    ? $"DROP TABLE {new[] { "meta", "variants", "loss_curve", "eval_curve" }[rng.Next(4)]};"
                     : $"ALTER TABLE variants DROP COLUMN {VariantColumns[1 + rng.Next(VariantColumns.Length - 1)]};";
                 return ((Execute(path, sql) ? "schema: " : "schema (refused by SQLite, unchanged): ") + sql, null);
             }
@@ -210,7 +230,7 @@ namespace Torchwright.Cli.Tests
         /// <summary>The table again without types or constraints, so any value (NULL included) can be stored as given.</summary>
         private static string Loosen(string table)
         {
-            var columns = string.Join(", ", table == "variants" ? VariantColumns : CurveColumns);
+            var columns = string.Join(", ", ColumnsOf(table));
             return $"ALTER TABLE {table} RENAME TO old_{table}; CREATE TABLE {table} ({columns}); INSERT INTO {table} SELECT {columns} FROM old_{table}; DROP TABLE old_{table}; ";
         }
 
@@ -242,7 +262,7 @@ namespace Torchwright.Cli.Tests
                 using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
                 c.Open();
                 var tables = Column(c, "SELECT name FROM sqlite_master WHERE type = 'table'");
-                foreach (var (table, columns) in new[] { ("meta", new[] { "key", "value" }), ("variants", VariantColumns.Concat(ClaimColumns).ToArray()), ("loss_curve", CurveColumns) })
+                foreach (var (table, columns) in new[] { ("meta", new[] { "key", "value" }), ("variants", VariantColumns.Concat(ClaimColumns).ToArray()), ("loss_curve", CurveColumns), ("eval_curve", EvalColumns) })
                 {
                     if (!tables.Contains(table)) return Bad($"no table {table}");
                     var present = Column(c, $"SELECT name FROM pragma_table_info('{table}')");
@@ -252,7 +272,7 @@ namespace Torchwright.Cli.Tests
                 foreach (var row in Select(c, "SELECT key, value FROM meta"))
                     if (row[0] is string key && !meta.ContainsKey(key)) meta[key] = row[1];
                 if (!(meta.GetValueOrDefault("application") is "torchwright-results")) return Bad("meta.application", new Cell("meta", "value"));
-                if (!(meta.GetValueOrDefault("schema_version") is string v && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version == 2))
+                if (!(meta.GetValueOrDefault("schema_version") is string v && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version == 3))
                     return Bad("meta.schema_version", new Cell("meta", "value"));
                 string? run = null;
                 if (meta.TryGetValue("run_json", out var r))
@@ -266,6 +286,14 @@ namespace Torchwright.Cli.Tests
                     if (!(row[1] is long)) return Bad("loss_curve.seed", new Cell("loss_curve", "seed"));
                     if (!(row[2] is long step && step >= 0 && step <= int.MaxValue)) return Bad("loss_curve.step", new Cell("loss_curve", "step"));
                     if (!(Number(row[3]) is { } loss && double.IsFinite(loss))) return Bad("loss_curve.loss", new Cell("loss_curve", "loss"));
+                }
+                foreach (var row in Select(c, "SELECT variant, seed, step, eval_loss, eval_acc FROM eval_curve"))
+                {
+                    if (!(row[0] is string)) return Bad("eval_curve.variant", new Cell("eval_curve", "variant"));
+                    if (!(row[1] is long)) return Bad("eval_curve.seed", new Cell("eval_curve", "seed"));
+                    if (!(row[2] is long step && step >= 1 && step <= int.MaxValue)) return Bad("eval_curve.step", new Cell("eval_curve", "step"));
+                    if (!(Number(row[3]) is { } loss && double.IsFinite(loss) && loss >= 0)) return Bad("eval_curve.eval_loss", new Cell("eval_curve", "eval_loss"));
+                    if (!(Number(row[4]) is { } acc && double.IsFinite(acc) && acc >= 0 && acc <= 1)) return Bad("eval_curve.eval_acc", new Cell("eval_curve", "eval_acc"));
                 }
                 var rows = new List<Dictionary<string, object>>();
                 foreach (var row in Select(c, $"SELECT {string.Join(", ", VariantColumns)} FROM variants"))
@@ -302,6 +330,7 @@ namespace Torchwright.Cli.Tests
             "images_per_s" or "train_loss" or "eval_loss" => value is DBNull || (Number(value) is { } x && double.IsFinite(x) && x >= 0),
             "eval_acc" => value is DBNull || (Number(value) is { } a && double.IsFinite(a) && a >= 0 && a <= 1),
             "error" => value is DBNull || value is string,
+            "forward_images_per_s" => value is DBNull || (Number(value) is { } f && double.IsFinite(f) && f > 0),
             _ => throw new ArgumentException(column),
         };
 

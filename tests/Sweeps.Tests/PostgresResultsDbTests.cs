@@ -52,7 +52,56 @@ namespace Torchwright.Sweeps.Tests
             Assert.All(reader.ReadAll(), r => Assert.Equal(VariantStatus.Pending, r.Status));
             Assert.Equal(Run, reader.RunJson);
             var name = db.Split(';').Single(p => p.StartsWith("Database=", StringComparison.Ordinal)).Substring(9);
+            Assert.Equal("3", _pg.Scalar(name, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        }
+
+        [Fact]
+        public void A_version_2_store_is_read_as_it_is_and_upgraded_in_place_by_a_worker()
+        {
+            var name = _pg.NewDatabase();
+            var db = _pg.ConnectionString(name);
+            // The schema version 2 created (its inline status CHECK, no forward_images_per_s, no eval_curve), with one done run.
+            _pg.Scalar(name, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); "
+                + "CREATE TABLE variants (variant TEXT NOT NULL, seed BIGINT NOT NULL, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
+                + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), "
+                + "started TIMESTAMPTZ, finished TIMESTAMPTZ, config_json TEXT NOT NULL, params BIGINT NOT NULL, macs BIGINT NOT NULL, "
+                + "images_per_s DOUBLE PRECISION, peak_memory_bytes BIGINT, train_loss DOUBLE PRECISION, eval_loss DOUBLE PRECISION, "
+                + "eval_acc DOUBLE PRECISION, error TEXT, worker TEXT, heartbeat TIMESTAMPTZ, PRIMARY KEY (variant, seed)); "
+                + "CREATE TABLE loss_curve (variant TEXT NOT NULL, seed BIGINT NOT NULL, step INTEGER NOT NULL, loss DOUBLE PRECISION NOT NULL, "
+                + "PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES variants (variant, seed) ON DELETE CASCADE); "
+                + "INSERT INTO meta VALUES ('application', 'torchwright-results'), ('schema_version', '2'), ('run_json', '" + Run + "'); "
+                + "INSERT INTO variants (variant, seed, sweep, grid_index, status, config_json, params, macs, eval_acc) VALUES ('S/w=0', 0, 'S', 0, 'done', '{\"w\":0}', 100, 1000, 0.5), "
+                + "('S/w=1', 0, 'S', 1, 'pending', '{\"w\":1}', 101, 1001, NULL); "
+                + "INSERT INTO loss_curve VALUES ('S/w=0', 0, 6, 1.25)");
+            using (var reader = PostgresResultsDb.Open(db, create: false))
+            {
+                var runs = reader.ReadAll();
+                Assert.Equal(new[] { ("S/w=0", "done", (double?)0.5), ("S/w=1", "pending", null) }, runs.Select(r => (r.Variant, r.Status, r.EvalAccuracy)));
+                Assert.All(runs, r => Assert.Null(r.ForwardImagesPerSecond));
+            }
             Assert.Equal("2", _pg.Scalar(name, "SELECT value FROM meta WHERE key = 'schema_version'"));
+
+            using (var store = PostgresResultsDb.Open(db))
+            {
+                Assert.Equal("3", _pg.Scalar(name, "SELECT value FROM meta WHERE key = 'schema_version'"));
+                var plans = Grid(2, 1);
+                store.Plan(plans, Run);
+                Assert.Equal(ClaimState.Claimed, store.Claim(plans, "w", TimeSpan.FromMinutes(1), out var claim));
+                Assert.Equal("S/w=1", claim!.Plan.Variant);
+                Assert.True(store.Prune(claim, T0, Metrics(0.25) with { EvalCurve = new[] { new EvalCurvePoint(6, 0.75, 0.25) } }));
+                store.RecordForwardSpeed("S/w=1", 812.5);
+                var pruned = store.ReadAll().Single(r => r.Variant == "S/w=1");
+                Assert.Equal(("pruned", 812.5), (pruned.Status, pruned.ForwardImagesPerSecond!.Value));
+                Assert.Equal(new[] { new EvalCurvePoint(6, 0.75, 0.25) }, pruned.EvalCurve);
+                Assert.Equal(new[] { new LossPoint(6, 1.25) }, store.ReadAll().Single(r => r.Variant == "S/w=0").LossCurve);
+                // Promotion is a compare-and-set: from the step the run stopped at, once.
+                Assert.False(store.Promote(claim.Plan, 3, "w2", out _));
+                Assert.True(store.Promote(claim.Plan, 6, "w2", out var promoted));
+                Assert.Equal("w2", promoted!.Worker);
+                Assert.False(store.Promote(claim.Plan, 6, "w3", out _));
+            }
+            using (var store = PostgresResultsDb.Open(db)) // opening again changes nothing
+                Assert.Equal(2, store.ReadAll().Count);
         }
 
         /// <summary>Issue 24: SQLite's reads were range-checked cell by cell (StoredRow), the server's were not: a hand-edited

@@ -72,7 +72,8 @@ namespace Torchwright.Sweeps.Tests
             var path = PathOf("new.db");
             using (ResultsDb.Open(path)) { }
             Assert.Equal("torchwright-results", RawScalar(path, "SELECT value FROM meta WHERE key = 'application'"));
-            Assert.Equal("2", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal("3", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal("meta, variants, loss_curve, eval_curve", RawScalar(path, "SELECT group_concat(name, ', ') FROM sqlite_master WHERE type = 'table'"));
             Assert.Equal("wal", RawScalar(path, "PRAGMA journal_mode"));
             using var db = ResultsDb.Open(path);
             Assert.Empty(db.ReadAll());
@@ -327,7 +328,7 @@ namespace Torchwright.Sweeps.Tests
                     Assert.Equal(("done", 0.75, 2), (a.Status, a.EvalAccuracy!.Value, a.LossCurve.Count));
                     Assert.Equal(2, db.ReadAll().Count);
                 }
-            Assert.Equal("2", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal("3", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
             // The upgraded file keeps its foreign key: deleting a run deletes its curve.
             Assert.Equal(0L, RawScalar(path, "SELECT count(*) FROM pragma_foreign_key_check"));
             using (var db = ResultsDb.Open(path))
@@ -335,6 +336,71 @@ namespace Torchwright.Sweeps.Tests
                 db.Plan(new[] { new VariantPlan("S/a", "S", 0, "{}", 10, 20, 8) }, "{\"dataset\":\"shapes\",\"steps\":6,\"device\":\"cpu\"}");
                 Assert.Equal(("done", "pending"), (db.Get("S/a", 7)!.Status, db.Get("S/a", 8)!.Status));
             }
+        }
+
+        /// <summary>A results database as schema version 2 wrote it: runs keyed by (variant, seed), no status pruned, no eval
+        /// curves, no forward throughput.</summary>
+        private static void WriteVersion2(string path)
+        {
+            foreach (var sql in new[]
+            {
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+                "CREATE TABLE variants (variant TEXT NOT NULL, seed INTEGER NOT NULL, sweep TEXT NOT NULL, grid_index INTEGER NOT NULL, "
+                    + "status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')), started TEXT, finished TEXT, "
+                    + "config_json TEXT NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, images_per_s REAL, peak_memory_bytes INTEGER, "
+                    + "train_loss REAL, eval_loss REAL, eval_acc REAL, error TEXT, worker TEXT, heartbeat TEXT, PRIMARY KEY (variant, seed)) WITHOUT ROWID",
+                "CREATE TABLE loss_curve (variant TEXT NOT NULL, seed INTEGER NOT NULL, step INTEGER NOT NULL, loss REAL NOT NULL, "
+                    + "PRIMARY KEY (variant, seed, step), FOREIGN KEY (variant, seed) REFERENCES variants (variant, seed) ON DELETE CASCADE) WITHOUT ROWID",
+                "INSERT INTO meta VALUES ('application', 'torchwright-results'), ('schema_version', '2'), "
+                    + "('run_json', '{\"dataset\":\"shapes\",\"steps\":6,\"device\":\"cpu\"}')",
+                "INSERT INTO variants VALUES ('S/a', 4, 'S', 0, 'done', '2024-05-01T12:00:00.0000000Z', '2024-05-01T12:01:00.0000000Z', "
+                    + "'{}', 10, 20, 99.5, 1024, 0.5, 0.625, 0.75, NULL, 'w1', '2024-05-01T12:01:00.0000000Z')",
+                "INSERT INTO variants (variant, seed, sweep, grid_index, status, config_json, params, macs) VALUES ('S/b', 4, 'S', 1, 'failed', '{}', 11, 21)",
+                "INSERT INTO loss_curve VALUES ('S/a', 4, 3, 2.0), ('S/a', 4, 6, 1.0)",
+            })
+                RawExecute(path, sql);
+        }
+
+        [Fact]
+        public void A_version_2_database_is_read_as_it_is_and_upgraded_in_place_when_written()
+        {
+            var path = PathOf("v2.db");
+            WriteVersion2(path);
+            using (var reader = ResultsDb.OpenReadOnly(path))
+            {
+                var a = reader.Get("S/a", 4)!;
+                Assert.Equal(("done", 0.75, 99.5), (a.Status, a.EvalAccuracy!.Value, a.ImagesPerSecond!.Value));
+                Assert.Equal(new[] { 2.0, 1.0 }, a.LossCurve.Select(p => p.Loss));
+                Assert.Empty(a.EvalCurve);
+                Assert.Null(a.ForwardImagesPerSecond);
+            }
+            Assert.Equal("2", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+
+            for (int open = 0; open < 2; open++) // the upgrade happens once; opening again changes nothing
+                using (var db = ResultsDb.Open(path))
+                {
+                    var a = db.Get("S/a", 4)!;
+                    Assert.Equal(("done", 0.75, 1024L, "2024-05-01T12:01:00.0000000Z"), (a.Status, a.EvalAccuracy!.Value, a.PeakMemoryBytes!.Value, ResultsDb.Iso(a.Finished!.Value)));
+                    Assert.Equal(new[] { (3, 2.0), (6, 1.0) }, a.LossCurve.Select(p => (p.Step, p.Loss)));
+                    Assert.Equal(("failed", 2), (db.Get("S/b", 4)!.Status, db.ReadAll().Count));
+                }
+            Assert.Equal("3", RawScalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal("w1", RawScalar(path, "SELECT worker FROM variants WHERE variant = 'S/a'"));
+            Assert.Equal(0L, RawScalar(path, "SELECT count(*) FROM pragma_foreign_key_check"));
+            // The upgraded file takes what version 3 adds: a pruned run with its eval curve, and a forward throughput.
+            using (var db = ResultsDb.Open(path))
+            {
+                db.Plan(new[] { new VariantPlan("S/b", "S", 1, "{}", 11, 21, 4) }, "{\"dataset\":\"shapes\",\"steps\":6,\"device\":\"cpu\"}");
+                db.MarkRunning("S/b", 4, T0);
+                db.MarkPruned("S/b", 4, T0.AddMinutes(1), Metrics(0.25, (2, 1.5)) with { EvalCurve = new[] { new EvalCurvePoint(2, 1.75, 0.25) } });
+                db.RecordForwardSpeed("S/b", 321.5);
+                var b = db.Get("S/b", 4)!;
+                Assert.Equal(("pruned", 0.25, 321.5), (b.Status, b.EvalAccuracy!.Value, b.ForwardImagesPerSecond!.Value));
+                Assert.Equal(new[] { new EvalCurvePoint(2, 1.75, 0.25) }, b.EvalCurve);
+            }
+            // Deleting a run deletes both its curves (the foreign keys survived the rebuild).
+            RawExecute(path, "PRAGMA foreign_keys = ON; DELETE FROM variants WHERE variant = 'S/b'");
+            Assert.Equal(0L, RawScalar(path, "SELECT count(*) FROM eval_curve"));
         }
 
         [Fact]
@@ -359,9 +425,9 @@ namespace Torchwright.Sweeps.Tests
         {
             var path = PathOf("future.db");
             using (ResultsDb.Open(path)) { }
-            RawExecute(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+            RawExecute(path, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
             var e = Assert.Throws<InvalidDataException>(() => ResultsDb.Open(path));
-            Assert.Equal($"{path} was written by a newer torchwright (results schema version 3; this one reads version 2); upgrade torchwright to read or extend it", e.Message);
+            Assert.Equal($"{path} was written by a newer torchwright (results schema version 4; this one reads version 3); upgrade torchwright to read or extend it", e.Message);
             Assert.Throws<InvalidDataException>(() => ResultsDb.OpenReadOnly(path));
         }
 

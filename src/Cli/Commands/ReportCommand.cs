@@ -70,8 +70,8 @@ namespace Torchwright.Cli.Commands
             foreach (var warning in warnings) ctx.Error.WriteLine("torchwright report: warning: " + warning);
 
             var shown = paths.GroupBy(p => ResultsStore.IsPostgres(p) ? p : Path.GetFullPath(p)).Select(g => ResultsStore.Display(g.First())).ToList();
-            // The store holds no eval curve or forward throughput per run yet: every run has RunExtras.None until it does.
-            var doc = ReportDocument.Build(shown, merged, sort, warnings, baseline, _ => RunExtras.None, out var baselineError);
+            var doc = ReportDocument.Build(shown, merged, sort, warnings, baseline,
+                r => new RunExtras(r.EvalCurve.Select(p => new EvalAccuracyPoint(p.Step, p.Accuracy)).ToList(), r.ForwardImagesPerSecond), out var baselineError);
             if (doc == null)
             {
                 ctx.Error.WriteLine("torchwright report: " + baselineError);

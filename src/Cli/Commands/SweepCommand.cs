@@ -39,7 +39,19 @@ namespace Torchwright.Cli.Commands
             int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
             string? Checkpoints, bool NoCheckpoints, int? SaveEvery,
-            int? Sample, string? SampleMethod, long? SampleSeed, string? MaxParams, string? MaxMacs);
+            int? Sample, string? SampleMethod, long? SampleSeed, string? MaxParams, string? MaxMacs)
+        {
+            /// <summary>--prune: none, asha or median.</summary>
+            public string Prune { get; init; } = "none";
+
+            public int? PruneMinSteps { get; init; }
+
+            public int? PruneEta { get; init; }
+
+            public bool NoPrune { get; init; }
+
+            public bool MeasureLatency { get; init; }
+        }
 
         public static Command Create(CliContext ctx)
         {
@@ -69,10 +81,16 @@ namespace Torchwright.Cli.Commands
             var sampleSeed = new Option<long?>("--sample-seed") { Description = "seed of the --sample draw (default 0)" };
             var maxParams = new Option<string?>("--max-params") { Description = "leave out, before anything trains, every variant with more parameters than this (the exact count summary prints), e.g. 25M" };
             var maxMacs = new Option<string?>("--max-macs") { Description = "leave out, before anything trains, every variant with more MACs per image than this (the exact count summary prints), e.g. 4.5G" };
+            var prune = new Option<string>("--prune") { Description = "stop hopeless runs early: asha (asynchronous successive halving) or median (median stopping rule); see docs/sweeps.md", DefaultValueFactory = _ => "none" };
+            prune.AcceptOnlyFromAmong("none", "asha", "median");
+            var pruneMinSteps = new Option<int?>("--prune-min-steps") { Description = "asha: the first rung r (rungs at r, r*eta, r*eta^2, ... and the last step; default steps/eta^3); median: evaluate every r steps (default steps/10)" };
+            var pruneEta = new Option<int?>("--prune-eta") { Description = $"asha: the reduction factor eta, the top 1/eta at each rung go on (default {Pruning.DefaultEta})" };
+            var noPrune = new Option<bool>("--no-prune") { Description = "with --resume: continue the pruned runs to the end from their saved state, and prune nothing" };
+            var measureLatency = new Option<bool>("--measure-latency") { Description = "measure each variant's forward throughput once (bench's inference timing: batch of --batch, 2 warm-up and 10 timed iterations) and store it in images/s" };
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
                 file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
-                sample, sampleMethod, sampleSeed, maxParams, maxMacs,
+                sample, sampleMethod, sampleSeed, maxParams, maxMacs, prune, pruneMinSteps, pruneEta, noPrune, measureLatency,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
@@ -86,7 +104,11 @@ namespace Torchwright.Cli.Commands
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
                     parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery),
-                    parse.GetValue(sample), parse.GetValue(sampleMethod), parse.GetValue(sampleSeed), parse.GetValue(maxParams), parse.GetValue(maxMacs)));
+                    parse.GetValue(sample), parse.GetValue(sampleMethod), parse.GetValue(sampleSeed), parse.GetValue(maxParams), parse.GetValue(maxMacs))
+                {
+                    Prune = parse.GetValue(prune)!, PruneMinSteps = parse.GetValue(pruneMinSteps), PruneEta = parse.GetValue(pruneEta),
+                    NoPrune = parse.GetValue(noPrune), MeasureLatency = parse.GetValue(measureLatency),
+                });
             });
             return command;
         }
@@ -112,6 +134,7 @@ namespace Torchwright.Cli.Commands
             if (s.Checkpoints != null && s.NoCheckpoints) return Usage(ctx, "give --checkpoints or --no-checkpoints, not both");
             if (s.Checkpoints != null && File.Exists(s.Checkpoints)) return Usage(ctx, $"--checkpoints {s.Checkpoints} is a file; give a folder");
             if (s.Seeds < 1) return Usage(ctx, $"--seeds must be at least 1 (got {s.Seeds})");
+            if (s.PruneError() is { } pruneError) return Usage(ctx, pruneError);
             TimeSpan? lease = null;
             if (s.Lease != null)
             {
@@ -280,6 +303,16 @@ namespace Torchwright.Cli.Commands
                 ConfigJson(definition.FixedSettings, v, overridden), v.Costs.Params, v.Costs.Macs, trainingOf[v.Name].Seed + k))).ToList();
             var common = CommonSettings(runnable, trainingOf, stepsOf);
             var runJson = RunJson(s, common, data, sample != null ? (gridPoints, method) : null, budget, excluded);
+            // Early stopping compares runs at the same steps (its rungs, the median's evaluation steps).
+            var lengths = runnable.Select(v => stepsOf[v.Name]).Distinct().OrderBy(n => n).ToList();
+            int steps = lengths[^1];
+            if (s.Prune != "none" && lengths.Count > 1)
+                return Usage(ctx, $"--prune {s.Prune} compares runs at the same steps, but these variants train for {string.Join(", ", lengths)} steps (train.steps or train.epochs differ); give them one length");
+            var pruning = PruningOf(s, steps);
+            if (pruning.MinSteps >= steps && pruning.Rule != PruneRule.None)
+                return Usage(ctx, s.PruneMinSteps != null
+                    ? $"--prune-min-steps {pruning.MinSteps} must be below the run's {steps} steps (the first rung comes before the end)"
+                    : $"--prune {s.Prune}: a run of {steps} step(s) leaves no step to stop at before its end; give more --steps");
             ctx.Out.WriteLine($"sweep {definition.SweepName}: "
                 + (sample != null
                     ? $"sampled {Numbers.Plural(sample.Indices.Count, "grid point")} of {Numbers.Grouped(gridPoints)} ({(method == SampleMethod.Sobol ? "sobol" : "random")}, seed {s.SampleSeed ?? 0}), "
@@ -288,7 +321,8 @@ namespace Torchwright.Cli.Commands
                 + $"{runnable.Count} runnable, {mine.Count} in shard {shard}"
                 + (s.Seeds > 1 ? $" x {s.Seeds} seeds ({(firstSeeds.Count > 1 ? "from each variant's seed" : $"{firstSeeds[0]}..{firstSeeds[0] + s.Seeds - 1}")}) = {plans.Count} runs" : "")
                 + $"; {data.Description}; {Describe(common)}, "
-                + seedsText + s.Device);
+                + seedsText + s.Device
+                + (pruning.Rule != PruneRule.None ? "; pruning: " + pruning.Describe(steps) : "") + (s.NoPrune ? "; continuing pruned runs (--no-prune)" : ""));
             PrintExcluded(ctx.Out, excluded);
             if (s.DryRun)
             {
@@ -339,7 +373,8 @@ namespace Torchwright.Cli.Commands
                 {
                     bool live = s.Progress == "live" || (s.Progress == "auto" && ReferenceEquals(ctx.Out, Console.Out) && SweepProgress.TerminalIsInteractive());
                     var worker = SweepWorker.Create(lease);
-                    outcome = SweepProgress.Run(ctx.Out, live, mine.Max(v => stepsOf[v.Name]), observer => SweepRunner.Run(results, jobs, data, run, runJson, observer, cancel.Token, worker));
+                    Func<SweepJob, double>? measure = s.MeasureLatency ? job => ForwardImagesPerSecond(byName[job.Plan.Variant], job.Settings.Batch, device, s.Threads) : null;
+                    outcome = SweepProgress.Run(ctx.Out, live, steps, observer => SweepRunner.Run(results, jobs, data, run, runJson, observer, cancel.Token, worker, pruning, measure));
                 }
                 catch (InvalidOperationException e)
                 {
@@ -375,10 +410,41 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"sweep: interrupted; the run in flight stays 'running'. Continue with the same command and --resume.");
                     return ExitCodes.DeclarationErrors;
                 }
-                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed; results in {shownDb} (torchwright report '{shownDb}')"
+                int stillPruned = all.Count(r => r.Status == VariantStatus.Pruned);
+                ctx.Out.WriteLine($"sweep: {outcome.Done} trained, {outcome.SkippedDone} already done, {outcome.Failed} failed"
+                    + (stillPruned > 0 ? $", {stillPruned} pruned (continue them with --resume --no-prune)" : "")
+                    + $"; results in {shownDb} (torchwright report '{shownDb}')"
                     + (run.Directory != null ? $"; run folders (weights, state, curves) in {run.Directory}" : ""));
                 return outcome.Failed > 0 ? ExitCodes.DeclarationErrors : ExitCodes.Ok;
             }
+        }
+
+        /// <summary>The pruning options' own errors (those that need no file): a setting that would have no effect is refused.</summary>
+        internal static string? PruneError(this Settings s)
+        {
+            if (s.NoPrune && !s.Resume) return "--no-prune continues the pruned runs of a sweep: give it with --resume";
+            if (s.NoPrune && s.Prune != "none") return $"give --prune {s.Prune} or --no-prune, not both";
+            if (s.Prune != "asha" && s.PruneEta != null) return $"--prune-eta applies to --prune asha only (got --prune {s.Prune})";
+            if (s.Prune == "none" && s.PruneMinSteps != null) return "--prune-min-steps applies to --prune asha or median only";
+            if (s.PruneEta is < 2) return $"--prune-eta must be at least 2 (got {s.PruneEta})";
+            if (s.PruneMinSteps is < 1) return $"--prune-min-steps must be at least 1 (got {s.PruneMinSteps})";
+            return null;
+        }
+
+        internal static Pruning PruningOf(Settings s, int steps)
+        {
+            var rule = s.Prune switch { "asha" => PruneRule.Asha, "median" => PruneRule.Median, _ => PruneRule.None };
+            int eta = s.PruneEta ?? Pruning.DefaultEta;
+            return rule == PruneRule.None ? Pruning.None with { ContinuePruned = s.NoPrune }
+                : new Pruning(rule, s.PruneMinSteps ?? Pruning.DefaultMinSteps(steps, eta, rule), eta, ContinuePruned: false);
+        }
+
+        /// <summary>bench's inference timing of one variant (batch of the training batch, 2 warm-up and 10 timed
+        /// iterations, no PyTorch side): its median forward throughput in images per second.</summary>
+        private static double ForwardImagesPerSecond(CheckedArchitecture variant, int batch, Device device, int? threads)
+        {
+            var settings = new BenchSettings(batch, BenchMode.Infer, device, Warmup: 2, Iterations: 10, threads ?? torch.get_num_threads(), Python: null);
+            return BenchRunner.Run(variant, settings, _ => { }).Torchwright.ImagesPerSecond(batch);
         }
 
         /// <summary>Where the runs keep their folders: --checkpoints, else DB.runs beside a SQLite store; none for

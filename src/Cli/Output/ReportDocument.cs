@@ -137,13 +137,10 @@ namespace Torchwright.Cli.Output
         public string[] Cells() => new[] { Variant, Numbers.Grouped(Params), Numbers.Scaled(Macs), Reason };
     }
 
-    /// <summary>
-    /// The status of a run that the sweep's early stopping (--prune) stopped before its last step. The results store
-    /// holds it beside <see cref="VariantStatus"/>'s four; the report reads it as a string so it needs nothing more.
-    /// </summary>
+    /// <summary>The status of a run that the sweep's early stopping (--prune) stopped before its last step.</summary>
     internal static class ReportStatus
     {
-        public const string Pruned = "pruned";
+        public const string Pruned = VariantStatus.Pruned;
     }
 
     /// <summary>

@@ -66,6 +66,9 @@ namespace Torchwright.Cli.Output
             public void VariantFailed(int k, int n, VariantPlan plan, string error) =>
                 _out.WriteLine($"[{k}/{n}] {Label(plan)}: FAILED: {error}");
 
+            public void VariantPruned(int k, int n, VariantPlan plan, TrainResult r, string why) =>
+                _out.WriteLine($"[{k}/{n}] {Label(plan)}: pruned at step {r.StoppedAt}/{r.Steps}: eval acc {Percent(r.EvalAccuracy)}; {why}");
+
             public void Note(string message) => _out.WriteLine("sweep: " + message);
         }
 
@@ -114,6 +117,9 @@ namespace Torchwright.Cli.Output
             {
                 Finish($"{Label(plan)}  acc {Percent(r.EvalAccuracy)}  eval loss {Loss(r.EvalLoss)}  {Rate(r.ImagesPerSecond)}");
             }
+
+            public void VariantPruned(int k, int n, VariantPlan plan, TrainResult r, string why) =>
+                Finish($"{Label(plan)}  pruned at step {r.StoppedAt}  acc {Percent(r.EvalAccuracy)}");
 
             public void VariantFailed(int k, int n, VariantPlan plan, string error)
             {

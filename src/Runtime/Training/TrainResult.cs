@@ -46,6 +46,10 @@ namespace Torchwright.Runtime.Training
         /// <summary>Every evaluation of the run, the final one last.</summary>
         public IReadOnlyList<EvalPoint> Evaluations { get; init; } = Array.Empty<EvalPoint>();
 
+        /// <summary>The step at which <see cref="TrainRun.StopAfterEvaluation"/> ended the run before its last step (its
+        /// metrics are those of that step), or null when it trained to the end.</summary>
+        public int? StoppedAt { get; init; }
+
         /// <summary>The run's optimizer steps.</summary>
         public int Steps { get; init; }
 

@@ -45,6 +45,14 @@ namespace Torchwright.Runtime.Training
         /// <summary>Evaluate (model and EMA) this often besides the end; null: at the end only.</summary>
         public Cadence? EvalEvery { get; init; }
 
+        /// <summary>Further steps to evaluate at besides <see cref="EvalEvery"/> (a sweep's pruning rungs); null: none.</summary>
+        public IReadOnlyCollection<int>? EvalAt { get; init; }
+
+        /// <summary>Asked after every evaluation before the last step, with every evaluation so far (the new one last;
+        /// the run's state is saved by then): true ends the run there (<see cref="TrainResult.StoppedAt"/>), to be
+        /// continued later from its state. Null: the run always trains to the end.</summary>
+        public Func<IReadOnlyList<EvalPoint>, bool>? StopAfterEvaluation { get; init; }
+
         /// <summary>Steps per point of the recorded loss curve (each point is the mean loss of its window); null: chosen
         /// so that the curve has at most 200 points.</summary>
         public int? LossCurveEvery { get; init; }

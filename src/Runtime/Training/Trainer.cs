@@ -160,6 +160,8 @@ namespace Torchwright.Runtime.Training
             private readonly int _steps;
             private readonly int _lossEvery;
             private readonly int? _evalEvery;
+            private readonly HashSet<int> _evalAt;
+            private bool _stopped;
             private readonly string _architecture;
             private readonly TrainCheckpoint.StateInfo _info;
             private readonly List<Parameter> _trainable;
@@ -177,6 +179,7 @@ namespace Torchwright.Runtime.Training
                 _steps = StepsOf(settings, data.Train.Count);
                 _lossEvery = run.LossCurveEvery ?? Math.Max(1, (_steps + 199) / 200);
                 _evalEvery = run.EvalEvery?.Steps(data.Train.Count, settings.Batch);
+                _evalAt = new HashSet<int>(run.EvalAt ?? Array.Empty<int>());
                 _architecture = model.GetName();
                 _info = new TrainCheckpoint.StateInfo
                 {
@@ -227,15 +230,19 @@ namespace Torchwright.Runtime.Training
                     if (_run.TensorBoard != null) board = new TensorBoardLog(_run.TensorBoard);
                     var imagesPerSecond = TrainSteps(optimizers, ema, board);
                     // The final evaluation (unless the last step's cadence already made it).
-                    if (_info.Eval.Count == 0 || _info.Eval[^1].Step != _steps) EvaluateAndSave(optimizers, ema, board);
+                    if (!_stopped && (_info.Eval.Count == 0 || _info.Eval[^1].Step != _steps)) EvaluateAndSave(optimizers, ema, board);
                     _model.eval();
                     var last = _info.Eval[^1];
                     var curve = _info.Train.Select(r => new LossPoint(r.Step, r.Loss)).ToList();
-                    return new TrainResult(curve, curve[^1].Loss, last.Loss, last.Accuracy, imagesPerSecond, PeakMemory.PeakBytes(), clock.Elapsed)
+                    // A run stopped early may not have closed its first loss window yet (the window stays open in its
+                    // state, so the continued run's curve is the uninterrupted one): its train loss is the open window's.
+                    var trainLoss = curve.Count > 0 ? curve[^1].Loss : _info.WindowSum / _info.WindowSteps;
+                    return new TrainResult(curve, trainLoss, last.Loss, last.Accuracy, imagesPerSecond, PeakMemory.PeakBytes(), clock.Elapsed)
                     {
-                        Evaluations = _info.Eval.Select(e => new EvalPoint(e.Step, e.Loss, e.Accuracy, e.EmaLoss, e.EmaAccuracy)).ToList(),
+                        Evaluations = Evaluations(),
                         Steps = _steps,
                         ResumedFromStep = resumedFrom,
+                        StoppedAt = _stopped ? last.Step : null,
                         BestAccuracy = _info.BestAccuracy,
                         BestStep = _info.BestStep,
                     };
@@ -349,11 +356,16 @@ namespace Torchwright.Runtime.Training
                     }
                     _progress?.Report(new TrainProgress(step, _steps, loss, imagesPerSecond, "train"));
 
-                    if (_evalEvery is int every && step % every == 0)
+                    if ((_evalEvery is int every && step % every == 0) || _evalAt.Contains(step))
                     {
                         EvaluateAndSave(optimizers, ema, board);
                         sinceSave.Restart();
                         SetTrainMode();
+                        if (step < _steps && _run.StopAfterEvaluation is { } stop && stop(Evaluations()))
+                        {
+                            _stopped = true;
+                            break;
+                        }
                     }
                     else if (_run.Directory != null && step < _steps
                         && ((_run.SaveEvery is int n && step % n == 0) || (_run.SaveEvery is null && sinceSave.Elapsed >= _run.SaveInterval)))
@@ -364,6 +376,8 @@ namespace Torchwright.Runtime.Training
                 }
                 return imagesPerSecond;
             }
+
+            private List<EvalPoint> Evaluations() => _info.Eval.Select(e => new EvalPoint(e.Step, e.Loss, e.Accuracy, e.EmaLoss, e.EmaAccuracy)).ToList();
 
             private void EvaluateAndSave(List<TorchSharp.Modules.OptimizerHelper> optimizers, WeightEma? ema, TensorBoardLog? board)
             {
