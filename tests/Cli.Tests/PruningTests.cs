@@ -94,7 +94,7 @@ namespace Torchwright.Cli.Tests
                 {
                     var name = FormattableString.Invariant($"Grid/lr={lr:0.#####}/width={width}");
                     var config = FormattableString.Invariant($"{{\"lr\":{lr},\"width\":{width}}}");
-                    jobs.Add(new SweepJob(new VariantPlan(name, "Grid", index++, config, 1000 + width, 2000 + width, Settings.Seed), () => Model(width, lr)));
+                    jobs.Add(new SweepJob(new VariantPlan(name, "Grid", index++, config, 1000 + width, 2000 + width, Settings.Seed), () => Model(width, lr), Settings));
                 }
             return jobs;
         }
@@ -114,7 +114,7 @@ namespace Torchwright.Cli.Tests
         }
 
         private SweepOutcome Sweep(IResultsStore db, string runs, Pruning pruning, Quiet? observer = null, SweepWorker? worker = null) =>
-            SweepRunner.Run(db, Jobs(), Data, Settings, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}",
+            SweepRunner.Run(db, Jobs(), Data, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}",
                 observer ?? new Quiet(), default, worker, pruning);
 
         /// <summary>Training steps a store's runs took: the last step of each run's loss curve, summed.</summary>
@@ -134,7 +134,7 @@ namespace Torchwright.Cli.Tests
                     try
                     {
                         using var db = ResultsDb.Open(Path.Combine(dir, "full.db"));
-                        SweepRunner.Run(db, Jobs(), Data, Settings, new TrainRun { LossCurveEvery = 3 }, "{\"steps\":162}", new Quiet());
+                        SweepRunner.Run(db, Jobs(), Data, new TrainRun { LossCurveEvery = 3 }, "{\"steps\":162}", new Quiet());
                         return _full = db.ReadAll();
                     }
                     finally { Directory.Delete(dir, recursive: true); }
@@ -203,7 +203,7 @@ namespace Torchwright.Cli.Tests
             var observer = new Quiet();
             using (var db = ResultsDb.Open(path))
             {
-                var outcome = SweepRunner.Run(db, jobs, Data, Settings, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}", observer, default, null, median);
+                var outcome = SweepRunner.Run(db, jobs, Data, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}", observer, default, null, median);
                 var after = db.ReadAll();
                 Show("median", after);
                 Assert.Equal((3, 5), (outcome.Done, outcome.Pruned));
@@ -231,7 +231,7 @@ namespace Torchwright.Cli.Tests
             var again = new Quiet();
             using (var db = ResultsDb.Open(path))
             {
-                var outcome = SweepRunner.Run(db, jobs, Data, Settings, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}", again, default, null,
+                var outcome = SweepRunner.Run(db, jobs, Data, new TrainRun { Directory = runs, LossCurveEvery = 3 }, "{\"steps\":162}", again, default, null,
                     Pruning.None with { ContinuePruned = true });
                 Assert.Equal((5, 3, 0), (outcome.Done, outcome.SkippedDone, outcome.Pruned));
                 Assert.Contains("continuing 5 pruned run(s) to the end (--no-prune)", again.Notes);
