@@ -41,20 +41,31 @@ namespace Torchwright.Cli.Commands
         /// <summary>The option of one setting (e.g. to read whether it was given).</summary>
         public Option<string?> this[string name] => _options.Single(o => o.Setting.Name == name).Option;
 
+        /// <summary>The settings given on the command line, in catalog order, as (name, value text) pairs (a bare
+        /// true/false flag as "true"): what overrides a declaration's <c>train.NAME</c> settings.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> Given(ParseResult parse)
+        {
+            var given = new List<KeyValuePair<string, string>>();
+            foreach (var (setting, option) in _options)
+            {
+                var text = parse.GetValue(option);
+                if (text is null && setting.ValueHelp == BoolValues && parse.GetResult(option) is not null) text = "true";
+                if (text is not null) given.Add(new KeyValuePair<string, string>(setting.Name, text));
+            }
+            return given;
+        }
+
         /// <summary><paramref name="baseline"/> with every given option applied; on a bad value, null and the option's
         /// one-line error ("--lr: lr must be in (0, 1000000], not -1").</summary>
         public TrainSettings? Read(ParseResult parse, TrainSettings baseline, out string? error)
         {
             var settings = baseline;
-            foreach (var (setting, option) in _options)
+            foreach (var (name, text) in Given(parse))
             {
-                var text = parse.GetValue(option);
-                if (text is null && setting.ValueHelp == BoolValues && parse.GetResult(option) is not null) text = "true";
-                if (text is null) continue;
-                try { settings = setting.Apply(settings, text); }
+                try { settings = TrainSettings.Find(name)!.Apply(settings, text); }
                 catch (FormatException e)
                 {
-                    error = $"--{setting.Name} {text}: {e.Message}";
+                    error = $"--{name} {text}: {e.Message}";
                     return null;
                 }
             }

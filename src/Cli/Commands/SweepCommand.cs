@@ -32,7 +32,7 @@ namespace Torchwright.Cli.Commands
         internal sealed record Settings(
             string File, string? Name, IReadOnlyList<string> Sets, string? SweepName, TrainSettings Train, int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
-            string? Checkpoints, bool NoCheckpoints, int? SaveEvery);
+            string? Checkpoints, bool NoCheckpoints, int? SaveEvery, bool SkipBadImages = false);
 
         public static Command Create(CliContext ctx)
         {
@@ -44,7 +44,8 @@ namespace Torchwright.Cli.Commands
             var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
             var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
-            var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, or cifar10:DIR (the CIFAR-10 binary version)", DefaultValueFactory = _ => "shapes" };
+            var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, cifar10:DIR (the CIFAR-10 binary version), or imagefolder:DIR (DIR/train/CLASS/*, DIR/val/CLASS/*)", DefaultValueFactory = _ => "shapes" };
+            var skipBad = new Option<bool>("--skip-bad-images") { Description = "image folders: skip (and count) files that cannot be decoded instead of stopping at the first" };
             var db = new Option<string>("--db") { Description = "results store: a SQLite file (created if missing), or a PostgreSQL URI (postgres://user:pass@host:5432/db) or connection string (Host=…;Database=…) shared by many workers", Required = true };
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
@@ -58,7 +59,7 @@ namespace Torchwright.Cli.Commands
             progress.AcceptOnlyFromAmong("auto", "live", "plain");
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
-                file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
+                file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress, skipBad,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
@@ -70,7 +71,7 @@ namespace Torchwright.Cli.Commands
                     train, parse.GetValue(seeds), parse.GetValue(leaseOption),
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
-                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery)));
+                    parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery), parse.GetValue(skipBad)));
             });
             return command;
         }
@@ -152,7 +153,7 @@ namespace Torchwright.Cli.Commands
 
             // --- data: every variant must take the dataset's images and predict its classes -----------------------
             DatasetPair data;
-            try { data = Datasets.Open(s.Dataset); }
+            try { data = Datasets.Open(s.Dataset, TrainCommand.Options(checkedSweep.Variants[0], s.Dataset, t, s.SkipBadImages, s.Workers)); }
             catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
             {
                 return Usage(ctx, $"--dataset {s.Dataset}: {e.Message}");
