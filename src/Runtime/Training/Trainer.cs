@@ -16,7 +16,7 @@ namespace Torchwright.Runtime.Training
     /// <summary>
     /// Trains one classifier with the recipe of <see cref="TrainSettings"/> — SGD (momentum, Nesterov) or AdamW, weight
     /// decay on weights of rank ≥ 2 only, linear warm-up then cosine decay, label smoothing, global-norm gradient clipping,
-    /// a weight EMA — evaluates it (and the EMA) on the whole test split, and, given a folder
+    /// Mixup/CutMix (<see cref="MixupCutmix"/>), a weight EMA — evaluates it (and the EMA) on the whole test split, and, given a folder
     /// (<see cref="TrainRun.Directory"/>), saves weights, a resumable state and the curves (<see cref="TrainCheckpoint"/>).
     /// Every step is a pure function of the state before it and (seed, step): the batch comes from
     /// <see cref="TrainBatchStream"/> at that index and torch's generator is reseeded from (seed, step) before the
