@@ -263,6 +263,7 @@ namespace Torchwright.Cli.Tests
         private static string RunPython(string script, params string[] args)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
+            psi.Environment["PYTHONPATH"] = Path.Combine(Repo, "src", "Cli", "python");   // st_io, reference_nets
             psi.ArgumentList.Add(script);
             foreach (var arg in args) psi.ArgumentList.Add(arg);
             using var p = Process.Start(psi)!;

@@ -215,12 +215,12 @@ namespace Torchwright.Cli.Commands
         private static DatasetPair OpenDataset(Request r, CheckedArchitecture arch) =>
             Datasets.Open(r.Dataset, Options(arch, r.Dataset, r.Settings, r.SkipBadImages, r.Workers));
 
-        /// <summary>How <c>train</c> and <c>sweep</c> open their dataset for an architecture: at its input size (an
-        /// architecture without a declared input takes the in-memory sets at their own size, and image folders at its
-        /// default input size), with the run's augmentation, <c>--skip-bad-images</c> and <c>--workers</c>.</summary>
+        /// <summary>How <c>train</c> and <c>sweep</c> open their dataset for an architecture: image folders at its input
+        /// size (the in-memory sets keep their own, so that a misfit is reported with the declaration to change), with the
+        /// run's augmentation, <c>--skip-bad-images</c> and <c>--workers</c>.</summary>
         internal static DatasetOptions Options(CheckedArchitecture arch, string spec, TrainSettings settings, bool skipBadImages, int workers) => new DatasetOptions
         {
-            ImageSize = arch.Ir.InputDeclared || spec.StartsWith("imagefolder:", StringComparison.Ordinal) ? (int)arch.Ir.Input.H : null,
+            ImageSize = spec.StartsWith("imagefolder:", StringComparison.Ordinal) ? (int)arch.Ir.Input.H : null,
             Augment = settings.Augment,
             SkipBadImages = skipBadImages,
             Workers = workers,

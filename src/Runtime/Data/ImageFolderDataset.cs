@@ -108,7 +108,9 @@ namespace Torchwright.Runtime.Data
 
         (RgbImage Image, int Label) ISampleSource.Load(int index) => Load(index);
 
-        int ISampleSource.WritePlain(int index, Span<float> destination)
+        int ISampleSource.WritePlain(int index, Span<float> destination) => WritePlain(index, destination);
+
+        private int WritePlain(int index, Span<float> destination)
         {
             var (image, label) = Load(index);
             _eval.Eval(image, destination);
