@@ -223,8 +223,8 @@ namespace Torchwright.Cli.Tests
             var van = _dir.Write("v8.arch", "import \"" + Path.Combine(Repo, "architectures", "van.arch").Replace("\\", "/") + "\"\narch V8 : VanB0 {\n  input = 3x32x32\n  classes = 8\n}\n");
             Fails(1, "torchwright train: --freeze 0: V8 has no stem before its first stage (its first part is patch_embed1), so nothing would be frozen; give --freeze 1 or more",
                 "train", van, "--name", "V8", "--dataset", Data, "--out", Path.Combine(_dir.Path, "v8"), "--steps", "1", "--threads", "1", "--freeze", "0");
-            Fails(2, "torchwright train: mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0",
-                Args(run, 2, "--mixup", "0.2"));
+            Fails(2, $"torchwright train: --dataset {Data}: dataset '{Data}': skipping bad images (--skip-bad-images) applies to imagefolder:DIR only; this set has no image files",
+                Args(run, 2, "--skip-bad-images"));
 
             var (code, _, stderr) = CliRunner.Run(Args(run, 2, "--nesterov", "--zero-init-residual", "false"));
             Assert.True(code == 0, stderr);
@@ -235,9 +235,35 @@ namespace Torchwright.Cli.Tests
                 Args(run, 3, "--resume", "--lr", "0.05"));
         }
 
+        /// <summary>An architecture's <c>train.NAME</c> settings are the run's baseline; a flag overrides only its own
+        /// setting; a bad declared setting is the located diagnostic <c>check</c> reports (exit 1).</summary>
+        [Fact]
+        public void Declared_train_settings_are_the_baseline_and_flags_override_only_their_own()
+        {
+            var file = _dir.Write("lr.arch", SweepTests.TinyArch + "\narch TinyLr : Tiny {\n  train.lr = 0.05\n  train.opt = adamw\n}\n"
+                + "arch TinyBad : Tiny {\n  train.lrr = 0.05\n}\n");
+            JsonElement Settings(string output, params string[] flags)
+            {
+                var args = new[] { "train", file, "--name", "TinyLr", "--dataset", Data, "--out", output, "--steps", "1", "--batch", "8", "--threads", "1", "--progress", "plain" };
+                var (code, stdout, stderr) = CliRunner.Run(args.Concat(flags).ToArray());
+                Assert.True(code == 0, stderr + stdout);
+                return JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "log.json"))).RootElement.GetProperty("settings").Clone();
+            }
+            var declared = Settings(Path.Combine(_dir.Path, "declared"));
+            Assert.Equal(("0.05", "adamw", "1"), (declared.GetProperty("lr").GetString(), declared.GetProperty("opt").GetString(), declared.GetProperty("steps").GetString()));
+            var overridden = Settings(Path.Combine(_dir.Path, "overridden"), "--lr", "0.01");
+            Assert.Equal(("0.01", "adamw"), (overridden.GetProperty("lr").GetString(), overridden.GetProperty("opt").GetString()));
+
+            var (code, stdout, stderr) = CliRunner.Run("train", file, "--name", "TinyBad", "--dataset", Data, "--out", Path.Combine(_dir.Path, "bad"), "--steps", "1");
+            Assert.True(code == 1, stderr + stdout);
+            Assert.Matches(new System.Text.RegularExpressions.Regex(@"lr\.arch\(18,3\): error TW0048: Unknown training setting 'train\.lrr' in TinyBad; did you mean 'train\.lr'\?"), stderr);
+            Assert.False(Directory.Exists(Path.Combine(_dir.Path, "bad")));
+        }
+
         private static string RunPython(string script, params string[] args)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
+            psi.Environment["PYTHONPATH"] = Path.Combine(Repo, "src", "Cli", "python");   // st_io, reference_nets
             psi.ArgumentList.Add(script);
             foreach (var arg in args) psi.ArgumentList.Add(arg);
             using var p = Process.Start(psi)!;

@@ -63,9 +63,10 @@ namespace Torchwright.Package.Tests
                 .OrderBy(d => d, StringComparer.Ordinal).ToList();
 
         [Fact]
-        public void Torchwright_depends_on_TorchSharp_and_PyBridge_only_and_Sweeps_brings_the_database_drivers()
+        public void Torchwright_depends_on_TorchSharp_PyBridge_and_SkiaSharp_only_and_Sweeps_brings_the_database_drivers()
         {
-            Assert.Equal(new[] { "TorchSharp [0.107.0]", "TorchSharp.PyBridge 1.4.4" },
+            // SkiaSharp decodes image folders (its Linux natives come with it; other platforms add theirs).
+            Assert.Equal(new[] { "SkiaSharp 4.156.1", "SkiaSharp.NativeAssets.Linux 4.156.1", "TorchSharp [0.107.0]", "TorchSharp.PyBridge 1.4.4" },
                 Dependencies(Text(Repo.Package("Torchwright"), "Torchwright.nuspec")));
             Assert.Equal(new[] { "Microsoft.Data.Sqlite 11.0.0", "Npgsql 10.0.3", "Torchwright " + Repo.PackageVersion("Torchwright") },
                 Dependencies(Text(Repo.Package("Torchwright.Sweeps"), "Torchwright.Sweeps.nuspec")));

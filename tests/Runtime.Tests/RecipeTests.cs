@@ -176,11 +176,15 @@ namespace Torchwright.Runtime.Tests
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(16, 8));
 
         /// <summary>A run stopped after a save and resumed ends with exactly the weights, EMA, curves and evaluations of an
-        /// uninterrupted run (bit for bit: every step reseeds torch's generator — the dropout draws — from (seed, step)).</summary>
-        [Fact]
-        public void A_resumed_run_ends_bit_identical_to_an_uninterrupted_one()
+        /// uninterrupted run (bit for bit: every step reseeds torch's generator — the dropout draws — from (seed, step),
+        /// and Mixup/CutMix draw from (seed, step) too).</summary>
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void A_resumed_run_ends_bit_identical_to_an_uninterrupted_one(bool mix)
         {
             var settings = TrainSettings.Default with { Steps = 12, Batch = 8, Seed = 4, Optimizer = OptimizerKind.AdamW, LearningRate = 3e-3, Ema = 0.8, ClipGrad = 1, LabelSmoothing = 0.1 };
+            if (mix) settings = settings with { Mixup = 0.4, Cutmix = 1.0, MixupProb = 0.6 };
             TrainRun Run(string dir) => new TrainRun { Directory = Path.Combine(_dir, dir), Threads = 1, SaveEvery = 5, EvalEvery = new Cadence(4, false), Resume = true };
             var whole = Trainer.Run(SmallCnn, Shapes, settings, Run("whole"));
 
@@ -201,6 +205,23 @@ namespace Torchwright.Runtime.Tests
             foreach (var file in new[] { TrainCheckpoint.Last, TrainCheckpoint.Ema, TrainCheckpoint.Best, TrainCheckpoint.LogCsv })
                 Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "whole", file)), File.ReadAllBytes(Path.Combine(_dir, "cut", file)));
             Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "cut"), "*.tmp"));   // replaced by the saves that followed
+            if (!mix) return;
+
+            // The mixing is real: with mixup_prob 0.6, seed 4's draws mix 9 of the 12 batches, steps 3, 9 and 10 not
+            // (4 by Mixup, 5 by CutMix; λ < 1 each). The same
+            // run without mixing trains on the same batches: its losses equal the mixing run's (soft targets with the
+            // smoothing folded in = cross-entropy with label smoothing) up to the first mixed batch, and differ from it on.
+            var draws = Enumerable.Range(1, 12).Select(step => MixupCutmix.Draw(settings, 16, 16, settings.Seed, step)).ToList();
+            Assert.Equal(new[] { 3, 9, 10 }, Enumerable.Range(1, 12).Where(step => draws[step - 1].Lambda == 1));
+            Assert.Equal((4, 5), (draws.Count(d => d.Lambda < 1 && !d.Cutmix), draws.Count(d => d.Lambda < 1 && d.Cutmix)));
+            var plain = Trainer.Run(SmallCnn, Shapes, settings with { Mixup = 0, Cutmix = 0 }, Run("plain"));
+            var first = draws.FindIndex(d => d.Lambda < 1);
+            for (var i = 0; i < 12; i++)
+            {
+                var (mixed, unmixed) = (whole.LossCurve[i].Loss, plain.LossCurve[i].Loss);
+                Assert.True(i < first ? Math.Abs(mixed - unmixed) <= 1e-6 : Math.Abs(mixed - unmixed) > 1e-4,
+                    $"step {i + 1} (first mixed: {first + 1}): loss {mixed} with mixing, {unmixed} without");
+            }
         }
 
         private sealed class StopAfter : IProgress<TrainProgress>

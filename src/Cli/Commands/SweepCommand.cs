@@ -39,7 +39,7 @@ namespace Torchwright.Cli.Commands
             int Seeds, string? Lease,
             string Device, string Dataset, string Db, bool Resume, string? Shard, int? Threads, int Workers, bool DryRun, string Progress,
             string? Checkpoints, bool NoCheckpoints, int? SaveEvery,
-            int? Sample, string? SampleMethod, long? SampleSeed, string? MaxParams, string? MaxMacs)
+            int? Sample, string? SampleMethod, long? SampleSeed, string? MaxParams, string? MaxMacs, bool SkipBadImages = false)
         {
             /// <summary>--prune: none, asha or median.</summary>
             public string Prune { get; init; } = "none";
@@ -63,7 +63,8 @@ namespace Torchwright.Cli.Commands
             var leaseOption = new Option<string?>("--lease") { Description = $"how long a run's claim lasts without a heartbeat before another worker takes it over, e.g. 90s or 5m (default {ResultsStore.DefaultLease.TotalMinutes:0} m; PostgreSQL)" };
             var seeds = new Option<int>("--seeds") { Description = "train every variant under N seeds: --seed, --seed + 1, ..., --seed + N - 1 (the report aggregates them)", DefaultValueFactory = _ => 1 };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
-            var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, or cifar10:DIR (the CIFAR-10 binary version)", DefaultValueFactory = _ => "shapes" };
+            var dataset = new Option<string>("--dataset") { Description = "shapes (embedded, default), shapes:SIZE, cifar10:DIR (the CIFAR-10 binary version), or imagefolder:DIR (DIR/train/CLASS/*, DIR/val/CLASS/*)", DefaultValueFactory = _ => "shapes" };
+            var skipBad = new Option<bool>("--skip-bad-images") { Description = "image folders: skip (and count) files that cannot be decoded instead of stopping at the first" };
             var db = new Option<string>("--db") { Description = "results store: a SQLite file (created if missing), or a PostgreSQL URI (postgres://user:pass@host:5432/db) or connection string (Host=…;Database=…) shared by many workers", Required = true };
             var resume = new Option<bool>("--resume") { Description = "continue the sweep recorded in --db: skip done variants, rerun interrupted and failed ones" };
             var shard = new Option<string?>("--shard") { Description = "run only part i of n of the grid (i/n, 1-based; grid index mod n = i-1)" };
@@ -90,7 +91,7 @@ namespace Torchwright.Cli.Commands
             var command = new Command("sweep", "Train and evaluate every variant of a sweep into a results database")
             {
                 file, name, set, sweepName, seeds, leaseOption, device, dataset, db, resume, shard, threads, workers, checkpoints, noCheckpoints, saveEvery, dryRun, progress,
-                sample, sampleMethod, sampleSeed, maxParams, maxMacs, prune, pruneMinSteps, pruneEta, noPrune, measureLatency,
+                sample, sampleMethod, sampleSeed, maxParams, maxMacs, prune, pruneMinSteps, pruneEta, noPrune, measureLatency, skipBad,
             };
             foreach (var option in trainSettings.Options) command.Options.Add(option);
             command.SetAction(parse =>
@@ -104,7 +105,7 @@ namespace Torchwright.Cli.Commands
                     parse.GetValue(device)!, parse.GetValue(dataset)!, parse.GetValue(db)!, parse.GetValue(resume), parse.GetValue(shard),
                     parse.GetValue(threads), parse.GetValue(workers), parse.GetValue(dryRun), parse.GetValue(progress)!,
                     parse.GetValue(checkpoints), parse.GetValue(noCheckpoints), parse.GetValue(saveEvery),
-                    parse.GetValue(sample), parse.GetValue(sampleMethod), parse.GetValue(sampleSeed), parse.GetValue(maxParams), parse.GetValue(maxMacs))
+                    parse.GetValue(sample), parse.GetValue(sampleMethod), parse.GetValue(sampleSeed), parse.GetValue(maxParams), parse.GetValue(maxMacs), parse.GetValue(skipBad))
                 {
                     Prune = parse.GetValue(prune)!, PruneMinSteps = parse.GetValue(pruneMinSteps), PruneEta = parse.GetValue(pruneEta),
                     NoPrune = parse.GetValue(noPrune), MeasureLatency = parse.GetValue(measureLatency),
@@ -251,7 +252,13 @@ namespace Torchwright.Cli.Commands
 
             // --- data: every variant must take the dataset's images and predict its classes -----------------------
             DatasetPair data;
-            try { data = Datasets.Open(s.Dataset); }
+            // One dataset serves every run, so its per-image augmentation is one for the sweep.
+            var openWith = withinBudget.Count > 0 ? withinBudget : checkedSweep.Variants.ToList();
+            var augmentations = openWith.Select(v => string.Join("; ", AugmentSettings.Settings.Select(a => a.Name + " " + a.Read(trainingOf[v.Name])))).Distinct().ToList();
+            if (augmentations.Count > 1)
+                return Usage(ctx, "the variants differ in their augmentation settings (" + string.Join(" | ", augmentations.Take(2)) + (augmentations.Count > 2 ? " | ..." : "")
+                    + "), but a sweep opens its dataset once, with one augmentation; sweep those settings in separate sweeps");
+            try { data = Datasets.Open(s.Dataset, TrainCommand.Options(openWith[0], s.Dataset, trainingOf[openWith[0].Name], s.SkipBadImages, s.Workers)); }
             catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
             {
                 return Usage(ctx, $"--dataset {s.Dataset}: {e.Message}");

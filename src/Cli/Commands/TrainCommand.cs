@@ -5,9 +5,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Torchwright.Cli.Loading;
 using Torchwright.Cli.Output;
 using Torchwright.Cli.Running;
 using Torchwright.Dsl;
+using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
 using Torchwright.Runtime;
 using Torchwright.Runtime.Data;
@@ -54,13 +56,15 @@ namespace Torchwright.Cli.Commands
             foreach (var option in settings.Options) command.Options.Add(option);
             command.SetAction(parse =>
             {
+                // The flags' values are checked here (usage errors); the run's settings are the architecture's train.NAME
+                // settings with the given flags applied over them (Run).
                 var train = settings.Read(parse, TrainSettings.Default, out var settingError);
                 if (train == null) return Usage(ctx, settingError!);
                 return TorchEngine.Missing(ctx, "train") ?? Run(ctx, new Request(
                     parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(dataset)!, parse.GetValue(output)!, parse.GetValue(resume),
                     parse.GetValue(saveEvery), parse.GetValue(evalEvery), parse.GetValue(tensorboard), parse.GetValue(init), parse.GetValue(from)!,
                     parse.GetValue(freeze), parse.GetValue(workers), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(progress)!,
-                    parse.GetValue(skipBad), train));
+                    parse.GetValue(skipBad), settings.Given(parse)));
             });
             return command;
         }
@@ -68,7 +72,11 @@ namespace Torchwright.Cli.Commands
         internal sealed record Request(
             string File, string? Name, string Dataset, string Out, bool Resume, int? SaveEvery, string? EvalEvery, string? TensorBoard,
             string? Init, string WeightsFrom, int? Freeze, int Workers, string Device, int? Threads, string Progress, bool SkipBadImages,
-            TrainSettings Settings);
+            IReadOnlyList<KeyValuePair<string, string>> SettingFlags)
+        {
+            /// <summary>The run's settings: the architecture's train.NAME settings, then <see cref="SettingFlags"/> (set in Run).</summary>
+            public TrainSettings Settings { get; init; } = TrainSettings.Default;
+        }
 
         private static int Usage(CliContext ctx, string message)
         {
@@ -109,6 +117,18 @@ namespace Torchwright.Cli.Commands
             if (ws == null) return ExitCodes.Usage;
             var arch = CommandSupport.CompileOne(ctx, "train", ws, r.File, r.Name, out var compileExit);
             if (arch == null) return compileExit;
+            var declared = new List<Diagnostic>();
+            TrainSettings? resolved;
+            try { resolved = DeclaredTraining.Resolve(arch, r.SettingFlags, declared); }
+            catch (ArgumentException e) { return Usage(ctx, e.Message.Split(" (Parameter")[0]); }
+            if (resolved == null)
+            {
+                DiagnosticPrinter.Print(ctx.Error, declared);
+                return ExitCodes.DeclarationErrors;
+            }
+            try { Trainer.CheckSettings(resolved); }
+            catch (ArgumentException e) { return Failed(ctx, $"{arch.Name}'s train settings with the command line's: {e.Message.Split(" (Parameter")[0]}"); }
+            r = r with { Settings = resolved };
             if (r.Freeze is int k && k > arch.Ir.Stages.Count)
                 return Usage(ctx, $"--freeze {k}: {arch.Name} has {arch.Ir.Stages.Count} stages; give 0 (the stem) to {arch.Ir.Stages.Count} (every stage: only the classifier trains)");
 
@@ -191,14 +211,20 @@ namespace Torchwright.Cli.Commands
             }
         }
 
-        /// <summary>The dataset of the run, for the architecture's input size and the run's augmentation. Image folders take
-        /// <c>--skip-bad-images</c>; the built-in and CIFAR-10 sets have no files to skip.</summary>
-        private static DatasetPair OpenDataset(Request r, CheckedArchitecture arch)
+        /// <summary>The dataset of the run, for the architecture's input size and the run's augmentation.</summary>
+        private static DatasetPair OpenDataset(Request r, CheckedArchitecture arch) =>
+            Datasets.Open(r.Dataset, Options(arch, r.Dataset, r.Settings, r.SkipBadImages, r.Workers));
+
+        /// <summary>How <c>train</c> and <c>sweep</c> open their dataset for an architecture: image folders at its input
+        /// size (the in-memory sets keep their own, so that a misfit is reported with the declaration to change), with the
+        /// run's augmentation, <c>--skip-bad-images</c> and <c>--workers</c>.</summary>
+        internal static DatasetOptions Options(CheckedArchitecture arch, string spec, TrainSettings settings, bool skipBadImages, int workers) => new DatasetOptions
         {
-            if (r.SkipBadImages && !r.Dataset.StartsWith("imagefolder:", StringComparison.Ordinal))
-                throw new ArgumentException("--skip-bad-images applies to imagefolder:DIR datasets only (this one has no image files to skip)");
-            return Datasets.Open(r.Dataset);
-        }
+            ImageSize = spec.StartsWith("imagefolder:", StringComparison.Ordinal) ? (int)arch.Ir.Input.H : null,
+            Augment = settings.Augment,
+            SkipBadImages = skipBadImages,
+            Workers = workers,
+        };
 
         /// <summary>Why the architecture cannot train on the dataset (input shape, class count), with the fix; null when it fits.</summary>
         private static string? DatasetMisfit(CheckedArchitecture arch, IImageDataset data)

@@ -58,6 +58,9 @@ namespace Torchwright.Runtime.Data
 
         private static void CheckInMemory(string spec, DatasetOptions options)
         {
+            if (options.SkipBadImages)
+                throw new ArgumentException(
+                    $"dataset '{spec}': skipping bad images (--skip-bad-images) applies to imagefolder:DIR only; this set has no image files", nameof(spec));
             var a = options.Augment;
             if (a.AugmentsTraining(imageFolder: false)) return;
             var unused = new List<string>(AugmentOnly(a));

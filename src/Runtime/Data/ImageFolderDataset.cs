@@ -106,7 +106,11 @@ namespace Torchwright.Runtime.Data
             return (torch.tensor(images, new long[] { indices.Count, 3, Size, Size }), torch.tensor(labels, new long[] { indices.Count }));
         }
 
-        public int WritePlain(int index, Span<float> destination)
+        (RgbImage Image, int Label) ISampleSource.Load(int index) => Load(index);
+
+        int ISampleSource.WritePlain(int index, Span<float> destination) => WritePlain(index, destination);
+
+        private int WritePlain(int index, Span<float> destination)
         {
             var (image, label) = Load(index);
             _eval.Eval(image, destination);
@@ -115,7 +119,7 @@ namespace Torchwright.Runtime.Data
 
         /// <summary>Decodes image <paramref name="index"/>; with skip-bad, a file that fails is replaced by the next
         /// decodable one of the split (a fixed function of the files, so streams stay deterministic).</summary>
-        public (RgbImage Image, int Label) Load(int index)
+        internal (RgbImage Image, int Label) Load(int index)
         {
             CheckIndex(index);
             for (var tried = 0; tried < Count; tried++)

@@ -4,7 +4,7 @@ namespace Torchwright.Runtime.Data
 {
     /// <summary>An 8-bit RGB image, rows top to bottom, pixels interleaved (R, G, B): the form in which images are decoded
     /// and augmented, as PIL holds a mode-"RGB" image.</summary>
-    public sealed class RgbImage
+    internal sealed class RgbImage
     {
         public RgbImage(int width, int height) : this(width, height, new byte[checked(3 * width * height)]) { }
 

@@ -16,7 +16,7 @@ namespace Torchwright.Runtime.Training
     /// <summary>
     /// Trains one classifier with the recipe of <see cref="TrainSettings"/> — SGD (momentum, Nesterov) or AdamW, weight
     /// decay on weights of rank ≥ 2 only, linear warm-up then cosine decay, label smoothing, global-norm gradient clipping,
-    /// a weight EMA — evaluates it (and the EMA) on the whole test split, and, given a folder
+    /// Mixup/CutMix (<see cref="MixupCutmix"/>), a weight EMA — evaluates it (and the EMA) on the whole test split, and, given a folder
     /// (<see cref="TrainRun.Directory"/>), saves weights, a resumable state and the curves (<see cref="TrainCheckpoint"/>).
     /// Every step is a pure function of the state before it and (seed, step): the batch comes from
     /// <see cref="TrainBatchStream"/> at that index and torch's generator is reseeded from (seed, step) before the
@@ -137,16 +137,12 @@ namespace Torchwright.Runtime.Training
         }
 
         /// <summary>
-        /// Mixup/CutMix of one training batch (timm's Mixup, batch mode): the data side's batch operation. Returns null when
-        /// neither is on. <see cref="Validate"/> refuses mixup/cutmix settings while this build has none.
+        /// Mixup/CutMix of one training batch (<see cref="MixupCutmix.Apply"/>, timm's Mixup in batch mode, drawn from
+        /// (seed, step)): the mixed images and their label-smoothed soft targets. Null when the settings do not mix, so
+        /// such runs train on hard labels with <c>cross_entropy</c>'s own label smoothing.
         /// </summary>
-        private static (Tensor Images, Tensor Targets)? Mix(Tensor images, Tensor labels, int classes, TrainSettings settings, int step)
-        {
-            if (settings.Mixup == 0 && settings.Cutmix == 0) return null;
-            throw new NotSupportedException("mixup/cutmix are not available in this build");
-        }
-
-        private static bool MixingAvailable => false;
+        private static (Tensor Images, Tensor Targets)? Mix(Tensor images, Tensor labels, int classes, TrainSettings settings, int step) =>
+            MixupCutmix.Enabled(settings) ? MixupCutmix.Apply(images, labels, classes, settings, settings.Seed, step) : null;
 
         /// <summary>One run: its model, optimizers, EMA, stream, counters and files.</summary>
         private sealed class Session
@@ -467,7 +463,7 @@ namespace Torchwright.Runtime.Training
 
         /// <summary>Refuses settings this build cannot train with as asked: a value outside its catalog range (settings made
         /// in C# are read back through <see cref="TrainSettings.Catalog"/>, so both say the same thing), steps and epochs
-        /// together, Mixup/CutMix without the batch mixing.</summary>
+        /// together.</summary>
         /// <exception cref="ArgumentException">The first problem, in one line.</exception>
         public static void CheckSettings(TrainSettings settings)
         {
@@ -479,8 +475,6 @@ namespace Torchwright.Runtime.Training
             }
             if (settings.Steps is not null && settings.Epochs is not null)
                 throw new ArgumentException($"give steps or epochs, not both (steps {settings.Steps}, epochs {settings.Epochs})", nameof(settings));
-            if (!MixingAvailable && (settings.Mixup != 0 || settings.Cutmix != 0))
-                throw new ArgumentException("mixup and cutmix need the batch mixing of the data pipeline, which this build does not have; set mixup = 0 and cutmix = 0", nameof(settings));
         }
 
         private static void Validate(DatasetPair data, TrainSettings settings, TrainRun run)
