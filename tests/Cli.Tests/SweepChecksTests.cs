@@ -71,6 +71,18 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("skipping TinySweep/c5.heads=3: it does not check", r.Error);
         }
 
+        /// <summary>A sweep opens its dataset once: variants whose augmentation differs (a train.* axis over it) are refused
+        /// before the store, rather than trained with the first variant's augmentation.</summary>
+        [Fact]
+        public void Variants_that_differ_in_augmentation_are_refused_before_the_store()
+        {
+            var r = Sweep(dir.Write("tiny.arch", SweepTests.TinyArch), dryRun: false, "--name", "Tiny", "--set", "train.augment=on,off");
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith("torchwright sweep: the variants differ in their augmentation settings (augment on;", r.Error);
+            Assert.EndsWith("but a sweep opens its dataset once, with one augmentation; sweep those settings in separate sweeps\n", r.Error);
+            Assert.False(File.Exists(Db));
+        }
+
         [Fact]
         public void An_ad_hoc_sweep_whose_automatic_name_is_declared_says_so_and_names_the_option()
         {

@@ -251,13 +251,13 @@ namespace Torchwright.Cli.Commands
             }
 
             // --- data: every variant must take the dataset's images and predict its classes -----------------------
-            DatasetPair data;
             // One dataset serves every run, so its per-image augmentation is one for the sweep.
             var openWith = withinBudget.Count > 0 ? withinBudget : checkedSweep.Variants.ToList();
             var augmentations = openWith.Select(v => string.Join("; ", AugmentSettings.Settings.Select(a => a.Name + " " + a.Read(trainingOf[v.Name])))).Distinct().ToList();
             if (augmentations.Count > 1)
                 return Usage(ctx, "the variants differ in their augmentation settings (" + string.Join(" | ", augmentations.Take(2)) + (augmentations.Count > 2 ? " | ..." : "")
                     + "), but a sweep opens its dataset once, with one augmentation; sweep those settings in separate sweeps");
+            DatasetPair data;
             try { data = Datasets.Open(s.Dataset, TrainCommand.Options(openWith[0], s.Dataset, trainingOf[openWith[0].Name], s.SkipBadImages, s.Workers)); }
             catch (Exception e) when (e is ArgumentException || e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
             {
