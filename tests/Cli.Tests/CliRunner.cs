@@ -55,6 +55,23 @@ namespace Torchwright.Cli.Tests
             return p;
         }
 
+        /// <summary>A CIFAR-10 binary folder of random images in this directory: the five training batches and the test batch,
+        /// 8 records each (label byte, then 3072 bytes R, G, B), labels 0..9; returns the folder.</summary>
+        public string WriteRandomCifar10()
+        {
+            var cifar = System.IO.Path.Combine(Path, "cifar-10-batches-bin");
+            Directory.CreateDirectory(cifar);
+            var rng = new Random(1);
+            foreach (var file in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
+            {
+                var bytes = new byte[8 * 3073];
+                rng.NextBytes(bytes);
+                for (int i = 0; i < 8; i++) bytes[i * 3073] = (byte)(i % 10);
+                File.WriteAllBytes(System.IO.Path.Combine(cifar, file), bytes);
+            }
+            return cifar;
+        }
+
         public void Dispose()
         {
             try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

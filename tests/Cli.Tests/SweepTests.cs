@@ -530,16 +530,7 @@ sweep Hyper : Tiny {
         public void Sweep_trains_on_a_cifar10_binary_directory()
         {
             // The CIFAR-10 binary layout: five training batches and a test batch of records <label byte><3072 bytes R,G,B>.
-            var cifar = Path.Combine(dir.Path, "cifar-10-batches-bin");
-            Directory.CreateDirectory(cifar);
-            var rng = new Random(1);
-            foreach (var file in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
-            {
-                var bytes = new byte[8 * 3073];
-                rng.NextBytes(bytes);
-                for (int i = 0; i < 8; i++) bytes[i * 3073] = (byte)(i % 10);
-                File.WriteAllBytes(Path.Combine(cifar, file), bytes);
-            }
+            var cifar = dir.WriteRandomCifar10();
             var db = Path.Combine(dir.Path, "cifar.db");
             var (code, stdout, stderr) = CliRunner.Run("sweep", Tiny, "--name", "Tiny", "--set", "classes=10", "--set", "c5.mhsa=[0],[1]",
                 "--dataset", "cifar10:" + cifar, "--db", db, "--steps", "2", "--batch", "4", "--threads", "1", "--progress", "plain");

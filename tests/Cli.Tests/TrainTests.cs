@@ -135,21 +135,8 @@ namespace Torchwright.Cli.Tests
         private static (int Step, int Steps) TrainCheckpointPeek(string dir) =>
             Torchwright.Runtime.Training.TrainCheckpoint.Peek(dir) ?? throw new InvalidOperationException("no state in " + dir);
 
-        /// <summary>A CIFAR-10 binary folder of random images (8 records per file, labels 0..9), for 10-class runs.</summary>
-        private string Cifar()
-        {
-            var cifar = Path.Combine(_dir.Path, "cifar-10-batches-bin");
-            Directory.CreateDirectory(cifar);
-            var rng = new Random(1);
-            foreach (var file in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
-            {
-                var bytes = new byte[8 * 3073];
-                rng.NextBytes(bytes);
-                for (int i = 0; i < 8; i++) bytes[i * 3073] = (byte)(i % 10);
-                File.WriteAllBytes(Path.Combine(cifar, file), bytes);
-            }
-            return cifar;
-        }
+        /// <summary>A CIFAR-10 binary folder of random images, for 10-class runs.</summary>
+        private string Cifar() => _dir.WriteRandomCifar10();
 
         /// <summary>
         /// torchvision's resnet50 written by PyTorch 1.13's torch.save (random weights, 1000 classes) fine-tunes to 10 classes:
