@@ -53,13 +53,17 @@ namespace Torchwright.Runtime.Blocks
     /// for any other value.</param>
     /// <param name="Position">Where the channel attention sits (<see cref="ChannelAttentionPosition"/>); without attention it must
     /// stay AfterLastNorm.</param>
+    /// <param name="Norm">The normalisation after each of the block's convolutions (<see cref="Norms.Create"/>).</param>
+    /// <param name="NormGroups">Groups of <see cref="NormKind.Group"/>; ignored by the other kinds.</param>
     public sealed record BlockOptions(
         Activation Activation = Activation.ReLU,
         ChannelAttentionKind Attention = ChannelAttentionKind.None,
         long AttentionChannels = 0,
         long AttentionKernel = 0,
         long Dilation = 1,
-        ChannelAttentionPosition Position = ChannelAttentionPosition.AfterLastNorm)
+        ChannelAttentionPosition Position = ChannelAttentionPosition.AfterLastNorm,
+        NormKind Norm = NormKind.Batch,
+        long NormGroups = 32)
     {
         public static readonly BlockOptions Default = new();
     }
