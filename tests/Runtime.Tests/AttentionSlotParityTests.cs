@@ -152,6 +152,17 @@ namespace Torchwright.Runtime.Tests
         [Theory, MemberData(nameof(BasicCases))] public void BasicBlockParity(string name) => Check(name);
         [Theory, MemberData(nameof(NormCases))] public void Norm(string name) => Check(name);
 
+        [Fact]
+        public void HaloReferenceRelativeLogitsEqualExplicitIndexing()
+        {
+            // timm's pad-and-reshape relative logits (in the reference) against explicit indexing, the formulation the
+            // Runtime's HaloAttention2d uses (gather of q·relᵀ at j - i + win - 1); and timm's relative position indices.
+            var (code, output) = PythonReference.RunScript("reference_byoa_layers.py selfcheck");
+            _out.WriteLine(output);
+            Assert.True(code == 0, output);
+            Assert.Equal("ok", output.Trim());
+        }
+
         private void Check(string name)
         {
             var (c, expected) = Cases.Single(x => x.Case.Name == name);

@@ -13,7 +13,8 @@ namespace Torchwright.Runtime.Blocks
     /// by all positions; the position lambdas come from <c>conv_lambda</c>, a Conv3d (r, r, 1) with bias sliding over
     /// (H, W) of each v channel (<c>r</c> given), or from <c>pos_emb</c>, a learned (2H-1, 2W-1, k) relative table
     /// indexed by timm's relative positions (<c>r</c> null: the map is fixed to <c>featSize</c>). Output
-    /// q·(content + position lambda), (B, dimOut, H, W), average-pooled 2x2 at stride 2.
+    /// q·(content + position lambda), (B, dimOut, H, W), average-pooled 2x2 at stride 2. (timm reshapes the output to the
+    /// input's channel count, so it runs only with dimOut = dim, as its networks use it; here the output has dimOut channels.)
     /// </summary>
     public sealed class LambdaLayer2d : nn.Module<Tensor, Tensor>, ISelfAttention2d
     {
