@@ -254,6 +254,15 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(new[] { "conv_lambda.bias", "conv_lambda.weight", "qkv.weight" }, lambda.named_parameters().Select(p => p.name).OrderBy(n => n, StringComparer.Ordinal));
         }
 
+        /// <summary>TorchSharp 0.107's GroupNorm starts from torch.empty; Norms.Create starts it at PyTorch's ones and zeros.</summary>
+        [Fact]
+        public void GroupNormStartsAtOnesAndZeros()
+        {
+            using var norm = (TorchSharp.Modules.GroupNorm)Norms.Create(NormKind.Group, 64, 8);
+            Assert.True(norm.weight!.eq(1).all().item<bool>(), "GroupNorm weight must start at 1");
+            Assert.True(norm.bias!.eq(0).all().item<bool>(), "GroupNorm bias must start at 0");
+        }
+
         [Fact]
         public void BasicBlockRegistersTorchvisionNamesAndDropPath()
         {
