@@ -16,7 +16,7 @@ namespace Torchwright.Dsl.Diagnostics
         /// docs/diagnostics.md on the main branch of the repository that Directory.Build.props declares (RepositoryUrl,
         /// stamped into every assembly of this repository as [AssemblyMetadata("RepositoryUrl", ...)]).
         /// </summary>
-        public static string DocsPage => docsPage.Value;
+        internal static string DocsPage => docsPage.Value;
 
         private static readonly Lazy<string> docsPage = new Lazy<string>(() =>
         {
