@@ -99,6 +99,20 @@ namespace Torchwright.Dsl.Tests.Checking
         }
 
         [Fact]
+        public void Help_links_are_absolute_urls_of_the_sections_in_the_declared_repository()
+        {
+            // The Dsl assembly (the CLI's) carries the RepositoryUrl of Directory.Build.props, as the generator does.
+            var props = File.ReadAllText(Path.Combine(DiagnosticTests.RepoRoot(), "Directory.Build.props"));
+            var repo = Regex.Match(props, @"<RepositoryUrl[^>]*>(https://[^<]+)</RepositoryUrl>").Groups[1].Value;
+            Assert.Equal("https://github.com/torchwright/torchwright", repo);
+            Assert.Equal(repo + "/blob/main/docs/diagnostics.md#tw0001", DiagnosticCatalog.SyntaxError.HelpLink);
+            var headings = new HashSet<string>(Regex.Matches(File.ReadAllText(DocPath()), @"^## (TW\d{4})[ \t]*$", RegexOptions.Multiline)
+                .Cast<Match>().Select(m => m.Groups[1].Value.ToLowerInvariant()));
+            foreach (var d in DiagnosticCatalog.All)
+                Assert.Contains(new Uri(d.HelpLink).Fragment.TrimStart('#'), headings);
+        }
+
+        [Fact]
         public void Rendering_keeps_explanations_and_follows_the_catalog()
         {
             // A stale section (old title, old severity, an ID the catalog no longer has) is rewritten; its prose is kept.
