@@ -84,7 +84,13 @@ namespace Torchwright.Dsl.Tests.Checking
                 File.WriteAllText(path, text.Substring(0, start) + expected + text.Substring(end));
                 return;
             }
-            Assert.Equal(expected, region);
+            if (expected == region) return;
+            var want = expected.Split('\n');
+            var have = region.Split('\n');
+            int line = 0;
+            while (line < want.Length && line < have.Length && want[line] == have[line]) line++;
+            Assert.Fail($"docs/diagnostics.md's ID list is not DiagnosticCatalog.All rendered (run DiagnosticsDocTests with TORCHWRIGHT_ACCEPT_SNAPSHOTS=1); "
+                + $"line {line + 1} of the list is '{(line < have.Length ? have[line] : "(end)")}', expected '{(line < want.Length ? want[line] : "(end)")}'");
         }
 
         [Fact]
@@ -109,7 +115,7 @@ namespace Torchwright.Dsl.Tests.Checking
             var headings = new HashSet<string>(Regex.Matches(File.ReadAllText(DocPath()), @"^## (TW\d{4})[ \t]*$", RegexOptions.Multiline)
                 .Cast<Match>().Select(m => m.Groups[1].Value.ToLowerInvariant()));
             foreach (var d in DiagnosticCatalog.All)
-                Assert.Contains(new Uri(d.HelpLink).Fragment.TrimStart('#'), headings);
+                Assert.True(headings.Contains(new Uri(d.HelpLink).Fragment.TrimStart('#')), $"{d.HelpLink} names no '## {d.Id}' of docs/diagnostics.md");
         }
 
         [Fact]
