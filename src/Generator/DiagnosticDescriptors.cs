@@ -3,7 +3,6 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 using Torchwright.Dsl.Diagnostics;
 using DslDiagnostic = Torchwright.Dsl.Diagnostics.Diagnostic;
-using DslDescriptor = Torchwright.Dsl.Diagnostics.DiagnosticDescriptor;
 using DslSeverity = Torchwright.Dsl.Diagnostics.Severity;
 using RoslynDescriptor = Microsoft.CodeAnalysis.DiagnosticDescriptor;
 using SourceLocation = Torchwright.Dsl.Diagnostics.SourceLocation;
