@@ -620,6 +620,9 @@ def cmd_counts():
 
 
 def cmd_cases(out_dir, names):
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {CASES}")
     os.makedirs(out_dir, exist_ok=True)
     for name in ("botnet26t_256", "eca_botnext26ts_256"):
         st_io.save(os.path.join(out_dir, f"{name}.keys.safetensors"), build(name).state_dict())
@@ -635,9 +638,6 @@ def cmd_cases(out_dir, names):
         st_io.save(os.path.join(out_dir, f"{name}.state.safetensors"), net.state_dict())
         st_io.save(os.path.join(out_dir, f"{name}.io.safetensors"), {"input": x, "logits": y})
         print(f"{name}: logits std {float(y.std()):.4f}, max |logit| {float(y.abs().max()):.4f}")
-    unknown = [n for n in names if n not in CASES]
-    if unknown:
-        sys.exit(f"unknown net(s) {unknown}; known: {CASES}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
