@@ -9,6 +9,8 @@ LambdaLayer signatures and names).
 timm registers no model called "botnext26ts_256": the grouped (gs=16), SiLU BoTNet-26 is "eca_botnext26ts_256"
 (ECA channel attention in its bottleneck blocks).  NETS["botnext26ts_256"] is that net without ECA, for the layout
 questions only.  NETS["halonet_h1"] (untrained in timm) is here for its one-conv 7x7 stem (key-map tests only).
+Checked against timm 1.0.29.dev0 itself (timm.create_model; not a test dependency): the same state-dict keys, order and
+shapes for every byobnet here, and bit-identical float64 logits from the same random weights.
 
     python3 reference_byobnet.py counts            params and MACs of every net (1 MAC = 1 multiply-add)
     python3 reference_byobnet.py cases DIR [NET..] DIR/<net>.keys.safetensors (float32, timm init) of botnet26t_256
