@@ -41,8 +41,8 @@ relative-table product without), and both q.lambda products):
     lamhalobotnet50ts_256    256    22,569,824  4,989,796,352     279,511,040   22.57 M, 5.02
     sebotnet33ts_256         256    13,701,984  3,866,812,416     402,980,864   13.70 M, 3.89
     botnet50ts_256           256    22,742,688  5,511,725,056     402,980,864   22.74 M, 5.54
-    resnet18 (torchvision)   224    11,689,512  1,814,073,344               0   11,689,512 exactly, 1.82 GFLOPS
-    resnet34 (torchvision)   224    21,797,672  3,663,761,408               0   21,797,672 exactly, 3.67 GFLOPS
+    resnet18 (torchvision)   224    11,689,512  1,814,073,344               0   11,689,512 exactly (torchvision), 1.82 (timm csv)
+    resnet34 (torchvision)   224    21,797,672  3,663,761,408               0   21,797,672 exactly (torchvision), 3.67 (timm csv)
     halonet_h1 (keys only)   256    8,100,056   2,988,232,704     862,257,152   8.10 M, 3.00
 """
 import json
@@ -585,7 +585,7 @@ def image_size(name):
 
 
 # timm's published figures (results/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv: param_count in millions,
-# infer_gmacs); torchvision's exact parameter counts (its weights' metadata) and GFLOPS (= GMACs there).
+# infer_gmacs); torchvision's exact parameter counts (its weights' metadata).
 PUBLISHED = {"botnet26t_256": (12.49, 3.32), "eca_botnext26ts_256": (10.59, 2.46), "halonet26t": (12.48, 3.19),
              "sehalonet33ts": (13.69, 3.55), "halonet50ts": (22.73, 5.3), "eca_halonext26ts": (10.76, 2.44),
              "lambda_resnet26t": (10.96, 3.02), "lambda_resnet50ts": (21.54, 5.07),
