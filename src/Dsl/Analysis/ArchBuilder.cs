@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
@@ -119,7 +120,7 @@ namespace Torchwright.Dsl.Analysis
             var kinds = new BlockDefinition[n];
             // A stage's block word counts as read where the stage builds a block of that kind (not when all are MHSA).
             var blockPaths = new string[n];
-            Family? family = null;
+            FamilyDefinition? family = null;
             for (int s = 0; s < n; s++)
             {
                 blockPaths[s] = Has(StagePath(s, "block")) ? StagePath(s, "block") : "block";
@@ -134,11 +135,11 @@ namespace Torchwright.Dsl.Analysis
                 if (family == null) family = kind.Family;
                 else if (kind.Family != family)
                 {
-                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.BothLocation(s, "block"), FieldCatalog.StageName(s), word, kind.Family.ToString(), family.ToString()));
+                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.BothLocation(s, "block"), FieldCatalog.StageName(s), word, kind.Family.Name, family.Name));
                     return null;
                 }
             }
-            var fam0 = family!.Value;
+            var fam0 = family!;
 
             if (!Has("widths"))
             {
@@ -174,12 +175,11 @@ namespace Torchwright.Dsl.Analysis
             // Stem.
             long firstWidth = f.StageInt(0, "width", "widths", 0);
             if (!InRange(firstWidth, 1, MaxChannels, f.StageLocation(0, "width", "widths"), "width", "c2")) return null;
-            var stemWord = f.Word("stem") ?? (fam0 == Family.ResNet ? "resnet" : fam0 == Family.Van ? "none" : "rest");
+            var stemWord = f.Word("stem") ?? fam0.DefaultStem;
             var stemKind = Definitions.Stem(stemWord)!;
             if (!stemKind.Families.Contains(fam0))
             {
-                var allowed = string.Join(" or ", Definitions.Stems.Where(st => st.Families.Contains(fam0)).Select(st => st.Word));
-                if (fam0 == Family.Van) allowed += " (VAN embeds patches in each stage)";
+                var allowed = string.Join(" or ", Definitions.Stems.Where(st => st.Families.Contains(fam0)).Select(st => st.Word)) + fam0.StemNote;
                 diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("stem"), arch.Name, "stem", stemWord, $"{fam0} architectures take stem {allowed}"));
                 return null;
             }
@@ -206,33 +206,13 @@ namespace Torchwright.Dsl.Analysis
                     diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(LocationOf("width"), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         (rawWidth * mult).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), width));
 
-                long outCh;
-                if (fam0 == Family.ResNet)
-                {
-                    long rawOut = f.StageInt(s, "out", "outs", rawWidth * 4);
-                    if (!InRange(rawOut, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                    outCh = Scale(rawOut);
-                    if (!InRange(outCh, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                }
-                else
-                {
-                    outCh = width;
-                    if (f.HasStage(s, "out", "outs"))
-                    {
-                        long rawOut = f.StageInt(s, "out", "outs", rawWidth);
-                        if (!InRange(rawOut, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                        long declared = Scale(rawOut);
-                        if (declared != width)
-                            diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(f.StageLocation(s, "out", "outs"), stageName + " output", declared, width,
-                                stageName + ".width (" + kind.Word + " stages output their width)"));
-                    }
-                }
+                var familyStage = new FamilyStage(f, s, kind, rawWidth, width, Scale, MaxChannels);
+                if (!(fam0.OutChannels(familyStage) is long outCh)) return null;
 
                 long defaultStride = s == 0 ? (stem.Kind.Word == "none" ? 4 : 1) : 2;
                 long stride = f.StageInt(s, "stride", "strides", defaultStride);
                 if (!InRange(stride, 1, 8, f.StageLocation(s, "stride", "strides"), "stride", stageName)) return null;
-                if (fam0 == Family.Rest && s == 0 && stride != 1)
-                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.StageLocation(s, "stride", "strides"), stageName, "stride", stride, "the first ResT stage runs at the stem's resolution: use stride 1"));
+                fam0.CheckStride(familyStage, stride);
 
                 if (Has(StagePath(s, "in")))
                 {
@@ -242,13 +222,7 @@ namespace Torchwright.Dsl.Analysis
                             s == 0 ? channelSource : FieldCatalog.StageName(s - 1) + ".out"));
                 }
 
-                // VAN's per-stage patch embedding has a kernel; ResT's is fixed by the stride.
-                long patchKernel = 0;
-                if (fam0 == Family.Van)
-                {
-                    patchKernel = f.StageInt(s, "patch_kernel", "patch_kernels", 2 * stride - 1);
-                    if (!InRange(patchKernel, 1, 31, f.StageLocation(s, "patch_kernel", "patch_kernels"), "patch_kernel", stageName)) return null;
-                }
+                if (!(fam0.PatchKernel(familyStage, stride) is long patchKernel)) return null;
 
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation)
                 {
@@ -328,7 +302,7 @@ namespace Torchwright.Dsl.Analysis
         /// <summary>Checks that need feature-map sizes: exact division by the strides, BoT's pooled maps, MHSA map size.</summary>
         private void CheckSpatial(ArchitectureIR ir, CostReport costs)
         {
-            CheckMapsHoldKernels(ir, costs);
+            ir.Family.CheckMaps(ir, costs, f);
             if (HasNewErrors || !ir.InputDeclared) return;
             long total = ir.Stem.Kind.Stride;
             foreach (var st in ir.Stages) total = checked(total * st.Stride);
@@ -338,7 +312,7 @@ namespace Torchwright.Dsl.Analysis
                 string why = $"the network downsamples by {total}, leaving {ir.Input.H / (double)total:0.##}x{ir.Input.W / (double)total:0.##} at the last stage";
                 if (strict)
                 {
-                    string what = ir.Family == Family.Rest ? "ResT (its attention reshapes tokens back to maps at every stage)" : "MHSA (the relative-position tables fix each map's size)";
+                    string what = ir.Stages.SelectMany(st => st.Blocks).First(b => b.Kind.FixesMapSize).Kind.FixedMapSizeReason;
                     diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(LocationOf("input"), ir.Name + " with " + what, ir.Input, why, total));
                 }
                 else
@@ -352,7 +326,7 @@ namespace Torchwright.Dsl.Analysis
                 for (int b = 0; b < stage.Blocks.Count; b++)
                 {
                     var blk = stage.Blocks[b];
-                    var path = Naming.Block(ir.Family, s, b);
+                    var path = ir.Family.Block(s, b);
                     while (layer < costs.Layers.Count && costs.Layers[layer].Path != path) layer++;
                     if (layer >= costs.Layers.Count) return;
                     var x = costs.Layers[layer].Input;
@@ -371,38 +345,6 @@ namespace Torchwright.Dsl.Analysis
                         diagnostics.Add(DiagnosticCatalog.LargeAttentionMap.Create(BotDefinition.MaskLocation(f, s), $"{stage.Name} block {b}", x.H, x.W, tokens, FormatBytes(bytes)));
                     }
                 }
-            }
-        }
-
-        /// <summary>
-        /// ResT's patch embeddings ((p+1)x(p+1), stride p, padding p/2) and EMSA's spatial reduction ((sr+1)x(sr+1),
-        /// stride sr, padding sr/2) use kernels larger than their stride: on a map smaller than the kernel even padded,
-        /// libtorch refuses the convolution. Other convolutions and pools pad enough to keep at least one pixel.
-        /// Checked at the input the costs were computed for (the declared one, or 224x224).
-        /// </summary>
-        private void CheckMapsHoldKernels(ArchitectureIR ir, CostReport costs)
-        {
-            if (ir.Family != Family.Rest) return;
-            var byPath = new Dictionary<string, LayerInfo>(StringComparer.Ordinal);
-            foreach (var l in costs.Layers) byPath[l.Path] = l;
-            static bool Holds(Shape x, long p) => CostModel.OutSize(x.H, p + 1, p, p / 2) >= 1 && CostModel.OutSize(x.W, p + 1, p, p / 2) >= 1;
-            static long Largest(Shape x, long p) { while (p > 1 && !Holds(x, p)) p--; return p; }
-            for (int s = 0; s < ir.Stages.Count; s++)
-            {
-                var stage = ir.Stages[s];
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                if (patch != null && byPath.TryGetValue(patch, out var embed) && !Holds(embed.Input, stage.Stride))
-                {
-                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(Has(StagePath(s, "stride")) || Has("strides") ? f.StageLocation(s, "stride", "strides") : LocationOf("input"),
-                        stage.Name, $"the patch embedding (stride {stage.Stride})", embed.Input.H, embed.Input.W, ir.Input, stage.Stride + 1,
-                        $"a stride of {Largest(embed.Input, stage.Stride)} or less for {stage.Name}"));
-                    return; // later stages see no map at all
-                }
-                var sr = stage.Blocks.Count > 0 && stage.Blocks[0].Settings is RestSettings rs ? rs.SrRatio : 1;
-                if (sr > 1 && byPath.TryGetValue(Naming.Block(ir.Family, s, 0), out var block) && !Holds(block.Input, sr))
-                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(f.StageLocation(s, "sr_ratio", "sr_ratios"),
-                        stage.Name, $"the EMSA spatial reduction (sr_ratio {sr})", block.Input.H, block.Input.W, ir.Input, sr + 1,
-                        $"an sr_ratio of {Largest(block.Input, sr)} or less for {stage.Name}"));
             }
         }
 

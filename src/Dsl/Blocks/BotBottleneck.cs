@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -29,10 +30,13 @@ namespace Torchwright.Dsl.Blocks
 
         public override string RuntimeType => "BotBottleneck";
         public override string? Word => null;
-        public override Family Family => Family.ResNet;
+        public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
         public override string Summary => "BoTNet MHSA bottleneck (by mask)";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, MhsaField, MhsaEveryField, QkHeadDimField };
         public override bool FixesMapSize => true;
+        public override string FixedMapSizeReason => "MHSA (the relative-position tables fix each map's size)";
+        public override string FixedInputHint(LayerInfo row, Shape input) =>
+            $"; declare 'input' with the size you need: the relative-position tables of {row.Path} are sized for {row.Input.H}x{row.Input.W}";
 
         /// <summary>MHSA blocks are placed inside a convolutional kind's stage (by mask), which builds the stage; no word selects this kind.</summary>
         public override List<BlockIR>? BuildStage(StageContext stage) =>

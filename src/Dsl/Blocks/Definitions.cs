@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -20,7 +21,8 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The word that selects the kind for a stage (<c>block = splat</c>); null for a kind chosen otherwise (MHSA, by mask).</summary>
         public abstract string? Word { get; }
 
-        public abstract Family Family { get; }
+        /// <summary>The family whose layout a stage of this kind follows.</summary>
+        public abstract FamilyDefinition Family { get; }
 
         /// <summary>One line for docs/fields.md and the catalog: what the word builds.</summary>
         public abstract string Summary { get; }
@@ -30,6 +32,12 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>Whether the Runtime module fixes its input map size at construction (relative-position tables, ResT's token reshapes).</summary>
         public virtual bool FixesMapSize => false;
+
+        /// <summary>What fixes the map size, for messages ("MHSA (the relative-position tables fix each map's size)").</summary>
+        public virtual string FixedMapSizeReason => "";
+
+        /// <summary>The fix a size-fixing block's input guard suggests, given its cost row and the checked input.</summary>
+        public virtual string FixedInputHint(LayerInfo row, Shape input) => "";
 
         /// <summary>Builds the stage's blocks, reading and checking the kind's fields; null when an error makes them meaningless.</summary>
         public abstract List<BlockIR>? BuildStage(StageContext stage);
@@ -58,7 +66,7 @@ namespace Torchwright.Dsl.Blocks
         public virtual IEnumerable<FieldInfo> Fields => Array.Empty<FieldInfo>();
 
         /// <summary>The families whose stages may follow this stem.</summary>
-        public abstract IReadOnlyList<Family> Families { get; }
+        public abstract IReadOnlyList<FamilyDefinition> Families { get; }
 
         /// <summary>The stem's total downsampling (4 for the ResNet stems, 1 for none).</summary>
         public abstract long Stride { get; }
@@ -148,7 +156,7 @@ namespace Torchwright.Dsl.Blocks
     /// <summary>What a stem definition needs: the tracked fields, the family, the first stage's width and the width multiplier.</summary>
     public sealed class StemContext
     {
-        public StemContext(FieldReader fields, Family family, long firstStageWidth, Func<long, long> scale)
+        public StemContext(FieldReader fields, FamilyDefinition family, long firstStageWidth, Func<long, long> scale)
         {
             Fields = fields;
             Family = family;
@@ -157,14 +165,21 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public FieldReader Fields { get; }
-        public Family Family { get; }
+        public FamilyDefinition Family { get; }
         public long FirstStageWidth { get; }
         public Func<long, long> Scale { get; }
     }
 
-    /// <summary>Every block kind, stem and channel-attention option the language knows. The one registration point.</summary>
+    /// <summary>Every family, block kind, stem and channel-attention option the language knows. The one registration point.</summary>
     public static class Definitions
     {
+        public static readonly IReadOnlyList<FamilyDefinition> Families = new FamilyDefinition[]
+        {
+            ResNetFamilyDefinition.Instance,
+            VanFamilyDefinition.Instance,
+            RestFamilyDefinition.Instance,
+        };
+
         public static readonly IReadOnlyList<BlockDefinition> Blocks = new BlockDefinition[]
         {
             BottleneckDefinition.Instance,

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -133,7 +134,7 @@ namespace Torchwright.Dsl.Blocks
     /// </summary>
     public abstract class ResNetBlockDefinition : BlockDefinition
     {
-        public override Family Family => Family.ResNet;
+        public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
 
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }

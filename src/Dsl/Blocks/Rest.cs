@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -21,10 +22,13 @@ namespace Torchwright.Dsl.Blocks
 
         public override string RuntimeType => "RestBlock";
         public override string Word => "rest";
-        public override Family Family => Family.Rest;
+        public override FamilyDefinition Family => RestFamilyDefinition.Instance;
         public override string Summary => "ResT efficient MSA";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, SharedFields.MlpRatios, SharedFields.MlpRatio, SrRatios, SrRatio, QkvBiasField };
         public override bool FixesMapSize => true;
+        public override string FixedMapSizeReason => "ResT (its attention reshapes tokens back to maps at every stage)";
+        public override string FixedInputHint(LayerInfo row, Shape input) =>
+            $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {input.H}x{input.W}";
 
         public override List<BlockIR>? BuildStage(StageContext stage)
         {

@@ -4,6 +4,7 @@ using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -52,8 +53,8 @@ namespace Torchwright.Dsl.Blocks
             return pooled;
         }
 
-        public static readonly IReadOnlyList<Family> ResNetOnly = new[] { Family.ResNet };
-        public static readonly IReadOnlyList<Family> RestOnly = new[] { Family.Rest };
+        public static readonly IReadOnlyList<FamilyDefinition> ResNetOnly = new FamilyDefinition[] { ResNetFamilyDefinition.Instance };
+        public static readonly IReadOnlyList<FamilyDefinition> RestOnly = new FamilyDefinition[] { RestFamilyDefinition.Instance };
     }
 
     /// <summary>torchvision's stem: 7x7/2 conv, BN, activation, 3x3/2 max pool (conv1, bn1, relu, maxpool).</summary>
@@ -64,7 +65,7 @@ namespace Torchwright.Dsl.Blocks
         public override string Word => "resnet";
         public override string Summary => "7x7/2, BN, ReLU, maxpool";
         public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidth, ResNetFamily.Act };
-        public override IReadOnlyList<Family> Families => StemParts.ResNetOnly;
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
         public override StemIR? Read(StemContext stem)
@@ -104,7 +105,7 @@ namespace Torchwright.Dsl.Blocks
         public override string Word => "deep";
         public override string Summary => "three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool";
         public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidths, ResNetFamily.Act };
-        public override IReadOnlyList<Family> Families => StemParts.ResNetOnly;
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
         public override StemIR? Read(StemContext stem)
@@ -176,7 +177,7 @@ namespace Torchwright.Dsl.Blocks
         public override string Word => paper ? "rest_paper" : "rest";
         public override string Summary => paper ? "ResT paper: 7x7/2, BN, ReLU, maxpool, PA" : "ResT released code: 3x3/2, 3x3, 3x3/2, PA";
         public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidth };
-        public override IReadOnlyList<Family> Families => StemParts.RestOnly;
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.RestOnly;
         public override long Stride => 4;
         private string RuntimeType => paper ? "RestPaperStem" : "RestStem";
 
@@ -232,7 +233,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "none";
         public override string Summary => "VAN: stage 1 embeds patches";
-        public override IReadOnlyList<Family> Families => new[] { Family.ResNet, Family.Van };
+        public override IReadOnlyList<FamilyDefinition> Families => new FamilyDefinition[] { ResNetFamilyDefinition.Instance, VanFamilyDefinition.Instance };
         public override long Stride => 1;
 
         public override StemIR? Read(StemContext stem) => new StemIR(this, EquatableArray<long>.Empty, "relu");

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -24,7 +25,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string RuntimeType => "VanBlock";
         public override string Word => "van";
-        public override Family Family => Family.Van;
+        public override FamilyDefinition Family => VanFamilyDefinition.Instance;
         public override string Summary => "VAN large-kernel attention";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.MlpRatios, SharedFields.MlpRatio, LkaKernelField, LkaDilationField, LayerScaleField };
 
