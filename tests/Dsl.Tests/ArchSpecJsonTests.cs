@@ -132,7 +132,7 @@ arch Tiny {
                         var block = ir.Stages[s].Blocks[b];
                         var json = blocks[b];
                         var where = $"{ir.Name} {ir.Family.Block(s, b)}";
-                        Assert.Equal(block.Kind.RuntimeType, json.GetProperty("kind").GetString());
+                        Assert.Equal(block.Kind.KindName, json.GetProperty("kind").GetString());
                         Assert.Equal(block.InChannels, json.GetProperty("in_channels").GetInt64());
                         Assert.Equal(block.Width, json.GetProperty("width").GetInt64());
                         Assert.Equal(block.OutChannels, json.GetProperty("out_channels").GetInt64());

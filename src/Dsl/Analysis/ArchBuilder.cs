@@ -230,7 +230,7 @@ namespace Torchwright.Dsl.Analysis
                 };
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
-                // The arch-level word (or a stage word with none above it) is required even where only MHSA is built;
+                // The arch-level word (or a stage word with none above it) is required even where only self-attention is built;
                 // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
                 if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 if (previousStage != null) CheckDilationActs(previousStage, ctx);
@@ -277,7 +277,7 @@ namespace Torchwright.Dsl.Analysis
 
         /// <summary>"bottleneck blocks", "bottleneck and MHSA blocks": what a stage is built from, for messages.</summary>
         private static string Describe(StageIR stage) =>
-            string.Join(" and ", stage.Blocks.Select(b => b.Kind.Word ?? "MHSA").Distinct()) + " blocks";
+            string.Join(" and ", stage.Blocks.Select(b => b.Kind.Noun).Distinct()) + " blocks";
 
         /// <summary>
         /// Every per-stage list needs one entry per stage. When the stage count comes from this declaration's 'depths'
@@ -299,7 +299,8 @@ namespace Torchwright.Dsl.Analysis
             }
         }
 
-        /// <summary>Checks that need feature-map sizes: exact division by the strides, BoT's pooled maps, MHSA map size.</summary>
+        /// <summary>Checks that need feature-map sizes: the family's (kernels that need a larger map), exact division by the
+        /// strides, and each block kind's own (BoT's pooled maps and attention size).</summary>
         private void CheckSpatial(ArchitectureIR ir, CostReport costs)
         {
             ir.Family.CheckMaps(ir, costs, f);
@@ -329,21 +330,7 @@ namespace Torchwright.Dsl.Analysis
                     var path = ir.Family.Block(s, b);
                     while (layer < costs.Layers.Count && costs.Layers[layer].Path != path) layer++;
                     if (layer >= costs.Layers.Count) return;
-                    var x = costs.Layers[layer].Input;
-                    if (!(blk.Kind is BotDefinition)) continue;
-                    if (x.H < 1 || x.W < 1 || (blk.Stride > 1 && (x.H % 2 != 0 || x.W % 2 != 0)))
-                    {
-                        if (!HasNewErrors)
-                            diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(BotDefinition.MaskLocation(f, s), $"{stage.Name} block {b} (MHSA)", ir.Input,
-                                $"the block receives a {x.H}x{x.W} map and must pool it 2x2", total));
-                        continue;
-                    }
-                    long tokens = x.H * x.W;
-                    if (tokens > 1024)
-                    {
-                        double bytes = 4.0 * ((BotSettings)blk.Settings).Heads * tokens * tokens;
-                        diagnostics.Add(DiagnosticCatalog.LargeAttentionMap.Create(BotDefinition.MaskLocation(f, s), $"{stage.Name} block {b}", x.H, x.W, tokens, FormatBytes(bytes)));
-                    }
+                    blk.Kind.CheckInputMap(new BlockMapCheck(f, ir, s, b, costs.Layers[layer].Input, total, HasNewErrors));
                 }
             }
         }

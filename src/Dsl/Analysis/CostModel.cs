@@ -56,7 +56,7 @@ namespace Torchwright.Dsl.Analysis
                     var a = new CostSheet();
                     var input = x;
                     x = blk.Kind.Cost(a, blk, x);
-                    Row(family.Block(s, b), blk.Kind.RuntimeType, input, x, a);
+                    Row(family.Block(s, b), blk.Kind.KindName, input, x, a);
                 }
                 family.CostAfterBlocks(stage, x, Row);
                 stageOutputs.Add(x);

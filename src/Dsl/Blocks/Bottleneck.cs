@@ -11,7 +11,7 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly BottleneckDefinition Instance = new BottleneckDefinition();
 
-        public override string RuntimeType => "Bottleneck";
+        public override string KindName => "Bottleneck";
         public override string Word => "bottleneck";
         public override string Summary => "ResNet v1.5; ResNeXt with cardinality";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };

@@ -17,7 +17,7 @@ namespace Torchwright.Dsl.Blocks
 
         private const long Kernel = 3;
 
-        public override string RuntimeType => "CotBottleneck";
+        public override string KindName => "CotBottleneck";
         public override string Word => "cot";
         public override string Summary => "CoTNet; CoTNeXt with cardinality";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };

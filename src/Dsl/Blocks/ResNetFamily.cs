@@ -8,33 +8,42 @@ using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
 {
-    /// <summary>Fields read by more than one definition, declared once.</summary>
+    /// <summary>Fields read by more than one definition, declared once (their readers are derived: FieldCatalog).</summary>
     public static class SharedFields
     {
+        /// <summary>The divisor of <paramref name="width"/> nearest to <paramref name="heads"/> (for the fix in messages).</summary>
+        public static long DivisorNear(long width, long heads)
+        {
+            for (long d = 0; d < width; d++)
+            {
+                if (heads - d >= 1 && width % (heads - d) == 0) return heads - d;
+                if (width % (heads + d) == 0) return heads + d;
+            }
+            return 1;
+        }
+
         public static readonly FieldInfo Cardinality = new FieldInfo("cardinality", FieldType.Int, FieldScope.Both,
-            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1.",
-            ReadBy: "bottleneck, splat and cot blocks");
+            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1.");
 
         public static readonly FieldInfo HeadsList = new FieldInfo("heads", FieldType.IntList, FieldScope.Arch,
-            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest.",
-            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest.");
 
-        public static readonly FieldInfo Heads = new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads",
-            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+        public static readonly FieldInfo Heads = new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads");
 
-        public static readonly FieldInfo MlpRatios = new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4.",
-            ReadBy: "van and rest blocks");
+        public static readonly FieldInfo MlpRatios = new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4.");
 
-        public static readonly FieldInfo MlpRatio = new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios",
-            ReadBy: "van and rest blocks");
+        public static readonly FieldInfo MlpRatio = new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios");
     }
 
     /// <summary>
-    /// What the ResNet-family kinds (bottleneck, splat, cot and MHSA) share: the stage layout (MHSA by mask, projection
+    /// What the ResNet-family kinds (bottleneck, splat, cot and the self-attention slot) share: the stage layout (self-attention by mask, projection
     /// shortcut in the first block), the activation, channel attention after bn3 (SE-ResNet placement), and dilation.
     /// </summary>
     public static class ResNetFamily
     {
+        /// <summary>The ResNet-family kinds chosen by a word (their 3x3 conv is the self-attention slot's place).</summary>
+        private static IEnumerable<ResNetBlockDefinition> Hosts => Definitions.Blocks.OfType<ResNetBlockDefinition>();
+
         public static readonly string[] ShortcutWords = { "conv", "avgdown" };
         public static readonly string[] ActivationWords = { "relu", "silu", "gelu", "hardswish" };
 
@@ -44,17 +53,17 @@ namespace Torchwright.Dsl.Blocks
 
         public static readonly FieldInfo Act = new FieldInfo("act", FieldType.Word, FieldScope.Both,
             "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu.",
-            ActivationWords, ReadBy: "bottleneck, splat, cot and MHSA blocks and the resnet and deep stems");
+            ActivationWords, ReadBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
 
         public static readonly FieldInfo Attention = new FieldInfo("attention", FieldType.Word, FieldScope.Both,
-            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): " +
+            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): " +
             string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "bottleneck, splat and cot blocks");
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: KindText.Phrase(Hosts.Select(b => b.Word)));
 
         public static readonly FieldInfo MhsaAttention = new FieldInfo("mhsa_attention", FieldType.Word, FieldScope.Both,
-            "Channel attention of the stage's MHSA blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) +
+            "Channel attention of the stage's self-attention blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) +
             " or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block).",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every)");
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: KindText.Phrase(Definitions.SelfAttentions.Select(a => a.Noun)) + " (cN.mhsa / cN.mhsa_every)");
 
         public static readonly string[] AttentionAtWords = { "out", "spatial" };
 
@@ -64,7 +73,7 @@ namespace Torchwright.Dsl.Blocks
 
         public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
             "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1.",
-            ReadBy: "bottleneck and splat blocks");
+            ReadBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
         public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
 
@@ -128,7 +137,8 @@ namespace Torchwright.Dsl.Blocks
     }
 
     /// <summary>
-    /// A convolutional ResNet-family kind. Its stage is built here for all of them: which blocks become MHSA (by mask),
+    /// A convolutional ResNet-family kind. Its stage is built here for all of them: which blocks take the self-attention
+    /// slot (by mask, of the kind cN.self_attn names),
     /// the activation, channel attention, dilation and the first block's shortcut are read where they have an effect;
     /// the kind reads its own settings through <see cref="ReadSettings"/> when the stage has a block of this kind.
     /// </summary>
@@ -149,32 +159,33 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            var mask = BotDefinition.Mask(stage);
-            bool anyConv = mask.Any(m => !m), anyMhsa = mask.Any(m => m);
+            var mask = SelfAttentionSlot.Read(stage);
+            bool anyConv = mask.Any(m => !m), anySlot = mask.Any(m => m);
 
-            string act = f.BothWord(s, "act") ?? "relu";
+            string act = f.BothWord(s, ResNetFamily.Act.Name) ?? "relu";
 
             BlockSettings? conv = null;
             if (anyConv && (conv = ReadSettings(stage)) == null) return null;
-            BlockSettings? bot = null;
-            if (anyMhsa && (bot = BotDefinition.Instance.ReadSettings(stage, mask)) == null) return null;
+            SelfAttentionDefinition? slot = null;
+            BlockSettings? slotSettings = null;
+            if (anySlot && (slotSettings = (slot = SelfAttentionSlot.KindOf(stage)).Read(stage, mask)) == null) return null;
 
-            // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the MHSA blocks' own.
-            ChannelAttentionIR? attention = null, mhsaAttention = null;
+            // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the self-attention blocks' own.
+            ChannelAttentionIR? attention = null, slotAttention = null;
             bool spatial = false;
-            if (anyConv && f.BothWord(s, "attention") is string word && word != "none")
+            if (anyConv && f.BothWord(s, ResNetFamily.Attention.Name) is string word && word != "none")
             {
-                spatial = (f.BothWord(s, "attention_at") ?? "out") == "spatial";
+                spatial = (f.BothWord(s, ResNetFamily.AttentionAt.Name) ?? "out") == "spatial";
                 if (spatial && !TakesSpatialAttention)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, "attention_at"), stage.Name, "attention_at", "spatial",
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, ResNetFamily.AttentionAt.Name), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
                         $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
                     return null;
                 }
                 if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
             }
-            if (anyMhsa && f.BothWord(s, "mhsa_attention") is string mhsaWord && mhsaWord != "none"
-                && (mhsaAttention = Definitions.ChannelAttention(mhsaWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
+            if (anySlot && f.BothWord(s, ResNetFamily.MhsaAttention.Name) is string slotWord && slotWord != "none"
+                && (slotAttention = Definitions.ChannelAttention(slotWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
                 return null;
 
             // torchvision's previous_dilation: the stage's dilation acts on its blocks after the first and on the next
@@ -182,38 +193,37 @@ namespace Torchwright.Dsl.Blocks
             // once the next stage is built (ArchBuilder reports a dilation that acts nowhere).
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
-            if (f.Has(stage.StagePath("dilation")))
+            var dilationPath = stage.StagePath(ResNetFamily.Dilation.Name);
+            if (f.Has(dilationPath))
             {
-                dilation = f.Int(stage.StagePath("dilation"), 1);
-                if (!f.InRange(dilation, 1, 16, f.LocationOf(stage.StagePath("dilation")), "dilation", stage.Name)) return null;
+                dilation = f.Int(dilationPath, 1);
+                if (!f.InRange(dilation, 1, 16, f.LocationOf(dilationPath), ResNetFamily.Dilation.Name, stage.Name)) return null;
                 if (dilation != 1 && dilatedBlocks && !TakesDilation)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(stage.StagePath("dilation")), stage.Name, "dilation", dilation,
-                        $"{Word} blocks have no dilated form; use bottleneck or splat blocks, or dilation 1"));
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(dilationPath), stage.Name, ResNetFamily.Dilation.Name, dilation,
+                        $"{Word} blocks have no dilated form; use {KindText.Phrase(Definitions.Blocks.OfType<ResNetBlockDefinition>().Where(b => b.TakesDilation).Select(b => b.Word), conjunction: "or")}, or dilation 1"));
                     return null;
                 }
                 stage.DilationRead = true;
             }
             stage.DilationActsHere = dilatedBlocks && TakesDilation;
-            stage.FirstBlockUndilated = mask[0] ? "an MHSA block" : TakesDilation ? null : $"a {Word} block, which has no dilated form";
+            stage.FirstBlockUndilated = mask[0] ? slot!.ABlock : TakesDilation ? null : $"a {Word} block, which has no dilated form";
             long firstDilation = stage.FirstBlockUndilated != null ? 1 : stage.PreviousDilation;
             stage.Dilation = dilation;
 
             var shortcut = ShortcutKind.Conv;
             if (stage.Stride != 1 || stage.InChannels != stage.OutChannels)
-                shortcut = (f.BothWord(s, "shortcut") ?? "conv") == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
+                shortcut = (f.BothWord(s, ResNetFamily.Shortcut.Name) ?? "conv") == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
 
             var blocks = new List<BlockIR>(stage.Depth);
             long inC = stage.InChannels;
             for (int b = 0; b < stage.Depth; b++)
             {
                 long st = b == 0 ? stage.Stride : 1;
-                var options = mask[b]
-                    ? new BlockOptionsIR(act, mhsaAttention, 1)
-                    : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial);
-                var kind = mask[b] ? (BlockDefinition)BotDefinition.Instance : this;
-                blocks.Add(new BlockIR(kind, inC, stage.Width, stage.OutChannels, st, mask[b] ? bot! : conv!, options,
-                    shortcut));
+                var block = mask[b]
+                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1), shortcut)
+                    : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial), shortcut);
+                blocks.Add(block);
                 inC = stage.OutChannels;
             }
             return blocks;

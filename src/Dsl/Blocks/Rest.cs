@@ -20,7 +20,7 @@ namespace Torchwright.Dsl.Blocks
 
         public static readonly FieldInfo QkvBiasField = new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Arch, "Bias on ResT's q and kv projections. Default true.", ReadBy: "rest blocks");
 
-        public override string RuntimeType => "RestBlock";
+        public override string KindName => "RestBlock";
         public override string Word => "rest";
         public override FamilyDefinition Family => RestFamilyDefinition.Instance;
         public override string Summary => "ResT efficient MSA";
@@ -42,7 +42,7 @@ namespace Torchwright.Dsl.Blocks
                 !f.InRange(sr, 1, 64, f.StageLocation(s, "sr_ratio", "sr_ratios"), "sr_ratio", stage.Name))
                 return null;
             if (stage.Width % heads != 0)
-                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.StageLocation(s, "heads", "heads"), stage.Name + " EMSA", heads, stage.Width, BotDefinition.DivisorNear(stage.Width, heads)));
+                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.StageLocation(s, "heads", "heads"), stage.Name + " EMSA", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
             var settings = new RestSettings(heads, mlp, sr, f.Bool("qkv_bias", true));
             var blocks = new List<BlockIR>(stage.Depth);
             for (int b = 0; b < stage.Depth; b++)

@@ -23,7 +23,7 @@ namespace Torchwright.Dsl.Blocks
             "With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d). Default false.",
             ReadBy: "the strided first block of a splat stage with avd = true");
 
-        public override string RuntimeType => "SplitAttnBottleneck";
+        public override string KindName => "SplitAttnBottleneck";
         public override string Word => "splat";
         public override string Summary => "ResNeSt split attention";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality, RadixField, AvdField, AvdFirstField };

@@ -23,7 +23,7 @@ namespace Torchwright.Dsl.Blocks
         public static readonly FieldInfo LayerScaleField = new FieldInfo("layer_scale", FieldType.Float, FieldScope.Arch,
             "Initial value of VAN's layer-scale parameters. Default 0.01.", ReadBy: "van blocks");
 
-        public override string RuntimeType => "VanBlock";
+        public override string KindName => "VanBlock";
         public override string Word => "van";
         public override FamilyDefinition Family => VanFamilyDefinition.Instance;
         public override string Summary => "VAN large-kernel attention";

@@ -75,7 +75,7 @@ namespace Torchwright.Dsl.Emit
         {
             var members = new List<(string, string)>
             {
-                ("kind", Str(b.Kind.RuntimeType)),
+                ("kind", Str(b.Kind.KindName)),
                 ("in_channels", Int(b.InChannels)),
                 ("width", Int(b.Width)),
                 ("out_channels", Int(b.OutChannels)),

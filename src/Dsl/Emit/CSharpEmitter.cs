@@ -229,7 +229,7 @@ namespace Torchwright.Dsl.Emit
                 var shape = c.StageOutputs[s];
                 long p = 0, m = 0;
                 foreach (var l in c.Layers.Where(l => StageOf(ir, l.Path) == s)) { p += l.Params; m += l.Macs; }
-                var kinds = string.Join("+", stage.Blocks.Select(b => b.Kind.RuntimeType).Distinct());
+                var kinds = string.Join("+", stage.Blocks.Select(b => b.Kind.KindName).Distinct());
                 w.Line($"/// <item><term>{stage.Name} ({ir.Family.Stage(s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
             }
             w.Line("/// </list>");

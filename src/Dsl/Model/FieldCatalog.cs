@@ -13,9 +13,12 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>
     /// One settable field of an architecture. <see cref="PerStage"/> names the per-stage list that a stage value
-    /// overrides; <see cref="ReadBy"/> says which kinds read it (for "has no effect" messages; empty for general fields).
+    /// overrides; <see cref="ReadBy"/> says which kinds read it (for "has no effect" messages; empty for general fields, and
+    /// derived from the definitions that list the field where they left it empty). <see cref="Alternative"/> names the
+    /// field that sets the same thing another way (cN.mhsa and cN.mhsa_every): a derived architecture's one replaces an
+    /// inherited other instead of clashing with it.
     /// </summary>
-    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null, string ReadBy = "");
+    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null, string ReadBy = "", string? Alternative = null);
 
     /// <summary>
     /// Every field the language knows: the general ones below, then each stem's, block kind's and channel-attention
@@ -24,7 +27,7 @@ namespace Torchwright.Dsl.Model
     /// </summary>
     public static class FieldCatalog
     {
-        public static string[] BlockWords => Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word!).ToArray();
+        public static string[] BlockWords => Definitions.Blocks.Select(b => b.Word).ToArray();
         public static string[] StemWords => Definitions.Stems.Select(s => s.Word).ToArray();
 
         private static readonly FieldInfo[] General =
@@ -33,7 +36,7 @@ namespace Torchwright.Dsl.Model
             new FieldInfo("classes", FieldType.Int, FieldScope.Arch, "Classifier outputs; 0 drops the head (features only). Default 1000."),
             new FieldInfo("width", FieldType.Float, FieldScope.Arch, "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8. Default 1.0."),
             new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: " + string.Join(", ", Definitions.Stems.Select(s => s.Word + " (" + s.Summary + ")")) + ".", StemWords),
-            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: " + string.Join(", ", Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word + " (" + b.Summary + ")")) + ".", BlockWords),
+            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: " + string.Join(", ", Definitions.Blocks.Select(b => b.Word + " (" + b.Summary + ")")) + ".", BlockWords),
             new FieldInfo("depths", FieldType.IntList, FieldScope.Arch, "Blocks per stage; its length sets the number of stages (named c2, c3, ...)."),
             new FieldInfo("depth", FieldType.Int, FieldScope.Stage, "Blocks in this stage.", PerStage: "depths"),
             new FieldInfo("widths", FieldType.IntList, FieldScope.Arch, "Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages."),
@@ -50,19 +53,26 @@ namespace Torchwright.Dsl.Model
 
         public static readonly FieldInfo[] All = Compose();
 
-        /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions once.</summary>
+        /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions
+        /// once. A definition's field without its own ReadBy is read by the block kinds that list it.</summary>
         private static FieldInfo[] Compose()
         {
             var list = new List<FieldInfo>(General.Concat(Regularization.Fields));
             var seen = new HashSet<(string, FieldScope)>(list.Select(f => (f.Name, f.Scope)));
+            var readers = Definitions.Blocks.SelectMany(b => b.Fields.Select(f => (Field: f, b.Noun)))
+                .Concat(Definitions.SelfAttentions.SelectMany(a => a.Fields.Select(f => (Field: f, a.Noun))))
+                .ToLookup(r => r.Field, r => r.Noun);
             void Add(IEnumerable<FieldInfo> fields)
             {
                 foreach (var f in fields)
-                    if (seen.Add((f.Name, f.Scope))) list.Add(f);
+                    if (seen.Add((f.Name, f.Scope)))
+                        list.Add(f.ReadBy.Length == 0 && readers.Contains(f) ? f with { ReadBy = KindText.Phrase(readers[f]) } : f);
             }
             foreach (var s in Definitions.Stems) Add(s.Fields);
             Add(ResNetFamily.Fields);
+            Add(SelfAttentionSlot.Fields);
             foreach (var b in Definitions.Blocks) Add(b.Fields);
+            foreach (var a in Definitions.SelfAttentions) Add(a.Fields);
             foreach (var a in Definitions.ChannelAttentions) Add(a.Fields);
             return list.ToArray();
         }

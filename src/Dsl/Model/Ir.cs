@@ -33,7 +33,7 @@ namespace Torchwright.Dsl.Model
     /// stochastic-depth rate (set by the builder once the network's block count is known; see <see cref="Regularization"/>).
     /// </summary>
     public sealed record BlockIR(
-        BlockDefinition Kind,
+        BlockKind Kind,
         long InChannels, long Width, long OutChannels, long Stride,
         BlockSettings Settings,
         BlockOptionsIR Options,
