@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -89,10 +90,13 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, Shape input)
         {
             var s = (BotSettings)b.Settings;
-            string qk = s.QkHeadDim != b.Width / s.Heads ? $", qkHeadDim: {s.QkHeadDim}" : "";
-            string stride = b.Stride != 1 ? $", stride: {b.Stride}" : "";
-            return $"new {ResNetFamily.RuntimeBlocks}.MultiHeadSelfAttention2d(\"mhsa\", {b.Width}, {s.Heads}, {input.H}, {input.W}{qk}{stride})";
+            var args = new List<(string, string)> { ("name", "\"mhsa\""), ("dim", I(b.Width)), ("heads", I(s.Heads)), ("height", I(input.H)), ("width", I(input.W)) };
+            if (s.QkHeadDim != b.Width / s.Heads) args.Add(("qkHeadDim", I(s.QkHeadDim)));
+            if (b.Stride != 1) args.Add(("stride", I(b.Stride)));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.MultiHeadSelfAttention2d", args);
         }
+
+        private static string I(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -40,7 +42,7 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public override string Create(BlockIR b, string name, Shape input) =>
-            $"new {ResNetFamily.RuntimeBlocks}.Bottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BottleneckSettings)b.Settings).Cardinality}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.Bottleneck", ResNetFamily.Arguments(b, name, ("groups", ((BottleneckSettings)b.Settings).Cardinality.ToString(CultureInfo.InvariantCulture))));
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

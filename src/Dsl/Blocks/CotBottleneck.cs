@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -70,8 +72,8 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             long g = ((CotSettings)b.Settings).Cardinality;
-            return $"new {ResNetFamily.RuntimeBlocks}.CotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, " +
-                   (g != 1 ? $"cardinality: {g}, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            var own = g != 1 ? new[] { ("cardinality", g.ToString(CultureInfo.InvariantCulture)) } : new (string, string)[0];
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.CotBottleneck", ResNetFamily.Arguments(b, name, own));
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

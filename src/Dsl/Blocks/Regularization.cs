@@ -55,8 +55,6 @@ namespace Torchwright.Dsl.Blocks
             return false;
         }
 
-        /// <summary>", dropPath: r" for a block with a rate, else "" (code for rate-0 blocks stays as it was).</summary>
-        public static string DropPathArgument(BlockIR b) => b.DropPath == 0 ? "" : ", dropPath: " + CSharpLiteral.Double(b.DropPath);
 
         /// <summary>
         /// <c>[x.item() for x in torch.linspace(0, end, count)]</c> bit for bit: float32, as PyTorch 1.13's CPU kernel

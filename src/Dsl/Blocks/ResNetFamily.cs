@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
@@ -107,19 +109,41 @@ namespace Torchwright.Dsl.Blocks
             if (b.Options.Attention is ChannelAttentionIR at && b.Options.AttentionAtSpatial) at.Kind.Cost(a, at, b.Width);
         }
 
-        public const string RuntimeBlocks = "global::Torchwright.Runtime.Blocks";
+        /// <summary>The alias every generated file declares for Torchwright.Runtime.Blocks (CSharpEmitter.Aliases).</summary>
+        public const string RuntimeBlocks = "Blocks";
 
-        public static string ShortcutArgument(BlockIR b) => $"{RuntimeBlocks}.ShortcutKind.{b.Shortcut}";
-
-        /// <summary>", options: new BlockOptions(...)" when the block's options differ from the defaults, else "" (the zoo's code is unchanged).</summary>
-        public static string OptionsArgument(BlockIR b)
+        /// <summary>
+        /// The named arguments of a ResNet-family bottleneck: name, channels and stride, the kind's own
+        /// (<paramref name="own"/>), the shortcut, and the options and stochastic-depth rate where they differ from the defaults.
+        /// </summary>
+        public static IEnumerable<(string, string)> Arguments(BlockIR b, string name, params (string, string)[] own)
         {
-            var o = b.Options;
-            if (o == BlockOptionsIR.Default) return "";
-            var at = o.Attention;
-            return $", options: new {RuntimeBlocks}.BlockOptions({RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}, " +
-                   $"{RuntimeBlocks}.ChannelAttentionKind.{(at == null ? "None" : at.Kind.RuntimeKind)}, {at?.Channels ?? 0}, {at?.Kernel ?? 0}, {o.Dilation}" +
-                   (o.AttentionAtSpatial ? $", {RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv)" : ")");
+            yield return ("name", name);
+            yield return ("inChannels", b.InChannels.ToString(CultureInfo.InvariantCulture));
+            yield return ("width", b.Width.ToString(CultureInfo.InvariantCulture));
+            yield return ("outChannels", b.OutChannels.ToString(CultureInfo.InvariantCulture));
+            yield return ("stride", b.Stride.ToString(CultureInfo.InvariantCulture));
+            foreach (var a in own) yield return a;
+            yield return ("shortcut", $"{RuntimeBlocks}.ShortcutKind.{b.Shortcut}");
+            if (Options(b.Options) is string options) yield return ("options", options);
+            if (b.DropPath != 0) yield return ("dropPath", CSharpLiteral.Double(b.DropPath));
+        }
+
+        /// <summary><c>new Blocks.BlockOptions(...)</c> naming the members that differ from the defaults; null for the defaults.</summary>
+        private static string? Options(BlockOptionsIR o)
+        {
+            if (o == BlockOptionsIR.Default) return null;
+            var members = new List<(string, string)>();
+            if (o.Activation != BlockOptionsIR.Default.Activation) members.Add(("Activation", $"{RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}"));
+            if (o.Attention is ChannelAttentionIR at)
+            {
+                members.Add(("Attention", $"{RuntimeBlocks}.ChannelAttentionKind.{at.Kind.RuntimeKind}"));
+                if (at.Channels != 0) members.Add(("AttentionChannels", at.Channels.ToString(CultureInfo.InvariantCulture)));
+                if (at.Kernel != 0) members.Add(("AttentionKernel", at.Kernel.ToString(CultureInfo.InvariantCulture)));
+            }
+            if (o.Dilation != 1) members.Add(("Dilation", o.Dilation.ToString(CultureInfo.InvariantCulture)));
+            if (o.AttentionAtSpatial) members.Add(("Position", $"{RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv"));
+            return CSharpLiteral.New($"{RuntimeBlocks}.BlockOptions", members);
         }
 
         /// <summary>Spec members of the options (reference_nets.py builds the same blocks from them).</summary>

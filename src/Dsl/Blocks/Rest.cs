@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
@@ -83,8 +84,15 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (RestSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.RestBlock({name}, {b.Width}, {s.Heads}, {s.MlpRatio}, {s.SrRatio}, {(s.QkvBias ? "true" : "false")}{Regularization.DropPathArgument(b)})";
+            var args = new List<(string, string)>
+            {
+                ("name", name), ("dim", I(b.Width)), ("heads", I(s.Heads)), ("mlpRatio", I(s.MlpRatio)), ("srRatio", I(s.SrRatio)), ("qkvBias", CSharpLiteral.Bool(s.QkvBias)),
+            };
+            if (b.DropPath != 0) args.Add(("dropPath", CSharpLiteral.Double(b.DropPath)));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.RestBlock", args);
         }
+
+        private static string I(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

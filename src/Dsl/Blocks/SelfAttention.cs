@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
@@ -96,7 +97,7 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public override string Create(BlockIR b, string name, Shape input) =>
-            $"new {ResNetFamily.RuntimeBlocks}.SelfAttnBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {Slot.Create(b, input)}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.SelfAttnBottleneck", ResNetFamily.Arguments(b, name, ("attention", Slot.Create(b, input))));
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b) => Slot.Spec(b).Concat(ResNetFamily.OptionsSpec(b));
     }

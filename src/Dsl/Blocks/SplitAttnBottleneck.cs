@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
 
@@ -80,8 +82,14 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (SplitAttnSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Radix}, {s.Cardinality}, {(s.Avd ? "true" : "false")}, " +
-                   (s.AvdFirst ? "avdFirst: true, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            var own = new List<(string, string)>
+            {
+                ("radix", s.Radix.ToString(CultureInfo.InvariantCulture)),
+                ("cardinality", s.Cardinality.ToString(CultureInfo.InvariantCulture)),
+                ("avd", CSharpLiteral.Bool(s.Avd)),
+            };
+            if (s.AvdFirst) own.Add(("avdFirst", "true"));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck", ResNetFamily.Arguments(b, name, own.ToArray()));
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

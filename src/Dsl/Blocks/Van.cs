@@ -87,8 +87,16 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (VanSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.VanBlock({name}, {b.Width}, {s.MlpRatio}, {s.LkaKernel}, {s.LkaDilation}, {CSharpLiteral.Double(s.LayerScale)}{Regularization.DropPathArgument(b)})";
+            var args = new List<(string, string)>
+            {
+                ("name", name), ("dim", I(b.Width)), ("mlpRatio", I(s.MlpRatio)), ("lkaKernel", I(s.LkaKernel)), ("lkaDilation", I(s.LkaDilation)),
+                ("layerScale", CSharpLiteral.Double(s.LayerScale)),
+            };
+            if (b.DropPath != 0) args.Add(("dropPath", CSharpLiteral.Double(b.DropPath)));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.VanBlock", args);
         }
+
+        private static string I(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

@@ -24,7 +24,7 @@ namespace Torchwright.Dsl.Emit
         public static string EmitArchitecture(CheckedArchitecture arch, string className, EmitOptions options)
         {
             var w = Header(options);
-            w.Open($"namespace {options.Namespace}");
+            OpenNamespace(w, options);
             WriteClass(w, arch, className, options.Accessibility);
             w.Close();
             return w.ToString();
@@ -37,12 +37,12 @@ namespace Torchwright.Dsl.Emit
         public static string EmitSweep(CheckedSweep sweep, string className, EmitOptions options)
         {
             var w = Header(options);
-            w.Open($"namespace {options.Namespace}");
+            OpenNamespace(w, options);
             var classNames = VariantClassNames(sweep, className);
             w.Line($"/// <summary>Sweep <c>{sweep.Info.Name}</c> over <c>{sweep.Info.Base}</c>: {sweep.Variants.Count} variants (axes: {Xml(string.Join(", ", sweep.Info.Axes))}).</summary>");
             w.Open($"{options.Accessibility} static partial class {className}");
             w.Line("/// <summary>One grid point: its stable name, compile-time costs and a factory.</summary>");
-            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> Create);");
+            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<nn.Module<Tensor, Tensor>> Create);");
             w.Line();
             w.Line("/// <summary>The variants in grid order (last axis fastest).</summary>");
             w.Open("public static readonly global::System.Collections.Generic.IReadOnlyList<Variant> Variants = new Variant[]");
@@ -167,6 +167,29 @@ namespace Torchwright.Dsl.Emit
         /// <summary>The members of a sweep's static class.</summary>
         public static readonly IReadOnlyCollection<string> SweepMemberNames = new[] { "Variant", "Variants", "InvalidVariants" };
 
+        /// <summary>
+        /// The using aliases every generated file declares inside its namespace, so each Runtime and TorchSharp type is
+        /// spelled once, as a hand-written module would import it, and never collides with the user's types: a declaration
+        /// that would generate a type of one of these names is refused (<see cref="GeneratedNames"/>, TW0030).
+        /// </summary>
+        public static readonly IReadOnlyList<(string Alias, string Target)> Aliases = new[]
+        {
+            ("Blocks", "global::Torchwright.Runtime.Blocks"),
+            ("Modules", "global::TorchSharp.Modules"),
+            ("Runtime", "global::Torchwright.Runtime.CompilerServices"),
+            ("Tensor", "global::TorchSharp.torch.Tensor"),
+            ("nn", "global::TorchSharp.torch.nn"),
+            ("torch", "global::TorchSharp.torch"),
+        };
+
+        private static void OpenNamespace(CodeWriter w, EmitOptions options)
+        {
+            w.Open($"namespace {options.Namespace}");
+            foreach (var (alias, target) in Aliases)
+                w.Line($"using {alias} = {target};");
+            w.Line();
+        }
+
         private static CodeWriter Header(EmitOptions options)
         {
             var w = new CodeWriter();
@@ -185,7 +208,7 @@ namespace Torchwright.Dsl.Emit
             var ir = arch.Ir;
             var c = arch.Costs;
             WriteDocSummary(w, arch);
-            w.Open($"{accessibility} sealed partial class {className} : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>");
+            w.Open($"{accessibility} sealed partial class {className} : nn.Module<Tensor, Tensor>");
             WriteConstants(w, arch);
             WriteFeaturesRecord(w, ir);
             var parts = Components(arch);
@@ -207,7 +230,7 @@ namespace Torchwright.Dsl.Emit
             }
             foreach (var p in parts)
                 w.Line($"register_module({Str(p.Name)}, {p.Field});");
-            w.Line($"global::Torchwright.Runtime.CompilerServices.Init.{ir.Family.InitMethod}(this);");
+            w.Line($"Runtime.Init.{ir.Family.InitMethod}(this);");
             w.Close();
             w.Line();
             WriteForward(w, ir, className);
@@ -282,7 +305,7 @@ namespace Torchwright.Dsl.Emit
         private static void WriteFeaturesRecord(CodeWriter w, ArchitectureIR ir)
         {
             w.Line("/// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>");
-            var args = string.Join(", ", ir.Stages.Select(s => "global::TorchSharp.torch.Tensor " + Pascal(s.Name)));
+            var args = string.Join(", ", ir.Stages.Select(s => "Tensor " + Pascal(s.Name)));
             w.Line($"public sealed record Features({args});");
             w.Line();
         }
@@ -290,7 +313,7 @@ namespace Torchwright.Dsl.Emit
         /// <summary>A registered submodule; <see cref="Items"/> lists a container's children, one per line.</summary>
         private sealed record Component(string Name, string Field, string Type, string Create, IReadOnlyList<string>? Items = null);
 
-        private const string NN = "global::TorchSharp.torch.nn";
+        private const string NN = "nn";
 
         /// <summary>The top-level submodules in registration order, named as the reference implementations name them.</summary>
         /// <param name="withBlocks">False when only the components' names are wanted (name checks over thousands of
@@ -315,17 +338,17 @@ namespace Torchwright.Dsl.Emit
             foreach (var p in family.PoolParts(last))
                 Add(p.Name, p.Type, p.Create, p.Items);
             if (ir.Classes > 0)
-                Add(family.Head, "global::TorchSharp.Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
+                Add(family.Head, "Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
             return list;
         }
 
         /// <summary>Wraps a part's construction so a failure names the architecture and the part (ModuleBuildException).</summary>
         private static string Part(string arch, string part, string create) =>
-            $"global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
+            $"Runtime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {
-            const string T = "global::TorchSharp.torch.Tensor";
+            const string T = "Tensor";
             bool hasStem = ir.HasStem;
             var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
 
@@ -333,7 +356,7 @@ namespace Torchwright.Dsl.Emit
             // does; the caller's input is never freed.
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
-            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
             w.Line("CheckInput(input);");
             w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
@@ -345,7 +368,7 @@ namespace Torchwright.Dsl.Emit
             // forward_features keeps and returns every stage output; only the stem output is freed.
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
-            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
             w.Line("CheckInput(input);");
             w.Line($"{T}[] outputs = new {T}[{stages.Count}];");
             if (hasStem)
@@ -383,7 +406,7 @@ namespace Torchwright.Dsl.Emit
             ir.Family.WritePool(w);
             // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
             if (ir.Dropout > 0)
-                w.Line($"x = global::TorchSharp.torch.nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
+                w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
             w.Line(ir.Classes > 0 ? $"return {Field(ir.Family.Head)}.call(x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();
@@ -402,7 +425,7 @@ namespace Torchwright.Dsl.Emit
                 var path = ir.Family.Block(s, b);
                 why = ir.Stages[s].Blocks[b].Kind.FixedInputHint(arch.Costs.Layers.First(l => l.Path == path), ir.Input);
             }
-            w.Open("private static void CheckInput(global::TorchSharp.torch.Tensor input)");
+            w.Open("private static void CheckInput(Tensor input)");
             w.Line("long[] shape = input.shape;");
             string cond = $"shape.Length != 4 || shape[1] != {ir.Input.C}" + (fixedSize ? $" || shape[2] != {ir.Input.H} || shape[3] != {ir.Input.W}" : "");
             w.Open($"if ({cond})");

@@ -14,7 +14,8 @@ namespace Torchwright.Dsl.Emit
     /// </summary>
     public static class GeneratedNames
     {
-        private sealed record Claim(string Owner, SourceLocation Location);
+        /// <summary>Who generates a type name, and where (a source location, or a description for the generated code's own names).</summary>
+        private sealed record Claim(string Owner, object Location);
 
         /// <summary>Attributed classes keep the user's class name and namespace; only .arch declarations are named here.</summary>
         public static bool IsAttributeDeclaration(SourceLocation location) => location.Path.EndsWith(".cs", StringComparison.OrdinalIgnoreCase);
@@ -28,6 +29,10 @@ namespace Torchwright.Dsl.Emit
                 .OrderBy(d => d.Location.Path, StringComparer.Ordinal).ThenBy(d => d.Location.Start)
                 .ToList();
             var claims = new Dictionary<string, Claim>(StringComparer.Ordinal);
+            // The generated files' own using aliases (CSharpEmitter.Aliases) take their names first: a type of that name
+            // in the namespace would hide the alias from the generated code.
+            foreach (var (alias, target) in CSharpEmitter.Aliases)
+                claims[alias] = new Claim($"the generated code's using alias for {target.Substring("global::".Length)}", "the top of every generated namespace");
             var keptArchs = new HashSet<int>();
             var keptSweeps = new HashSet<int>();
             foreach (var d in decls)

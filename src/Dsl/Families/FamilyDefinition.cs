@@ -133,9 +133,9 @@ namespace Torchwright.Dsl.Families
     /// <summary>Names and pieces the families' emitted code shares.</summary>
     internal static class FamilyCode
     {
-        public const string NN = "global::TorchSharp.torch.nn";
-        public const string T = "global::TorchSharp.torch.Tensor";
-        public const string Blocks = "global::Torchwright.Runtime.Blocks";
+        public const string NN = "nn";
+        public const string T = "Tensor";
+        public const string Blocks = "Blocks";
 
         public static string Field(string name) => CSharpEmitter.Identifier(name);
 
