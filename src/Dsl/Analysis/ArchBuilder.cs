@@ -52,7 +52,7 @@ namespace Torchwright.Dsl.Analysis
             try { costs = CostModel.Analyze(ir); }
             catch (OverflowException)
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("input"), ir.Name, "input", ir.Input.ToString(),
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.Input), ir.Name, FieldCatalog.Input.Name, ir.Input.ToString(),
                     "the parameter or MAC count exceeds 64 bits; use a smaller input or narrower stages"));
                 return (null, null);
             }
@@ -93,20 +93,21 @@ namespace Torchwright.Dsl.Analysis
 
         private bool InRange(long value, long min, long max, SourceLocation at, string what, string owner) => f.InRange(value, min, max, at, what, owner);
 
-        /// <summary>The per-stage lists: each needs one entry per stage.</summary>
-        private static readonly string[] PerStageLists = { "widths", "outs", "strides", "heads", "mlp_ratios", "sr_ratios", "patch_kernels" };
+        /// <summary>The per-stage lists (every stage field's PerStage but depths, which sets the count): each needs one entry per stage.</summary>
+        private static IEnumerable<string> PerStageLists =>
+            FieldCatalog.All.Where(x => x.Scope == FieldScope.Stage && x.PerStage != null && x.PerStage != FieldCatalog.Depths.List.Name).Select(x => x.PerStage!).Distinct();
 
         // ---- building -----------------------------------------------------------------------------
 
         private ArchitectureIR? BuildIr()
         {
-            var depths = f.List("depths");
+            var depths = f.List(FieldCatalog.Depths.List.Name);
             if (depths == null)
             {
-                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "depths", "add e.g. 'depths = [3, 4, 6, 3]' (one entry per stage)"));
+                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Depths.List.Name, "add e.g. 'depths = [3, 4, 6, 3]' (one entry per stage)"));
                 return null;
             }
-            if (!InRange(depths.Length, 1, MaxStages, LocationOf("depths"), "the number of stages", arch.Name)) return null;
+            if (!InRange(depths.Length, 1, MaxStages, f.LocationOf(FieldCatalog.Depths.List), "the number of stages", arch.Name)) return null;
             int n = depths.Length;
 
             CheckListLengths(n);
@@ -123,11 +124,11 @@ namespace Torchwright.Dsl.Analysis
             FamilyDefinition? family = null;
             for (int s = 0; s < n; s++)
             {
-                blockPaths[s] = Has(StagePath(s, "block")) ? StagePath(s, "block") : "block";
+                blockPaths[s] = Has(StagePath(s, FieldCatalog.Block.Name)) ? StagePath(s, FieldCatalog.Block.Name) : FieldCatalog.Block.Name;
                 var word = f.PeekWord(blockPaths[s]);
                 if (word == null)
                 {
-                    diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "block", "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
+                    diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Block.Name, "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
                     return null;
                 }
                 var kind = Definitions.Block(word)!;
@@ -135,22 +136,22 @@ namespace Torchwright.Dsl.Analysis
                 if (family == null) family = kind.Family;
                 else if (kind.Family != family)
                 {
-                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.BothLocation(s, "block"), FieldCatalog.StageName(s), word, kind.Family.Name, family.Name));
+                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.LocationOf(FieldCatalog.Block, s), FieldCatalog.StageName(s), word, kind.Family.Name, family.Name));
                     return null;
                 }
             }
             var fam0 = family!;
 
-            if (!Has("widths"))
+            if (!f.Has(FieldCatalog.Widths.List))
             {
-                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "widths", "add e.g. 'widths = [64, 128, 256, 512]' (one entry per stage)"));
+                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Widths.List.Name, "add e.g. 'widths = [64, 128, 256, 512]' (one entry per stage)"));
                 return null;
             }
 
             // Input.
             Shape input = new Shape(3, 224, 224);
             bool inputDeclared = false;
-            if (f.Dims("input") is DimsValue dims)
+            if (f.Dims(FieldCatalog.Input.Name) is DimsValue dims)
             {
                 var d = dims.Dims;
                 input = d.Count == 3 ? new Shape(d[0], d[1], d[2]) : new Shape(3, d[0], d[1]);
@@ -161,26 +162,26 @@ namespace Torchwright.Dsl.Analysis
                     !InRange(input.W, 1, MaxSpatial, at, "input width", arch.Name)) return null;
             }
 
-            double mult = f.Float("width", 1.0);
+            double mult = f.Get(FieldCatalog.WidthMultiplier);
             if (!(mult > 0 && mult <= 16))
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("width"), arch.Name, "width", mult, "a width multiplier must be in (0, 16]"));
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.WidthMultiplier), arch.Name, FieldCatalog.WidthMultiplier.Name, mult, "a width multiplier must be in (0, 16]"));
                 return null;
             }
             long Scale(long c) => mult == 1.0 ? c : Math.Max(8, (long)(c * mult + 4) / 8 * 8);
 
-            long classes = f.Int("classes", 1000);
-            InRange(classes, 0, 1 << 20, LocationOf("classes"), "classes", arch.Name);
+            long classes = f.Get(FieldCatalog.Classes);
+            InRange(classes, 0, 1 << 20, f.LocationOf(FieldCatalog.Classes), FieldCatalog.Classes.Name, arch.Name);
 
             // Stem.
-            long firstWidth = f.StageInt(0, "width", "widths", 0);
-            if (!InRange(firstWidth, 1, MaxChannels, f.StageLocation(0, "width", "widths"), "width", "c2")) return null;
-            var stemWord = f.Word("stem") ?? fam0.DefaultStem;
+            long firstWidth = f.Get(FieldCatalog.Widths, 0);
+            if (!InRange(firstWidth, 1, MaxChannels, f.LocationOf(FieldCatalog.Widths, 0), FieldCatalog.Widths.Stage.Name, FieldCatalog.StageName(0))) return null;
+            var stemWord = f.Word(FieldCatalog.Stem.Name) ?? fam0.DefaultStem;
             var stemKind = Definitions.Stem(stemWord)!;
             if (!stemKind.Families.Contains(fam0))
             {
                 var allowed = string.Join(" or ", Definitions.Stems.Where(st => st.Families.Contains(fam0)).Select(st => st.Word)) + fam0.StemNote;
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("stem"), arch.Name, "stem", stemWord, $"{fam0} architectures take stem {allowed}"));
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.Stem), arch.Name, FieldCatalog.Stem.Name, stemWord, $"{fam0} architectures take stem {allowed}"));
                 return null;
             }
             var stem = stemKind.Read(new StemContext(f, fam0, Scale(firstWidth), Scale));
@@ -196,29 +197,29 @@ namespace Torchwright.Dsl.Analysis
             {
                 var stageName = FieldCatalog.StageName(s);
                 var kind = kinds[s];
-                long depth = f.StageInt(s, "depth", "depths", 1);
-                if (!InRange(depth, 1, MaxDepth, f.StageLocation(s, "depth", "depths"), "depth", stageName)) return null;
+                long depth = f.Get(FieldCatalog.Depths, s, 1);
+                if (!InRange(depth, 1, MaxDepth, f.LocationOf(FieldCatalog.Depths, s), FieldCatalog.Depths.Stage.Name, stageName)) return null;
 
-                long rawWidth = f.StageInt(s, "width", "widths", 0);
-                if (!InRange(rawWidth, 1, MaxChannels, f.StageLocation(s, "width", "widths"), "width", stageName)) return null;
+                long rawWidth = f.Get(FieldCatalog.Widths, s);
+                if (!InRange(rawWidth, 1, MaxChannels, f.LocationOf(FieldCatalog.Widths, s), FieldCatalog.Widths.Stage.Name, stageName)) return null;
                 long width = Scale(rawWidth);
                 if (Math.Abs(rawWidth * mult - width) > 1e-9)
-                    diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(LocationOf("width"), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(f.LocationOf(FieldCatalog.WidthMultiplier), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         (rawWidth * mult).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), width));
 
                 var familyStage = new FamilyStage(f, s, kind, rawWidth, width, Scale, MaxChannels);
                 if (!(fam0.OutChannels(familyStage) is long outCh)) return null;
 
                 long defaultStride = s == 0 ? (stem.Kind.Word == "none" ? 4 : 1) : 2;
-                long stride = f.StageInt(s, "stride", "strides", defaultStride);
-                if (!InRange(stride, 1, 8, f.StageLocation(s, "stride", "strides"), "stride", stageName)) return null;
+                long stride = f.Get(FieldCatalog.Strides, s, defaultStride);
+                if (!InRange(stride, 1, 8, f.LocationOf(FieldCatalog.Strides, s), FieldCatalog.Strides.Stage.Name, stageName)) return null;
                 fam0.CheckStride(familyStage, stride);
 
-                if (Has(StagePath(s, "in")))
+                if (f.Has(FieldCatalog.In, s))
                 {
-                    long declaredIn = f.Int(StagePath(s, "in"), 0);
+                    long declaredIn = f.Int(StagePath(s, FieldCatalog.In.Name), 0);
                     if (declaredIn != channels)
-                        diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(LocationOf(StagePath(s, "in")), stageName, declaredIn, channels,
+                        diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(f.LocationOf(FieldCatalog.In, s), stageName, declaredIn, channels,
                             s == 0 ? channelSource : FieldCatalog.StageName(s - 1) + ".out"));
                 }
 
@@ -232,7 +233,7 @@ namespace Torchwright.Dsl.Analysis
                 if (blocks == null) return null;
                 // The arch-level word (or a stage word with none above it) is required even where only self-attention is built;
                 // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
-                if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
+                if (blockPaths[s] == FieldCatalog.Block.Name || !f.Has(FieldCatalog.Block) || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 if (previousStage != null) CheckDilationActs(previousStage, ctx);
                 previousStage = ctx;
                 dilation = ctx.Dilation;
@@ -261,7 +262,7 @@ namespace Torchwright.Dsl.Analysis
         private void CheckDilationActs(StageContext stage, StageContext? next)
         {
             if (!stage.DilationRead || stage.DilationActsHere || (next != null && next.FirstBlockUndilated == null)) return;
-            var path = StagePath(stage.Index, "dilation");
+            var path = StagePath(stage.Index, ResNetFamily.Dilation.Name);
             string here = stage.Depth == 1 ? $"{stage.Name} has a single block" : $"{stage.Name}'s blocks after the first have no dilated form";
             string after = next == null ? "is the last stage" : $"{next.Name}'s first block is {next.FirstBlockUndilated}";
             const string Rule = "a stage's dilation acts on the 3x3 convs of its blocks after the first and of the next stage's first block (torchvision's previous_dilation)";
@@ -288,13 +289,13 @@ namespace Torchwright.Dsl.Analysis
             foreach (var list in PerStageLists)
             {
                 if (!(f.Field(list) is ResolvedField field) || !(field.Value is ListValue lv) || lv.Items.Count == n) continue;
-                if (f.IsInherited(list) && !f.IsInherited("depths"))
-                    diagnostics.Add(DiagnosticCatalog.ListLength.Create(LocationOf("depths"), arch.Name, list, lv.Items.Count, n,
+                if (f.IsInherited(list) && !f.IsInherited(FieldCatalog.Depths.List.Name))
+                    diagnostics.Add(DiagnosticCatalog.ListLength.Create(f.LocationOf(FieldCatalog.Depths.List), arch.Name, list, lv.Items.Count, n,
                         $"'depths' of {arch.Name}; '{list}' is inherited from '{field.SetBy}'",
                         $"override '{list}' in {arch.Name} with {n} entries"));
                 else
                     diagnostics.Add(DiagnosticCatalog.ListLength.Create(lv.Location, arch.Name, list, lv.Items.Count, n,
-                        "'depths'" + (f.IsInherited("depths") && !f.IsInherited(list) ? $", inherited from '{f.Field("depths")!.SetBy}'" : ""),
+                        $"'{FieldCatalog.Depths.List.Name}'" + (f.IsInherited(FieldCatalog.Depths.List.Name) && !f.IsInherited(list) ? $", inherited from '{f.Field(FieldCatalog.Depths.List.Name)!.SetBy}'" : ""),
                         "give one entry per stage"));
             }
         }
@@ -314,10 +315,10 @@ namespace Torchwright.Dsl.Analysis
                 if (strict)
                 {
                     string what = ir.Stages.SelectMany(st => st.Blocks).First(b => b.Kind.FixesMapSize).Kind.FixedMapSizeReason;
-                    diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(LocationOf("input"), ir.Name + " with " + what, ir.Input, why, total));
+                    diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(f.LocationOf(FieldCatalog.Input), ir.Name + " with " + what, ir.Input, why, total));
                 }
                 else
-                    diagnostics.Add(DiagnosticCatalog.FeatureMapRounded.Create(LocationOf("input"), ir.Name, ir.Input, why, total));
+                    diagnostics.Add(DiagnosticCatalog.FeatureMapRounded.Create(f.LocationOf(FieldCatalog.Input), ir.Name, ir.Input, why, total));
             }
 
             int layer = 0;

@@ -25,7 +25,10 @@ namespace Torchwright.Dsl.Blocks
         public override string KindName => "BotBottleneck";
         public override string Noun => "MHSA";
         public override string ABlock => "an MHSA block";
-        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, QkHeadDimField };
+        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Heads.List, SharedFields.Heads.Stage, QkHeadDimField };
+
+        /// <summary>BoTNet's heads (timm BottleneckAttn's num_heads).</summary>
+        public const long DefaultHeads = 4;
         public override bool FixesMapSize => true;
         public override string FixedMapSizeReason => "MHSA (the relative-position tables fix each map's size)";
 
@@ -35,21 +38,21 @@ namespace Torchwright.Dsl.Blocks
         public override BlockSettings? Read(StageContext stage, bool[] mask)
         {
             var f = stage.Fields;
-            long heads = f.StageInt(stage.Index, "heads", "heads", 4);
-            var at = f.StageLocation(stage.Index, "heads", "heads");
-            if (!f.InRange(heads, 1, 1024, at, "heads", stage.Name)) return null;
+            long heads = f.Get(SharedFields.Heads, stage.Index, DefaultHeads);
+            var at = f.LocationOf(SharedFields.Heads, stage.Index);
+            if (!f.InRange(heads, 1, 1024, at, SharedFields.Heads.Stage.Name, stage.Name)) return null;
             if (stage.Width % heads != 0)
                 f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(at, stage.Name + " MHSA", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
             if (mask[0] && stage.Stride > 2)
                 f.Report(DiagnosticCatalog.MhsaStride.Create(
-                    f.Has(stage.StagePath("stride")) || f.Has("strides") ? f.StageLocation(stage.Index, "stride", "strides") : SelfAttentionSlot.Location(f, stage.Index), stage.Name, stage.Stride));
-            if (!f.Has("input"))
+                    f.Has(FieldCatalog.Strides, stage.Index) ? f.LocationOf(FieldCatalog.Strides, stage.Index) : SelfAttentionSlot.Location(f, stage.Index), stage.Name, stage.Stride));
+            if (!f.Has(FieldCatalog.Input))
                 f.Report(DiagnosticCatalog.InputSizeRequired.Create(SelfAttentionSlot.Location(f, stage.Index), stage.Name, "MHSA's relative-position tables"));
             long qk = stage.Width / heads;
-            if (f.HasBoth(stage.Index, "qk_head_dim"))
+            if (f.Has(QkHeadDimField, stage.Index))
             {
-                qk = f.BothInt(stage.Index, "qk_head_dim", qk);
-                if (!f.InRange(qk, 1, 4096, f.BothLocation(stage.Index, "qk_head_dim"), "qk_head_dim", stage.Name)) return null;
+                qk = f.Int(QkHeadDimField, stage.Index, qk);
+                if (!f.InRange(qk, 1, 4096, f.LocationOf(QkHeadDimField, stage.Index), QkHeadDimField.Name, stage.Name)) return null;
             }
             return new BotSettings(heads, qk);
         }

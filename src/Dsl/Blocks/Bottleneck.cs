@@ -22,10 +22,10 @@ namespace Torchwright.Dsl.Blocks
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;
-            long card = f.BothInt(stage.Index, "cardinality", 1);
-            if (!f.InRange(card, 1, 4096, f.BothLocation(stage.Index, "cardinality"), "cardinality", stage.Name)) return null;
+            long card = f.Get(SharedFields.Cardinality, stage.Index);
+            if (!f.InRange(card, 1, 4096, f.LocationOf(SharedFields.Cardinality, stage.Index), SharedFields.Cardinality.Name, stage.Name)) return null;
             if (stage.Width % card != 0)
-                GroupsError(stage, f.BothLocation(stage.Index, "cardinality"), stage.Name, "cardinality", card, "width", stage.Width);
+                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, stage.Index), stage.Name, "cardinality", card, "width", stage.Width);
             return new BottleneckSettings(card);
         }
 

@@ -32,9 +32,9 @@ namespace Torchwright.Dsl.Blocks
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;
-            long card = f.BothInt(stage.Index, "cardinality", 1);
-            var at = f.BothLocation(stage.Index, "cardinality");
-            if (!f.InRange(card, 1, 4096, at, "cardinality", stage.Name)) return null;
+            long card = f.Get(SharedFields.Cardinality, stage.Index);
+            var at = f.LocationOf(SharedFields.Cardinality, stage.Index);
+            if (!f.InRange(card, 1, 4096, at, SharedFields.Cardinality.Name, stage.Name)) return null;
             // Key conv groups 4g, the value sharing factor 8 inside each of the g groups.
             if (stage.Width % (8 * card) != 0)
             {

@@ -24,17 +24,15 @@ namespace Torchwright.Dsl.Blocks
             return 1;
         }
 
-        public static readonly FieldInfo Cardinality = new FieldInfo("cardinality", FieldType.Int, FieldScope.Both,
-            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1.");
+        public static readonly Field<long> Cardinality = new Field<long>("cardinality", FieldScope.Both, 1,
+            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality).");
 
-        public static readonly FieldInfo HeadsList = new FieldInfo("heads", FieldType.IntList, FieldScope.Arch,
-            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest.");
+        /// <summary>Attention heads per stage; each kind has its own default (<see cref="BotAttentionDefinition.DefaultHeads"/>, <see cref="RestDefinition.DefaultHeads"/>).</summary>
+        public static readonly PerStage Heads = new PerStage("heads", "heads",
+            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for MHSA, " + RestDefinition.DefaultHeads + " for rest.",
+            "Attention heads in this stage.");
 
-        public static readonly FieldInfo Heads = new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads");
-
-        public static readonly FieldInfo MlpRatios = new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4.");
-
-        public static readonly FieldInfo MlpRatio = new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios");
+        public static readonly PerStage MlpRatio = new PerStage("mlp_ratios", "mlp_ratio", "Per-stage MLP expansion of van/rest blocks.", "This stage's MLP expansion.", 4);
     }
 
     /// <summary>
@@ -49,35 +47,35 @@ namespace Torchwright.Dsl.Blocks
         public static readonly string[] ShortcutWords = { "conv", "avgdown" };
         public static readonly string[] ActivationWords = { "relu", "silu", "gelu", "hardswish" };
 
-        public static readonly FieldInfo Shortcut = new FieldInfo("shortcut", FieldType.Word, FieldScope.Both,
-            "Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv.",
-            ShortcutWords, ReadBy: "a stage whose first block changes shape (stride or channels)");
+        public static readonly Field<string> Shortcut = new Field<string>("shortcut", FieldScope.Both, "conv",
+            "Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN).",
+            ShortcutWords, readBy: "a stage whose first block changes shape (stride or channels)");
 
-        public static readonly FieldInfo Act = new FieldInfo("act", FieldType.Word, FieldScope.Both,
-            "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu.",
-            ActivationWords, ReadBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
+        public static readonly Field<string> Act = new Field<string>("act", FieldScope.Both, "relu",
+            "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays.",
+            ActivationWords, readBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
 
-        public static readonly FieldInfo Attention = new FieldInfo("attention", FieldType.Word, FieldScope.Both,
+        public static readonly Field<string> Attention = new Field<string>("attention", FieldScope.Both, "none",
             "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): " +
-            string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: KindText.Phrase(Hosts.Select(b => b.Word)));
+            string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none.",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), readBy: KindText.Phrase(Hosts.Select(b => b.Word)));
 
-        public static readonly FieldInfo MhsaAttention = new FieldInfo("mhsa_attention", FieldType.Word, FieldScope.Both,
-            "Channel attention of the stage's self-attention blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) +
-            " or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block).",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: KindText.Phrase(Definitions.SelfAttentions.Select(a => a.Noun)) + " (cN.mhsa / cN.mhsa_every)");
+        public static readonly Field<string> MhsaAttention = new Field<string>("mhsa_attention", FieldScope.Both, "none",
+            "Channel attention of the stage's self-attention blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) + " or none.",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(),
+            note: " (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block)", readBy: KindText.Phrase(Definitions.SelfAttentions.Select(a => a.Noun)) + " (cN.mhsa / cN.mhsa_every)");
 
         public static readonly string[] AttentionAtWords = { "out", "spatial" };
 
-        public static readonly FieldInfo AttentionAt = new FieldInfo("attention_at", FieldType.Word, FieldScope.Both,
-            "Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts).",
-            AttentionAtWords, ReadBy: "blocks with attention = se or eca");
+        public static readonly Field<string> AttentionAt = new Field<string>("attention_at", FieldScope.Both, "out",
+            "Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts).",
+            AttentionAtWords, readBy: "blocks with attention = se or eca");
 
-        public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
-            "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1.",
-            ReadBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
+        public static readonly Field<long> Dilation = new Field<long>("dilation", FieldScope.Stage, 1,
+            "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
+            readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
-        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -186,7 +184,7 @@ namespace Torchwright.Dsl.Blocks
             var mask = SelfAttentionSlot.Read(stage);
             bool anyConv = mask.Any(m => !m), anySlot = mask.Any(m => m);
 
-            string act = f.BothWord(s, ResNetFamily.Act.Name) ?? "relu";
+            string act = f.Get(ResNetFamily.Act, s);
 
             BlockSettings? conv = null;
             if (anyConv && (conv = ReadSettings(stage)) == null) return null;
@@ -197,18 +195,18 @@ namespace Torchwright.Dsl.Blocks
             // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the self-attention blocks' own.
             ChannelAttentionIR? attention = null, slotAttention = null;
             bool spatial = false;
-            if (anyConv && f.BothWord(s, ResNetFamily.Attention.Name) is string word && word != "none")
+            if (anyConv && f.Get(ResNetFamily.Attention, s) is var word && word != "none")
             {
-                spatial = (f.BothWord(s, ResNetFamily.AttentionAt.Name) ?? "out") == "spatial";
+                spatial = f.Get(ResNetFamily.AttentionAt, s) == "spatial";
                 if (spatial && !TakesSpatialAttention)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, ResNetFamily.AttentionAt.Name), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.AttentionAt, s), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
                         $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
                     return null;
                 }
                 if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
             }
-            if (anySlot && f.BothWord(s, ResNetFamily.MhsaAttention.Name) is string slotWord && slotWord != "none"
+            if (anySlot && f.Get(ResNetFamily.MhsaAttention, s) is var slotWord && slotWord != "none"
                 && (slotAttention = Definitions.ChannelAttention(slotWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
                 return null;
 
@@ -217,14 +215,13 @@ namespace Torchwright.Dsl.Blocks
             // once the next stage is built (ArchBuilder reports a dilation that acts nowhere).
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
-            var dilationPath = stage.StagePath(ResNetFamily.Dilation.Name);
-            if (f.Has(dilationPath))
+            if (f.Has(ResNetFamily.Dilation, s))
             {
-                dilation = f.Int(dilationPath, 1);
-                if (!f.InRange(dilation, 1, 16, f.LocationOf(dilationPath), ResNetFamily.Dilation.Name, stage.Name)) return null;
+                dilation = f.Get(ResNetFamily.Dilation, s);
+                if (!f.InRange(dilation, 1, 16, f.LocationOf(ResNetFamily.Dilation, s), ResNetFamily.Dilation.Name, stage.Name)) return null;
                 if (dilation != 1 && dilatedBlocks && !TakesDilation)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(dilationPath), stage.Name, ResNetFamily.Dilation.Name, dilation,
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.Dilation, s), stage.Name, ResNetFamily.Dilation.Name, dilation,
                         $"{Word} blocks have no dilated form; use {KindText.Phrase(Definitions.Blocks.OfType<ResNetBlockDefinition>().Where(b => b.TakesDilation).Select(b => b.Word), conjunction: "or")}, or dilation 1"));
                     return null;
                 }
@@ -237,7 +234,7 @@ namespace Torchwright.Dsl.Blocks
 
             var shortcut = ShortcutKind.Conv;
             if (stage.Stride != 1 || stage.InChannels != stage.OutChannels)
-                shortcut = (f.BothWord(s, ResNetFamily.Shortcut.Name) ?? "conv") == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
+                shortcut = f.Get(ResNetFamily.Shortcut, s) == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
 
             var blocks = new List<BlockIR>(stage.Depth);
             long inC = stage.InChannels;

@@ -121,11 +121,9 @@ namespace Torchwright.Dsl.Blocks
             "Interleave: every k-th block of the stage (blocks k, 2k, ...) gets self-attention. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round).",
             ReadBy: Hosts + " (self-attention replaces their 3x3 conv)", Alternative: "mhsa");
 
-        public static readonly FieldInfo Kind = new FieldInfo("self_attn", FieldType.Word, FieldScope.Both,
-            "The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): " + SlotWords + ". Default bot.",
-            Definitions.SelfAttentions.Select(a => a.Word).ToArray(), ReadBy: "stages with cN.mhsa or cN.mhsa_every");
-
-        public const string DefaultKind = "bot";
+        public static readonly Field<string> Kind = new Field<string>("self_attn", FieldScope.Both, BotAttentionDefinition.Instance.Word,
+            "The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): " + SlotWords + ".",
+            Definitions.SelfAttentions.Select(a => a.Word).ToArray(), readBy: "stages with cN.mhsa or cN.mhsa_every");
 
         public static IEnumerable<FieldInfo> Fields => new[] { Mask, Every, Kind };
 
@@ -173,7 +171,7 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>The stage's slot kind (cN.self_attn, else self_attn, else bot); read only for a stage with slotted blocks.</summary>
         public static SelfAttentionDefinition KindOf(StageContext stage) =>
-            Definitions.SelfAttention(stage.Fields.BothWord(stage.Index, Kind.Name) ?? DefaultKind)!;
+            Definitions.SelfAttention(stage.Fields.Get(Kind, stage.Index))!;
 
         /// <summary>Where the stage's placement is written (its mask, else its interleave).</summary>
         public static SourceLocation Location(FieldReader f, int stage) =>

@@ -25,13 +25,13 @@ namespace Torchwright.Dsl.Families
         {
             var f = stage.Fields;
             int s = stage.Index;
-            if (f.HasStage(s, "out", "outs"))
+            if (f.Has(FieldCatalog.Outs, s))
             {
-                long rawOut = f.StageInt(s, "out", "outs", stage.RawWidth);
-                if (!f.InRange(rawOut, 1, stage.MaxChannels, f.StageLocation(s, "out", "outs"), "out", stage.Name)) return null;
+                long rawOut = f.Get(FieldCatalog.Outs, s, stage.RawWidth);
+                if (!f.InRange(rawOut, 1, stage.MaxChannels, f.LocationOf(FieldCatalog.Outs, s), FieldCatalog.Outs.Stage.Name, stage.Name)) return null;
                 long declared = stage.Scale(rawOut);
                 if (declared != stage.Width)
-                    f.Report(DiagnosticCatalog.ChannelMismatch.Create(f.StageLocation(s, "out", "outs"), stage.Name + " output", declared, stage.Width,
+                    f.Report(DiagnosticCatalog.ChannelMismatch.Create(f.LocationOf(FieldCatalog.Outs, s), stage.Name + " output", declared, stage.Width,
                         stage.Name + ".width (" + stage.Kind.Word + " stages output their width)"));
             }
             return stage.Width;
@@ -63,8 +63,8 @@ namespace Torchwright.Dsl.Families
         public override long? PatchKernel(FamilyStage stage, long stride)
         {
             var f = stage.Fields;
-            long k = f.StageInt(stage.Index, "patch_kernel", "patch_kernels", 2 * stride - 1);
-            if (!f.InRange(k, 1, 31, f.StageLocation(stage.Index, "patch_kernel", "patch_kernels"), "patch_kernel", stage.Name)) return null;
+            long k = f.Get(FieldCatalog.PatchKernels, stage.Index, 2 * stride - 1);
+            if (!f.InRange(k, 1, 31, f.LocationOf(FieldCatalog.PatchKernels, stage.Index), FieldCatalog.PatchKernels.Stage.Name, stage.Name)) return null;
             return k;
         }
 
@@ -126,7 +126,7 @@ namespace Torchwright.Dsl.Families
         {
             var f = stage.Fields;
             if (stage.Index == 0 && stride != 1)
-                f.Report(DiagnosticCatalog.OutOfRange.Create(f.StageLocation(0, "stride", "strides"), stage.Name, "stride", stride, "the first ResT stage runs at the stem's resolution: use stride 1"));
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.Strides, 0), stage.Name, FieldCatalog.Strides.Stage.Name, stride, "the first ResT stage runs at the stem's resolution: use stride 1"));
         }
 
         /// <summary>
@@ -147,14 +147,14 @@ namespace Torchwright.Dsl.Families
                 var patch = PatchEmbed(s);
                 if (patch != null && byPath.TryGetValue(patch, out var embed) && !Holds(embed.Input, stage.Stride))
                 {
-                    f.Report(DiagnosticCatalog.MapTooSmall.Create(f.Has(FieldReader.StagePath(s, "stride")) || f.Has("strides") ? f.StageLocation(s, "stride", "strides") : f.LocationOf("input"),
+                    f.Report(DiagnosticCatalog.MapTooSmall.Create(f.Has(FieldCatalog.Strides, s) ? f.LocationOf(FieldCatalog.Strides, s) : f.LocationOf(FieldCatalog.Input),
                         stage.Name, $"the patch embedding (stride {stage.Stride})", embed.Input.H, embed.Input.W, ir.Input, stage.Stride + 1,
                         $"a stride of {Largest(embed.Input, stage.Stride)} or less for {stage.Name}"));
                     return; // later stages see no map at all
                 }
                 var sr = stage.Blocks.Count > 0 && stage.Blocks[0].Settings is RestSettings rs ? rs.SrRatio : 1;
                 if (sr > 1 && byPath.TryGetValue(Block(s, 0), out var block) && !Holds(block.Input, sr))
-                    f.Report(DiagnosticCatalog.MapTooSmall.Create(f.StageLocation(s, "sr_ratio", "sr_ratios"),
+                    f.Report(DiagnosticCatalog.MapTooSmall.Create(f.LocationOf(RestDefinition.SrRatio, s),
                         stage.Name, $"the EMSA spatial reduction (sr_ratio {sr})", block.Input.H, block.Input.W, ir.Input, sr + 1,
                         $"an sr_ratio of {Largest(block.Input, sr)} or less for {stage.Name}"));
             }

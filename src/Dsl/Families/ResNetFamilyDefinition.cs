@@ -25,10 +25,10 @@ namespace Torchwright.Dsl.Families
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long rawOut = f.StageInt(s, "out", "outs", stage.RawWidth * 4);
-            if (!f.InRange(rawOut, 1, stage.MaxChannels, f.StageLocation(s, "out", "outs"), "out", stage.Name)) return null;
+            long rawOut = f.Get(FieldCatalog.Outs, s, stage.RawWidth * 4);
+            if (!f.InRange(rawOut, 1, stage.MaxChannels, f.LocationOf(FieldCatalog.Outs, s), FieldCatalog.Outs.Stage.Name, stage.Name)) return null;
             long outCh = stage.Scale(rawOut);
-            if (!f.InRange(outCh, 1, stage.MaxChannels, f.StageLocation(s, "out", "outs"), "out", stage.Name)) return null;
+            if (!f.InRange(outCh, 1, stage.MaxChannels, f.LocationOf(FieldCatalog.Outs, s), FieldCatalog.Outs.Stage.Name, stage.Name)) return null;
             return outCh;
         }
 

@@ -51,7 +51,7 @@ namespace Torchwright
         /// <summary>Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0. (<c>dropout</c>)</summary>
         public double Dropout { get; set; }
 
-        /// <summary>Output channels of the resnet stem (default 64); rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). (<c>stem_width</c>)</summary>
+        /// <summary>Output channels of the resnet stem; rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). Default 64 for the resnet stem. (<c>stem_width</c>)</summary>
         public int StemWidth { get; set; }
 
         /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
@@ -66,7 +66,7 @@ namespace Torchwright
         /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
-        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). Default out. (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
 
         /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
@@ -159,7 +159,7 @@ namespace Torchwright
         /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
-        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). Default out. (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
 
         /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
