@@ -69,10 +69,10 @@ namespace Torchwright.Dsl.Blocks
 
         public override ChannelAttentionIR? Read(FieldReader f, int stage, string owner, long channels)
         {
-            long k = f.HasBoth(stage, "eca_kernel") ? f.BothInt(stage, "eca_kernel", 3) : AdaptiveKernel(channels);
+            long k = f.Int(KernelField, stage, AdaptiveKernel(channels));
             if (k < 1 || k > 255 || k % 2 == 0)
             {
-                f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(stage, "eca_kernel"), owner, "eca_kernel", k, "an odd kernel between 1 and 255 (padding (k-1)/2 keeps the channel count)"));
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(KernelField, stage), owner, KernelField.Name, k, "an odd kernel between 1 and 255 (padding (k-1)/2 keeps the channel count)"));
                 return null;
             }
             return new ChannelAttentionIR(this, 0, k);

@@ -45,10 +45,10 @@ namespace Torchwright
         /// <summary>VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2). (<c>patch_kernels</c>)</summary>
         public int[]? PatchKernels { get; set; }
 
-        /// <summary>Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), scaled by 1/keep in training; the identity in eval. Default 0. (<c>drop_path</c>)</summary>
+        /// <summary>Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), scaled by 1/keep in training; the identity in eval. Default 0.0. (<c>drop_path</c>)</summary>
         public double DropPath { get; set; }
 
-        /// <summary>Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0. (<c>dropout</c>)</summary>
+        /// <summary>Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0.0. (<c>dropout</c>)</summary>
         public double Dropout { get; set; }
 
         /// <summary>Output channels of the resnet stem; rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). Default 64 for the resnet stem. (<c>stem_width</c>)</summary>
