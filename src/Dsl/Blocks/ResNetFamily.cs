@@ -108,7 +108,7 @@ namespace Torchwright.Dsl.Blocks
         }
 
         /// <summary>The alias every generated file declares for Torchwright.Runtime.Blocks (CSharpEmitter.Aliases).</summary>
-        public const string RuntimeBlocks = "Blocks";
+        public const string RuntimeBlocks = CSharpEmitter.BlocksAlias;
 
         /// <summary>
         /// The named arguments of a ResNet-family bottleneck: name, channels and stride, the kind's own
@@ -127,7 +127,7 @@ namespace Torchwright.Dsl.Blocks
             if (b.DropPath != 0) yield return ("dropPath", CSharpLiteral.Double(b.DropPath));
         }
 
-        /// <summary><c>new Blocks.BlockOptions(...)</c> naming the members that differ from the defaults; null for the defaults.</summary>
+        /// <summary><c>new TorchwrightBlocks.BlockOptions(...)</c> naming the members that differ from the defaults; null for the defaults.</summary>
         private static string? Options(BlockOptionsIR o)
         {
             if (o == BlockOptionsIR.Default) return null;

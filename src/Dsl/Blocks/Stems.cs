@@ -25,19 +25,19 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The activation module of a stem (ReLU keeps torchvision's child name 'relu'; others take timm's 'act1').</summary>
         public static (string Name, string Type, string Create) Activation(string act) => act switch
         {
-            "silu" => ("act1", "Modules.SiLU", $"{NN}.SiLU()"),
-            "gelu" => ("act1", "Modules.GELU", $"{NN}.GELU()"),
-            "hardswish" => ("act1", "Modules.Hardswish", $"{NN}.Hardswish()"),
-            _ => ("relu", "Modules.ReLU", $"{NN}.ReLU()"),
+            "silu" => ("act1", "TorchModules.SiLU", $"{NN}.SiLU()"),
+            "gelu" => ("act1", "TorchModules.GELU", $"{NN}.GELU()"),
+            "hardswish" => ("act1", "TorchModules.Hardswish", $"{NN}.Hardswish()"),
+            _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU()"),
         };
 
         /// <summary>bn1, activation, 3x3/2 max pool: the tail of the resnet and deep stems.</summary>
         public static IEnumerable<EmittedPart> NormActPool(long width, string act)
         {
             var a = Activation(act);
-            yield return new EmittedPart("bn1", "Modules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
+            yield return new EmittedPart("bn1", "TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
             yield return new EmittedPart(a.Name, a.Type, a.Create);
-            yield return new EmittedPart("maxpool", "Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+            yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
 
         /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
@@ -87,7 +87,7 @@ namespace Torchwright.Dsl.Blocks
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
-            yield return new EmittedPart("conv1", "Modules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
+            yield return new EmittedPart("conv1", "TorchModules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
             foreach (var p in StemParts.NormActPool(w, stem.Activation)) yield return p;
         }
 
@@ -149,7 +149,7 @@ namespace Torchwright.Dsl.Blocks
             var w = stem.Widths;
             var act = StemParts.Activation(stem.Activation).Create;
             string nn = StemParts.NN;
-            yield return new EmittedPart("conv1", "Modules.Sequential", $"{nn}.Sequential", new[]
+            yield return new EmittedPart("conv1", "TorchModules.Sequential", $"{nn}.Sequential", new[]
             {
                 $"(\"0\", {nn}.Conv2d({inChannels}, {w[0]}, 3, stride: 2, padding: 1, bias: false))",
                 $"(\"1\", {nn}.BatchNorm2d({w[0]}))",

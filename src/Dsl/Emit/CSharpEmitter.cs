@@ -169,18 +169,23 @@ namespace Torchwright.Dsl.Emit
 
         /// <summary>
         /// The using aliases every generated file declares inside its namespace, so each Runtime and TorchSharp type is
-        /// spelled once, as a hand-written module would import it, and never collides with the user's types: a declaration
-        /// that would generate a type of one of these names is refused (<see cref="GeneratedNames"/>, TW0030).
+        /// spelled once, as a hand-written module would import it. Their names are ones a project is unlikely to use
+        /// (TorchSharp's own lower-case torch and nn, prefixed names for the rest): a type or namespace of the same name in
+        /// the generated namespace would conflict (CS0576), so a declaration that would generate one is refused
+        /// (<see cref="GeneratedNames"/>, TW0030).
         /// </summary>
         public static readonly IReadOnlyList<(string Alias, string Target)> Aliases = new[]
         {
-            ("Blocks", "global::Torchwright.Runtime.Blocks"),
-            ("Modules", "global::TorchSharp.Modules"),
-            ("Runtime", "global::Torchwright.Runtime.CompilerServices"),
+            (BlocksAlias, "global::Torchwright.Runtime.Blocks"),
+            ("TorchModules", "global::TorchSharp.Modules"),
+            ("TorchwrightRuntime", "global::Torchwright.Runtime.CompilerServices"),
             ("Tensor", "global::TorchSharp.torch.Tensor"),
             ("nn", "global::TorchSharp.torch.nn"),
             ("torch", "global::TorchSharp.torch"),
         };
+
+        /// <summary>The alias of Torchwright.Runtime.Blocks, which the definitions' construction code uses.</summary>
+        public const string BlocksAlias = "TorchwrightBlocks";
 
         private static void OpenNamespace(CodeWriter w, EmitOptions options)
         {
@@ -230,7 +235,7 @@ namespace Torchwright.Dsl.Emit
             }
             foreach (var p in parts)
                 w.Line($"register_module({Str(p.Name)}, {p.Field});");
-            w.Line($"Runtime.Init.{ir.Family.InitMethod}(this);");
+            w.Line($"TorchwrightRuntime.Init.{ir.Family.InitMethod}(this);");
             w.Close();
             w.Line();
             WriteForward(w, ir, className);
@@ -338,13 +343,13 @@ namespace Torchwright.Dsl.Emit
             foreach (var p in family.PoolParts(last))
                 Add(p.Name, p.Type, p.Create, p.Items);
             if (ir.Classes > 0)
-                Add(family.Head, "Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
+                Add(family.Head, "TorchModules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
             return list;
         }
 
         /// <summary>Wraps a part's construction so a failure names the architecture and the part (ModuleBuildException).</summary>
         private static string Part(string arch, string part, string create) =>
-            $"Runtime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
+            $"TorchwrightRuntime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {

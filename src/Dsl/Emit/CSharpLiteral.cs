@@ -8,7 +8,7 @@ namespace Torchwright.Dsl.Emit
     public static class CSharpLiteral
     {
         /// <summary>A constructor call with named arguments, as a hand-written module would build its parts:
-        /// <c>new Blocks.Bottleneck(name: "0", inChannels: 64, ...)</c>.</summary>
+        /// <c>new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, ...)</c>.</summary>
         public static string New(string type, IEnumerable<(string Name, string Value)> arguments) =>
             $"new {type}(" + string.Join(", ", arguments.Select(a => a.Name + ": " + a.Value)) + ")";
 

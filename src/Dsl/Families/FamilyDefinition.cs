@@ -135,7 +135,7 @@ namespace Torchwright.Dsl.Families
     {
         public const string NN = "nn";
         public const string T = "Tensor";
-        public const string Blocks = "Blocks";
+        public const string Blocks = CSharpEmitter.BlocksAlias;
 
         public static string Field(string name) => CSharpEmitter.Identifier(name);
 

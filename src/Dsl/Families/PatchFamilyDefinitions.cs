@@ -40,7 +40,7 @@ namespace Torchwright.Dsl.Families
         protected EmittedPart BlockList(StageIR stage, IReadOnlyList<string> blocks)
         {
             var t = $"{FamilyCode.Blocks}.{BlockType}";
-            return new EmittedPart(Stage(stage.Index), $"Modules.ModuleList<{t}>", $"{NN}.ModuleList<{t}>", blocks);
+            return new EmittedPart(Stage(stage.Index), $"TorchModules.ModuleList<{t}>", $"{NN}.ModuleList<{t}>", blocks);
         }
     }
 
@@ -90,7 +90,7 @@ namespace Torchwright.Dsl.Families
             yield return new EmittedPart(patch, $"{FamilyCode.Blocks}.OverlapPatchEmbed",
                 $"new {FamilyCode.Blocks}.OverlapPatchEmbed({Str(patch)}, {stage.InChannels}, {stage.OutChannels}, {stage.PatchKernel}, {stage.Stride})");
             yield return BlockList(stage, blocks);
-            yield return new EmittedPart(StageNorm(stage.Index)!, "Modules.LayerNorm", $"{NN}.LayerNorm({stage.OutChannels}, eps: 1e-6)");
+            yield return new EmittedPart(StageNorm(stage.Index)!, "TorchModules.LayerNorm", $"{NN}.LayerNorm({stage.OutChannels}, eps: 1e-6)");
         }
 
         public override IEnumerable<EmittedPart> PoolParts(long channels) => Array.Empty<EmittedPart>();
@@ -188,8 +188,8 @@ namespace Torchwright.Dsl.Families
 
         public override IEnumerable<EmittedPart> PoolParts(long channels)
         {
-            yield return new EmittedPart("norm", "Modules.LayerNorm", $"{NN}.LayerNorm({channels})");
-            yield return new EmittedPart("avg_pool", "Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
+            yield return new EmittedPart("norm", "TorchModules.LayerNorm", $"{NN}.LayerNorm({channels})");
+            yield return new EmittedPart("avg_pool", "TorchModules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
         }
 
         internal override void WriteStageForward(CodeWriter w, StageIR stage, string method)

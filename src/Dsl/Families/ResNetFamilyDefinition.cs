@@ -34,13 +34,13 @@ namespace Torchwright.Dsl.Families
 
         public override IEnumerable<EmittedPart> StageParts(StageIR stage, IReadOnlyList<string> blocks)
         {
-            yield return new EmittedPart(Stage(stage.Index), "Modules.Sequential", $"{NN}.Sequential",
+            yield return new EmittedPart(Stage(stage.Index), "TorchModules.Sequential", $"{NN}.Sequential",
                 blocks.Select((b, i) => $"(\"{i}\", ({NN}.Module<{T}, {T}>){b})").ToList());
         }
 
         public override IEnumerable<EmittedPart> PoolParts(long channels)
         {
-            yield return new EmittedPart("avgpool", "Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
+            yield return new EmittedPart("avgpool", "TorchModules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
         }
 
         internal override void WriteStageForward(CodeWriter w, StageIR stage, string method) =>

@@ -93,7 +93,7 @@ namespace Torchwright.Dsl.Tests.Checking
         {
             Expect("arch ⟦Tensor⟧ : ResNet50 {}\n", "TW0030",
                 "Architecture 'Tensor' generates the C# type 'Tensor', which the generated code's using alias for TorchSharp.torch.Tensor (at the top of every generated namespace) already generates");
-            Expect("arch ⟦Blocks⟧ : ResNet50 {}\n", "TW0030", "using alias for Torchwright.Runtime.Blocks");
+            Expect("arch ⟦TorchwrightBlocks⟧ : ResNet50 {}\n", "TW0030", "using alias for Torchwright.Runtime.Blocks");
             var result = Compile("arch nn : ResNet50 {}\narch Net : ResNet50 {}\n");
             Assert.Equal(new[] { "Net" }, result.Architectures.Select(a => a.Name).ToArray());
         }

@@ -60,7 +60,7 @@ namespace Torchwright.Dsl.Tests.Checking
             var code = CSharpEmitter.EmitArchitecture(arch, "A", new EmitOptions("N"));
             var passed = Regex.Matches(code, @"dropPath: ([0-9.E-]+)\)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(rates.Skip(1), passed);
-            Assert.Contains("new Blocks.Bottleneck(name: \"0\", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv)", code);
+            Assert.Contains("new TorchwrightBlocks.Bottleneck(name: \"0\", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv)", code);
             Assert.Contains("x = nn.functional.dropout(x, 0.25, training).Freeing(x);", code);
         }
 

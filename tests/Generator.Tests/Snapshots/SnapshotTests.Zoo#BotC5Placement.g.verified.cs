@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -66,46 +66,46 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Conv2d conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds BotC5Placement/c5.mhsa=[0,0,0] with reference-style initialisation.</summary>
         public BotC5Placement_c5_mhsa_0_0_0() : base("BotC5Placement/c5.mhsa=[0,0,0]")
         {
-            conv1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.0 (stage c2, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.1 (stage c2, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.2 (stage c2, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.0 (stage c3, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.1 (stage c3, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.2 (stage c3, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.3 (stage c3, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.0 (stage c4, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.1 (stage c4, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.2 (stage c4, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.3 (stage c4, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.4 (stage c4, block 4)", () => new Blocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.5 (stage c4, block 5)", () => new Blocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.0 (stage c5, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.1 (stage c5, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.2 (stage c5, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
-            avgpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -116,7 +116,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
@@ -215,46 +215,46 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Conv2d conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds BotC5Placement/c5.mhsa=[0,0,1] with reference-style initialisation.</summary>
         public BotC5Placement_c5_mhsa_0_0_1() : base("BotC5Placement/c5.mhsa=[0,0,1]")
         {
-            conv1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.0 (stage c2, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.1 (stage c2, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.2 (stage c2, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.0 (stage c3, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.1 (stage c3, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.2 (stage c3, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.3 (stage c3, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.0 (stage c4, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.1 (stage c4, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.2 (stage c4, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.3 (stage c4, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.4 (stage c4, block 4)", () => new Blocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.5 (stage c4, block 5)", () => new Blocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.0 (stage c5, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.1 (stage c5, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.2 (stage c5, block 2)", () => new Blocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: Blocks.ShortcutKind.Conv))));
-            avgpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -265,7 +265,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
@@ -364,46 +364,46 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Conv2d conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds BotC5Placement/c5.mhsa=[0,1,1] with reference-style initialisation.</summary>
         public BotC5Placement_c5_mhsa_0_1_1() : base("BotC5Placement/c5.mhsa=[0,1,1]")
         {
-            conv1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.0 (stage c2, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.1 (stage c2, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.2 (stage c2, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.0 (stage c3, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.1 (stage c3, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.2 (stage c3, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.3 (stage c3, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.0 (stage c4, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.1 (stage c4, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.2 (stage c4, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.3 (stage c4, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.4 (stage c4, block 4)", () => new Blocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.5 (stage c4, block 5)", () => new Blocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.0 (stage c5, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.1 (stage c5, block 1)", () => new Blocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.2 (stage c5, block 2)", () => new Blocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: Blocks.ShortcutKind.Conv))));
-            avgpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -414,7 +414,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
@@ -513,46 +513,46 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Conv2d conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds BotC5Placement/c5.mhsa=[1,1,1] with reference-style initialisation.</summary>
         public BotC5Placement_c5_mhsa_1_1_1() : base("BotC5Placement/c5.mhsa=[1,1,1]")
         {
-            conv1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.0 (stage c2, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.1 (stage c2, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.2 (stage c2, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.0 (stage c3, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.1 (stage c3, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.2 (stage c3, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.3 (stage c3, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.0 (stage c4, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.1 (stage c4, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.2 (stage c4, block 2)", () => new Blocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.3 (stage c4, block 3)", () => new Blocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.4 (stage c4, block 4)", () => new Blocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.5 (stage c4, block 5)", () => new Blocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.Bottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.Bottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.Bottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.Bottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.0 (stage c5, block 0)", () => new Blocks.SelfAttnBottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 14, width: 14, stride: 2), shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.1 (stage c5, block 1)", () => new Blocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.2 (stage c5, block 2)", () => new Blocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: Blocks.ShortcutKind.Conv))));
-            avgpool = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 14, width: 14, stride: 2), shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 7, width: 7), shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -563,7 +563,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

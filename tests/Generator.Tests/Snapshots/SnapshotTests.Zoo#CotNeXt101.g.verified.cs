@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -50,63 +50,63 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Conv2d conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds CotNeXt101 with reference-style initialisation.</summary>
         public CotNeXt101() : base("CotNeXt101")
         {
-            conv1 = Runtime.ModuleBuild.Part("CotNeXt101", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = Runtime.ModuleBuild.Part("CotNeXt101", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("CotNeXt101", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("CotNeXt101", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer1.0 (stage c2, block 0)", () => new Blocks.CotBottleneck(name: "0", inChannels: 64, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer1.1 (stage c2, block 1)", () => new Blocks.CotBottleneck(name: "1", inChannels: 256, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer1.2 (stage c2, block 2)", () => new Blocks.CotBottleneck(name: "2", inChannels: 256, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 64, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 256, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 256, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer2.0 (stage c3, block 0)", () => new Blocks.CotBottleneck(name: "0", inChannels: 256, width: 192, outChannels: 512, stride: 2, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer2.1 (stage c3, block 1)", () => new Blocks.CotBottleneck(name: "1", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer2.2 (stage c3, block 2)", () => new Blocks.CotBottleneck(name: "2", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer2.3 (stage c3, block 3)", () => new Blocks.CotBottleneck(name: "3", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 256, width: 192, outChannels: 512, stride: 2, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.CotBottleneck(name: "3", inChannels: 512, width: 192, outChannels: 512, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.0 (stage c4, block 0)", () => new Blocks.CotBottleneck(name: "0", inChannels: 512, width: 384, outChannels: 1024, stride: 2, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.1 (stage c4, block 1)", () => new Blocks.CotBottleneck(name: "1", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.2 (stage c4, block 2)", () => new Blocks.CotBottleneck(name: "2", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.3 (stage c4, block 3)", () => new Blocks.CotBottleneck(name: "3", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.4 (stage c4, block 4)", () => new Blocks.CotBottleneck(name: "4", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.5 (stage c4, block 5)", () => new Blocks.CotBottleneck(name: "5", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("6", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.6 (stage c4, block 6)", () => new Blocks.CotBottleneck(name: "6", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("7", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.7 (stage c4, block 7)", () => new Blocks.CotBottleneck(name: "7", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("8", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.8 (stage c4, block 8)", () => new Blocks.CotBottleneck(name: "8", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("9", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.9 (stage c4, block 9)", () => new Blocks.CotBottleneck(name: "9", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("10", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.10 (stage c4, block 10)", () => new Blocks.CotBottleneck(name: "10", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("11", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.11 (stage c4, block 11)", () => new Blocks.CotBottleneck(name: "11", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("12", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.12 (stage c4, block 12)", () => new Blocks.CotBottleneck(name: "12", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("13", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.13 (stage c4, block 13)", () => new Blocks.CotBottleneck(name: "13", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("14", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.14 (stage c4, block 14)", () => new Blocks.CotBottleneck(name: "14", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("15", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.15 (stage c4, block 15)", () => new Blocks.CotBottleneck(name: "15", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("16", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.16 (stage c4, block 16)", () => new Blocks.CotBottleneck(name: "16", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("17", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.17 (stage c4, block 17)", () => new Blocks.CotBottleneck(name: "17", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("18", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.18 (stage c4, block 18)", () => new Blocks.CotBottleneck(name: "18", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("19", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.19 (stage c4, block 19)", () => new Blocks.CotBottleneck(name: "19", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("20", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.20 (stage c4, block 20)", () => new Blocks.CotBottleneck(name: "20", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("21", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.21 (stage c4, block 21)", () => new Blocks.CotBottleneck(name: "21", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("22", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer3.22 (stage c4, block 22)", () => new Blocks.CotBottleneck(name: "22", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 512, width: 384, outChannels: 1024, stride: 2, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.CotBottleneck(name: "3", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.CotBottleneck(name: "4", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.CotBottleneck(name: "5", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("6", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.6 (stage c4, block 6)", () => new TorchwrightBlocks.CotBottleneck(name: "6", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("7", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.7 (stage c4, block 7)", () => new TorchwrightBlocks.CotBottleneck(name: "7", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("8", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.8 (stage c4, block 8)", () => new TorchwrightBlocks.CotBottleneck(name: "8", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("9", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.9 (stage c4, block 9)", () => new TorchwrightBlocks.CotBottleneck(name: "9", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("10", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.10 (stage c4, block 10)", () => new TorchwrightBlocks.CotBottleneck(name: "10", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("11", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.11 (stage c4, block 11)", () => new TorchwrightBlocks.CotBottleneck(name: "11", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("12", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.12 (stage c4, block 12)", () => new TorchwrightBlocks.CotBottleneck(name: "12", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("13", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.13 (stage c4, block 13)", () => new TorchwrightBlocks.CotBottleneck(name: "13", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("14", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.14 (stage c4, block 14)", () => new TorchwrightBlocks.CotBottleneck(name: "14", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("15", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.15 (stage c4, block 15)", () => new TorchwrightBlocks.CotBottleneck(name: "15", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("16", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.16 (stage c4, block 16)", () => new TorchwrightBlocks.CotBottleneck(name: "16", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("17", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.17 (stage c4, block 17)", () => new TorchwrightBlocks.CotBottleneck(name: "17", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("18", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.18 (stage c4, block 18)", () => new TorchwrightBlocks.CotBottleneck(name: "18", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("19", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.19 (stage c4, block 19)", () => new TorchwrightBlocks.CotBottleneck(name: "19", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("20", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.20 (stage c4, block 20)", () => new TorchwrightBlocks.CotBottleneck(name: "20", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("21", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.21 (stage c4, block 21)", () => new TorchwrightBlocks.CotBottleneck(name: "21", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("22", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer3.22 (stage c4, block 22)", () => new TorchwrightBlocks.CotBottleneck(name: "22", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer4.0 (stage c5, block 0)", () => new Blocks.CotBottleneck(name: "0", inChannels: 1024, width: 768, outChannels: 2048, stride: 2, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer4.1 (stage c5, block 1)", () => new Blocks.CotBottleneck(name: "1", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("CotNeXt101", "layer4.2 (stage c5, block 2)", () => new Blocks.CotBottleneck(name: "2", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, cardinality: 2, shortcut: Blocks.ShortcutKind.Conv))));
-            avgpool = Runtime.ModuleBuild.Part("CotNeXt101", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("CotNeXt101", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 1024, width: 768, outChannels: 2048, stride: 2, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -117,7 +117,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

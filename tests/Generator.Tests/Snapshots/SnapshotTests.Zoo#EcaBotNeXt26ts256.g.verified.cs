@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -50,16 +50,16 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Sequential conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.SiLU act1;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Sequential conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.SiLU act1;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds EcaBotNeXt26ts256 with reference-style initialisation.</summary>
         public EcaBotNeXt26ts256() : base("EcaBotNeXt26ts256")
@@ -72,23 +72,23 @@ namespace Torchwright.Zoo
                 ("4", nn.BatchNorm2d(32)),
                 ("5", nn.SiLU()),
                 ("6", nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
-            bn1 = Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "bn1", () => nn.BatchNorm2d(64));
-            act1 = Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "act1", () => nn.SiLU());
-            maxpool = Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "bn1", () => nn.BatchNorm2d(64));
+            act1 = TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "act1", () => nn.SiLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer1.0 (stage c2, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 4, shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU, Attention: Blocks.ChannelAttentionKind.Eca, AttentionKernel: 3, Position: Blocks.ChannelAttentionPosition.AfterSpatialConv)))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer1.1 (stage c2, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 4, shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU, Attention: Blocks.ChannelAttentionKind.Eca, AttentionKernel: 3, Position: Blocks.ChannelAttentionPosition.AfterSpatialConv)))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 4, shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU, Attention: TorchwrightBlocks.ChannelAttentionKind.Eca, AttentionKernel: 3, Position: TorchwrightBlocks.ChannelAttentionPosition.AfterSpatialConv)))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, groups: 4, shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU, Attention: TorchwrightBlocks.ChannelAttentionKind.Eca, AttentionKernel: 3, Position: TorchwrightBlocks.ChannelAttentionPosition.AfterSpatialConv)))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer2.0 (stage c3, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 8, shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU, Attention: Blocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: Blocks.ChannelAttentionPosition.AfterSpatialConv)))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer2.1 (stage c3, block 1)", () => new Blocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 8, shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU, Attention: Blocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: Blocks.ChannelAttentionPosition.AfterSpatialConv)))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, groups: 8, shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU, Attention: TorchwrightBlocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: TorchwrightBlocks.ChannelAttentionPosition.AfterSpatialConv)))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.Bottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, groups: 8, shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU, Attention: TorchwrightBlocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: TorchwrightBlocks.ChannelAttentionPosition.AfterSpatialConv)))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer3.0 (stage c4, block 0)", () => new Blocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 16, shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU, Attention: Blocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: Blocks.ChannelAttentionPosition.AfterSpatialConv)))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer3.1 (stage c4, block 1)", () => new Blocks.SelfAttnBottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 256, heads: 4, height: 16, width: 16, qkHeadDim: 16), shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU)))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, groups: 16, shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU, Attention: TorchwrightBlocks.ChannelAttentionKind.Eca, AttentionKernel: 5, Position: TorchwrightBlocks.ChannelAttentionPosition.AfterSpatialConv)))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 256, heads: 4, height: 16, width: 16, qkHeadDim: 16), shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU)))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer4.0 (stage c5, block 0)", () => new Blocks.SelfAttnBottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 16, width: 16, qkHeadDim: 16, stride: 2), shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU)))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer4.1 (stage c5, block 1)", () => new Blocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new Blocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 8, width: 8, qkHeadDim: 16), shortcut: Blocks.ShortcutKind.Conv, options: new Blocks.BlockOptions(Activation: Blocks.Activation.SiLU)))));
-            avgpool = Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("EcaBotNeXt26ts256", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 16, width: 16, qkHeadDim: 16, stride: 2), shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU)))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.SelfAttnBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, attention: new TorchwrightBlocks.MultiHeadSelfAttention2d(name: "mhsa", dim: 512, heads: 4, height: 8, width: 8, qkHeadDim: 16), shortcut: TorchwrightBlocks.ShortcutKind.Conv, options: new TorchwrightBlocks.BlockOptions(Activation: TorchwrightBlocks.Activation.SiLU)))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("EcaBotNeXt26ts256", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("act1", act1);
@@ -99,7 +99,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

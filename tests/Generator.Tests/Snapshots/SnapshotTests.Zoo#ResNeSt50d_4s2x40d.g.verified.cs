@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -50,16 +50,16 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Modules.Sequential conv1;
-        private readonly Modules.BatchNorm2d bn1;
-        private readonly Modules.ReLU relu;
-        private readonly Modules.MaxPool2d maxpool;
-        private readonly Modules.Sequential layer1;
-        private readonly Modules.Sequential layer2;
-        private readonly Modules.Sequential layer3;
-        private readonly Modules.Sequential layer4;
-        private readonly Modules.AdaptiveAvgPool2d avgpool;
-        private readonly Modules.Linear fc;
+        private readonly TorchModules.Sequential conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds ResNeSt50d_4s2x40d with reference-style initialisation.</summary>
         public ResNeSt50d_4s2x40d() : base("ResNeSt50d_4s2x40d")
@@ -72,31 +72,31 @@ namespace Torchwright.Zoo
                 ("4", nn.BatchNorm2d(32)),
                 ("5", nn.ReLU()),
                 ("6", nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
-            bn1 = Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "bn1", () => nn.BatchNorm2d(64));
-            relu = Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "relu", () => nn.ReLU());
-            maxpool = Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.0 (stage c2, block 0)", () => new Blocks.SplitAttnBottleneck(name: "0", inChannels: 64, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.1 (stage c2, block 1)", () => new Blocks.SplitAttnBottleneck(name: "1", inChannels: 256, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.2 (stage c2, block 2)", () => new Blocks.SplitAttnBottleneck(name: "2", inChannels: 256, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: Blocks.ShortcutKind.AvgDown))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 64, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 256, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 256, width: 80, outChannels: 256, stride: 1, radix: 4, cardinality: 2, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
             layer2 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.0 (stage c3, block 0)", () => new Blocks.SplitAttnBottleneck(name: "0", inChannels: 256, width: 160, outChannels: 512, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.1 (stage c3, block 1)", () => new Blocks.SplitAttnBottleneck(name: "1", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.2 (stage c3, block 2)", () => new Blocks.SplitAttnBottleneck(name: "2", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.3 (stage c3, block 3)", () => new Blocks.SplitAttnBottleneck(name: "3", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 256, width: 160, outChannels: 512, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "3", inChannels: 512, width: 160, outChannels: 512, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
             layer3 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.0 (stage c4, block 0)", () => new Blocks.SplitAttnBottleneck(name: "0", inChannels: 512, width: 320, outChannels: 1024, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.1 (stage c4, block 1)", () => new Blocks.SplitAttnBottleneck(name: "1", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.2 (stage c4, block 2)", () => new Blocks.SplitAttnBottleneck(name: "2", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("3", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.3 (stage c4, block 3)", () => new Blocks.SplitAttnBottleneck(name: "3", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("4", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.4 (stage c4, block 4)", () => new Blocks.SplitAttnBottleneck(name: "4", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("5", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.5 (stage c4, block 5)", () => new Blocks.SplitAttnBottleneck(name: "5", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 512, width: 320, outChannels: 1024, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "3", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "4", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "5", inChannels: 1024, width: 320, outChannels: 1024, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
             layer4 = nn.Sequential(
-                ("0", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.0 (stage c5, block 0)", () => new Blocks.SplitAttnBottleneck(name: "0", inChannels: 1024, width: 640, outChannels: 2048, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("1", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.1 (stage c5, block 1)", () => new Blocks.SplitAttnBottleneck(name: "1", inChannels: 2048, width: 640, outChannels: 2048, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))),
-                ("2", (nn.Module<Tensor, Tensor>)Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.2 (stage c5, block 2)", () => new Blocks.SplitAttnBottleneck(name: "2", inChannels: 2048, width: 640, outChannels: 2048, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: Blocks.ShortcutKind.AvgDown))));
-            avgpool = Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "avgpool", () => nn.AdaptiveAvgPool2d(1));
-            fc = Runtime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "fc", () => nn.Linear(2048, 1000));
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 1024, width: 640, outChannels: 2048, stride: 2, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 2048, width: 640, outChannels: 2048, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 2048, width: 640, outChannels: 2048, stride: 1, radix: 4, cardinality: 2, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_4s2x40d", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -107,7 +107,7 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            Runtime.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -50,44 +50,44 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Blocks.RestPaperStem stem;
-        private readonly Modules.ModuleList<Blocks.RestBlock> stage1;
-        private readonly Blocks.RestPatchEmbed patch_embed_2;
-        private readonly Modules.ModuleList<Blocks.RestBlock> stage2;
-        private readonly Blocks.RestPatchEmbed patch_embed_3;
-        private readonly Modules.ModuleList<Blocks.RestBlock> stage3;
-        private readonly Blocks.RestPatchEmbed patch_embed_4;
-        private readonly Modules.ModuleList<Blocks.RestBlock> stage4;
-        private readonly Modules.LayerNorm norm;
-        private readonly Modules.AdaptiveAvgPool2d avg_pool;
-        private readonly Modules.Linear head;
+        private readonly TorchwrightBlocks.RestPaperStem stem;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage1;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_2;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage2;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_3;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage3;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_4;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage4;
+        private readonly TorchModules.LayerNorm norm;
+        private readonly TorchModules.AdaptiveAvgPool2d avg_pool;
+        private readonly TorchModules.Linear head;
 
         /// <summary>Builds ResTSmallPaperStem with reference-style initialisation.</summary>
         public ResTSmallPaperStem() : base("ResTSmallPaperStem")
         {
-            stem = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stem", () => new Blocks.RestPaperStem("stem", 3, 64));
-            stage1 = nn.ModuleList<Blocks.RestBlock>(
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.0 (stage c2, block 0)", () => new Blocks.RestBlock(name: "0", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.1 (stage c2, block 1)", () => new Blocks.RestBlock(name: "1", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)));
-            patch_embed_2 = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_2", () => new Blocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
-            stage2 = nn.ModuleList<Blocks.RestBlock>(
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.0 (stage c3, block 0)", () => new Blocks.RestBlock(name: "0", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.1 (stage c3, block 1)", () => new Blocks.RestBlock(name: "1", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)));
-            patch_embed_3 = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_3", () => new Blocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
-            stage3 = nn.ModuleList<Blocks.RestBlock>(
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.0 (stage c4, block 0)", () => new Blocks.RestBlock(name: "0", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.1 (stage c4, block 1)", () => new Blocks.RestBlock(name: "1", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.2 (stage c4, block 2)", () => new Blocks.RestBlock(name: "2", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.3 (stage c4, block 3)", () => new Blocks.RestBlock(name: "3", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.4 (stage c4, block 4)", () => new Blocks.RestBlock(name: "4", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.5 (stage c4, block 5)", () => new Blocks.RestBlock(name: "5", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)));
-            patch_embed_4 = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_4", () => new Blocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
-            stage4 = nn.ModuleList<Blocks.RestBlock>(
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.0 (stage c5, block 0)", () => new Blocks.RestBlock(name: "0", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)),
-                Runtime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.1 (stage c5, block 1)", () => new Blocks.RestBlock(name: "1", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)));
-            norm = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "norm", () => nn.LayerNorm(512));
-            avg_pool = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "avg_pool", () => nn.AdaptiveAvgPool2d(1));
-            head = Runtime.ModuleBuild.Part("ResTSmallPaperStem", "head", () => nn.Linear(512, 1000));
+            stem = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stem", () => new TorchwrightBlocks.RestPaperStem("stem", 3, 64));
+            stage1 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.0 (stage c2, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.1 (stage c2, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)));
+            patch_embed_2 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_2", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
+            stage2 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.0 (stage c3, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.1 (stage c3, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)));
+            patch_embed_3 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_3", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
+            stage3 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.0 (stage c4, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.1 (stage c4, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.2 (stage c4, block 2)", () => new TorchwrightBlocks.RestBlock(name: "2", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.3 (stage c4, block 3)", () => new TorchwrightBlocks.RestBlock(name: "3", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.4 (stage c4, block 4)", () => new TorchwrightBlocks.RestBlock(name: "4", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.5 (stage c4, block 5)", () => new TorchwrightBlocks.RestBlock(name: "5", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)));
+            patch_embed_4 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_4", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
+            stage4 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.0 (stage c5, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.1 (stage c5, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)));
+            norm = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "norm", () => nn.LayerNorm(512));
+            avg_pool = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "avg_pool", () => nn.AdaptiveAvgPool2d(1));
+            head = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "head", () => nn.Linear(512, 1000));
             register_module("stem", stem);
             register_module("stage1", stage1);
             register_module("patch_embed_2", patch_embed_2);
@@ -99,7 +99,7 @@ namespace Torchwright.Zoo
             register_module("norm", norm);
             register_module("avg_pool", avg_pool);
             register_module("head", head);
-            Runtime.Init.Rest(this);
+            TorchwrightRuntime.Init.Rest(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>

@@ -7,9 +7,9 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
-    using Blocks = global::Torchwright.Runtime.Blocks;
-    using Modules = global::TorchSharp.Modules;
-    using Runtime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -50,46 +50,46 @@ namespace Torchwright.Zoo
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
         public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly Blocks.OverlapPatchEmbed patch_embed1;
-        private readonly Modules.ModuleList<Blocks.VanBlock> block1;
-        private readonly Modules.LayerNorm norm1;
-        private readonly Blocks.OverlapPatchEmbed patch_embed2;
-        private readonly Modules.ModuleList<Blocks.VanBlock> block2;
-        private readonly Modules.LayerNorm norm2;
-        private readonly Blocks.OverlapPatchEmbed patch_embed3;
-        private readonly Modules.ModuleList<Blocks.VanBlock> block3;
-        private readonly Modules.LayerNorm norm3;
-        private readonly Blocks.OverlapPatchEmbed patch_embed4;
-        private readonly Modules.ModuleList<Blocks.VanBlock> block4;
-        private readonly Modules.LayerNorm norm4;
-        private readonly Modules.Linear head;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed1;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block1;
+        private readonly TorchModules.LayerNorm norm1;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed2;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block2;
+        private readonly TorchModules.LayerNorm norm2;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed3;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block3;
+        private readonly TorchModules.LayerNorm norm3;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed4;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block4;
+        private readonly TorchModules.LayerNorm norm4;
+        private readonly TorchModules.Linear head;
 
         /// <summary>Builds VanB1 with reference-style initialisation.</summary>
         public VanB1() : base("VanB1")
         {
-            patch_embed1 = Runtime.ModuleBuild.Part("VanB1", "patch_embed1", () => new Blocks.OverlapPatchEmbed("patch_embed1", 3, 64, 7, 4));
-            block1 = nn.ModuleList<Blocks.VanBlock>(
-                Runtime.ModuleBuild.Part("VanB1", "block1.0 (stage c2, block 0)", () => new Blocks.VanBlock(name: "0", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block1.1 (stage c2, block 1)", () => new Blocks.VanBlock(name: "1", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
-            norm1 = Runtime.ModuleBuild.Part("VanB1", "norm1", () => nn.LayerNorm(64, eps: 1e-6));
-            patch_embed2 = Runtime.ModuleBuild.Part("VanB1", "patch_embed2", () => new Blocks.OverlapPatchEmbed("patch_embed2", 64, 128, 3, 2));
-            block2 = nn.ModuleList<Blocks.VanBlock>(
-                Runtime.ModuleBuild.Part("VanB1", "block2.0 (stage c3, block 0)", () => new Blocks.VanBlock(name: "0", dim: 128, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block2.1 (stage c3, block 1)", () => new Blocks.VanBlock(name: "1", dim: 128, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
-            norm2 = Runtime.ModuleBuild.Part("VanB1", "norm2", () => nn.LayerNorm(128, eps: 1e-6));
-            patch_embed3 = Runtime.ModuleBuild.Part("VanB1", "patch_embed3", () => new Blocks.OverlapPatchEmbed("patch_embed3", 128, 320, 3, 2));
-            block3 = nn.ModuleList<Blocks.VanBlock>(
-                Runtime.ModuleBuild.Part("VanB1", "block3.0 (stage c4, block 0)", () => new Blocks.VanBlock(name: "0", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block3.1 (stage c4, block 1)", () => new Blocks.VanBlock(name: "1", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block3.2 (stage c4, block 2)", () => new Blocks.VanBlock(name: "2", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block3.3 (stage c4, block 3)", () => new Blocks.VanBlock(name: "3", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
-            norm3 = Runtime.ModuleBuild.Part("VanB1", "norm3", () => nn.LayerNorm(320, eps: 1e-6));
-            patch_embed4 = Runtime.ModuleBuild.Part("VanB1", "patch_embed4", () => new Blocks.OverlapPatchEmbed("patch_embed4", 320, 512, 3, 2));
-            block4 = nn.ModuleList<Blocks.VanBlock>(
-                Runtime.ModuleBuild.Part("VanB1", "block4.0 (stage c5, block 0)", () => new Blocks.VanBlock(name: "0", dim: 512, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
-                Runtime.ModuleBuild.Part("VanB1", "block4.1 (stage c5, block 1)", () => new Blocks.VanBlock(name: "1", dim: 512, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
-            norm4 = Runtime.ModuleBuild.Part("VanB1", "norm4", () => nn.LayerNorm(512, eps: 1e-6));
-            head = Runtime.ModuleBuild.Part("VanB1", "head", () => nn.Linear(512, 1000));
+            patch_embed1 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "patch_embed1", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed1", 3, 64, 7, 4));
+            block1 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block1.0 (stage c2, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block1.1 (stage c2, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm1 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "norm1", () => nn.LayerNorm(64, eps: 1e-6));
+            patch_embed2 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "patch_embed2", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed2", 64, 128, 3, 2));
+            block2 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block2.0 (stage c3, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 128, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block2.1 (stage c3, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 128, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm2 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "norm2", () => nn.LayerNorm(128, eps: 1e-6));
+            patch_embed3 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "patch_embed3", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed3", 128, 320, 3, 2));
+            block3 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block3.0 (stage c4, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block3.1 (stage c4, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block3.2 (stage c4, block 2)", () => new TorchwrightBlocks.VanBlock(name: "2", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block3.3 (stage c4, block 3)", () => new TorchwrightBlocks.VanBlock(name: "3", dim: 320, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm3 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "norm3", () => nn.LayerNorm(320, eps: 1e-6));
+            patch_embed4 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "patch_embed4", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed4", 320, 512, 3, 2));
+            block4 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block4.0 (stage c5, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 512, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB1", "block4.1 (stage c5, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 512, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm4 = TorchwrightRuntime.ModuleBuild.Part("VanB1", "norm4", () => nn.LayerNorm(512, eps: 1e-6));
+            head = TorchwrightRuntime.ModuleBuild.Part("VanB1", "head", () => nn.Linear(512, 1000));
             register_module("patch_embed1", patch_embed1);
             register_module("block1", block1);
             register_module("norm1", norm1);
@@ -103,7 +103,7 @@ namespace Torchwright.Zoo
             register_module("block4", block4);
             register_module("norm4", norm4);
             register_module("head", head);
-            Runtime.Init.Van(this);
+            TorchwrightRuntime.Init.Van(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
