@@ -104,7 +104,7 @@ namespace Torchwright.Dsl
                 {
                     if (built.ContainsKey(a.Name) || !seen.Add(a.Name)) continue;
                     var stages = new List<string>();
-                    if (resolvedByName.TryGetValue(a.Name, out var r) && r.ToMap().TryGetValue("depths", out var depths)
+                    if (resolvedByName.TryGetValue(a.Name, out var r) && r.ToMap().TryGetValue(FieldCatalog.Depths.List.Name, out var depths)
                         && depths.Value is ListValue list)
                         for (int i = 0; i < list.Items.Count; i++) stages.Add(FieldCatalog.StageName(i));
                     yield return new FailedArchitecture(a.Name, a.NameLocation, EquatableArray.From(stages));

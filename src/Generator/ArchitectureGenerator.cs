@@ -283,6 +283,11 @@ namespace Torchwright.Generator
                         diagnostics.Add(DiagnosticCatalog.TypeNameIsMemberName.Create(cls.Class.NameLocation, "Class", cls.Class.ClassName, cls.Class.ClassName));
                         continue;
                     }
+                    if (GeneratedNames.AliasClash(cls.Class.NameLocation, "Class", cls.Class.ClassName, cls.Class.ClassName) is Dsl.Diagnostics.Diagnostic aliasClash)
+                    {
+                        diagnostics.Add(aliasClash);
+                        continue;
+                    }
                     model = new EmitModel(Hint(arch.Name, hints), CSharpEmitter.Verbatim(cls.Class.ClassName),
                         new EmitOptions(Verbatim(cls.Class.Namespace), cls.Accessibility, cls.SourceName), arch, null);
                 }

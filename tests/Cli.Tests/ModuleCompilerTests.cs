@@ -43,7 +43,7 @@ namespace Torchwright.Cli.Tests
             var e = Assert.Throws<ModuleBuildException>(() => ModuleCompiler.Build(altered));
             Assert.Equal("Bot", e.Architecture);
             Assert.Equal("layer3.1 (stage c4, block 1)", e.Part);
-            Assert.Equal("BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 3. (Parameter 'stride')", e.Cause);
+            Assert.Equal("MHSA: stride must be 1 or 2 (AvgPool 2x2 after attention), got 3. (Parameter 'stride')", e.Cause);
             Assert.Equal("Bot: its module could not be built at layer3.1 (stage c4, block 1): " + e.Cause, e.Message);
         }
     }

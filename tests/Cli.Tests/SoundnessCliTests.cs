@@ -82,7 +82,7 @@ namespace Torchwright.Cli.Tests
             var jobs = new[]
             {
                 new SweepJob(new VariantPlan("S/a", "S", 0, "{}", 1, 1, 0),
-                    () => throw new ModuleBuildException("S/a", "layer2.0 (stage c3, block 0)", "BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4."), settings),
+                    () => throw new ModuleBuildException("S/a", "layer2.0 (stage c3, block 0)", "MHSA: stride must be 1 or 2 (AvgPool 2x2 after attention), got 4."), settings),
                 new SweepJob(new VariantPlan("S/b", "S", 1, "{}", good.Costs.Params, good.Costs.Macs, 0), () => ModuleCompiler.Build(good), settings),
             };
             var data = Datasets.Open("shapes:16:n=8:test=4");
@@ -92,7 +92,7 @@ namespace Torchwright.Cli.Tests
             var outcome = SweepRunner.Run(db, jobs, data, TrainRun.Default, "{}", observer);
 
             Assert.Equal((1, 1, false), (outcome.Done, outcome.Failed, outcome.Cancelled));
-            const string why = "S/a: its module could not be built at layer2.0 (stage c3, block 0): BotBottleneck: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got 4.";
+            const string why = "S/a: its module could not be built at layer2.0 (stage c3, block 0): MHSA: stride must be 1 or 2 (AvgPool 2x2 after attention), got 4.";
             Assert.Equal(new[] { "failed S/a: " + why, "done S/b" }, observer.Events);
             var rows = db.ReadAll().ToDictionary(x => x.Variant);
             Assert.Equal((VariantStatus.Failed, why), (rows["S/a"].Status, rows["S/a"].Error));

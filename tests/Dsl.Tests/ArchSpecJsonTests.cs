@@ -131,8 +131,8 @@ arch Tiny {
                     {
                         var block = ir.Stages[s].Blocks[b];
                         var json = blocks[b];
-                        var where = $"{ir.Name} {Naming.Block(ir.Family, s, b)}";
-                        Assert.Equal(block.Kind.RuntimeType, json.GetProperty("kind").GetString());
+                        var where = $"{ir.Name} {ir.Family.Block(s, b)}";
+                        Assert.Equal(block.Kind.KindName, json.GetProperty("kind").GetString());
                         Assert.Equal(block.InChannels, json.GetProperty("in_channels").GetInt64());
                         Assert.Equal(block.Width, json.GetProperty("width").GetInt64());
                         Assert.Equal(block.OutChannels, json.GetProperty("out_channels").GetInt64());
@@ -154,7 +154,7 @@ arch Tiny {
                         // Every property of the kind's settings record is written under its snake_case name.
                         foreach (var p in block.Settings.GetType().GetProperties().Where(p => p.Name != "EqualityContract"))
                             Assert.True(spec.Any(kv => kv.Key == Snake(p.Name)), $"{where}: {block.Settings.GetType().Name}.{p.Name} has no \"{Snake(p.Name)}\" key");
-                        var row = arch.Costs.Layers.Single(l => l.Path == Naming.Block(ir.Family, s, b));
+                        var row = arch.Costs.Layers.Single(l => l.Path == ir.Family.Block(s, b));
                         Assert.Equal(row.Input, ShapeOf(json.GetProperty("input")));
                         Assert.Equal(row.Output, ShapeOf(json.GetProperty("output")));
                     }

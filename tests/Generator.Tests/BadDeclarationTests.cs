@@ -89,6 +89,24 @@ namespace Torchwright.Generator.Tests
             AssertCompiles(inGenerated);
         }
 
+        [RequiresRuntimeFact]
+        public void Names_of_the_generated_codes_aliases_are_refused_and_nothing_fails_to_compile()
+        {
+            // An attributed class of such a name is refused too (a user type of that name in the namespace would still
+            // conflict with the alias in every generated file there, CS0576: the names are chosen to be unlikely).
+            const string source = "using Torchwright;\nnamespace Sample\n{\n"
+                + "    [Architecture(Extends = \"ResNet50\")]\n    public sealed partial class Tensor { }\n}\n";
+            var (diagnostics, inGenerated, run) = Build(new[] { new ArchText("models/alias.arch", "arch nn : ResNet50 {}\narch Blocks : ResNet50 {}\n") }, ("Alias.cs", source));
+            Assert.DoesNotContain(inGenerated, d => !d.GetMessage().Contains("'Tensor'", StringComparison.Ordinal));
+            var hits = diagnostics.Where(d => d.Id == "TW0030").Select(d => d.GetMessage()).OrderBy(m => m, StringComparer.Ordinal).ToList();
+            Assert.Equal(new[]
+            {
+                "Architecture 'nn' generates the C# type 'nn', which the generated code's using alias for TorchSharp.torch.nn (at the top of every generated namespace) already generates; rename one of them",
+                "Class 'Tensor' generates the C# type 'Tensor', which the generated code's using alias for TorchSharp.torch.Tensor (at the top of every generated namespace) already generates; rename one of them",
+            }, hits);
+            Assert.Contains(run.GeneratedTrees, t => t.FilePath.EndsWith("Blocks.g.cs", StringComparison.Ordinal));
+        }
+
         [Fact]
         public void The_keyword_lists_are_Roslyns()
         {

@@ -41,8 +41,8 @@ namespace Torchwright.Runtime.Tests
         private static BlockCase Bot(string name, long cin, long width, long cout, long stride, long heads, long h, long w, ShortcutKind sc, BlockOptions? o = null, long qk = 0) =>
             new(name, "BotBottleneck",
                 A(o, ("inChannels", cin), ("width", width), ("outChannels", cout), ("stride", stride), ("heads", heads), ("height", h), ("widthPx", w), ("shortcut", sc), ("qkHeadDim", qk)),
-                () => qk == 0 ? new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, o)
-                    : new BotBottleneck("block", cin, width, cout, stride, heads, h, w, sc, qk, o), new long[] { 2, cin, h, w }, ResNetInit);
+                () => qk == 0 ? new SelfAttnBottleneck("block", cin, width, cout, stride, new MultiHeadSelfAttention2d("mhsa", width, heads, h, w, stride: stride), sc, o)
+                    : new SelfAttnBottleneck("block", cin, width, cout, stride, new MultiHeadSelfAttention2d("mhsa", width, heads, h, w, qk, stride: stride), sc, o), new long[] { 2, cin, h, w }, ResNetInit);
 
         private static BlockCase Split(string name, long cin, long width, long cout, long stride, long radix, long card, bool avd, ShortcutKind sc, long h, long w, BlockOptions? o = null, bool avdFirst = false) =>
             new(name, "SplitAttnBottleneck",

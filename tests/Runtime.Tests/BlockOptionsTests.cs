@@ -16,7 +16,7 @@ namespace Torchwright.Runtime.Tests
         private static readonly Func<BlockOptions?, nn.Module<Tensor, Tensor>>[] Blocks =
         {
             o => new Bottleneck("a", 64, 16, 64, 1, 1, ShortcutKind.Conv, o),
-            o => new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv, o),
+            o => new SelfAttnBottleneck("b", 64, 16, 64, 1, new MultiHeadSelfAttention2d("mhsa", 16, 4, 4, 4), ShortcutKind.Conv, o),
             o => new SplitAttnBottleneck("c", 64, 16, 64, 2, 2, 1, true, ShortcutKind.AvgDown, o),
             o => new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv, o),
         };
@@ -118,9 +118,9 @@ namespace Torchwright.Runtime.Tests
         public void BotAndCotRefuseDilationNamingTheBlockAndTheFix()
         {
             var dilated = new BlockOptions(Dilation: 2);
-            var bot = Assert.Throws<ArgumentException>(() => new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv, dilated));
+            var bot = Assert.Throws<ArgumentException>(() => new SelfAttnBottleneck("b", 64, 16, 64, 1, new MultiHeadSelfAttention2d("mhsa", 16, 4, 4, 4), ShortcutKind.Conv, dilated));
             var cot = Assert.Throws<ArgumentException>(() => new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv, dilated));
-            foreach (var (e, block) in new[] { (bot, "BotBottleneck"), (cot, "CotBottleneck") })
+            foreach (var (e, block) in new[] { (bot, "SelfAttnBottleneck"), (cot, "CotBottleneck") })
             {
                 Assert.StartsWith(block + ": Dilation must be 1, got 2", e.Message, StringComparison.Ordinal);
                 Assert.Contains("Keep this stage at output stride (Dilation 1)", e.Message, StringComparison.Ordinal);
@@ -231,10 +231,10 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(4692L, Params(block));
 
             var spatialEca = new BlockOptions(Attention: ChannelAttentionKind.Eca, AttentionKernel: 3, Position: ChannelAttentionPosition.AfterSpatialConv);
-            var bot = Assert.Throws<ArgumentException>(() => new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv, spatialEca));
+            var bot = Assert.Throws<ArgumentException>(() => new SelfAttnBottleneck("b", 64, 16, 64, 1, new MultiHeadSelfAttention2d("mhsa", 16, 4, 4, 4), ShortcutKind.Conv, spatialEca));
             var split = Assert.Throws<ArgumentException>(() => new SplitAttnBottleneck("c", 64, 16, 64, 2, 2, 1, true, ShortcutKind.AvgDown, spatialEca));
             var cot = Assert.Throws<ArgumentException>(() => new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv, spatialEca));
-            foreach (var (e, name) in new[] { (bot, "BotBottleneck"), (split, "SplitAttnBottleneck"), (cot, "CotBottleneck") })
+            foreach (var (e, name) in new[] { (bot, "SelfAttnBottleneck"), (split, "SplitAttnBottleneck"), (cot, "CotBottleneck") })
             {
                 Assert.StartsWith(name + ": channel attention Position AfterSpatialConv is not supported", e.Message, StringComparison.Ordinal);
                 Assert.Equal("options", e.ParamName);
@@ -249,13 +249,13 @@ namespace Torchwright.Runtime.Tests
         public void QkHeadDimSizesQAndKButNotV()
         {
             // width 32, 4 heads, dqk 16: qkv 32 -> 2*4*16 + 32 = 160, tables (2H-1, 16) / (2W-1, 16).
-            using var bot = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, 16, new BlockOptions(Activation.SiLU));
+            using var bot = new SelfAttnBottleneck("b", 64, 32, 64, 2, new MultiHeadSelfAttention2d("mhsa", 32, 4, 6, 4, 16, stride: 2), ShortcutKind.Conv, new BlockOptions(Activation.SiLU));
             var shapes = bot.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
             Assert.Equal(new long[] { 160, 32, 1, 1 }, shapes["mhsa.qkv.weight"]);
             Assert.Equal(new long[] { 11, 16 }, shapes["mhsa.rel_pos.height_rel"]);
             Assert.Equal(new long[] { 7, 16 }, shapes["mhsa.rel_pos.width_rel"]);
-            using var same = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, 0);
-            using var old = new BotBottleneck("b", 64, 32, 64, 2, 4, 6, 4, ShortcutKind.Conv, options: null);
+            using var same = new SelfAttnBottleneck("b", 64, 32, 64, 2, new MultiHeadSelfAttention2d("mhsa", 32, 4, 6, 4, 0, stride: 2), ShortcutKind.Conv);
+            using var old = new SelfAttnBottleneck("b", 64, 32, 64, 2, new MultiHeadSelfAttention2d("mhsa", 32, 4, 6, 4, stride: 2), ShortcutKind.Conv, options: null);
             Assert.Equal(Keys(old), Keys(same));
             Assert.Equal(Params(old), Params(same));
             // qkv 5120 vs 3072, tables (11 + 7)·16 = 288 vs (11 + 7)·8 = 144

@@ -107,7 +107,7 @@ namespace Torchwright.Runtime.Tests
         private static readonly (string Kind, Func<double, nn.Module<Tensor, Tensor>> Create, long[] Input)[] Kinds =
         {
             ("bottleneck", r => new Bottleneck("b", 32, 16, 32, 1, 1, ShortcutKind.Conv, dropPath: r), new long[] { 4, 32, 8, 8 }),
-            ("mhsa", r => new BotBottleneck("b", 32, 16, 32, 1, 2, 8, 8, ShortcutKind.Conv, dropPath: r), new long[] { 4, 32, 8, 8 }),
+            ("mhsa", r => new SelfAttnBottleneck("b", 32, 16, 32, 1, new MultiHeadSelfAttention2d("mhsa", 16, 2, 8, 8), ShortcutKind.Conv, dropPath: r), new long[] { 4, 32, 8, 8 }),
             ("splat", r => new SplitAttnBottleneck("b", 32, 16, 32, 1, 2, 1, false, ShortcutKind.Conv, dropPath: r), new long[] { 4, 32, 8, 8 }),
             ("cot", r => new CotBottleneck("b", 32, 16, 32, 1, ShortcutKind.Conv, dropPath: r), new long[] { 4, 32, 8, 8 }),
             ("van", r => new VanBlock("b", 16, 2, 7, 2, 0.5, r), new long[] { 4, 16, 8, 8 }),

@@ -19,7 +19,7 @@ namespace Torchwright.Runtime.Tests
             var blocks = new nn.Module<Tensor, Tensor>[]
             {
                 new Bottleneck("a", 64, 16, 64, 1, 1, ShortcutKind.Conv),
-                new BotBottleneck("b", 64, 16, 64, 1, 4, 4, 4, ShortcutKind.Conv),
+                new SelfAttnBottleneck("b", 64, 16, 64, 1, new MultiHeadSelfAttention2d("mhsa", 16, 4, 4, 4), ShortcutKind.Conv),
                 new SplitAttnBottleneck("c", 64, 16, 64, 2, 2, 1, true, ShortcutKind.AvgDown),
                 new CotBottleneck("d", 64, 16, 64, 1, ShortcutKind.Conv),
             };
@@ -146,7 +146,7 @@ namespace Torchwright.Runtime.Tests
         [Fact]
         public void MhsaRejectsAFeatureMapOfAnotherSizeWithAnActionableMessage()
         {
-            using var block = new BotBottleneck("c5", 32, 16, 64, 1, 4, 7, 7, ShortcutKind.Conv);
+            using var block = new SelfAttnBottleneck("c5", 32, 16, 64, 1, new MultiHeadSelfAttention2d("mhsa", 16, 4, 7, 7), ShortcutKind.Conv);
             var ex = Assert.Throws<ArgumentException>(() => block.call(torch.randn(new long[] { 1, 32, 8, 8 })));
             Assert.Contains("built for input (B, 16, 7, 7)", ex.Message);
             Assert.Contains("(1, 16, 8, 8)", ex.Message);
@@ -157,7 +157,7 @@ namespace Torchwright.Runtime.Tests
         {
             var e1 = Assert.Throws<ArgumentException>(() => new Bottleneck("b", 16, 10, 32, 1, 4, ShortcutKind.Conv));
             Assert.Contains("width = 10 must be divisible by groups = 4", e1.Message);
-            var e2 = Assert.Throws<ArgumentException>(() => new BotBottleneck("b", 16, 18, 32, 1, 4, 4, 4, ShortcutKind.Conv));
+            var e2 = Assert.Throws<ArgumentException>(() => new SelfAttnBottleneck("b", 16, 18, 32, 1, new MultiHeadSelfAttention2d("mhsa", 18, 4, 4, 4), ShortcutKind.Conv));
             Assert.Contains("divisible by heads = 4", e2.Message);
             var e3 = Assert.Throws<ArgumentException>(() => new SplitAttnBottleneck("b", 16, 12, 32, 1, 2, 4, false, ShortcutKind.Conv));
             Assert.Contains("cardinality·radix = 8", e3.Message);
@@ -165,7 +165,7 @@ namespace Torchwright.Runtime.Tests
             Assert.Contains("share factor = 8", e4.Message);
             var e5 = Assert.Throws<ArgumentException>(() => new RestBlock("b", 30, 4, 4, 1, true));
             Assert.Contains("dim = 30 must be divisible by heads = 4", e5.Message);
-            var e6 = Assert.Throws<ArgumentException>(() => new BotBottleneck("b", 16, 16, 32, 2, 2, 5, 4, ShortcutKind.Conv));
+            var e6 = Assert.Throws<ArgumentException>(() => new SelfAttnBottleneck("b", 16, 16, 32, 2, new MultiHeadSelfAttention2d("mhsa", 16, 2, 5, 4, stride: 2), ShortcutKind.Conv));
             Assert.Contains("even pre-stride map", e6.Message);
         }
 
@@ -189,7 +189,7 @@ namespace Torchwright.Runtime.Tests
             using var scope = torch.NewDisposeScope();
             var x = torch.randn(new long[] { 1, 16, 8, 6 });
             Assert.Equal(new long[] { 1, 32, 4, 3 }, new Bottleneck("a", 16, 8, 32, 2, 1, ShortcutKind.Conv).call(x).shape);
-            Assert.Equal(new long[] { 1, 32, 4, 3 }, new BotBottleneck("a", 16, 8, 32, 2, 2, 8, 6, ShortcutKind.AvgDown).call(x).shape);
+            Assert.Equal(new long[] { 1, 32, 4, 3 }, new SelfAttnBottleneck("a", 16, 8, 32, 2, new MultiHeadSelfAttention2d("mhsa", 8, 2, 8, 6, stride: 2), ShortcutKind.AvgDown).call(x).shape);
             Assert.Equal(new long[] { 1, 32, 4, 3 }, new SplitAttnBottleneck("a", 16, 16, 32, 2, 2, 1, true, ShortcutKind.AvgDown).call(x).shape);
             Assert.Equal(new long[] { 1, 32, 4, 3 }, new CotBottleneck("a", 16, 16, 32, 2, ShortcutKind.Conv).call(x).shape);
             Assert.Equal(new long[] { 1, 16, 8, 6 }, new VanBlock("a", 16, 4, 21, 3, 1e-2).call(x).shape);

@@ -99,8 +99,8 @@ namespace Torchwright.Runtime.Tests
                 new("block", cin, width, cout, stride, G(width), ShortcutKind.Conv, eca
                     ? new BlockOptions(act, ChannelAttentionKind.Eca, AttentionKernel: EcaKernel(width), Position: ChannelAttentionPosition.AfterSpatialConv)
                     : new BlockOptions(act));
-            BotBottleneck Bot(long cin, long width, long cout, long stride, long map) =>
-                new("block", cin, width, cout, stride, 4, map, map, ShortcutKind.Conv, qkHeadDim, new BlockOptions(act));
+            SelfAttnBottleneck Bot(long cin, long width, long cout, long stride, long map) =>
+                new("block", cin, width, cout, stride, new MultiHeadSelfAttention2d("mhsa", width, 4, map, map, qkHeadDim, stride), ShortcutKind.Conv, new BlockOptions(act));
             return new HandBuiltResNet(new long[] { 24, 32, 64 }, new nn.Module<Tensor, Tensor>[]
             {
                 new Chain("layer1", B(64, 64, 256, 1), B(256, 64, 256, 1)),

@@ -71,7 +71,7 @@ namespace Torchwright.Zoo.Tests
                 Assert.DoesNotContain(plain.named_modules(), m => m.module is DropPath);
                 // The per-block kinds of the ResNet network: splat, cot and MHSA blocks each carry one.
                 if (family == "resnet")
-                    Assert.Equal(new[] { "SplitAttnBottleneck", "CotBottleneck", "Bottleneck", "BotBottleneck" },
+                    Assert.Equal(new[] { "SplitAttnBottleneck", "CotBottleneck", "Bottleneck", "SelfAttnBottleneck" },
                         blocks.Select(b => with.named_modules().Single(m => m.name == b).module.GetType().Name));
             }
         }

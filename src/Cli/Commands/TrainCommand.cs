@@ -261,7 +261,7 @@ namespace Torchwright.Cli.Commands
 
         private static bool OnlyClassifierDiffers(LoadReport report, CheckedArchitecture arch)
         {
-            var head = Naming.Head(arch.Ir.Family) + ".";
+            var head = arch.Ir.Family.Head + ".";
             return report.Missing.Count == 0 && report.Unexpected.Count == 0 && report.DTypeMismatched.Count == 0
                 && report.ShapeMismatched.Count > 0 && report.ShapeMismatched.All(m => m.StartsWith(head, StringComparison.Ordinal));
         }
@@ -272,14 +272,9 @@ namespace Torchwright.Cli.Commands
         {
             var family = arch.Ir.Family;
             var children = model.named_children().Select(c => c.name).ToList();
-            int boundary;
-            if (stages < arch.Ir.Stages.Count)
-                boundary = children.IndexOf(Naming.PatchEmbed(family, stages) ?? Naming.Stage(family, stages));
-            else
-            {
-                boundary = children.IndexOf(Naming.Stage(family, stages - 1)) + 1;
-                if (family == Family.Van && boundary < children.Count && children[boundary] == Naming.StageNorm(stages - 1)) boundary++;
-            }
+            int boundary = stages < arch.Ir.Stages.Count
+                ? children.IndexOf(family.StageComponents(stages).First())
+                : children.IndexOf(family.StageComponents(stages - 1).Last()) + 1;
             if (boundary < 0) throw new InvalidOperationException($"{arch.Name}: no top-level part for stage {stages + 1} among {string.Join(", ", children)}");
             var frozen = model.named_children().Take(boundary).ToList();
             if (frozen.Count == 0)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 using Torchwright.Dsl.Resolution;
 using Torchwright.Dsl.Syntax;
@@ -51,7 +52,7 @@ namespace Torchwright.Dsl.Analysis
             try { costs = CostModel.Analyze(ir); }
             catch (OverflowException)
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("input"), ir.Name, "input", ir.Input.ToString(),
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.Input), ir.Name, FieldCatalog.Input.Name, ir.Input.ToString(),
                     "the parameter or MAC count exceeds 64 bits; use a smaller input or narrower stages"));
                 return (null, null);
             }
@@ -92,20 +93,21 @@ namespace Torchwright.Dsl.Analysis
 
         private bool InRange(long value, long min, long max, SourceLocation at, string what, string owner) => f.InRange(value, min, max, at, what, owner);
 
-        /// <summary>The per-stage lists: each needs one entry per stage.</summary>
-        private static readonly string[] PerStageLists = { "widths", "outs", "strides", "heads", "mlp_ratios", "sr_ratios", "patch_kernels" };
+        /// <summary>The per-stage lists (every stage field's PerStage but depths, which sets the count): each needs one entry per stage.</summary>
+        private static IEnumerable<string> PerStageLists =>
+            FieldCatalog.All.Where(x => x.Scope == FieldScope.Stage && x.PerStage != null && x.PerStage != FieldCatalog.Depths.List.Name).Select(x => x.PerStage!).Distinct();
 
         // ---- building -----------------------------------------------------------------------------
 
         private ArchitectureIR? BuildIr()
         {
-            var depths = f.List("depths");
+            var depths = f.List(FieldCatalog.Depths.List.Name);
             if (depths == null)
             {
-                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "depths", "add e.g. 'depths = [3, 4, 6, 3]' (one entry per stage)"));
+                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Depths.List.Name, "add e.g. 'depths = [3, 4, 6, 3]' (one entry per stage)"));
                 return null;
             }
-            if (!InRange(depths.Length, 1, MaxStages, LocationOf("depths"), "the number of stages", arch.Name)) return null;
+            if (!InRange(depths.Length, 1, MaxStages, f.LocationOf(FieldCatalog.Depths.List), "the number of stages", arch.Name)) return null;
             int n = depths.Length;
 
             CheckListLengths(n);
@@ -119,14 +121,14 @@ namespace Torchwright.Dsl.Analysis
             var kinds = new BlockDefinition[n];
             // A stage's block word counts as read where the stage builds a block of that kind (not when all are MHSA).
             var blockPaths = new string[n];
-            Family? family = null;
+            FamilyDefinition? family = null;
             for (int s = 0; s < n; s++)
             {
-                blockPaths[s] = Has(StagePath(s, "block")) ? StagePath(s, "block") : "block";
+                blockPaths[s] = Has(StagePath(s, FieldCatalog.Block.Name)) ? StagePath(s, FieldCatalog.Block.Name) : FieldCatalog.Block.Name;
                 var word = f.PeekWord(blockPaths[s]);
                 if (word == null)
                 {
-                    diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "block", "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
+                    diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Block.Name, "add e.g. 'block = bottleneck' (" + string.Join(", ", FieldCatalog.BlockWords) + ")"));
                     return null;
                 }
                 var kind = Definitions.Block(word)!;
@@ -134,22 +136,22 @@ namespace Torchwright.Dsl.Analysis
                 if (family == null) family = kind.Family;
                 else if (kind.Family != family)
                 {
-                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.BothLocation(s, "block"), FieldCatalog.StageName(s), word, kind.Family.ToString(), family.ToString()));
+                    diagnostics.Add(DiagnosticCatalog.MixedFamilies.Create(f.LocationOf(FieldCatalog.Block, s), FieldCatalog.StageName(s), word, kind.Family.Name, family.Name));
                     return null;
                 }
             }
-            var fam0 = family!.Value;
+            var fam0 = family!;
 
-            if (!Has("widths"))
+            if (!f.Has(FieldCatalog.Widths.List))
             {
-                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, "widths", "add e.g. 'widths = [64, 128, 256, 512]' (one entry per stage)"));
+                diagnostics.Add(DiagnosticCatalog.MissingField.Create(arch.Location, arch.Name, FieldCatalog.Widths.List.Name, "add e.g. 'widths = [64, 128, 256, 512]' (one entry per stage)"));
                 return null;
             }
 
             // Input.
             Shape input = new Shape(3, 224, 224);
             bool inputDeclared = false;
-            if (f.Dims("input") is DimsValue dims)
+            if (f.Dims(FieldCatalog.Input.Name) is DimsValue dims)
             {
                 var d = dims.Dims;
                 input = d.Count == 3 ? new Shape(d[0], d[1], d[2]) : new Shape(3, d[0], d[1]);
@@ -160,27 +162,26 @@ namespace Torchwright.Dsl.Analysis
                     !InRange(input.W, 1, MaxSpatial, at, "input width", arch.Name)) return null;
             }
 
-            double mult = f.Float("width", 1.0);
+            double mult = f.Get(FieldCatalog.WidthMultiplier);
             if (!(mult > 0 && mult <= 16))
             {
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("width"), arch.Name, "width", mult, "a width multiplier must be in (0, 16]"));
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.WidthMultiplier), arch.Name, FieldCatalog.WidthMultiplier.Name, mult, "a width multiplier must be in (0, 16]"));
                 return null;
             }
             long Scale(long c) => mult == 1.0 ? c : Math.Max(8, (long)(c * mult + 4) / 8 * 8);
 
-            long classes = f.Int("classes", 1000);
-            InRange(classes, 0, 1 << 20, LocationOf("classes"), "classes", arch.Name);
+            long classes = f.Get(FieldCatalog.Classes);
+            InRange(classes, 0, 1 << 20, f.LocationOf(FieldCatalog.Classes), FieldCatalog.Classes.Name, arch.Name);
 
             // Stem.
-            long firstWidth = f.StageInt(0, "width", "widths", 0);
-            if (!InRange(firstWidth, 1, MaxChannels, f.StageLocation(0, "width", "widths"), "width", "c2")) return null;
-            var stemWord = f.Word("stem") ?? (fam0 == Family.ResNet ? "resnet" : fam0 == Family.Van ? "none" : "rest");
+            long firstWidth = f.Get(FieldCatalog.Widths, 0);
+            if (!InRange(firstWidth, 1, MaxChannels, f.LocationOf(FieldCatalog.Widths, 0), FieldCatalog.Widths.Stage.Name, FieldCatalog.StageName(0))) return null;
+            var stemWord = f.Word(FieldCatalog.Stem.Name) ?? fam0.DefaultStem;
             var stemKind = Definitions.Stem(stemWord)!;
             if (!stemKind.Families.Contains(fam0))
             {
-                var allowed = string.Join(" or ", Definitions.Stems.Where(st => st.Families.Contains(fam0)).Select(st => st.Word));
-                if (fam0 == Family.Van) allowed += " (VAN embeds patches in each stage)";
-                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(LocationOf("stem"), arch.Name, "stem", stemWord, $"{fam0} architectures take stem {allowed}"));
+                var allowed = string.Join(" or ", Definitions.Stems.Where(st => st.Families.Contains(fam0)).Select(st => st.Word)) + fam0.StemNote;
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.Stem), arch.Name, FieldCatalog.Stem.Name, stemWord, $"{fam0} architectures take stem {allowed}"));
                 return null;
             }
             var stem = stemKind.Read(new StemContext(f, fam0, Scale(firstWidth), Scale));
@@ -196,59 +197,33 @@ namespace Torchwright.Dsl.Analysis
             {
                 var stageName = FieldCatalog.StageName(s);
                 var kind = kinds[s];
-                long depth = f.StageInt(s, "depth", "depths", 1);
-                if (!InRange(depth, 1, MaxDepth, f.StageLocation(s, "depth", "depths"), "depth", stageName)) return null;
+                long depth = f.Get(FieldCatalog.Depths, s, 1);
+                if (!InRange(depth, 1, MaxDepth, f.LocationOf(FieldCatalog.Depths, s), FieldCatalog.Depths.Stage.Name, stageName)) return null;
 
-                long rawWidth = f.StageInt(s, "width", "widths", 0);
-                if (!InRange(rawWidth, 1, MaxChannels, f.StageLocation(s, "width", "widths"), "width", stageName)) return null;
+                long rawWidth = f.Get(FieldCatalog.Widths, s);
+                if (!InRange(rawWidth, 1, MaxChannels, f.LocationOf(FieldCatalog.Widths, s), FieldCatalog.Widths.Stage.Name, stageName)) return null;
                 long width = Scale(rawWidth);
                 if (Math.Abs(rawWidth * mult - width) > 1e-9)
-                    diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(LocationOf("width"), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    diagnostics.Add(DiagnosticCatalog.WidthRounded.Create(f.LocationOf(FieldCatalog.WidthMultiplier), stageName, mult.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         (rawWidth * mult).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), width));
 
-                long outCh;
-                if (fam0 == Family.ResNet)
-                {
-                    long rawOut = f.StageInt(s, "out", "outs", rawWidth * 4);
-                    if (!InRange(rawOut, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                    outCh = Scale(rawOut);
-                    if (!InRange(outCh, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                }
-                else
-                {
-                    outCh = width;
-                    if (f.HasStage(s, "out", "outs"))
-                    {
-                        long rawOut = f.StageInt(s, "out", "outs", rawWidth);
-                        if (!InRange(rawOut, 1, MaxChannels, f.StageLocation(s, "out", "outs"), "out", stageName)) return null;
-                        long declared = Scale(rawOut);
-                        if (declared != width)
-                            diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(f.StageLocation(s, "out", "outs"), stageName + " output", declared, width,
-                                stageName + ".width (" + kind.Word + " stages output their width)"));
-                    }
-                }
+                var familyStage = new FamilyStage(f, s, kind, rawWidth, width, Scale, MaxChannels);
+                if (!(fam0.OutChannels(familyStage) is long outCh)) return null;
 
                 long defaultStride = s == 0 ? (stem.Kind.Word == "none" ? 4 : 1) : 2;
-                long stride = f.StageInt(s, "stride", "strides", defaultStride);
-                if (!InRange(stride, 1, 8, f.StageLocation(s, "stride", "strides"), "stride", stageName)) return null;
-                if (fam0 == Family.Rest && s == 0 && stride != 1)
-                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.StageLocation(s, "stride", "strides"), stageName, "stride", stride, "the first ResT stage runs at the stem's resolution: use stride 1"));
+                long stride = f.Get(FieldCatalog.Strides, s, defaultStride);
+                if (!InRange(stride, 1, 8, f.LocationOf(FieldCatalog.Strides, s), FieldCatalog.Strides.Stage.Name, stageName)) return null;
+                fam0.CheckStride(familyStage, stride);
 
-                if (Has(StagePath(s, "in")))
+                if (f.Has(FieldCatalog.In, s))
                 {
-                    long declaredIn = f.Int(StagePath(s, "in"), 0);
+                    long declaredIn = f.Int(StagePath(s, FieldCatalog.In.Name), 0);
                     if (declaredIn != channels)
-                        diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(LocationOf(StagePath(s, "in")), stageName, declaredIn, channels,
+                        diagnostics.Add(DiagnosticCatalog.ChannelMismatch.Create(f.LocationOf(FieldCatalog.In, s), stageName, declaredIn, channels,
                             s == 0 ? channelSource : FieldCatalog.StageName(s - 1) + ".out"));
                 }
 
-                // VAN's per-stage patch embedding has a kernel; ResT's is fixed by the stride.
-                long patchKernel = 0;
-                if (fam0 == Family.Van)
-                {
-                    patchKernel = f.StageInt(s, "patch_kernel", "patch_kernels", 2 * stride - 1);
-                    if (!InRange(patchKernel, 1, 31, f.StageLocation(s, "patch_kernel", "patch_kernels"), "patch_kernel", stageName)) return null;
-                }
+                if (!(fam0.PatchKernel(familyStage, stride) is long patchKernel)) return null;
 
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation)
                 {
@@ -256,9 +231,9 @@ namespace Torchwright.Dsl.Analysis
                 };
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
-                // The arch-level word (or a stage word with none above it) is required even where only MHSA is built;
+                // The arch-level word (or a stage word with none above it) is required even where only self-attention is built;
                 // a stage's own word that builds nothing is redundant: the arch-level one would give the same stage.
-                if (blockPaths[s] == "block" || !Has("block") || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
+                if (blockPaths[s] == FieldCatalog.Block.Name || !f.Has(FieldCatalog.Block) || blocks.Any(b => b.Kind == kind)) f.MarkRead(blockPaths[s]);
                 if (previousStage != null) CheckDilationActs(previousStage, ctx);
                 previousStage = ctx;
                 dilation = ctx.Dilation;
@@ -287,7 +262,7 @@ namespace Torchwright.Dsl.Analysis
         private void CheckDilationActs(StageContext stage, StageContext? next)
         {
             if (!stage.DilationRead || stage.DilationActsHere || (next != null && next.FirstBlockUndilated == null)) return;
-            var path = StagePath(stage.Index, "dilation");
+            var path = StagePath(stage.Index, ResNetFamily.Dilation.Name);
             string here = stage.Depth == 1 ? $"{stage.Name} has a single block" : $"{stage.Name}'s blocks after the first have no dilated form";
             string after = next == null ? "is the last stage" : $"{next.Name}'s first block is {next.FirstBlockUndilated}";
             const string Rule = "a stage's dilation acts on the 3x3 convs of its blocks after the first and of the next stage's first block (torchvision's previous_dilation)";
@@ -303,7 +278,7 @@ namespace Torchwright.Dsl.Analysis
 
         /// <summary>"bottleneck blocks", "bottleneck and MHSA blocks": what a stage is built from, for messages.</summary>
         private static string Describe(StageIR stage) =>
-            string.Join(" and ", stage.Blocks.Select(b => b.Kind.Word ?? "MHSA").Distinct()) + " blocks";
+            string.Join(" and ", stage.Blocks.Select(b => b.Kind.Noun).Distinct()) + " blocks";
 
         /// <summary>
         /// Every per-stage list needs one entry per stage. When the stage count comes from this declaration's 'depths'
@@ -314,21 +289,22 @@ namespace Torchwright.Dsl.Analysis
             foreach (var list in PerStageLists)
             {
                 if (!(f.Field(list) is ResolvedField field) || !(field.Value is ListValue lv) || lv.Items.Count == n) continue;
-                if (f.IsInherited(list) && !f.IsInherited("depths"))
-                    diagnostics.Add(DiagnosticCatalog.ListLength.Create(LocationOf("depths"), arch.Name, list, lv.Items.Count, n,
+                if (f.IsInherited(list) && !f.IsInherited(FieldCatalog.Depths.List.Name))
+                    diagnostics.Add(DiagnosticCatalog.ListLength.Create(f.LocationOf(FieldCatalog.Depths.List), arch.Name, list, lv.Items.Count, n,
                         $"'depths' of {arch.Name}; '{list}' is inherited from '{field.SetBy}'",
                         $"override '{list}' in {arch.Name} with {n} entries"));
                 else
                     diagnostics.Add(DiagnosticCatalog.ListLength.Create(lv.Location, arch.Name, list, lv.Items.Count, n,
-                        "'depths'" + (f.IsInherited("depths") && !f.IsInherited(list) ? $", inherited from '{f.Field("depths")!.SetBy}'" : ""),
+                        $"'{FieldCatalog.Depths.List.Name}'" + (f.IsInherited(FieldCatalog.Depths.List.Name) && !f.IsInherited(list) ? $", inherited from '{f.Field(FieldCatalog.Depths.List.Name)!.SetBy}'" : ""),
                         "give one entry per stage"));
             }
         }
 
-        /// <summary>Checks that need feature-map sizes: exact division by the strides, BoT's pooled maps, MHSA map size.</summary>
+        /// <summary>Checks that need feature-map sizes: the family's (kernels that need a larger map), exact division by the
+        /// strides, and each block kind's own (BoT's pooled maps and attention size).</summary>
         private void CheckSpatial(ArchitectureIR ir, CostReport costs)
         {
-            CheckMapsHoldKernels(ir, costs);
+            ir.Family.CheckMaps(ir, costs, f);
             if (HasNewErrors || !ir.InputDeclared) return;
             long total = ir.Stem.Kind.Stride;
             foreach (var st in ir.Stages) total = checked(total * st.Stride);
@@ -338,11 +314,11 @@ namespace Torchwright.Dsl.Analysis
                 string why = $"the network downsamples by {total}, leaving {ir.Input.H / (double)total:0.##}x{ir.Input.W / (double)total:0.##} at the last stage";
                 if (strict)
                 {
-                    string what = ir.Family == Family.Rest ? "ResT (its attention reshapes tokens back to maps at every stage)" : "MHSA (the relative-position tables fix each map's size)";
-                    diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(LocationOf("input"), ir.Name + " with " + what, ir.Input, why, total));
+                    string what = ir.Stages.SelectMany(st => st.Blocks).First(b => b.Kind.FixesMapSize).Kind.FixedMapSizeReason;
+                    diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(f.LocationOf(FieldCatalog.Input), ir.Name + " with " + what, ir.Input, why, total));
                 }
                 else
-                    diagnostics.Add(DiagnosticCatalog.FeatureMapRounded.Create(LocationOf("input"), ir.Name, ir.Input, why, total));
+                    diagnostics.Add(DiagnosticCatalog.FeatureMapRounded.Create(f.LocationOf(FieldCatalog.Input), ir.Name, ir.Input, why, total));
             }
 
             int layer = 0;
@@ -352,57 +328,11 @@ namespace Torchwright.Dsl.Analysis
                 for (int b = 0; b < stage.Blocks.Count; b++)
                 {
                     var blk = stage.Blocks[b];
-                    var path = Naming.Block(ir.Family, s, b);
+                    var path = ir.Family.Block(s, b);
                     while (layer < costs.Layers.Count && costs.Layers[layer].Path != path) layer++;
                     if (layer >= costs.Layers.Count) return;
-                    var x = costs.Layers[layer].Input;
-                    if (!(blk.Kind is BotDefinition)) continue;
-                    if (x.H < 1 || x.W < 1 || (blk.Stride > 1 && (x.H % 2 != 0 || x.W % 2 != 0)))
-                    {
-                        if (!HasNewErrors)
-                            diagnostics.Add(DiagnosticCatalog.FeatureMapNotDivisible.Create(BotDefinition.MaskLocation(f, s), $"{stage.Name} block {b} (MHSA)", ir.Input,
-                                $"the block receives a {x.H}x{x.W} map and must pool it 2x2", total));
-                        continue;
-                    }
-                    long tokens = x.H * x.W;
-                    if (tokens > 1024)
-                    {
-                        double bytes = 4.0 * ((BotSettings)blk.Settings).Heads * tokens * tokens;
-                        diagnostics.Add(DiagnosticCatalog.LargeAttentionMap.Create(BotDefinition.MaskLocation(f, s), $"{stage.Name} block {b}", x.H, x.W, tokens, FormatBytes(bytes)));
-                    }
+                    blk.Kind.CheckInputMap(new BlockMapCheck(f, ir, s, b, costs.Layers[layer].Input, total, HasNewErrors));
                 }
-            }
-        }
-
-        /// <summary>
-        /// ResT's patch embeddings ((p+1)x(p+1), stride p, padding p/2) and EMSA's spatial reduction ((sr+1)x(sr+1),
-        /// stride sr, padding sr/2) use kernels larger than their stride: on a map smaller than the kernel even padded,
-        /// libtorch refuses the convolution. Other convolutions and pools pad enough to keep at least one pixel.
-        /// Checked at the input the costs were computed for (the declared one, or 224x224).
-        /// </summary>
-        private void CheckMapsHoldKernels(ArchitectureIR ir, CostReport costs)
-        {
-            if (ir.Family != Family.Rest) return;
-            var byPath = new Dictionary<string, LayerInfo>(StringComparer.Ordinal);
-            foreach (var l in costs.Layers) byPath[l.Path] = l;
-            static bool Holds(Shape x, long p) => CostModel.OutSize(x.H, p + 1, p, p / 2) >= 1 && CostModel.OutSize(x.W, p + 1, p, p / 2) >= 1;
-            static long Largest(Shape x, long p) { while (p > 1 && !Holds(x, p)) p--; return p; }
-            for (int s = 0; s < ir.Stages.Count; s++)
-            {
-                var stage = ir.Stages[s];
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                if (patch != null && byPath.TryGetValue(patch, out var embed) && !Holds(embed.Input, stage.Stride))
-                {
-                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(Has(StagePath(s, "stride")) || Has("strides") ? f.StageLocation(s, "stride", "strides") : LocationOf("input"),
-                        stage.Name, $"the patch embedding (stride {stage.Stride})", embed.Input.H, embed.Input.W, ir.Input, stage.Stride + 1,
-                        $"a stride of {Largest(embed.Input, stage.Stride)} or less for {stage.Name}"));
-                    return; // later stages see no map at all
-                }
-                var sr = stage.Blocks.Count > 0 && stage.Blocks[0].Settings is RestSettings rs ? rs.SrRatio : 1;
-                if (sr > 1 && byPath.TryGetValue(Naming.Block(ir.Family, s, 0), out var block) && !Holds(block.Input, sr))
-                    diagnostics.Add(DiagnosticCatalog.MapTooSmall.Create(f.StageLocation(s, "sr_ratio", "sr_ratios"),
-                        stage.Name, $"the EMSA spatial reduction (sr_ratio {sr})", block.Input.H, block.Input.W, ir.Input, sr + 1,
-                        $"an sr_ratio of {Largest(block.Input, sr)} or less for {stage.Name}"));
             }
         }
 

@@ -13,7 +13,7 @@ namespace Torchwright.Dsl.Analysis
 
     /// <summary>
     /// Shapes and exact costs of a whole architecture: the stem's, each block's (its definition's cost rule in
-    /// src/Dsl/Blocks) and the family's patch embeddings, norms and head. The Runtime blocks build exactly these layers
+    /// src/Dsl/Blocks) and the family's patch embeddings, norms and head (its definition's, src/Dsl/Families). The Runtime blocks build exactly these layers
     /// (tests compare runtime counts against these numbers).
     /// Convention: 1 MAC = one multiply-add (= 2 FLOPs). Counted: conv, linear, and attention matmuls
     /// (q·kᵀ, A·v, BoT's q·r relative logits, ResT's head-mixing 1x1 conv over the attention map, CoT's local
@@ -45,56 +45,29 @@ namespace Torchwright.Dsl.Analysis
 
             x = ir.Stem.Kind.Cost(ir.Stem, x, Row);
 
+            var family = ir.Family;
             for (int s = 0; s < ir.Stages.Count; s++)
             {
                 var stage = ir.Stages[s];
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                if (patch != null)
-                {
-                    var a = new CostSheet();
-                    var input = x;
-                    if (ir.Family == Family.Van)
-                    {
-                        x = a.Conv(x, stage.OutChannels, stage.PatchKernel, stage.Stride, stage.PatchKernel / 2, bias: true);
-                        a.Norm(stage.OutChannels);
-                        Row(patch, "OverlapPatchEmbed", input, x, a);
-                    }
-                    else
-                    {
-                        x = a.Conv(x, stage.OutChannels, stage.Stride + 1, stage.Stride, stage.Stride / 2, bias: true);
-                        a.Norm(stage.OutChannels);
-                        RestDefinition.PositionAttentionCost(a, x);
-                        Row(patch, "RestPatchEmbed", input, x, a);
-                    }
-                }
+                x = family.CostBeforeBlocks(stage, x, Row);
                 for (int b = 0; b < stage.Blocks.Count; b++)
                 {
                     var blk = stage.Blocks[b];
                     var a = new CostSheet();
                     var input = x;
                     x = blk.Kind.Cost(a, blk, x);
-                    Row(Naming.Block(ir.Family, s, b), blk.Kind.RuntimeType, input, x, a);
+                    Row(family.Block(s, b), blk.Kind.KindName, input, x, a);
                 }
-                if (ir.Family == Family.Van)
-                {
-                    var a = new CostSheet();
-                    a.Norm(stage.OutChannels);
-                    Row(Naming.StageNorm(s), "LayerNorm", x, x, a);
-                }
+                family.CostAfterBlocks(stage, x, Row);
                 stageOutputs.Add(x);
             }
 
-            if (ir.Family == Family.Rest)
-            {
-                var a = new CostSheet();
-                a.Norm(x.C);
-                Row("norm", "LayerNorm", x, x, a);
-            }
+            family.CostBeforeHead(x, Row);
             if (ir.Classes > 0)
             {
                 var a = new CostSheet();
                 a.Linear(1, x.C, ir.Classes);
-                Row(Naming.Head(ir.Family), "Linear", new Shape(x.C, 1, 1), new Shape(ir.Classes, 1, 1), a);
+                Row(family.Head, "Linear", new Shape(x.C, 1, 1), new Shape(ir.Classes, 1, 1), a);
             }
 
             long p = 0, m = 0, at = 0;

@@ -127,6 +127,37 @@ namespace Torchwright.Dsl.Analysis
         public SourceLocation BothLocation(int stage, string field) =>
             Has(StagePath(stage, field)) ? LocationOf(StagePath(stage, field)) : LocationOf(field);
 
+        // ---- typed handles: the path from the field's scope (cN.field overrides field), the default from the handle ----
+
+        private string PathOf(FieldInfo field, int stage) =>
+            (field.Scope & FieldScope.Stage) != 0 && stage >= 0 && ((field.Scope & FieldScope.Arch) == 0 || Has(StagePath(stage, field.Name)))
+                ? StagePath(stage, field.Name) : field.Name;
+
+        /// <summary>The field's value for the stage (-1: the architecture), or its default.</summary>
+        public long Get(Field<long> field, int stage = -1) => Int(PathOf(field, stage), field.Default);
+
+        public double Get(Field<double> field, int stage = -1) => Float(PathOf(field, stage), field.Default);
+
+        public bool Get(Field<bool> field, int stage = -1) => Bool(PathOf(field, stage), field.Default);
+
+        public string Get(Field<string> field, int stage = -1) => Word(PathOf(field, stage)) ?? field.Default;
+
+        /// <summary>A per-stage setting: cN.name, else list[stage], else the handle's default, else <paramref name="fallback"/>.</summary>
+        public long Get(PerStage setting, int stage, long fallback = 0) => StageInt(stage, setting.Stage.Name, setting.List.Name, setting.Default ?? fallback);
+
+        public SourceLocation LocationOf(PerStage setting, int stage) => StageLocation(stage, setting.Stage.Name, setting.List.Name);
+
+        public bool Has(PerStage setting, int stage) => HasStage(stage, setting.Stage.Name, setting.List.Name);
+
+        /// <summary>An integer field whose default the reader computes (qk_head_dim: width / heads).</summary>
+        public long Int(FieldInfo field, int stage, long fallback) => Int(PathOf(field, stage), fallback);
+
+        /// <summary>Whether the field is set for the stage (cN.field or, for an arch-scope field, field). Not a read.</summary>
+        public bool Has(FieldInfo field, int stage = -1) => Has(PathOf(field, stage));
+
+        /// <summary>Where the field's value for the stage is written (the declaration when it is not).</summary>
+        public SourceLocation LocationOf(FieldInfo field, int stage = -1) => LocationOf(PathOf(field, stage));
+
         public bool InRange(long value, long min, long max, SourceLocation at, string what, string owner)
         {
             if (value >= min && value <= max) return true;

@@ -36,7 +36,7 @@ namespace Torchwright.Dsl.Analysis
         public static long Blocks(ResolvedArch arch)
         {
             var fields = arch.ToMap();
-            if (!fields.TryGetValue("depths", out var d) || !(d.Value is ListValue list)) return 1;
+            if (!fields.TryGetValue(FieldCatalog.Depths.List.Name, out var d) || !(d.Value is ListValue list)) return 1;
             int n = Math.Min(list.Items.Count, ArchBuilder.MaxStages);
             long total = 0;
             for (int s = 0; s < n; s++)

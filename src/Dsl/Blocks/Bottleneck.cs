@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -11,7 +13,7 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly BottleneckDefinition Instance = new BottleneckDefinition();
 
-        public override string RuntimeType => "Bottleneck";
+        public override string KindName => "Bottleneck";
         public override string Word => "bottleneck";
         public override string Summary => "ResNet v1.5; ResNeXt with cardinality";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };
@@ -20,10 +22,10 @@ namespace Torchwright.Dsl.Blocks
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;
-            long card = f.BothInt(stage.Index, "cardinality", 1);
-            if (!f.InRange(card, 1, 4096, f.BothLocation(stage.Index, "cardinality"), "cardinality", stage.Name)) return null;
+            long card = f.Get(SharedFields.Cardinality, stage.Index);
+            if (!f.InRange(card, 1, 4096, f.LocationOf(SharedFields.Cardinality, stage.Index), SharedFields.Cardinality.Name, stage.Name)) return null;
             if (stage.Width % card != 0)
-                GroupsError(stage, f.BothLocation(stage.Index, "cardinality"), stage.Name, "cardinality", card, "width", stage.Width);
+                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, stage.Index), stage.Name, "cardinality", card, "width", stage.Width);
             return new BottleneckSettings(card);
         }
 
@@ -40,7 +42,7 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public override string Create(BlockIR b, string name, Shape input) =>
-            $"new {ResNetFamily.RuntimeBlocks}.Bottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {((BottleneckSettings)b.Settings).Cardinality}, {ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.Bottleneck", ResNetFamily.Arguments(b, name, ("groups", ((BottleneckSettings)b.Settings).Cardinality.ToString(CultureInfo.InvariantCulture))));
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

@@ -14,9 +14,9 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly SqueezeExciteDefinition Instance = new SqueezeExciteDefinition();
 
-        public static readonly FieldInfo RatioField = new FieldInfo("se_ratio", FieldType.Float, FieldScope.Both,
-            "Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16).",
-            ReadBy: "blocks with attention = se or mhsa_attention = se");
+        public static readonly Field<double> RatioField = new Field<double>("se_ratio", FieldScope.Both, 0.0625,
+            "Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8).",
+            note: " (1/16)", readBy: "blocks with attention = se or mhsa_attention = se");
 
         public override string Word => "se";
         public override string RuntimeKind => "SqueezeExcite";
@@ -28,10 +28,10 @@ namespace Torchwright.Dsl.Blocks
 
         public override ChannelAttentionIR? Read(FieldReader f, int stage, string owner, long channels)
         {
-            double ratio = f.BothFloat(stage, "se_ratio", 0.0625);
+            double ratio = f.Get(RatioField, stage);
             if (!(ratio > 0 && ratio <= 1))
             {
-                f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(stage, "se_ratio"), owner, "se_ratio", ratio, "a reduction ratio in (0, 1], e.g. 0.0625 (1/16) or 0.25"));
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(RatioField, stage), owner, RatioField.Name, ratio, "a reduction ratio in (0, 1], e.g. 0.0625 (1/16) or 0.25"));
                 return null;
             }
             return new ChannelAttentionIR(this, MakeDivisible(channels * ratio), 0);
@@ -69,10 +69,10 @@ namespace Torchwright.Dsl.Blocks
 
         public override ChannelAttentionIR? Read(FieldReader f, int stage, string owner, long channels)
         {
-            long k = f.HasBoth(stage, "eca_kernel") ? f.BothInt(stage, "eca_kernel", 3) : AdaptiveKernel(channels);
+            long k = f.Int(KernelField, stage, AdaptiveKernel(channels));
             if (k < 1 || k > 255 || k % 2 == 0)
             {
-                f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(stage, "eca_kernel"), owner, "eca_kernel", k, "an odd kernel between 1 and 255 (padding (k-1)/2 keeps the channel count)"));
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(KernelField, stage), owner, KernelField.Name, k, "an odd kernel between 1 and 255 (padding (k-1)/2 keeps the channel count)"));
                 return null;
             }
             return new ChannelAttentionIR(this, 0, k);

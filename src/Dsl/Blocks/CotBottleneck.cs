@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -17,7 +19,7 @@ namespace Torchwright.Dsl.Blocks
 
         private const long Kernel = 3;
 
-        public override string RuntimeType => "CotBottleneck";
+        public override string KindName => "CotBottleneck";
         public override string Word => "cot";
         public override string Summary => "CoTNet; CoTNeXt with cardinality";
         public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality };
@@ -30,14 +32,14 @@ namespace Torchwright.Dsl.Blocks
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;
-            long card = f.BothInt(stage.Index, "cardinality", 1);
-            var at = f.BothLocation(stage.Index, "cardinality");
-            if (!f.InRange(card, 1, 4096, at, "cardinality", stage.Name)) return null;
+            long card = f.Get(SharedFields.Cardinality, stage.Index);
+            var at = f.LocationOf(SharedFields.Cardinality, stage.Index);
+            if (!f.InRange(card, 1, 4096, at, SharedFields.Cardinality.Name, stage.Name)) return null;
             // Key conv groups 4g, the value sharing factor 8 inside each of the g groups.
             if (stage.Width % (8 * card) != 0)
             {
                 if (card == 1)
-                    GroupsError(stage, f.StageLocation(stage.Index, "width", "widths"), stage.Name + " CoT layer", "8 (key groups 4, value sharing 8)", 8, "width", stage.Width);
+                    GroupsError(stage, f.LocationOf(FieldCatalog.Widths, stage.Index), stage.Name + " CoT layer", "8 (key groups 4, value sharing 8)", 8, "width", stage.Width);
                 else
                     GroupsError(stage, at, stage.Name + " CoXt layer", "8 x cardinality (key groups 4 x cardinality, value sharing 8 per group)", 8 * card, "width", stage.Width);
             }
@@ -70,8 +72,8 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             long g = ((CotSettings)b.Settings).Cardinality;
-            return $"new {ResNetFamily.RuntimeBlocks}.CotBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, " +
-                   (g != 1 ? $"cardinality: {g}, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            var own = g != 1 ? new[] { ("cardinality", g.ToString(CultureInfo.InvariantCulture)) } : new (string, string)[0];
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.CotBottleneck", ResNetFamily.Arguments(b, name, own));
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

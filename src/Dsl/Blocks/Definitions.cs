@@ -3,36 +3,40 @@ using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
 {
     /// <summary>
-    /// One block kind, in one place: its .arch word, the fields it reads (with their defaults and checks), its shape and
-    /// cost rule and the C# that constructs its Runtime module (src/Runtime/Blocks/<see cref="RuntimeType"/>.cs).
-    /// Adding a kind is a subclass here, its Runtime module and a line in <see cref="Definitions"/>.
+    /// What builds, costs and emits one block of the IR (<see cref="BlockIR.Kind"/>): the kind the summary and the spec
+    /// JSON print, its family, its shape and cost rule, the C# that constructs its Runtime module and its spec members.
+    /// A kind chosen by a word is a <see cref="BlockDefinition"/>; a self-attention bottleneck is a
+    /// <see cref="SelfAttnBlockKind"/> around its slot's <see cref="SelfAttentionDefinition"/>.
     /// </summary>
-    public abstract class BlockDefinition
+    public abstract class BlockKind
     {
-        /// <summary>The Runtime module's class name; also the kind the summary and the spec JSON print.</summary>
-        public abstract string RuntimeType { get; }
+        /// <summary>The kind the summary, the cost rows and the spec JSON print (the Runtime class name, or for a
+        /// self-attention bottleneck its slot's kind, e.g. BotBottleneck).</summary>
+        public abstract string KindName { get; }
 
-        /// <summary>The word that selects the kind for a stage (<c>block = splat</c>); null for a kind chosen otherwise (MHSA, by mask).</summary>
-        public abstract string? Word { get; }
+        /// <summary>The family whose layout a stage of this kind follows.</summary>
+        public abstract FamilyDefinition Family { get; }
 
-        public abstract Family Family { get; }
-
-        /// <summary>One line for docs/fields.md and the catalog: what the word builds.</summary>
-        public abstract string Summary { get; }
-
-        /// <summary>The fields only this kind reads (the catalog and docs list them; the builder reads them through <see cref="Read"/>).</summary>
-        public virtual IEnumerable<FieldInfo> Fields => Array.Empty<FieldInfo>();
+        /// <summary>What the block is called in messages ("bottleneck", "MHSA").</summary>
+        public abstract string Noun { get; }
 
         /// <summary>Whether the Runtime module fixes its input map size at construction (relative-position tables, ResT's token reshapes).</summary>
         public virtual bool FixesMapSize => false;
 
-        /// <summary>Builds the stage's blocks, reading and checking the kind's fields; null when an error makes them meaningless.</summary>
-        public abstract List<BlockIR>? BuildStage(StageContext stage);
+        /// <summary>What fixes the map size, for messages ("MHSA (the relative-position tables fix each map's size)").</summary>
+        public virtual string FixedMapSizeReason => "";
+
+        /// <summary>The fix a size-fixing block's input guard suggests, given its cost row and the checked input.</summary>
+        public virtual string FixedInputHint(LayerInfo row, Shape input) => "";
+
+        /// <summary>Checks that need the block's input map (known once the costs are): reported through the context.</summary>
+        public virtual void CheckInputMap(BlockMapCheck check) { }
 
         /// <summary>Adds the block's parameters and MACs to <paramref name="a"/> and returns its output shape.</summary>
         public abstract Shape Cost(CostSheet a, BlockIR b, Shape x);
@@ -43,7 +47,55 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The kind's settings as spec-JSON members (long, bool, double or string values).</summary>
         public abstract IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b);
 
-        public override string ToString() => RuntimeType;
+        public override string ToString() => KindName;
+    }
+
+    /// <summary>
+    /// A block kind chosen by a word (<c>block = splat</c>), in one place: the word, the fields it reads (with their
+    /// defaults and checks) and how it builds a stage, besides what every <see cref="BlockKind"/> has.
+    /// Adding a kind is a subclass here, its Runtime module and a line in <see cref="Definitions"/>.
+    /// </summary>
+    public abstract class BlockDefinition : BlockKind
+    {
+        /// <summary>The word that selects the kind for a stage (<c>block = splat</c>).</summary>
+        public abstract string Word { get; }
+
+        public override string Noun => Word;
+
+        /// <summary>One line for docs/fields.md and the catalog: what the word builds.</summary>
+        public abstract string Summary { get; }
+
+        /// <summary>The fields only this kind reads (the catalog and docs list them; the builder reads them through <see cref="BuildStage"/>).</summary>
+        public virtual IEnumerable<FieldInfo> Fields => Array.Empty<FieldInfo>();
+
+        /// <summary>Builds the stage's blocks, reading and checking the kind's fields; null when an error makes them meaningless.</summary>
+        public abstract List<BlockIR>? BuildStage(StageContext stage);
+    }
+
+    /// <summary>What a block's map check needs: the fields, the IR, where the block is, the map it receives, the
+    /// network's total stride and whether an error was already reported.</summary>
+    public sealed class BlockMapCheck
+    {
+        public BlockMapCheck(FieldReader fields, ArchitectureIR ir, int stage, int block, Shape input, long totalStride, bool hasErrors)
+        {
+            Fields = fields;
+            Ir = ir;
+            Stage = stage;
+            Block = block;
+            Input = input;
+            TotalStride = totalStride;
+            HasErrors = hasErrors;
+        }
+
+        public FieldReader Fields { get; }
+        public ArchitectureIR Ir { get; }
+        public int Stage { get; }
+        public int Block { get; }
+        public Shape Input { get; }
+        public long TotalStride { get; }
+        public bool HasErrors { get; }
+        public BlockIR BlockIR => Ir.Stages[Stage].Blocks[Block];
+        public string StageName => FieldCatalog.StageName(Stage);
     }
 
     /// <summary>
@@ -58,7 +110,7 @@ namespace Torchwright.Dsl.Blocks
         public virtual IEnumerable<FieldInfo> Fields => Array.Empty<FieldInfo>();
 
         /// <summary>The families whose stages may follow this stem.</summary>
-        public abstract IReadOnlyList<Family> Families { get; }
+        public abstract IReadOnlyList<FamilyDefinition> Families { get; }
 
         /// <summary>The stem's total downsampling (4 for the ResNet stems, 1 for none).</summary>
         public abstract long Stride { get; }
@@ -148,7 +200,7 @@ namespace Torchwright.Dsl.Blocks
     /// <summary>What a stem definition needs: the tracked fields, the family, the first stage's width and the width multiplier.</summary>
     public sealed class StemContext
     {
-        public StemContext(FieldReader fields, Family family, long firstStageWidth, Func<long, long> scale)
+        public StemContext(FieldReader fields, FamilyDefinition family, long firstStageWidth, Func<long, long> scale)
         {
             Fields = fields;
             Family = family;
@@ -157,14 +209,21 @@ namespace Torchwright.Dsl.Blocks
         }
 
         public FieldReader Fields { get; }
-        public Family Family { get; }
+        public FamilyDefinition Family { get; }
         public long FirstStageWidth { get; }
         public Func<long, long> Scale { get; }
     }
 
-    /// <summary>Every block kind, stem and channel-attention option the language knows. The one registration point.</summary>
+    /// <summary>Every family, block kind, stem and channel-attention option the language knows. The one registration point.</summary>
     public static class Definitions
     {
+        public static readonly IReadOnlyList<FamilyDefinition> Families = new FamilyDefinition[]
+        {
+            ResNetFamilyDefinition.Instance,
+            VanFamilyDefinition.Instance,
+            RestFamilyDefinition.Instance,
+        };
+
         public static readonly IReadOnlyList<BlockDefinition> Blocks = new BlockDefinition[]
         {
             BottleneckDefinition.Instance,
@@ -172,7 +231,12 @@ namespace Torchwright.Dsl.Blocks
             CotDefinition.Instance,
             VanDefinition.Instance,
             RestDefinition.Instance,
-            BotDefinition.Instance,
+        };
+
+        /// <summary>The self-attention kinds of the ResNet-family bottleneck's slot (<c>cN.self_attn</c>), placed by <c>cN.mhsa</c> / <c>cN.mhsa_every</c>.</summary>
+        public static readonly IReadOnlyList<SelfAttentionDefinition> SelfAttentions = new SelfAttentionDefinition[]
+        {
+            BotAttentionDefinition.Instance,
         };
 
         public static readonly IReadOnlyList<StemDefinition> Stems = new StemDefinition[]
@@ -194,6 +258,21 @@ namespace Torchwright.Dsl.Blocks
 
         public static StemDefinition? Stem(string word) => Stems.FirstOrDefault(s => s.Word == word);
 
+        public static SelfAttentionDefinition? SelfAttention(string word) => SelfAttentions.FirstOrDefault(a => a.Word == word);
+
         public static ChannelAttentionDefinition? ChannelAttention(string word) => ChannelAttentions.FirstOrDefault(a => a.Word == word);
+    }
+
+    /// <summary>Kind lists for documentation and messages, derived from the definitions ("bottleneck, splat and cot blocks").
+    /// No static state, so static field initialisers of the definitions may call it.</summary>
+    public static class KindText
+    {
+        public static string Phrase(IEnumerable<string> nouns, string what = "blocks", string conjunction = "and")
+        {
+            var list = nouns.Distinct().ToList();
+            if (list.Count == 0) return "";
+            var head = list.Count == 1 ? list[0] : string.Join(", ", list.Take(list.Count - 1)) + " " + conjunction + " " + list[list.Count - 1];
+            return head + " " + what;
+        }
     }
 }

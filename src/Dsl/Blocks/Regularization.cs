@@ -15,15 +15,15 @@ namespace Torchwright.Dsl.Blocks
     /// </summary>
     public static class Regularization
     {
-        public static readonly FieldInfo DropPath = new FieldInfo("drop_path", FieldType.Float, FieldScope.Arch,
+        public static readonly Field<double> DropPath = new Field<double>("drop_path", FieldScope.Arch, 0,
             "Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets " +
             "float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), " +
-            "scaled by 1/keep in training; the identity in eval. Default 0.",
-            ReadBy: "networks of two or more blocks (linspace gives a lone block rate 0)");
+            "scaled by 1/keep in training; the identity in eval.",
+            readBy: "networks of two or more blocks (linspace gives a lone block rate 0)");
 
-        public static readonly FieldInfo Dropout = new FieldInfo("dropout", FieldType.Float, FieldScope.Arch,
-            "Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0.",
-            ReadBy: "architectures with a classifier (classes > 0)");
+        public static readonly Field<double> Dropout = new Field<double>("dropout", FieldScope.Arch, 0,
+            "Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval.",
+            readBy: "architectures with a classifier (classes > 0)");
 
         public static IEnumerable<FieldInfo> Fields => new[] { DropPath, Dropout };
 
@@ -33,18 +33,18 @@ namespace Torchwright.Dsl.Blocks
         /// </summary>
         internal static double[]? ReadDropPath(FieldReader f, int blocks, string owner)
         {
-            if (!f.Has("drop_path") || blocks < 2) return new double[blocks];
-            double rate = f.Float("drop_path", 0);
-            if (!InUnitInterval(f, "drop_path", rate, owner, "the last block's stochastic-depth rate")) return null;
+            if (!f.Has(DropPath) || blocks < 2) return new double[blocks];
+            double rate = f.Get(DropPath);
+            if (!InUnitInterval(f, DropPath.Name, rate, owner, "the last block's stochastic-depth rate")) return null;
             return Linspace(rate, blocks);
         }
 
         /// <summary>The classifier's dropout (0 when unset, or when there is no classifier to drop before), or null after an error.</summary>
         internal static double? ReadDropout(FieldReader f, long classes, string owner)
         {
-            if (!f.Has("dropout") || classes == 0) return 0;
-            double p = f.Float("dropout", 0);
-            return InUnitInterval(f, "dropout", p, owner, "the dropout probability before the classifier") ? p : (double?)null;
+            if (!f.Has(Dropout) || classes == 0) return 0;
+            double p = f.Get(Dropout);
+            return InUnitInterval(f, Dropout.Name, p, owner, "the dropout probability before the classifier") ? p : (double?)null;
         }
 
         private static bool InUnitInterval(FieldReader f, string field, double value, string owner, string what)
@@ -55,8 +55,6 @@ namespace Torchwright.Dsl.Blocks
             return false;
         }
 
-        /// <summary>", dropPath: r" for a block with a rate, else "" (code for rate-0 blocks stays as it was).</summary>
-        public static string DropPathArgument(BlockIR b) => b.DropPath == 0 ? "" : ", dropPath: " + CSharpLiteral.Double(b.DropPath);
 
         /// <summary>
         /// <c>[x.item() for x in torch.linspace(0, end, count)]</c> bit for bit: float32, as PyTorch 1.13's CPU kernel

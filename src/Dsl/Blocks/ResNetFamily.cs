@@ -1,71 +1,81 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
 {
-    /// <summary>Fields read by more than one definition, declared once.</summary>
+    /// <summary>Fields read by more than one definition, declared once (their readers are derived: FieldCatalog).</summary>
     public static class SharedFields
     {
-        public static readonly FieldInfo Cardinality = new FieldInfo("cardinality", FieldType.Int, FieldScope.Both,
-            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1.",
-            ReadBy: "bottleneck, splat and cot blocks");
+        /// <summary>The divisor of <paramref name="width"/> nearest to <paramref name="heads"/> (for the fix in messages).</summary>
+        public static long DivisorNear(long width, long heads)
+        {
+            for (long d = 0; d < width; d++)
+            {
+                if (heads - d >= 1 && width % (heads - d) == 0) return heads - d;
+                if (width % (heads + d) == 0) return heads + d;
+            }
+            return 1;
+        }
 
-        public static readonly FieldInfo HeadsList = new FieldInfo("heads", FieldType.IntList, FieldScope.Arch,
-            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest.",
-            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+        public static readonly Field<long> Cardinality = new Field<long>("cardinality", FieldScope.Both, 1,
+            "Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality).");
 
-        public static readonly FieldInfo Heads = new FieldInfo("heads", FieldType.Int, FieldScope.Stage, "Attention heads in this stage.", PerStage: "heads",
-            ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every) and rest blocks");
+        /// <summary>Attention heads per stage; each kind has its own default (<see cref="BotAttentionDefinition.DefaultHeads"/>, <see cref="RestDefinition.DefaultHeads"/>).</summary>
+        public static readonly PerStage Heads = new PerStage("heads", "heads",
+            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for MHSA, " + RestDefinition.DefaultHeads + " for rest.",
+            "Attention heads in this stage.");
 
-        public static readonly FieldInfo MlpRatios = new FieldInfo("mlp_ratios", FieldType.IntList, FieldScope.Arch, "Per-stage MLP expansion of van/rest blocks. Default 4.",
-            ReadBy: "van and rest blocks");
-
-        public static readonly FieldInfo MlpRatio = new FieldInfo("mlp_ratio", FieldType.Int, FieldScope.Stage, "This stage's MLP expansion.", PerStage: "mlp_ratios",
-            ReadBy: "van and rest blocks");
+        public static readonly PerStage MlpRatio = new PerStage("mlp_ratios", "mlp_ratio", "Per-stage MLP expansion of van/rest blocks.", "This stage's MLP expansion.", 4);
     }
 
     /// <summary>
-    /// What the ResNet-family kinds (bottleneck, splat, cot and MHSA) share: the stage layout (MHSA by mask, projection
+    /// What the ResNet-family kinds (bottleneck, splat, cot and the self-attention slot) share: the stage layout (self-attention by mask, projection
     /// shortcut in the first block), the activation, channel attention after bn3 (SE-ResNet placement), and dilation.
     /// </summary>
     public static class ResNetFamily
     {
+        /// <summary>The ResNet-family kinds chosen by a word (their 3x3 conv is the self-attention slot's place).</summary>
+        private static IEnumerable<ResNetBlockDefinition> Hosts => Definitions.Blocks.OfType<ResNetBlockDefinition>();
+
         public static readonly string[] ShortcutWords = { "conv", "avgdown" };
         public static readonly string[] ActivationWords = { "relu", "silu", "gelu", "hardswish" };
 
-        public static readonly FieldInfo Shortcut = new FieldInfo("shortcut", FieldType.Word, FieldScope.Both,
-            "Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv.",
-            ShortcutWords, ReadBy: "a stage whose first block changes shape (stride or channels)");
+        public static readonly Field<string> Shortcut = new Field<string>("shortcut", FieldScope.Both, "conv",
+            "Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN).",
+            ShortcutWords, readBy: "a stage whose first block changes shape (stride or channels)");
 
-        public static readonly FieldInfo Act = new FieldInfo("act", FieldType.Word, FieldScope.Both,
-            "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu.",
-            ActivationWords, ReadBy: "bottleneck, splat, cot and MHSA blocks and the resnet and deep stems");
+        public static readonly Field<string> Act = new Field<string>("act", FieldScope.Both, "relu",
+            "Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays.",
+            ActivationWords, readBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
 
-        public static readonly FieldInfo Attention = new FieldInfo("attention", FieldType.Word, FieldScope.Both,
-            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): " +
-            string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none. Default none.",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "bottleneck, splat and cot blocks");
+        public static readonly Field<string> Attention = new Field<string>("attention", FieldScope.Both, "none",
+            "Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): " +
+            string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word + " (" + a.Summary + ")")) + ", or none.",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), readBy: KindText.Phrase(Hosts.Select(b => b.Word)));
 
-        public static readonly FieldInfo MhsaAttention = new FieldInfo("mhsa_attention", FieldType.Word, FieldScope.Both,
-            "Channel attention of the stage's MHSA blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) +
-            " or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block).",
-            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(), ReadBy: "MHSA blocks (cN.mhsa / cN.mhsa_every)");
+        public static readonly Field<string> MhsaAttention = new Field<string>("mhsa_attention", FieldScope.Both, "none",
+            "Channel attention of the stage's self-attention blocks (after bn3): " + string.Join(", ", Definitions.ChannelAttentions.Select(a => a.Word)) + " or none.",
+            Definitions.ChannelAttentions.Select(a => a.Word).Concat(new[] { "none" }).ToArray(),
+            note: " (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block)", readBy: KindText.Phrase(Definitions.SelfAttentions.Select(a => a.Noun)) + " (cN.mhsa / cN.mhsa_every)");
 
         public static readonly string[] AttentionAtWords = { "out", "spatial" };
 
-        public static readonly FieldInfo AttentionAt = new FieldInfo("attention_at", FieldType.Word, FieldScope.Both,
-            "Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts).",
-            AttentionAtWords, ReadBy: "blocks with attention = se or eca");
+        public static readonly Field<string> AttentionAt = new Field<string>("attention_at", FieldScope.Both, "out",
+            "Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts).",
+            AttentionAtWords, readBy: "blocks with attention = se or eca");
 
-        public static readonly FieldInfo Dilation = new FieldInfo("dilation", FieldType.Int, FieldScope.Stage,
-            "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1.",
-            ReadBy: "bottleneck and splat blocks");
+        public static readonly Field<long> Dilation = new Field<long>("dilation", FieldScope.Stage, 1,
+            "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
+            readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
-        public static IEnumerable<FieldInfo> Fields => new[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -97,19 +107,41 @@ namespace Torchwright.Dsl.Blocks
             if (b.Options.Attention is ChannelAttentionIR at && b.Options.AttentionAtSpatial) at.Kind.Cost(a, at, b.Width);
         }
 
-        public const string RuntimeBlocks = "global::Torchwright.Runtime.Blocks";
+        /// <summary>The alias every generated file declares for Torchwright.Runtime.Blocks (CSharpEmitter.Aliases).</summary>
+        public const string RuntimeBlocks = CSharpEmitter.BlocksAlias;
 
-        public static string ShortcutArgument(BlockIR b) => $"{RuntimeBlocks}.ShortcutKind.{b.Shortcut}";
-
-        /// <summary>", options: new BlockOptions(...)" when the block's options differ from the defaults, else "" (the zoo's code is unchanged).</summary>
-        public static string OptionsArgument(BlockIR b)
+        /// <summary>
+        /// The named arguments of a ResNet-family bottleneck: name, channels and stride, the kind's own
+        /// (<paramref name="own"/>), the shortcut, and the options and stochastic-depth rate where they differ from the defaults.
+        /// </summary>
+        public static IEnumerable<(string, string)> Arguments(BlockIR b, string name, params (string, string)[] own)
         {
-            var o = b.Options;
-            if (o == BlockOptionsIR.Default) return "";
-            var at = o.Attention;
-            return $", options: new {RuntimeBlocks}.BlockOptions({RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}, " +
-                   $"{RuntimeBlocks}.ChannelAttentionKind.{(at == null ? "None" : at.Kind.RuntimeKind)}, {at?.Channels ?? 0}, {at?.Kernel ?? 0}, {o.Dilation}" +
-                   (o.AttentionAtSpatial ? $", {RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv)" : ")");
+            yield return ("name", name);
+            yield return ("inChannels", b.InChannels.ToString(CultureInfo.InvariantCulture));
+            yield return ("width", b.Width.ToString(CultureInfo.InvariantCulture));
+            yield return ("outChannels", b.OutChannels.ToString(CultureInfo.InvariantCulture));
+            yield return ("stride", b.Stride.ToString(CultureInfo.InvariantCulture));
+            foreach (var a in own) yield return a;
+            yield return ("shortcut", $"{RuntimeBlocks}.ShortcutKind.{b.Shortcut}");
+            if (Options(b.Options) is string options) yield return ("options", options);
+            if (b.DropPath != 0) yield return ("dropPath", CSharpLiteral.Double(b.DropPath));
+        }
+
+        /// <summary><c>new TorchwrightBlocks.BlockOptions(...)</c> naming the members that differ from the defaults; null for the defaults.</summary>
+        private static string? Options(BlockOptionsIR o)
+        {
+            if (o == BlockOptionsIR.Default) return null;
+            var members = new List<(string, string)>();
+            if (o.Activation != BlockOptionsIR.Default.Activation) members.Add(("Activation", $"{RuntimeBlocks}.Activation.{ActivationMember(o.Activation)}"));
+            if (o.Attention is ChannelAttentionIR at)
+            {
+                members.Add(("Attention", $"{RuntimeBlocks}.ChannelAttentionKind.{at.Kind.RuntimeKind}"));
+                if (at.Channels != 0) members.Add(("AttentionChannels", at.Channels.ToString(CultureInfo.InvariantCulture)));
+                if (at.Kernel != 0) members.Add(("AttentionKernel", at.Kernel.ToString(CultureInfo.InvariantCulture)));
+            }
+            if (o.Dilation != 1) members.Add(("Dilation", o.Dilation.ToString(CultureInfo.InvariantCulture)));
+            if (o.AttentionAtSpatial) members.Add(("Position", $"{RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv"));
+            return CSharpLiteral.New($"{RuntimeBlocks}.BlockOptions", members);
         }
 
         /// <summary>Spec members of the options (reference_nets.py builds the same blocks from them).</summary>
@@ -127,13 +159,14 @@ namespace Torchwright.Dsl.Blocks
     }
 
     /// <summary>
-    /// A convolutional ResNet-family kind. Its stage is built here for all of them: which blocks become MHSA (by mask),
+    /// A convolutional ResNet-family kind. Its stage is built here for all of them: which blocks take the self-attention
+    /// slot (by mask, of the kind cN.self_attn names),
     /// the activation, channel attention, dilation and the first block's shortcut are read where they have an effect;
     /// the kind reads its own settings through <see cref="ReadSettings"/> when the stage has a block of this kind.
     /// </summary>
     public abstract class ResNetBlockDefinition : BlockDefinition
     {
-        public override Family Family => Family.ResNet;
+        public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
 
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }
@@ -148,32 +181,33 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            var mask = BotDefinition.Mask(stage);
-            bool anyConv = mask.Any(m => !m), anyMhsa = mask.Any(m => m);
+            var mask = SelfAttentionSlot.Read(stage);
+            bool anyConv = mask.Any(m => !m), anySlot = mask.Any(m => m);
 
-            string act = f.BothWord(s, "act") ?? "relu";
+            string act = f.Get(ResNetFamily.Act, s);
 
             BlockSettings? conv = null;
             if (anyConv && (conv = ReadSettings(stage)) == null) return null;
-            BlockSettings? bot = null;
-            if (anyMhsa && (bot = BotDefinition.Instance.ReadSettings(stage, mask)) == null) return null;
+            SelfAttentionDefinition? slot = null;
+            BlockSettings? slotSettings = null;
+            if (anySlot && (slotSettings = (slot = SelfAttentionSlot.KindOf(stage)).Read(stage, mask)) == null) return null;
 
-            // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the MHSA blocks' own.
-            ChannelAttentionIR? attention = null, mhsaAttention = null;
+            // Channel attention: the conv blocks' (after bn3, or after the 3x3 conv) and the self-attention blocks' own.
+            ChannelAttentionIR? attention = null, slotAttention = null;
             bool spatial = false;
-            if (anyConv && f.BothWord(s, "attention") is string word && word != "none")
+            if (anyConv && f.Get(ResNetFamily.Attention, s) is var word && word != "none")
             {
-                spatial = (f.BothWord(s, "attention_at") ?? "out") == "spatial";
+                spatial = f.Get(ResNetFamily.AttentionAt, s) == "spatial";
                 if (spatial && !TakesSpatialAttention)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.BothLocation(s, "attention_at"), stage.Name, "attention_at", "spatial",
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.AttentionAt, s), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
                         $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
                     return null;
                 }
                 if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
             }
-            if (anyMhsa && f.BothWord(s, "mhsa_attention") is string mhsaWord && mhsaWord != "none"
-                && (mhsaAttention = Definitions.ChannelAttention(mhsaWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
+            if (anySlot && f.Get(ResNetFamily.MhsaAttention, s) is var slotWord && slotWord != "none"
+                && (slotAttention = Definitions.ChannelAttention(slotWord)!.Read(f, s, stage.Name, stage.OutChannels)) == null)
                 return null;
 
             // torchvision's previous_dilation: the stage's dilation acts on its blocks after the first and on the next
@@ -181,38 +215,36 @@ namespace Torchwright.Dsl.Blocks
             // once the next stage is built (ArchBuilder reports a dilation that acts nowhere).
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
-            if (f.Has(stage.StagePath("dilation")))
+            if (f.Has(ResNetFamily.Dilation, s))
             {
-                dilation = f.Int(stage.StagePath("dilation"), 1);
-                if (!f.InRange(dilation, 1, 16, f.LocationOf(stage.StagePath("dilation")), "dilation", stage.Name)) return null;
+                dilation = f.Get(ResNetFamily.Dilation, s);
+                if (!f.InRange(dilation, 1, 16, f.LocationOf(ResNetFamily.Dilation, s), ResNetFamily.Dilation.Name, stage.Name)) return null;
                 if (dilation != 1 && dilatedBlocks && !TakesDilation)
                 {
-                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(stage.StagePath("dilation")), stage.Name, "dilation", dilation,
-                        $"{Word} blocks have no dilated form; use bottleneck or splat blocks, or dilation 1"));
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.Dilation, s), stage.Name, ResNetFamily.Dilation.Name, dilation,
+                        $"{Word} blocks have no dilated form; use {KindText.Phrase(Definitions.Blocks.OfType<ResNetBlockDefinition>().Where(b => b.TakesDilation).Select(b => b.Word), conjunction: "or")}, or dilation 1"));
                     return null;
                 }
                 stage.DilationRead = true;
             }
             stage.DilationActsHere = dilatedBlocks && TakesDilation;
-            stage.FirstBlockUndilated = mask[0] ? "an MHSA block" : TakesDilation ? null : $"a {Word} block, which has no dilated form";
+            stage.FirstBlockUndilated = mask[0] ? slot!.ABlock : TakesDilation ? null : $"a {Word} block, which has no dilated form";
             long firstDilation = stage.FirstBlockUndilated != null ? 1 : stage.PreviousDilation;
             stage.Dilation = dilation;
 
             var shortcut = ShortcutKind.Conv;
             if (stage.Stride != 1 || stage.InChannels != stage.OutChannels)
-                shortcut = (f.BothWord(s, "shortcut") ?? "conv") == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
+                shortcut = f.Get(ResNetFamily.Shortcut, s) == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
 
             var blocks = new List<BlockIR>(stage.Depth);
             long inC = stage.InChannels;
             for (int b = 0; b < stage.Depth; b++)
             {
                 long st = b == 0 ? stage.Stride : 1;
-                var options = mask[b]
-                    ? new BlockOptionsIR(act, mhsaAttention, 1)
-                    : new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial);
-                var kind = mask[b] ? (BlockDefinition)BotDefinition.Instance : this;
-                blocks.Add(new BlockIR(kind, inC, stage.Width, stage.OutChannels, st, mask[b] ? bot! : conv!, options,
-                    shortcut));
+                var block = mask[b]
+                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1), shortcut)
+                    : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial), shortcut);
+                blocks.Add(block);
                 inC = stage.OutChannels;
             }
             return blocks;

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -12,34 +14,38 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly RestDefinition Instance = new RestDefinition();
 
-        public static readonly FieldInfo SrRatios = new FieldInfo("sr_ratios", FieldType.IntList, FieldScope.Arch,
-            "Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1.", ReadBy: "rest blocks");
+        public static readonly PerStage SrRatio = new PerStage("sr_ratios", "sr_ratio",
+            "Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr).", "This stage's spatial reduction.", 1);
 
-        public static readonly FieldInfo SrRatio = new FieldInfo("sr_ratio", FieldType.Int, FieldScope.Stage, "This stage's spatial reduction.", PerStage: "sr_ratios", ReadBy: "rest blocks");
+        /// <summary>ResT's heads where the declaration gives none.</summary>
+        public const long DefaultHeads = 1;
 
-        public static readonly FieldInfo QkvBiasField = new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Arch, "Bias on ResT's q and kv projections. Default true.", ReadBy: "rest blocks");
+        public static readonly Field<bool> QkvBiasField = new Field<bool>("qkv_bias", FieldScope.Arch, true, "Bias on ResT's q and kv projections.");
 
-        public override string RuntimeType => "RestBlock";
+        public override string KindName => "RestBlock";
         public override string Word => "rest";
-        public override Family Family => Family.Rest;
+        public override FamilyDefinition Family => RestFamilyDefinition.Instance;
         public override string Summary => "ResT efficient MSA";
-        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.HeadsList, SharedFields.Heads, SharedFields.MlpRatios, SharedFields.MlpRatio, SrRatios, SrRatio, QkvBiasField };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { SharedFields.Heads.List, SharedFields.Heads.Stage, SharedFields.MlpRatio.List, SharedFields.MlpRatio.Stage, SrRatio.List, SrRatio.Stage, QkvBiasField };
         public override bool FixesMapSize => true;
+        public override string FixedMapSizeReason => "ResT (its attention reshapes tokens back to maps at every stage)";
+        public override string FixedInputHint(LayerInfo row, Shape input) =>
+            $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {input.H}x{input.W}";
 
         public override List<BlockIR>? BuildStage(StageContext stage)
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long heads = f.StageInt(s, "heads", "heads", 1);
-            long mlp = f.StageInt(s, "mlp_ratio", "mlp_ratios", 4);
-            long sr = f.StageInt(s, "sr_ratio", "sr_ratios", 1);
-            if (!f.InRange(heads, 1, 1024, f.StageLocation(s, "heads", "heads"), "heads", stage.Name) ||
-                !f.InRange(mlp, 1, 64, f.StageLocation(s, "mlp_ratio", "mlp_ratios"), "mlp_ratio", stage.Name) ||
-                !f.InRange(sr, 1, 64, f.StageLocation(s, "sr_ratio", "sr_ratios"), "sr_ratio", stage.Name))
+            long heads = f.Get(SharedFields.Heads, s, DefaultHeads);
+            long mlp = f.Get(SharedFields.MlpRatio, s);
+            long sr = f.Get(SrRatio, s);
+            if (!f.InRange(heads, 1, 1024, f.LocationOf(SharedFields.Heads, s), SharedFields.Heads.Stage.Name, stage.Name) ||
+                !f.InRange(mlp, 1, 64, f.LocationOf(SharedFields.MlpRatio, s), SharedFields.MlpRatio.Stage.Name, stage.Name) ||
+                !f.InRange(sr, 1, 64, f.LocationOf(SrRatio, s), SrRatio.Stage.Name, stage.Name))
                 return null;
             if (stage.Width % heads != 0)
-                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.StageLocation(s, "heads", "heads"), stage.Name + " EMSA", heads, stage.Width, BotDefinition.DivisorNear(stage.Width, heads)));
-            var settings = new RestSettings(heads, mlp, sr, f.Bool("qkv_bias", true));
+                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.LocationOf(SharedFields.Heads, s), stage.Name + " EMSA", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
+            var settings = new RestSettings(heads, mlp, sr, f.Get(QkvBiasField));
             var blocks = new List<BlockIR>(stage.Depth);
             for (int b = 0; b < stage.Depth; b++)
                 blocks.Add(new BlockIR(this, stage.Width, stage.Width, stage.Width, 1, settings, BlockOptionsIR.Default));
@@ -79,8 +85,15 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (RestSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.RestBlock({name}, {b.Width}, {s.Heads}, {s.MlpRatio}, {s.SrRatio}, {(s.QkvBias ? "true" : "false")}{Regularization.DropPathArgument(b)})";
+            var args = new List<(string, string)>
+            {
+                ("name", name), ("dim", I(b.Width)), ("heads", I(s.Heads)), ("mlpRatio", I(s.MlpRatio)), ("srRatio", I(s.SrRatio)), ("qkvBias", CSharpLiteral.Bool(s.QkvBias)),
+            };
+            if (b.DropPath != 0) args.Add(("dropPath", CSharpLiteral.Double(b.DropPath)));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.RestBlock", args);
         }
+
+        private static string I(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

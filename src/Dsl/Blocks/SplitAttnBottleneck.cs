@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using Torchwright.Dsl.Analysis;
+using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Model;
 
@@ -13,20 +15,20 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly SplitAttnDefinition Instance = new SplitAttnDefinition();
 
-        public static readonly FieldInfo RadixField = new FieldInfo("radix", FieldType.Int, FieldScope.Both, "Split-attention radix (splat blocks). Default 2.", ReadBy: "splat blocks");
+        public static readonly Field<long> RadixField = new Field<long>("radix", FieldScope.Both, 2, "Split-attention radix (splat blocks).");
 
-        public static readonly FieldInfo AvdField = new FieldInfo("avd", FieldType.Bool, FieldScope.Both,
-            "Split attention: in the strided first block run the split-attention conv at stride 1 and downsample with a 3x3 avg pool (stride, pad 1). Default true.",
-            ReadBy: "the strided first block of a splat stage");
+        public static readonly Field<bool> AvdField = new Field<bool>("avd", FieldScope.Both, true,
+            "Split attention: in the strided first block run the split-attention conv at stride 1 and downsample with a 3x3 avg pool (stride, pad 1).",
+            readBy: "the strided first block of a splat stage");
 
-        public static readonly FieldInfo AvdFirstField = new FieldInfo("avd_first", FieldType.Bool, FieldScope.Both,
-            "With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d). Default false.",
-            ReadBy: "the strided first block of a splat stage with avd = true");
+        public static readonly Field<bool> AvdFirstField = new Field<bool>("avd_first", FieldScope.Both, false,
+            "With avd: the avg pool runs before the split-attention conv instead of after it (timm's resnest50d_1s4x24d / 4s2x40d).",
+            readBy: "the strided first block of a splat stage with avd = true");
 
-        public override string RuntimeType => "SplitAttnBottleneck";
+        public override string KindName => "SplitAttnBottleneck";
         public override string Word => "splat";
         public override string Summary => "ResNeSt split attention";
-        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.Cardinality, RadixField, AvdField, AvdFirstField };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { SharedFields.Cardinality, RadixField, AvdField, AvdFirstField };
         // The Runtime block takes channel attention after bn3 only.
         public override bool TakesSpatialAttention => false;
         public override bool TakesDilation => true;
@@ -37,23 +39,23 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long card = f.BothInt(s, "cardinality", 1);
-            long radix = f.BothInt(s, "radix", 2);
-            if (!f.InRange(card, 1, 4096, f.BothLocation(s, "cardinality"), "cardinality", stage.Name) ||
-                !f.InRange(radix, 1, 16, f.BothLocation(s, "radix"), "radix", stage.Name))
+            long card = f.Get(SharedFields.Cardinality, s);
+            long radix = f.Get(RadixField, s);
+            if (!f.InRange(card, 1, 4096, f.LocationOf(SharedFields.Cardinality, s), SharedFields.Cardinality.Name, stage.Name) ||
+                !f.InRange(radix, 1, 16, f.LocationOf(RadixField, s), RadixField.Name, stage.Name))
                 return null;
             // avd and avd_first only change a strided block (the stage's first).
             bool avd = false, avdFirst = false;
             if (stage.Stride > 1)
             {
-                avd = f.BothBool(s, "avd", true);
-                if (avd) avdFirst = f.BothBool(s, "avd_first", false);
+                avd = f.Get(AvdField, s);
+                if (avd) avdFirst = f.Get(AvdFirstField, s);
             }
             long groups = card * radix, inter = Inter(stage.Width, radix);
             if (stage.Width % groups != 0)
-                GroupsError(stage, f.BothLocation(s, f.HasBoth(s, "radix") ? "radix" : "cardinality"), stage.Name + " split attention", "cardinality x radix", groups, "width", stage.Width);
+                GroupsError(stage, f.Has(RadixField, s) ? f.LocationOf(RadixField, s) : f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split attention", "cardinality x radix", groups, "width", stage.Width);
             else if (inter % card != 0)
-                GroupsError(stage, f.BothLocation(s, "cardinality"), stage.Name + " split-attention fc1", "cardinality", card, "its width max(width*radix/4, 32)", inter);
+                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split-attention fc1", "cardinality", card, "its width max(width*radix/4, 32)", inter);
             return new SplitAttnSettings(radix, card, avd, avdFirst);
         }
 
@@ -80,8 +82,14 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (SplitAttnSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck({name}, {b.InChannels}, {b.Width}, {b.OutChannels}, {b.Stride}, {s.Radix}, {s.Cardinality}, {(s.Avd ? "true" : "false")}, " +
-                   (s.AvdFirst ? "avdFirst: true, shortcut: " : "") + $"{ResNetFamily.ShortcutArgument(b)}{ResNetFamily.OptionsArgument(b)}{Regularization.DropPathArgument(b)})";
+            var own = new List<(string, string)>
+            {
+                ("radix", s.Radix.ToString(CultureInfo.InvariantCulture)),
+                ("cardinality", s.Cardinality.ToString(CultureInfo.InvariantCulture)),
+                ("avd", CSharpLiteral.Bool(s.Avd)),
+            };
+            if (s.AvdFirst) own.Add(("avdFirst", "true"));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.SplitAttnBottleneck", ResNetFamily.Arguments(b, name, own.ToArray()));
         }
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)

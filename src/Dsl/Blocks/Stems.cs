@@ -4,6 +4,7 @@ using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -11,11 +12,11 @@ namespace Torchwright.Dsl.Blocks
     /// <summary>Fields and emission pieces the stems share.</summary>
     internal static class StemParts
     {
-        public const string NN = "global::TorchSharp.torch.nn";
+        public const string NN = "nn";
 
-        public static readonly FieldInfo StemWidth = new FieldInfo("stem_width", FieldType.Int, FieldScope.Arch,
-            "Output channels of the resnet stem (default 64); rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here).",
-            ReadBy: "the resnet, rest and rest_paper stems (a deep stem reads stem_widths)");
+        public static readonly Field<long> StemWidth = new Field<long>("stem_width", FieldScope.Arch, 64,
+            "Output channels of the resnet stem; rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here).",
+            readBy: "the resnet, rest and rest_paper stems (a deep stem reads stem_widths)", note: " for the resnet stem");
 
         public static readonly FieldInfo StemWidths = new FieldInfo("stem_widths", FieldType.IntList, FieldScope.Arch,
             "Output channels of the deep stem's three 3x3 convs: [32, 32, 64] is ResNeSt's and timm's resnet*d deep stem (the default), [24, 32, 64] timm's tiered stem (resnet*t, botnet26t).",
@@ -24,19 +25,19 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The activation module of a stem (ReLU keeps torchvision's child name 'relu'; others take timm's 'act1').</summary>
         public static (string Name, string Type, string Create) Activation(string act) => act switch
         {
-            "silu" => ("act1", "global::TorchSharp.Modules.SiLU", $"{NN}.SiLU()"),
-            "gelu" => ("act1", "global::TorchSharp.Modules.GELU", $"{NN}.GELU()"),
-            "hardswish" => ("act1", "global::TorchSharp.Modules.Hardswish", $"{NN}.Hardswish()"),
-            _ => ("relu", "global::TorchSharp.Modules.ReLU", $"{NN}.ReLU()"),
+            "silu" => ("act1", "TorchModules.SiLU", $"{NN}.SiLU()"),
+            "gelu" => ("act1", "TorchModules.GELU", $"{NN}.GELU()"),
+            "hardswish" => ("act1", "TorchModules.Hardswish", $"{NN}.Hardswish()"),
+            _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU()"),
         };
 
         /// <summary>bn1, activation, 3x3/2 max pool: the tail of the resnet and deep stems.</summary>
         public static IEnumerable<EmittedPart> NormActPool(long width, string act)
         {
             var a = Activation(act);
-            yield return new EmittedPart("bn1", "global::TorchSharp.Modules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
+            yield return new EmittedPart("bn1", "TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
             yield return new EmittedPart(a.Name, a.Type, a.Create);
-            yield return new EmittedPart("maxpool", "global::TorchSharp.Modules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+            yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
 
         /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
@@ -52,8 +53,8 @@ namespace Torchwright.Dsl.Blocks
             return pooled;
         }
 
-        public static readonly IReadOnlyList<Family> ResNetOnly = new[] { Family.ResNet };
-        public static readonly IReadOnlyList<Family> RestOnly = new[] { Family.Rest };
+        public static readonly IReadOnlyList<FamilyDefinition> ResNetOnly = new FamilyDefinition[] { ResNetFamilyDefinition.Instance };
+        public static readonly IReadOnlyList<FamilyDefinition> RestOnly = new FamilyDefinition[] { RestFamilyDefinition.Instance };
     }
 
     /// <summary>torchvision's stem: 7x7/2 conv, BN, activation, 3x3/2 max pool (conv1, bn1, relu, maxpool).</summary>
@@ -63,16 +64,16 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "resnet";
         public override string Summary => "7x7/2, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidth, ResNetFamily.Act };
-        public override IReadOnlyList<Family> Families => StemParts.ResNetOnly;
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, ResNetFamily.Act };
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
         public override StemIR? Read(StemContext stem)
         {
             var f = stem.Fields;
-            if (f.Has("stem_width") && !f.InRange(f.Int("stem_width", 64), 2, 1 << 16, f.LocationOf("stem_width"), "stem_width", f.ArchName)) return null;
-            long w = stem.Scale(f.Int("stem_width", 64));
-            return new StemIR(this, EquatableArray.From(new[] { w }), f.Word("act") ?? "relu");
+            if (f.Has(StemParts.StemWidth) && !f.InRange(f.Get(StemParts.StemWidth), 2, 1 << 16, f.LocationOf(StemParts.StemWidth), StemParts.StemWidth.Name, f.ArchName)) return null;
+            long w = stem.Scale(f.Get(StemParts.StemWidth));
+            return new StemIR(this, EquatableArray.From(new[] { w }), f.Get(ResNetFamily.Act));
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
@@ -86,7 +87,7 @@ namespace Torchwright.Dsl.Blocks
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
-            yield return new EmittedPart("conv1", "global::TorchSharp.Modules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
+            yield return new EmittedPart("conv1", "TorchModules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
             foreach (var p in StemParts.NormActPool(w, stem.Activation)) yield return p;
         }
 
@@ -103,8 +104,8 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "deep";
         public override string Summary => "three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidths, ResNetFamily.Act };
-        public override IReadOnlyList<Family> Families => StemParts.ResNetOnly;
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, ResNetFamily.Act };
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
         public override StemIR? Read(StemContext stem)
@@ -112,23 +113,24 @@ namespace Torchwright.Dsl.Blocks
             var f = stem.Fields;
             // timm's and ResNeSt's stem_width is this stem's inner width (timm resnet.py: stem_chs = (w, w), then 2w out;
             // 'deep_tiered': (3 * (w // 4), w)): say the stem_widths that builds what they meant. A base's is FieldReader's.
-            if (f.Has("stem_width") && !f.IsInherited("stem_width") && f.Int("stem_width", 0) is var w and >= 1)
-                f.Report(DiagnosticCatalog.FieldHasNoEffect.Create(f.Field("stem_width")!.PathLocation, f.ArchName, "stem_width",
+            var stemWidth = StemParts.StemWidth.Name;
+            if (f.Has(stemWidth) && !f.IsInherited(stemWidth) && f.Int(stemWidth, 0) is var w and >= 1)
+                f.Report(DiagnosticCatalog.FieldHasNoEffect.Create(f.Field(stemWidth)!.PathLocation, f.ArchName, stemWidth,
                     "the deep stem takes stem_widths, its three convs' outputs",
                     $"timm's and ResNeSt's stem_width = {w} is stem_widths = [{w}, {w}, {2 * w}] here (timm's deep_tiered stem: [{3 * (w / 4)}, {w}, {2 * w}])"));
-            var widths = f.List("stem_widths") ?? new long[] { 32, 32, 64 };
+            var widths = f.List(StemParts.StemWidths.Name) ?? new long[] { 32, 32, 64 };
             if (widths.Length != 3)
             {
-                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf("stem_widths"), f.ArchName, "the number of stem_widths", widths.Length,
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(StemParts.StemWidths), f.ArchName, "the number of stem_widths", widths.Length,
                     "the deep stem has 3 convolutions: give 3 widths, e.g. [32, 32, 64] or timm's tiered [24, 32, 64]"));
                 return null;
             }
             for (int i = 0; i < 3; i++)
             {
-                var at = f.Field("stem_widths") is { Value: Syntax.ListValue l } ? l.Items[i].Location : f.ArchLocation;
+                var at = f.Field(StemParts.StemWidths.Name) is { Value: Syntax.ListValue l } ? l.Items[i].Location : f.ArchLocation;
                 if (!f.InRange(widths[i], 1, 1 << 16, at, $"stem_widths[{i}]", f.ArchName)) return null;
             }
-            return new StemIR(this, EquatableArray.From(widths.Select(stem.Scale).ToArray()), f.Word("act") ?? "relu");
+            return new StemIR(this, EquatableArray.From(widths.Select(stem.Scale).ToArray()), f.Get(ResNetFamily.Act));
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
@@ -147,7 +149,7 @@ namespace Torchwright.Dsl.Blocks
             var w = stem.Widths;
             var act = StemParts.Activation(stem.Activation).Create;
             string nn = StemParts.NN;
-            yield return new EmittedPart("conv1", "global::TorchSharp.Modules.Sequential", $"{nn}.Sequential", new[]
+            yield return new EmittedPart("conv1", "TorchModules.Sequential", $"{nn}.Sequential", new[]
             {
                 $"(\"0\", {nn}.Conv2d({inChannels}, {w[0]}, 3, stride: 2, padding: 1, bias: false))",
                 $"(\"1\", {nn}.BatchNorm2d({w[0]}))",
@@ -175,8 +177,8 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => paper ? "rest_paper" : "rest";
         public override string Summary => paper ? "ResT paper: 7x7/2, BN, ReLU, maxpool, PA" : "ResT released code: 3x3/2, 3x3, 3x3/2, PA";
-        public override IEnumerable<FieldInfo> Fields => new[] { StemParts.StemWidth };
-        public override IReadOnlyList<Family> Families => StemParts.RestOnly;
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth };
+        public override IReadOnlyList<FamilyDefinition> Families => StemParts.RestOnly;
         public override long Stride => 4;
         private string RuntimeType => paper ? "RestPaperStem" : "RestStem";
 
@@ -184,12 +186,12 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stem.Fields;
             long w = stem.FirstStageWidth;
-            if (f.Has("stem_width"))
+            if (f.Has(StemParts.StemWidth))
             {
-                long declared = f.Int("stem_width", 0);
-                if (!f.InRange(declared, 1, 1 << 16, f.LocationOf("stem_width"), "stem_width", f.ArchName)) return null;
+                long declared = f.Get(StemParts.StemWidth);
+                if (!f.InRange(declared, 1, 1 << 16, f.LocationOf(StemParts.StemWidth), StemParts.StemWidth.Name, f.ArchName)) return null;
                 if (stem.Scale(declared) != w)
-                    f.Report(DiagnosticCatalog.ChannelMismatch.Create(f.LocationOf("stem_width"), "c2", stem.Scale(declared), w,
+                    f.Report(DiagnosticCatalog.ChannelMismatch.Create(f.LocationOf(StemParts.StemWidth), FieldCatalog.StageName(0), stem.Scale(declared), w,
                         "widths[0] (ResT stages have no patch embedding after the stem)"));
             }
             return new StemIR(this, EquatableArray.From(new[] { w }), "relu");
@@ -232,7 +234,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "none";
         public override string Summary => "VAN: stage 1 embeds patches";
-        public override IReadOnlyList<Family> Families => new[] { Family.ResNet, Family.Van };
+        public override IReadOnlyList<FamilyDefinition> Families => new FamilyDefinition[] { ResNetFamilyDefinition.Instance, VanFamilyDefinition.Instance };
         public override long Stride => 1;
 
         public override StemIR? Read(StemContext stem) => new StemIR(this, EquatableArray<long>.Empty, "relu");

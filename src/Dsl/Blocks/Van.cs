@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Emit;
+using Torchwright.Dsl.Families;
 using Torchwright.Dsl.Model;
 
 namespace Torchwright.Dsl.Blocks
@@ -13,20 +14,20 @@ namespace Torchwright.Dsl.Blocks
     {
         public static readonly VanDefinition Instance = new VanDefinition();
 
-        public static readonly FieldInfo LkaKernelField = new FieldInfo("lka_kernel", FieldType.Int, FieldScope.Both,
-            "VAN large-kernel attention: the kernel K approximated (odd). Default 21.", ReadBy: "van blocks");
+        public static readonly Field<long> LkaKernelField = new Field<long>("lka_kernel", FieldScope.Both, 21,
+            "VAN large-kernel attention: the kernel K approximated (odd).");
 
-        public static readonly FieldInfo LkaDilationField = new FieldInfo("lka_dilation", FieldType.Int, FieldScope.Both,
-            "VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1. Default 3.", ReadBy: "van blocks");
+        public static readonly Field<long> LkaDilationField = new Field<long>("lka_dilation", FieldScope.Both, 3,
+            "VAN large-kernel attention dilation d: (2d-1)x(2d-1) depthwise, ceil(K/d) dilated depthwise, 1x1.");
 
-        public static readonly FieldInfo LayerScaleField = new FieldInfo("layer_scale", FieldType.Float, FieldScope.Arch,
-            "Initial value of VAN's layer-scale parameters. Default 0.01.", ReadBy: "van blocks");
+        public static readonly Field<double> LayerScaleField = new Field<double>("layer_scale", FieldScope.Arch, 0.01,
+            "Initial value of VAN's layer-scale parameters.");
 
-        public override string RuntimeType => "VanBlock";
+        public override string KindName => "VanBlock";
         public override string Word => "van";
-        public override Family Family => Family.Van;
+        public override FamilyDefinition Family => VanFamilyDefinition.Instance;
         public override string Summary => "VAN large-kernel attention";
-        public override IEnumerable<FieldInfo> Fields => new[] { SharedFields.MlpRatios, SharedFields.MlpRatio, LkaKernelField, LkaDilationField, LayerScaleField };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { SharedFields.MlpRatio.List, SharedFields.MlpRatio.Stage, LkaKernelField, LkaDilationField, LayerScaleField };
 
         /// <summary>The large-kernel decomposition: (2d-1) depthwise, ceil(K/d) depthwise dilated by d.</summary>
         public static (long Local, long Dilated) LkaKernels(long kernel, long dilation) =>
@@ -36,9 +37,9 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long mlp = f.StageInt(s, "mlp_ratio", "mlp_ratios", 4);
-            if (!f.InRange(mlp, 1, 64, f.StageLocation(s, "mlp_ratio", "mlp_ratios"), "mlp_ratio", stage.Name)) return null;
-            long lkaK = f.BothInt(s, "lka_kernel", 21), lkaD = f.BothInt(s, "lka_dilation", 3);
+            long mlp = f.Get(SharedFields.MlpRatio, s);
+            if (!f.InRange(mlp, 1, 64, f.LocationOf(SharedFields.MlpRatio, s), SharedFields.MlpRatio.Stage.Name, stage.Name)) return null;
+            long lkaK = f.Get(LkaKernelField, s), lkaD = f.Get(LkaDilationField, s);
             string? why = null;
             bool kernelAtFault = true;
             if (lkaK < 3 || lkaK > 255) why = "the kernel must be between 3 and 255";
@@ -53,10 +54,10 @@ namespace Torchwright.Dsl.Blocks
             }
             if (why != null)
             {
-                f.Report(DiagnosticCatalog.InvalidLka.Create(f.BothLocation(s, kernelAtFault ? "lka_kernel" : "lka_dilation"), stage.Name, lkaK, lkaD, why));
+                f.Report(DiagnosticCatalog.InvalidLka.Create(f.LocationOf(kernelAtFault ? (FieldInfo)LkaKernelField : LkaDilationField, s), stage.Name, lkaK, lkaD, why));
                 return null;
             }
-            var settings = new VanSettings(mlp, lkaK, lkaD, f.Float("layer_scale", 1e-2));
+            var settings = new VanSettings(mlp, lkaK, lkaD, f.Get(LayerScaleField));
             var blocks = new List<BlockIR>(stage.Depth);
             for (int b = 0; b < stage.Depth; b++)
                 blocks.Add(new BlockIR(this, stage.Width, stage.Width, stage.Width, 1, settings, BlockOptionsIR.Default));
@@ -86,8 +87,16 @@ namespace Torchwright.Dsl.Blocks
         public override string Create(BlockIR b, string name, Shape input)
         {
             var s = (VanSettings)b.Settings;
-            return $"new {ResNetFamily.RuntimeBlocks}.VanBlock({name}, {b.Width}, {s.MlpRatio}, {s.LkaKernel}, {s.LkaDilation}, {CSharpLiteral.Double(s.LayerScale)}{Regularization.DropPathArgument(b)})";
+            var args = new List<(string, string)>
+            {
+                ("name", name), ("dim", I(b.Width)), ("mlpRatio", I(s.MlpRatio)), ("lkaKernel", I(s.LkaKernel)), ("lkaDilation", I(s.LkaDilation)),
+                ("layerScale", CSharpLiteral.Double(s.LayerScale)),
+            };
+            if (b.DropPath != 0) args.Add(("dropPath", CSharpLiteral.Double(b.DropPath)));
+            return CSharpLiteral.New($"{ResNetFamily.RuntimeBlocks}.VanBlock", args);
         }
+
+        private static string I(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public override IEnumerable<KeyValuePair<string, object>> Spec(BlockIR b)
         {

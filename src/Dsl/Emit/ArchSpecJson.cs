@@ -36,7 +36,7 @@ namespace Torchwright.Dsl.Emit
             for (int s = 0; s < ir.Stages.Count; s++)
             {
                 var st = ir.Stages[s];
-                var blocks = st.Blocks.Select((b, i) => "        " + Block(b, rows[Naming.Block(ir.Family, s, i)]));
+                var blocks = st.Blocks.Select((b, i) => "        " + Block(b, rows[ir.Family.Block(s, i)]));
                 stages.Add(Object(3, new[]
                 {
                     ("index", Int(st.Index)),
@@ -53,7 +53,7 @@ namespace Torchwright.Dsl.Emit
             {
                 ("spec_version", Int(Version)),
                 ("name", Str(ir.Name)),
-                ("family", Str(FamilyWord(ir.Family))),
+                ("family", Str(ir.Family.Word)),
                 ("input", ShapeArray(ir.Input)),
                 ("input_declared", Bool(ir.InputDeclared)),
                 ("stem", Str(ir.Stem.Kind.Word)),
@@ -75,7 +75,7 @@ namespace Torchwright.Dsl.Emit
         {
             var members = new List<(string, string)>
             {
-                ("kind", Str(b.Kind.RuntimeType)),
+                ("kind", Str(b.Kind.KindName)),
                 ("in_channels", Int(b.InChannels)),
                 ("width", Int(b.Width)),
                 ("out_channels", Int(b.OutChannels)),
@@ -106,9 +106,6 @@ namespace Torchwright.Dsl.Emit
         }
 
         private static string Member((string Key, string Value) m) => Str(m.Key) + ": " + m.Value;
-
-        /// <summary>The .arch spellings of the enums (family words are the family names in lower case).</summary>
-        private static string FamilyWord(Family f) => f switch { Family.ResNet => "resnet", Family.Van => "van", _ => "rest" };
 
         private static string ShapeArray(Shape s) => "[" + Int(s.C) + ", " + Int(s.H) + ", " + Int(s.W) + "]";
 

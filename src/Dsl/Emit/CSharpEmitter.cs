@@ -24,7 +24,7 @@ namespace Torchwright.Dsl.Emit
         public static string EmitArchitecture(CheckedArchitecture arch, string className, EmitOptions options)
         {
             var w = Header(options);
-            w.Open($"namespace {options.Namespace}");
+            OpenNamespace(w, options);
             WriteClass(w, arch, className, options.Accessibility);
             w.Close();
             return w.ToString();
@@ -37,12 +37,12 @@ namespace Torchwright.Dsl.Emit
         public static string EmitSweep(CheckedSweep sweep, string className, EmitOptions options)
         {
             var w = Header(options);
-            w.Open($"namespace {options.Namespace}");
+            OpenNamespace(w, options);
             var classNames = VariantClassNames(sweep, className);
             w.Line($"/// <summary>Sweep <c>{sweep.Info.Name}</c> over <c>{sweep.Info.Base}</c>: {sweep.Variants.Count} variants (axes: {Xml(string.Join(", ", sweep.Info.Axes))}).</summary>");
             w.Open($"{options.Accessibility} static partial class {className}");
             w.Line("/// <summary>One grid point: its stable name, compile-time costs and a factory.</summary>");
-            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> Create);");
+            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<nn.Module<Tensor, Tensor>> Create);");
             w.Line();
             w.Line("/// <summary>The variants in grid order (last axis fastest).</summary>");
             w.Open("public static readonly global::System.Collections.Generic.IReadOnlyList<Variant> Variants = new Variant[]");
@@ -167,6 +167,34 @@ namespace Torchwright.Dsl.Emit
         /// <summary>The members of a sweep's static class.</summary>
         public static readonly IReadOnlyCollection<string> SweepMemberNames = new[] { "Variant", "Variants", "InvalidVariants" };
 
+        /// <summary>
+        /// The using aliases every generated file declares inside its namespace, so each Runtime and TorchSharp type is
+        /// spelled once, as a hand-written module would import it. Their names are ones a project is unlikely to use
+        /// (TorchSharp's own lower-case torch and nn, prefixed names for the rest): a type or namespace of the same name in
+        /// the generated namespace would conflict (CS0576), so a declaration that would generate one is refused
+        /// (<see cref="GeneratedNames"/>, TW0030).
+        /// </summary>
+        public static readonly IReadOnlyList<(string Alias, string Target)> Aliases = new[]
+        {
+            (BlocksAlias, "global::Torchwright.Runtime.Blocks"),
+            ("TorchModules", "global::TorchSharp.Modules"),
+            ("TorchwrightRuntime", "global::Torchwright.Runtime.CompilerServices"),
+            ("Tensor", "global::TorchSharp.torch.Tensor"),
+            ("nn", "global::TorchSharp.torch.nn"),
+            ("torch", "global::TorchSharp.torch"),
+        };
+
+        /// <summary>The alias of Torchwright.Runtime.Blocks, which the definitions' construction code uses.</summary>
+        public const string BlocksAlias = "TorchwrightBlocks";
+
+        private static void OpenNamespace(CodeWriter w, EmitOptions options)
+        {
+            w.Open($"namespace {options.Namespace}");
+            foreach (var (alias, target) in Aliases)
+                w.Line($"using {alias} = {target};");
+            w.Line();
+        }
+
         private static CodeWriter Header(EmitOptions options)
         {
             var w = new CodeWriter();
@@ -185,7 +213,7 @@ namespace Torchwright.Dsl.Emit
             var ir = arch.Ir;
             var c = arch.Costs;
             WriteDocSummary(w, arch);
-            w.Open($"{accessibility} sealed partial class {className} : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>");
+            w.Open($"{accessibility} sealed partial class {className} : nn.Module<Tensor, Tensor>");
             WriteConstants(w, arch);
             WriteFeaturesRecord(w, ir);
             var parts = Components(arch);
@@ -207,15 +235,13 @@ namespace Torchwright.Dsl.Emit
             }
             foreach (var p in parts)
                 w.Line($"register_module({Str(p.Name)}, {p.Field});");
-            w.Line($"global::Torchwright.Runtime.CompilerServices.Init.{InitName(ir.Family)}(this);");
+            w.Line($"TorchwrightRuntime.Init.{ir.Family.InitMethod}(this);");
             w.Close();
             w.Line();
             WriteForward(w, ir, className);
             WriteGuard(w, arch, className);
             w.Close();
         }
-
-        private static string InitName(Family f) => f == Family.ResNet ? "ResNet" : f == Family.Van ? "Van" : "Rest";
 
         private static void WriteDocSummary(CodeWriter w, CheckedArchitecture arch)
         {
@@ -231,8 +257,8 @@ namespace Torchwright.Dsl.Emit
                 var shape = c.StageOutputs[s];
                 long p = 0, m = 0;
                 foreach (var l in c.Layers.Where(l => StageOf(ir, l.Path) == s)) { p += l.Params; m += l.Macs; }
-                var kinds = string.Join("+", stage.Blocks.Select(b => b.Kind.RuntimeType).Distinct());
-                w.Line($"/// <item><term>{stage.Name} ({Naming.Stage(ir.Family, s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
+                var kinds = string.Join("+", stage.Blocks.Select(b => b.Kind.KindName).Distinct());
+                w.Line($"/// <item><term>{stage.Name} ({ir.Family.Stage(s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
             }
             w.Line("/// </list>");
             w.Line("/// </summary>");
@@ -242,11 +268,7 @@ namespace Torchwright.Dsl.Emit
         private static int StageOf(ArchitectureIR ir, string path)
         {
             for (int s = 0; s < ir.Stages.Count; s++)
-            {
-                var prefix = Naming.Stage(ir.Family, s) + ".";
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                if (path.StartsWith(prefix, StringComparison.Ordinal) || path == patch || (ir.Family == Family.Van && path == Naming.StageNorm(s))) return s;
-            }
+                if (path.StartsWith(ir.Family.Stage(s) + ".", StringComparison.Ordinal) || ir.Family.StageComponents(s).Contains(path)) return s;
             return -1;
         }
 
@@ -270,7 +292,7 @@ namespace Torchwright.Dsl.Emit
             {
                 var st = c.StageOutputs[s];
                 var n = Pascal(ir.Stages[s].Name);
-                w.Line($"/// <summary>Output of stage {ir.Stages[s].Name} ({Naming.Stage(ir.Family, s)}): {st}.</summary>");
+                w.Line($"/// <summary>Output of stage {ir.Stages[s].Name} ({ir.Family.Stage(s)}): {st}.</summary>");
                 w.Line($"public const long {n}Channels = {st.C}, {n}Height = {st.H}, {n}Width = {st.W};");
             }
             if (arch.Training.Count > 0)
@@ -288,7 +310,7 @@ namespace Torchwright.Dsl.Emit
         private static void WriteFeaturesRecord(CodeWriter w, ArchitectureIR ir)
         {
             w.Line("/// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>");
-            var args = string.Join(", ", ir.Stages.Select(s => "global::TorchSharp.torch.Tensor " + Pascal(s.Name)));
+            var args = string.Join(", ", ir.Stages.Select(s => "Tensor " + Pascal(s.Name)));
             w.Line($"public sealed record Features({args});");
             w.Line();
         }
@@ -296,8 +318,7 @@ namespace Torchwright.Dsl.Emit
         /// <summary>A registered submodule; <see cref="Items"/> lists a container's children, one per line.</summary>
         private sealed record Component(string Name, string Field, string Type, string Create, IReadOnlyList<string>? Items = null);
 
-        private const string NN = "global::TorchSharp.torch.nn";
-        private const string Blocks = "global::Torchwright.Runtime.Blocks";
+        private const string NN = "nn";
 
         /// <summary>The top-level submodules in registration order, named as the reference implementations name them.</summary>
         /// <param name="withBlocks">False when only the components' names are wanted (name checks over thousands of
@@ -309,50 +330,30 @@ namespace Torchwright.Dsl.Emit
             void Add(string name, string type, string create, IReadOnlyList<string>? items = null) => list.Add(new Component(name, Field(name), type, create, items));
             foreach (var p in ir.Stem.Kind.Parts(ir.Stem, ir.Input.C))
                 Add(p.Name, p.Type, p.Create, p.Items);
+            var family = ir.Family;
             for (int s = 0; s < ir.Stages.Count; s++)
             {
                 var st = ir.Stages[s];
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                if (patch != null)
-                {
-                    if (ir.Family == Family.Van)
-                        Add(patch, $"{Blocks}.OverlapPatchEmbed", $"new {Blocks}.OverlapPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.PatchKernel}, {st.Stride})");
-                    else
-                        Add(patch, $"{Blocks}.RestPatchEmbed", $"new {Blocks}.RestPatchEmbed({Str(patch)}, {st.InChannels}, {st.OutChannels}, {st.Stride})");
-                }
-                var stageName = Naming.Stage(ir.Family, s);
-                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => (Name: i.ToString(Inv), Create: Part(ir.Name, $"{Naming.Block(ir.Family, s, i)} (stage {st.Name}, block {i})",
-                    b.Kind.Create(b, Str(i.ToString(Inv)), arch.Costs.Layers.First(l => l.Path == Naming.Block(ir.Family, s, i)).Input)))).ToList();
-                if (ir.Family == Family.ResNet)
-                    Add(stageName, "global::TorchSharp.Modules.Sequential", $"{NN}.Sequential",
-                        blocks.Select(b => $"(\"{b.Name}\", ({NN}.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>){b.Create})").ToList());
-                else
-                {
-                    var t = ir.Family == Family.Van ? $"{Blocks}.VanBlock" : $"{Blocks}.RestBlock";
-                    Add(stageName, $"global::TorchSharp.Modules.ModuleList<{t}>", $"{NN}.ModuleList<{t}>", blocks.Select(b => b.Create).ToList());
-                }
-                if (ir.Family == Family.Van)
-                    Add(Naming.StageNorm(s), "global::TorchSharp.Modules.LayerNorm", $"{NN}.LayerNorm({st.OutChannels}, eps: 1e-6)");
+                var blocks = (withBlocks ? st.Blocks : EquatableArray<BlockIR>.Empty).Select((b, i) => Part(ir.Name, $"{family.Block(s, i)} (stage {st.Name}, block {i})",
+                    b.Kind.Create(b, Str(i.ToString(Inv)), arch.Costs.Layers.First(l => l.Path == family.Block(s, i)).Input))).ToList();
+                foreach (var p in family.StageParts(st, blocks))
+                    Add(p.Name, p.Type, p.Create, p.Items);
             }
             long last = ir.Stages[ir.Stages.Count - 1].OutChannels;
-            if (ir.Family == Family.Rest)
-                Add("norm", "global::TorchSharp.Modules.LayerNorm", $"{NN}.LayerNorm({last})");
-            if (ir.Family == Family.ResNet)
-                Add("avgpool", "global::TorchSharp.Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
-            if (ir.Family == Family.Rest)
-                Add("avg_pool", "global::TorchSharp.Modules.AdaptiveAvgPool2d", $"{NN}.AdaptiveAvgPool2d(1)");
+            foreach (var p in family.PoolParts(last))
+                Add(p.Name, p.Type, p.Create, p.Items);
             if (ir.Classes > 0)
-                Add(Naming.Head(ir.Family), "global::TorchSharp.Modules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
+                Add(family.Head, "TorchModules.Linear", $"{NN}.Linear({last}, {ir.Classes})");
             return list;
         }
 
         /// <summary>Wraps a part's construction so a failure names the architecture and the part (ModuleBuildException).</summary>
         private static string Part(string arch, string part, string create) =>
-            $"global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
+            $"TorchwrightRuntime.ModuleBuild.Part({Str(arch)}, {Str(part)}, () => {create})";
 
         private static void WriteForward(CodeWriter w, ArchitectureIR ir, string className)
         {
-            const string T = "global::TorchSharp.torch.Tensor";
+            const string T = "Tensor";
             bool hasStem = ir.HasStem;
             var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
 
@@ -360,7 +361,7 @@ namespace Torchwright.Dsl.Emit
             // does; the caller's input is never freed.
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
-            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
             w.Line("CheckInput(input);");
             w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
@@ -372,7 +373,7 @@ namespace Torchwright.Dsl.Emit
             // forward_features keeps and returns every stage output; only the stem output is freed.
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
-            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
             w.Line("CheckInput(input);");
             w.Line($"{T}[] outputs = new {T}[{stages.Count}];");
             if (hasStem)
@@ -400,60 +401,18 @@ namespace Torchwright.Dsl.Emit
             }
             for (int s = 0; s < ir.Stages.Count; s++)
             {
-                var patch = Naming.PatchEmbed(ir.Family, s);
-                var stage = Field(Naming.Stage(ir.Family, s));
-                w.Line($"/// <summary>Stage {ir.Stages[s].Name} ({Naming.Stage(ir.Family, s)}).</summary>");
-                if (ir.Family == Family.ResNet)
-                {
-                    w.Line($"private {T} {stages[s]}({T} input) => {stage}.call(input);");
-                }
-                else if (ir.Family == Family.Van)
-                {
-                    w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"{T} x = {Field(patch!)}.call(input);");
-                    w.Line($"x = x.Through({stage}).Freeing(x);");
-                    w.Line("x = x.permute(0, 2, 3, 1).Freeing(x);");
-                    w.Line($"x = {Field(Naming.StageNorm(s))}.call(x).Freeing(x);");
-                    w.Line("return x.permute(0, 3, 1, 2).Freeing(x);");
-                    w.Close();
-                }
-                else if (patch != null)
-                {
-                    w.Open($"private {T} {stages[s]}({T} input)");
-                    w.Line($"{T} x = {Field(patch)}.call(input);");
-                    w.Line($"return x.Through({stage}).Freeing(x);");
-                    w.Close();
-                }
-                else
-                {
-                    w.Line($"private {T} {stages[s]}({T} input) => input.Through({stage});");
-                }
+                w.Line($"/// <summary>Stage {ir.Stages[s].Name} ({ir.Family.Stage(s)}).</summary>");
+                ir.Family.WriteStageForward(w, ir.Stages[s], stages[s]);
                 w.Line();
             }
 
             w.Line("/// <summary>Pooling and classifier on the last stage's output.</summary>");
             w.Open($"private {T} Head({T} features)");
-            switch (ir.Family)
-            {
-                case Family.ResNet:
-                    w.Line($"{T} x = avgpool.call(features);");
-                    w.Line("x = x.flatten(1).Freeing(x);");
-                    break;
-                case Family.Van:
-                    w.Line($"{T} x = features.mean(new long[] {{ 2, 3 }});");
-                    break;
-                default:
-                    w.Line($"{T} x = features.permute(0, 2, 3, 1);");
-                    w.Line("x = norm.call(x).Freeing(x);");
-                    w.Line("x = x.permute(0, 3, 1, 2).Freeing(x);");
-                    w.Line("x = avg_pool.call(x).Freeing(x);");
-                    w.Line("x = x.flatten(1).Freeing(x);");
-                    break;
-            }
+            ir.Family.WritePool(w);
             // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
             if (ir.Dropout > 0)
-                w.Line($"x = global::TorchSharp.torch.nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
-            w.Line(ir.Classes > 0 ? $"return {Field(Naming.Head(ir.Family))}.call(x).Freeing(x);" : "return x;");
+                w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
+            w.Line(ir.Classes > 0 ? $"return {Field(ir.Family.Head)}.call(x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();
         }
@@ -466,12 +425,12 @@ namespace Torchwright.Dsl.Emit
             string why = "";
             if (fixedSize)
             {
-                var bot = arch.Costs.Layers.FirstOrDefault(l => l.Kind == "BotBottleneck");
-                why = bot != null
-                    ? $"; declare 'input' with the size you need: the relative-position tables of {bot.Path} are sized for {bot.Input.H}x{bot.Input.W}"
-                    : $"; declare 'input' with the size you need (a multiple of 32): ResT's attention is checked for {ir.Input.H}x{ir.Input.W}";
+                // The first block that fixes its map says how (its tables' size, or the token reshapes').
+                var (s, b) = ir.Stages.SelectMany(st => st.Blocks.Select((blk, i) => (st.Index, i))).First(p => ir.Stages[p.Index].Blocks[p.i].Kind.FixesMapSize);
+                var path = ir.Family.Block(s, b);
+                why = ir.Stages[s].Blocks[b].Kind.FixedInputHint(arch.Costs.Layers.First(l => l.Path == path), ir.Input);
             }
-            w.Open("private static void CheckInput(global::TorchSharp.torch.Tensor input)");
+            w.Open("private static void CheckInput(Tensor input)");
             w.Line("long[] shape = input.shape;");
             string cond = $"shape.Length != 4 || shape[1] != {ir.Input.C}" + (fixedSize ? $" || shape[2] != {ir.Input.H} || shape[3] != {ir.Input.W}" : "");
             w.Open($"if ({cond})");
@@ -487,7 +446,10 @@ namespace Torchwright.Dsl.Emit
 
         public static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
-        private static string Str(string s) => "\"" + Escape(s) + "\"";
+        private static string Str(string s) => StringLiteral(s);
+
+        /// <summary>A C# string literal of <paramref name="s"/>.</summary>
+        public static string StringLiteral(string s) => "\"" + Escape(s) + "\"";
 
         /// <summary>The body of a C# string literal: quotes, backslashes and every line-breaking or invisible character escaped.</summary>
         private static string Escape(string s)

@@ -28,6 +28,7 @@ namespace Torchwright.Dsl.Emit
                 .OrderBy(d => d.Location.Path, StringComparer.Ordinal).ThenBy(d => d.Location.Start)
                 .ToList();
             var claims = new Dictionary<string, Claim>(StringComparer.Ordinal);
+
             var keptArchs = new HashSet<int>();
             var keptSweeps = new HashSet<int>();
             foreach (var d in decls)
@@ -71,8 +72,28 @@ namespace Torchwright.Dsl.Emit
             return (archs.Where((_, i) => keptArchs.Contains(i)).ToList(), sweeps.Where((_, i) => keptSweeps.Contains(i)).ToList());
         }
 
+        /// <summary>
+        /// TW0030 for a type named like one of the generated files' using aliases (CSharpEmitter.Aliases), which it would
+        /// hide from the generated code (and clash with, CS0576); null for any other name. Also used for attributed classes.
+        /// </summary>
+        public static Diagnostic? AliasClash(SourceLocation at, string kind, string name, string type)
+        {
+            var metadata = CSharpEmitter.MetadataName(type);
+            foreach (var (alias, target) in CSharpEmitter.Aliases)
+                if (alias == metadata)
+                    return DiagnosticCatalog.GeneratedTypeNameTaken.Create(at, kind, name, type,
+                        $"the generated code's using alias for {target.Substring("global::".Length)}", "the top of every generated namespace");
+            return null;
+        }
+
         private static bool Taken(string type, string kind, string name, SourceLocation at, Dictionary<string, Claim> claims, List<Diagnostic> diagnostics)
         {
+            // The generated files' own using aliases take their names first.
+            if (AliasClash(at, kind, name, type) is Diagnostic clash)
+            {
+                diagnostics.Add(clash);
+                return true;
+            }
             if (!claims.TryGetValue(CSharpEmitter.MetadataName(type), out var first)) return false;
             diagnostics.Add(DiagnosticCatalog.GeneratedTypeNameTaken.Create(at, kind, name, type, first.Owner, first.Location));
             return true;

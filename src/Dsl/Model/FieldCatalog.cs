@@ -13,9 +13,63 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>
     /// One settable field of an architecture. <see cref="PerStage"/> names the per-stage list that a stage value
-    /// overrides; <see cref="ReadBy"/> says which kinds read it (for "has no effect" messages; empty for general fields).
+    /// overrides; <see cref="ReadBy"/> says which kinds read it (for "has no effect" messages; empty for general fields, and
+    /// derived from the definitions that list the field where they left it empty). <see cref="Alternative"/> names the
+    /// field that sets the same thing another way (cN.mhsa and cN.mhsa_every): a derived architecture's one replaces an
+    /// inherited other instead of clashing with it.
     /// </summary>
-    public sealed record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null, string ReadBy = "");
+    public record FieldInfo(string Name, FieldType Type, FieldScope Scope, string Doc, string[]? Words = null, string? PerStage = null, string ReadBy = "", string? Alternative = null);
+
+    /// <summary>
+    /// A field with its default, stated once: the builder reads it through the handle (<see cref="Analysis.FieldReader.Get(Field{long}, int)"/>
+    /// and its overloads), and its documentation (<see cref="FieldInfo.Doc"/>, hence docs/fields.md and the attributes'
+    /// XML docs) ends with "Default X." written from <see cref="Default"/>. T is long (Int), double (Float), bool (Bool)
+    /// or string (Word).
+    /// </summary>
+    public sealed record Field<T> : FieldInfo
+    {
+        public Field(string name, FieldScope scope, T @default, string doc, string[]? words = null, string readBy = "", string note = "")
+            : base(name, TypeOf(), scope, doc + " Default " + Text(@default) + note + ".", words, null, readBy)
+        {
+            Default = @default;
+        }
+
+        public T Default { get; }
+
+        private static FieldType TypeOf() =>
+            typeof(T) == typeof(long) ? FieldType.Int : typeof(T) == typeof(double) ? FieldType.Float : typeof(T) == typeof(bool) ? FieldType.Bool
+            : typeof(T) == typeof(string) ? FieldType.Word : throw new ArgumentException($"a field handle holds long, double, bool or string, not {typeof(T)}");
+
+        /// <summary>The default as .arch writes it (1.0 keeps its decimal, as the canonical text does).</summary>
+        private static string Text(T value) => value switch
+        {
+            bool b => b ? "true" : "false",
+            double d => Emit.CSharpLiteral.Double(d),
+            long l => l.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => value?.ToString() ?? "",
+        };
+    }
+
+    /// <summary>
+    /// A per-stage integer setting written two ways: the arch-level <see cref="List"/> (one entry per stage) and the
+    /// stage field <see cref="Stage"/> (<c>cN.name</c>) that overrides one entry. <see cref="Default"/>, when the setting
+    /// has a constant one, is stated here once and ends the list's documentation; otherwise the reader passes the
+    /// default it computes (a stage's stride, VAN's patch kernel).
+    /// </summary>
+    public sealed class PerStage
+    {
+        public PerStage(string list, string stage, string listDoc, string stageDoc, long? @default = null, string readBy = "")
+        {
+            Default = @default;
+            List = new FieldInfo(list, FieldType.IntList, FieldScope.Arch,
+                listDoc + (@default is long d ? " Default " + d.ToString(System.Globalization.CultureInfo.InvariantCulture) + "." : ""), ReadBy: readBy);
+            Stage = new FieldInfo(stage, FieldType.Int, FieldScope.Stage, stageDoc, PerStage: list, ReadBy: readBy);
+        }
+
+        public FieldInfo List { get; }
+        public FieldInfo Stage { get; }
+        public long? Default { get; }
+    }
 
     /// <summary>
     /// Every field the language knows: the general ones below, then each stem's, block kind's and channel-attention
@@ -24,45 +78,55 @@ namespace Torchwright.Dsl.Model
     /// </summary>
     public static class FieldCatalog
     {
-        public static string[] BlockWords => Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word!).ToArray();
+        public static string[] BlockWords => Definitions.Blocks.Select(b => b.Word).ToArray();
         public static string[] StemWords => Definitions.Stems.Select(s => s.Word).ToArray();
+
+        public static readonly FieldInfo Input = new FieldInfo("input", FieldType.Dims, FieldScope.Arch, "Input shape C x H x W (or H x W with 3 channels). Fixes every feature-map size; required by MHSA and ResT attention.");
+        public static readonly FieldInfo Stem = new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: " + string.Join(", ", Definitions.Stems.Select(s => s.Word + " (" + s.Summary + ")")) + ".", StemWords);
+        public static readonly FieldInfo Block = new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: " + string.Join(", ", Definitions.Blocks.Select(b => b.Word + " (" + b.Summary + ")")) + ".", BlockWords);
+        public static readonly PerStage Depths = new PerStage("depths", "depth", "Blocks per stage; its length sets the number of stages (named c2, c3, ...).", "Blocks in this stage.");
+        public static readonly PerStage Widths = new PerStage("widths", "width", "Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages.", "This stage's width (see widths).");
+        public static readonly PerStage Outs = new PerStage("outs", "out", "Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width (a different value is TW0004).", "This stage's output channels.");
+        public static readonly PerStage Strides = new PerStage("strides", "stride", "Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without.", "This stage's stride.");
+        public static readonly FieldInfo In = new FieldInfo("in", FieldType.Int, FieldScope.Stage, "Declared input channels of the stage: checked against what flows in (TW0004).");
+        // Read by the builder for VAN stages (each embeds its own patches); lost from the catalog once, so the matrix test covers them.
+        public static readonly PerStage PatchKernels = new PerStage("patch_kernels", "patch_kernel", "VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2).",
+            "This stage's patch-embedding kernel.", readBy: "van stages (their patch embedding)");
+
+        public static readonly Field<long> Classes = new Field<long>("classes", FieldScope.Arch, 1000, "Classifier outputs; 0 drops the head (features only).");
+
+        public static readonly Field<double> WidthMultiplier = new Field<double>("width", FieldScope.Arch, 1.0,
+            "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8.");
 
         private static readonly FieldInfo[] General =
         {
-            new FieldInfo("input", FieldType.Dims, FieldScope.Arch, "Input shape C x H x W (or H x W with 3 channels). Fixes every feature-map size; required by MHSA and ResT attention."),
-            new FieldInfo("classes", FieldType.Int, FieldScope.Arch, "Classifier outputs; 0 drops the head (features only). Default 1000."),
-            new FieldInfo("width", FieldType.Float, FieldScope.Arch, "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8. Default 1.0."),
-            new FieldInfo("stem", FieldType.Word, FieldScope.Arch, "Stem: " + string.Join(", ", Definitions.Stems.Select(s => s.Word + " (" + s.Summary + ")")) + ".", StemWords),
-            new FieldInfo("block", FieldType.Word, FieldScope.Both, "Block kind: " + string.Join(", ", Definitions.Blocks.Where(b => b.Word != null).Select(b => b.Word + " (" + b.Summary + ")")) + ".", BlockWords),
-            new FieldInfo("depths", FieldType.IntList, FieldScope.Arch, "Blocks per stage; its length sets the number of stages (named c2, c3, ...)."),
-            new FieldInfo("depth", FieldType.Int, FieldScope.Stage, "Blocks in this stage.", PerStage: "depths"),
-            new FieldInfo("widths", FieldType.IntList, FieldScope.Arch, "Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages."),
-            new FieldInfo("width", FieldType.Int, FieldScope.Stage, "This stage's width (see widths).", PerStage: "widths"),
-            new FieldInfo("outs", FieldType.IntList, FieldScope.Arch, "Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width (a different value is TW0004)."),
-            new FieldInfo("out", FieldType.Int, FieldScope.Stage, "This stage's output channels.", PerStage: "outs"),
-            new FieldInfo("strides", FieldType.IntList, FieldScope.Arch, "Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without."),
-            new FieldInfo("stride", FieldType.Int, FieldScope.Stage, "This stage's stride.", PerStage: "strides"),
-            new FieldInfo("in", FieldType.Int, FieldScope.Stage, "Declared input channels of the stage: checked against what flows in (TW0004)."),
-            // Read by the builder for VAN stages (each embeds its own patches); lost from the catalog once, so the matrix test covers them.
-            new FieldInfo("patch_kernels", FieldType.IntList, FieldScope.Arch, "VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2).", ReadBy: "van stages (their patch embedding)"),
-            new FieldInfo("patch_kernel", FieldType.Int, FieldScope.Stage, "This stage's patch-embedding kernel.", PerStage: "patch_kernels", ReadBy: "van stages (their patch embedding)"),
+            Input, Classes, WidthMultiplier, Stem, Block,
+            Depths.List, Depths.Stage, Widths.List, Widths.Stage, Outs.List, Outs.Stage, Strides.List, Strides.Stage, In,
+            PatchKernels.List, PatchKernels.Stage,
         };
 
         public static readonly FieldInfo[] All = Compose();
 
-        /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions once.</summary>
+        /// <summary>General fields, then the definitions' fields in registration order; a field shared by several definitions
+        /// once. A definition's field without its own ReadBy is read by the block kinds that list it.</summary>
         private static FieldInfo[] Compose()
         {
             var list = new List<FieldInfo>(General.Concat(Regularization.Fields));
             var seen = new HashSet<(string, FieldScope)>(list.Select(f => (f.Name, f.Scope)));
+            var readers = Definitions.Blocks.SelectMany(b => b.Fields.Select(f => (Field: f, b.Noun)))
+                .Concat(Definitions.SelfAttentions.SelectMany(a => a.Fields.Select(f => (Field: f, a.Noun))))
+                .ToLookup(r => r.Field, r => r.Noun);
             void Add(IEnumerable<FieldInfo> fields)
             {
                 foreach (var f in fields)
-                    if (seen.Add((f.Name, f.Scope))) list.Add(f);
+                    if (seen.Add((f.Name, f.Scope)))
+                        list.Add(f.ReadBy.Length == 0 && readers.Contains(f) ? f with { ReadBy = KindText.Phrase(readers[f]) } : f);
             }
             foreach (var s in Definitions.Stems) Add(s.Fields);
             Add(ResNetFamily.Fields);
+            Add(SelfAttentionSlot.Fields);
             foreach (var b in Definitions.Blocks) Add(b.Fields);
+            foreach (var a in Definitions.SelfAttentions) Add(a.Fields);
             foreach (var a in Definitions.ChannelAttentions) Add(a.Fields);
             return list.ToArray();
         }

@@ -1,11 +1,9 @@
 using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
+using Torchwright.Dsl.Families;
 
 namespace Torchwright.Dsl.Model
 {
-    /// <summary>The macro layout and state-dict naming an architecture follows (decided by its block kinds).</summary>
-    public enum Family { ResNet, Van, Rest }
-
     public enum ShortcutKind { Conv, AvgDown }
 
     /// <summary>A feature-map shape: channels x height x width.</summary>
@@ -35,7 +33,7 @@ namespace Torchwright.Dsl.Model
     /// stochastic-depth rate (set by the builder once the network's block count is known; see <see cref="Regularization"/>).
     /// </summary>
     public sealed record BlockIR(
-        BlockDefinition Kind,
+        BlockKind Kind,
         long InChannels, long Width, long OutChannels, long Stride,
         BlockSettings Settings,
         BlockOptionsIR Options,
@@ -60,7 +58,7 @@ namespace Torchwright.Dsl.Model
     /// <see cref="Dropout"/>: dropout before the classifier.</summary>
     public sealed record ArchitectureIR(
         string Name,
-        Family Family,
+        FamilyDefinition Family,
         Shape Input,
         bool InputDeclared,
         StemIR Stem,

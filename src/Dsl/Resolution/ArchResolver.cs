@@ -239,8 +239,8 @@ namespace Torchwright.Dsl.Resolution
                 var rf = new ResolvedField(a.Path, value, a.PathLocation, d.Arch.Name);
                 if (index.TryGetValue(a.Path, out int at)) merged[at] = rf;
                 else { index[a.Path] = merged.Count; merged.Add(rf); }
-                // A stage's MHSA placement is one setting written two ways: a derived mhsa_every replaces an inherited
-                // mhsa mask (and the other way round) instead of clashing with it.
+                // One setting written two ways (the catalog's Alternative: cN.mhsa and cN.mhsa_every): a derived one
+                // replaces an inherited other instead of clashing with it.
                 if (ExclusiveWith(a.Path) is string other && index.TryGetValue(other, out int clash) && merged[clash].SetBy != d.Arch.Name)
                 {
                     merged.RemoveAt(clash);
@@ -251,12 +251,12 @@ namespace Torchwright.Dsl.Resolution
             return merged;
         }
 
-        /// <summary>The path that sets the same thing as <paramref name="path"/> another way (cN.mhsa vs cN.mhsa_every), or null.</summary>
+        /// <summary>The path that sets the same thing as <paramref name="path"/> another way (the field's Alternative), or null.</summary>
         private static string? ExclusiveWith(string path)
         {
-            if (path.EndsWith(".mhsa", StringComparison.Ordinal)) return path + "_every";
-            if (path.EndsWith(".mhsa_every", StringComparison.Ordinal)) return path.Substring(0, path.Length - "_every".Length);
-            return null;
+            if (!(FieldCatalog.Lookup(path) is { Alternative: string alternative })) return null;
+            int dot = path.LastIndexOf('.');
+            return dot < 0 ? alternative : path.Substring(0, dot + 1) + alternative;
         }
 
         private static string CycleText(Decl start, Dictionary<string, Decl> decls)

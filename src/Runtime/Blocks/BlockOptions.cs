@@ -32,13 +32,13 @@ namespace Torchwright.Runtime.Blocks
         AfterLastNorm,
 
         /// <summary>After the spatial conv's BatchNorm and activation, on the width channels, before conv3: timm ByobNet's
-        /// <c>attn</c> (BottleneckBlock without attn_last, e.g. eca_botnext26ts). Only Bottleneck has this position; BotBottleneck,
+        /// <c>attn</c> (BottleneckBlock without attn_last, e.g. eca_botnext26ts). Only Bottleneck has this position; SelfAttnBottleneck,
         /// SplitAttnBottleneck and CotBottleneck throw <see cref="System.ArgumentException"/> (timm's SelfAttnBlock has no attn).</summary>
         AfterSpatialConv,
     }
 
     /// <summary>
-    /// Options every ResNet-family bottleneck (Bottleneck, BotBottleneck, SplitAttnBottleneck, CotBottleneck) takes.
+    /// Options every ResNet-family bottleneck (Bottleneck, SelfAttnBottleneck, SplitAttnBottleneck, CotBottleneck) takes.
     /// The checker computes every number (SE's rounded channels, ECA's kernel, each block's dilation); the blocks
     /// only build what they are given.
     /// </summary>
@@ -49,12 +49,12 @@ namespace Torchwright.Runtime.Blocks
     /// <param name="AttentionChannels">SE: the reduced channels of fc1; 0 otherwise.</param>
     /// <param name="AttentionKernel">ECA: the odd Conv1d kernel; 0 otherwise.</param>
     /// <param name="Dilation">Dilation (and padding) of the block's 3x3 spatial conv (Bottleneck's conv2, split attention's
-    /// conv); 1 for none. BotBottleneck and CotBottleneck have no dilated form and throw <see cref="System.ArgumentException"/>
+    /// conv); 1 for none. SelfAttnBottleneck and CotBottleneck have no dilated form and throw <see cref="System.ArgumentException"/>
     /// for any other value.</param>
     /// <param name="Position">Where the channel attention sits (<see cref="ChannelAttentionPosition"/>); without attention it must
     /// stay AfterLastNorm.</param>
     /// <param name="Norm">The normalisation after each of the block's convolutions (<see cref="Norms.Create"/>).</param>
-    /// <param name="NormGroups">Groups of <see cref="NormKind.Group"/>; ignored by the other kinds.</param>
+    /// <param name="NormGroups">Groups of <see cref="NormKind.Group"/>; with another kind it must stay 32 (the blocks refuse any other value).</param>
     public sealed record BlockOptions(
         Activation Activation = Activation.ReLU,
         ChannelAttentionKind Attention = ChannelAttentionKind.None,

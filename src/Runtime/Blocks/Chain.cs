@@ -50,8 +50,8 @@ namespace Torchwright.Runtime.Blocks
                     $"{block}: {arg} = {value} must be divisible by {byArg} = {by}; choose {arg} as a multiple of {by}.", arg);
         }
 
-        /// <summary>The residual projection, or null when the block keeps the input shape.</summary>
-        public static nn.Module<Tensor, Tensor>? Shortcut(long inChannels, long outChannels, long stride, ShortcutKind kind)
+        /// <summary>The residual projection (its norm as the block's options say), or null when the block keeps the input shape.</summary>
+        public static nn.Module<Tensor, Tensor>? Shortcut(long inChannels, long outChannels, long stride, ShortcutKind kind, BlockOptions options)
         {
             if (stride == 1 && inChannels == outChannels)
                 return null;
@@ -59,7 +59,7 @@ namespace Torchwright.Runtime.Blocks
             {
                 return new Chain("downsample",
                     nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
-                    nn.BatchNorm2d(outChannels));
+                    Norms.Create(options.Norm, outChannels, options.NormGroups));
             }
             nn.Module<Tensor, Tensor> pool = stride > 1
                 ? nn.AvgPool2d(stride, stride, ceil_mode: true, count_include_pad: false)
@@ -67,7 +67,7 @@ namespace Torchwright.Runtime.Blocks
             return new Chain("downsample",
                 pool,
                 nn.Conv2d(inChannels, outChannels, 1, bias: false),
-                nn.BatchNorm2d(outChannels));
+                Norms.Create(options.Norm, outChannels, options.NormGroups));
         }
     }
 }

@@ -118,6 +118,12 @@ namespace Torchwright.Runtime.Blocks
                     $"{block}: channel attention Position AfterSpatialConv is not supported: the block has no 3x3 conv to follow " +
                     "(timm's SelfAttnBlock has no attn either). Use Position AfterLastNorm (after bn3), or a Bottleneck block.",
                     nameof(options));
+            if (o.Norm != NormKind.Batch && o.Norm != NormKind.FrozenBatch && o.Norm != NormKind.Group)
+                throw new ArgumentOutOfRangeException(nameof(options), o.Norm, $"{block}: unknown norm kind {(int)o.Norm}.");
+            if (o.Norm != NormKind.Group && o.NormGroups != BlockOptions.Default.NormGroups)
+                throw new ArgumentException(
+                    $"{block}: NormGroups ({o.NormGroups}) has no effect with Norm {o.Norm}; leave it {BlockOptions.Default.NormGroups} or set Norm = Group.",
+                    nameof(options));
             if (o.Dilation <= 0)
                 throw new ArgumentOutOfRangeException(nameof(options), o.Dilation, $"{block}: Dilation must be positive, got {o.Dilation}.");
             if (!dilatable && o.Dilation != 1)

@@ -11,21 +11,19 @@ namespace Torchwright.Runtime.Blocks
     /// grouped CoXt layer of CoTNeXt (same state-dict names); the width is then cardinality x the per-group width.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (the CoT/CoXt layer's too, not its SiLU on K2); channel
     /// attention <c>se</c> follows bn3; the CoT layer has no dilated form, so Dilation must be 1.
+    /// The shortcut, drop_path, addition and final activation are the shared <see cref="ResidualBottleneck"/>.
     /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition.
     /// </summary>
-    public sealed class CotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
+    public sealed class CotBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3;
-        private readonly BatchNorm2d bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
         private readonly CotLayer conv2;
         private readonly nn.Module<Tensor, Tensor>? avd;
-        private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
-        private readonly DropPath? drop_path;
         private readonly Activation activation;
 
-        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
-        public BatchNorm2d LastNorm => bn3;
+        /// <summary>bn3: the norm that ends the residual branch.</summary>
+        public override nn.Module<Tensor, Tensor> LastNorm => bn3;
 
         /// <summary>The CoTNet block (cardinality 1).</summary>
         public CotBottleneck(string name, long inChannels, long width, long outChannels, long stride, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
@@ -45,14 +43,12 @@ namespace Torchwright.Runtime.Blocks
             activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
-            bn1 = nn.BatchNorm2d(width);
+            bn1 = Norms.Create(o.Norm, width, o.NormGroups);
             avd = stride > 1 ? nn.AvgPool2d(3, stride, 1) : null;
-            conv2 = new CotLayer("conv2", width, 3, cardinality, o.Activation);
+            conv2 = new CotLayer("conv2", width, 3, cardinality, o.Activation, o.Norm, o.NormGroups);
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
-            bn3 = nn.BatchNorm2d(outChannels);
+            bn3 = Norms.Create(o.Norm, outChannels, o.NormGroups);
             se = BlockOptionArgs.Attention(o, outChannels);
-            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
-            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -63,27 +59,18 @@ namespace Torchwright.Runtime.Blocks
             register_module("bn3", bn3);
             if (se is not null)
                 register_module("se", se);
-            if (downsample is not null)
-                register_module("downsample", downsample);
-            if (drop_path is not null)
-                register_module("drop_path", drop_path);
+            RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
-        public override Tensor forward(Tensor input)
+        protected override Tensor Branch(Tensor input)
         {
-            using var scope = torch.NewDisposeScope();
-            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             if (avd is not null)
                 x = avd.call(x).Freeing(x);
             x = conv2.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
-            if (se is not null)
-                x = se.call(x).Freeing(x);
-            x = x.DroppedBy(drop_path);
-            x = (x + (identity ?? input)).Freeing(x, identity);
-            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
+            return se is null ? x : se.call(x).Freeing(x);
         }
     }
 
@@ -108,7 +95,8 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor> bn;
         private readonly long dim, kernel, cardinality;
 
-        public CotLayer(string name, long dim, long kernel, long cardinality = 1, Activation activation = Activation.ReLU) : base(name)
+        public CotLayer(string name, long dim, long kernel, long cardinality = 1, Activation activation = Activation.ReLU,
+            NormKind norm = NormKind.Batch, long normGroups = 32) : base(name)
         {
             const string B = nameof(CotLayer);
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -125,21 +113,21 @@ namespace Torchwright.Runtime.Blocks
 
             key_embed = new Chain("key_embed",
                 nn.Conv2d(dim, dim, kernel, padding: kernel / 2, groups: 4 * cardinality, bias: false),
-                nn.BatchNorm2d(dim),
+                Norms.Create(norm, dim, normGroups),
                 Activations.Create(activation));
             embed = new Chain("embed",
                 nn.Conv2d(2 * dim, dim / 2, 1, groups: cardinality, bias: false),
-                nn.BatchNorm2d(dim / 2),
+                Norms.Create(norm, dim / 2, normGroups),
                 Activations.Create(activation),
                 nn.Conv2d(dim / 2, kk * dim / SharePlanes, 1, groups: cardinality),
                 nn.GroupNorm(dim / SharePlanes, kk * dim / SharePlanes));
             conv1x1 = new Chain("conv1x1",
                 nn.Conv2d(dim, dim, 1, groups: cardinality, bias: false),
-                nn.BatchNorm2d(dim));
-            bn = nn.BatchNorm2d(dim);
+                Norms.Create(norm, dim, normGroups));
+            bn = Norms.Create(norm, dim, normGroups);
             se = new Chain("se",
                 nn.Conv2d(dim, attn, 1),
-                nn.BatchNorm2d(attn),
+                Norms.Create(norm, attn, normGroups),
                 Activations.Create(activation),
                 nn.Conv2d(attn, 2 * dim, 1));
 

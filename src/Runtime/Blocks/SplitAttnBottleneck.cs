@@ -12,21 +12,19 @@ namespace Torchwright.Runtime.Blocks
     /// split-attention conv instead and is named <c>avd_first</c>.
     /// <see cref="BlockOptions"/>: the activation replaces each ReLU (split attention's too); channel attention <c>se</c>
     /// follows bn3; the split-attention conv gets dilation = padding = d (with or without avdFirst).
+    /// The shortcut, drop_path, addition and final activation are the shared <see cref="ResidualBottleneck"/>.
     /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition (timm).
     /// </summary>
-    public sealed class SplitAttnBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
+    public sealed class SplitAttnBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3;
-        private readonly BatchNorm2d bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
         private readonly SplitAttention conv2;
         private readonly nn.Module<Tensor, Tensor>? avd_first, avd_last;
-        private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>? se;
-        private readonly DropPath? drop_path;
         private readonly Activation activation;
 
-        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
-        public BatchNorm2d LastNorm => bn3;
+        /// <summary>bn3: the norm that ends the residual branch.</summary>
+        public override nn.Module<Tensor, Tensor> LastNorm => bn3;
 
         /// <summary>The ResNeSt block with the pool after the split attention (avd_last).</summary>
         public SplitAttnBottleneck(string name, long inChannels, long width, long outChannels, long stride, long radix, long cardinality, bool avd, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
@@ -48,15 +46,13 @@ namespace Torchwright.Runtime.Blocks
             activation = o.Activation;
 
             conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
-            bn1 = nn.BatchNorm2d(width);
+            bn1 = Norms.Create(o.Norm, width, o.NormGroups);
             avd_first = useAvd && avdFirst ? nn.AvgPool2d(3, stride, 1) : null;
-            conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality, o.Dilation, o.Activation);
+            conv2 = new SplitAttention("conv2", width, useAvd ? 1 : stride, radix, cardinality, o.Dilation, o.Activation, o.Norm, o.NormGroups);
             avd_last = useAvd && !avdFirst ? nn.AvgPool2d(3, stride, 1) : null;
             conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
-            bn3 = nn.BatchNorm2d(outChannels);
+            bn3 = Norms.Create(o.Norm, outChannels, o.NormGroups);
             se = BlockOptionArgs.Attention(o, outChannels);
-            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
-            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -69,16 +65,11 @@ namespace Torchwright.Runtime.Blocks
             register_module("bn3", bn3);
             if (se is not null)
                 register_module("se", se);
-            if (downsample is not null)
-                register_module("downsample", downsample);
-            if (drop_path is not null)
-                register_module("drop_path", drop_path);
+            RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
-        public override Tensor forward(Tensor input)
+        protected override Tensor Branch(Tensor input)
         {
-            using var scope = torch.NewDisposeScope();
-            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             if (avd_first is not null)
@@ -87,11 +78,7 @@ namespace Torchwright.Runtime.Blocks
             if (avd_last is not null)
                 x = avd_last.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
-            if (se is not null)
-                x = se.call(x).Freeing(x);
-            x = x.DroppedBy(drop_path);
-            x = (x + (identity ?? input)).Freeing(x, identity);
-            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
+            return se is null ? x : se.call(x).Freeing(x);
         }
     }
 
@@ -111,7 +98,8 @@ namespace Torchwright.Runtime.Blocks
         /// <summary>The attention bottleneck width: max(width·radix/4, 32).</summary>
         public static long InterChannels(long width, long radix) => Math.Max(width * radix / 4, 32);
 
-        public SplitAttention(string name, long width, long stride, long radix, long cardinality, long dilation = 1, Activation activation = Activation.ReLU) : base(name)
+        public SplitAttention(string name, long width, long stride, long radix, long cardinality, long dilation = 1, Activation activation = Activation.ReLU,
+            NormKind norm = NormKind.Batch, long normGroups = 32) : base(name)
         {
             const string B = nameof(SplitAttention);
             BlockArgs.Positive(B, nameof(width), width);
@@ -127,9 +115,9 @@ namespace Torchwright.Runtime.Blocks
             this.activation = Activations.Check(activation);
 
             conv = nn.Conv2d(width, width * radix, 3, stride: stride, padding: dilation, dilation: dilation, groups: cardinality * radix, bias: false);
-            bn0 = nn.BatchNorm2d(width * radix);
+            bn0 = Norms.Create(norm, width * radix, normGroups);
             fc1 = nn.Conv2d(width, inter, 1, groups: cardinality);
-            bn1 = nn.BatchNorm2d(inter);
+            bn1 = Norms.Create(norm, inter, normGroups);
             fc2 = nn.Conv2d(inter, width * radix, 1, groups: cardinality);
             register_module("conv", conv);
             register_module("bn0", bn0);

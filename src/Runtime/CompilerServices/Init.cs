@@ -89,9 +89,9 @@ namespace Torchwright.Runtime.CompilerServices
             using var noGrad = torch.no_grad();
             int count = 0;
             foreach (var m in module.modules())
-                if (m is IResidualBottleneck block && block.LastNorm.weight is not null)
+                if (m is IResidualBottleneck block && NormWeight(block.LastNorm) is Tensor weight)
                 {
-                    nn.init.zeros_(block.LastNorm.weight);
+                    nn.init.zeros_(weight);
                     count++;
                 }
             return count;
@@ -124,6 +124,16 @@ namespace Torchwright.Runtime.CompilerServices
             using var t = torch.tensor(x / Math.Sqrt(2.0), torch.float64);
             using var erf = t.erf();
             return (1 + erf.item<double>()) / 2;
+        }
+
+        /// <summary>A norm's scale: BatchNorm2d's and GroupNorm's parameter, FrozenBatchNorm2d's buffer; null when affine is off.</summary>
+        private static Tensor? NormWeight(nn.Module norm)
+        {
+            foreach (var (name, p) in norm.named_parameters(recurse: false))
+                if (name == "weight") return p;
+            foreach (var (name, b) in norm.named_buffers(recurse: false))
+                if (name == "weight") return b;
+            return null;
         }
 
         private static void NormOnesZeros(Tensor? weight, Tensor? bias)

@@ -110,7 +110,7 @@ namespace Torchwright.Generator.Benchmarks
         }
 
         private static int CountClasses(GeneratorDriverRunResult result) =>
-            result.GeneratedTrees.Sum(t => t.GetText().Lines.Count(l => l.ToString().Contains(" : global::TorchSharp.torch.nn.Module<")));
+            result.GeneratedTrees.Sum(t => t.GetText().Lines.Count(l => l.ToString().Contains(" : nn.Module<")));
 
         private static GeneratorDriver NewDriver(IEnumerable<AdditionalText> texts) =>
             CSharpGeneratorDriver.Create(new[] { new ArchitectureGenerator().AsSourceGenerator() }, texts, Parse);

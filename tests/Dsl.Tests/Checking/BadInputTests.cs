@@ -89,6 +89,16 @@ namespace Torchwright.Dsl.Tests.Checking
         // ---- generated type names --------------------------------------------------------------------
 
         [Fact]
+        public void TW0030_a_name_the_generated_code_aliases_is_refused()
+        {
+            Expect("arch ⟦Tensor⟧ : ResNet50 {}\n", "TW0030",
+                "Architecture 'Tensor' generates the C# type 'Tensor', which the generated code's using alias for TorchSharp.torch.Tensor (at the top of every generated namespace) already generates");
+            Expect("arch ⟦TorchwrightBlocks⟧ : ResNet50 {}\n", "TW0030", "using alias for Torchwright.Runtime.Blocks");
+            var result = Compile("arch nn : ResNet50 {}\narch Net : ResNet50 {}\n");
+            Assert.Equal(new[] { "Net" }, result.Architectures.Select(a => a.Name).ToArray());
+        }
+
+        [Fact]
         public void TW0030_two_names_mapping_to_one_type_report_the_second_naming_the_first()
         {
             var d = Expect("arch A_B : ResNet50 {}\narch ⟦A__B⟧ : ResNet50 {}\n", "TW0030",

@@ -112,7 +112,7 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.Equal(32, half.Ir.Stem.OutChannels);
             var every2 = result.Architectures.Single(a => a.Name == "Every2");
             Assert.Equal(new[] { false, true, false, true, false, true },
-                every2.Ir.Stages[2].Blocks.Select(b => b.Kind is Blocks.BotDefinition));
+                every2.Ir.Stages[2].Blocks.Select(b => b.Kind == Blocks.BotAttentionDefinition.Instance.Block));
         }
 
         [Fact]

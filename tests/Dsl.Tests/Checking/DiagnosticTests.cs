@@ -136,11 +136,11 @@ namespace Torchwright.Dsl.Tests.Checking
             var result = ArchCompiler.Compile(new[] { new SourceFile(Path, "arch E : BotNet50 {\n  c5.mhsa_every = 3\n}\n") });
             Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
             var c5 = result.Architectures.Single(a => a.Name == "E").Ir.Stages[3];
-            Assert.Equal(new[] { false, false, true }, c5.Blocks.Select(b => b.Kind is Blocks.BotDefinition));
+            Assert.Equal(new[] { false, false, true }, c5.Blocks.Select(b => b.Kind == Blocks.BotAttentionDefinition.Instance.Block));
             // And a mask over an inherited interleave.
             var back = ArchCompiler.Compile(new[] { new SourceFile(Path, "arch I : ResNet50 {\n  input = 3x224x224\n  c5.mhsa_every = 1\n}\narch M : I {\n  c5.mhsa = [1, 0, 0]\n}\n") });
             Assert.False(back.HasErrors, string.Join("\n", back.Diagnostics));
-            Assert.Equal(new[] { true, false, false }, back.Architectures.Single(a => a.Name == "M").Ir.Stages[3].Blocks.Select(b => b.Kind is Blocks.BotDefinition));
+            Assert.Equal(new[] { true, false, false }, back.Architectures.Single(a => a.Name == "M").Ir.Stages[3].Blocks.Select(b => b.Kind == Blocks.BotAttentionDefinition.Instance.Block));
         }
 
         [Fact]

@@ -70,6 +70,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "eca_kernel": case "cN.eca_kernel": return "5";
                 case "attention_at": case "cN.attention_at": return "spatial";
                 case "mhsa_attention": case "cN.mhsa_attention": return "se";
+                case "self_attn": case "cN.self_attn": return "bot"; // the only registered kind, so also the default (KnownSilent)
                 case "qk_head_dim": case "cN.qk_head_dim": return "4";
                 case "cN.dilation": return "2";
                 case "avd": case "cN.avd": return "false";
@@ -178,6 +179,10 @@ namespace Torchwright.Dsl.Tests.Checking
         /// </summary>
         private static readonly HashSet<(string Row, string Kind)> KnownSilent = new HashSet<(string, string)>
         {
+            // Not a bug: bot is the only registered self-attention kind, so the test value restates the default. A
+            // second kind (halo, lambda) gives self_attn a value with an effect, and these cells must then leave the list.
+            ("self_attn", "mhsa"),
+            ("cN.self_attn", "mhsa"),
         };
 
         [Fact]

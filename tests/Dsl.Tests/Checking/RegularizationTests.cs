@@ -60,8 +60,8 @@ namespace Torchwright.Dsl.Tests.Checking
             var code = CSharpEmitter.EmitArchitecture(arch, "A", new EmitOptions("N"));
             var passed = Regex.Matches(code, @"dropPath: ([0-9.E-]+)\)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(rates.Skip(1), passed);
-            Assert.Contains("new global::Torchwright.Runtime.Blocks.Bottleneck(\"0\", 64, 64, 256, 1, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv)", code);
-            Assert.Contains("x = global::TorchSharp.torch.nn.functional.dropout(x, 0.25, training).Freeing(x);", code);
+            Assert.Contains("new TorchwrightBlocks.Bottleneck(name: \"0\", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv)", code);
+            Assert.Contains("x = nn.functional.dropout(x, 0.25, training).Freeing(x);", code);
         }
 
         [Fact]

@@ -7,6 +7,13 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using Tensor = global::TorchSharp.torch.Tensor;
+    using nn = global::TorchSharp.torch.nn;
+    using torch = global::TorchSharp.torch;
+
     /// <summary>
     /// <para>CotNet50: 22,222,416 parameters, 3.243 GMACs at 3x224x224 (3.230 GMACs without attention matmuls; 1 MAC = 2 FLOPs).</para>
     /// <list type="table">
@@ -17,7 +24,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x CotBottleneck, 2048x7x7, 12,869,440 params, 0.650 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class CotNet50 : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    public sealed partial class CotNet50 : nn.Module<Tensor, Tensor>
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -41,48 +48,48 @@ namespace Torchwright.Zoo
         public const long C5Channels = 2048, C5Height = 7, C5Width = 7;
 
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
-        public sealed record Features(global::TorchSharp.torch.Tensor C2, global::TorchSharp.torch.Tensor C3, global::TorchSharp.torch.Tensor C4, global::TorchSharp.torch.Tensor C5);
+        public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly global::TorchSharp.Modules.Conv2d conv1;
-        private readonly global::TorchSharp.Modules.BatchNorm2d bn1;
-        private readonly global::TorchSharp.Modules.ReLU relu;
-        private readonly global::TorchSharp.Modules.MaxPool2d maxpool;
-        private readonly global::TorchSharp.Modules.Sequential layer1;
-        private readonly global::TorchSharp.Modules.Sequential layer2;
-        private readonly global::TorchSharp.Modules.Sequential layer3;
-        private readonly global::TorchSharp.Modules.Sequential layer4;
-        private readonly global::TorchSharp.Modules.AdaptiveAvgPool2d avgpool;
-        private readonly global::TorchSharp.Modules.Linear fc;
+        private readonly TorchModules.Conv2d conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds CotNet50 with reference-style initialisation.</summary>
         public CotNet50() : base("CotNet50")
         {
-            conv1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "conv1", () => global::TorchSharp.torch.nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-            bn1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "bn1", () => global::TorchSharp.torch.nn.BatchNorm2d(64));
-            relu = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "relu", () => global::TorchSharp.torch.nn.ReLU());
-            maxpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "maxpool", () => global::TorchSharp.torch.nn.MaxPool2d(3, stride: 2, padding: 1));
-            layer1 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("0", 64, 64, 256, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("1", 256, 64, 256, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer1.2 (stage c2, block 2)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("2", 256, 64, 256, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
-            layer2 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("0", 256, 128, 512, 2, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("1", 512, 128, 512, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer2.2 (stage c3, block 2)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("2", 512, 128, 512, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("3", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer2.3 (stage c3, block 3)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("3", 512, 128, 512, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
-            layer3 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("0", 512, 256, 1024, 2, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("1", 1024, 256, 1024, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("2", 1024, 256, 1024, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("3", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("3", 1024, 256, 1024, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("4", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.4 (stage c4, block 4)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("4", 1024, 256, 1024, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("5", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer3.5 (stage c4, block 5)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("5", 1024, 256, 1024, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
-            layer4 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("0", 1024, 512, 2048, 2, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("1", 2048, 512, 2048, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "layer4.2 (stage c5, block 2)", () => new global::Torchwright.Runtime.Blocks.CotBottleneck("2", 2048, 512, 2048, 1, global::Torchwright.Runtime.Blocks.ShortcutKind.Conv))));
-            avgpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "avgpool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
-            fc = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("CotNet50", "fc", () => global::TorchSharp.torch.nn.Linear(2048, 1000));
+            conv1 = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            layer1 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 256, width: 64, outChannels: 256, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 256, width: 64, outChannels: 256, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            layer2 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 256, width: 128, outChannels: 512, stride: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 512, width: 128, outChannels: 512, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 512, width: 128, outChannels: 512, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.CotBottleneck(name: "3", inChannels: 512, width: 128, outChannels: 512, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            layer3 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 512, width: 256, outChannels: 1024, stride: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.CotBottleneck(name: "3", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.CotBottleneck(name: "4", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.CotBottleneck(name: "5", inChannels: 1024, width: 256, outChannels: 1024, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            layer4 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 1024, width: 512, outChannels: 2048, stride: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.CotBottleneck(name: "1", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNet50", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.CotBottleneck(name: "2", inChannels: 2048, width: 512, outChannels: 2048, stride: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("CotNet50", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -93,15 +100,15 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        public override Tensor forward(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
             x = StageC3(x).Freeing(x);
             x = StageC4(x).Freeing(x);
@@ -110,12 +117,12 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
-        public Features forward_features(global::TorchSharp.torch.Tensor input)
+        public Features forward_features(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor[] outputs = new Tensor[4];
+            Tensor x = Stem(input);
             outputs[0] = StageC2(x).Freeing(x);
             outputs[1] = StageC3(outputs[0]);
             outputs[2] = StageC4(outputs[1]);
@@ -124,29 +131,29 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>
-        private global::TorchSharp.torch.Tensor Stem(global::TorchSharp.torch.Tensor input) => input.Through(conv1, bn1, relu, maxpool);
+        private Tensor Stem(Tensor input) => input.Through(conv1, bn1, relu, maxpool);
 
         /// <summary>Stage c2 (layer1).</summary>
-        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input) => layer1.call(input);
+        private Tensor StageC2(Tensor input) => layer1.call(input);
 
         /// <summary>Stage c3 (layer2).</summary>
-        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input) => layer2.call(input);
+        private Tensor StageC3(Tensor input) => layer2.call(input);
 
         /// <summary>Stage c4 (layer3).</summary>
-        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input) => layer3.call(input);
+        private Tensor StageC4(Tensor input) => layer3.call(input);
 
         /// <summary>Stage c5 (layer4).</summary>
-        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input) => layer4.call(input);
+        private Tensor StageC5(Tensor input) => layer4.call(input);
 
         /// <summary>Pooling and classifier on the last stage's output.</summary>
-        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        private Tensor Head(Tensor features)
         {
-            global::TorchSharp.torch.Tensor x = avgpool.call(features);
+            Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
             return fc.call(x).Freeing(x);
         }
 
-        private static void CheckInput(global::TorchSharp.torch.Tensor input)
+        private static void CheckInput(Tensor input)
         {
             long[] shape = input.shape;
             if (shape.Length != 4 || shape[1] != 3)

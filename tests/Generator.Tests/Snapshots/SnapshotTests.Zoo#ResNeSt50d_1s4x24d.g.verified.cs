@@ -7,6 +7,13 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using Tensor = global::TorchSharp.torch.Tensor;
+    using nn = global::TorchSharp.torch.nn;
+    using torch = global::TorchSharp.torch;
+
     /// <summary>
     /// <para>ResNeSt50d_1s4x24d: 25,677,000 parameters, 4.400 GMACs at 3x224x224 (4.400 GMACs without attention matmuls; 1 MAC = 2 FLOPs).</para>
     /// <list type="table">
@@ -17,7 +24,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x SplitAttnBottleneck, 2048x7x7, 14,980,032 params, 0.838 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class ResNeSt50d_1s4x24d : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    public sealed partial class ResNeSt50d_1s4x24d : nn.Module<Tensor, Tensor>
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -41,55 +48,55 @@ namespace Torchwright.Zoo
         public const long C5Channels = 2048, C5Height = 7, C5Width = 7;
 
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
-        public sealed record Features(global::TorchSharp.torch.Tensor C2, global::TorchSharp.torch.Tensor C3, global::TorchSharp.torch.Tensor C4, global::TorchSharp.torch.Tensor C5);
+        public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly global::TorchSharp.Modules.Sequential conv1;
-        private readonly global::TorchSharp.Modules.BatchNorm2d bn1;
-        private readonly global::TorchSharp.Modules.ReLU relu;
-        private readonly global::TorchSharp.Modules.MaxPool2d maxpool;
-        private readonly global::TorchSharp.Modules.Sequential layer1;
-        private readonly global::TorchSharp.Modules.Sequential layer2;
-        private readonly global::TorchSharp.Modules.Sequential layer3;
-        private readonly global::TorchSharp.Modules.Sequential layer4;
-        private readonly global::TorchSharp.Modules.AdaptiveAvgPool2d avgpool;
-        private readonly global::TorchSharp.Modules.Linear fc;
+        private readonly TorchModules.Sequential conv1;
+        private readonly TorchModules.BatchNorm2d bn1;
+        private readonly TorchModules.ReLU relu;
+        private readonly TorchModules.MaxPool2d maxpool;
+        private readonly TorchModules.Sequential layer1;
+        private readonly TorchModules.Sequential layer2;
+        private readonly TorchModules.Sequential layer3;
+        private readonly TorchModules.Sequential layer4;
+        private readonly TorchModules.AdaptiveAvgPool2d avgpool;
+        private readonly TorchModules.Linear fc;
 
         /// <summary>Builds ResNeSt50d_1s4x24d with reference-style initialisation.</summary>
         public ResNeSt50d_1s4x24d() : base("ResNeSt50d_1s4x24d")
         {
-            conv1 = global::TorchSharp.torch.nn.Sequential(
-                ("0", global::TorchSharp.torch.nn.Conv2d(3, 32, 3, stride: 2, padding: 1, bias: false)),
-                ("1", global::TorchSharp.torch.nn.BatchNorm2d(32)),
-                ("2", global::TorchSharp.torch.nn.ReLU()),
-                ("3", global::TorchSharp.torch.nn.Conv2d(32, 32, 3, stride: 1, padding: 1, bias: false)),
-                ("4", global::TorchSharp.torch.nn.BatchNorm2d(32)),
-                ("5", global::TorchSharp.torch.nn.ReLU()),
-                ("6", global::TorchSharp.torch.nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
-            bn1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "bn1", () => global::TorchSharp.torch.nn.BatchNorm2d(64));
-            relu = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "relu", () => global::TorchSharp.torch.nn.ReLU());
-            maxpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "maxpool", () => global::TorchSharp.torch.nn.MaxPool2d(3, stride: 2, padding: 1));
-            layer1 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("0", 64, 96, 256, 1, 1, 4, false, global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("1", 256, 96, 256, 1, 1, 4, false, global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.2 (stage c2, block 2)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("2", 256, 96, 256, 1, 1, 4, false, global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))));
-            layer2 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("0", 256, 192, 512, 2, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("1", 512, 192, 512, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.2 (stage c3, block 2)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("2", 512, 192, 512, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("3", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.3 (stage c3, block 3)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("3", 512, 192, 512, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))));
-            layer3 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("0", 512, 384, 1024, 2, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("1", 1024, 384, 1024, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("2", 1024, 384, 1024, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("3", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("3", 1024, 384, 1024, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("4", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.4 (stage c4, block 4)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("4", 1024, 384, 1024, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("5", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.5 (stage c4, block 5)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("5", 1024, 384, 1024, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))));
-            layer4 = global::TorchSharp.torch.nn.Sequential(
-                ("0", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("0", 1024, 768, 2048, 2, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("1", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("1", 2048, 768, 2048, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))),
-                ("2", (global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>)global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.2 (stage c5, block 2)", () => new global::Torchwright.Runtime.Blocks.SplitAttnBottleneck("2", 2048, 768, 2048, 1, 1, 4, true, avdFirst: true, shortcut: global::Torchwright.Runtime.Blocks.ShortcutKind.AvgDown))));
-            avgpool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "avgpool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
-            fc = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResNeSt50d_1s4x24d", "fc", () => global::TorchSharp.torch.nn.Linear(2048, 1000));
+            conv1 = nn.Sequential(
+                ("0", nn.Conv2d(3, 32, 3, stride: 2, padding: 1, bias: false)),
+                ("1", nn.BatchNorm2d(32)),
+                ("2", nn.ReLU()),
+                ("3", nn.Conv2d(32, 32, 3, stride: 1, padding: 1, bias: false)),
+                ("4", nn.BatchNorm2d(32)),
+                ("5", nn.ReLU()),
+                ("6", nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
+            bn1 = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "bn1", () => nn.BatchNorm2d(64));
+            relu = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "relu", () => nn.ReLU());
+            maxpool = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
+            layer1 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 64, width: 96, outChannels: 256, stride: 1, radix: 1, cardinality: 4, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.1 (stage c2, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 256, width: 96, outChannels: 256, stride: 1, radix: 1, cardinality: 4, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer1.2 (stage c2, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 256, width: 96, outChannels: 256, stride: 1, radix: 1, cardinality: 4, avd: false, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
+            layer2 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.0 (stage c3, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 256, width: 192, outChannels: 512, stride: 2, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.1 (stage c3, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 512, width: 192, outChannels: 512, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.2 (stage c3, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 512, width: 192, outChannels: 512, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer2.3 (stage c3, block 3)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "3", inChannels: 512, width: 192, outChannels: 512, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
+            layer3 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.0 (stage c4, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 512, width: 384, outChannels: 1024, stride: 2, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.1 (stage c4, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.2 (stage c4, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("3", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.3 (stage c4, block 3)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "3", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("4", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.4 (stage c4, block 4)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "4", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("5", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer3.5 (stage c4, block 5)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "5", inChannels: 1024, width: 384, outChannels: 1024, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
+            layer4 = nn.Sequential(
+                ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.0 (stage c5, block 0)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "0", inChannels: 1024, width: 768, outChannels: 2048, stride: 2, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("1", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.1 (stage c5, block 1)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "1", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))),
+                ("2", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "layer4.2 (stage c5, block 2)", () => new TorchwrightBlocks.SplitAttnBottleneck(name: "2", inChannels: 2048, width: 768, outChannels: 2048, stride: 1, radix: 1, cardinality: 4, avd: true, avdFirst: true, shortcut: TorchwrightBlocks.ShortcutKind.AvgDown))));
+            avgpool = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "avgpool", () => nn.AdaptiveAvgPool2d(1));
+            fc = TorchwrightRuntime.ModuleBuild.Part("ResNeSt50d_1s4x24d", "fc", () => nn.Linear(2048, 1000));
             register_module("conv1", conv1);
             register_module("bn1", bn1);
             register_module("relu", relu);
@@ -100,15 +107,15 @@ namespace Torchwright.Zoo
             register_module("layer4", layer4);
             register_module("avgpool", avgpool);
             register_module("fc", fc);
-            global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
+            TorchwrightRuntime.Init.ResNet(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        public override Tensor forward(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
             x = StageC3(x).Freeing(x);
             x = StageC4(x).Freeing(x);
@@ -117,12 +124,12 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
-        public Features forward_features(global::TorchSharp.torch.Tensor input)
+        public Features forward_features(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor[] outputs = new Tensor[4];
+            Tensor x = Stem(input);
             outputs[0] = StageC2(x).Freeing(x);
             outputs[1] = StageC3(outputs[0]);
             outputs[2] = StageC4(outputs[1]);
@@ -131,29 +138,29 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>
-        private global::TorchSharp.torch.Tensor Stem(global::TorchSharp.torch.Tensor input) => input.Through(conv1, bn1, relu, maxpool);
+        private Tensor Stem(Tensor input) => input.Through(conv1, bn1, relu, maxpool);
 
         /// <summary>Stage c2 (layer1).</summary>
-        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input) => layer1.call(input);
+        private Tensor StageC2(Tensor input) => layer1.call(input);
 
         /// <summary>Stage c3 (layer2).</summary>
-        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input) => layer2.call(input);
+        private Tensor StageC3(Tensor input) => layer2.call(input);
 
         /// <summary>Stage c4 (layer3).</summary>
-        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input) => layer3.call(input);
+        private Tensor StageC4(Tensor input) => layer3.call(input);
 
         /// <summary>Stage c5 (layer4).</summary>
-        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input) => layer4.call(input);
+        private Tensor StageC5(Tensor input) => layer4.call(input);
 
         /// <summary>Pooling and classifier on the last stage's output.</summary>
-        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        private Tensor Head(Tensor features)
         {
-            global::TorchSharp.torch.Tensor x = avgpool.call(features);
+            Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
             return fc.call(x).Freeing(x);
         }
 
-        private static void CheckInput(global::TorchSharp.torch.Tensor input)
+        private static void CheckInput(Tensor input)
         {
             long[] shape = input.shape;
             if (shape.Length != 4 || shape[1] != 3)

@@ -7,6 +7,13 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using Tensor = global::TorchSharp.torch.Tensor;
+    using nn = global::TorchSharp.torch.nn;
+    using torch = global::TorchSharp.torch;
+
     /// <summary>
     /// <para>ResTSmallPaperStem: 13,660,604 parameters, 2.027 GMACs at 3x224x224 (1.932 GMACs without attention matmuls; 1 MAC = 2 FLOPs).</para>
     /// <list type="table">
@@ -17,7 +24,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (stage4)</term><description>2 x RestBlock, 512x7x7, 7,491,216 params, 0.372 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class ResTSmallPaperStem : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    public sealed partial class ResTSmallPaperStem : nn.Module<Tensor, Tensor>
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -41,46 +48,46 @@ namespace Torchwright.Zoo
         public const long C5Channels = 512, C5Height = 7, C5Width = 7;
 
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
-        public sealed record Features(global::TorchSharp.torch.Tensor C2, global::TorchSharp.torch.Tensor C3, global::TorchSharp.torch.Tensor C4, global::TorchSharp.torch.Tensor C5);
+        public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly global::Torchwright.Runtime.Blocks.RestPaperStem stem;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock> stage1;
-        private readonly global::Torchwright.Runtime.Blocks.RestPatchEmbed patch_embed_2;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock> stage2;
-        private readonly global::Torchwright.Runtime.Blocks.RestPatchEmbed patch_embed_3;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock> stage3;
-        private readonly global::Torchwright.Runtime.Blocks.RestPatchEmbed patch_embed_4;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock> stage4;
-        private readonly global::TorchSharp.Modules.LayerNorm norm;
-        private readonly global::TorchSharp.Modules.AdaptiveAvgPool2d avg_pool;
-        private readonly global::TorchSharp.Modules.Linear head;
+        private readonly TorchwrightBlocks.RestPaperStem stem;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage1;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_2;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage2;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_3;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage3;
+        private readonly TorchwrightBlocks.RestPatchEmbed patch_embed_4;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.RestBlock> stage4;
+        private readonly TorchModules.LayerNorm norm;
+        private readonly TorchModules.AdaptiveAvgPool2d avg_pool;
+        private readonly TorchModules.Linear head;
 
         /// <summary>Builds ResTSmallPaperStem with reference-style initialisation.</summary>
         public ResTSmallPaperStem() : base("ResTSmallPaperStem")
         {
-            stem = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stem", () => new global::Torchwright.Runtime.Blocks.RestPaperStem("stem", 3, 64));
-            stage1 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 64, 1, 4, 8, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 64, 1, 4, 8, true)));
-            patch_embed_2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_2", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
-            stage2 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 128, 2, 4, 4, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 128, 2, 4, 4, true)));
-            patch_embed_3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_3", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
-            stage3 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.RestBlock("2", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.RestBlock("3", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.4 (stage c4, block 4)", () => new global::Torchwright.Runtime.Blocks.RestBlock("4", 256, 4, 4, 2, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage3.5 (stage c4, block 5)", () => new global::Torchwright.Runtime.Blocks.RestBlock("5", 256, 4, 4, 2, true)));
-            patch_embed_4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_4", () => new global::Torchwright.Runtime.Blocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
-            stage4 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.RestBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.RestBlock("0", 512, 8, 4, 1, true)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "stage4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.RestBlock("1", 512, 8, 4, 1, true)));
-            norm = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "norm", () => global::TorchSharp.torch.nn.LayerNorm(512));
-            avg_pool = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "avg_pool", () => global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1));
-            head = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("ResTSmallPaperStem", "head", () => global::TorchSharp.torch.nn.Linear(512, 1000));
+            stem = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stem", () => new TorchwrightBlocks.RestPaperStem("stem", 3, 64));
+            stage1 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.0 (stage c2, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage1.1 (stage c2, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 64, heads: 1, mlpRatio: 4, srRatio: 8, qkvBias: true)));
+            patch_embed_2 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_2", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_2", 64, 128, 2));
+            stage2 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.0 (stage c3, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage2.1 (stage c3, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 128, heads: 2, mlpRatio: 4, srRatio: 4, qkvBias: true)));
+            patch_embed_3 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_3", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_3", 128, 256, 2));
+            stage3 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.0 (stage c4, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.1 (stage c4, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.2 (stage c4, block 2)", () => new TorchwrightBlocks.RestBlock(name: "2", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.3 (stage c4, block 3)", () => new TorchwrightBlocks.RestBlock(name: "3", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.4 (stage c4, block 4)", () => new TorchwrightBlocks.RestBlock(name: "4", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage3.5 (stage c4, block 5)", () => new TorchwrightBlocks.RestBlock(name: "5", dim: 256, heads: 4, mlpRatio: 4, srRatio: 2, qkvBias: true)));
+            patch_embed_4 = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "patch_embed_4", () => new TorchwrightBlocks.RestPatchEmbed("patch_embed_4", 256, 512, 2));
+            stage4 = nn.ModuleList<TorchwrightBlocks.RestBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.0 (stage c5, block 0)", () => new TorchwrightBlocks.RestBlock(name: "0", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)),
+                TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "stage4.1 (stage c5, block 1)", () => new TorchwrightBlocks.RestBlock(name: "1", dim: 512, heads: 8, mlpRatio: 4, srRatio: 1, qkvBias: true)));
+            norm = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "norm", () => nn.LayerNorm(512));
+            avg_pool = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "avg_pool", () => nn.AdaptiveAvgPool2d(1));
+            head = TorchwrightRuntime.ModuleBuild.Part("ResTSmallPaperStem", "head", () => nn.Linear(512, 1000));
             register_module("stem", stem);
             register_module("stage1", stage1);
             register_module("patch_embed_2", patch_embed_2);
@@ -92,15 +99,15 @@ namespace Torchwright.Zoo
             register_module("norm", norm);
             register_module("avg_pool", avg_pool);
             register_module("head", head);
-            global::Torchwright.Runtime.CompilerServices.Init.Rest(this);
+            TorchwrightRuntime.Init.Rest(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        public override Tensor forward(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
             x = StageC3(x).Freeing(x);
             x = StageC4(x).Freeing(x);
@@ -109,12 +116,12 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
-        public Features forward_features(global::TorchSharp.torch.Tensor input)
+        public Features forward_features(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
-            global::TorchSharp.torch.Tensor x = Stem(input);
+            Tensor[] outputs = new Tensor[4];
+            Tensor x = Stem(input);
             outputs[0] = StageC2(x).Freeing(x);
             outputs[1] = StageC3(outputs[0]);
             outputs[2] = StageC4(outputs[1]);
@@ -123,36 +130,36 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>
-        private global::TorchSharp.torch.Tensor Stem(global::TorchSharp.torch.Tensor input) => stem.call(input);
+        private Tensor Stem(Tensor input) => stem.call(input);
 
         /// <summary>Stage c2 (stage1).</summary>
-        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input) => input.Through(stage1);
+        private Tensor StageC2(Tensor input) => input.Through(stage1);
 
         /// <summary>Stage c3 (stage2).</summary>
-        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC3(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed_2.call(input);
+            Tensor x = patch_embed_2.call(input);
             return x.Through(stage2).Freeing(x);
         }
 
         /// <summary>Stage c4 (stage3).</summary>
-        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC4(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed_3.call(input);
+            Tensor x = patch_embed_3.call(input);
             return x.Through(stage3).Freeing(x);
         }
 
         /// <summary>Stage c5 (stage4).</summary>
-        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC5(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed_4.call(input);
+            Tensor x = patch_embed_4.call(input);
             return x.Through(stage4).Freeing(x);
         }
 
         /// <summary>Pooling and classifier on the last stage's output.</summary>
-        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        private Tensor Head(Tensor features)
         {
-            global::TorchSharp.torch.Tensor x = features.permute(0, 2, 3, 1);
+            Tensor x = features.permute(0, 2, 3, 1);
             x = norm.call(x).Freeing(x);
             x = x.permute(0, 3, 1, 2).Freeing(x);
             x = avg_pool.call(x).Freeing(x);
@@ -160,7 +167,7 @@ namespace Torchwright.Zoo
             return head.call(x).Freeing(x);
         }
 
-        private static void CheckInput(global::TorchSharp.torch.Tensor input)
+        private static void CheckInput(Tensor input)
         {
             long[] shape = input.shape;
             if (shape.Length != 4 || shape[1] != 3 || shape[2] != 224 || shape[3] != 224)

@@ -45,13 +45,13 @@ namespace Torchwright
         /// <summary>VAN patch-embedding kernel per stage. Default 2 x stride - 1 (7 for stride 4, 3 for stride 2). (<c>patch_kernels</c>)</summary>
         public int[]? PatchKernels { get; set; }
 
-        /// <summary>Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), scaled by 1/keep in training; the identity in eval. Default 0. (<c>drop_path</c>)</summary>
+        /// <summary>Stochastic depth: the drop rate of the network's last block, in [0, 1); block k of n (all stages, in order) gets float32 torch.linspace(0, drop_path, n)[k], as timm. Per sample on every residual branch (both of van and rest blocks), scaled by 1/keep in training; the identity in eval. Default 0.0. (<c>drop_path</c>)</summary>
         public double DropPath { get; set; }
 
-        /// <summary>Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0. (<c>dropout</c>)</summary>
+        /// <summary>Dropout on the pooled features before the classifier (timm's drop_rate), in [0, 1); the identity in eval. Default 0.0. (<c>dropout</c>)</summary>
         public double Dropout { get; set; }
 
-        /// <summary>Output channels of the resnet stem (default 64); rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). (<c>stem_width</c>)</summary>
+        /// <summary>Output channels of the resnet stem; rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). Default 64 for the resnet stem. (<c>stem_width</c>)</summary>
         public int StemWidth { get; set; }
 
         /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
@@ -63,14 +63,17 @@ namespace Torchwright
         /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
-        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). Default out. (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
 
-        /// <summary>Channel attention of the stage's MHSA blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
+        /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
+
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
@@ -153,17 +156,26 @@ namespace Torchwright
         /// <summary>Projection shortcut of the block that changes shape: conv (1x1 conv with stride + BN) or avgdown (avg pool, then 1x1 conv + BN). Default conv. (<c>shortcut</c>)</summary>
         public string? Shortcut { get; set; }
 
-        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; MHSA blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
+        /// <summary>Channel attention on the residual branch of the stage's convolutional blocks (after bn3, before the addition; self-attention blocks take mhsa_attention): se (squeeze-excitation, timm SEModule), eca (efficient channel attention, timm EcaModule), or none. Default none. (<c>attention</c>)</summary>
         public string? Attention { get; set; }
 
-        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet, the default) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). (<c>attention_at</c>)</summary>
+        /// <summary>Where channel attention sits: out (after bn3 on the output channels, SE-ResNet) or spatial (after the 3x3 conv's BN and activation on the width, timm ByobNet's attn: eca_botnext26ts). Default out. (<c>attention_at</c>)</summary>
         public string? AttentionAt { get; set; }
 
-        /// <summary>Channel attention of the stage's MHSA blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
+        /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
 
         /// <summary>Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024. Default 1. (<c>dilation</c>)</summary>
         public int Dilation { get; set; }
+
+        /// <summary>Per-block mask: 1 replaces that block's 3x3 conv with self-attention (cN.self_attn; BoTNet's MHSA by default). One entry per block. (<c>mhsa</c>)</summary>
+        public int[]? Mhsa { get; set; }
+
+        /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets self-attention. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
+        public int MhsaEvery { get; set; }
+
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
         public int Cardinality { get; set; }
@@ -191,12 +203,6 @@ namespace Torchwright
 
         /// <summary>This stage's spatial reduction. (<c>sr_ratio</c>)</summary>
         public int SrRatio { get; set; }
-
-        /// <summary>Per-block mask: 1 replaces that block's 3x3 conv with multi-head self-attention (BoTNet). One entry per block. (<c>mhsa</c>)</summary>
-        public int[]? Mhsa { get; set; }
-
-        /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets MHSA. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
-        public int MhsaEvery { get; set; }
 
         /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
         public int QkHeadDim { get; set; }

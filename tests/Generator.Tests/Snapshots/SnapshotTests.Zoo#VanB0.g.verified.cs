@@ -7,6 +7,13 @@ using global::Torchwright.Runtime.CompilerServices;   // Freeing, Through: inter
 
 namespace Torchwright.Zoo
 {
+    using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
+    using TorchModules = global::TorchSharp.Modules;
+    using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using Tensor = global::TorchSharp.torch.Tensor;
+    using nn = global::TorchSharp.torch.nn;
+    using torch = global::TorchSharp.torch;
+
     /// <summary>
     /// <para>VanB0: 4,105,800 parameters, 0.864 GMACs at 3x224x224 (0.864 GMACs without attention matmuls; 1 MAC = 2 FLOPs).</para>
     /// <list type="table">
@@ -17,7 +24,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (block4)</term><description>2 x VanBlock, 256x7x7, 1,878,272 params, 0.091 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class VanB0 : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    public sealed partial class VanB0 : nn.Module<Tensor, Tensor>
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -41,51 +48,51 @@ namespace Torchwright.Zoo
         public const long C5Channels = 256, C5Height = 7, C5Width = 7;
 
         /// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>
-        public sealed record Features(global::TorchSharp.torch.Tensor C2, global::TorchSharp.torch.Tensor C3, global::TorchSharp.torch.Tensor C4, global::TorchSharp.torch.Tensor C5);
+        public sealed record Features(Tensor C2, Tensor C3, Tensor C4, Tensor C5);
 
-        private readonly global::Torchwright.Runtime.Blocks.OverlapPatchEmbed patch_embed1;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock> block1;
-        private readonly global::TorchSharp.Modules.LayerNorm norm1;
-        private readonly global::Torchwright.Runtime.Blocks.OverlapPatchEmbed patch_embed2;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock> block2;
-        private readonly global::TorchSharp.Modules.LayerNorm norm2;
-        private readonly global::Torchwright.Runtime.Blocks.OverlapPatchEmbed patch_embed3;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock> block3;
-        private readonly global::TorchSharp.Modules.LayerNorm norm3;
-        private readonly global::Torchwright.Runtime.Blocks.OverlapPatchEmbed patch_embed4;
-        private readonly global::TorchSharp.Modules.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock> block4;
-        private readonly global::TorchSharp.Modules.LayerNorm norm4;
-        private readonly global::TorchSharp.Modules.Linear head;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed1;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block1;
+        private readonly TorchModules.LayerNorm norm1;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed2;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block2;
+        private readonly TorchModules.LayerNorm norm2;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed3;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block3;
+        private readonly TorchModules.LayerNorm norm3;
+        private readonly TorchwrightBlocks.OverlapPatchEmbed patch_embed4;
+        private readonly TorchModules.ModuleList<TorchwrightBlocks.VanBlock> block4;
+        private readonly TorchModules.LayerNorm norm4;
+        private readonly TorchModules.Linear head;
 
         /// <summary>Builds VanB0 with reference-style initialisation.</summary>
         public VanB0() : base("VanB0")
         {
-            patch_embed1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "patch_embed1", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed1", 3, 32, 7, 4));
-            block1 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block1.0 (stage c2, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 32, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block1.1 (stage c2, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 32, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block1.2 (stage c2, block 2)", () => new global::Torchwright.Runtime.Blocks.VanBlock("2", 32, 8, 21, 3, 0.01)));
-            norm1 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "norm1", () => global::TorchSharp.torch.nn.LayerNorm(32, eps: 1e-6));
-            patch_embed2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "patch_embed2", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed2", 32, 64, 3, 2));
-            block2 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block2.0 (stage c3, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 64, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block2.1 (stage c3, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 64, 8, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block2.2 (stage c3, block 2)", () => new global::Torchwright.Runtime.Blocks.VanBlock("2", 64, 8, 21, 3, 0.01)));
-            norm2 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "norm2", () => global::TorchSharp.torch.nn.LayerNorm(64, eps: 1e-6));
-            patch_embed3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "patch_embed3", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed3", 64, 160, 3, 2));
-            block3 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block3.0 (stage c4, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 160, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block3.1 (stage c4, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 160, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block3.2 (stage c4, block 2)", () => new global::Torchwright.Runtime.Blocks.VanBlock("2", 160, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block3.3 (stage c4, block 3)", () => new global::Torchwright.Runtime.Blocks.VanBlock("3", 160, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block3.4 (stage c4, block 4)", () => new global::Torchwright.Runtime.Blocks.VanBlock("4", 160, 4, 21, 3, 0.01)));
-            norm3 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "norm3", () => global::TorchSharp.torch.nn.LayerNorm(160, eps: 1e-6));
-            patch_embed4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "patch_embed4", () => new global::Torchwright.Runtime.Blocks.OverlapPatchEmbed("patch_embed4", 160, 256, 3, 2));
-            block4 = global::TorchSharp.torch.nn.ModuleList<global::Torchwright.Runtime.Blocks.VanBlock>(
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block4.0 (stage c5, block 0)", () => new global::Torchwright.Runtime.Blocks.VanBlock("0", 256, 4, 21, 3, 0.01)),
-                global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "block4.1 (stage c5, block 1)", () => new global::Torchwright.Runtime.Blocks.VanBlock("1", 256, 4, 21, 3, 0.01)));
-            norm4 = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "norm4", () => global::TorchSharp.torch.nn.LayerNorm(256, eps: 1e-6));
-            head = global::Torchwright.Runtime.CompilerServices.ModuleBuild.Part("VanB0", "head", () => global::TorchSharp.torch.nn.Linear(256, 1000));
+            patch_embed1 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "patch_embed1", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed1", 3, 32, 7, 4));
+            block1 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block1.0 (stage c2, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 32, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block1.1 (stage c2, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 32, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block1.2 (stage c2, block 2)", () => new TorchwrightBlocks.VanBlock(name: "2", dim: 32, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm1 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "norm1", () => nn.LayerNorm(32, eps: 1e-6));
+            patch_embed2 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "patch_embed2", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed2", 32, 64, 3, 2));
+            block2 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block2.0 (stage c3, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block2.1 (stage c3, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block2.2 (stage c3, block 2)", () => new TorchwrightBlocks.VanBlock(name: "2", dim: 64, mlpRatio: 8, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm2 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "norm2", () => nn.LayerNorm(64, eps: 1e-6));
+            patch_embed3 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "patch_embed3", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed3", 64, 160, 3, 2));
+            block3 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block3.0 (stage c4, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 160, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block3.1 (stage c4, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 160, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block3.2 (stage c4, block 2)", () => new TorchwrightBlocks.VanBlock(name: "2", dim: 160, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block3.3 (stage c4, block 3)", () => new TorchwrightBlocks.VanBlock(name: "3", dim: 160, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block3.4 (stage c4, block 4)", () => new TorchwrightBlocks.VanBlock(name: "4", dim: 160, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm3 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "norm3", () => nn.LayerNorm(160, eps: 1e-6));
+            patch_embed4 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "patch_embed4", () => new TorchwrightBlocks.OverlapPatchEmbed("patch_embed4", 160, 256, 3, 2));
+            block4 = nn.ModuleList<TorchwrightBlocks.VanBlock>(
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block4.0 (stage c5, block 0)", () => new TorchwrightBlocks.VanBlock(name: "0", dim: 256, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)),
+                TorchwrightRuntime.ModuleBuild.Part("VanB0", "block4.1 (stage c5, block 1)", () => new TorchwrightBlocks.VanBlock(name: "1", dim: 256, mlpRatio: 4, lkaKernel: 21, lkaDilation: 3, layerScale: 0.01)));
+            norm4 = TorchwrightRuntime.ModuleBuild.Part("VanB0", "norm4", () => nn.LayerNorm(256, eps: 1e-6));
+            head = TorchwrightRuntime.ModuleBuild.Part("VanB0", "head", () => nn.Linear(256, 1000));
             register_module("patch_embed1", patch_embed1);
             register_module("block1", block1);
             register_module("norm1", norm1);
@@ -99,15 +106,15 @@ namespace Torchwright.Zoo
             register_module("block4", block4);
             register_module("norm4", norm4);
             register_module("head", head);
-            global::Torchwright.Runtime.CompilerServices.Init.Van(this);
+            TorchwrightRuntime.Init.Van(this);
         }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        public override Tensor forward(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor x = StageC2(input);
+            Tensor x = StageC2(input);
             x = StageC3(x).Freeing(x);
             x = StageC4(x).Freeing(x);
             x = StageC5(x).Freeing(x);
@@ -115,11 +122,11 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>
-        public Features forward_features(global::TorchSharp.torch.Tensor input)
+        public Features forward_features(Tensor input)
         {
-            using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
             CheckInput(input);
-            global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
+            Tensor[] outputs = new Tensor[4];
             outputs[0] = StageC2(input);
             outputs[1] = StageC3(outputs[0]);
             outputs[2] = StageC4(outputs[1]);
@@ -128,9 +135,9 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Stage c2 (block1).</summary>
-        private global::TorchSharp.torch.Tensor StageC2(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC2(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed1.call(input);
+            Tensor x = patch_embed1.call(input);
             x = x.Through(block1).Freeing(x);
             x = x.permute(0, 2, 3, 1).Freeing(x);
             x = norm1.call(x).Freeing(x);
@@ -138,9 +145,9 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Stage c3 (block2).</summary>
-        private global::TorchSharp.torch.Tensor StageC3(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC3(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed2.call(input);
+            Tensor x = patch_embed2.call(input);
             x = x.Through(block2).Freeing(x);
             x = x.permute(0, 2, 3, 1).Freeing(x);
             x = norm2.call(x).Freeing(x);
@@ -148,9 +155,9 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Stage c4 (block3).</summary>
-        private global::TorchSharp.torch.Tensor StageC4(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC4(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed3.call(input);
+            Tensor x = patch_embed3.call(input);
             x = x.Through(block3).Freeing(x);
             x = x.permute(0, 2, 3, 1).Freeing(x);
             x = norm3.call(x).Freeing(x);
@@ -158,9 +165,9 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Stage c5 (block4).</summary>
-        private global::TorchSharp.torch.Tensor StageC5(global::TorchSharp.torch.Tensor input)
+        private Tensor StageC5(Tensor input)
         {
-            global::TorchSharp.torch.Tensor x = patch_embed4.call(input);
+            Tensor x = patch_embed4.call(input);
             x = x.Through(block4).Freeing(x);
             x = x.permute(0, 2, 3, 1).Freeing(x);
             x = norm4.call(x).Freeing(x);
@@ -168,13 +175,13 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Pooling and classifier on the last stage's output.</summary>
-        private global::TorchSharp.torch.Tensor Head(global::TorchSharp.torch.Tensor features)
+        private Tensor Head(Tensor features)
         {
-            global::TorchSharp.torch.Tensor x = features.mean(new long[] { 2, 3 });
+            Tensor x = features.mean(new long[] { 2, 3 });
             return head.call(x).Freeing(x);
         }
 
-        private static void CheckInput(global::TorchSharp.torch.Tensor input)
+        private static void CheckInput(Tensor input)
         {
             long[] shape = input.shape;
             if (shape.Length != 4 || shape[1] != 3)

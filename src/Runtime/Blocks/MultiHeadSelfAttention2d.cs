@@ -6,110 +6,20 @@ using static TorchSharp.torch;
 namespace Torchwright.Runtime.Blocks
 {
     /// <summary>
-    /// BoTNet bottleneck: the 3x3 conv of a ResNet bottleneck replaced by multi-head self-attention with 2D
-    /// relative position logits (<c>mhsa</c>), followed by AvgPool 2x2/2 when the block has stride 2.
-    /// The attention runs at the pre-stride map size (the constructor's <c>height</c> x <c>widthPx</c>),
-    /// which the relative-position tables fix at construction time.
-    /// <see cref="BlockOptions"/>: the activation replaces each ReLU; channel attention <c>se</c> follows bn3 (Position
-    /// AfterSpatialConv is refused: timm's SelfAttnBlock has no attn there); MHSA has no dilated form, so Dilation must be 1.
-    /// <c>qkHeadDim</c> (timm BottleneckAttn <c>dim_head</c>): channels per head of q and k; 0 = width/heads.
-    /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch before the addition (timm SelfAttnBlock).
+    /// BoTNet MHSA (timm BottleneckAttn), the BoT kind of <see cref="SelfAttnBottleneck"/>'s slot: q, k, v from one 1x1 conv
+    /// (<c>qkv</c>, no bias, out heads·dqk | heads·dqk | width), q/k heads of dqk = <c>qkHeadDim</c> (0: width/heads) and v
+    /// heads of width/heads, logits = q·kᵀ·dqk^-0.5 + relative position logits (<c>rel_pos</c>, tables of dqk), softmax, ·v.
+    /// No output projection. With <c>stride</c> 2 the output is average-pooled 2x2 (timm pools inside BottleneckAttn; the
+    /// pool has no parameters). Input (B, width, H, W), H x W the construction-time size; output (B, width, H/stride, W/stride).
     /// </summary>
-    public sealed class BotBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
-    {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, bn2, conv3;
-        private readonly BatchNorm2d bn3;
-        private readonly MultiHeadSelfAttention2d mhsa;
-        private readonly nn.Module<Tensor, Tensor>? pool;
-        private readonly nn.Module<Tensor, Tensor>? downsample;
-        private readonly nn.Module<Tensor, Tensor>? se;
-        private readonly DropPath? drop_path;
-        private readonly Activation activation;
-
-        /// <summary>bn3: the BatchNorm that ends the residual branch.</summary>
-        public BatchNorm2d LastNorm => bn3;
-
-        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, BlockOptions? options = null, double dropPath = 0)
-            : this(name, inChannels, width, outChannels, stride, heads, height, widthPx, shortcut, 0, options, dropPath)
-        {
-        }
-
-        /// <summary>As the other constructor, with q/k heads of <paramref name="qkHeadDim"/> channels (0 = width/heads);
-        /// v keeps width/heads per head. A separate overload so positional <c>(..., shortcut, options)</c> calls still bind.</summary>
-        public BotBottleneck(string name, long inChannels, long width, long outChannels, long stride, long heads, long height, long widthPx, ShortcutKind shortcut, long qkHeadDim, BlockOptions? options = null, double dropPath = 0)
-            : base(name)
-        {
-            const string B = nameof(BotBottleneck);
-            BlockArgs.Positive(B, nameof(inChannels), inChannels);
-            BlockArgs.Positive(B, nameof(outChannels), outChannels);
-            var o = BlockOptionArgs.Check(B, options, dilatable: false);
-            activation = o.Activation;
-            if (stride != 1 && stride != 2)
-                throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{B}: stride must be 1 or 2 (AvgPool 2x2 after MHSA), got {stride}.");
-            if (stride == 2 && (height % 2 != 0 || widthPx % 2 != 0))
-                throw new ArgumentException($"{B}: a stride-2 block needs an even pre-stride map, got {height}x{widthPx}.", nameof(height));
-
-            conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
-            bn1 = nn.BatchNorm2d(width);
-            mhsa = new MultiHeadSelfAttention2d("mhsa", width, heads, height, widthPx, qkHeadDim);
-            pool = stride == 2 ? nn.AvgPool2d(2, 2) : null;
-            bn2 = nn.BatchNorm2d(width);
-            conv3 = nn.Conv2d(width, outChannels, 1, bias: false);
-            bn3 = nn.BatchNorm2d(outChannels);
-            se = BlockOptionArgs.Attention(o, outChannels);
-            downsample = BlockArgs.Shortcut(inChannels, outChannels, stride, shortcut);
-            drop_path = DropPath.For(dropPath);
-
-            register_module("conv1", conv1);
-            register_module("bn1", bn1);
-            register_module("mhsa", mhsa);
-            if (pool is not null)
-                register_module("pool", pool);
-            register_module("bn2", bn2);
-            register_module("conv3", conv3);
-            register_module("bn3", bn3);
-            if (se is not null)
-                register_module("se", se);
-            if (downsample is not null)
-                register_module("downsample", downsample);
-            if (drop_path is not null)
-                register_module("drop_path", drop_path);
-        }
-
-        public override Tensor forward(Tensor input)
-        {
-            using var scope = torch.NewDisposeScope();
-            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
-            var x = input.Through(conv1, bn1);
-            x = Activations.Apply(activation, x).Freeing(x);
-            x = mhsa.call(x).Freeing(x);
-            if (pool is not null)
-                x = pool.call(x).Freeing(x);
-            x = bn2.call(x).Freeing(x);
-            x = Activations.Apply(activation, x).Freeing(x);
-            x = x.Through(conv3, bn3).Freeing(x);
-            if (se is not null)
-                x = se.call(x).Freeing(x);
-            x = x.DroppedBy(drop_path);
-            x = (x + (identity ?? input)).Freeing(x, identity);
-            return Activations.Apply(activation, x).Freeing(x).MoveToOuterDisposeScope();
-        }
-    }
-
-    /// <summary>
-    /// BoTNet MHSA (timm BottleneckAttn): q, k, v from one 1x1 conv (<c>qkv</c>, no bias, out heads·dqk | heads·dqk | width),
-    /// q/k heads of dqk = <c>qkHeadDim</c> (0: width/heads) and v heads of width/heads,
-    /// logits = q·kᵀ·dqk^-0.5 + relative position logits (<c>rel_pos</c>, tables of dqk), softmax, ·v.  No output projection.
-    /// Input and output (B, width, H, W); H x W must equal the construction-time size.
-    /// </summary>
-    public sealed class MultiHeadSelfAttention2d : nn.Module<Tensor, Tensor>
+    public sealed class MultiHeadSelfAttention2d : nn.Module<Tensor, Tensor>, ISelfAttention2d
     {
         private readonly nn.Module<Tensor, Tensor> qkv;
         private readonly RelativePositionEmbedding2d rel_pos;
-        private readonly long dim, heads, dimHead, qkDim, height, width;
+        private readonly long dim, heads, dimHead, qkDim, height, width, stride;
         private readonly double scale;
 
-        public MultiHeadSelfAttention2d(string name, long dim, long heads, long height, long width, long qkHeadDim = 0) : base(name)
+        public MultiHeadSelfAttention2d(string name, long dim, long heads, long height, long width, long qkHeadDim = 0, long stride = 1) : base(name)
         {
             const string B = "MHSA";
             BlockArgs.Positive(B, nameof(dim), dim);
@@ -119,6 +29,11 @@ namespace Torchwright.Runtime.Blocks
             BlockArgs.Divisible(B, "width (channels)", dim, nameof(heads), heads);
             if (qkHeadDim < 0)
                 throw new ArgumentOutOfRangeException(nameof(qkHeadDim), qkHeadDim, $"{B}: qkHeadDim must be 0 (width/heads) or positive, got {qkHeadDim}.");
+            if (stride != 1 && stride != 2)
+                throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{B}: stride must be 1 or 2 (AvgPool 2x2 after attention), got {stride}.");
+            if (stride == 2 && (height % 2 != 0 || width % 2 != 0))
+                throw new ArgumentException($"{B}: stride 2 needs an even pre-stride map to pool 2x2, got {height}x{width}.", nameof(height));
+            this.stride = stride;
             this.dim = dim;
             this.heads = heads;
             this.dimHead = dim / heads;
@@ -131,6 +46,12 @@ namespace Torchwright.Runtime.Blocks
             register_module("qkv", qkv);
             register_module("rel_pos", rel_pos);
         }
+
+        public long InChannels => dim;
+
+        public long OutChannels => dim;
+
+        public long Stride => stride;
 
         public override Tensor forward(Tensor input)
         {
@@ -156,7 +77,10 @@ namespace Torchwright.Runtime.Blocks
             var attn = logits.softmax(-1).Freeing(logits);
             var output = attn.matmul(v).Freeing(attn, v);
             output = output.transpose(1, 2).Freeing(output);
-            return output.reshape(b, dim, height, width).Freeing(output).MoveToOuterDisposeScope();
+            output = output.reshape(b, dim, height, width).Freeing(output);
+            if (stride == 2)
+                output = nn.functional.avg_pool2d(output, 2, 2).Freeing(output);
+            return output.MoveToOuterDisposeScope();
         }
 
         /// <summary>One of q, k, v (B, heads·d, H, W) as (B·heads, d, H·W), or (B·heads, H·W, d) when transposed; frees the slice.</summary>
