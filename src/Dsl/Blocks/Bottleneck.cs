@@ -25,7 +25,7 @@ namespace Torchwright.Dsl.Blocks
             long card = f.Get(SharedFields.Cardinality, stage.Index);
             if (!f.InRange(card, 1, 4096, f.LocationOf(SharedFields.Cardinality, stage.Index), SharedFields.Cardinality.Name, stage.Name)) return null;
             if (stage.Width % card != 0)
-                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, stage.Index), stage.Name, "cardinality", card, "width", stage.Width);
+                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, stage.Index), stage.Name, SharedFields.Cardinality.Name, card, FieldCatalog.Widths.Stage.Name, stage.Width);
             return new BottleneckSettings(card);
         }
 

@@ -39,9 +39,9 @@ namespace Torchwright.Dsl.Blocks
             if (stage.Width % (8 * card) != 0)
             {
                 if (card == 1)
-                    GroupsError(stage, f.LocationOf(FieldCatalog.Widths, stage.Index), stage.Name + " CoT layer", "8 (key groups 4, value sharing 8)", 8, "width", stage.Width);
+                    GroupsError(stage, f.LocationOf(FieldCatalog.Widths, stage.Index), stage.Name + " CoT layer", "8 (key groups 4, value sharing 8)", 8, FieldCatalog.Widths.Stage.Name, stage.Width);
                 else
-                    GroupsError(stage, at, stage.Name + " CoXt layer", "8 x cardinality (key groups 4 x cardinality, value sharing 8 per group)", 8 * card, "width", stage.Width);
+                    GroupsError(stage, at, stage.Name + " CoXt layer", "8 x cardinality (key groups 4 x cardinality, value sharing 8 per group)", 8 * card, FieldCatalog.Widths.Stage.Name, stage.Width);
             }
             return new CotSettings(card);
         }

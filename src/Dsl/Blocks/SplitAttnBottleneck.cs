@@ -53,9 +53,9 @@ namespace Torchwright.Dsl.Blocks
             }
             long groups = card * radix, inter = Inter(stage.Width, radix);
             if (stage.Width % groups != 0)
-                GroupsError(stage, f.Has(RadixField, s) ? f.LocationOf(RadixField, s) : f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split attention", "cardinality x radix", groups, "width", stage.Width);
+                GroupsError(stage, f.Has(RadixField, s) ? f.LocationOf(RadixField, s) : f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split attention", SharedFields.Cardinality.Name + " x " + RadixField.Name, groups, FieldCatalog.Widths.Stage.Name, stage.Width);
             else if (inter % card != 0)
-                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split-attention fc1", "cardinality", card, "its width max(width*radix/4, 32)", inter);
+                GroupsError(stage, f.LocationOf(SharedFields.Cardinality, s), stage.Name + " split-attention fc1", SharedFields.Cardinality.Name, card, "its width max(width*radix/4, 32)", inter);
             return new SplitAttnSettings(radix, card, avd, avdFirst);
         }
 
