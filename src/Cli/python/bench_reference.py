@@ -6,11 +6,15 @@ or {"ok": false, "error": why} (then exits: no torch). After that it reads one J
 each with one JSON line ({"ok": false, "error": ...} on failure):
 
   {"cmd": "setup", "spec": p, "weights": p, "data": p, "mode": "infer"|"train", "threads": n, "device": d,
-   "precision": "fp32"|"bf16"}
+   "precision": "fp32"|"bf16", "path": "eager"|"best", "trials": k}
       builds reference_nets.build(spec), loads the CLI module's weights strictly (the same numbers on both sides),
       loads the tensors "input" and "target"; with bf16 casts the model and the input to bfloat16 (as the C# side
-      does: TorchSharp has no autocast, so neither side uses it); replies threads, the model's dtype ("fp32"/"bf16"),
-      parameter count and the resident set once set up.
+      does: TorchSharp has no autocast, so neither side uses it). With "path": "best" it then builds every one of
+      PyTorch's own fast paths of this version that applies to the mode (PATHS below), checks each one's output
+      against eager (a path whose logits differ is dropped, with why), times each for k iterations and keeps the
+      fastest (eager included), freeing the rest. Replies threads, the model's dtype ("fp32"/"bf16"), parameter
+      count, the resident set once set up, "path" (the path it runs) and "candidates" (each: "path", "ms" (median
+      of the k trials) or "error").
   {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...] and "faults": [...]
                                       (minor + major page faults of each iteration, from getrusage)
   {"cmd": "reset_peak"}               starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs)
@@ -20,6 +24,9 @@ each with one JSON line ({"ok": false, "error": ...} on failure):
 An iteration is what the C# side does: infer = eval-mode forward under no_grad; train = train-mode forward,
 cross-entropy against "target", backward, SGD step (lr 0.01, momentum 0.9), gradients set to None between steps.
 """
+import ctypes
+import ctypes.util
+import gc
 import json
 import resource
 import sys
@@ -73,6 +80,56 @@ def _listed(what, names, limit=8):
     return f"{len(names)} {what}: {', '.join(names[:limit])}{more}"
 
 
+def malloc_trim():
+    """Hands the freed candidates' memory back to the OS so the resident set measures the kept path only."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+# Parity of a fast path's logits with eager: max |difference| over max |eager logit|. The fp32 paths reorder sums
+# (oneDNN blocked layouts, BatchNorm folded into the weights), which moves logits by about 1e-6 relative; bf16 by 1e-2.
+PATH_TOLERANCE = {torch.float32: 1e-3, torch.bfloat16: 5e-2}
+
+
+def _channels_last(model, x, train):
+    return model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+
+
+def _jit_optimized(model, x, train, channels_last):
+    """torch.jit.trace, then freeze (weights become constants, BatchNorm folded into convolutions) and
+    optimize_for_inference (oneDNN layouts and conv+activation fusion where this version has them)."""
+    if channels_last:
+        model, x = _channels_last(model, x, train)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, x, check_trace=False)
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    return frozen, x
+
+
+def _fx_fused(model, x, train):
+    """torch.fx conv-BN fusion (torch.fx.experimental.optimization.fuse: symbolic trace, fold each eval BatchNorm
+    into the convolution before it), in channels_last."""
+    import torch.fx.experimental.optimization as fxo
+    return _channels_last(fxo.fuse(model), x, train)
+
+
+# PyTorch's own CPU paths a user of this version would try, per mode: name -> build(model, x, train) -> (module, x).
+# Training can only change the memory format; freezing and fusion are inference-only.
+PATHS = {
+    "infer": {
+        "channels_last": _channels_last,
+        "jit.freeze+optimize_for_inference": lambda m, x, t: _jit_optimized(m, x, t, channels_last=False),
+        "jit.freeze+optimize_for_inference, channels_last": lambda m, x, t: _jit_optimized(m, x, t, channels_last=True),
+        "fx conv-bn fusion, channels_last": _fx_fused,
+    },
+    "train": {
+        "channels_last": _channels_last,
+    },
+}
+
+
 class Session:
     def __init__(self):
         self.model = None
@@ -96,19 +153,71 @@ class Session:
         model.load_state_dict(weights, strict=True)
         data, _ = st_io.load(req["data"])
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[req.get("precision", "fp32")]
-        self.model = model.to(self.device, dtype)
+        model = model.to(self.device, dtype)
+        self.dtype = dtype
         self.x = data["input"].to(self.device, dtype)
         self.y = data["target"].to(self.device)
         self.train = req["mode"] == "train"
+        model.train(self.train)
+        params = sum(p.numel() for p in model.parameters())
+        self.model, self.path, candidates = model, "eager", []
+        if req.get("path", "eager") == "best":
+            self.model, self.x, self.path, candidates = self.fastest(model, req["mode"], int(req.get("trials", 3)))
         if self.train:
-            model.train()
-            self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        else:
-            model.eval()
-        got = next(model.parameters()).dtype
-        return {"threads": torch.get_num_threads(), "dtype": {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(got, str(got)),
-                "params": sum(p.numel() for p in model.parameters()),
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        return {"threads": torch.get_num_threads(), "dtype": {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(dtype, str(dtype)),
+                "params": params, "path": self.path, "candidates": candidates,
                 "setup_rss_bytes": status_bytes("VmRSS:")}
+
+    def fastest(self, model, mode, trials):
+        """Eager and every path of PATHS[mode]: each checked against eager's logits and timed for `trials`
+        iterations (after one untimed); the fastest is kept, the others freed."""
+        import copy
+        x0 = self.x
+        with torch.no_grad():
+            model.eval()
+            expected = model(x0).float()
+            model.train(self.train)
+        scale = max(expected.abs().max().item(), 1e-12)
+        built = {"eager": (model, x0)}
+        candidates = []
+        for name, build in PATHS[mode].items():
+            try:
+                m, x = build(copy.deepcopy(model), x0, self.train)
+                with torch.no_grad():
+                    if self.train:
+                        m.eval()
+                    got = m(x).float()
+                    if self.train:
+                        m.train()
+                diff = (got - expected).abs().max().item() / scale
+                if not diff <= PATH_TOLERANCE[self.dtype]:
+                    raise RuntimeError(f"logits differ from eager by {diff:.3g} relative (tolerance {PATH_TOLERANCE[self.dtype]:g})")
+                built[name] = (m, x)
+            except Exception as e:  # a path this model cannot take: say why, keep the others
+                candidates.append({"path": name, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
+        timed = {}
+        for name, (m, x) in built.items():
+            self.model, self.x = m, x
+            if self.train:
+                self.opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+            self.step()
+            ms = []
+            for _ in range(trials):
+                t0 = time.perf_counter()
+                self.step()
+                ms.append(1000 * (time.perf_counter() - t0))
+            timed[name] = sorted(ms)[len(ms) // 2] if len(ms) % 2 else sum(sorted(ms)[len(ms) // 2 - 1:len(ms) // 2 + 1]) / 2
+            candidates.append({"path": name, "ms": timed[name]})
+        best = min(timed, key=timed.get)
+        kept_model, kept_x = built[best]
+        self.opt = None
+        del built, timed
+        gc.collect()
+        malloc_trim()
+        order = [c["path"] for c in candidates]
+        candidates.sort(key=lambda c: (["eager", *PATHS[mode]].index(c["path"]), order.index(c["path"])))
+        return kept_model, kept_x, best, candidates
 
     def step(self):
         if self.train:
