@@ -65,7 +65,7 @@ arch TinyBench : ResNet50 {
                 ? @"eager \d+\.\d ms; channels_last \d+\.\d ms"
                 : @"eager \d+\.\d ms; channels_last \d+\.\d ms; jit\.freeze\+optimize_for_inference \d+\.\d ms; " +
                   @"jit\.freeze\+optimize_for_inference, channels_last \d+\.\d ms; fx conv-bn fusion, channels_last \d+\.\d ms";
-            Assert.Single(lines, l => Regex.IsMatch(l, $@"^PyTorch best ran {path}, the fastest of 3 trial iterations each: {tried}$"));
+            Assert.Single(lines, l => Regex.IsMatch(l, $@"^PyTorch best ran {path}, the fastest median of 5 round-robin trial iterations: {tried}$"));
             // GFLOP/s, % of the measured peak, page faults per iteration.
             Assert.Matches(@"^Torchwright +\d+\.\d +\d+\.\d % +[\d,]+$", rows[3]);
             Assert.Matches(@"^PyTorch eager +\d+\.\d +\d+\.\d % +[\d,]+$", rows[4]);

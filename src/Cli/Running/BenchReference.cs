@@ -90,11 +90,12 @@ namespace Torchwright.Cli.Running
         }
 
         /// <summary>
-        /// Builds the reference network, loads the same weights and batch and, for <see cref="BenchPath.Best"/>, picks the
-        /// fastest of PyTorch's own paths after <paramref name="trials"/> timed iterations of each.
+        /// Builds the reference network, loads the same weights and batch and runs it on <paramref name="path"/>: "eager", a
+        /// path name the script lists (checked against eager's logits), or <see cref="SelectPath"/>, which only picks the
+        /// fastest of PyTorch's own paths after <paramref name="trials"/> rounds (the process then runs nothing).
         /// </summary>
         public BenchSetup Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision,
-            BenchPath path, int trials)
+            string path, int trials)
         {
             string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
             var r = Request(new JsonObject
@@ -107,7 +108,7 @@ namespace Torchwright.Cli.Running
                 ["threads"] = threads,
                 ["device"] = device,
                 ["precision"] = dtype,
-                ["path"] = path == BenchPath.Best ? "best" : "eager",
+                ["path"] = path,
                 ["trials"] = trials,
             });
             int got = r["threads"]!.GetValue<int>();
@@ -129,6 +130,9 @@ namespace Torchwright.Cli.Running
             var faults = r["faults"]!.AsArray().Select(f => f!.GetValue<long>()).ToList();
             return (ms, faults);
         }
+
+        /// <summary>The setup path that times every path and names the fastest.</summary>
+        public const string SelectPath = "select";
 
         public void ResetPeak() => Request(new JsonObject { ["cmd"] = "reset_peak" });
 

@@ -39,7 +39,7 @@ namespace Torchwright.Cli.Running
                     ? $"ratio (Torchwright/PyTorch best images/s) = {F(best, "0.00")}"
                     : $"ratio (Torchwright/PyTorch best images/s) = n/a ({r.BestProblem ?? r.ReferenceProblem})");
             if (r.PyTorchBest is { Candidates: { } candidates } pb)
-                w.WriteLine($"PyTorch best ran {pb.Path}, the fastest of {Numbers.Plural(BenchSettings.PathTrials, "trial iteration")} each: " +
+                w.WriteLine($"PyTorch best ran {pb.Path}, the fastest median of {BenchSettings.PathTrials} round-robin trial iterations: " +
                     string.Join("; ", candidates.Select(c => c.Ms is double ms ? $"{c.Path} {F(ms, "0.0")} ms" : $"{c.Path} not possible ({c.Error})")));
 
             var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of measured peak", true), ("page faults/iteration", true));

@@ -20,8 +20,8 @@ namespace Torchwright.Cli.Running
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
 
-        /// <summary>Timed trial iterations of each PyTorch path (after one untimed) before "PyTorch best" keeps the fastest.</summary>
-        public const int PathTrials = 3;
+        /// <summary>Timed round-robin trial iterations of each PyTorch path (after one untimed) before "PyTorch best" keeps the fastest median.</summary>
+        public const int PathTrials = 5;
     }
 
     /// <summary>
@@ -269,8 +269,20 @@ namespace Torchwright.Cli.Running
                         cannotStart = e.Message;
                         throw;
                     }
-                    r.Setup = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString(), settings.Precision,
-                        r.Path, BenchSettings.PathTrials);
+                    string device = settings.Device.ToString();
+                    if (r.Path == BenchPath.Eager)
+                    {
+                        r.Setup = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, "eager", 0);
+                        continue;
+                    }
+                    // One process times every path and names the fastest; a fresh one runs it, so that side's resident set
+                    // and faults are that path's alone (not the candidates' leftovers).
+                    var chosen = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision,
+                        BenchReference.SelectPath, BenchSettings.PathTrials);
+                    r.Process.Dispose();
+                    r.Process = BenchReference.Start(python);
+                    var run = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, chosen.Path, 0);
+                    r.Setup = run with { Candidates = chosen.Candidates };
                 }
                 catch (BenchReferenceException e)
                 {

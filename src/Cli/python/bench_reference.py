@@ -6,15 +6,15 @@ or {"ok": false, "error": why} (then exits: no torch). After that it reads one J
 each with one JSON line ({"ok": false, "error": ...} on failure):
 
   {"cmd": "setup", "spec": p, "weights": p, "data": p, "mode": "infer"|"train", "threads": n, "device": d,
-   "precision": "fp32"|"bf16", "path": "eager"|"best", "trials": k}
+   "precision": "fp32"|"bf16", "path": "eager"|"select"|a name of PATHS[mode], "trials": k}
       builds reference_nets.build(spec), loads the CLI module's weights strictly (the same numbers on both sides),
       loads the tensors "input" and "target"; with bf16 casts the model and the input to bfloat16 (as the C# side
-      does: TorchSharp has no autocast, so neither side uses it). With "path": "best" it then builds every one of
-      PyTorch's own fast paths of this version that applies to the mode (PATHS below), checks each one's output
-      against eager (a path whose logits differ is dropped, with why), times each for k iterations and keeps the
-      fastest (eager included), freeing the rest. Replies threads, the model's dtype ("fp32"/"bf16"), parameter
-      count, the resident set once set up, "path" (the path it runs) and "candidates" (each: "path", "ms" (median
-      of the k trials) or "error").
+      does: TorchSharp has no autocast, so neither side uses it). A path of PATHS (PyTorch's own fast paths of this
+      version for the mode) is built from the loaded model and its logits checked against eager's (a mismatch is an
+      error). "select" builds every path, times them round-robin for k rounds and only replies which is fastest
+      (eager included): the C# side then runs that path in a fresh process, so its memory is that path's alone.
+      Replies threads, the model's dtype ("fp32"/"bf16"), parameter count, the resident set once set up, "path" (the
+      path it runs, or chose) and "candidates" (for select, each: "path", and "ms" (median of the k trials) or "error").
   {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...] and "faults": [...]
                                       (minor + major page faults of each iteration, from getrusage)
   {"cmd": "reset_peak"}               starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs)
@@ -24,9 +24,6 @@ each with one JSON line ({"ok": false, "error": ...} on failure):
 An iteration is what the C# side does: infer = eval-mode forward under no_grad; train = train-mode forward,
 cross-entropy against "target", backward, SGD step (lr 0.01, momentum 0.9), gradients set to None between steps.
 """
-import ctypes
-import ctypes.util
-import gc
 import json
 import resource
 import sys
@@ -78,14 +75,6 @@ def _listed(what, names, limit=8):
         return ""
     more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
     return f"{len(names)} {what}: {', '.join(names[:limit])}{more}"
-
-
-def malloc_trim():
-    """Hands the freed candidates' memory back to the OS so the resident set measures the kept path only."""
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 # Parity of a fast path's logits with eager: max |difference| over max |eager logit|. The fp32 paths reorder sums
@@ -160,64 +149,70 @@ class Session:
         self.train = req["mode"] == "train"
         model.train(self.train)
         params = sum(p.numel() for p in model.parameters())
-        self.model, self.path, candidates = model, "eager", []
-        if req.get("path", "eager") == "best":
-            self.model, self.x, self.path, candidates = self.fastest(model, req["mode"], int(req.get("trials", 3)))
-        if self.train:
+        path = req.get("path", "eager")
+        paths = PATHS[req["mode"]]
+        candidates = []
+        if path == "select":
+            path, candidates = self.select(model, paths, int(req.get("trials", 3)))
+            self.model = None  # this process only chose; the C# side starts a fresh one on the chosen path
+        elif path == "eager":
+            self.model = model
+        elif path in paths:
+            self.model, self.x = self.build(model, path, paths[path], keep_model=False)
+        else:
+            raise ValueError(f"unknown path {path!r} for {req['mode']} (eager, select, or one of {', '.join(paths)})")
+        if self.train and self.model is not None:
             self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
         return {"threads": torch.get_num_threads(), "dtype": {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(dtype, str(dtype)),
-                "params": params, "path": self.path, "candidates": candidates,
+                "params": params, "path": path, "candidates": candidates,
                 "setup_rss_bytes": status_bytes("VmRSS:")}
 
-    def fastest(self, model, mode, trials):
-        """Eager and every path of PATHS[mode]: each checked against eager's logits and timed for `trials`
-        iterations (after one untimed); the fastest is kept, the others freed."""
-        import copy
-        x0 = self.x
+    def _logits(self, model, x):
+        was = getattr(model, "training", None)  # a frozen TorchScript module is inference-only and has no mode
         with torch.no_grad():
-            model.eval()
-            expected = model(x0).float()
-            model.train(self.train)
-        scale = max(expected.abs().max().item(), 1e-12)
-        built = {"eager": (model, x0)}
-        candidates = []
-        for name, build in PATHS[mode].items():
+            if was is not None:
+                model.eval()
+            out = model(x).float()
+            if was is not None:
+                model.train(was)
+        return out
+
+    def build(self, model, name, build, keep_model=True):
+        """The path `name` of `model` (of a copy while `keep_model`), checked against eager's logits on the batch:
+        (module, input in its layout)."""
+        import copy
+        expected = self._logits(model, self.x)
+        m, x = build(copy.deepcopy(model) if keep_model else model, self.x, self.train)
+        diff = (self._logits(m, x) - expected).abs().max().item() / max(expected.abs().max().item(), 1e-12)
+        if not diff <= PATH_TOLERANCE[self.dtype]:
+            raise RuntimeError(f"logits differ from eager by {diff:.3g} relative (tolerance {PATH_TOLERANCE[self.dtype]:g})")
+        return m, x
+
+    def select(self, model, paths, trials):
+        """Eager and every path of `paths` that builds and matches eager, timed round-robin (one untimed iteration each,
+        then `trials` rounds of one iteration per path, so load from other processes hits them alike): the fastest
+        path's name and every candidate's median ms or error."""
+        built, errors = {"eager": (model, self.x)}, {}
+        for name, build in paths.items():
             try:
-                m, x = build(copy.deepcopy(model), x0, self.train)
-                with torch.no_grad():
-                    if self.train:
-                        m.eval()
-                    got = m(x).float()
-                    if self.train:
-                        m.train()
-                diff = (got - expected).abs().max().item() / scale
-                if not diff <= PATH_TOLERANCE[self.dtype]:
-                    raise RuntimeError(f"logits differ from eager by {diff:.3g} relative (tolerance {PATH_TOLERANCE[self.dtype]:g})")
-                built[name] = (m, x)
+                built[name] = self.build(model, name, build)
             except Exception as e:  # a path this model cannot take: say why, keep the others
-                candidates.append({"path": name, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
-        timed = {}
-        for name, (m, x) in built.items():
-            self.model, self.x = m, x
-            if self.train:
-                self.opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-            self.step()
-            ms = []
-            for _ in range(trials):
+                first = str(e).splitlines()[0] if str(e) else ""
+                errors[name] = f"{type(e).__name__}: {first}"
+        opts = {name: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9) for name, (m, _) in built.items()} if self.train else {}
+        ms = {name: [] for name in built}
+        for t in range(trials + 1):
+            for name, (m, x) in built.items():
+                self.model, self.x, self.opt = m, x, opts.get(name)
                 t0 = time.perf_counter()
                 self.step()
-                ms.append(1000 * (time.perf_counter() - t0))
-            timed[name] = sorted(ms)[len(ms) // 2] if len(ms) % 2 else sum(sorted(ms)[len(ms) // 2 - 1:len(ms) // 2 + 1]) / 2
-            candidates.append({"path": name, "ms": timed[name]})
-        best = min(timed, key=timed.get)
-        kept_model, kept_x = built[best]
-        self.opt = None
-        del built, timed
-        gc.collect()
-        malloc_trim()
-        order = [c["path"] for c in candidates]
-        candidates.sort(key=lambda c: (["eager", *PATHS[mode]].index(c["path"]), order.index(c["path"])))
-        return kept_model, kept_x, best, candidates
+                if t > 0:
+                    ms[name].append(1000 * (time.perf_counter() - t0))
+        median = {name: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2 for name, v in ms.items()}
+        best = min(median, key=median.get)
+        candidates = [{"path": name, "ms": median[name]} if name in median else {"path": name, "error": errors[name]}
+                      for name in ["eager", *paths]]
+        return best, candidates
 
     def step(self):
         if self.train:
