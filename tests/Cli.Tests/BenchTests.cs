@@ -78,7 +78,13 @@ arch TinyBench : ResNet50 {
             // bf16 is measured beside fp32 exactly where the CPU has bf16 dot products.
             bool bf16 = Torchwright.Cli.Running.CpuIsa.HasBf16(Torchwright.Cli.Running.CpuIsa.Current());
             Assert.Equal(bf16 ? 1 : 0, lines.Count(l => Regex.IsMatch(l, @"^measured peak \(bf16\): \d+\.\d GFLOP/s = best of \d+ 2048x2048 bf16 matmuls in TorchSharp on 1 thread$")));
-            Assert.Contains("% of measured peak: against the measured fp32 peak (the derived one below assumes the nominal clock and understates it)", lines);
+            // Which way the derived peak is off is said from the two numbers of this run.
+            double Gflops(string prefix) => double.Parse(Regex.Match(lines.Single(l => l.StartsWith(prefix)), @": (\d+\.\d) GFLOP/s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            double derivedPeak = Gflops("derived peak (fp32)"), measuredPeak = Gflops("measured peak (fp32)");
+            if (derivedPeak != measuredPeak)   // equal at one decimal: either is right
+                Assert.Contains(derivedPeak < measuredPeak
+                ? "% of measured peak: against the measured fp32 peak, not the derived one below (which assumes the nominal clock and understates it here)"
+                : "% of measured peak: against the measured fp32 peak, not the derived one below (the matmul measured below it: the machine was busy while it ran, or runs below the clock cpuinfo gives)", lines);
             Assert.Single(lines, l => Regex.IsMatch(l, @"^derived peak \(fp32\): \d+\.\d GFLOP/s = 1 core x \d FMA units x (8|16) fp32 lanes x 2 FLOP x \d\.\d{3} GHz \("));
         }
 

@@ -52,7 +52,10 @@ namespace Torchwright.Cli.Running
             w.WriteLine($"FLOPs: {Numbers.Scaled(r.FlopsPerImage)}FLOP per image = {BenchFlops.Convention(r.Macs, s.Mode)}; GFLOP/s = FLOPs per image x images/s");
             foreach (var m in new[] { r.Peak.Fp32, r.Peak.Bf16 })
                 if (m != null) w.WriteLine($"measured peak ({m.Precision}): {F(m.Gflops, "0.0")} GFLOP/s = {m.How}");
-            w.WriteLine($"% of measured peak: against the measured {r.Peak.Measured.Precision} peak (the derived one below assumes the nominal clock and understates it)");
+            w.WriteLine($"% of measured peak: against the measured {r.Peak.Measured.Precision} peak, not the derived one below (" +
+                (r.Peak.DerivedGflops is double d && d < r.Peak.Fp32.Gflops
+                    ? "which assumes the nominal clock and understates it here)"
+                    : "the matmul measured below it: the machine was busy while it ran, or runs below the clock cpuinfo gives)"));
             w.WriteLine(r.Peak.DerivedGflops is double derived
                 ? $"derived peak (fp32): {F(derived, "0.0")} GFLOP/s = {r.Peak.DerivedHow}"
                 : $"derived peak (fp32): {r.Peak.DerivedHow}");
