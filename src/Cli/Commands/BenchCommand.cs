@@ -9,10 +9,11 @@ namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
-    /// [--warmup W] [--iterations I] [--precision fp32|bf16] [--format table|json] [--python P | --no-reference]</c>: images/s,
-    /// GFLOP/s against the machine's peak, page faults and peak memory of the Torchwright module (TorchSharp/libtorch) and,
-    /// in the same run, of the PyTorch reference of the same architecture (the python's own torch: Debian's PyTorch 1.13
-    /// by default) on the same thread count (interleaved iterations), and their ratio.
+    /// [--warmup W] [--iterations I] [--precision fp32|bf16] [--format table|json] [--python P | --no-reference] [--no-best]</c>:
+    /// images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright module
+    /// (TorchSharp/libtorch) and, in the same run, of the PyTorch reference of the same architecture (the python's own torch:
+    /// Debian's PyTorch 1.13 by default) eager and on the fastest of PyTorch's own paths, on the same thread count
+    /// (interleaved iterations), and the ratios.
     /// </summary>
     internal static class BenchCommand
     {
@@ -39,13 +40,14 @@ namespace Torchwright.Cli.Commands
             format.AcceptOnlyFromAmong("table", "json");
             var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
             var noReference = new Option<bool>("--no-reference") { Description = "time the Torchwright side only" };
+            var noBest = new Option<bool>("--no-best") { Description = "PyTorch eager only: leave out the side that runs the fastest of PyTorch's own paths (PyTorch best)" };
             var command = new Command(Verb, "Images/s, GFLOP/s and peak memory of an architecture, side by side with its PyTorch reference (by default Debian python3-torch 1.13, same threads)")
             {
-                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference,
+                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, Verb) ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
                 parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
-                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!));
+                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!, !parse.GetValue(noBest)));
             return command;
         }
 
@@ -53,7 +55,7 @@ namespace Torchwright.Cli.Commands
         public static string DefaultPython => Environment.GetEnvironmentVariable("TORCHWRIGHT_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
         public static int Run(CliContext ctx, string file, string? name, int batch, string mode, string deviceName,
-            int threads, int warmup, int iterations, string format, string? python, string precision = "fp32")
+            int threads, int warmup, int iterations, string format, string? python, string precision = "fp32", bool pytorchBest = true)
         {
             foreach (var (option, value, min) in new[] { ("--batch", batch, 1), ("--threads", threads, 1), ("--warmup", warmup, 0), ("--iterations", iterations, 1) })
                 if (value < min)
@@ -69,7 +71,7 @@ namespace Torchwright.Cli.Commands
             if (arch == null) return compileExit;
 
             var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python,
-                precision == "bf16" ? BenchPrecision.Bf16 : BenchPrecision.Fp32);
+                precision == "bf16" ? BenchPrecision.Bf16 : BenchPrecision.Fp32, pytorchBest);
             BenchResult bench;
             try
             {

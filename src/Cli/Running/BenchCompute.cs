@@ -37,8 +37,20 @@ namespace Torchwright.Cli.Running
         }
     }
 
-    /// <summary>The machine's compute ceiling two ways: derived from the CPU's description, and measured with a large matmul.</summary>
-    internal sealed record BenchPeak(double? DerivedGflops, string DerivedHow, double MeasuredGflops, string MeasuredHow);
+    /// <summary>One measured matmul ceiling: its precision ("fp32"/"bf16"), GFLOP/s and how it was measured.</summary>
+    internal sealed record BenchMatmul(string Precision, double Gflops, string How);
+
+    /// <summary>
+    /// The machine's compute ceiling: measured with large matmuls (fp32 always; bf16 too where the CPU has bf16 dot
+    /// products, or when the benchmark runs in bf16), and derived from the CPU's description at its nominal clock, which
+    /// understates it where the CPU boosts. <see cref="Measured"/> is the yardstick: the benchmark precision's matmul.
+    /// </summary>
+    internal sealed record BenchPeak(double? DerivedGflops, string DerivedHow, BenchMatmul Fp32, BenchMatmul? Bf16, BenchPrecision Precision,
+        IReadOnlyList<string> Isa)
+    {
+        /// <summary>The measured matmul of the benchmark's precision: what "% of peak" is against.</summary>
+        public BenchMatmul Measured => Precision == BenchPrecision.Bf16 ? Bf16! : Fp32;
+    }
 
     internal static class PeakCompute
     {
@@ -50,16 +62,18 @@ namespace Torchwright.Cli.Running
             var (derived, how) = device.type == DeviceType.CPU
                 ? CpuPeak.Derive(threads)
                 : ((double?)null, "not derived for CUDA devices (only the measured matmul)");
-            var (measured, measuredHow) = MeasureMatmul(device, threads, precision);
-            return new BenchPeak(derived, how, measured, measuredHow);
+            var isa = CpuIsa.Current();
+            var fp32 = MeasureMatmul(device, threads, BenchPrecision.Fp32);
+            bool bf16 = precision == BenchPrecision.Bf16 || device.type != DeviceType.CPU || CpuIsa.HasBf16(isa);
+            return new BenchPeak(derived, how, fp32, bf16 ? MeasureMatmul(device, threads, BenchPrecision.Bf16) : null, precision, isa);
         }
 
         /// <summary>
-        /// Best time of <see cref="MatmulSize"/>² matmuls in TorchSharp in the benchmark's precision and thread count: one
-        /// warm-up, then at least 3 runs and 0.5 s (at most 10 runs). A lower bound on what the machine can do, and the
-        /// practical ceiling of libtorch's kernels on it.
+        /// Best time of <see cref="MatmulSize"/>² matmuls in TorchSharp in <paramref name="precision"/> and the thread
+        /// count: one warm-up, then at least 3 runs and 0.5 s (at most 10 runs). A lower bound on what the machine can
+        /// do, and the practical ceiling of libtorch's kernels on it.
         /// </summary>
-        private static (double Gflops, string How) MeasureMatmul(Device device, int threads, BenchPrecision precision)
+        private static BenchMatmul MeasureMatmul(Device device, int threads, BenchPrecision precision)
         {
             const int n = MatmulSize;
             var dtype = precision == BenchPrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
@@ -86,10 +100,47 @@ namespace Torchwright.Cli.Running
             double gflops = 2.0 * n * n * n / best / 1e9;
             string name = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
             string on = device.type == DeviceType.CPU ? Plural(threads, "thread") : device.ToString();
-            return (gflops, $"best of {runs} {n}x{n} {name} matmuls in TorchSharp on {on}");
+            return new BenchMatmul(name, gflops, $"best of {runs} {n}x{n} {name} matmuls in TorchSharp on {on}");
         }
 
         private static string Plural(int n, string word) => n.ToString(CultureInfo.InvariantCulture) + " " + word + (n == 1 ? "" : "s");
+    }
+
+    /// <summary>
+    /// The vector instruction sets libtorch's CPU kernels can use, from /proc/cpuinfo's flags: AVX2 (avx2 + fma),
+    /// AVX-512 (avx512f), AVX-512 BF16 (avx512_bf16: bf16 dot products) and AMX (amx_tile with amx_bf16).
+    /// </summary>
+    internal static class CpuIsa
+    {
+        public const string Avx2 = "AVX2", Avx512 = "AVX-512", Avx512Bf16 = "AVX-512 BF16", Amx = "AMX";
+
+        /// <summary>This machine's; empty where there is no /proc/cpuinfo.</summary>
+        public static IReadOnlyList<string> Current()
+        {
+            try { return Of(File.ReadAllText("/proc/cpuinfo")); }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return Array.Empty<string>(); }
+        }
+
+        /// <summary>The instruction sets of the first processor a /proc/cpuinfo text lists, oldest first.</summary>
+        public static IReadOnlyList<string> Of(string cpuinfo)
+        {
+            var blocks = CpuPeak.Parse(cpuinfo);
+            if (blocks.Count == 0) return Array.Empty<string>();
+            var flags = new HashSet<string>(blocks[0].GetValueOrDefault("flags", "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            var isa = new List<string>();
+            if (flags.Contains("avx2") && flags.Contains("fma")) isa.Add(Avx2);
+            if (flags.Contains("avx512f")) isa.Add(Avx512);
+            if (flags.Contains("avx512_bf16")) isa.Add(Avx512Bf16);
+            if (flags.Contains("amx_tile") && flags.Contains("amx_bf16")) isa.Add(Amx);
+            return isa;
+        }
+
+        /// <summary>Whether the CPU has bf16 dot products (AVX-512 BF16 or AMX), so a bf16 matmul can beat fp32.</summary>
+        public static bool HasBf16(IReadOnlyList<string> isa) => isa.Contains(Avx512Bf16) || isa.Contains(Amx);
+
+        /// <summary>"AVX2, AVX-512, AVX-512 BF16", or "none of AVX2, AVX-512, AVX-512 BF16, AMX".</summary>
+        public static string Describe(IReadOnlyList<string> isa) =>
+            isa.Count == 0 ? $"none of {Avx2}, {Avx512}, {Avx512Bf16}, {Amx}" : string.Join(", ", isa);
     }
 
     /// <summary>

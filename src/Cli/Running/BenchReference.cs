@@ -15,6 +15,19 @@ namespace Torchwright.Cli.Running
         public BenchReferenceException(string message) : base(message) { }
     }
 
+    /// <summary>Which of PyTorch's paths a reference process runs: eager, or the fastest of its own fast paths.</summary>
+    internal enum BenchPath
+    {
+        Eager,
+        Best,
+    }
+
+    /// <summary>One fast path the "best" process tried: its median trial time, or why it could not run this model.</summary>
+    internal sealed record BenchCandidate(string Path, double? Ms, string? Error);
+
+    /// <summary>What a reference process reports once set up: its resident set, the path it runs and the paths it tried.</summary>
+    internal sealed record BenchSetup(long SetupRssBytes, string Path, IReadOnlyList<BenchCandidate> Candidates);
+
     /// <summary>
     /// The PyTorch side of <c>bench</c>: one long-lived <c>python3 -u python/bench_reference.py</c> process driven
     /// over stdin/stdout, one JSON request and one JSON reply per line (the protocol is documented in the script).
@@ -76,8 +89,13 @@ namespace Torchwright.Cli.Running
             return reference;
         }
 
-        /// <summary>Builds the reference network, loads the same weights and batch; returns the resident set once set up (bytes).</summary>
-        public long Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision)
+        /// <summary>
+        /// Builds the reference network, loads the same weights and batch and runs it on <paramref name="path"/>: "eager", a
+        /// path name the script lists (checked against eager's logits), or <see cref="SelectPath"/>, which only picks the
+        /// fastest of PyTorch's own paths after <paramref name="trials"/> rounds (the process then runs nothing).
+        /// </summary>
+        public BenchSetup Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision,
+            string path, int trials)
         {
             string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
             var r = Request(new JsonObject
@@ -90,6 +108,8 @@ namespace Torchwright.Cli.Running
                 ["threads"] = threads,
                 ["device"] = device,
                 ["precision"] = dtype,
+                ["path"] = path,
+                ["trials"] = trials,
             });
             int got = r["threads"]!.GetValue<int>();
             if (got != threads)
@@ -97,7 +117,9 @@ namespace Torchwright.Cli.Running
             string gotDtype = r["dtype"]?.GetValue<string>() ?? "?";
             if (gotDtype != dtype)
                 throw new BenchReferenceException($"the PyTorch model is {gotDtype} where {dtype} was asked for; the comparison would not be fair");
-            return r["setup_rss_bytes"]!.GetValue<long>();
+            var candidates = (r["candidates"]?.AsArray() ?? new JsonArray()).Select(c => new BenchCandidate(c!["path"]!.GetValue<string>(),
+                c["ms"]?.GetValue<double>(), c["error"]?.GetValue<string>())).ToList();
+            return new BenchSetup(r["setup_rss_bytes"]!.GetValue<long>(), r["path"]?.GetValue<string>() ?? "eager", candidates);
         }
 
         /// <summary>Runs <paramref name="iterations"/> iterations; returns each one's wall time in milliseconds and page faults.</summary>
@@ -108,6 +130,9 @@ namespace Torchwright.Cli.Running
             var faults = r["faults"]!.AsArray().Select(f => f!.GetValue<long>()).ToList();
             return (ms, faults);
         }
+
+        /// <summary>The setup path that times every path and names the fastest.</summary>
+        public const string SelectPath = "select";
 
         public void ResetPeak() => Request(new JsonObject { ["cmd"] = "reset_peak" });
 

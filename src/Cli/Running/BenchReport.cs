@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Torchwright.Cli.Output;
@@ -15,42 +16,56 @@ namespace Torchwright.Cli.Running
         public static void WriteText(TextWriter w, BenchResult r)
         {
             var s = r.Settings;
-            w.WriteLine($"{r.Architecture} ({Mode(s)}, {PrecisionLabel(s.Precision)}): input {string.Join("x", r.InputShape)} on {s.Device}, {Numbers.Plural(s.Threads, "thread")} on both sides");
+            w.WriteLine($"{r.Architecture} ({Mode(s)}, {PrecisionLabel(s.Precision)}): input {string.Join("x", r.InputShape)} on {s.Device}, {Numbers.Plural(s.Threads, "thread")} on every side");
             w.WriteLine($"Torchwright: the emitted C# on {r.Engines.Torchwright}");
             if (r.Engines.PyTorch is { } pt)
-                w.WriteLine($"PyTorch:     the reference network, eager, on {pt} -- its own libtorch, not {r.Engines.LibTorchVersion}");
+                w.WriteLine($"PyTorch:     the reference network on {pt} -- its own libtorch, not {r.Engines.LibTorchVersion}; " +
+                    (r.PyTorchBest is null ? "eager" : "eager, and the fastest of its own paths (PyTorch best)"));
+            w.WriteLine($"ISA: {CpuIsa.Describe(r.Peak.Isa)} (from /proc/cpuinfo flags)");
             w.WriteLine($"{s.Warmup} warm-up + {Numbers.Plural(s.Iterations, "timed iteration")} per side, sides alternating iteration by iteration; ms/batch is the median");
             var table = new TextTable(("side", false), ("images/s", true), ("ms/batch (median)", true), ("ms min..max", true),
                 ("peak RSS", true), ("peak - setup RSS", true));
-            foreach (var side in Sides(r))
+            foreach (var side in r.Sides)
             {
-                table.Add(side.Name, F(side.ImagesPerSecond(s.Batch), "0.00"), F(side.MedianMs, "0.0"),
+                table.Add(Label(side), F(side.ImagesPerSecond(s.Batch), "0.00"), F(side.MedianMs, "0.0"),
                     $"{F(side.MinMs, "0.0")}..{F(side.MaxMs, "0.0")}", Numbers.MiB(side.PeakRssBytes), Numbers.MiB(side.PeakOverSetupBytes));
             }
             table.WriteText(w);
             w.WriteLine(r.Ratio is double ratio
-                ? $"ratio (Torchwright/PyTorch images/s) = {F(ratio, "0.00")}"
-                : $"ratio (Torchwright/PyTorch images/s) = n/a ({r.ReferenceProblem ?? "--no-reference"})");
+                ? $"ratio (Torchwright/PyTorch eager images/s) = {F(ratio, "0.00")}"
+                : $"ratio (Torchwright/PyTorch eager images/s) = n/a ({r.ReferenceProblem ?? "--no-reference"})");
+            if (s.PyTorchBest && s.Python != null)
+                w.WriteLine(r.RatioBest is double best
+                    ? $"ratio (Torchwright/PyTorch best images/s) = {F(best, "0.00")}"
+                    : $"ratio (Torchwright/PyTorch best images/s) = n/a ({r.BestProblem ?? r.ReferenceProblem})");
+            if (r.PyTorchBest is { Candidates: { } candidates } pb)
+                w.WriteLine($"PyTorch best ran {pb.Path}, the fastest median of {BenchSettings.PathTrials} round-robin trial iterations: " +
+                    string.Join("; ", candidates.Select(c => c.Ms is double ms ? $"{c.Path} {F(ms, "0.0")} ms" : $"{c.Path} not possible ({c.Error})")));
 
-            var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of derived peak", true), ("% of measured peak", true), ("page faults/iteration", true));
-            foreach (var side in Sides(r))
+            var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of measured peak", true), ("page faults/iteration", true));
+            foreach (var side in r.Sides)
             {
                 double g = side.Gflops(s.Batch, r.FlopsPerImage);
-                compute.Add(side.Name, F(g, "0.0"), r.Peak.DerivedGflops is double d ? Percent(g / d) : "n/a",
-                    Percent(g / r.Peak.MeasuredGflops), Numbers.Grouped((long)Math.Round(side.FaultsPerIteration)));
+                compute.Add(Label(side), F(g, "0.0"), Percent(g / r.Peak.Measured.Gflops), Numbers.Grouped((long)Math.Round(side.FaultsPerIteration)));
             }
             compute.WriteText(w);
             w.WriteLine($"FLOPs: {Numbers.Scaled(r.FlopsPerImage)}FLOP per image = {BenchFlops.Convention(r.Macs, s.Mode)}; GFLOP/s = FLOPs per image x images/s");
+            foreach (var m in new[] { r.Peak.Fp32, r.Peak.Bf16 })
+                if (m != null) w.WriteLine($"measured peak ({m.Precision}): {F(m.Gflops, "0.0")} GFLOP/s = {m.How}");
+            w.WriteLine($"% of measured peak: against the measured {r.Peak.Measured.Precision} peak, not the derived one below (" +
+                (r.Peak.DerivedGflops is double d && d < r.Peak.Fp32.Gflops
+                    ? "which assumes the nominal clock and understates it here)"
+                    : "the matmul measured below it: the machine was busy while it ran, or runs below the clock cpuinfo gives)"));
             w.WriteLine(r.Peak.DerivedGflops is double derived
                 ? $"derived peak (fp32): {F(derived, "0.0")} GFLOP/s = {r.Peak.DerivedHow}"
                 : $"derived peak (fp32): {r.Peak.DerivedHow}");
-            w.WriteLine($"measured peak: {F(r.Peak.MeasuredGflops, "0.0")} GFLOP/s = {r.Peak.MeasuredHow}");
-            if (s.Precision == BenchPrecision.Bf16)
-                w.WriteLine("bf16: the derived peak is the fp32 one (bf16 dot products, AVX512_BF16 or AMX, can exceed it); the measured peak is a bf16 matmul");
             w.WriteLine("peak RSS: the side's process's resident-set high-water mark over the timed iterations (VmHWM after clear_refs)");
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
         }
+
+        /// <summary>The side's table label: "PyTorch best" says which path it ran.</summary>
+        private static string Label(BenchSide side) => side.Path is { } path ? $"{side.Name} ({path})" : side.Name;
 
         public static void WriteJson(TextWriter w, BenchResult r)
         {
@@ -87,19 +102,39 @@ namespace Torchwright.Cli.Running
                 json.WriteNumber("macs_per_image", r.Macs);
                 json.WriteNumber("flops_per_image", r.FlopsPerImage);
                 json.WriteString("flops_convention", BenchFlops.Convention(r.Macs, s.Mode));
+                json.WriteStartArray("isa");
+                foreach (var isa in r.Peak.Isa) json.WriteStringValue(isa);
+                json.WriteEndArray();
                 json.WriteStartObject("peak");
                 if (r.Peak.DerivedGflops is double derived) json.WriteNumber("derived_gflops", derived);
                 else json.WriteNull("derived_gflops");
                 json.WriteString("derived", r.Peak.DerivedHow);
-                json.WriteNumber("measured_gflops", r.Peak.MeasuredGflops);
-                json.WriteString("measured", r.Peak.MeasuredHow);
+                json.WriteNumber("measured_gflops", r.Peak.Measured.Gflops);
+                json.WriteString("measured", r.Peak.Measured.How);
+                json.WriteNumber("measured_fp32_gflops", r.Peak.Fp32.Gflops);
+                if (r.Peak.Bf16 is { } bf16) json.WriteNumber("measured_bf16_gflops", bf16.Gflops);
+                else json.WriteNull("measured_bf16_gflops");
                 json.WriteEndObject();
                 json.WriteStartArray("sides");
-                foreach (var side in Sides(r))
+                foreach (var side in r.Sides)
                 {
                     double g = side.Gflops(s.Batch, r.FlopsPerImage);
                     json.WriteStartObject();
                     json.WriteString("side", side.Name);
+                    if (side.Path != null) json.WriteString("path", side.Path);
+                    if (side.Candidates != null)
+                    {
+                        json.WriteStartArray("candidates");
+                        foreach (var c in side.Candidates)
+                        {
+                            json.WriteStartObject();
+                            json.WriteString("path", c.Path);
+                            if (c.Ms is double cms) json.WriteNumber("ms", cms);
+                            if (c.Error != null) json.WriteString("error", c.Error);
+                            json.WriteEndObject();
+                        }
+                        json.WriteEndArray();
+                    }
                     json.WriteNumber("images_per_s", side.ImagesPerSecond(s.Batch));
                     json.WriteNumber("ms_per_batch", side.MedianMs);
                     json.WriteStartArray("ms");
@@ -108,7 +143,7 @@ namespace Torchwright.Cli.Running
                     json.WriteNumber("gflops", g);
                     if (r.Peak.DerivedGflops is double d) json.WriteNumber("fraction_of_derived_peak", g / d);
                     else json.WriteNull("fraction_of_derived_peak");
-                    json.WriteNumber("fraction_of_measured_peak", g / r.Peak.MeasuredGflops);
+                    json.WriteNumber("fraction_of_measured_peak", g / r.Peak.Measured.Gflops);
                     json.WriteStartArray("faults");
                     foreach (var f in side.Faults) json.WriteNumberValue(f);
                     json.WriteEndArray();
@@ -120,7 +155,10 @@ namespace Torchwright.Cli.Running
                 json.WriteEndArray();
                 if (r.Ratio is double ratio) json.WriteNumber("ratio", ratio);
                 else json.WriteNull("ratio");
+                if (r.RatioBest is double ratioBest) json.WriteNumber("ratio_best", ratioBest);
+                else json.WriteNull("ratio_best");
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
+                if (r.BestProblem != null) json.WriteString("best_problem", r.BestProblem);
                 json.WriteEndObject();
             }
             w.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
@@ -129,12 +167,6 @@ namespace Torchwright.Cli.Running
         /// <summary>What --precision did, in words: bf16 is a cast, not autocast.</summary>
         public static string PrecisionLabel(BenchPrecision p) =>
             p == BenchPrecision.Bf16 ? "bf16 (weights and activations cast, no autocast)" : "fp32";
-
-        private static IEnumerable<BenchSide> Sides(BenchResult r)
-        {
-            yield return r.Torchwright;
-            if (r.PyTorch is not null) yield return r.PyTorch;
-        }
 
         private static string Percent(double fraction) => F(100 * fraction, "0.0") + " %";
 

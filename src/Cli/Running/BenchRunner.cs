@@ -12,12 +12,16 @@ using static TorchSharp.torch;
 
 namespace Torchwright.Cli.Running
 {
-    /// <summary>How to benchmark. <see cref="Python"/> is null when the PyTorch side is not wanted.</summary>
+    /// <summary>How to benchmark. <see cref="Python"/> is null when no PyTorch side is wanted; <see cref="PyTorchBest"/> adds
+    /// the side that runs PyTorch's fastest own path.</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
-        BenchPrecision Precision = BenchPrecision.Fp32)
+        BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true)
     {
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
+
+        /// <summary>Timed round-robin trial iterations of each PyTorch path (after one untimed) before "PyTorch best" keeps the fastest median.</summary>
+        public const int PathTrials = 5;
     }
 
     /// <summary>
@@ -25,8 +29,12 @@ namespace Torchwright.Cli.Running
     /// set up (model, weights, optimizer, batch in memory, before any iteration) and the peak resident set over the
     /// timed rounds.
     /// </summary>
-    internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes)
+    /// <remarks><see cref="Path"/> and <see cref="Candidates"/>: for "PyTorch best", the path it ran and every path it tried.</remarks>
+    internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes,
+        string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null)
     {
+        public const string TorchwrightName = "Torchwright", EagerName = "PyTorch eager", BestName = "PyTorch best";
+
         public double MedianMs
         {
             get
@@ -77,17 +85,33 @@ namespace Torchwright.Cli.Running
             : $"PyTorch {Version} (from {Path})";
     }
 
-    /// <summary>A finished benchmark. <see cref="PyTorch"/> is null when the reference side did not run (<see cref="ReferenceProblem"/> says why, unless it was not asked for).</summary>
+    /// <summary>
+    /// A finished benchmark: the Torchwright side and the PyTorch sides that ran ("PyTorch eager", "PyTorch best").
+    /// <see cref="ReferenceProblem"/> says why the eager side did not run and <see cref="BestProblem"/> why the best one
+    /// did not (null when it ran or was not asked for).
+    /// </summary>
     internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, BenchEngines Engines,
-        long Macs, BenchPeak Peak, BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
+        long Macs, BenchPeak Peak, BenchSide Torchwright, IReadOnlyList<BenchSide> References, string? ReferenceProblem, string? BestProblem)
     {
         /// <summary>torch.__version__ of the PyTorch side, when it ran.</summary>
         public string? TorchVersion => Engines.PyTorch?.Version;
 
         public long FlopsPerImage => BenchFlops.PerImage(Macs, Settings.Mode);
 
-        /// <summary>Torchwright images/s over PyTorch images/s (above 1: Torchwright is faster).</summary>
-        public double? Ratio => PyTorch is null ? null : Torchwright.ImagesPerSecond(Settings.Batch) / PyTorch.ImagesPerSecond(Settings.Batch);
+        /// <summary>Every side in table order: Torchwright, then the PyTorch sides.</summary>
+        public IEnumerable<BenchSide> Sides => References.Prepend(Torchwright);
+
+        public BenchSide? PyTorch => References.FirstOrDefault(r => r.Name == BenchSide.EagerName);
+
+        public BenchSide? PyTorchBest => References.FirstOrDefault(r => r.Name == BenchSide.BestName);
+
+        /// <summary>Torchwright images/s over PyTorch eager's (above 1: Torchwright is faster).</summary>
+        public double? Ratio => RatioTo(PyTorch);
+
+        /// <summary>Torchwright images/s over PyTorch best's.</summary>
+        public double? RatioBest => RatioTo(PyTorchBest);
+
+        private double? RatioTo(BenchSide? side) => side is null ? null : Torchwright.ImagesPerSecond(Settings.Batch) / side.ImagesPerSecond(Settings.Batch);
     }
 
     /// <summary>
@@ -116,6 +140,44 @@ namespace Torchwright.Cli.Running
             }
         }
 
+        /// <summary>A PyTorch process and what it measured; <see cref="Process"/> is null once it failed (<see cref="Problem"/> says why).</summary>
+        private sealed class ReferenceRun
+        {
+            public ReferenceRun(string name, BenchPath path) => (Name, Path) = (name, path);
+
+            public string Name { get; }
+            public BenchPath Path { get; }
+            public BenchReference? Process { get; set; }
+            public BenchSetup? Setup { get; set; }
+            public string? Problem { get; set; }
+            public List<double> Ms { get; } = new List<double>();
+            public List<long> Faults { get; } = new List<long>();
+            public long Peak { get; set; }
+
+            /// <summary>Runs a request; if it fails, the side is dropped and the reason kept.</summary>
+            public void Guard(Action<BenchReference> action)
+            {
+                if (Process == null) return;
+                try
+                {
+                    action(Process);
+                }
+                catch (BenchReferenceException e)
+                {
+                    Problem = e.Message;
+                    Process.Dispose();
+                    Process = null;
+                }
+            }
+
+            public void Step() => Guard(r =>
+            {
+                var (ms, faults) = r.Run(1);
+                Ms.AddRange(ms);
+                Faults.AddRange(faults);
+            });
+        }
+
         private static BenchResult Run(CheckedArchitecture arch, BenchSettings settings, Action<string> warn, string tmp)
         {
             var ir = arch.Ir;
@@ -128,9 +190,13 @@ namespace Torchwright.Cli.Running
             using var input = torch.randn(shape);
             using var target = torch.randint(ir.Classes, new long[] { settings.Batch });
 
-            var (reference, referenceSetupRss, problem) = settings.Python == null
-                ? (null, 0, null)
-                : StartReference(arch, settings, settings.Python, module, input, target, tmp);
+            var references = new List<ReferenceRun>();
+            if (settings.Python != null)
+            {
+                references.Add(new ReferenceRun(BenchSide.EagerName, BenchPath.Eager));
+                if (settings.PyTorchBest) references.Add(new ReferenceRun(BenchSide.BestName, BenchPath.Best));
+                StartReferences(arch, settings, settings.Python, module, input, target, tmp, references);
+            }
             try
             {
                 using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
@@ -140,85 +206,90 @@ namespace Torchwright.Cli.Running
                 var peakCompute = PeakCompute.Find(settings.Device, settings.Threads, settings.Precision);
 
                 for (int i = 0; i < settings.Warmup; i++) workload.Step();
-                Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
+                foreach (var r in references) r.Guard(p => p.Run(settings.Warmup));
 
                 PeakMemory.Reset();
-                Guard(ref reference, ref problem, r => r.ResetPeak());
+                foreach (var r in references) r.Guard(p => p.ResetPeak());
                 var ours = new List<double>();
                 var ourFaults = new List<long>();
-                var theirs = new List<double>();
-                var theirFaults = new List<long>();
-                void Theirs(BenchReference r)
-                {
-                    var (ms, faults) = r.Run(1);
-                    theirs.AddRange(ms);
-                    theirFaults.AddRange(faults);
-                }
+                var steps = new List<Action> { () => { var (ms, faults) = workload.Step(); ours.Add(ms); ourFaults.Add(faults); } };
+                steps.AddRange(references.Select(r => (Action)r.Step));
                 for (int round = 0; round < settings.Iterations; round++)
                 {
-                    // Alternate who goes first so neither side always runs right after the other.
-                    if (round % 2 == 1) Guard(ref reference, ref problem, Theirs);
-                    var (ms, faults) = workload.Step();
-                    ours.Add(ms);
-                    ourFaults.Add(faults);
-                    if (round % 2 == 0) Guard(ref reference, ref problem, Theirs);
+                    // Rotate who goes first so no side always runs right after the same other one.
+                    for (int k = 0; k < steps.Count; k++) steps[(round + k) % steps.Count]();
                 }
                 long peak = PeakMemory.PeakBytes();
-                long referencePeak = 0;
-                Guard(ref reference, ref problem, r => referencePeak = r.PeakBytes());
+                foreach (var r in references) r.Guard(p => r.Peak = p.PeakBytes());
 
-                var tw = new BenchSide("Torchwright", ours, ourFaults, setupRss, peak);
-                var pt = reference == null ? null : new BenchSide("PyTorch", theirs, theirFaults, referenceSetupRss, referencePeak);
-                if (problem != null) warn(problem);
+                var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak);
+                var sides = references.Where(r => r.Process != null)
+                    .Select(r => new BenchSide(r.Name, r.Ms, r.Faults, r.Setup!.SetupRssBytes, r.Peak,
+                        r.Path == BenchPath.Best ? r.Setup.Path : null, r.Path == BenchPath.Best ? r.Setup.Candidates : null))
+                    .ToList();
+                foreach (var r in references.Where(r => r.Problem != null).DistinctBy(r => r.Problem))
+                    warn(r.Path == BenchPath.Best ? $"({BenchSide.BestName}) {r.Problem}" : r.Problem!);
                 var (torchSharp, libTorch) = BenchEngines.Current();
-                var engines = new BenchEngines(torchSharp, libTorch, reference?.Torch);
-                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem);
+                var engines = new BenchEngines(torchSharp, libTorch, references.FirstOrDefault(r => r.Process != null)?.Process!.Torch);
+                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, sides,
+                    references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem);
             }
             finally
             {
-                reference?.Dispose();
+                foreach (var r in references) r.Process?.Dispose();
             }
         }
 
         /// <summary>
-        /// Hands the architecture's spec, the module's weights and the batch to a new PyTorch process and has it build
-        /// the reference network: the running process and its resident set once set up, or why it could not.
+        /// Hands the architecture's spec, the module's weights and the batch to one PyTorch process per side and has each
+        /// build the reference network (the "best" one also picks its path); a side that cannot start keeps why.
         /// </summary>
-        private static (BenchReference? Reference, long SetupRss, string? Problem) StartReference(CheckedArchitecture arch, BenchSettings settings,
-            string python, nn.Module module, Tensor input, Tensor target, string tmp)
+        private static void StartReferences(CheckedArchitecture arch, BenchSettings settings, string python, nn.Module module, Tensor input, Tensor target,
+            string tmp, List<ReferenceRun> references)
         {
-            BenchReference? reference = null;
-            try
+            var spec = Path.Combine(tmp, "spec.json");
+            var weights = Path.Combine(tmp, "weights.safetensors");
+            var data = Path.Combine(tmp, "data.safetensors");
+            File.WriteAllText(spec, ArchSpecJson.Write(arch.Ir));
+            module.SaveSafetensors(weights);
+            TensorFiles.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
+            string? cannotStart = null;
+            foreach (var r in references)
             {
-                var spec = Path.Combine(tmp, "spec.json");
-                var weights = Path.Combine(tmp, "weights.safetensors");
-                var data = Path.Combine(tmp, "data.safetensors");
-                File.WriteAllText(spec, ArchSpecJson.Write(arch.Ir));
-                module.SaveSafetensors(weights);
-                TensorFiles.Save(data, new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
-                reference = BenchReference.Start(python);
-                return (reference, reference.Setup(spec, weights, data, settings.Mode, settings.Threads, settings.Device.ToString(), settings.Precision), null);
-            }
-            catch (BenchReferenceException e)
-            {
-                reference?.Dispose();
-                return (null, 0, e.Message);
-            }
-        }
-
-        /// <summary>Runs a step on the PyTorch side; if it fails, the side is dropped and the reason kept.</summary>
-        private static void Guard(ref BenchReference? reference, ref string? problem, Action<BenchReference> action)
-        {
-            if (reference == null) return;
-            try
-            {
-                action(reference);
-            }
-            catch (BenchReferenceException e)
-            {
-                problem = e.Message;
-                reference.Dispose();
-                reference = null;
+                if (cannotStart != null)
+                {
+                    r.Problem = cannotStart; // the same python: it would fail alike
+                    continue;
+                }
+                try
+                {
+                    try { r.Process = BenchReference.Start(python); }
+                    catch (BenchReferenceException e)
+                    {
+                        cannotStart = e.Message;
+                        throw;
+                    }
+                    string device = settings.Device.ToString();
+                    if (r.Path == BenchPath.Eager)
+                    {
+                        r.Setup = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, "eager", 0);
+                        continue;
+                    }
+                    // One process times every path and names the fastest; a fresh one runs it, so that side's resident set
+                    // and faults are that path's alone (not the candidates' leftovers).
+                    var chosen = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision,
+                        BenchReference.SelectPath, BenchSettings.PathTrials);
+                    r.Process.Dispose();
+                    r.Process = BenchReference.Start(python);
+                    var run = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, chosen.Path, 0);
+                    r.Setup = run with { Candidates = chosen.Candidates };
+                }
+                catch (BenchReferenceException e)
+                {
+                    r.Process?.Dispose();
+                    r.Process = null;
+                    r.Problem = e.Message;
+                }
             }
         }
     }

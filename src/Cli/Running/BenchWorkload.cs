@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using Torchwright.Runtime;
+using Torchwright.Runtime.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +15,7 @@ namespace Torchwright.Cli.Running
         /// <summary>Eval mode, forward under no_grad.</summary>
         Infer,
 
-        /// <summary>Train mode: forward, cross-entropy, backward, SGD step (lr 0.01, momentum 0.9).</summary>
+        /// <summary>Train mode: gradients set to none, forward, cross-entropy, backward, SGD step (lr 0.01, momentum 0.9).</summary>
         Train,
     }
 
@@ -44,6 +47,7 @@ namespace Torchwright.Cli.Running
         private readonly Tensor target;
         private readonly Device device;
         private readonly optim.Optimizer? optimizer;
+        private readonly List<TorchSharp.Modules.Parameter>? parameters;
 
         public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device, BenchPrecision precision)
         {
@@ -56,7 +60,8 @@ namespace Torchwright.Cli.Running
             if (mode == BenchMode.Train)
             {
                 module.train();
-                optimizer = optim.SGD(module.parameters(), LearningRate, Momentum);
+                parameters = module.parameters().ToList();
+                optimizer = optim.SGD(parameters, LearningRate, Momentum);
             }
             else
             {
@@ -83,7 +88,7 @@ namespace Torchwright.Cli.Running
                 }
                 else
                 {
-                    optimizer.zero_grad();
+                    Gradients.Clear(parameters!);   // set to none, as the PyTorch side's zero_grad(set_to_none=True)
                     nn.functional.cross_entropy(module.call(input), target).backward();
                     optimizer.step();
                 }

@@ -16,7 +16,7 @@ namespace Torchwright.Cli.Running
     /// <summary>
     /// The engine of an installed torchwright tool: TorchSharp, libtorch and what only they need, restored once per user from
     /// the user's NuGet feeds (docs/cli.md, "The engine"). The tool carries the engine project's package list
-    /// (engine/packages.txt, written by Cli.csproj from its Publish="false" references) and the Runtime's native-library step
+    /// (engine/packages.txt, written by Cli.csproj from its Engine="true" references and the native package) and the Runtime's native-library step
     /// (engine/Torchwright.Runtime.targets); on first use this generates a project from them in the cache folder and runs
     /// <c>dotnet build -t:TorchwrightEngine</c> on it with the SDK. The restore fills the NuGet cache as any project's would, with the NuGet
     /// configuration that applies in the current directory (its nuget.config files, the user's, the machine's); its one target

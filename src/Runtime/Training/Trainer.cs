@@ -320,7 +320,7 @@ namespace Torchwright.Runtime.Training
                             : nn.functional.cross_entropy(logits, labels.to(_run.Device), label_smoothing: _s.LabelSmoothing);
                         loss = lossTensor.ToDouble();
                         if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, _steps, loss, learningRate, _s.LearningRate);
-                        foreach (var optimizer in optimizers) optimizer.zero_grad();
+                        Gradients.Clear(_trainable);
                         lossTensor.backward();
                         if (_s.ClipGrad > 0) nn.utils.clip_grad_norm_(_trainable, _s.ClipGrad);
                         foreach (var optimizer in optimizers) optimizer.step();
