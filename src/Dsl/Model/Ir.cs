@@ -69,7 +69,7 @@ namespace Torchwright.Dsl.Model
     }
 
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
-    /// <see cref="Dropout"/>: dropout before the classifier.</summary>
+    /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none).</summary>
     public sealed record ArchitectureIR(
         string Name,
         FamilyDefinition Family,
@@ -79,7 +79,8 @@ namespace Torchwright.Dsl.Model
         EquatableArray<StageIR> Stages,
         long Classes,
         SourceLocation Location,
-        double Dropout = 0)
+        double Dropout = 0,
+        int FrozenStages = -1)
     {
         public bool HasStem => Stem.Kind.Word != "none";
     }
