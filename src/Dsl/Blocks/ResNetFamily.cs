@@ -78,7 +78,7 @@ namespace Torchwright.Dsl.Blocks
         public static readonly string[] NormWords = { NormIR.Batch, NormIR.FrozenBatch, NormIR.Group };
 
         public static readonly Field<string> Norm = new Field<string>("norm", FieldScope.Arch, NormIR.Batch,
-            "The norm after every conv of the ResNet-family blocks (their shortcuts included) and stems: batch (BatchNorm2d), frozen_batch (torchvision's FrozenBatchNorm2d for detection backbones: fixed statistics and affine terms, stored as buffers, so they are not parameters and nothing updates them) or group (GroupNorm with norm_groups groups, independent of the batch). Same state-dict names for all three. The MLP-free norms inside self-attention (BoT has none) follow it; CoT's GroupNorm over its aggregation kernels is part of the layer and stays.",
+            "The norm after every conv of the ResNet-family blocks (their shortcuts included) and stems: batch (BatchNorm2d), frozen_batch (torchvision's FrozenBatchNorm2d for detection backbones: fixed statistics and affine terms, stored as buffers, so they are not parameters and nothing updates them) or group (GroupNorm with norm_groups groups, independent of the batch). Same state-dict names for all three. A self-attention slot module's own norms follow it (BoT's MHSA has none); CoT's GroupNorm over its aggregation kernels is part of the layer and stays.",
             NormWords, readBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
 
         public static readonly Field<long> NormGroups = new Field<long>("norm_groups", FieldScope.Arch, 32,
