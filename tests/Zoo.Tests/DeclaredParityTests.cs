@@ -39,6 +39,8 @@ namespace Torchwright.Zoo.Tests
             ["DeclCoxtSe"] = new(() => new DeclCoxtSe(), DeclCoxtSe.ParameterCount, 49_656),
             ["DeclBotSe"] = new(() => new DeclBotSe(), DeclBotSe.ParameterCount, 61_146),
             ["DeclDilationAcrossStages"] = new(() => new DeclDilationAcrossStages(), DeclDilationAcrossStages.ParameterCount, 58_042),
+            ["DeclGroupNormBot"] = new(() => new DeclGroupNormBot(), DeclGroupNormBot.ParameterCount, 51_050),
+            ["DeclFrozenBatchSplat"] = new(() => new DeclFrozenBatchSplat(), DeclFrozenBatchSplat.ParameterCount, 36_570),
         };
 
         /// <summary>The declarations checked from the same text the generator compiled.</summary>

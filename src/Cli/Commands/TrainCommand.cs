@@ -279,13 +279,7 @@ namespace Torchwright.Cli.Commands
             var frozen = model.named_children().Take(boundary).ToList();
             if (frozen.Count == 0)
                 throw new ArgumentException($"--freeze {stages}: {arch.Name} has no stem before its first stage (its first part is {children[0]}), so nothing would be frozen; give --freeze 1 or more");
-            long count = 0;
-            foreach (var (_, child) in frozen)
-                foreach (var p in child.parameters())
-                {
-                    p.requires_grad = false;
-                    count += p.numel();
-                }
+            long count = Freezing.Freeze(model, frozen.Select(c => c.name).ToList());
             return $"--freeze {stages}: {string.Join(", ", frozen.Select(c => c.name))} frozen ({Numbers.Grouped(count)} parameters; their BatchNorm stays in eval mode)";
         }
 

@@ -11,6 +11,8 @@ Spec version 2: every ResNet-family block carries its options (activation, atten
 attention_channels / attention_kernel, dilation, shortcut) besides its kind's settings (cardinality, heads, radix,
 avd, avd_first); the spec carries the stem's stem_widths and stem_activation. Training regularisers, present only when
 above 0: a block's drop_path (timm's DropPath on its residual branches) and the spec's dropout (before the classifier).
+The spec's norm (present only when not batch): frozen_batch (torchvision's FrozenBatchNorm2d) or group (GroupNorm with
+norm_groups groups) in place of every BatchNorm2d of a ResNet-family network, stems and shortcuts included.
 
     python3 reference_nets.py SPEC.json --count    prints the parameter count (exit 1 if it differs from the spec's)
 
@@ -112,6 +114,38 @@ def _resnet_block_of_kind(b, where):
     return RC.CoXtBottleneck(cin, width, cout, stride, _field(b, "cardinality", where), sc, opts)
 
 
+class FrozenBatchNorm2d(nn.Module):
+    """torchvision.ops.FrozenBatchNorm2d: BatchNorm2d with its statistics and affine terms as buffers (eps 1e-5)."""
+
+    def __init__(self, c, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(c))
+        self.register_buffer("bias", torch.zeros(c))
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
+
+    def forward(self, x):
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+
+_NORMS = {
+    "frozen_batch": lambda c, groups: FrozenBatchNorm2d(c),
+    "group": lambda c, groups: nn.GroupNorm(groups, c),
+}
+
+
+def _replace_norms(module, make):
+    """Every BatchNorm2d below `module` replaced in place (same child name) by make(num_features)."""
+    for name, child in module.named_children():
+        if type(child) is nn.BatchNorm2d:
+            setattr(module, name, make(child.num_features))
+        else:
+            _replace_norms(child, make)
+
+
 def _stem_activation(spec):
     return RA.make_act(_word(spec, "stem_activation", _ACTIVATIONS, "the spec"))
 
@@ -152,6 +186,12 @@ class ResNetFamily(nn.Module):
             self.stage_names.append(name)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(spec["stages"][-1]["out_channels"], spec["classes"]) if spec["classes"] > 0 else None
+        norm = spec.get("norm", "batch")
+        if norm != "batch":
+            if norm not in _NORMS:
+                raise SpecError(f"norm must be one of {sorted(_NORMS)} or batch, got {norm!r}")
+            groups = _field(spec, "norm_groups", "the spec")
+            _replace_norms(self, lambda c: _NORMS[norm](c, groups))
         self.spec = spec
 
     def forward(self, x):

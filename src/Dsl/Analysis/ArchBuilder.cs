@@ -250,8 +250,20 @@ namespace Torchwright.Dsl.Analysis
             int next = 0;
             if (dropPath.Any(r => r != 0))
                 stages = stages.Select(st => st with { Blocks = EquatableArray.From(st.Blocks.Select(b => b with { DropPath = dropPath[next++] }).ToList()) }).ToList();
+            long frozen = f.Get(FieldCatalog.FrozenStages);
+            if (f.Has(FieldCatalog.FrozenStages))
+            {
+                var at = f.LocationOf(FieldCatalog.FrozenStages);
+                if (!InRange(frozen, -1, stages.Count, at, FieldCatalog.FrozenStages.Name, arch.Name)) return null;
+                if (frozen == 0 && stem.Kind.Word == "none")
+                {
+                    diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(at, arch.Name, FieldCatalog.FrozenStages.Name, frozen,
+                        "0 freezes only the stem and this network has none; give 1 or more (the first stages), or -1"));
+                    return null;
+                }
+            }
             f.ReportUnused(n, s => Describe(stages[s]));
-            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value);
+            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, (int)frozen);
         }
 
         /// <summary>

@@ -53,7 +53,7 @@ namespace Torchwright.Dsl.Analysis
                 for (int b = 0; b < stage.Blocks.Count; b++)
                 {
                     var blk = stage.Blocks[b];
-                    var a = new CostSheet();
+                    var a = new CostSheet(NormIR.HasParams(blk.Options.Norm));
                     var input = x;
                     x = blk.Kind.Cost(a, blk, x);
                     Row(family.Block(s, b), blk.Kind.KindName, input, x, a);

@@ -9,6 +9,11 @@ namespace Torchwright.Dsl.Analysis
     /// </summary>
     public sealed class CostSheet
     {
+        /// <param name="normParams">Whether <see cref="Norm"/> counts a weight and a bias per channel (false for frozen BatchNorm, whose are buffers).</param>
+        public CostSheet(bool normParams = true) => this.normParams = normParams;
+
+        private readonly bool normParams;
+
         public long Params { get; private set; }
         public long Macs { get; private set; }
         public long AttentionMacs { get; private set; }
@@ -24,8 +29,8 @@ namespace Torchwright.Dsl.Analysis
             return new Shape(cout, h, w);
         }
 
-        /// <summary>A normalisation with a weight and a bias per channel (BatchNorm, LayerNorm, GroupNorm).</summary>
-        public void Norm(long c) => Params = checked(Params + 2 * c);
+        /// <summary>A normalisation with a weight and a bias per channel (BatchNorm, LayerNorm, GroupNorm); none for frozen BatchNorm.</summary>
+        public void Norm(long c) => Params = checked(Params + (normParams ? 2 * c : 0));
 
         public void Linear(long tokens, long inF, long outF, bool bias = true)
         {

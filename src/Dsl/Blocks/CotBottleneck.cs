@@ -29,6 +29,11 @@ namespace Torchwright.Dsl.Blocks
 
         public static long Attn(long width) => Math.Max(2 * width / 4, 32);
 
+        public override IEnumerable<(string Layer, long Channels)> NormedWidths(StageContext stage, BlockSettings settings) => new[]
+        {
+            ("bn1", stage.Width), ("conv2.embed.1", stage.Width / 2), ("conv2.se.1", Math.Max(stage.Width * 2 / 4, 32)), ("bn3", stage.OutChannels),
+        };
+
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;

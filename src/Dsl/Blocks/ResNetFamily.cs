@@ -75,7 +75,64 @@ namespace Torchwright.Dsl.Blocks
             "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
             readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
-        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
+        public static readonly string[] NormWords = { NormIR.Batch, NormIR.FrozenBatch, NormIR.Group };
+
+        public static readonly Field<string> Norm = new Field<string>("norm", FieldScope.Arch, NormIR.Batch,
+            "The norm after every conv of the ResNet-family blocks (their shortcuts included) and stems: batch (BatchNorm2d), frozen_batch (torchvision's FrozenBatchNorm2d for detection backbones: fixed statistics and affine terms, stored as buffers, so they are not parameters and nothing updates them) or group (GroupNorm with norm_groups groups, independent of the batch). Same state-dict names for all three. A self-attention slot module's own norms follow it (BoT's MHSA has none); CoT's GroupNorm over its aggregation kernels is part of the layer and stays.",
+            NormWords, readBy: KindText.Phrase(Hosts.Select(b => b.Word).Concat(Definitions.SelfAttentions.Select(a => a.Noun))) + " and the resnet and deep stems");
+
+        public static readonly Field<long> NormGroups = new Field<long>("norm_groups", FieldScope.Arch, 32,
+            "Groups of norm = group; it must divide every normalised width (each is checked, naming the layer). Set without norm = group it is TW0024.",
+            readBy: "norm = group");
+
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, Norm, NormGroups };
+
+        /// <summary>The Runtime NormKind member of a norm.</summary>
+        public static string NormMember(NormIR norm) => $"{RuntimeBlocks}.NormKind." + (norm.Word switch
+        {
+            NormIR.FrozenBatch => "FrozenBatch",
+            NormIR.Group => "Group",
+            _ => "Batch",
+        });
+
+        /// <summary>
+        /// Reads norm and norm_groups (arch-wide) for a component whose norms normalise <paramref name="normed"/>
+        /// (layer, channels): null for BatchNorm; TW0005 at norm_groups (or norm) for a width the groups do not divide,
+        /// TW0024 for norm_groups without norm = group. False after reporting an error.
+        /// </summary>
+        public static bool ReadNorm(FieldReader f, string what, IEnumerable<(string Layer, long Channels)> normed, out NormIR? norm)
+        {
+            norm = null;
+            string word = f.Get(Norm);
+            if (word != NormIR.Group)
+            {
+                if (f.Has(NormGroups))
+                {
+                    ReportOnce(f, DiagnosticCatalog.FieldHasNoEffect.Create(f.PathLocationOf(NormGroups.Name), f.ArchName, NormGroups.Name,
+                        $"norm = {word} has no groups", "norm_groups counts GroupNorm's groups (set norm = group)"));
+                    return false;
+                }
+                if (word != NormIR.Batch) norm = new NormIR(word, NormGroups.Default);
+                return true;
+            }
+            long groups = f.Get(NormGroups);
+            var at = f.Has(NormGroups) ? f.LocationOf(NormGroups) : f.LocationOf(Norm);
+            if (!f.InRange(groups, 1, 1 << 16, at, NormGroups.Name, f.ArchName)) return false;
+            foreach (var (layer, channels) in normed)
+                if (channels % groups != 0)
+                {
+                    ReportOnce(f, DiagnosticCatalog.GroupsDoNotDivide.Create(at, $"{what} {layer} (GroupNorm)", NormGroups.Name, groups, "its width", channels));
+                    return false;
+                }
+            norm = new NormIR(word, groups);
+            return true;
+        }
+
+        /// <summary>The stem and every stage read the arch-wide norm: its error is reported once, at its first reader.</summary>
+        private static void ReportOnce(FieldReader f, Diagnostic d)
+        {
+            if (!f.Diagnostics.Any(x => x.Id == d.Id && x.Location == d.Location)) f.Report(d);
+        }
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -141,6 +198,11 @@ namespace Torchwright.Dsl.Blocks
             }
             if (o.Dilation != 1) members.Add(("Dilation", o.Dilation.ToString(CultureInfo.InvariantCulture)));
             if (o.AttentionAtSpatial) members.Add(("Position", $"{RuntimeBlocks}.ChannelAttentionPosition.AfterSpatialConv"));
+            if (o.Norm is NormIR norm)
+            {
+                members.Add(("Norm", NormMember(norm)));
+                if (norm.Groups != NormGroups.Default) members.Add(("NormGroups", norm.Groups.ToString(CultureInfo.InvariantCulture)));
+            }
             return CSharpLiteral.New($"{RuntimeBlocks}.BlockOptions", members);
         }
 
@@ -176,6 +238,11 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>Reads and checks the kind's settings for the stage; null after reporting an error.</summary>
         public abstract BlockSettings? ReadSettings(StageContext stage);
+
+        /// <summary>The channels each norm of the kind's blocks normalises in this stage (layer, channels), for norm = group's
+        /// divisibility check: bn1 and bn2 on the width and bn3 (and the shortcut's) on the output, unless the kind says more.</summary>
+        public virtual IEnumerable<(string Layer, long Channels)> NormedWidths(StageContext stage, BlockSettings settings) =>
+            new[] { ("bn1", stage.Width), ("bn3", stage.OutChannels) };
 
         public override List<BlockIR>? BuildStage(StageContext stage)
         {
@@ -236,14 +303,19 @@ namespace Torchwright.Dsl.Blocks
             if (stage.Stride != 1 || stage.InChannels != stage.OutChannels)
                 shortcut = f.Get(ResNetFamily.Shortcut, s) == "avgdown" ? ShortcutKind.AvgDown : ShortcutKind.Conv;
 
+            var normed = new List<(string, long)>();
+            if (anyConv) normed.AddRange(NormedWidths(stage, conv!));
+            if (anySlot) normed.AddRange(new[] { ("bn1", stage.Width), ("bn3", stage.OutChannels) });
+            if (!ResNetFamily.ReadNorm(f, stage.Name, normed, out var norm)) return null;
+
             var blocks = new List<BlockIR>(stage.Depth);
             long inC = stage.InChannels;
             for (int b = 0; b < stage.Depth; b++)
             {
                 long st = b == 0 ? stage.Stride : 1;
                 var block = mask[b]
-                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1), shortcut)
-                    : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial), shortcut);
+                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1, Norm: norm), shortcut)
+                    : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial, norm), shortcut);
                 blocks.Add(block);
                 inC = stage.OutChannels;
             }

@@ -35,6 +35,12 @@ namespace Torchwright.Dsl.Blocks
 
         public static long Inter(long width, long radix) => Math.Max(width * radix / 4, 32);
 
+        public override IEnumerable<(string Layer, long Channels)> NormedWidths(StageContext stage, BlockSettings settings)
+        {
+            var t = (SplitAttnSettings)settings;
+            return new[] { ("bn1", stage.Width), ("conv2.bn0", stage.Width * t.Radix), ("conv2.bn1", Inter(stage.Width, t.Radix)), ("bn3", stage.OutChannels) };
+        }
+
         public override BlockSettings? ReadSettings(StageContext stage)
         {
             var f = stage.Fields;

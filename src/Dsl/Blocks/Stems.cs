@@ -31,11 +31,25 @@ namespace Torchwright.Dsl.Blocks
             _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU()"),
         };
 
+        /// <summary>The field type and construction of a stem norm: BatchNorm2d, or the Runtime's Norms.Create for the others.</summary>
+        public static (string Type, string Create) Norm(NormIR? norm, long channels) => norm is null || norm.Word == NormIR.Batch
+            ? ("TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({channels})")
+            : ("nn.Module<Tensor, Tensor>", $"{ResNetFamily.RuntimeBlocks}.Norms.Create({ResNetFamily.NormMember(norm)}, {channels}, {norm.Groups})");
+
+        /// <summary>The summary's name of a stem norm.</summary>
+        public static string NormKindName(NormIR? norm) => norm?.Word switch
+        {
+            NormIR.FrozenBatch => "FrozenBatchNorm2d",
+            NormIR.Group => "GroupNorm",
+            _ => "BatchNorm2d",
+        };
+
         /// <summary>bn1, activation, 3x3/2 max pool: the tail of the resnet and deep stems.</summary>
-        public static IEnumerable<EmittedPart> NormActPool(long width, string act)
+        public static IEnumerable<EmittedPart> NormActPool(long width, string act, NormIR? norm)
         {
             var a = Activation(act);
-            yield return new EmittedPart("bn1", "TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
+            var n = Norm(norm, width);
+            yield return new EmittedPart("bn1", n.Type, n.Create);
             yield return new EmittedPart(a.Name, a.Type, a.Create);
             yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
@@ -43,11 +57,11 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
         public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}, maxpool)";
 
-        public static Shape NormAndPoolCost(Shape x, Action<string, string, Shape, Shape, CostSheet> row)
+        public static Shape NormAndPoolCost(Shape x, Action<string, string, Shape, Shape, CostSheet> row, NormIR? norm)
         {
-            var bn = new CostSheet();
+            var bn = new CostSheet(NormIR.HasParams(norm));
             bn.Norm(x.C);
-            row("bn1", "BatchNorm2d", x, x, bn);
+            row("bn1", NormKindName(norm), x, x, bn);
             var pooled = CostSheet.Pool(x, 3, 2, 1);
             row("maxpool", "MaxPool2d", x, pooled, new CostSheet());
             return pooled;
@@ -64,7 +78,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "resnet";
         public override string Summary => "7x7/2, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, ResNetFamily.Act };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -73,7 +87,8 @@ namespace Torchwright.Dsl.Blocks
             var f = stem.Fields;
             if (f.Has(StemParts.StemWidth) && !f.InRange(f.Get(StemParts.StemWidth), 2, 1 << 16, f.LocationOf(StemParts.StemWidth), StemParts.StemWidth.Name, f.ArchName)) return null;
             long w = stem.Scale(f.Get(StemParts.StemWidth));
-            return new StemIR(this, EquatableArray.From(new[] { w }), f.Get(ResNetFamily.Act));
+            if (!ResNetFamily.ReadNorm(f, f.ArchName + " stem", new[] { ("bn1", w) }, out var norm)) return null;
+            return new StemIR(this, EquatableArray.From(new[] { w }), f.Get(ResNetFamily.Act), norm);
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
@@ -81,14 +96,14 @@ namespace Torchwright.Dsl.Blocks
             var a = new CostSheet();
             var y = a.Conv(x, stem.OutChannels, 7, 2, 3);
             row("conv1", "Conv2d", x, y, a);
-            return StemParts.NormAndPoolCost(y, row);
+            return StemParts.NormAndPoolCost(y, row, stem.Norm);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
             yield return new EmittedPart("conv1", "TorchModules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
-            foreach (var p in StemParts.NormActPool(w, stem.Activation)) yield return p;
+            foreach (var p in StemParts.NormActPool(w, stem.Activation, stem.Norm)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);
@@ -104,7 +119,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "deep";
         public override string Summary => "three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, ResNetFamily.Act };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -130,18 +145,20 @@ namespace Torchwright.Dsl.Blocks
                 var at = f.Field(StemParts.StemWidths.Name) is { Value: Syntax.ListValue l } ? l.Items[i].Location : f.ArchLocation;
                 if (!f.InRange(widths[i], 1, 1 << 16, at, $"stem_widths[{i}]", f.ArchName)) return null;
             }
-            return new StemIR(this, EquatableArray.From(widths.Select(stem.Scale).ToArray()), f.Get(ResNetFamily.Act));
+            var scaled = widths.Select(stem.Scale).ToArray();
+            if (!ResNetFamily.ReadNorm(f, f.ArchName + " stem", new[] { ("conv1.1", scaled[0]), ("conv1.4", scaled[1]), ("bn1", scaled[2]) }, out var norm)) return null;
+            return new StemIR(this, EquatableArray.From(scaled), f.Get(ResNetFamily.Act), norm);
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
         {
             var w = stem.Widths;
-            var a = new CostSheet();
+            var a = new CostSheet(NormIR.HasParams(stem.Norm));
             var y = a.Conv(x, w[0], 3, 2); a.Norm(w[0]);
             y = a.Conv(y, w[1], 3, 1); a.Norm(w[1]);
             y = a.Conv(y, w[2], 3, 1);
             row("conv1", "DeepStem", x, y, a);
-            return StemParts.NormAndPoolCost(y, row);
+            return StemParts.NormAndPoolCost(y, row, stem.Norm);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
@@ -152,14 +169,14 @@ namespace Torchwright.Dsl.Blocks
             yield return new EmittedPart("conv1", "TorchModules.Sequential", $"{nn}.Sequential", new[]
             {
                 $"(\"0\", {nn}.Conv2d({inChannels}, {w[0]}, 3, stride: 2, padding: 1, bias: false))",
-                $"(\"1\", {nn}.BatchNorm2d({w[0]}))",
+                $"(\"1\", {StemParts.Norm(stem.Norm, w[0]).Create})",
                 $"(\"2\", {act})",
                 $"(\"3\", {nn}.Conv2d({w[0]}, {w[1]}, 3, stride: 1, padding: 1, bias: false))",
-                $"(\"4\", {nn}.BatchNorm2d({w[1]}))",
+                $"(\"4\", {StemParts.Norm(stem.Norm, w[1]).Create})",
                 $"(\"5\", {act})",
                 $"(\"6\", {nn}.Conv2d({w[1]}, {w[2]}, 3, stride: 1, padding: 1, bias: false))",
             });
-            foreach (var p in StemParts.NormActPool(w[2], stem.Activation)) yield return p;
+            foreach (var p in StemParts.NormActPool(w[2], stem.Activation, stem.Norm)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);

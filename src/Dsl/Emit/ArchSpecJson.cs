@@ -63,6 +63,12 @@ namespace Torchwright.Dsl.Emit
                 ("classes", Int(ir.Classes)),
             };
             if (ir.Dropout != 0) members.Add(("dropout", Number(ir.Dropout)));
+            // The stem's norm is the network's (norm is arch-wide); batch, the default, is left out.
+            if (ir.Stem.Norm is NormIR norm)
+            {
+                members.Add(("norm", Str(norm.Word)));
+                members.Add(("norm_groups", Int(norm.Groups)));
+            }
             members.Add(("params", Int(costs.Params)));
             members.Add(("macs", Int(costs.Macs)));
             members.Add(("macs_without_attention", Int(costs.Macs - costs.AttentionMacs)));

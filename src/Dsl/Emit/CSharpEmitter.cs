@@ -236,11 +236,33 @@ namespace Torchwright.Dsl.Emit
             foreach (var p in parts)
                 w.Line($"register_module({Str(p.Name)}, {p.Field});");
             w.Line($"TorchwrightRuntime.Init.{ir.Family.InitMethod}(this);");
+            var frozen = FrozenParts(ir, parts.Select(p => p.Name).ToList());
+            if (frozen.Count > 0)
+                w.Line($"TorchwrightRuntime.FrozenStages.Freeze(this, {string.Join(", ", frozen.Select(Str))});");
             w.Close();
             w.Line();
+            if (frozen.Count > 0)
+            {
+                w.Line($"/// <summary>Train mode, except that the BatchNorm of the frozen parts ({Xml(string.Join(", ", frozen))}: frozen_stages = {ir.FrozenStages}) stays in eval mode.</summary>");
+                w.Open("public override void train(bool train = true)");
+                w.Line("base.train(train);");
+                w.Line("TorchwrightRuntime.FrozenStages.KeepNormsInEval(this);");
+                w.Close();
+                w.Line();
+            }
             WriteForward(w, ir, className);
             WriteGuard(w, arch, className);
             w.Close();
+        }
+
+        /// <summary>The top-level parts frozen_stages freezes: every part before stage k + 1 (the stem's and the first k stages'), as train --freeze does.</summary>
+        private static List<string> FrozenParts(ArchitectureIR ir, List<string> parts)
+        {
+            if (ir.FrozenStages < 0) return new List<string>();
+            int boundary = ir.FrozenStages < ir.Stages.Count
+                ? parts.IndexOf(ir.Family.StageComponents(ir.FrozenStages).First())
+                : parts.IndexOf(ir.Family.StageComponents(ir.FrozenStages - 1).Last()) + 1;
+            return parts.Take(boundary).ToList();
         }
 
         private static void WriteDocSummary(CodeWriter w, CheckedArchitecture arch)

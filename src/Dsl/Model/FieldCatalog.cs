@@ -95,12 +95,15 @@ namespace Torchwright.Dsl.Model
 
         public static readonly Field<long> Classes = new Field<long>("classes", FieldScope.Arch, 1000, "Classifier outputs; 0 drops the head (features only).");
 
+        public static readonly Field<long> FrozenStages = new Field<long>("frozen_stages", FieldScope.Arch, -1,
+            "Detection backbones (mmdet's frozen_stages with norm_eval): the stem and the first k stages get no gradients (requires_grad false) and their BatchNorm stays in eval mode when the module is put in train mode, as train --freeze k does; 0 freezes the stem only, -1 nothing. At most the number of stages.");
+
         public static readonly Field<double> WidthMultiplier = new Field<double>("width", FieldScope.Arch, 1.0,
             "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8.");
 
         private static readonly FieldInfo[] General =
         {
-            Input, Classes, WidthMultiplier, Stem, Block,
+            Input, Classes, WidthMultiplier, Stem, Block, FrozenStages,
             Depths.List, Depths.Stage, Widths.List, Widths.Stage, Outs.List, Outs.Stage, Strides.List, Strides.Stage, In,
             PatchKernels.List, PatchKernels.Stage,
         };

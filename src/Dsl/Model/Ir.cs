@@ -20,9 +20,10 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>
     /// What every ResNet-family block takes besides its kind's settings: activation, channel attention (after bn3 on the
-    /// output channels, or with <see cref="AttentionAtSpatial"/> after the 3x3 conv on the width, as timm's ByobNet), dilation.
+    /// output channels, or with <see cref="AttentionAtSpatial"/> after the 3x3 conv on the width, as timm's ByobNet), dilation,
+    /// and the norm after each conv (<see cref="NormIR"/>).
     /// </summary>
-    public sealed record BlockOptionsIR(string Activation, ChannelAttentionIR? Attention, long Dilation, bool AttentionAtSpatial = false)
+    public sealed record BlockOptionsIR(string Activation, ChannelAttentionIR? Attention, long Dilation, bool AttentionAtSpatial = false, NormIR? Norm = null)
     {
         public static readonly BlockOptionsIR Default = new BlockOptionsIR("relu", null, 1);
     }
@@ -40,8 +41,21 @@ namespace Torchwright.Dsl.Model
         ShortcutKind Shortcut = ShortcutKind.Conv,
         double DropPath = 0);
 
-    /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output).</summary>
-    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation)
+    /// <summary>
+    /// The norm after every conv of the ResNet-family blocks and stems (field norm): batch (null, the default),
+    /// frozen_batch (no parameters: its four tensors are buffers) or group with <see cref="Groups"/> groups.
+    /// </summary>
+    public sealed record NormIR(string Word, long Groups)
+    {
+        public const string Batch = "batch", FrozenBatch = "frozen_batch", Group = "group";
+
+        /// <summary>Whether the norm's weight and bias are parameters (counted; not for frozen_batch).</summary>
+        public static bool HasParams(NormIR? norm) => norm?.Word != FrozenBatch;
+    }
+
+    /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output);
+    /// <see cref="Norm"/> null is BatchNorm.</summary>
+    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation, NormIR? Norm = null)
     {
         public long OutChannels => Widths.Count == 0 ? 0 : Widths[Widths.Count - 1];
     }
@@ -55,7 +69,7 @@ namespace Torchwright.Dsl.Model
     }
 
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
-    /// <see cref="Dropout"/>: dropout before the classifier.</summary>
+    /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none).</summary>
     public sealed record ArchitectureIR(
         string Name,
         FamilyDefinition Family,
@@ -65,7 +79,8 @@ namespace Torchwright.Dsl.Model
         EquatableArray<StageIR> Stages,
         long Classes,
         SourceLocation Location,
-        double Dropout = 0)
+        double Dropout = 0,
+        int FrozenStages = -1)
     {
         public bool HasStem => Stem.Kind.Word != "none";
     }

@@ -185,8 +185,7 @@ namespace Torchwright.Runtime.Training
                 };
                 _trainable = model.parameters().Where(p => p.requires_grad).ToList();
                 if (_trainable.Count == 0) throw new ArgumentException("the model has no trainable parameters", nameof(model));
-                _frozenNorms = model.modules().OfType<BatchNorm>()
-                    .Where(m => m.parameters().Any() && m.parameters().All(p => !p.requires_grad)).ToList();
+                _frozenNorms = Freezing.FrozenNorms(model).ToList();
             }
 
             public TrainResult Run()

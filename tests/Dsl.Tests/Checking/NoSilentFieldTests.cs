@@ -73,6 +73,9 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "self_attn": case "cN.self_attn": return "bot"; // the only registered kind, so also the default (KnownSilent)
                 case "qk_head_dim": case "cN.qk_head_dim": return "4";
                 case "cN.dilation": return "2";
+                case "frozen_stages": return "1";
+                case "norm": return "frozen_batch"; // its norms' weights become buffers: fewer parameters
+                case "norm_groups": return "8"; // without norm = group: TW0024
                 case "avd": case "cN.avd": return "false";
                 case "avd_first": case "cN.avd_first": return "true";
                 case "radix": case "cN.radix": return "4";

@@ -30,6 +30,9 @@ namespace Torchwright
         /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
         public string? Block { get; set; }
 
+        /// <summary>Detection backbones (mmdet's frozen_stages with norm_eval): the stem and the first k stages get no gradients (requires_grad false) and their BatchNorm stays in eval mode when the module is put in train mode, as train --freeze k does; 0 freezes the stem only, -1 nothing. At most the number of stages. Default -1. (<c>frozen_stages</c>)</summary>
+        public int FrozenStages { get; set; }
+
         /// <summary>Blocks per stage; its length sets the number of stages (named c2, c3, ...). (<c>depths</c>)</summary>
         public int[]? Depths { get; set; }
 
@@ -56,6 +59,12 @@ namespace Torchwright
 
         /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
         public string? Act { get; set; }
+
+        /// <summary>The norm after every conv of the ResNet-family blocks (their shortcuts included) and stems: batch (BatchNorm2d), frozen_batch (torchvision's FrozenBatchNorm2d for detection backbones: fixed statistics and affine terms, stored as buffers, so they are not parameters and nothing updates them) or group (GroupNorm with norm_groups groups, independent of the batch). Same state-dict names for all three. A self-attention slot module's own norms follow it (BoT's MHSA has none); CoT's GroupNorm over its aggregation kernels is part of the layer and stays. Default batch. (<c>norm</c>)</summary>
+        public string? Norm { get; set; }
+
+        /// <summary>Groups of norm = group; it must divide every normalised width (each is checked, naming the layer). Set without norm = group it is TW0024. Default 32. (<c>norm_groups</c>)</summary>
+        public int NormGroups { get; set; }
 
         /// <summary>Output channels of the deep stem's three 3x3 convs: [32, 32, 64] is ResNeSt's and timm's resnet*d deep stem (the default), [24, 32, 64] timm's tiered stem (resnet*t, botnet26t). (<c>stem_widths</c>)</summary>
         public int[]? StemWidths { get; set; }
