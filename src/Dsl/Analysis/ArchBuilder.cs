@@ -250,8 +250,9 @@ namespace Torchwright.Dsl.Analysis
             int next = 0;
             if (dropPath.Any(r => r != 0))
                 stages = stages.Select(st => st with { Blocks = EquatableArray.From(st.Blocks.Select(b => b with { DropPath = dropPath[next++] }).ToList()) }).ToList();
+            if (!fam0.ReadFinalConv(f, Scale, MaxChannels, out var finalConv)) return null;
             f.ReportUnused(n, s => Describe(stages[s]));
-            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value);
+            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, finalConv);
         }
 
         /// <summary>

@@ -229,6 +229,7 @@ namespace Torchwright.Dsl.Blocks
             BottleneckDefinition.Instance,
             SplitAttnDefinition.Instance,
             CotDefinition.Instance,
+            BasicDefinition.Instance,
             VanDefinition.Instance,
             RestDefinition.Instance,
         };

@@ -75,7 +75,11 @@ namespace Torchwright.Dsl.Blocks
             "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
             readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
-        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation };
+        public static readonly Field<long> NumFeatures = new Field<long>("num_features", FieldScope.Arch, 0,
+            "Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them. 0: none.",
+            readBy: "ResNet-family networks (after the last stage)");
+
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, NumFeatures };
 
         /// <summary>The Runtime enum member of an activation word.</summary>
         public static string ActivationMember(string word) => word switch
@@ -167,6 +171,9 @@ namespace Torchwright.Dsl.Blocks
     public abstract class ResNetBlockDefinition : BlockDefinition
     {
         public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
+
+        /// <summary>A stage's default output channels per unit of width (cN.out = expansion x width): 4 for the bottlenecks, 1 for basic.</summary>
+        public virtual long Expansion => 4;
 
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }

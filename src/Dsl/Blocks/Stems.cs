@@ -22,6 +22,10 @@ namespace Torchwright.Dsl.Blocks
             "Output channels of the deep stem's three 3x3 convs: [32, 32, 64] is ResNeSt's and timm's resnet*d deep stem (the default), [24, 32, 64] timm's tiered stem (resnet*t, botnet26t).",
             ReadBy: "the deep stem");
 
+        public static readonly Field<string> StemPool = new Field<string>("stem_pool", FieldScope.Arch, "max",
+            "The stem's 3x3/2 max pool: max, or none (timm's stem_pool = ''), which drops it and puts stride 2 on the deep stem's last conv instead (strides 2, 1, 2: still 4 in all; the same state-dict names). The resnet stem keeps its pool.",
+            new[] { "max", "none" }, readBy: "the resnet and deep stems");
+
         /// <summary>The activation module of a stem (ReLU keeps torchvision's child name 'relu'; others take timm's 'act1').</summary>
         public static (string Name, string Type, string Create) Activation(string act) => act switch
         {
@@ -31,23 +35,25 @@ namespace Torchwright.Dsl.Blocks
             _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU()"),
         };
 
-        /// <summary>bn1, activation, 3x3/2 max pool: the tail of the resnet and deep stems.</summary>
-        public static IEnumerable<EmittedPart> NormActPool(long width, string act)
+        /// <summary>bn1, activation, 3x3/2 max pool (unless stem_pool = none): the tail of the resnet and deep stems.</summary>
+        public static IEnumerable<EmittedPart> NormActPool(StemIR stem)
         {
-            var a = Activation(act);
-            yield return new EmittedPart("bn1", "TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({width})");
+            var a = Activation(stem.Activation);
+            yield return new EmittedPart("bn1", "TorchModules.BatchNorm2d", $"{NN}.BatchNorm2d({stem.OutChannels})");
             yield return new EmittedPart(a.Name, a.Type, a.Create);
-            yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+            if (stem.Pool)
+                yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
 
         /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
-        public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}, maxpool)";
+        public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}{(stem.Pool ? ", maxpool" : "")})";
 
-        public static Shape NormAndPoolCost(Shape x, Action<string, string, Shape, Shape, CostSheet> row)
+        public static Shape NormAndPoolCost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
         {
             var bn = new CostSheet();
             bn.Norm(x.C);
             row("bn1", "BatchNorm2d", x, x, bn);
+            if (!stem.Pool) return x;
             var pooled = CostSheet.Pool(x, 3, 2, 1);
             row("maxpool", "MaxPool2d", x, pooled, new CostSheet());
             return pooled;
@@ -64,7 +70,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "resnet";
         public override string Summary => "7x7/2, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, ResNetFamily.Act };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, StemParts.StemPool, ResNetFamily.Act };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -73,6 +79,13 @@ namespace Torchwright.Dsl.Blocks
             var f = stem.Fields;
             if (f.Has(StemParts.StemWidth) && !f.InRange(f.Get(StemParts.StemWidth), 2, 1 << 16, f.LocationOf(StemParts.StemWidth), StemParts.StemWidth.Name, f.ArchName)) return null;
             long w = stem.Scale(f.Get(StemParts.StemWidth));
+            // Without its pool the 7x7 stem would downsample by 2, not 4 (timm's 7x7 stem_pool = ''), moving every stage's map.
+            if (f.Get(StemParts.StemPool) == "none")
+            {
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(StemParts.StemPool), f.ArchName, StemParts.StemPool.Name, "none",
+                    "the resnet stem keeps its max pool (without it the stem would downsample by 2, not 4); use stem = deep for timm's pool-less tiered stem, or remove stem_pool"));
+                return null;
+            }
             return new StemIR(this, EquatableArray.From(new[] { w }), f.Get(ResNetFamily.Act));
         }
 
@@ -81,14 +94,14 @@ namespace Torchwright.Dsl.Blocks
             var a = new CostSheet();
             var y = a.Conv(x, stem.OutChannels, 7, 2, 3);
             row("conv1", "Conv2d", x, y, a);
-            return StemParts.NormAndPoolCost(y, row);
+            return StemParts.NormAndPoolCost(stem, y, row);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
             yield return new EmittedPart("conv1", "TorchModules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
-            foreach (var p in StemParts.NormActPool(w, stem.Activation)) yield return p;
+            foreach (var p in StemParts.NormActPool(stem)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);
@@ -96,7 +109,8 @@ namespace Torchwright.Dsl.Blocks
 
     /// <summary>
     /// The deep stem of ResNeSt and timm's resnet*d / *t: three 3x3 convs (the first strided) with BN and activation
-    /// between them, as conv1.0..6, then bn1, activation, max pool. stem_widths gives each conv's output.
+    /// between them, as conv1.0..6, then bn1, activation, max pool (stem_pool = none: no pool, the last conv strided, as
+    /// timm's stem_pool ''). stem_widths gives each conv's output.
     /// </summary>
     public sealed class DeepStemDefinition : StemDefinition
     {
@@ -104,7 +118,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "deep";
         public override string Summary => "three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, ResNetFamily.Act };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, StemParts.StemPool, ResNetFamily.Act };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -130,7 +144,7 @@ namespace Torchwright.Dsl.Blocks
                 var at = f.Field(StemParts.StemWidths.Name) is { Value: Syntax.ListValue l } ? l.Items[i].Location : f.ArchLocation;
                 if (!f.InRange(widths[i], 1, 1 << 16, at, $"stem_widths[{i}]", f.ArchName)) return null;
             }
-            return new StemIR(this, EquatableArray.From(widths.Select(stem.Scale).ToArray()), f.Get(ResNetFamily.Act));
+            return new StemIR(this, EquatableArray.From(widths.Select(stem.Scale).ToArray()), f.Get(ResNetFamily.Act), f.Get(StemParts.StemPool) == "max");
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
@@ -139,9 +153,9 @@ namespace Torchwright.Dsl.Blocks
             var a = new CostSheet();
             var y = a.Conv(x, w[0], 3, 2); a.Norm(w[0]);
             y = a.Conv(y, w[1], 3, 1); a.Norm(w[1]);
-            y = a.Conv(y, w[2], 3, 1);
+            y = a.Conv(y, w[2], 3, stem.Pool ? 1 : 2);
             row("conv1", "DeepStem", x, y, a);
-            return StemParts.NormAndPoolCost(y, row);
+            return StemParts.NormAndPoolCost(stem, y, row);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
@@ -157,9 +171,9 @@ namespace Torchwright.Dsl.Blocks
                 $"(\"3\", {nn}.Conv2d({w[0]}, {w[1]}, 3, stride: 1, padding: 1, bias: false))",
                 $"(\"4\", {nn}.BatchNorm2d({w[1]}))",
                 $"(\"5\", {act})",
-                $"(\"6\", {nn}.Conv2d({w[1]}, {w[2]}, 3, stride: 1, padding: 1, bias: false))",
+                $"(\"6\", {nn}.Conv2d({w[1]}, {w[2]}, 3, stride: {(stem.Pool ? 1 : 2)}, padding: 1, bias: false))",
             });
-            foreach (var p in StemParts.NormActPool(w[2], stem.Activation)) yield return p;
+            foreach (var p in StemParts.NormActPool(stem)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);

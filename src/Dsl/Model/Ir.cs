@@ -40,8 +40,9 @@ namespace Torchwright.Dsl.Model
         ShortcutKind Shortcut = ShortcutKind.Conv,
         double DropPath = 0);
 
-    /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output).</summary>
-    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation)
+    /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output);
+    /// <see cref="Pool"/>: whether it ends in the 3x3/2 max pool (stem_pool).</summary>
+    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation, bool Pool = true)
     {
         public long OutChannels => Widths.Count == 0 ? 0 : Widths[Widths.Count - 1];
     }
@@ -54,8 +55,11 @@ namespace Torchwright.Dsl.Model
         public string Name => FieldCatalog.StageName(Index);
     }
 
+    /// <summary>The 1x1 conv (no bias), BN and activation after the last stage (timm's num_features), registered final_conv.0/.1/.2.</summary>
+    public sealed record FinalConvIR(long Channels, string Activation);
+
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
-    /// <see cref="Dropout"/>: dropout before the classifier.</summary>
+    /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FinalConv"/>: the conv before the pool, if declared.</summary>
     public sealed record ArchitectureIR(
         string Name,
         FamilyDefinition Family,
@@ -65,8 +69,12 @@ namespace Torchwright.Dsl.Model
         EquatableArray<StageIR> Stages,
         long Classes,
         SourceLocation Location,
-        double Dropout = 0)
+        double Dropout = 0,
+        FinalConvIR? FinalConv = null)
     {
+        /// <summary>The channels the pool and the classifier read: the final conv's, else the last stage's.</summary>
+        public long FeatureChannels => FinalConv?.Channels ?? Stages[Stages.Count - 1].OutChannels;
+
         public bool HasStem => Stem.Kind.Word != "none";
     }
 }

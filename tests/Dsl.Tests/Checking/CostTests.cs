@@ -40,7 +40,37 @@ namespace Torchwright.Dsl.Tests.Checking
         [InlineData("BotNetS1_59", 33_659_480L)]
         [InlineData("BotNetS1_110", 54_898_328L)]
         [InlineData("BotNetS1_128", 75_449_240L)]
+        // Issue 22: torchvision's exact counts; timm's sebotnet33ts_256 (reference_byobnet.py counts, checked against timm).
+        [InlineData("ResNet18", 11_689_512L)]
+        [InlineData("ResNet34", 21_797_672L)]
+        [InlineData("SeBotNet33ts256", 13_701_984L)]
         public void Parameter_counts_are_exact(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Params);
+
+        /// <summary>Exact MACs of the PyTorch references (reference_byobnet.py counts: conv + linear + attention, 1 MAC =
+        /// 1 multiply-add), at each network's default input.</summary>
+        [Theory]
+        [InlineData("ResNet18", 1_814_073_344L, 0L)]
+        [InlineData("ResNet34", 3_663_761_408L, 0L)]
+        [InlineData("SeBotNet33ts256", 3_866_812_416L, 402_980_864L)]
+        public void Issue22_macs_are_the_references_exact_counts(string name, long macs, long attentionMacs)
+        {
+            var c = Arch(name).Costs;
+            Assert.Equal(macs, c.Macs);
+            Assert.Equal(attentionMacs, c.AttentionMacs);
+        }
+
+        [Fact]
+        public void SeBotNet33ts256_has_the_pool_less_stem_and_the_final_conv()
+        {
+            var c = Arch("SeBotNet33ts256").Costs;
+            // stem: 3x3/2, 3x3, 3x3/2 (stem_pool = none): 64x64 after the stem, no maxpool row.
+            Assert.Equal("64x64x64", c.Layers.Single(l => l.Path == "conv1").Output.ToString());
+            Assert.DoesNotContain(c.Layers, l => l.Path == "maxpool");
+            // final_conv: 1x1 1536 -> 1280 on 8x8 + BN; fc reads 1280.
+            var final = c.Layers.Single(l => l.Path == "final_conv");
+            Assert.Equal(("1536x8x8", "1280x8x8", 1536L * 1280 + 2 * 1280, 1536L * 1280 * 64), (final.Input.ToString(), final.Output.ToString(), final.Params, final.Macs));
+            Assert.Equal(1280L * 1000 + 1000, c.Layers.Single(l => l.Path == "fc").Params);
+        }
 
         [Theory]
         [InlineData("ResNet50", 4.089e9, false)]
