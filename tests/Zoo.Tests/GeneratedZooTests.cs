@@ -37,6 +37,9 @@ namespace Torchwright.Zoo.Tests
             new("BotNetS1_59", () => new BotNetS1_59(), BotNetS1_59.ParameterCount, 33_659_480, new[] { BotNetS1_59.C2Channels, BotNetS1_59.C3Channels, BotNetS1_59.C4Channels, BotNetS1_59.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
             new("BotNetS1_110", () => new BotNetS1_110(), BotNetS1_110.ParameterCount, 54_898_328, new[] { BotNetS1_110.C2Channels, BotNetS1_110.C3Channels, BotNetS1_110.C4Channels, BotNetS1_110.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
             new("BotNetS1_128", () => new BotNetS1_128(), BotNetS1_128.ParameterCount, 75_449_240, new[] { BotNetS1_128.C2Channels, BotNetS1_128.C3Channels, BotNetS1_128.C4Channels, BotNetS1_128.C5Channels }, 256, new long[] { 64, 32, 16, 16 }),
+            new("ResNet18", () => new ResNet18(), ResNet18.ParameterCount, 11_689_512, new[] { ResNet18.C2Channels, ResNet18.C3Channels, ResNet18.C4Channels, ResNet18.C5Channels }),
+            new("ResNet34", () => new ResNet34(), ResNet34.ParameterCount, 21_797_672, new[] { ResNet34.C2Channels, ResNet34.C3Channels, ResNet34.C4Channels, ResNet34.C5Channels }),
+            new("SeBotNet33ts256", () => new SeBotNet33ts256(), SeBotNet33ts256.ParameterCount, 13_701_984, new[] { SeBotNet33ts256.C2Channels, SeBotNet33ts256.C3Channels, SeBotNet33ts256.C4Channels, SeBotNet33ts256.C5Channels }, 256),
         };
 
         public static IEnumerable<object[]> Names => All.Select(m => new object[] { m.Name });

@@ -12,7 +12,9 @@ namespace Torchwright.Zoo.Tests
     /// Peer-named checkpoints into the generated zoo modules. python/reference_byobnet.py (timm's ByobNet layout and
     /// state-dict names, written from timm's byobnet.py/byoanet.py) saves random float64 weights, an input and its logits;
     /// the generated module loads them strictly through the 'timm' key map (what <c>torchwright infer --weights-from timm</c>
-    /// uses) and reproduces the logits to 1e-6 of the largest logit.
+    /// uses) and reproduces the logits to 1e-6 of the largest logit. torchvision's resnet18/resnet34 (torchvision 0.14
+    /// itself, float64, random BatchNorm statistics) load with no key map: their names are the generated module's.
+    /// Each test writes its own network's files (reference_byobnet.py cases DIR NET).
     /// </summary>
     [Collection(PythonCollection.Name)]
     public sealed class PeerCheckpointTests : IDisposable
@@ -22,8 +24,6 @@ namespace Torchwright.Zoo.Tests
         public PeerCheckpointTests()
         {
             Directory.CreateDirectory(dir);
-            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\" botnet26t_256 eca_botnext26ts_256");
-            Assert.True(code == 0, output);
         }
 
         public void Dispose()
@@ -40,14 +40,33 @@ namespace Torchwright.Zoo.Tests
         public void EcaBotNeXt26ts256_loads_timm_eca_botnext26ts_256_strictly_and_reproduces_its_logits() =>
             Check(new EcaBotNeXt26ts256(), "eca_botnext26ts_256", EcaBotNeXt26ts256.ParameterCount);
 
-        private void Check(nn.Module<Tensor, Tensor> net, string timmName, long parameterCount)
+        /// <summary>Pool-less tiered stem (its last conv strided), SE after the 3x3 conv, SiLU, BoT in c3..c5 and the final
+        /// 1x1 conv to 1280 (timm final_conv.conv/.bn -> final_conv.0/.1).</summary>
+        [Fact]
+        public void SeBotNet33ts256_loads_timm_sebotnet33ts_256_strictly_and_reproduces_its_logits() =>
+            Check(new SeBotNet33ts256(), "sebotnet33ts_256", SeBotNet33ts256.ParameterCount);
+
+        [Fact]
+        public void ResNet18_loads_torchvision_resnet18_strictly_and_reproduces_its_logits() =>
+            Check(new ResNet18(), "resnet18", ResNet18.ParameterCount, keyMap: null);
+
+        [Fact]
+        public void ResNet34_loads_torchvision_resnet34_strictly_and_reproduces_its_logits() =>
+            Check(new ResNet34(), "resnet34", ResNet34.ParameterCount, keyMap: null);
+
+        private void Check(nn.Module<Tensor, Tensor> net, string timmName, long parameterCount, string? keyMap = "timm")
         {
             using (net)
             {
+                var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\" {timmName}");
+                Assert.True(code == 0, output);
                 net.to(ScalarType.Float64);
-                var report = net.LoadWeights(Path.Combine(dir, timmName + ".state.safetensors"), strict: true, keyMap: KeyMaps.Get("timm"));
+                var report = net.LoadWeights(Path.Combine(dir, timmName + ".state.safetensors"), strict: true, keyMap: keyMap == null ? null : KeyMaps.Get(keyMap));
                 Assert.True(report.IsExact, report.ToString());
-                Assert.Equal(report.Loaded.Count, report.SourceKeys.Count); // every timm key was renamed by a rule
+                if (keyMap != null)
+                    Assert.Equal(report.Loaded.Count, report.SourceKeys.Count); // every timm key was renamed by a rule
+                else
+                    Assert.Equal(net.state_dict().Count, report.Loaded.Count); // torchvision's names are the module's own
                 long loaded = 0;
                 foreach (var (_, p) in net.named_parameters()) loaded += p.numel();
                 Assert.Equal(parameterCount, loaded);

@@ -48,7 +48,7 @@ namespace Torchwright.Dsl.Tests.Checking
 
         [Fact]
         public void TW0003_unknown_block_kind_lists_the_kinds() =>
-            Expect("arch A : ResNet50 {\n  block = ⟦bottle⟧\n}\n", "TW0003", "block kind 'bottle'", "bottleneck, splat, cot, van, rest");
+            Expect("arch A : ResNet50 {\n  block = ⟦bottle⟧\n}\n", "TW0003", "block kind 'bottle'", "bottleneck, splat, cot, basic, van, rest");
 
         [Fact]
         public void TW0004_declared_input_channels_do_not_match() =>
@@ -250,7 +250,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 .Select(p => new SourceFile(p, System.IO.File.ReadAllText(p)));
             var result = ArchCompiler.Compile(files);
             Assert.Empty(result.Diagnostics);
-            Assert.Equal(21, result.Architectures.Count);
+            Assert.Equal(24, result.Architectures.Count);
         }
 
         internal static string RepoRoot()

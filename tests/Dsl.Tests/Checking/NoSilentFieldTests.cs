@@ -34,6 +34,7 @@ namespace Torchwright.Dsl.Tests.Checking
             new Kind("bottleneck", "c3", ResNetLayout.Append(("block", "bottleneck")).ToArray()),
             new Kind("splat", "c3", ResNetLayout.Append(("block", "splat")).ToArray()),
             new Kind("cot", "c3", ResNetLayout.Append(("block", "cot")).ToArray()),
+            new Kind("basic", "c3", ResNetLayout.Append(("block", "basic")).ToArray()),
             new Kind("van", "c3", ResNetLayout.Append(("block", "van")).ToArray()),
             new Kind("rest", "c3", ResNetLayout.Append(("block", "rest")).ToArray()),
             // BoT: every c5 block is MHSA, so the stage-scope fields go on c5.
@@ -52,6 +53,8 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "stem": return k == "rest" ? "rest_paper" : "deep"; // van has no stem but none: any other is an error naming stem
                 case "stem_width": return "32";
                 case "stem_widths": return "[16, 16, 32]";
+                case "stem_pool": return "none";
+                case "num_features": return "64";
                 case "block": return BlockSwap(k);
                 case "cN.block": return BlockSwap(k);
                 case "depths": return "[2, 2, 1, 2]";
@@ -102,6 +105,7 @@ namespace Torchwright.Dsl.Tests.Checking
             "bottleneck" => "splat",
             "splat" => "cot",
             "cot" => "bottleneck",
+            "basic" => "bottleneck",
             "van" => "rest", // only van is of the VAN family: at stage scope this is a mixed-family error
             "rest" => "van",
             _ => "splat",
