@@ -23,6 +23,7 @@ namespace Torchwright.Dsl.Blocks
         public override long Expansion => 1;
         public override bool TakesDilation => true;
         public override bool TakesSpatialAttention => false;
+        public override string LastNorm => "bn2";
 
         public override BlockSettings? ReadSettings(StageContext stage)
         {

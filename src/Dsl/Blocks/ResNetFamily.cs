@@ -76,7 +76,7 @@ namespace Torchwright.Dsl.Blocks
             readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
         public static readonly Field<long> NumFeatures = new Field<long>("num_features", FieldScope.Arch, 0,
-            "Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them. 0: none.",
+            "Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them (0: none).",
             readBy: "ResNet-family networks (after the last stage)");
 
         public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, NumFeatures };
@@ -178,6 +178,9 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }
 
+        /// <summary>The norm that ends the kind's residual branch, after which channel attention sits (messages).</summary>
+        public virtual string LastNorm => "bn3";
+
         /// <summary>Whether channel attention can sit after the kind's spatial conv (attention_at = spatial).</summary>
         public virtual bool TakesSpatialAttention => true;
 
@@ -208,7 +211,7 @@ namespace Torchwright.Dsl.Blocks
                 if (spatial && !TakesSpatialAttention)
                 {
                     f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.AttentionAt, s), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
-                        $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
+                        $"{Word} blocks take channel attention after {LastNorm} only; use attention_at = out"));
                     return null;
                 }
                 if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
