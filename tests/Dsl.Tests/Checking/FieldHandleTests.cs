@@ -33,7 +33,7 @@ namespace Torchwright.Dsl.Tests.Checking
 
             var rest = Ir("arch R {\n  block = rest\n  input = 3x64x64\n  depths = [1, 1]\n  widths = [32, 64]\n}\n");
             var r = (RestSettings)rest.Stages[1].Blocks[0].Settings;
-            Assert.Equal((RestDefinition.DefaultHeads, RestDefinition.SrRatio.Default!.Value, RestDefinition.QkvBiasField.Default), (r.Heads, r.SrRatio, r.QkvBias));
+            Assert.Equal((RestDefinition.DefaultHeads, RestDefinition.SrRatio.Default!.Value, RestDefinition.DefaultQkvBias), (r.Heads, r.SrRatio, r.QkvBias));
         }
 
         [Fact]
