@@ -14,7 +14,7 @@ namespace Torchwright.Dsl.Blocks
         public long QueryStride(long stride) => stride > 1 && BlockSize % stride == 0 ? stride : 1;
 
         /// <summary>Edge of the key/value window around each query block.</summary>
-        public long Window => BlockSize + 2 * HaloSize;
+        public long Window() => BlockSize + 2 * HaloSize;
     }
 
     /// <summary>
@@ -128,7 +128,7 @@ namespace Torchwright.Dsl.Blocks
         {
             var s = (HaloSettings)b.Settings;
             long qs = s.QueryStride(b.Stride);
-            long dv = b.Width / s.Heads, win = s.Window;
+            long dv = b.Width / s.Heads, win = s.Window();
             a.Conv(h, s.Heads * s.QkHeadDim, 1, stride: qs, bias: s.QkvBias);   // q
             a.Conv(h, s.Heads * (s.QkHeadDim + dv), 1, bias: s.QkvBias);         // kv
             a.Add(checked(2 * (2 * win - 1) * s.QkHeadDim));                     // rel_pos.height_rel, width_rel
@@ -159,7 +159,7 @@ namespace Torchwright.Dsl.Blocks
             var s = (HaloSettings)b.Settings;
             yield return new KeyValuePair<string, object>("heads", s.Heads);
             yield return new KeyValuePair<string, object>("qk_head_dim", s.QkHeadDim);
-            yield return new KeyValuePair<string, object>("halo_block", s.BlockSize);
+            yield return new KeyValuePair<string, object>("block_size", s.BlockSize);
             yield return new KeyValuePair<string, object>("halo_size", s.HaloSize);
             yield return new KeyValuePair<string, object>("qkv_bias", s.QkvBias);
         }

@@ -133,7 +133,7 @@ namespace Torchwright.Dsl.Blocks
             var s = (LambdaSettings)b.Settings;
             yield return new KeyValuePair<string, object>("heads", s.Heads);
             yield return new KeyValuePair<string, object>("qk_head_dim", s.QkHeadDim);
-            yield return new KeyValuePair<string, object>("lambda_r", s.R is long r ? (object)r : "none");
+            yield return new KeyValuePair<string, object>("r", s.R is long r ? (object)r : "none");
             yield return new KeyValuePair<string, object>("qkv_bias", s.QkvBias);
         }
     }

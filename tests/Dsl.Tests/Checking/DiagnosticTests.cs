@@ -250,7 +250,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 .Select(p => new SourceFile(p, System.IO.File.ReadAllText(p)));
             var result = ArchCompiler.Compile(files);
             Assert.Empty(result.Diagnostics);
-            Assert.Equal(21, result.Architectures.Count);
+            Assert.Equal(28, result.Architectures.Count);
         }
 
         internal static string RepoRoot()
