@@ -19,11 +19,12 @@ namespace Torchwright.Zoo.Tests
     {
         private readonly string dir = Path.Combine(Path.GetTempPath(), "torchwright-peer-checkpoints", Guid.NewGuid().ToString("N"));
 
-        public PeerCheckpointTests()
+        private readonly Xunit.Abstractions.ITestOutputHelper log;
+
+        public PeerCheckpointTests(Xunit.Abstractions.ITestOutputHelper log)
         {
+            this.log = log;
             Directory.CreateDirectory(dir);
-            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\" botnet26t_256 eca_botnext26ts_256");
-            Assert.True(code == 0, output);
         }
 
         public void Dispose()
@@ -40,8 +41,44 @@ namespace Torchwright.Zoo.Tests
         public void EcaBotNeXt26ts256_loads_timm_eca_botnext26ts_256_strictly_and_reproduces_its_logits() =>
             Check(new EcaBotNeXt26ts256(), "eca_botnext26ts_256", EcaBotNeXt26ts256.ParameterCount);
 
+        /// <summary>Halo attention: block 8, halo 2, 8 heads; layer4.0 subsamples its queries (stride 2).</summary>
+        [Fact]
+        public void HaloNet26t_loads_timm_halonet26t_strictly_and_reproduces_its_logits() =>
+            Check(new HaloNet26t(), "halonet26t", HaloNet26t.ParameterCount);
+
+        /// <summary>Halo with 16-wide q/k heads, grouped 3x3 convs, ECA, SiLU.</summary>
+        [Fact]
+        public void EcaHaloNeXt26ts_loads_timm_eca_halonext26ts_strictly_and_reproduces_its_logits() =>
+            Check(new EcaHaloNeXt26ts(), "eca_halonext26ts", EcaHaloNeXt26ts.ParameterCount);
+
+        /// <summary>Halo 3 on windows of 14, c3's own 4 heads, interleaved placement, SiLU.</summary>
+        [Fact]
+        public void HaloNet50ts_loads_timm_halonet50ts_strictly_and_reproduces_its_logits() =>
+            Check(new HaloNet50ts(), "halonet50ts", HaloNet50ts.ParameterCount);
+
+        /// <summary>Lambda layers with the local r = 9 position conv; layer4.0 pools 2x2 after.</summary>
+        [Fact]
+        public void LambdaResNet26t_loads_timm_lambda_resnet26t_strictly_and_reproduces_its_logits() =>
+            Check(new LambdaResNet26t(), "lambda_resnet26t", LambdaResNet26t.ParameterCount);
+
+        /// <summary>Lambda layers with fixed-size relative positions (lambda_r = none: pos_emb tables).</summary>
+        [Fact]
+        public void LambdaResNet26rpt256_loads_timm_lambda_resnet26rpt_256_strictly_and_reproduces_its_logits() =>
+            Check(new LambdaResNet26rpt256(), "lambda_resnet26rpt_256", LambdaResNet26rpt256.ParameterCount);
+
+        [Fact]
+        public void LambdaResNet50ts_loads_timm_lambda_resnet50ts_strictly_and_reproduces_its_logits() =>
+            Check(new LambdaResNet50ts(), "lambda_resnet50ts", LambdaResNet50ts.ParameterCount);
+
+        [Fact]
+        public void BotNet50ts256_loads_timm_botnet50ts_256_strictly_and_reproduces_its_logits() =>
+            Check(new BotNet50ts256(), "botnet50ts_256", BotNet50ts256.ParameterCount);
+
+        // One network per test: the float64 state dicts are up to 180 MB each.
         private void Check(nn.Module<Tensor, Tensor> net, string timmName, long parameterCount)
         {
+            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\" {timmName}");
+            Assert.True(code == 0, output);
             using (net)
             {
                 net.to(ScalarType.Float64);
@@ -60,6 +97,7 @@ namespace Torchwright.Zoo.Tests
                 double diff = (got - want).abs().max().item<double>();
                 Assert.True(maxAbs > 0.1, $"reference logits too small to compare: {maxAbs}");
                 Assert.True(diff <= 1e-6 * maxAbs, $"{timmName}: max |diff| {diff:E3} vs max |logit| {maxAbs:E3}");
+                log.WriteLine($"{timmName}: max |diff| {diff:E3}, max |logit| {maxAbs:E3}");
             }
         }
     }
