@@ -29,8 +29,14 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>Attention heads per stage; each kind has its own default (<see cref="BotAttentionDefinition.DefaultHeads"/>, <see cref="RestDefinition.DefaultHeads"/>).</summary>
         public static readonly PerStage Heads = new PerStage("heads", "heads",
-            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for MHSA, " + RestDefinition.DefaultHeads + " for rest.",
+            "Per-stage attention heads (the self-attention slot of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for bot, "
+            + HaloAttentionDefinition.DefaultHeads + " for halo, " + LambdaAttentionDefinition.DefaultHeads + " for lambda, " + RestDefinition.DefaultHeads + " for rest.",
             "Attention heads in this stage.");
+
+        /// <summary>Bias on attention's projections; each reader has its own default (<see cref="RestDefinition.DefaultQkvBias"/>, <see cref="HaloAttentionDefinition.DefaultQkvBias"/>, <see cref="LambdaAttentionDefinition.DefaultQkvBias"/>).</summary>
+        public static readonly FieldInfo QkvBias = new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Both,
+            "Bias on attention's query/key/value projections: ResT's q and kv (default " + CSharpLiteral.Bool(RestDefinition.DefaultQkvBias) + "), halo's q and kv (default "
+            + CSharpLiteral.Bool(HaloAttentionDefinition.DefaultQkvBias) + ") and lambda's qkv (default " + CSharpLiteral.Bool(LambdaAttentionDefinition.DefaultQkvBias) + "), as timm.");
 
         public static readonly PerStage MlpRatio = new PerStage("mlp_ratios", "mlp_ratio", "Per-stage MLP expansion of van/rest blocks.", "This stage's MLP expansion.", 4);
     }
@@ -252,7 +258,7 @@ namespace Torchwright.Dsl.Blocks
             {
                 long st = b == 0 ? stage.Stride : 1;
                 var block = mask[b]
-                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1), shortcut)
+                    ? new BlockIR(slot!.BlockFor(slotSettings!), inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1), shortcut)
                     : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial), shortcut);
                 blocks.Add(block);
                 inC = stage.OutChannels;

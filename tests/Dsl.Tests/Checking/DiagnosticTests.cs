@@ -273,7 +273,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 .Select(p => new SourceFile(p, System.IO.File.ReadAllText(p)));
             var result = ArchCompiler.Compile(files);
             Assert.Empty(result.Diagnostics);
-            Assert.Equal(24, result.Architectures.Count);
+            Assert.Equal(34, result.Architectures.Count);
         }
 
         internal static string RepoRoot()
