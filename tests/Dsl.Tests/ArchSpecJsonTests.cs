@@ -111,7 +111,7 @@ arch Tiny {
         {
             var zoo = ArchCompiler.Compile(Zoo.Sources);
             Assert.False(zoo.HasErrors, string.Join("\n", zoo.Diagnostics));
-            Assert.Equal(21, zoo.Architectures.Count);
+            Assert.Equal(34, zoo.Architectures.Count);
             foreach (var arch in zoo.Architectures)
             {
                 var ir = arch.Ir;

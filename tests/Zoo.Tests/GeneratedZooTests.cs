@@ -34,9 +34,22 @@ namespace Torchwright.Zoo.Tests
             new("SeResNet50", () => new SeResNet50(), SeResNet50.ParameterCount, 28_088_024, new[] { SeResNet50.C2Channels, SeResNet50.C3Channels, SeResNet50.C4Channels, SeResNet50.C5Channels }),
             new("BotNet26t256", () => new BotNet26t256(), BotNet26t256.ParameterCount, 12_488_672, new[] { BotNet26t256.C2Channels, BotNet26t256.C3Channels, BotNet26t256.C4Channels, BotNet26t256.C5Channels }, 256),
             new("EcaBotNeXt26ts256", () => new EcaBotNeXt26ts256(), EcaBotNeXt26ts256.ParameterCount, 10_593_301, new[] { EcaBotNeXt26ts256.C2Channels, EcaBotNeXt26ts256.C3Channels, EcaBotNeXt26ts256.C4Channels, EcaBotNeXt26ts256.C5Channels }, 256),
+            new("HaloNet26t", () => new HaloNet26t(), HaloNet26t.ParameterCount, 12_480_288, new[] { HaloNet26t.C2Channels, HaloNet26t.C3Channels, HaloNet26t.C4Channels, HaloNet26t.C5Channels }, 256),
+            new("EcaHaloNeXt26ts", () => new EcaHaloNeXt26ts(), EcaHaloNeXt26ts.ParameterCount, 10_756_885, new[] { EcaHaloNeXt26ts.C2Channels, EcaHaloNeXt26ts.C3Channels, EcaHaloNeXt26ts.C4Channels, EcaHaloNeXt26ts.C5Channels }, 256),
+            new("HaloNet50ts", () => new HaloNet50ts(), HaloNet50ts.ParameterCount, 22_733_280, new[] { HaloNet50ts.C2Channels, HaloNet50ts.C3Channels, HaloNet50ts.C4Channels, HaloNet50ts.C5Channels }, 256),
+            new("LambdaResNet26t", () => new LambdaResNet26t(), LambdaResNet26t.ParameterCount, 10_958_272, new[] { LambdaResNet26t.C2Channels, LambdaResNet26t.C3Channels, LambdaResNet26t.C4Channels, LambdaResNet26t.C5Channels }, 256),
+            new("LambdaResNet26rpt256", () => new LambdaResNet26rpt256(), LambdaResNet26rpt256.ParameterCount, 10_988_688, new[] { LambdaResNet26rpt256.C2Channels, LambdaResNet26rpt256.C3Channels, LambdaResNet26rpt256.C4Channels, LambdaResNet26rpt256.C5Channels }, 256),
+            new("LambdaResNet50ts", () => new LambdaResNet50ts(), LambdaResNet50ts.ParameterCount, 21_536_832, new[] { LambdaResNet50ts.C2Channels, LambdaResNet50ts.C3Channels, LambdaResNet50ts.C4Channels, LambdaResNet50ts.C5Channels }, 256),
+            new("BotNet50ts256", () => new BotNet50ts256(), BotNet50ts256.ParameterCount, 22_742_688, new[] { BotNet50ts256.C2Channels, BotNet50ts256.C3Channels, BotNet50ts256.C4Channels, BotNet50ts256.C5Channels }, 256),
             new("BotNetS1_59", () => new BotNetS1_59(), BotNetS1_59.ParameterCount, 33_659_480, new[] { BotNetS1_59.C2Channels, BotNetS1_59.C3Channels, BotNetS1_59.C4Channels, BotNetS1_59.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
             new("BotNetS1_110", () => new BotNetS1_110(), BotNetS1_110.ParameterCount, 54_898_328, new[] { BotNetS1_110.C2Channels, BotNetS1_110.C3Channels, BotNetS1_110.C4Channels, BotNetS1_110.C5Channels }, 224, new long[] { 56, 28, 14, 14 }),
             new("BotNetS1_128", () => new BotNetS1_128(), BotNetS1_128.ParameterCount, 75_449_240, new[] { BotNetS1_128.C2Channels, BotNetS1_128.C3Channels, BotNetS1_128.C4Channels, BotNetS1_128.C5Channels }, 256, new long[] { 64, 32, 16, 16 }),
+            new("ResNet18", () => new ResNet18(), ResNet18.ParameterCount, 11_689_512, new[] { ResNet18.C2Channels, ResNet18.C3Channels, ResNet18.C4Channels, ResNet18.C5Channels }),
+            new("ResNet34", () => new ResNet34(), ResNet34.ParameterCount, 21_797_672, new[] { ResNet34.C2Channels, ResNet34.C3Channels, ResNet34.C4Channels, ResNet34.C5Channels }),
+            new("SeBotNet33ts256", () => new SeBotNet33ts256(), SeBotNet33ts256.ParameterCount, 13_701_984, new[] { SeBotNet33ts256.C2Channels, SeBotNet33ts256.C3Channels, SeBotNet33ts256.C4Channels, SeBotNet33ts256.C5Channels }, 256),
+            new("SeHaloNet33ts", () => new SeHaloNet33ts(), SeHaloNet33ts.ParameterCount, 13_691_712, new[] { SeHaloNet33ts.C2Channels, SeHaloNet33ts.C3Channels, SeHaloNet33ts.C4Channels, SeHaloNet33ts.C5Channels }, 256),
+            new("Halo2BotNet50ts256", () => new Halo2BotNet50ts256(), Halo2BotNet50ts256.ParameterCount, 22_635_360, new[] { Halo2BotNet50ts256.C2Channels, Halo2BotNet50ts256.C3Channels, Halo2BotNet50ts256.C4Channels, Halo2BotNet50ts256.C5Channels }, 256),
+            new("LamHaloBotNet50ts256", () => new LamHaloBotNet50ts256(), LamHaloBotNet50ts256.ParameterCount, 22_569_824, new[] { LamHaloBotNet50ts256.C2Channels, LamHaloBotNet50ts256.C3Channels, LamHaloBotNet50ts256.C4Channels, LamHaloBotNet50ts256.C5Channels }, 256),
         };
 
         public static IEnumerable<object[]> Names => All.Select(m => new object[] { m.Name });

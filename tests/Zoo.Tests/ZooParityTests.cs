@@ -64,6 +64,11 @@ namespace Torchwright.Zoo.Tests
             // timm's ByobNet pair in torchvision names (their timm-named checkpoints: PeerCheckpointTests).
             ["BotNet26t256"] = () => new BotNet26t256(),
             ["EcaBotNeXt26ts256"] = () => new EcaBotNeXt26ts256(),
+            // Issue 22: the basic block (torchvision's ResNet-18/34); the pool-less stem and the final 1x1 conv (timm's
+            // sebotnet33ts_256; its timm-named checkpoint: PeerCheckpointTests).
+            ["ResNet18"] = () => new ResNet18(),
+            ["ResNet34"] = () => new ResNet34(),
+            ["SeBotNet33ts256"] = () => new SeBotNet33ts256(),
         };
 
         /// <summary>The zoo checked by the same pipeline the generator ran over architectures/*.arch.</summary>

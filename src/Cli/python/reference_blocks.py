@@ -94,6 +94,48 @@ class Bottleneck(nn.Module):
         return self.relu(dropped(self, out) + identity)
 
 
+def make_norm(kind, channels, groups=32):
+    """The C# Norms.Create: BatchNorm2d, torchvision's FrozenBatchNorm2d or GroupNorm(groups)."""
+    if kind == "Batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "FrozenBatch":
+        from torchvision.ops.misc import FrozenBatchNorm2d
+        return FrozenBatchNorm2d(channels)
+    if kind == "Group":
+        return nn.GroupNorm(groups, channels)
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# ResNet-18/34 basic block (torchvision naming; timm's BasicBlock options: SE after bn2, dilation)
+# --------------------------------------------------------------------------------------------
+class BasicBlock(nn.Module):
+    def __init__(self, cin, planes, stride=1, shortcut=CONV, opts=DEFAULT_OPTS, norm="Batch", groups=32,
+                 first_dilation=None):
+        super().__init__()
+        d = opts.dilation
+        d1 = first_dilation or d
+        self.conv1 = nn.Conv2d(cin, planes, 3, stride=stride, padding=d1, dilation=d1, bias=False)
+        self.bn1 = make_norm(norm, planes, groups)
+        self.relu = opts.act()
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=d, dilation=d, bias=False)
+        self.bn2 = make_norm(norm, planes, groups)
+        self.se = opts.attention_module(planes)
+        self.downsample = None
+        if stride != 1 or cin != planes:
+            pool = [] if shortcut == CONV else [nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+                                                if stride > 1 else nn.Identity()]
+            self.downsample = nn.Sequential(*pool, conv1x1(cin, planes, stride if shortcut == CONV else 1),
+                                            make_norm(norm, planes, groups))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        if self.se is not None:
+            out = self.se(out)
+        return self.relu(dropped(self, out) + identity)
+
+
 # --------------------------------------------------------------------------------------------
 # BoTNet: MHSA with 2D relative position logits
 # --------------------------------------------------------------------------------------------

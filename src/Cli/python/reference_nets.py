@@ -94,12 +94,16 @@ def _resnet_block(b, where):
 
 def _resnet_block_of_kind(b, where):
     kind = b["kind"]
-    if kind not in ("Bottleneck", "BotBottleneck", "SplitAttnBottleneck", "CotBottleneck"):
+    if kind not in ("Bottleneck", "BasicBlock", "BotBottleneck", "SplitAttnBottleneck", "CotBottleneck"):
         raise SpecError(f"{where}: block kind {kind!r} does not belong in a ResNet-family network")
     cin, width, cout, stride = b["in_channels"], b["width"], b["out_channels"], b["stride"]
     sc, opts = _shortcut(b, where), _options(b, where)
     if kind == "Bottleneck":
         return R.Bottleneck(cin, width, cout, stride, _field(b, "cardinality", where), sc, opts)
+    if kind == "BasicBlock":
+        if cout != width:
+            raise SpecError(f"{where}: a BasicBlock outputs its width {width}, got out_channels {cout}")
+        return R.BasicBlock(cin, width, stride, sc, opts)
     if kind == "BotBottleneck":
         # MHSA runs on the block's input map (before the stride), whose size the checker computed.
         _, h, w = b["input"]
@@ -152,13 +156,18 @@ def _stem_activation(spec):
 
 class ResNetFamily(nn.Module):
     """torchvision's ResNet layout; the stem is torchvision's 7x7 conv, timm's deep stem (ResNeSt, resnet*d,
-    the tiered resnet*t: three 3x3 convs of stem_widths as conv1.0..6) or none."""
+    the tiered resnet*t: three 3x3 convs of stem_widths as conv1.0..6; with stem_pool "none" no max pool and the last
+    conv strided, timm's stem_pool '') or none; timm's num_features: final_conv (1x1 conv, BN, final_conv_activation)
+    after the last stage."""
 
     def __init__(self, spec):
         super().__init__()
         cin, w = spec["input"][0], spec["stem_width"]
         stem = spec["stem"]
         self.has_stem = stem != "none"
+        pool = spec.get("stem_pool", "max")
+        if pool not in ("max", "none") or (pool == "none" and stem != "deep"):
+            raise SpecError(f"stem_pool {pool!r}: only the deep stem may drop its max pool ('none')")
         if stem == "resnet":
             self.conv1 = nn.Conv2d(cin, w, 7, stride=2, padding=3, bias=False)
         elif stem == "deep":
@@ -169,7 +178,7 @@ class ResNetFamily(nn.Module):
             self.conv1 = nn.Sequential(
                 nn.Conv2d(cin, a, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(a), _stem_activation(spec),
                 nn.Conv2d(a, b, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(b), _stem_activation(spec),
-                nn.Conv2d(b, c, 3, stride=1, padding=1, bias=False))
+                nn.Conv2d(b, c, 3, stride=1 if pool == "max" else 2, padding=1, bias=False))
         elif stem != "none":
             raise SpecError(f"stem {stem!r} does not belong in a ResNet-family network")
         if self.has_stem:
@@ -177,15 +186,22 @@ class ResNetFamily(nn.Module):
             # torchvision's child name for ReLU, timm's for other activations (no parameters either way).
             self.act_name = "relu" if spec["stem_activation"] == "relu" else "act1"
             setattr(self, self.act_name, _stem_activation(spec))
-            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1) if pool == "max" else nn.Identity()
         self.stage_names = []
         for i, st in enumerate(spec["stages"]):
             name = f"layer{i + 1}"
             setattr(self, name, nn.Sequential(*[_resnet_block(b, f"stage {st['name']} block {j}")
                                                 for j, b in enumerate(st["blocks"])]))
             self.stage_names.append(name)
+        last = spec["stages"][-1]["out_channels"]
+        self.final_conv = None
+        if spec.get("num_features", 0):
+            n = spec["num_features"]
+            act = RA.make_act(_word(spec, "final_conv_activation", _ACTIVATIONS, "the spec"))
+            self.final_conv = nn.Sequential(nn.Conv2d(last, n, 1, bias=False), nn.BatchNorm2d(n), act)
+            last = n
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(spec["stages"][-1]["out_channels"], spec["classes"]) if spec["classes"] > 0 else None
+        self.fc = nn.Linear(last, spec["classes"]) if spec["classes"] > 0 else None
         norm = spec.get("norm", "batch")
         if norm != "batch":
             if norm not in _NORMS:
@@ -199,6 +215,8 @@ class ResNetFamily(nn.Module):
             x = self.maxpool(getattr(self, self.act_name)(self.bn1(self.conv1(x))))
         for name in self.stage_names:
             x = getattr(self, name)(x)
+        if self.final_conv is not None:
+            x = self.final_conv(x)
         x = torch.flatten(self.avgpool(x), 1)
         return x if self.fc is None else self.fc(_head_dropout(self, self.spec, x))
 

@@ -262,8 +262,9 @@ namespace Torchwright.Dsl.Analysis
                     return null;
                 }
             }
+            if (!fam0.ReadFinalConv(f, Scale, MaxChannels, out var finalConv)) return null;
             f.ReportUnused(n, s => Describe(stages[s]));
-            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, (int)frozen);
+            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, (int)frozen, finalConv);
         }
 
         /// <summary>

@@ -62,6 +62,14 @@ namespace Torchwright.Dsl.Analysis
                 stageOutputs.Add(x);
             }
 
+            if (ir.FinalConv is FinalConvIR fc)
+            {
+                var a = new CostSheet(NormIR.HasParams(fc.Norm));
+                var y = a.Conv(x, fc.Channels, 1);
+                a.Norm(fc.Channels);
+                Row("final_conv", "ConvNormAct", x, y, a);
+                x = y;
+            }
             family.CostBeforeHead(x, Row);
             if (ir.Classes > 0)
             {

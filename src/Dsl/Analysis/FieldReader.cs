@@ -152,6 +152,14 @@ namespace Torchwright.Dsl.Analysis
         /// <summary>An integer field whose default the reader computes (qk_head_dim: width / heads).</summary>
         public long Int(FieldInfo field, int stage, long fallback) => Int(PathOf(field, stage), fallback);
 
+        /// <summary>An integer field that also takes the word <c>none</c> (lambda_r): null for none, else its value or the handle's default.</summary>
+        public long? IntOrNone(Field<long> field, int stage) => Read(PathOf(field, stage)) switch
+        {
+            IntValue i => i.Value,
+            WordValue w when w.Word == "none" => null,
+            _ => field.Default,
+        };
+
         /// <summary>Whether the field is set for the stage (cN.field or, for an arch-scope field, field). Not a read.</summary>
         public bool Has(FieldInfo field, int stage = -1) => Has(PathOf(field, stage));
 

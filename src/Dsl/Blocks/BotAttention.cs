@@ -18,7 +18,8 @@ namespace Torchwright.Dsl.Blocks
         public static readonly BotAttentionDefinition Instance = new BotAttentionDefinition();
 
         public static readonly FieldInfo QkHeadDimField = new FieldInfo("qk_head_dim", FieldType.Int, FieldScope.Both,
-            "Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads.");
+            "Per-head width of the self-attention slot's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default: bot width / heads; halo make_divisible(width x qk_ratio, 8) / heads; lambda "
+            + LambdaAttentionDefinition.DefaultQkHeadDim + ".");
 
         public override string Word => "bot";
         public override string Summary => "BoTNet MHSA with 2D relative positions";

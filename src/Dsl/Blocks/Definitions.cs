@@ -229,6 +229,7 @@ namespace Torchwright.Dsl.Blocks
             BottleneckDefinition.Instance,
             SplitAttnDefinition.Instance,
             CotDefinition.Instance,
+            BasicDefinition.Instance,
             VanDefinition.Instance,
             RestDefinition.Instance,
         };
@@ -237,6 +238,8 @@ namespace Torchwright.Dsl.Blocks
         public static readonly IReadOnlyList<SelfAttentionDefinition> SelfAttentions = new SelfAttentionDefinition[]
         {
             BotAttentionDefinition.Instance,
+            HaloAttentionDefinition.Instance,
+            LambdaAttentionDefinition.Instance,
         };
 
         public static readonly IReadOnlyList<StemDefinition> Stems = new StemDefinition[]

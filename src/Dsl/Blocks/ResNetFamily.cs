@@ -29,8 +29,14 @@ namespace Torchwright.Dsl.Blocks
 
         /// <summary>Attention heads per stage; each kind has its own default (<see cref="BotAttentionDefinition.DefaultHeads"/>, <see cref="RestDefinition.DefaultHeads"/>).</summary>
         public static readonly PerStage Heads = new PerStage("heads", "heads",
-            "Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for MHSA, " + RestDefinition.DefaultHeads + " for rest.",
+            "Per-stage attention heads (the self-attention slot of bottleneck stages, EMSA of rest stages). Default " + BotAttentionDefinition.DefaultHeads + " for bot, "
+            + HaloAttentionDefinition.DefaultHeads + " for halo, " + LambdaAttentionDefinition.DefaultHeads + " for lambda, " + RestDefinition.DefaultHeads + " for rest.",
             "Attention heads in this stage.");
+
+        /// <summary>Bias on attention's projections; each reader has its own default (<see cref="RestDefinition.DefaultQkvBias"/>, <see cref="HaloAttentionDefinition.DefaultQkvBias"/>, <see cref="LambdaAttentionDefinition.DefaultQkvBias"/>).</summary>
+        public static readonly FieldInfo QkvBias = new FieldInfo("qkv_bias", FieldType.Bool, FieldScope.Both,
+            "Bias on attention's query/key/value projections: ResT's q and kv (default " + CSharpLiteral.Bool(RestDefinition.DefaultQkvBias) + "), halo's q and kv (default "
+            + CSharpLiteral.Bool(HaloAttentionDefinition.DefaultQkvBias) + ") and lambda's qkv (default " + CSharpLiteral.Bool(LambdaAttentionDefinition.DefaultQkvBias) + "), as timm.");
 
         public static readonly PerStage MlpRatio = new PerStage("mlp_ratios", "mlp_ratio", "Per-stage MLP expansion of van/rest blocks.", "This stage's MLP expansion.", 4);
     }
@@ -75,6 +81,10 @@ namespace Torchwright.Dsl.Blocks
             "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
             readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
+        public static readonly Field<long> NumFeatures = new Field<long>("num_features", FieldScope.Arch, 0,
+            "Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them (0: none).",
+            readBy: "ResNet-family networks (after the last stage)");
+
         public static readonly string[] NormWords = { NormIR.Batch, NormIR.FrozenBatch, NormIR.Group };
 
         public static readonly Field<string> Norm = new Field<string>("norm", FieldScope.Arch, NormIR.Batch,
@@ -85,7 +95,7 @@ namespace Torchwright.Dsl.Blocks
             "Groups of norm = group; it must divide every normalised width (each is checked, naming the layer). Set without norm = group it is TW0024.",
             readBy: "norm = group");
 
-        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, Norm, NormGroups };
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, Norm, NormGroups, NumFeatures };
 
         /// <summary>The Runtime NormKind member of a norm.</summary>
         public static string NormMember(NormIR norm) => $"{RuntimeBlocks}.NormKind." + (norm.Word switch
@@ -230,8 +240,14 @@ namespace Torchwright.Dsl.Blocks
     {
         public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
 
+        /// <summary>A stage's default output channels per unit of width (cN.out = expansion x width): 4 for the bottlenecks, 1 for basic.</summary>
+        public virtual long Expansion => 4;
+
         /// <summary>Whether the kind's 3x3 conv takes a dilation.</summary>
         public abstract bool TakesDilation { get; }
+
+        /// <summary>The norm that ends the kind's residual branch, after which channel attention sits (messages).</summary>
+        public virtual string LastNorm => "bn3";
 
         /// <summary>Whether channel attention can sit after the kind's spatial conv (attention_at = spatial).</summary>
         public virtual bool TakesSpatialAttention => true;
@@ -268,7 +284,7 @@ namespace Torchwright.Dsl.Blocks
                 if (spatial && !TakesSpatialAttention)
                 {
                     f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.AttentionAt, s), stage.Name, ResNetFamily.AttentionAt.Name, "spatial",
-                        $"{Word} blocks take channel attention after bn3 only; use attention_at = out"));
+                        $"{Word} blocks take channel attention after {LastNorm} only; use attention_at = out"));
                     return null;
                 }
                 if ((attention = Definitions.ChannelAttention(word)!.Read(f, s, stage.Name, spatial ? stage.Width : stage.OutChannels)) == null) return null;
@@ -314,7 +330,7 @@ namespace Torchwright.Dsl.Blocks
             {
                 long st = b == 0 ? stage.Stride : 1;
                 var block = mask[b]
-                    ? new BlockIR(slot!.Block, inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1, Norm: norm), shortcut)
+                    ? new BlockIR(slot!.BlockFor(slotSettings!), inC, stage.Width, stage.OutChannels, st, slotSettings!, new BlockOptionsIR(act, slotAttention, 1, Norm: norm), shortcut)
                     : new BlockIR(this, inC, stage.Width, stage.OutChannels, st, conv!, new BlockOptionsIR(act, attention, b == 0 ? firstDilation : dilation, spatial, norm), shortcut);
                 blocks.Add(block);
                 inC = stage.OutChannels;

@@ -20,13 +20,14 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>ResT's heads where the declaration gives none.</summary>
         public const long DefaultHeads = 1;
 
-        public static readonly Field<bool> QkvBiasField = new Field<bool>("qkv_bias", FieldScope.Arch, true, "Bias on ResT's q and kv projections.");
+        /// <summary>ResT's qkv_bias (<see cref="SharedFields.QkvBias"/>): bias on its q and kv projections.</summary>
+        public const bool DefaultQkvBias = true;
 
         public override string KindName => "RestBlock";
         public override string Word => "rest";
         public override FamilyDefinition Family => RestFamilyDefinition.Instance;
         public override string Summary => "ResT efficient MSA";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { SharedFields.Heads.List, SharedFields.Heads.Stage, SharedFields.MlpRatio.List, SharedFields.MlpRatio.Stage, SrRatio.List, SrRatio.Stage, QkvBiasField };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { SharedFields.Heads.List, SharedFields.Heads.Stage, SharedFields.MlpRatio.List, SharedFields.MlpRatio.Stage, SrRatio.List, SrRatio.Stage, SharedFields.QkvBias };
         public override bool FixesMapSize => true;
         public override string FixedMapSizeReason => "ResT (its attention reshapes tokens back to maps at every stage)";
         public override string FixedInputHint(LayerInfo row, Shape input) =>
@@ -45,7 +46,7 @@ namespace Torchwright.Dsl.Blocks
                 return null;
             if (stage.Width % heads != 0)
                 f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(f.LocationOf(SharedFields.Heads, s), stage.Name + " EMSA", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
-            var settings = new RestSettings(heads, mlp, sr, f.Get(QkvBiasField));
+            var settings = new RestSettings(heads, mlp, sr, f.BothBool(stage.Index, SharedFields.QkvBias.Name, DefaultQkvBias));
             var blocks = new List<BlockIR>(stage.Depth);
             for (int b = 0; b < stage.Depth; b++)
                 blocks.Add(new BlockIR(this, stage.Width, stage.Width, stage.Width, 1, settings, BlockOptionsIR.Default));

@@ -41,6 +41,9 @@ namespace Torchwright.Dsl.Blocks
 
         public virtual bool FixesMapSize => false;
 
+        /// <summary>The bottleneck kind for a block with these settings (a kind whose settings decide whether it fixes the map, as lambda's r, has two).</summary>
+        public virtual SelfAttnBlockKind BlockFor(BlockSettings settings) => Block;
+
         public virtual string FixedMapSizeReason => "";
 
         public virtual string FixedInputHint(LayerInfo row, Shape input) => "";
@@ -73,14 +76,20 @@ namespace Torchwright.Dsl.Blocks
     /// </summary>
     public sealed class SelfAttnBlockKind : BlockKind
     {
-        internal SelfAttnBlockKind(SelfAttentionDefinition slot) => Slot = slot;
+        internal SelfAttnBlockKind(SelfAttentionDefinition slot, bool? fixesMapSize = null)
+        {
+            Slot = slot;
+            fixes = fixesMapSize;
+        }
+
+        private readonly bool? fixes;
 
         public SelfAttentionDefinition Slot { get; }
 
         public override string KindName => Slot.KindName;
         public override FamilyDefinition Family => ResNetFamilyDefinition.Instance;
         public override string Noun => Slot.Noun;
-        public override bool FixesMapSize => Slot.FixesMapSize;
+        public override bool FixesMapSize => fixes ?? Slot.FixesMapSize;
         public override string FixedMapSizeReason => Slot.FixedMapSizeReason;
         public override string FixedInputHint(LayerInfo row, Shape input) => Slot.FixedInputHint(row, input);
         public override void CheckInputMap(BlockMapCheck check) => Slot.CheckInputMap(check);

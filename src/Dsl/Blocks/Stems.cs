@@ -22,6 +22,10 @@ namespace Torchwright.Dsl.Blocks
             "Output channels of the deep stem's three 3x3 convs: [32, 32, 64] is ResNeSt's and timm's resnet*d deep stem (the default), [24, 32, 64] timm's tiered stem (resnet*t, botnet26t).",
             ReadBy: "the deep stem");
 
+        public static readonly Field<string> StemPool = new Field<string>("stem_pool", FieldScope.Arch, "max",
+            "The stem's 3x3/2 max pool: max, or none (timm's stem_pool = ''), which drops it and puts stride 2 on the deep stem's last conv instead (strides 2, 1, 2: still 4 in all; the same state-dict names). The resnet stem keeps its pool.",
+            new[] { "max", "none" }, readBy: "the resnet and deep stems");
+
         /// <summary>The activation module of a stem (ReLU keeps torchvision's child name 'relu'; others take timm's 'act1').</summary>
         public static (string Name, string Type, string Create) Activation(string act) => act switch
         {
@@ -44,24 +48,26 @@ namespace Torchwright.Dsl.Blocks
             _ => "BatchNorm2d",
         };
 
-        /// <summary>bn1, activation, 3x3/2 max pool: the tail of the resnet and deep stems.</summary>
-        public static IEnumerable<EmittedPart> NormActPool(long width, string act, NormIR? norm)
+        /// <summary>bn1, activation, 3x3/2 max pool (unless stem_pool = none): the tail of the resnet and deep stems.</summary>
+        public static IEnumerable<EmittedPart> NormActPool(StemIR stem)
         {
-            var a = Activation(act);
-            var n = Norm(norm, width);
+            var a = Activation(stem.Activation);
+            var n = Norm(stem.Norm, stem.OutChannels);
             yield return new EmittedPart("bn1", n.Type, n.Create);
             yield return new EmittedPart(a.Name, a.Type, a.Create);
-            yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
+            if (stem.Pool)
+                yield return new EmittedPart("maxpool", "TorchModules.MaxPool2d", $"{NN}.MaxPool2d(3, stride: 2, padding: 1)");
         }
 
         /// <summary>The resnet and deep stems' forward: conv1 (a conv or the deep Sequential), bn1, activation, max pool.</summary>
-        public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}, maxpool)";
+        public static string ConvNormActPool(StemIR stem) => $"input.Through(conv1, bn1, {Activation(stem.Activation).Name}{(stem.Pool ? ", maxpool" : "")})";
 
-        public static Shape NormAndPoolCost(Shape x, Action<string, string, Shape, Shape, CostSheet> row, NormIR? norm)
+        public static Shape NormAndPoolCost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
         {
-            var bn = new CostSheet(NormIR.HasParams(norm));
+            var bn = new CostSheet(NormIR.HasParams(stem.Norm));
             bn.Norm(x.C);
-            row("bn1", NormKindName(norm), x, x, bn);
+            row("bn1", NormKindName(stem.Norm), x, x, bn);
+            if (!stem.Pool) return x;
             var pooled = CostSheet.Pool(x, 3, 2, 1);
             row("maxpool", "MaxPool2d", x, pooled, new CostSheet());
             return pooled;
@@ -78,7 +84,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "resnet";
         public override string Summary => "7x7/2, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidth, StemParts.StemPool, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -87,6 +93,13 @@ namespace Torchwright.Dsl.Blocks
             var f = stem.Fields;
             if (f.Has(StemParts.StemWidth) && !f.InRange(f.Get(StemParts.StemWidth), 2, 1 << 16, f.LocationOf(StemParts.StemWidth), StemParts.StemWidth.Name, f.ArchName)) return null;
             long w = stem.Scale(f.Get(StemParts.StemWidth));
+            // Without its pool the 7x7 stem would downsample by 2, not 4 (timm's 7x7 stem_pool = ''), moving every stage's map.
+            if (f.Get(StemParts.StemPool) == "none")
+            {
+                f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(StemParts.StemPool), f.ArchName, StemParts.StemPool.Name, "none",
+                    "the resnet stem keeps its max pool (without it the stem would downsample by 2, not 4); use stem = deep for timm's pool-less tiered stem, or remove stem_pool"));
+                return null;
+            }
             if (!ResNetFamily.ReadNorm(f, f.ArchName + " stem", new[] { ("bn1", w) }, out var norm)) return null;
             return new StemIR(this, EquatableArray.From(new[] { w }), f.Get(ResNetFamily.Act), norm);
         }
@@ -96,14 +109,14 @@ namespace Torchwright.Dsl.Blocks
             var a = new CostSheet();
             var y = a.Conv(x, stem.OutChannels, 7, 2, 3);
             row("conv1", "Conv2d", x, y, a);
-            return StemParts.NormAndPoolCost(y, row, stem.Norm);
+            return StemParts.NormAndPoolCost(stem, y, row);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
             yield return new EmittedPart("conv1", "TorchModules.Conv2d", $"{StemParts.NN}.Conv2d({inChannels}, {w}, 7, stride: 2, padding: 3, bias: false)");
-            foreach (var p in StemParts.NormActPool(w, stem.Activation, stem.Norm)) yield return p;
+            foreach (var p in StemParts.NormActPool(stem)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);
@@ -111,7 +124,8 @@ namespace Torchwright.Dsl.Blocks
 
     /// <summary>
     /// The deep stem of ResNeSt and timm's resnet*d / *t: three 3x3 convs (the first strided) with BN and activation
-    /// between them, as conv1.0..6, then bn1, activation, max pool. stem_widths gives each conv's output.
+    /// between them, as conv1.0..6, then bn1, activation, max pool (stem_pool = none: no pool, the last conv strided, as
+    /// timm's stem_pool ''). stem_widths gives each conv's output.
     /// </summary>
     public sealed class DeepStemDefinition : StemDefinition
     {
@@ -119,7 +133,7 @@ namespace Torchwright.Dsl.Blocks
 
         public override string Word => "deep";
         public override string Summary => "three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool";
-        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
+        public override IEnumerable<FieldInfo> Fields => new FieldInfo[] { StemParts.StemWidths, StemParts.StemPool, ResNetFamily.Act, ResNetFamily.Norm, ResNetFamily.NormGroups };
         public override IReadOnlyList<FamilyDefinition> Families => StemParts.ResNetOnly;
         public override long Stride => 4;
 
@@ -147,7 +161,7 @@ namespace Torchwright.Dsl.Blocks
             }
             var scaled = widths.Select(stem.Scale).ToArray();
             if (!ResNetFamily.ReadNorm(f, f.ArchName + " stem", new[] { ("conv1.1", scaled[0]), ("conv1.4", scaled[1]), ("bn1", scaled[2]) }, out var norm)) return null;
-            return new StemIR(this, EquatableArray.From(scaled), f.Get(ResNetFamily.Act), norm);
+            return new StemIR(this, EquatableArray.From(scaled), f.Get(ResNetFamily.Act), norm, f.Get(StemParts.StemPool) == "max");
         }
 
         public override Shape Cost(StemIR stem, Shape x, Action<string, string, Shape, Shape, CostSheet> row)
@@ -156,9 +170,9 @@ namespace Torchwright.Dsl.Blocks
             var a = new CostSheet(NormIR.HasParams(stem.Norm));
             var y = a.Conv(x, w[0], 3, 2); a.Norm(w[0]);
             y = a.Conv(y, w[1], 3, 1); a.Norm(w[1]);
-            y = a.Conv(y, w[2], 3, 1);
+            y = a.Conv(y, w[2], 3, stem.Pool ? 1 : 2);
             row("conv1", "DeepStem", x, y, a);
-            return StemParts.NormAndPoolCost(y, row, stem.Norm);
+            return StemParts.NormAndPoolCost(stem, y, row);
         }
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
@@ -174,9 +188,9 @@ namespace Torchwright.Dsl.Blocks
                 $"(\"3\", {nn}.Conv2d({w[0]}, {w[1]}, 3, stride: 1, padding: 1, bias: false))",
                 $"(\"4\", {StemParts.Norm(stem.Norm, w[1]).Create})",
                 $"(\"5\", {act})",
-                $"(\"6\", {nn}.Conv2d({w[1]}, {w[2]}, 3, stride: 1, padding: 1, bias: false))",
+                $"(\"6\", {nn}.Conv2d({w[1]}, {w[2]}, 3, stride: {(stem.Pool ? 1 : 2)}, padding: 1, bias: false))",
             });
-            foreach (var p in StemParts.NormActPool(w[2], stem.Activation, stem.Norm)) yield return p;
+            foreach (var p in StemParts.NormActPool(stem)) yield return p;
         }
 
         public override string? Forward(StemIR stem) => StemParts.ConvNormActPool(stem);

@@ -62,6 +62,13 @@ namespace Torchwright.Dsl.Emit
                 ("stem_activation", Str(ir.Stem.Activation)),
                 ("classes", Int(ir.Classes)),
             };
+            // Present only when they differ from the defaults, so the specs of other networks are unchanged.
+            if (!ir.Stem.Pool) members.Add(("stem_pool", Str("none")));
+            if (ir.FinalConv is FinalConvIR fc)
+            {
+                members.Add(("num_features", Int(fc.Channels)));
+                members.Add(("final_conv_activation", Str(fc.Activation)));
+            }
             if (ir.Dropout != 0) members.Add(("dropout", Number(ir.Dropout)));
             // The stem's norm is the network's (norm is arch-wide); batch, the default, is left out.
             if (ir.Stem.Norm is NormIR norm)

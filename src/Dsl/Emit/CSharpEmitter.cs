@@ -361,7 +361,17 @@ namespace Torchwright.Dsl.Emit
                 foreach (var p in family.StageParts(st, blocks))
                     Add(p.Name, p.Type, p.Create, p.Items);
             }
-            long last = ir.Stages[ir.Stages.Count - 1].OutChannels;
+            if (ir.FinalConv is FinalConvIR fc)
+            {
+                long c = ir.Stages[ir.Stages.Count - 1].OutChannels;
+                Add("final_conv", "TorchModules.Sequential", $"{NN}.Sequential", new[]
+                {
+                    $"(\"0\", {NN}.Conv2d({c}, {fc.Channels}, 1, bias: false))",
+                    $"(\"1\", {Torchwright.Dsl.Blocks.StemParts.Norm(fc.Norm, fc.Channels).Create})",
+                    $"(\"2\", {Torchwright.Dsl.Blocks.StemParts.Activation(fc.Activation).Create})",
+                });
+            }
+            long last = ir.FeatureChannels;
             foreach (var p in family.PoolParts(last))
                 Add(p.Name, p.Type, p.Create, p.Items);
             if (ir.Classes > 0)
@@ -388,6 +398,8 @@ namespace Torchwright.Dsl.Emit
             w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
                 w.Line($"x = {stages[s]}(x).Freeing(x);");
+            if (ir.FinalConv != null)
+                w.Line($"x = {Field("final_conv")}.call(x).Freeing(x);");
             w.Line("return Head(x).Freeing(x).MoveToOuterDisposeScope();");
             w.Close();
             w.Line();

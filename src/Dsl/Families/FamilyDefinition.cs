@@ -63,6 +63,14 @@ namespace Torchwright.Dsl.Families
         /// <summary>A stage's output channels (scaled); null after reporting an error that stops the build.</summary>
         public abstract long? OutChannels(FamilyStage stage);
 
+        /// <summary>Reads the family's conv between the last stage and the pool (the ResNet family's num_features); false
+        /// after reporting an error. <paramref name="finalConv"/> is null where none is declared.</summary>
+        public virtual bool ReadFinalConv(FieldReader f, Func<long, long> scale, long maxChannels, out FinalConvIR? finalConv)
+        {
+            finalConv = null;
+            return true;
+        }
+
         /// <summary>Checks the stage's stride against the family's layout (ResT's first stage runs at the stem's resolution).</summary>
         public virtual void CheckStride(FamilyStage stage, long stride) { }
 

@@ -1,5 +1,8 @@
+using System;
 using System.Collections.Generic;
+using Torchwright.Dsl.Analysis;
 using System.Linq;
+using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Emit;
 using Torchwright.Dsl.Model;
 using static Torchwright.Dsl.Families.FamilyCode;
@@ -8,7 +11,7 @@ namespace Torchwright.Dsl.Families
 {
     /// <summary>
     /// torchvision's ResNet layout (timm's ResNet and ByobNet load into it through the key maps): stem, layer1..N as
-    /// Sequentials of bottlenecks, avgpool, fc. A stage outputs cN.out (default 4 x width).
+    /// Sequentials of bottlenecks, avgpool, fc. A stage outputs cN.out (default the kind's expansion x width: 4, or 1 for basic blocks).
     /// </summary>
     public sealed class ResNetFamilyDefinition : FamilyDefinition
     {
@@ -25,11 +28,24 @@ namespace Torchwright.Dsl.Families
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long rawOut = f.Get(FieldCatalog.Outs, s, stage.RawWidth * 4);
+            long expansion = stage.Kind is ResNetBlockDefinition kind ? kind.Expansion : 4;
+            long rawOut = f.Get(FieldCatalog.Outs, s, stage.RawWidth * expansion);
             if (!f.InRange(rawOut, 1, stage.MaxChannels, f.LocationOf(FieldCatalog.Outs, s), FieldCatalog.Outs.Stage.Name, stage.Name)) return null;
             long outCh = stage.Scale(rawOut);
             if (!f.InRange(outCh, 1, stage.MaxChannels, f.LocationOf(FieldCatalog.Outs, s), FieldCatalog.Outs.Stage.Name, stage.Name)) return null;
             return outCh;
+        }
+
+        public override bool ReadFinalConv(FieldReader f, Func<long, long> scale, long maxChannels, out FinalConvIR? finalConv)
+        {
+            finalConv = null;
+            if (!f.Has(ResNetFamily.NumFeatures)) return true;
+            long n = f.Get(ResNetFamily.NumFeatures);
+            if (!f.InRange(n, 1, maxChannels, f.LocationOf(ResNetFamily.NumFeatures), ResNetFamily.NumFeatures.Name, f.ArchName)) return false;
+            // timm scales num_features by the width factor too.
+            if (!ResNetFamily.ReadNorm(f, f.ArchName, new[] { ("final_conv.1", scale(n)) }, out var norm)) return false;
+            finalConv = new FinalConvIR(scale(n), f.Get(ResNetFamily.Act), norm);
+            return true;
         }
 
         public override IEnumerable<EmittedPart> StageParts(StageIR stage, IReadOnlyList<string> blocks)

@@ -54,8 +54,8 @@ namespace Torchwright.Dsl.Model
     }
 
     /// <summary>The stem: its kind and the output channels of each of its convolutions (the last is the stem's output);
-    /// <see cref="Norm"/> null is BatchNorm.</summary>
-    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation, NormIR? Norm = null)
+    /// <see cref="Norm"/> null is BatchNorm; <see cref="Pool"/>: whether it ends in the 3x3/2 max pool (stem_pool).</summary>
+    public sealed record StemIR(StemDefinition Kind, EquatableArray<long> Widths, string Activation, NormIR? Norm = null, bool Pool = true)
     {
         public long OutChannels => Widths.Count == 0 ? 0 : Widths[Widths.Count - 1];
     }
@@ -68,8 +68,13 @@ namespace Torchwright.Dsl.Model
         public string Name => FieldCatalog.StageName(Index);
     }
 
+    /// <summary>The 1x1 conv (no bias), norm (<see cref="Norm"/> null is BatchNorm, as the network's norm field says) and
+    /// activation after the last stage (timm's num_features), registered final_conv.0/.1/.2.</summary>
+    public sealed record FinalConvIR(long Channels, string Activation, NormIR? Norm = null);
+
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
-    /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none).</summary>
+    /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none);
+    /// <see cref="FinalConv"/>: the conv before the pool, if declared.</summary>
     public sealed record ArchitectureIR(
         string Name,
         FamilyDefinition Family,
@@ -80,8 +85,12 @@ namespace Torchwright.Dsl.Model
         long Classes,
         SourceLocation Location,
         double Dropout = 0,
-        int FrozenStages = -1)
+        int FrozenStages = -1,
+        FinalConvIR? FinalConv = null)
     {
+        /// <summary>The channels the pool and the classifier read: the final conv's, else the last stage's.</summary>
+        public long FeatureChannels => FinalConv?.Channels ?? Stages[Stages.Count - 1].OutChannels;
+
         public bool HasStem => Stem.Kind.Word != "none";
     }
 }

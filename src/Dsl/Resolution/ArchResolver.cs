@@ -323,8 +323,9 @@ namespace Torchwright.Dsl.Resolution
             switch (info.Type)
             {
                 case FieldType.Int:
-                    if (value is IntValue) return true;
-                    return Wrong(path, "an integer", value, diagnostics);
+                    // An integer field with words also takes them (lambda_r = none).
+                    if (value is IntValue || (value is WordValue iw && info.Words != null && Array.IndexOf(info.Words, iw.Word) >= 0)) return true;
+                    return Wrong(path, info.Words == null ? "an integer" : "an integer or " + string.Join(", ", info.Words), value, diagnostics);
                 case FieldType.Float:
                     if (value is FloatValue || value is IntValue) return true;
                     return Wrong(path, "a number", value, diagnostics);

@@ -1,4 +1,3 @@
-using System;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,16 +14,15 @@ namespace Torchwright.Runtime.Blocks
     /// timm's BasicBlock does (torchvision refuses dilation); every norm, the shortcut's included, is
     /// <see cref="Norms.Create"/>(Norm, channels, NormGroups).
     /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition.
+    /// The shortcut, drop_path, addition and final activation are the shared <see cref="ResidualBottleneck"/>.
     /// </summary>
-    public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IResidualBottleneck
+    public sealed class BasicBlock : ResidualBottleneck
     {
         private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, relu;
-        private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>[] branch;
-        private readonly DropPath? drop_path;
 
         /// <summary>bn2, the norm that ends the residual branch (BatchNorm2d, FrozenBatchNorm2d or GroupNorm).</summary>
-        public nn.Module<Tensor, Tensor> LastNorm => bn2;
+        public override nn.Module<Tensor, Tensor> LastNorm => bn2;
 
         /// <param name="name">Module name.</param>
         /// <param name="inChannels">Input channels.</param>
@@ -45,8 +43,6 @@ namespace Torchwright.Runtime.Blocks
             var o = BlockOptionArgs.Check(B, options, dilatable: true);
             long d1 = firstDilation ?? o.Dilation;
             BlockArgs.Positive(B, nameof(firstDilation), d1);
-            if (shortcut != ShortcutKind.Conv && shortcut != ShortcutKind.AvgDown)
-                throw new ArgumentOutOfRangeException(nameof(shortcut), shortcut, $"{B}: unknown shortcut kind {(int)shortcut}.");
 
             conv1 = nn.Conv2d(inChannels, planes, 3, stride: stride, padding: d1, dilation: d1, bias: false);
             bn1 = Norms.Create(o.Norm, planes, o.NormGroups);
@@ -55,8 +51,6 @@ namespace Torchwright.Runtime.Blocks
             relu = Activations.Create(o.Activation);
             var se = BlockOptionArgs.Attention(o, planes);
             branch = se is null ? new[] { conv1, bn1, relu, conv2, bn2 } : new[] { conv1, bn1, relu, conv2, bn2, se };
-            downsample = Shortcut(inChannels, planes, stride, shortcut, o);
-            drop_path = DropPath.For(dropPath);
 
             register_module("conv1", conv1);
             register_module("bn1", bn1);
@@ -65,33 +59,9 @@ namespace Torchwright.Runtime.Blocks
             register_module("bn2", bn2);
             if (se is not null)
                 register_module("se", se);
-            if (downsample is not null)
-                register_module("downsample", downsample);
-            if (drop_path is not null)
-                register_module("drop_path", drop_path);
+            RegisterShortcut(inChannels, planes, stride, shortcut, o, dropPath, relu);
         }
 
-        /// <summary>The projection (as <see cref="ShortcutKind"/> describes it) with the block's norm, or null when the shape is kept.</summary>
-        private static Chain? Shortcut(long inChannels, long outChannels, long stride, ShortcutKind kind, BlockOptions o)
-        {
-            if (stride == 1 && inChannels == outChannels)
-                return null;
-            var norm = Norms.Create(o.Norm, outChannels, o.NormGroups);
-            if (kind == ShortcutKind.Conv)
-                return new Chain("downsample", nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), norm);
-            nn.Module<Tensor, Tensor> pool = stride > 1
-                ? nn.AvgPool2d(stride, stride, ceil_mode: true, count_include_pad: false)
-                : nn.Identity();
-            return new Chain("downsample", pool, nn.Conv2d(inChannels, outChannels, 1, bias: false), norm);
-        }
-
-        public override Tensor forward(Tensor input)
-        {
-            using var scope = torch.NewDisposeScope();
-            var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
-            var x = input.Through(branch).DroppedBy(drop_path);
-            x = (x + (identity ?? input)).Freeing(x, identity);
-            return relu.call(x).Freeing(x).MoveToOuterDisposeScope();
-        }
+        protected override Tensor Branch(Tensor input) => input.Through(branch);
     }
 }

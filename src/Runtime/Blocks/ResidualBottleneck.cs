@@ -5,7 +5,7 @@ namespace Torchwright.Runtime.Blocks
 {
     /// <summary>
     /// The residual skeleton the ResNet-family bottlenecks share (<see cref="Bottleneck"/>, <see cref="SplitAttnBottleneck"/>,
-    /// <see cref="CotBottleneck"/>, <see cref="SelfAttnBottleneck"/>): out = act(drop_path(branch(x)) + shortcut(x)), with
+    /// <see cref="CotBottleneck"/>, <see cref="SelfAttnBottleneck"/>, <see cref="BasicBlock"/>): out = act(drop_path(branch(x)) + shortcut(x)), with
     /// the projection shortcut (<c>downsample</c>) built only when the block changes shape, stochastic depth
     /// (<c>drop_path</c>, <see cref="DropPath"/>) only when its rate is above 0, and the block's activation last.
     /// A derived block builds and registers its branch, then calls <see cref="RegisterShortcut"/> so <c>downsample</c>

@@ -40,7 +40,52 @@ namespace Torchwright.Dsl.Tests.Checking
         [InlineData("BotNetS1_59", 33_659_480L)]
         [InlineData("BotNetS1_110", 54_898_328L)]
         [InlineData("BotNetS1_128", 75_449_240L)]
+        // Issue 22's halo and lambda zoo and BotNet50ts256: timm's exact counts (reference_byobnet.py counts, checked
+        // against timm 1.0.29.dev0; they round to timm's published millions).
+        [InlineData("HaloNet26t", 12_480_288L)]
+        [InlineData("EcaHaloNeXt26ts", 10_756_885L)]
+        [InlineData("HaloNet50ts", 22_733_280L)]
+        [InlineData("LambdaResNet26t", 10_958_272L)]
+        [InlineData("LambdaResNet26rpt256", 10_988_688L)]
+        [InlineData("LambdaResNet50ts", 21_536_832L)]
+        [InlineData("BotNet50ts256", 22_742_688L)]
+        // Issue 22: torchvision's exact counts; timm's sebotnet33ts_256 (reference_byobnet.py counts, checked against timm).
+        [InlineData("ResNet18", 11_689_512L)]
+        [InlineData("ResNet34", 21_797_672L)]
+        [InlineData("SeBotNet33ts256", 13_701_984L)]
+        [InlineData("SeHaloNet33ts", 13_691_712L)]
+        [InlineData("Halo2BotNet50ts256", 22_635_360L)]
+        [InlineData("LamHaloBotNet50ts256", 22_569_824L)]
         public void Parameter_counts_are_exact(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Params);
+
+        /// <summary>Exact MACs of the PyTorch references (reference_byobnet.py counts: conv + linear + attention, 1 MAC =
+        /// 1 multiply-add), at each network's default input.</summary>
+        [Theory]
+        [InlineData("ResNet18", 1_814_073_344L, 0L)]
+        [InlineData("ResNet34", 3_663_761_408L, 0L)]
+        [InlineData("SeBotNet33ts256", 3_866_812_416L, 402_980_864L)]
+        [InlineData("SeHaloNet33ts", 3_530_416_128L, 116_916_224L)]
+        [InlineData("Halo2BotNet50ts256", 4_991_369_216L, 209_780_736L)]
+        [InlineData("LamHaloBotNet50ts256", 4_989_796_352L, 279_511_040L)]
+        public void Issue22_macs_are_the_references_exact_counts(string name, long macs, long attentionMacs)
+        {
+            var c = Arch(name).Costs;
+            Assert.Equal(macs, c.Macs);
+            Assert.Equal(attentionMacs, c.AttentionMacs);
+        }
+
+        [Fact]
+        public void SeBotNet33ts256_has_the_pool_less_stem_and_the_final_conv()
+        {
+            var c = Arch("SeBotNet33ts256").Costs;
+            // stem: 3x3/2, 3x3, 3x3/2 (stem_pool = none): 64x64 after the stem, no maxpool row.
+            Assert.Equal("64x64x64", c.Layers.Single(l => l.Path == "conv1").Output.ToString());
+            Assert.DoesNotContain(c.Layers, l => l.Path == "maxpool");
+            // final_conv: 1x1 1536 -> 1280 on 8x8 + BN; fc reads 1280.
+            var final = c.Layers.Single(l => l.Path == "final_conv");
+            Assert.Equal(("1536x8x8", "1280x8x8", 1536L * 1280 + 2 * 1280, 1536L * 1280 * 64), (final.Input.ToString(), final.Output.ToString(), final.Params, final.Macs));
+            Assert.Equal(1280L * 1000 + 1000, c.Layers.Single(l => l.Path == "fc").Params);
+        }
 
         [Theory]
         [InlineData("ResNet50", 4.089e9, false)]
@@ -81,6 +126,22 @@ namespace Torchwright.Dsl.Tests.Checking
         [InlineData("CotNeXt50", 4_254_957_312L)]
         [InlineData("CotNeXt101", 8_072_871_168L)]
         public void CoTNeXt_macs_are_our_exact_recount(string name, long expected) => Assert.Equal(expected, Arch(name).Costs.Macs);
+
+        [Theory]
+        // reference_byobnet.py counts at 256 (conv + linear + attention MACs; attention: q·k, attn·v and the position
+        // logits of BoT and Halo; Lambda's content and position lambdas and both q·λ products).
+        [InlineData("HaloNet26t", 3_172_810_752L, 43_778_048L)]
+        [InlineData("EcaHaloNeXt26ts", 2_420_099_968L, 28_213_248L)]
+        [InlineData("HaloNet50ts", 5_269_504_000L, 160_759_808L)]
+        [InlineData("LambdaResNet26t", 3_003_465_728L, 82_575_360L)]
+        [InlineData("LambdaResNet26rpt256", 3_138_863_104L, 217_972_736L)]
+        [InlineData("LambdaResNet50ts", 5_036_654_592L, 129_761_280L)]
+        [InlineData("BotNet50ts256", 5_511_725_056L, 402_980_864L)]
+        public void Halo_lambda_and_bot_macs_are_the_references_exactly(string name, long macs, long attention)
+        {
+            var c = Arch(name).Costs;
+            Assert.Equal((macs, attention), (c.Macs, c.AttentionMacs));
+        }
 
         [Fact]
         public void BoT_relative_position_tables_hold_13568_parameters()

@@ -48,7 +48,7 @@ namespace Torchwright.Dsl.Tests.Checking
 
         [Fact]
         public void TW0003_unknown_block_kind_lists_the_kinds() =>
-            Expect("arch A : ResNet50 {\n  block = ⟦bottle⟧\n}\n", "TW0003", "block kind 'bottle'", "bottleneck, splat, cot, van, rest");
+            Expect("arch A : ResNet50 {\n  block = ⟦bottle⟧\n}\n", "TW0003", "block kind 'bottle'", "bottleneck, splat, cot, basic, van, rest");
 
         [Fact]
         public void TW0004_declared_input_channels_do_not_match() =>
@@ -188,6 +188,29 @@ namespace Torchwright.Dsl.Tests.Checking
                 "c3", "inherited 'c3.radix'", "c3 is built from bottleneck blocks", "read only by splat blocks", "set by the base 'A'");
 
         [Fact]
+        public void TW0016_stem_pool_none_on_the_resnet_stem_says_why_and_the_fix() =>
+            Expect("arch A : ResNet50 {\n  stem_pool = ⟦none⟧\n}\n", "TW0016", "A: stem_pool = none is out of range",
+                "the resnet stem keeps its max pool (without it the stem would downsample by 2, not 4)", "use stem = deep");
+
+        [Fact]
+        public void TW0016_basic_stage_output_other_than_its_width() =>
+            Expect("arch A : ResNet18 {\n  c4.out = ⟦1024⟧\n}\n", "TW0016", "c4: out = 1024 is out of range",
+                "basic blocks output their width (expansion 1): leave c4.out out or set it to 256, or use block = bottleneck");
+
+        [Fact]
+        public void TW0016_basic_blocks_refuse_channel_attention_after_the_spatial_conv() =>
+            Expect("arch A : ResNet18 {\n  attention = se\n  attention_at = ⟦spatial⟧\n}\n", "TW0016", "attention_at = spatial",
+                "basic blocks take channel attention after bn2 only; use attention_at = out");
+
+        [Fact]
+        public void TW0024_stem_pool_and_num_features_where_nothing_reads_them() =>
+            Expect("arch A : VanB0 {\n  ⟦stem_pool⟧ = none\n}\n", "TW0024", "'stem_pool' has no effect", "read only by the resnet and deep stems");
+
+        [Fact]
+        public void TW0016_num_features_out_of_range() =>
+            Expect("arch A : ResNet18 {\n  num_features = ⟦0⟧\n}\n", "TW0016", "A: num_features = 0 is out of range");
+
+        [Fact]
         public void TW0024_field_without_effect_is_an_error_naming_the_field_kind_and_readers() =>
             Expect("arch A : ResNet50 {\n  ⟦c3.radix⟧ = 2\n}\n", "TW0024", "c3", "'c3.radix' has no effect", "c3 is built from bottleneck blocks", "read only by splat blocks", "remove it");
 
@@ -250,7 +273,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 .Select(p => new SourceFile(p, System.IO.File.ReadAllText(p)));
             var result = ArchCompiler.Compile(files);
             Assert.Empty(result.Diagnostics);
-            Assert.Equal(21, result.Architectures.Count);
+            Assert.Equal(34, result.Architectures.Count);
         }
 
         internal static string RepoRoot()

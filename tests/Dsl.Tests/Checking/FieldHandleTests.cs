@@ -33,7 +33,7 @@ namespace Torchwright.Dsl.Tests.Checking
 
             var rest = Ir("arch R {\n  block = rest\n  input = 3x64x64\n  depths = [1, 1]\n  widths = [32, 64]\n}\n");
             var r = (RestSettings)rest.Stages[1].Blocks[0].Settings;
-            Assert.Equal((RestDefinition.DefaultHeads, RestDefinition.SrRatio.Default!.Value, RestDefinition.QkvBiasField.Default), (r.Heads, r.SrRatio, r.QkvBias));
+            Assert.Equal((RestDefinition.DefaultHeads, RestDefinition.SrRatio.Default!.Value, RestDefinition.DefaultQkvBias), (r.Heads, r.SrRatio, r.QkvBias));
         }
 
         [Fact]
@@ -43,7 +43,7 @@ namespace Torchwright.Dsl.Tests.Checking
             Assert.EndsWith("Default 0.0625 (1/16).", SqueezeExciteDefinition.RatioField.Doc);
             Assert.EndsWith("Default 1.0.", FieldCatalog.WidthMultiplier.Doc);
             Assert.EndsWith("Default 4.", SharedFields.MlpRatio.List.Doc);
-            Assert.EndsWith("Default 4 for MHSA, 1 for rest.", SharedFields.Heads.List.Doc);
+            Assert.EndsWith("Default 4 for bot, 8 for halo, 4 for lambda, 1 for rest.", SharedFields.Heads.List.Doc);
             foreach (var f in FieldCatalog.All)
                 Assert.True(System.Text.RegularExpressions.Regex.Matches(f.Doc, @"\bDefault\b").Count <= 1, f.Name + ": " + f.Doc);
         }

@@ -40,10 +40,8 @@ namespace Torchwright.Dsl.Tests.Checking
         [Fact]
         public void An_unknown_kind_names_the_registered_ones()
         {
-            var result = Compile(Bot + "  c5.self_attn = halo\n}\n");
-            var d = Assert.Single(result.Diagnostics, x => x.IsError);
-            Assert.Contains("halo", d.Message);
-            Assert.Contains("bot", d.Message);
+            var d = DiagnosticTests.Expect(Bot + "  c5.self_attn = ⟦axial⟧\n}\n", "TW0003", "axial", "bot, halo, lambda");
+            Assert.True(d.IsError);
         }
     }
 }

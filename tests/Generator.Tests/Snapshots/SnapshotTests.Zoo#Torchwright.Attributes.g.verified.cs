@@ -27,7 +27,7 @@ namespace Torchwright
         /// <summary>Stem: resnet (7x7/2, BN, ReLU, maxpool), deep (three 3x3 convs (ResNeSt, timm's deep and tiered stems) with stem_widths, BN, ReLU, maxpool), rest (ResT released code: 3x3/2, 3x3, 3x3/2, PA), rest_paper (ResT paper: 7x7/2, BN, ReLU, maxpool, PA), none (VAN: stage 1 embeds patches). (<c>stem</c>)</summary>
         public string? Stem { get; set; }
 
-        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
+        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), basic (ResNet-18/34: two 3x3 convs, expansion 1 (out = width)), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
         public string? Block { get; set; }
 
         /// <summary>Detection backbones (mmdet's frozen_stages with norm_eval): the stem and the first k stages get no gradients (requires_grad false) and their BatchNorm stays in eval mode when the module is put in train mode, as train --freeze k does; 0 freezes the stem only, -1 nothing. At most the number of stages. Default -1. (<c>frozen_stages</c>)</summary>
@@ -39,7 +39,7 @@ namespace Torchwright
         /// <summary>Per-stage width: bottleneck inner width (3x3 conv / attention channels), or the embedding dimension of van/rest stages. (<c>widths</c>)</summary>
         public int[]? Widths { get; set; }
 
-        /// <summary>Per-stage output channels of bottleneck stages (default 4 x width); van/rest stages output their width (a different value is TW0004). (<c>outs</c>)</summary>
+        /// <summary>Per-stage output channels of ResNet-family stages (default 4 x width; width for basic stages, expansion 1); van/rest stages output their width (a different value is TW0004). (<c>outs</c>)</summary>
         public int[]? Outs { get; set; }
 
         /// <summary>Per-stage stride applied by the stage's first block (or its patch embedding). Default [1, 2, 2, 2] after a stem, [4, 2, 2, 2] without. (<c>strides</c>)</summary>
@@ -56,6 +56,9 @@ namespace Torchwright
 
         /// <summary>Output channels of the resnet stem; rest stems: must equal widths[0]. A deep stem takes stem_widths instead (timm's and ResNeSt's stem_width is the deep stem's inner width: their stem_width = 32 is stem_widths = [32, 32, 64] here). Default 64 for the resnet stem. (<c>stem_width</c>)</summary>
         public int StemWidth { get; set; }
+
+        /// <summary>The stem's 3x3/2 max pool: max, or none (timm's stem_pool = ''), which drops it and puts stride 2 on the deep stem's last conv instead (strides 2, 1, 2: still 4 in all; the same state-dict names). The resnet stem keeps its pool. Default max. (<c>stem_pool</c>)</summary>
+        public string? StemPool { get; set; }
 
         /// <summary>Activation of every ReLU of the ResNet-family blocks and stems (timm's act_layer): relu, silu, gelu or hardswish. CoT's internal SiLU stays. Default relu. (<c>act</c>)</summary>
         public string? Act { get; set; }
@@ -81,7 +84,10 @@ namespace Torchwright
         /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
 
-        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        /// <summary>Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them (0: none). Default 0. (<c>num_features</c>)</summary>
+        public int NumFeatures { get; set; }
+
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions), halo (HaloNet blocked local attention (timm HaloAttn)), lambda (LambdaNetworks lambda layer (timm LambdaLayer)). Default bot. (<c>self_attn</c>)</summary>
         public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
@@ -108,17 +114,29 @@ namespace Torchwright
         /// <summary>Initial value of VAN's layer-scale parameters. Default 0.01. (<c>layer_scale</c>)</summary>
         public double LayerScale { get; set; }
 
-        /// <summary>Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest. (<c>heads</c>)</summary>
+        /// <summary>Per-stage attention heads (the self-attention slot of bottleneck stages, EMSA of rest stages). Default 4 for bot, 8 for halo, 4 for lambda, 1 for rest. (<c>heads</c>)</summary>
         public int[]? Heads { get; set; }
 
         /// <summary>Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1. (<c>sr_ratios</c>)</summary>
         public int[]? SrRatios { get; set; }
 
-        /// <summary>Bias on ResT's q and kv projections. Default true. (<c>qkv_bias</c>)</summary>
+        /// <summary>Bias on attention's query/key/value projections: ResT's q and kv (default true), halo's q and kv (default false) and lambda's qkv (default false), as timm. (<c>qkv_bias</c>)</summary>
         public bool QkvBias { get; set; }
 
-        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        /// <summary>Per-head width of the self-attention slot's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default: bot width / heads; halo make_divisible(width x qk_ratio, 8) / heads; lambda 16. (<c>qk_head_dim</c>)</summary>
         public int QkHeadDim { get; set; }
+
+        /// <summary>Halo attention's query block edge (timm block_size): every map it attends over must be a multiple of it. Default 8. (<c>halo_block</c>)</summary>
+        public int HaloBlock { get; set; }
+
+        /// <summary>Halo attention's halo: each query block attends to its block widened by this many positions on every side (timm halo_size). Default 3. (<c>halo_size</c>)</summary>
+        public int HaloSize { get; set; }
+
+        /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
+        public double QkRatio { get; set; }
+
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
+        public int LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
@@ -138,7 +156,7 @@ namespace Torchwright
         /// <summary>The stage's name (c2, c3, ...).</summary>
         public string Stage { get; }
 
-        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
+        /// <summary>Block kind: bottleneck (ResNet v1.5; ResNeXt with cardinality), splat (ResNeSt split attention), cot (CoTNet; CoTNeXt with cardinality), basic (ResNet-18/34: two 3x3 convs, expansion 1 (out = width)), van (VAN large-kernel attention), rest (ResT efficient MSA). (<c>block</c>)</summary>
         public string? Block { get; set; }
 
         /// <summary>Blocks in this stage. (<c>depth</c>)</summary>
@@ -183,7 +201,7 @@ namespace Torchwright
         /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets self-attention. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
         public int MhsaEvery { get; set; }
 
-        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions), halo (HaloNet blocked local attention (timm HaloAttn)), lambda (LambdaNetworks lambda layer (timm LambdaLayer)). Default bot. (<c>self_attn</c>)</summary>
         public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
@@ -213,8 +231,23 @@ namespace Torchwright
         /// <summary>This stage's spatial reduction. (<c>sr_ratio</c>)</summary>
         public int SrRatio { get; set; }
 
-        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        /// <summary>Bias on attention's query/key/value projections: ResT's q and kv (default true), halo's q and kv (default false) and lambda's qkv (default false), as timm. (<c>qkv_bias</c>)</summary>
+        public bool QkvBias { get; set; }
+
+        /// <summary>Per-head width of the self-attention slot's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default: bot width / heads; halo make_divisible(width x qk_ratio, 8) / heads; lambda 16. (<c>qk_head_dim</c>)</summary>
         public int QkHeadDim { get; set; }
+
+        /// <summary>Halo attention's query block edge (timm block_size): every map it attends over must be a multiple of it. Default 8. (<c>halo_block</c>)</summary>
+        public int HaloBlock { get; set; }
+
+        /// <summary>Halo attention's halo: each query block attends to its block widened by this many positions on every side (timm halo_size). Default 3. (<c>halo_size</c>)</summary>
+        public int HaloSize { get; set; }
+
+        /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
+        public double QkRatio { get; set; }
+
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
+        public int LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
