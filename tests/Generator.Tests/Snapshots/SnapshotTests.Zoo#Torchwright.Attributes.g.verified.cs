@@ -72,7 +72,7 @@ namespace Torchwright
         /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
 
-        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions), halo (HaloNet blocked local attention (timm HaloAttn)), lambda (LambdaNetworks lambda layer (timm LambdaLayer)). Default bot. (<c>self_attn</c>)</summary>
         public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
@@ -99,17 +99,29 @@ namespace Torchwright
         /// <summary>Initial value of VAN's layer-scale parameters. Default 0.01. (<c>layer_scale</c>)</summary>
         public double LayerScale { get; set; }
 
-        /// <summary>Per-stage attention heads (MHSA blocks of bottleneck stages, EMSA of rest stages). Default 4 for MHSA, 1 for rest. (<c>heads</c>)</summary>
+        /// <summary>Per-stage attention heads (the self-attention slot of bottleneck stages, EMSA of rest stages). Default 4 for bot, 8 for halo, 4 for lambda, 1 for rest. (<c>heads</c>)</summary>
         public int[]? Heads { get; set; }
 
         /// <summary>Per-stage spatial reduction of ResT's efficient attention (keys/values downsampled by sr). Default 1. (<c>sr_ratios</c>)</summary>
         public int[]? SrRatios { get; set; }
 
-        /// <summary>Bias on ResT's q and kv projections. Default true. (<c>qkv_bias</c>)</summary>
+        /// <summary>Bias on attention's query/key/value projections: ResT's q and kv (default true), halo's q and kv (default false) and lambda's qkv (default false), as timm. (<c>qkv_bias</c>)</summary>
         public bool QkvBias { get; set; }
 
-        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        /// <summary>Per-head width of the self-attention slot's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default: bot width / heads; halo make_divisible(width x qk_ratio, 8) / heads; lambda 16. (<c>qk_head_dim</c>)</summary>
         public int QkHeadDim { get; set; }
+
+        /// <summary>Halo attention's query block edge (timm block_size): every map it attends over must be a multiple of it. Default 8. (<c>halo_block</c>)</summary>
+        public int HaloBlock { get; set; }
+
+        /// <summary>Halo attention's halo: each query block attends to its block widened by this many positions on every side (timm halo_size). Default 3. (<c>halo_size</c>)</summary>
+        public int HaloSize { get; set; }
+
+        /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
+        public double QkRatio { get; set; }
+
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
+        public int LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
@@ -174,7 +186,7 @@ namespace Torchwright
         /// <summary>Interleave: every k-th block of the stage (blocks k, 2k, ...) gets self-attention. Alternative to mhsa; a derived architecture's mhsa_every replaces an inherited mhsa (and the other way round). (<c>mhsa_every</c>)</summary>
         public int MhsaEvery { get; set; }
 
-        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions). Default bot. (<c>self_attn</c>)</summary>
+        /// <summary>The self-attention of the stage's blocks placed by cN.mhsa / cN.mhsa_every (timm's self_attn_layer): bot (BoTNet MHSA with 2D relative positions), halo (HaloNet blocked local attention (timm HaloAttn)), lambda (LambdaNetworks lambda layer (timm LambdaLayer)). Default bot. (<c>self_attn</c>)</summary>
         public string? SelfAttn { get; set; }
 
         /// <summary>Groups of the 3x3 conv (ResNeXt), of the split-attention conv and its fc layers (ResNeSt), or of the CoT layer's convs (CoTNeXt: key conv 4 x cardinality, embed and value convs cardinality). Default 1. (<c>cardinality</c>)</summary>
@@ -204,8 +216,23 @@ namespace Torchwright
         /// <summary>This stage's spatial reduction. (<c>sr_ratio</c>)</summary>
         public int SrRatio { get; set; }
 
-        /// <summary>Per-head width of MHSA's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default width / heads. (<c>qk_head_dim</c>)</summary>
+        /// <summary>Bias on attention's query/key/value projections: ResT's q and kv (default true), halo's q and kv (default false) and lambda's qkv (default false), as timm. (<c>qkv_bias</c>)</summary>
+        public bool QkvBias { get; set; }
+
+        /// <summary>Per-head width of the self-attention slot's queries and keys (timm's dim_head: eca_botnext26ts uses 16); values keep width / heads. Default: bot width / heads; halo make_divisible(width x qk_ratio, 8) / heads; lambda 16. (<c>qk_head_dim</c>)</summary>
         public int QkHeadDim { get; set; }
+
+        /// <summary>Halo attention's query block edge (timm block_size): every map it attends over must be a multiple of it. Default 8. (<c>halo_block</c>)</summary>
+        public int HaloBlock { get; set; }
+
+        /// <summary>Halo attention's halo: each query block attends to its block widened by this many positions on every side (timm halo_size). Default 3. (<c>halo_size</c>)</summary>
+        public int HaloSize { get; set; }
+
+        /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
+        public double QkRatio { get; set; }
+
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
+        public int LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
