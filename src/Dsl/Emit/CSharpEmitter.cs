@@ -150,8 +150,11 @@ namespace Torchwright.Dsl.Emit
             var names = new HashSet<string>(StringComparer.Ordinal)
             {
                 "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
-                "MacsWithoutAttention", "Classes", "Features", "FeatureInfo", "forward", "forward_features", "Head", "CheckInput",
+                "MacsWithoutAttention", "Classes", "Features", "forward", "CheckInput",
             };
+            // A feature backbone's forward returns the Features record: it has FeatureInfo, and neither forward_features nor Head.
+            if (ir.IsFeatureBackbone) names.Add("FeatureInfo");
+            else { names.Add("forward_features"); names.Add("Head"); }
             if (ir.HasStem) names.Add("Stem");
             if (arch.Training.Count > 0) names.Add("TrainingSettings");
             foreach (var st in ir.Stages)
