@@ -22,6 +22,19 @@ namespace Torchwright.Dsl
     public sealed record CheckedArchitecture(ArchitectureIR Ir, CostReport Costs, SweepPoint? Variant, EquatableArray<ResolvedField> Training = default)
     {
         public string Name => Ir.Name;
+
+        /// <summary>A feature backbone's returned maps (out_indices), in order: the stage module, its output channels and its
+        /// stride (reduction from the input: the stem's, input over the first stage's input map, times the stages' strides).
+        /// Empty for a classifier. The generated FeatureInfo and the summary print these.</summary>
+        public IReadOnlyList<(string Module, string Stage, long Channels, long Stride)> FeatureLevels =>
+            Ir.OutIndices.Select(i => (Ir.Family.Stage(i - 1), Ir.Stages[i - 1].Name, Costs.StageOutputs[i - 1].C, Reduction(i - 1))).ToList();
+
+        private long Reduction(int stage)
+        {
+            long r = Math.Max(1, (long)Math.Round((double)Ir.Input.H / (Costs.StageOutputs[0].H * Ir.Stages[0].Stride)));
+            for (int s = 0; s <= stage; s++) r *= Ir.Stages[s].Stride;
+            return r;
+        }
     }
 
     /// <summary>A sweep whose variants all checked; invalid variants are listed with their diagnostics' count.</summary>

@@ -54,6 +54,17 @@ namespace Torchwright.Cli.Commands
         }
 
         /// <summary>
+        /// train, infer, bench and sweep run a classifier (logits, a loss); a feature backbone (out_indices) returns feature
+        /// maps, so they refuse it with one line. Returns true after printing it.
+        /// </summary>
+        public static bool RefuseFeatureBackbone(CliContext ctx, string verb, Torchwright.Dsl.CheckedArchitecture arch)
+        {
+            if (!arch.Ir.IsFeatureBackbone) return false;
+            ctx.Error.WriteLine($"torchwright {verb}: {arch.Name} is a feature backbone (out_indices = [{string.Join(", ", arch.Ir.OutIndices)}]): it returns feature maps, not logits, and {verb} needs a classifier; remove out_indices (or derive an architecture without it) to {verb} it");
+            return true;
+        }
+
+        /// <summary>
         /// Compiles the workspace and picks the one architecture a verb runs (by --name, or the file's only one).
         /// Returns null after printing the diagnostics (<paramref name="exitCode"/> 1) or the choice problem (2).
         /// </summary>
@@ -77,6 +88,12 @@ namespace Torchwright.Cli.Commands
                     ? $"torchwright {verb}: {file} declares {candidates.Count} architectures; choose one with --name ({string.Join(", ", candidates.Select(a => a.Name))})"
                     : $"torchwright {verb}: no architecture '{name}' in {file}; it declares {string.Join(", ", candidates.Select(a => a.Name))}");
                 exitCode = ExitCodes.Usage;
+                return null;
+            }
+            if (RefuseFeatureBackbone(ctx, verb, arch))
+            {
+                exitCode = ExitCodes.Usage;
+                return null;
             }
             return arch;
         }

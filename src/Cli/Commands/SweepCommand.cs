@@ -216,6 +216,12 @@ namespace Torchwright.Cli.Commands
             }
             foreach (var invalid in checkedSweep.InvalidVariants)
                 ctx.Error.WriteLine($"sweep: skipping {invalid}: it does not check (diagnostics above)");
+            if (checkedSweep.Variants.FirstOrDefault(v => v.Ir.IsFeatureBackbone) is { } backbone)
+            {
+                // Every variant of a sweep shares the base's out_indices: the first one stands for all.
+                CommandSupport.RefuseFeatureBackbone(ctx, "sweep", backbone);
+                return ExitCodes.Usage;
+            }
 
             // --- training settings: each variant's declaration (train.NAME, swept or fixed), then the command line ----------
             // The command line overrides the file; --steps and --epochs both replace the declared length (either of the two).

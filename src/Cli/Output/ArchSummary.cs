@@ -15,7 +15,8 @@ namespace Torchwright.Cli.Output
         long Params,
         long Macs,
         long AttentionMacs,
-        IReadOnlyList<LayerInfo> Layers)
+        IReadOnlyList<LayerInfo> Layers,
+        string? FeatureNote = null)
     {
         public long MacsWithoutAttention => Macs - AttentionMacs;
 
@@ -23,7 +24,13 @@ namespace Torchwright.Cli.Output
 
         public static ArchSummary From(CheckedArchitecture a) => new ArchSummary(
             a.Name, a.Variant?.Sweep, a.Ir.Input, a.Ir.InputDeclared,
-            a.Costs.Params, a.Costs.Macs, a.Costs.AttentionMacs, a.Costs.Layers.ToList());
+            a.Costs.Params, a.Costs.Macs, a.Costs.AttentionMacs, a.Costs.Layers.ToList(), FeatureNoteOf(a));
+
+        /// <summary>A feature backbone's line: what forward returns, and what is not built (hence not counted).</summary>
+        private static string? FeatureNoteOf(CheckedArchitecture a) => !a.Ir.IsFeatureBackbone ? null
+            : $"Feature backbone (out_indices = [{string.Join(", ", a.Ir.OutIndices)}]): returns "
+              + string.Join(", ", a.FeatureLevels.Select(l => $"{l.Stage} ({l.Module}, {l.Channels} channels, stride {l.Stride})"))
+              + $"; the stages after {a.Ir.Stages[a.Ir.Stages.Count - 1].Name}, the pool and the classifier are not built, and the counts leave them out";
     }
 
     /// <summary>A sweep in the summary: its variants (checked) and those that failed their checks.</summary>

@@ -36,6 +36,7 @@ namespace Torchwright.Cli.Output
             json.WriteNumber("params", a.Params);
             json.WriteNumber("macs", a.Macs);
             json.WriteNumber("macs_without_attention", a.MacsWithoutAttention);
+            if (a.FeatureNote != null) json.WriteString("features", a.FeatureNote);
             json.WriteStartArray("layers");
             foreach (var l in a.Layers)
             {

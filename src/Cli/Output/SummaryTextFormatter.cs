@@ -29,6 +29,7 @@ namespace Torchwright.Cli.Output
             if (markdown) { w.WriteLine("### " + title); w.WriteLine(); }
             else w.WriteLine(title);
             w.WriteLine(InputLine(a));
+            if (a.FeatureNote != null) w.WriteLine(a.FeatureNote);
             if (markdown) w.WriteLine();
 
             var t = new TextTable(("Layer (path)", false), ("Kind", false), ("Output shape", false), ("Params", true), ("MACs", true));

@@ -262,9 +262,71 @@ namespace Torchwright.Dsl.Analysis
                     return null;
                 }
             }
-            if (!fam0.ReadFinalConv(f, Scale, MaxChannels, out var finalConv)) return null;
-            f.ReportUnused(n, s => Describe(stages[s]));
-            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, (int)frozen, finalConv);
+            var outIndices = ReadOutIndices(stages.Count, frozen);
+            if (outIndices == null) return null;
+            FinalConvIR? finalConv = null;
+            var checkedStages = stages;
+            if (outIndices.Count > 0)
+            {
+                // A feature backbone: the stages after the last returned one are checked (their fields are read) but not built.
+                stages = stages.Take(outIndices[outIndices.Count - 1]).ToList();
+                classes = 0;
+            }
+            else if (!fam0.ReadFinalConv(f, Scale, MaxChannels, out finalConv)) return null;
+            f.ReportUnused(n, s => Describe(checkedStages[s]));
+            return new ArchitectureIR(arch.Name, fam0, input, inputDeclared, stem, EquatableArray.From(stages), classes, arch.Location, dropout.Value, (int)frozen, finalConv,
+                EquatableArray.From(outIndices));
+        }
+
+        /// <summary>
+        /// out_indices: strictly increasing stage numbers 1..stages (timm's features_only numbering without its stem
+        /// feature, index 0, which is refused). The head's fields set with it are errors (inherited ones warnings), since
+        /// nothing would read them; frozen_stages may not reach past the last returned stage. Empty when not set; null
+        /// after an error.
+        /// </summary>
+        private List<int>? ReadOutIndices(int stageCount, long frozen)
+        {
+            var name = FieldCatalog.OutIndices.Name;
+            if (!f.Has(name)) return new List<int>();
+            var at = f.LocationOf(name);
+            var items = f.List(name) ?? Array.Empty<long>();
+            string text = "[" + string.Join(", ", items) + "]";
+            string range = stageCount == 1 ? "1" : $"1 to {stageCount}";
+            string? problem =
+                items.Length == 0 ? $"give at least one stage, e.g. [{range.Replace(" to ", ", ..., ")}]"
+                : items.Contains(0) ? $"index 0 is timm's stem feature, which Torchwright does not return (the stem's output is not a stage output); use stage numbers {range} (1 = c2)"
+                : items.Any(i => i < 1 || i > stageCount) ? $"this architecture has {stageCount} stages; use stage numbers {range} (1 = c2)"
+                : items.Zip(items.Skip(1), (a, b) => b <= a).Any(x => x) ? "the stage numbers must be strictly increasing, each once"
+                : null;
+            if (problem != null)
+            {
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(at, arch.Name, name, text, problem));
+                return null;
+            }
+            int last = (int)items[items.Length - 1];
+            bool ok = true;
+            foreach (var head in new[] { FieldCatalog.Classes.Name, Regularization.Dropout.Name, ResNetFamily.NumFeatures.Name })
+            {
+                if (!f.Has(head)) continue;
+                f.MarkRead(head);
+                if (head == FieldCatalog.Classes.Name && f.Int(head, 0) == 0) continue; // no head, as out_indices says
+                string why = $"out_indices = {text} returns feature maps, so the pool, the final conv and the classifier are not built";
+                if (f.IsInherited(head))
+                {
+                    if (arch.Variant == null)
+                        diagnostics.Add(DiagnosticCatalog.UnusedField.Create(f.Field(head)!.PathLocation, arch.Name, head, $"{why} (set by the base '{f.Field(head)!.SetBy}')"));
+                    continue;
+                }
+                diagnostics.Add(DiagnosticCatalog.FieldHasNoEffect.Create(f.Field(head)!.PathLocation, arch.Name, head, why, "a feature backbone has no head; remove it, or remove out_indices for a classifier"));
+                ok = false;
+            }
+            if (frozen > last)
+            {
+                diagnostics.Add(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(FieldCatalog.FrozenStages), arch.Name, FieldCatalog.FrozenStages.Name, frozen,
+                    $"out_indices = {text} builds only the first {last} stages; freeze at most {last}"));
+                ok = false;
+            }
+            return ok ? items.Select(i => (int)i).ToList() : null;
         }
 
         /// <summary>

@@ -70,7 +70,7 @@ namespace Torchwright.Dsl.Analysis
                 Row("final_conv", "ConvNormAct", x, y, a);
                 x = y;
             }
-            family.CostBeforeHead(x, Row);
+            if (!ir.IsFeatureBackbone) family.CostBeforeHead(x, Row); // a feature backbone ends at its last returned stage
             if (ir.Classes > 0)
             {
                 var a = new CostSheet();

@@ -42,7 +42,9 @@ namespace Torchwright.Dsl.Emit
             w.Line($"/// <summary>Sweep <c>{sweep.Info.Name}</c> over <c>{sweep.Info.Base}</c>: {sweep.Variants.Count} variants (axes: {Xml(string.Join(", ", sweep.Info.Axes))}).</summary>");
             w.Open($"{options.Accessibility} static partial class {className}");
             w.Line("/// <summary>One grid point: its stable name, compile-time costs and a factory.</summary>");
-            w.Line("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<nn.Module<Tensor, Tensor>> Create);");
+            // A feature backbone's variants return Features records of their own class: their common type is nn.Module.
+            string module = sweep.Variants.Any(v => v.Ir.IsFeatureBackbone) ? "nn.Module" : "nn.Module<Tensor, Tensor>";
+            w.Line($"public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<{module}> Create);");
             w.Line();
             w.Line("/// <summary>The variants in grid order (last axis fastest).</summary>");
             w.Open("public static readonly global::System.Collections.Generic.IReadOnlyList<Variant> Variants = new Variant[]");
@@ -148,8 +150,11 @@ namespace Torchwright.Dsl.Emit
             var names = new HashSet<string>(StringComparer.Ordinal)
             {
                 "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
-                "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features", "Head", "CheckInput",
+                "MacsWithoutAttention", "Classes", "Features", "forward", "CheckInput",
             };
+            // A feature backbone's forward returns the Features record: it has FeatureInfo, and neither forward_features nor Head.
+            if (ir.IsFeatureBackbone) names.Add("FeatureInfo");
+            else { names.Add("forward_features"); names.Add("Head"); }
             if (ir.HasStem) names.Add("Stem");
             if (arch.Training.Count > 0) names.Add("TrainingSettings");
             foreach (var st in ir.Stages)
@@ -213,7 +218,8 @@ namespace Torchwright.Dsl.Emit
             var ir = arch.Ir;
             var c = arch.Costs;
             WriteDocSummary(w, arch);
-            w.Open($"{accessibility} sealed partial class {className} : nn.Module<Tensor, Tensor>");
+            // A feature backbone (out_indices) returns its Features record, as forward_features does for a classifier.
+            w.Open($"{accessibility} sealed partial class {className} : nn.Module<Tensor, {(ir.IsFeatureBackbone ? className + ".Features" : "Tensor")}>");
             WriteConstants(w, arch);
             WriteFeaturesRecord(w, ir);
             var parts = Components(arch);
@@ -283,6 +289,8 @@ namespace Torchwright.Dsl.Emit
                 w.Line($"/// <item><term>{stage.Name} ({ir.Family.Stage(s)})</term><description>{stage.Blocks.Count} x {kinds}, {shape}, {p.ToString("N0", Inv)} params, {Giga(m)} GMACs</description></item>");
             }
             w.Line("/// </list>");
+            if (ir.IsFeatureBackbone)
+                w.Line($"/// <para>Feature backbone (out_indices = [{string.Join(", ", ir.OutIndices)}]): forward returns {Xml(string.Join(", ", ir.OutIndices.Select(i => ir.Stages[i - 1].Name)))} as a <see cref=\"Features\"/> record; the stages after {ir.Stages[ir.Stages.Count - 1].Name}, the pool and the classifier are not built, and the counts above leave them out.</para>");
             w.Line("/// </summary>");
         }
 
@@ -317,6 +325,12 @@ namespace Torchwright.Dsl.Emit
                 w.Line($"/// <summary>Output of stage {ir.Stages[s].Name} ({ir.Family.Stage(s)}): {st}.</summary>");
                 w.Line($"public const long {n}Channels = {st.C}, {n}Height = {st.H}, {n}Width = {st.W};");
             }
+            if (ir.IsFeatureBackbone)
+            {
+                w.Line("/// <summary>The returned feature maps in order (timm's feature_info): the stage module, channels and stride (reduction from the input).</summary>");
+                var levels = arch.FeatureLevels.Select(l => $"new({Str(l.Module)}, {l.Channels}L, {l.Stride}L)");
+                w.Line($"public static readonly global::System.Collections.Generic.IReadOnlyList<{BlocksAlias}.FeatureLevel> FeatureInfo = new {BlocksAlias}.FeatureLevel[] {{ {string.Join(", ", levels)} }};");
+            }
             if (arch.Training.Count > 0)
             {
                 // Declared only when the declaration has train.NAME settings, so other classes are unchanged.
@@ -331,8 +345,11 @@ namespace Torchwright.Dsl.Emit
 
         private static void WriteFeaturesRecord(CodeWriter w, ArchitectureIR ir)
         {
-            w.Line("/// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>");
-            var args = string.Join(", ", ir.Stages.Select(s => "Tensor " + Pascal(s.Name)));
+            var returned = ir.IsFeatureBackbone ? ir.OutIndices.Select(i => ir.Stages[i - 1]).ToList() : ir.Stages.ToList();
+            w.Line(ir.IsFeatureBackbone
+                ? "/// <summary>The feature maps forward returns (out_indices), in order; FeatureInfo gives their channels and strides.</summary>"
+                : "/// <summary>The multi-scale feature maps (one per stage), e.g. for a detection neck.</summary>");
+            var args = string.Join(", ", returned.Select(s => "Tensor " + Pascal(s.Name)));
             w.Line($"public sealed record Features({args});");
             w.Line();
         }
@@ -371,6 +388,7 @@ namespace Torchwright.Dsl.Emit
                     $"(\"2\", {Torchwright.Dsl.Blocks.StemParts.Activation(fc.Activation).Create})",
                 });
             }
+            if (ir.IsFeatureBackbone) return list; // no pool or head: forward ends at the last returned stage
             long last = ir.FeatureChannels;
             foreach (var p in family.PoolParts(last))
                 Add(p.Name, p.Type, p.Create, p.Items);
@@ -388,6 +406,32 @@ namespace Torchwright.Dsl.Emit
             const string T = "Tensor";
             bool hasStem = ir.HasStem;
             var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
+
+            if (ir.IsFeatureBackbone)
+            {
+                // Keeps the returned stage outputs and frees every other intermediate once the next stage has consumed it.
+                var keep = new HashSet<int>(ir.OutIndices.Select(i => i - 1));
+                w.Line("/// <summary>The feature maps of the stages out_indices names, for a detection neck (N, C, H, W) each; see FeatureInfo.</summary>");
+                w.Open($"public override Features forward({T} input)");
+                w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();");
+                w.Line("CheckInput(input);");
+                string prev = hasStem ? "x" : "input";
+                if (hasStem) w.Line($"{T} x = Stem(input);");
+                for (int s = 0; s < stages.Count; s++)
+                {
+                    string arg = prev;
+                    string call = $"{stages[s]}({arg})" + (arg != "input" && !(s > 0 && keep.Contains(s - 1)) ? $".Freeing({arg})" : "");
+                    string name = Pascal(ir.Stages[s].Name).ToLowerInvariant();
+                    w.Line($"{T} {name} = {call};");
+                    prev = name;
+                }
+                var outs = string.Join(", ", ir.OutIndices.Select(i => Pascal(ir.Stages[i - 1].Name).ToLowerInvariant() + ".MoveToOuterDisposeScope()"));
+                w.Line($"return new Features({outs});");
+                w.Close();
+                w.Line();
+                WriteParts(w, ir, stages);
+                return;
+            }
 
             // forward frees every intermediate once the next step has consumed it (Intermediates.Freeing), as PyTorch
             // does; the caller's input is never freed.
@@ -426,7 +470,24 @@ namespace Torchwright.Dsl.Emit
             w.Close();
             w.Line();
 
-            // The parts: each frees what it makes and never its argument.
+            WriteParts(w, ir, stages);
+
+            w.Line("/// <summary>Pooling and classifier on the last stage's output.</summary>");
+            w.Open($"private {T} Head({T} features)");
+            ir.Family.WritePool(w);
+            // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
+            if (ir.Dropout > 0)
+                w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
+            w.Line(ir.Classes > 0 ? $"return {Field(ir.Family.Head)}.call(x).Freeing(x);" : "return x;");
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>The stem's and the stages' forward methods: each frees what it makes and never its argument.</summary>
+        private static void WriteParts(CodeWriter w, ArchitectureIR ir, List<string> stages)
+        {
+            const string T = "Tensor";
+            bool hasStem = ir.HasStem;
             if (hasStem) w.Line("/// <summary>The stem. It, the stages and the head free what they make, never their argument.</summary>");
             if (ir.Stem.Kind.Forward(ir.Stem) is string stemForward)
             {
@@ -439,16 +500,6 @@ namespace Torchwright.Dsl.Emit
                 ir.Family.WriteStageForward(w, ir.Stages[s], stages[s]);
                 w.Line();
             }
-
-            w.Line("/// <summary>Pooling and classifier on the last stage's output.</summary>");
-            w.Open($"private {T} Head({T} features)");
-            ir.Family.WritePool(w);
-            // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
-            if (ir.Dropout > 0)
-                w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
-            w.Line(ir.Classes > 0 ? $"return {Field(ir.Family.Head)}.call(x).Freeing(x);" : "return x;");
-            w.Close();
-            w.Line();
         }
 
         /// <summary>The runtime shape guard: names the module, the expected and actual shape, and the fix.</summary>

@@ -98,12 +98,17 @@ namespace Torchwright.Dsl.Model
         public static readonly Field<long> FrozenStages = new Field<long>("frozen_stages", FieldScope.Arch, -1,
             "Detection backbones (mmdet's frozen_stages with norm_eval): the stem and the first k stages get no gradients (requires_grad false) and their BatchNorm stays in eval mode when the module is put in train mode, as train --freeze k does; 0 freezes the stem only, -1 nothing. At most the number of stages.");
 
+        public static readonly FieldInfo OutIndices = new FieldInfo("out_indices", FieldType.IntList, FieldScope.Arch,
+            "Detection backbones (timm's features_only out_indices, mmdet's out_indices): the stages whose outputs forward returns, as a Features record, strictly increasing, 1 = the first stage (c2) to the number of stages. "
+            + "Index 0 (timm's stem feature) is refused: the stem's output is not a stage output here. Stages after the last returned one, the final conv, the pool and the classifier are not built and not counted, so classes, dropout and num_features with it are errors (classes = 0 is allowed). "
+            + "The generated module is an nn.Module<Tensor, Features> with FeatureInfo (channels, stride, module name per level); train, infer and sweep refuse it. Default none (a classifier).");
+
         public static readonly Field<double> WidthMultiplier = new Field<double>("width", FieldScope.Arch, 1.0,
             "Width multiplier applied to stem, stage widths and outputs; channels round to a multiple of 8.");
 
         private static readonly FieldInfo[] General =
         {
-            Input, Classes, WidthMultiplier, Stem, Block, FrozenStages,
+            Input, Classes, WidthMultiplier, Stem, Block, FrozenStages, OutIndices,
             Depths.List, Depths.Stage, Widths.List, Widths.Stage, Outs.List, Outs.Stage, Strides.List, Strides.Stage, In,
             PatchKernels.List, PatchKernels.Stage,
         };

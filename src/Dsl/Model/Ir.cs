@@ -74,7 +74,7 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
     /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none);
-    /// <see cref="FinalConv"/>: the conv before the pool, if declared.</summary>
+    /// <see cref="FinalConv"/>: the conv before the pool, if declared; <see cref="OutIndices"/>: the returned stages of a feature backbone (empty: a classifier).</summary>
     public sealed record ArchitectureIR(
         string Name,
         FamilyDefinition Family,
@@ -86,8 +86,13 @@ namespace Torchwright.Dsl.Model
         SourceLocation Location,
         double Dropout = 0,
         int FrozenStages = -1,
-        FinalConvIR? FinalConv = null)
+        FinalConvIR? FinalConv = null,
+        EquatableArray<int> OutIndices = default)
     {
+        /// <summary>A feature backbone (out_indices): forward returns the stage outputs at <see cref="OutIndices"/>
+        /// (1 = the first stage); the stages after the last one and the head are not built.</summary>
+        public bool IsFeatureBackbone => OutIndices.Count > 0;
+
         /// <summary>The channels the pool and the classifier read: the final conv's, else the last stage's.</summary>
         public long FeatureChannels => FinalConv?.Channels ?? Stages[Stages.Count - 1].OutChannels;
 

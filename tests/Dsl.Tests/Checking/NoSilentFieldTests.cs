@@ -84,6 +84,8 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "lambda_r": case "cN.lambda_r": return "3";
                 case "cN.dilation": return "2";
                 case "frozen_stages": return "1";
+                case "out_indices": return "[1, 2, 3]"; // with the base's classes: TW0024 naming out_indices
+
                 case "norm": return "frozen_batch"; // its norms' weights become buffers: fewer parameters
                 case "norm_groups": return "8"; // without norm = group: TW0024
                 case "avd": case "cN.avd": return "false";

@@ -81,7 +81,7 @@ namespace Torchwright.Dsl.Tests.Syntax
             var text = File.ReadAllText(DocPath());
             var examples = string.Join("\n", Regex.Matches(text, @"```arch\r?\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value));
             // The options the block restructure added: each needs an example a reader can copy.
-            foreach (var name in new[] { "act", "attention", "se_ratio", "eca_kernel", "attention_at", "mhsa_attention", "qk_head_dim", "dilation", "avd_first", "cardinality", "stem_widths", "drop_path", "dropout", "norm", "norm_groups", "frozen_stages", "stem_pool", "num_features" })
+            foreach (var name in new[] { "act", "attention", "se_ratio", "eca_kernel", "attention_at", "mhsa_attention", "qk_head_dim", "dilation", "avd_first", "cardinality", "stem_widths", "drop_path", "dropout", "norm", "norm_groups", "frozen_stages", "out_indices", "stem_pool", "num_features" })
                 Assert.Matches(@"(^|\s|\.)" + name + @"\s*=", examples);
         }
 

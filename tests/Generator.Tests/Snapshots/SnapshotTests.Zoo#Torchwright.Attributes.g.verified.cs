@@ -33,6 +33,9 @@ namespace Torchwright
         /// <summary>Detection backbones (mmdet's frozen_stages with norm_eval): the stem and the first k stages get no gradients (requires_grad false) and their BatchNorm stays in eval mode when the module is put in train mode, as train --freeze k does; 0 freezes the stem only, -1 nothing. At most the number of stages. Default -1. (<c>frozen_stages</c>)</summary>
         public int FrozenStages { get; set; }
 
+        /// <summary>Detection backbones (timm's features_only out_indices, mmdet's out_indices): the stages whose outputs forward returns, as a Features record, strictly increasing, 1 = the first stage (c2) to the number of stages. Index 0 (timm's stem feature) is refused: the stem's output is not a stage output here. Stages after the last returned one, the final conv, the pool and the classifier are not built and not counted, so classes, dropout and num_features with it are errors (classes = 0 is allowed). The generated module is an nn.Module&lt;Tensor, Features&gt; with FeatureInfo (channels, stride, module name per level); train, infer and sweep refuse it. Default none (a classifier). (<c>out_indices</c>)</summary>
+        public int[]? OutIndices { get; set; }
+
         /// <summary>Blocks per stage; its length sets the number of stages (named c2, c3, ...). (<c>depths</c>)</summary>
         public int[]? Depths { get; set; }
 
