@@ -40,6 +40,28 @@ namespace Torchwright.Generator.Tests
             Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
         }
 
+        /// <summary>A feature backbone (out_indices) from both front ends, and a sweep over one, compile with no warnings: the class is
+        /// nn.Module&lt;Tensor, X.Features&gt;, the sweep's factories return nn.Module.</summary>
+        [RequiresRuntimeFact]
+        public void FeatureBackbonesCompileFromAttributesArchFilesAndSweeps()
+        {
+            var torch = RequiresRuntimeFactAttribute.Assemblies
+                .Select(a => (MetadataReference)MetadataReference.CreateFromFile(Path.Combine(AppContext.BaseDirectory, a)));
+            const string attributed = "using Torchwright;\nnamespace Sample.Models\n{\n    [Architecture(Extends = \"ResNet50\", Classes = 0, OutIndices = new[] { 2, 4 })]\n    public sealed partial class MyFeatures { }\n}\n";
+            const string arch = "arch Fpn : ResNet50 {\n  input = 3x64x64\n  classes = 0\n  out_indices = [1, 2, 3]\n}\nsweep FpnGrid : Fpn {\n  c3.depth = 1, 2\n}\n";
+            var compilation = CSharpCompilation.Create("Generated", new[] { CSharpSyntaxTree.ParseText(attributed, Harness.ParseOptions, "MyFeatures.cs") },
+                Harness.FrameworkReferences.Concat(torch),
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, warningLevel: 9999));
+            var driver = Harness.Driver(new[] { new ArchText("a.arch", arch) }).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+            Assert.Empty(diagnostics.Select(Harness.Format));
+            var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(Harness.Format).ToList();
+            Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
+            var sources = driver.GetRunResult().GeneratedTrees.Select(t => t.GetText().ToString()).ToList();
+            Assert.Contains(sources, t => t.Contains("public sealed partial class MyFeatures : nn.Module<Tensor, MyFeatures.Features>")
+                && t.Contains("FeatureInfo = new TorchwrightBlocks.FeatureLevel[] { new(\"layer2\", 512L, 8L), new(\"layer4\", 2048L, 32L) };"));
+            Assert.Contains(sources, t => t.Contains("public sealed record Variant(string Name, long ParameterCount, long Macs, global::System.Func<nn.Module> Create);"));
+        }
+
         /// <summary>train.NAME settings become a TrainingSettings list on the class (exact value text), the network code
         /// is the same as without them, and a class without them gets no such member.</summary>
         [RequiresRuntimeFact]
