@@ -3,30 +3,44 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 using Torchwright.Dsl.Diagnostics;
 using DslDiagnostic = Torchwright.Dsl.Diagnostics.Diagnostic;
-using DslDescriptor = Torchwright.Dsl.Diagnostics.DiagnosticDescriptor;
 using DslSeverity = Torchwright.Dsl.Diagnostics.Severity;
 using RoslynDescriptor = Microsoft.CodeAnalysis.DiagnosticDescriptor;
 using SourceLocation = Torchwright.Dsl.Diagnostics.SourceLocation;
 
 namespace Torchwright.Generator
 {
-    /// <summary>One Roslyn descriptor per TW id of the Dsl's catalog (category Torchwright, help links into docs/diagnostics.md).</summary>
-    internal static class DiagnosticDescriptors
+    /// <summary>
+    /// One Roslyn descriptor per TW id of the Dsl's catalog (category Torchwright, help links to the ID's section of
+    /// docs/diagnostics.md). The descriptors themselves are fields of DiagnosticDescriptors.Tracked.cs, rendered from
+    /// the catalog by tests/Generator.Tests/DiagnosticReleaseTests.cs.
+    /// </summary>
+    internal static partial class DiagnosticDescriptors
     {
         public const string Category = "Torchwright";
 
-        public static readonly IReadOnlyDictionary<string, RoslynDescriptor> ById = Build();
+        public static readonly IReadOnlyDictionary<string, RoslynDescriptor> ById;
 
-        private static Dictionary<string, RoslynDescriptor> Build()
+        // A static constructor, so that ById is built after every field initializer of both partial files.
+        static DiagnosticDescriptors()
         {
             var map = new Dictionary<string, RoslynDescriptor>();
-            foreach (var d in DiagnosticCatalog.All) map[d.Id] = ToRoslyn(d);
-            return map;
+            foreach (var d in All) map[d.Id] = d;
+            ById = map;
         }
 
-        private static RoslynDescriptor ToRoslyn(DslDescriptor d) => new RoslynDescriptor(
-            d.Id, d.Title, "{0}", Category, ToRoslyn(d.Severity), isEnabledByDefault: true,
-            description: d.Title + ". Message: " + d.MessageFormat, helpLinkUri: d.HelpLink);
+        /// <summary>
+        /// The Roslyn form of the catalog's entry <paramref name="id"/>. Called in field initializers with constant
+        /// arguments (DiagnosticDescriptors.Tracked.cs): the shape Microsoft.CodeAnalysis.Analyzers' release tracking
+        /// (RS2000-RS2008) reads, so each id, category and severity is checked against AnalyzerReleases.*.md at build.
+        /// </summary>
+        private static RoslynDescriptor Create(string id, string category, DiagnosticSeverity defaultSeverity, bool isEnabledByDefault)
+        {
+            // DiagnosticCatalog.All, not ById: the other partial file's initializers may run first.
+            var d = System.Array.Find(DiagnosticCatalog.All, x => x.Id == id)
+                ?? throw new System.InvalidOperationException($"{id} is in DiagnosticDescriptors.Tracked.cs but not in DiagnosticCatalog.All; regenerate the file (TORCHWRIGHT_ACCEPT_SNAPSHOTS=1, tests/Generator.Tests)");
+            return new RoslynDescriptor(id, d.Title, "{0}", category, defaultSeverity, isEnabledByDefault,
+                description: d.Title + ". Message: " + d.MessageFormat, helpLinkUri: d.HelpLink);
+        }
 
         public static DiagnosticSeverity ToRoslyn(DslSeverity s) => s switch
         {

@@ -128,7 +128,7 @@ namespace Torchwright.Cli.Tests
         [Fact]
         public void Infer_with_weights_from_timm_loads_a_timm_botnet26t_checkpoint()
         {
-            RunPython(Path.Combine(Repo, "tests", "Runtime.Tests", "python", "reference_byobnet.py"), "cases", dir);
+            RunPython(Path.Combine(Repo, "tests", "Runtime.Tests", "python", "reference_byobnet.py"), "cases", dir, "botnet26t_256");
             var io = TensorFiles.Load(Path.Combine(dir, "botnet26t_256.io.safetensors"));
             TensorFiles.Save(Path.Combine(dir, "x.safetensors"), new System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = io["input"].to(TorchSharp.torch.ScalarType.Float32) });
             var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "botnet26t.arch"), "--name", "BotNet26t256", "--weights-from", "timm",

@@ -176,7 +176,7 @@ namespace Torchwright.Cli.Tests
         [Fact]
         public void Fine_tuning_a_timm_byobnet_checkpoint_with_weights_from_timm()
         {
-            RunPython(Path.Combine(Repo, "tests", "Runtime.Tests", "python", "reference_byobnet.py"), "cases", _dir.Path);
+            RunPython(Path.Combine(Repo, "tests", "Runtime.Tests", "python", "reference_byobnet.py"), "cases", _dir.Path, "botnet26t_256");
             var arch = _dir.Write("b26.arch", "import \"" + Path.Combine(Repo, "architectures", "botnet26t.arch").Replace("\\", "/") + "\"\narch B26x8 : BotNet26t256 {\n  classes = 8\n}\n");
             var run = Path.Combine(_dir.Path, "ft");
             var (code, stdout, stderr) = CliRunner.Run("train", arch, "--name", "B26x8", "--dataset", "shapes:256:n=4:test=2", "--out", run,

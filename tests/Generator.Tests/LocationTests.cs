@@ -32,7 +32,7 @@ namespace Sample
             Assert.Equal(new LinePosition(5, 22), span.StartLinePosition);
             Assert.Equal(new LinePosition(5, 25), span.EndLinePosition);
             Assert.Contains("declared 100 input channels but 256 flow in", d.GetMessage());
-            Assert.Equal("docs/diagnostics.md#tw0004", d.Descriptor.HelpLinkUri);
+            Assert.Equal("https://github.com/torchwright/torchwright/blob/main/docs/diagnostics.md#tw0004", d.Descriptor.HelpLinkUri);
             Assert.Equal("Torchwright", d.Descriptor.Category);
         }
 

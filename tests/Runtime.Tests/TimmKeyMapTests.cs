@@ -14,7 +14,8 @@ namespace Torchwright.Runtime.Tests
 {
     /// <summary>
     /// python/reference_byobnet.py (timm's byobnet layout and names) writes botnet26t_256 and eca_botnext26ts_256 state
-    /// dicts, and for both random float64 weights with an input and its logits; one Python run for the class.
+    /// dicts, and for both random float64 weights with an input and its logits; and, for every byobnet it knows (issue
+    /// 22's zoo, halonet_h1's one-conv 7x7 stem with and without pool), each timm key's shape and Torchwright name.
     /// </summary>
     public sealed class TimmByobnetCases : IDisposable
     {
@@ -22,7 +23,9 @@ namespace Torchwright.Runtime.Tests
         {
             Dir = Path.Combine(Path.GetTempPath(), "torchwright-timm-keymap-tests", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(Dir);
-            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{Dir}\"");
+            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{Dir}\" botnet26t_256 eca_botnext26ts_256");
+            Assert.True(code == 0, output);
+            (code, output) = PythonReference.RunScript($"reference_byobnet.py names \"{Dir}\"");
             Assert.True(code == 0, output);
         }
 
@@ -123,7 +126,7 @@ namespace Torchwright.Runtime.Tests
         private Dictionary<string, long[]> AssertMapsExactly(string file, nn.Module net)
         {
             using var tensors = TensorFiles.Read(_cases[file]);
-            var map = KeyMaps.Get("timm");
+            var map = KeyMaps.Get("timm").For(tensors.Tensors.Keys);
             var mapped = tensors.Tensors.ToDictionary(kv => map.Map(kv.Key), kv => kv.Value.shape, StringComparer.Ordinal);
             var expected = Shapes(net.state_dict());
             Assert.Equal(tensors.Tensors.Count, mapped.Count);
@@ -144,14 +147,14 @@ namespace Torchwright.Runtime.Tests
             Assert.Same(KeyMaps.Identity, KeyMaps.Get("torchvision"));
             Assert.Same(KeyMaps.Identity, KeyMaps.Get("none"));
             Assert.True(KeyMaps.Identity.IsIdentity);
-            Assert.Equal("stages.0.0.conv1_1x1.conv.weight", KeyMaps.Identity.Map("stages.0.0.conv1_1x1.conv.weight"));
+            Assert.Equal("stages.0.0.conv1_1x1.conv.weight", KeyMaps.Identity.For(new[] { "stages.0.0.conv1_1x1.conv.weight" }).Map("stages.0.0.conv1_1x1.conv.weight"));
             var ex = Assert.Throws<ArgumentException>(() => KeyMaps.Get("timm-resnet"));
             Assert.Contains("Unknown key-map scheme 'timm-resnet'", ex.Message);
             Assert.Contains("none, timm, timm-byobnet, torchvision", ex.Message);
         }
 
+        /// <summary>Each rule on a key of its own (the checkpoint = that key; the stem's key-set rules have their own test).</summary>
         [Theory]
-        [InlineData("stem.conv1.conv.weight", "conv1.0.weight")]
         [InlineData("stem.conv2.bn.running_mean", "conv1.4.running_mean")]
         [InlineData("stem.conv3.conv.weight", "conv1.6.weight")]
         [InlineData("stem.conv3.bn.num_batches_tracked", "bn1.num_batches_tracked")]
@@ -162,19 +165,158 @@ namespace Torchwright.Runtime.Tests
         [InlineData("stages.2.0.conv2_kxk.conv.weight", "layer3.0.conv2.weight")]
         [InlineData("stages.2.1.self_attn.qkv.weight", "layer3.1.mhsa.qkv.weight")]
         [InlineData("stages.3.0.self_attn.pos_embed.height_rel", "layer4.0.mhsa.rel_pos.height_rel")]
+        // Halo and Lambda fill the same mhsa slot (issue 22's contract)
+        [InlineData("stages.2.1.self_attn.q.weight", "layer3.1.mhsa.q.weight")]
+        [InlineData("stages.2.1.self_attn.kv.weight", "layer3.1.mhsa.kv.weight")]
+        [InlineData("stages.3.0.self_attn.pos_embed.width_rel", "layer4.0.mhsa.rel_pos.width_rel")]
+        [InlineData("stages.1.3.self_attn.norm_q.running_var", "layer2.3.mhsa.norm_q.running_var")]
+        [InlineData("stages.1.3.self_attn.norm_v.num_batches_tracked", "layer2.3.mhsa.norm_v.num_batches_tracked")]
+        [InlineData("stages.3.1.self_attn.conv_lambda.bias", "layer4.1.mhsa.conv_lambda.bias")]
+        [InlineData("stages.3.1.self_attn.pos_emb", "layer4.1.mhsa.pos_emb")]
+        [InlineData("final_conv.conv.weight", "final_conv.0.weight")]
+        [InlineData("final_conv.bn.running_mean", "final_conv.1.running_mean")]
+        [InlineData("stem.conv.weight", "conv1.weight")]   // a stem that is one ConvNormAct (no pool)
+        [InlineData("stem.bn.bias", "bn1.bias")]
         [InlineData("stages.3.1.post_attn.running_var", "layer4.1.bn2.running_var")]
         [InlineData("stages.3.1.conv3_1x1.bn.weight", "layer4.1.bn3.weight")]
         [InlineData("head.fc.bias", "fc.bias")]
         // byobnet's attn (before conv3_1x1) is se of a block with attention_at = spatial
         [InlineData("stages.0.0.attn.conv.weight", "layer1.0.se.conv.weight")]
         [InlineData("stages.1.1.attn.fc2.bias", "layer2.1.se.fc2.bias")]
-        // not mapped (docs/weights.md): attn_last (after conv3_1x1), final_conv, a fifth stage
+        // not mapped (docs/weights.md): attn_last (after conv3_1x1), a fifth stage, an MLP head
         [InlineData("stages.0.0.attn_last.fc1.weight", "layer1.0.attn_last.fc1.weight")]
-        [InlineData("final_conv.conv.weight", "final_conv.conv.weight")]
+        [InlineData("head.norm.weight", "head.norm.weight")]
         [InlineData("stages.4.0.conv1_1x1.conv.weight", "stages.4.0.conv1_1x1.conv.weight")]
         [InlineData("stages.10.0.conv1_1x1.conv.weight", "stages.10.0.conv1_1x1.conv.weight")]
         public void Timm_byobnet_rules_rename_each_part(string timmKey, string expected) =>
-            Assert.Equal(expected, KeyMaps.Get("timm").Map(timmKey));
+            Assert.Equal(expected, KeyMaps.Get("timm").For(new[] { timmKey }).Map(timmKey));
+
+        /// <summary>timm's stem.conv1 is torchvision's conv1 of a one-conv stem (7x7 with a pool) and conv1.0 of a three-conv
+        /// (tiered/deep) stem: the map decides from the whole key set, which a per-key regex cannot.</summary>
+        [Fact]
+        public void Stem_conv1_follows_the_number_of_stem_convs_in_the_checkpoint()
+        {
+            var map = KeyMaps.Get("timm");
+            var one = new[] { "stem.conv1.conv.weight", "stem.conv1.bn.weight", "stem.conv1.bn.running_var", "head.fc.weight" };
+            var three = one.Concat(new[] { "stem.conv2.conv.weight", "stem.conv3.bn.bias" }).ToArray();
+            var r1 = map.For(one);
+            Assert.Equal("conv1.weight", r1.Map("stem.conv1.conv.weight", out var applied));
+            Assert.Equal(new[] { "stem.conv1.conv (one conv)" }, applied);
+            Assert.Equal("bn1.running_var", r1.Map("stem.conv1.bn.running_var"));
+            var r3 = map.For(three);
+            Assert.Equal("conv1.0.weight", r3.Map("stem.conv1.conv.weight", out applied));
+            Assert.Equal(new[] { "stem.conv1.conv" }, applied);
+            Assert.Equal("conv1.1.weight", r3.Map("stem.conv1.bn.weight"));
+            Assert.Equal("conv1.3.weight", r3.Map("stem.conv2.conv.weight"));
+            Assert.Equal("bn1.bias", r3.Map("stem.conv3.bn.bias"));
+            Assert.Equal(map.Rules.Count - 2, r1.Rules.Count);
+            Assert.Equal(map.Rules.Count - 2, r3.Rules.Count);
+            var guarded = map.Rules.Single(r => r.Name == "stem.conv1.conv (one conv)");
+            Assert.Equal("stem.conv1.conv (one conv): ^stem\\.conv1\\.conv\\. -> conv1. (when no key starts with 'stem.conv2.')", guarded.ToString());
+        }
+
+        /// <summary>
+        /// Every key of every byobnet the reference knows (issue 22's zoo: halo, lambda, SE, final_conv, stems without
+        /// pool; botnet26t/eca_botnext26ts; halonet_h1's one-conv 7x7 stem with and without pool) is renamed by the
+        /// 'timm' map, bound to that checkpoint's key set, to the Torchwright name the reference derives from its module
+        /// tree (python/reference_byobnet.py names), by at least one rule, and no two keys collapse.
+        /// </summary>
+        [Theory]
+        [InlineData("botnet26t_256", 0)]
+        [InlineData("eca_botnext26ts_256", 0)]
+        [InlineData("halonet26t", 0)]
+        [InlineData("sehalonet33ts", 0)]
+        [InlineData("halonet50ts", 0)]
+        [InlineData("eca_halonext26ts", 0)]
+        [InlineData("lambda_resnet26t", 0)]
+        [InlineData("lambda_resnet50ts", 0)]
+        [InlineData("lambda_resnet26rpt_256", 0)]
+        [InlineData("halo2botnet50ts_256", 0)]
+        [InlineData("lamhalobotnet50ts_256", 0)]
+        [InlineData("sebotnet33ts_256", 0)]
+        [InlineData("botnet50ts_256", 0)]
+        [InlineData("halonet_h1", 1)]
+        [InlineData("halonet_h1_nopool", 1)]
+        public void Every_timm_key_is_renamed_to_its_torchwright_name(string net, int oneConvStem)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_cases[$"{net}.names.json"]));
+            var expected = doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetProperty("torchwright").GetString()!, StringComparer.Ordinal);
+            var renaming = KeyMaps.Get("timm").For(expected.Keys);
+            foreach (var (timmKey, twKey) in expected)
+            {
+                Assert.Equal(twKey, renaming.Map(timmKey, out var applied));
+                Assert.NotEmpty(applied);
+            }
+            Assert.Equal(expected.Count, expected.Values.Distinct(StringComparer.Ordinal).Count());
+            Assert.Equal(oneConvStem == 1, expected.ContainsValue("conv1.weight"));
+            Assert.Equal(oneConvStem == 0, expected.ContainsValue("conv1.6.weight"));
+        }
+
+        /// <summary>
+        /// Exact counts of the PyTorch references (python/reference_byobnet.py counts: timm's byoanet layouts at 256x256,
+        /// torchvision's resnet18/34 at 224); the script itself fails unless each parameter count rounds to timm's
+        /// published millions (results/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv) or equals torchvision's exact
+        /// count. MACs: conv + linear + attention (BoT/Halo q.k, attn.v, relative logits; Lambda's content and position
+        /// lambdas and both q.lambda products), 1 MAC = 1 multiply-add.
+        /// </summary>
+        [Fact]
+        public void Reference_layouts_hit_the_published_parameter_counts_exactly()
+        {
+            var (code, output) = PythonReference.RunScript("reference_byobnet.py counts", 300_000);
+            Assert.True(code == 0, output);
+            var expected = new (string Net, long Params, long Macs, long Attention, int Size)[]
+            {
+                ("botnet26t_256", 12_488_672, 3_297_394_688, 118_030_336, 256),
+                ("eca_botnext26ts_256", 10_593_301, 2_438_343_552, 63_234_048, 256),
+                ("halonet26t", 12_480_288, 3_172_810_752, 43_778_048, 256),
+                ("sehalonet33ts", 13_691_712, 3_530_416_128, 116_916_224, 256),
+                ("halonet50ts", 22_733_280, 5_269_504_000, 160_759_808, 256),
+                ("eca_halonext26ts", 10_756_885, 2_420_099_968, 28_213_248, 256),
+                ("lambda_resnet26t", 10_958_272, 3_003_465_728, 82_575_360, 256),
+                ("lambda_resnet50ts", 21_536_832, 5_036_654_592, 129_761_280, 256),
+                ("lambda_resnet26rpt_256", 10_988_688, 3_138_863_104, 217_972_736, 256),
+                ("halo2botnet50ts_256", 22_635_360, 4_991_369_216, 209_780_736, 256),
+                ("lamhalobotnet50ts_256", 22_569_824, 4_989_796_352, 279_511_040, 256),
+                ("sebotnet33ts_256", 13_701_984, 3_866_812_416, 402_980_864, 256),
+                ("botnet50ts_256", 22_742_688, 5_511_725_056, 402_980_864, 256),
+                ("resnet18", 11_689_512, 1_814_073_344, 0, 224),
+                ("resnet34", 21_797_672, 3_663_761_408, 0, 224),
+                ("halonet_h1", 8_100_056, 2_988_232_704, 862_257_152, 256),
+            };
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            foreach (var (net, p, m, a, size) in expected)
+            {
+                var line = output.Split('\n').SingleOrDefault(l => l.StartsWith(net + ": ", StringComparison.Ordinal));
+                Assert.True(line != null, $"{net} missing from:\n{output}");
+                Assert.StartsWith(string.Format(inv, "{0}: params {1:N0}; MACs {2:N0} = ", net, p, m), line);
+                Assert.Contains(string.Format(inv, " + attention {0:N0} at {1}", a, size), line);
+                Assert.DoesNotContain("MISMATCH", line);
+            }
+        }
+
+        /// <summary>The Torchwright names of each self-attention kind, as issue 22's contract gives them.</summary>
+        [Fact]
+        public void Halo_lambda_and_final_conv_keys_take_the_contract_names()
+        {
+            Dictionary<string, string> Names(string net)
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_cases[$"{net}.names.json"]));
+                return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetProperty("torchwright").GetString()!, StringComparer.Ordinal);
+            }
+            var lamhalobot = Names("lamhalobotnet50ts_256").Values.Where(v => v.Contains(".mhsa.")).ToHashSet(StringComparer.Ordinal);
+            // c3 (layer2): lambda with r = 13 at blocks 1 and 3; c4 (layer3): halo at 1, 3, 5; c5 (layer4): BoT at 1
+            Assert.Subset(lamhalobot, new HashSet<string> { "layer2.1.mhsa.qkv.weight", "layer2.1.mhsa.norm_q.weight", "layer2.1.mhsa.norm_v.running_mean",
+                "layer2.1.mhsa.conv_lambda.weight", "layer2.1.mhsa.conv_lambda.bias", "layer3.5.mhsa.q.weight", "layer3.5.mhsa.kv.weight",
+                "layer3.5.mhsa.rel_pos.height_rel", "layer4.1.mhsa.qkv.weight", "layer4.1.mhsa.rel_pos.width_rel" });
+            Assert.Equal(2 * 11 + 3 * 4 + 3, lamhalobot.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)));
+            var rpt = Names("lambda_resnet26rpt_256");
+            Assert.Equal("layer4.0.mhsa.pos_emb", rpt["stages.3.0.self_attn.pos_emb"]);
+            var se = Names("sehalonet33ts");
+            Assert.Equal("final_conv.0.weight", se["final_conv.conv.weight"]);
+            Assert.Equal("final_conv.1.running_var", se["final_conv.bn.running_var"]);
+            Assert.Equal("layer1.0.se.fc1.weight", se["stages.0.0.attn.fc1.weight"]);
+            Assert.Equal("conv1.6.weight", se["stem.conv3.conv.weight"]);
+        }
 
         [Fact]
         public void Botnet26t_timm_keys_map_onto_the_hand_built_network_exactly()
@@ -246,10 +388,10 @@ namespace Torchwright.Runtime.Tests
         {
             using var net = HandBuiltResNet.Botnet26t();
             using var file = TensorFiles.Read(_cases["botnet26t_256.keys.safetensors"]);
-            file.Tensors["final_conv.conv.weight"] = torch.zeros(4, 2048, 1, 1);
+            file.Tensors["head.norm.weight"] = torch.zeros(2048);
             var report = net.LoadWeights(file, strict: false, keyMap: KeyMaps.Get("timm"));
-            Assert.Equal(new[] { "final_conv.conv.weight" }, report.Unexpected);
-            Assert.Contains("final_conv.conv.weight (no 'timm-byobnet' rule matched)", report.Problems);
+            Assert.Equal(new[] { "head.norm.weight" }, report.Unexpected);
+            Assert.Contains("head.norm.weight (no 'timm-byobnet' rule matched)", report.Problems);
             Assert.Equal(net.state_dict().Count, report.Loaded.Count);
         }
 

@@ -22,7 +22,7 @@ namespace Torchwright.Zoo.Tests
         public PeerCheckpointTests()
         {
             Directory.CreateDirectory(dir);
-            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\"");
+            var (code, output) = PythonReference.RunScript($"reference_byobnet.py cases \"{dir}\" botnet26t_256 eca_botnext26ts_256");
             Assert.True(code == 0, output);
         }
 

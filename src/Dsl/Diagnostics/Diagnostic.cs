@@ -1,4 +1,6 @@
 using System;
+using System.Linq;
+using System.Reflection;
 
 namespace Torchwright.Dsl.Diagnostics
 {
@@ -7,7 +9,23 @@ namespace Torchwright.Dsl.Diagnostics
     /// <summary>A catalogued kind of problem: a stable ID, a title and a message format (see docs/diagnostics.md).</summary>
     public sealed record DiagnosticDescriptor(string Id, string Title, string MessageFormat, Severity Severity)
     {
-        public string HelpLink => $"docs/diagnostics.md#{Id.ToLowerInvariant()}";
+        /// <summary>The ID's section of docs/diagnostics.md in the repository (an absolute URL, as IDEs and `dotnet build` link it).</summary>
+        public string HelpLink => $"{DocsPage}#{Id.ToLowerInvariant()}";
+
+        /// <summary>
+        /// docs/diagnostics.md on the main branch of the repository that Directory.Build.props declares (RepositoryUrl,
+        /// stamped into every assembly of this repository as [AssemblyMetadata("RepositoryUrl", ...)]).
+        /// </summary>
+        internal static string DocsPage => docsPage.Value;
+
+        private static readonly Lazy<string> docsPage = new Lazy<string>(() =>
+        {
+            var url = typeof(DiagnosticDescriptor).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "RepositoryUrl")?.Value;
+            if (string.IsNullOrEmpty(url) || !Uri.TryCreate(url, UriKind.Absolute, out _))
+                throw new InvalidOperationException($"{typeof(DiagnosticDescriptor).Assembly.GetName().Name} was built without an absolute RepositoryUrl assembly metadata (got '{url}'); build it inside the Torchwright repository (Directory.Build.props declares it) or pass -p:RepositoryUrl=https://...");
+            return url!.TrimEnd('/') + "/blob/main/docs/diagnostics.md";
+        });
 
         public Diagnostic Create(SourceLocation location, params object[] args) =>
             new Diagnostic(Id, Severity, string.Format(System.Globalization.CultureInfo.InvariantCulture, MessageFormat, args), location);

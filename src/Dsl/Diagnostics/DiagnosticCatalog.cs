@@ -4,6 +4,14 @@ namespace Torchwright.Dsl.Diagnostics
     /// Every diagnostic Torchwright reports. IDs are stable: never renumber, only append.
     /// Each message names the stage/block, the expected and actual value, and a fix. Help: docs/diagnostics.md.
     /// </summary>
+    /// <remarks>
+    /// Adding an ID: append the descriptor here and to <see cref="All"/>; add its row
+    /// ("TWnnnn | Torchwright | Error/Warning/Info | title") to src/Generator/AnalyzerReleases.Unshipped.md (the build fails
+    /// with RS2000 until it is there); run tests/Dsl.Tests and tests/Generator.Tests with TORCHWRIGHT_ACCEPT_SNAPSHOTS=1
+    /// (filter DiagnosticsDocTests and DiagnosticReleaseTests), which regenerate docs/diagnostics.md's ID table and
+    /// section heading and src/Generator/DiagnosticDescriptors.Tracked.cs; then write the explanation under the new
+    /// "## TWnnnn" heading in docs/diagnostics.md.
+    /// </remarks>
     public static class DiagnosticCatalog
     {
         // --- syntax and declarations -------------------------------------------------------------

@@ -33,7 +33,15 @@ namespace Torchwright.Runtime.Blocks
                 case NormKind.Group:
                     if (groups <= 0 || channels % groups != 0)
                         throw new ArgumentException($"GroupNorm: {groups} groups do not divide {channels} channels; choose a divisor of {channels}.", nameof(groups));
-                    return nn.GroupNorm(groups, channels);
+                    var norm = nn.GroupNorm(groups, channels);
+                    // TorchSharp 0.107 allocates GroupNorm's affine terms uninitialised (torch.empty, no reset): start
+                    // them at PyTorch's ones and zeros, as every other norm here starts.
+                    using (torch.no_grad())
+                    {
+                        norm.weight!.fill_(1);
+                        norm.bias!.zero_();
+                    }
+                    return norm;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown norm kind.");
             }

@@ -218,7 +218,7 @@ namespace Torchwright.Runtime.Weights
 
             var report = new LoadReport(file.Path, file.Wrapper, prefix, loadable, kept, missing, unexpected, shapes, dtypes, keyMap, sourceKeys);
             if (keyMap is null or { IsIdentity: true } && unexpected.Count > 0)
-                report.SuggestedKeyMap = KeyMaps.Suggest(unexpected, new HashSet<string>(missing, ordinal));
+                report.SuggestedKeyMap = KeyMaps.Suggest(tensors.Keys.ToList(), unexpected, new HashSet<string>(missing, ordinal));
             if (strict && !report.IsExact)
             {
                 var counts = new[] { (missing.Count, "missing"), (unexpected.Count, "unexpected"), (shapes.Count, "shape mismatched"), (dtypes.Count, "dtype mismatched") }
@@ -252,9 +252,10 @@ namespace Torchwright.Runtime.Weights
         {
             var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             var origin = new Dictionary<string, string>(StringComparer.Ordinal);
+            var renaming = map.For(tensors.Keys.ToList());
             foreach (var (key, value) in tensors)
             {
-                var mapped = map.Map(key);
+                var mapped = renaming.Map(key);
                 if (origin.TryGetValue(mapped, out var other))
                     throw new InvalidDataException(
                         $"Key map '{map.Name}' maps both '{other}' and '{key}' of the checkpoint onto '{mapped}'; the checkpoint is not of the layout the map is for.");

@@ -23,6 +23,7 @@ import traceback
 import torch
 import torch.nn.functional as F
 
+import attention_slot_reference as S
 import reference_blocks as R
 import reference_nets
 import st_io
@@ -56,7 +57,8 @@ def param_grads(m):
 
 def run_block(path, tensors, meta):
     torch.manual_seed(0)
-    m = R.build(meta["kind"], json.loads(meta["args"]))
+    build = S.build if meta["kind"] in S.KINDS else R.build
+    m = build(meta["kind"], json.loads(meta["args"]))
     reply, loaded = load_strict(m, tensors)
     if not loaded:
         return reply

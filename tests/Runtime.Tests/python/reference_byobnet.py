@@ -1,18 +1,51 @@
-"""PyTorch 1.13 reference of timm's byobnet layout, for exactly what botnet26t_256 and eca_botnext26ts_256 need,
-with timm's state-dict names (stem.conv1.conv, stages.i.j.conv1_1x1.bn, self_attn.pos_embed.height_rel, post_attn,
-shortcut.conv, head.fc, ...).  Written for this project from a reading of timm (models/byobnet.py, byoanet.py,
-layers/bottleneck_attn.py, conv_bn_act.py, norm_act.py, eca.py); no timm import, no copied code.
+"""PyTorch 1.13 reference of timm's byobnet layout (models/byobnet.py ByobNet, models/byoanet.py configs), for what
+the hybrid-attention networks of byoanet need, with timm's state-dict names (stem.conv1.conv, stages.i.j.conv1_1x1.bn,
+self_attn.pos_embed.height_rel, post_attn, shortcut.conv, final_conv.conv, head.fc, ...); and torchvision's
+resnet18/resnet34 (torchvision.models, identity-named).  Written for this project from a reading of timm
+(models/byobnet.py, byoanet.py, layers/bottleneck_attn.py, conv_bn_act.py, norm_act.py, eca.py, squeeze_excite.py);
+no timm import, no copied code.  Halo and Lambda attention come from reference_byoa_layers.py (timm's HaloAttn and
+LambdaLayer signatures and names).
 
 timm registers no model called "botnext26ts_256": the grouped (gs=16), SiLU BoTNet-26 is "eca_botnext26ts_256"
 (ECA channel attention in its bottleneck blocks).  NETS["botnext26ts_256"] is that net without ECA, for the layout
-questions only.
+questions only.  NETS["halonet_h1"] (untrained in timm) is here for its one-conv 7x7 stem (key-map tests only).
+Checked against timm 1.0.29.dev0 itself (timm.create_model; not a test dependency): the same state-dict keys, order and
+shapes for every byobnet here, and bit-identical float64 logits from the same random weights.
 
-    python3 reference_byobnet.py counts          params and MACs at 256x256 (1 MAC = 1 multiply-add)
-    python3 reference_byobnet.py cases DIR       DIR/<net>.keys.safetensors (float32, timm init) for the key-map tests;
-                                                 DIR/<net>.{state,io}.safetensors (float64, random) for botnet26t_256
-                                                 and eca_botnext26ts_256
-    python3 reference_byobnet.py selfcheck       gather-based relative logits == timm's pad-and-reshape formulation
+    python3 reference_byobnet.py counts            params and MACs of every net (1 MAC = 1 multiply-add)
+    python3 reference_byobnet.py cases DIR [NET..] DIR/<net>.keys.safetensors (float32, timm init) of botnet26t_256
+                                                   and eca_botnext26ts_256 for the key-map tests, and for every net of
+                                                   CASES (or the NETs named) DIR/<net>.state.safetensors (float64, random
+                                                   weights and BatchNorm statistics) and DIR/<net>.io.safetensors
+                                                   (input, eval-mode logits)
+    python3 reference_byobnet.py names DIR         DIR/<net>.names.json for every byobnet of NAMES: each timm state-dict
+                                                   key with its shape and its Torchwright name (the ResNet-family
+                                                   layout, derived from the module tree, not from the key map)
+    python3 reference_byobnet.py selfcheck         gather-based relative logits == timm's pad-and-reshape formulation
+
+Exact counts at each net's default input (MACs = conv + linear + attention; attention = q.k, attn.v and the
+relative-position logits of BoT and Halo; Lambda's content lambda k.v, position lambda (its Conv3d with r, the
+relative-table product without), and both q.lambda products):
+
+    net                      input  params      MACs           attention MACs   published (params, GMACs)
+    botnet26t_256            256    12,488,672  3,297,394,688     118,030,336   12.49 M, 3.32
+    eca_botnext26ts_256      256    10,593,301  2,438,343,552      63,234,048   10.59 M, 2.46
+    halonet26t               256    12,480,288  3,172,810,752      43,778,048   12.48 M, 3.19
+    sehalonet33ts            256    13,691,712  3,530,416,128     116,916,224   13.69 M, 3.55
+    halonet50ts              256    22,733,280  5,269,504,000     160,759,808   22.73 M, 5.30
+    eca_halonext26ts         256    10,756,885  2,420,099,968      28,213,248   10.76 M, 2.44
+    lambda_resnet26t         256    10,958,272  3,003,465,728      82,575,360   10.96 M, 3.02
+    lambda_resnet50ts        256    21,536,832  5,036,654,592     129,761,280   21.54 M, 5.07
+    lambda_resnet26rpt_256   256    10,988,688  3,138,863,104     217,972,736   10.99 M, 3.16
+    halo2botnet50ts_256      256    22,635,360  4,991,369,216     209,780,736   22.64 M, 5.02
+    lamhalobotnet50ts_256    256    22,569,824  4,989,796,352     279,511,040   22.57 M, 5.02
+    sebotnet33ts_256         256    13,701,984  3,866,812,416     402,980,864   13.70 M, 3.89
+    botnet50ts_256           256    22,742,688  5,511,725,056     402,980,864   22.74 M, 5.54
+    resnet18 (torchvision)   224    11,689,512  1,814,073,344               0   11,689,512 exactly (torchvision), 1.82 (timm csv)
+    resnet34 (torchvision)   224    21,797,672  3,663,761,408               0   21,797,672 exactly (torchvision), 3.67 (timm csv)
+    halonet_h1 (keys only)   256    8,100,056   2,988,232,704     862,257,152   8.10 M, 3.00
 """
+import json
 import math
 import os
 import sys
@@ -22,35 +55,98 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import st_io
+from reference_byoa_layers import HaloAttn, LambdaLayer
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The two configs, as timm's ByoModelCfg spells them (byoanet.py), reduced to the fields these nets use.
+# Configs, as timm's ByoModelCfg / ByoBlockCfg spell them (byoanet.py), reduced to the fields these nets use.
+# A stage is a list of per-block dicts (timm's expand_blocks_cfg): type 'bottle' | 'self_attn', c, s (the stage's
+# stride: the first block's), gs, br, and optionally the block's own self_attn_layer / self_attn_kwargs.
 # ---------------------------------------------------------------------------------------------------------------
-def _stage(types, c, s, gs, br=0.25):
-    return dict(types=types, c=c, s=s, gs=gs, br=br)
+def blocks(type, d, c, s=2, gs=0, br=0.25, **kw):
+    """ByoBlockCfg(type, d, c, s, gs, br, ...) expanded to its d blocks."""
+    return [dict(type=type, c=c, s=s, gs=gs, br=br, **kw) for _ in range(d)]
 
 
-# interleave_blocks(types=('bottle', 'self_attn'), d=2) with the default every=1 puts self_attn at index 1 only.
+def interleave_blocks(types, d, every=1, first=False, **kw):
+    """timm's interleave_blocks: types[1] at the indices of `every` (a list), or, for an int, every (every+1)-th
+    index starting at `every` (at 0 when first); an int that selects nothing selects the last block."""
+    if isinstance(every, int):
+        every = list(range(0 if first else every, d, every + 1))
+        if not every:
+            every = [d - 1]
+    out = []
+    for i in range(d):
+        out += blocks(types[1] if i in every else types[0], 1, **kw)
+    return out
+
+
+def model(stages, stem_type="tiered", stem_pool="maxpool", act="relu", attn=None, self_attn="bottleneck",
+          self_attn_kwargs=None, num_features=0, stem_chs=64, img=256):
+    return dict(stages=stages, stem_type=stem_type, stem_pool=stem_pool, act=act, attn=attn, self_attn=self_attn,
+                self_attn_kwargs=self_attn_kwargs or {}, num_features=num_features, stem_chs=stem_chs, img=img)
+
+
+SA = ("bottle", "self_attn")
+
+
+def _r26(gs, c5_type="self_attn"):
+    """The 26-layer layout of botnet26t, halonet26t, lambda_resnet26t, eca_*26ts."""
+    return [blocks("bottle", 2, 256, s=1, gs=gs), blocks("bottle", 2, 512, gs=gs),
+            interleave_blocks(SA, 2, c=1024, gs=gs), blocks(c5_type, 2, 2048, gs=gs)]
+
+
+def _r33():
+    """The 33-layer layout of sebotnet33ts / sehalonet33ts (c5 with br 0.333 on 1536)."""
+    return [blocks("bottle", 2, 256, s=1), interleave_blocks(SA, 3, every=[2], c=512),
+            interleave_blocks(SA, 3, every=[2], c=1024), blocks("self_attn", 2, 1536, br=0.333)]
+
+
+def _r50(c3=None, c4=None, c5=None, c3_every=4):
+    """The 50-layer layout (*50ts); cN = (self_attn_layer, self_attn_kwargs) of that stage, None = the model's."""
+    def sa(x):
+        return {} if x is None else dict(self_attn_layer=x[0], self_attn_kwargs=x[1])
+    return [blocks("bottle", 3, 256, s=1), interleave_blocks(SA, 4, every=c3_every, c=512, **sa(c3)),
+            interleave_blocks(SA, 6, c=1024, **sa(c4)), interleave_blocks(SA, 3, c=2048, **sa(c5))]
+
+
 NETS = {
-    "botnet26t_256": dict(
-        stages=[_stage(["bottle", "bottle"], 256, 1, 0), _stage(["bottle", "bottle"], 512, 2, 0),
-                _stage(["bottle", "self_attn"], 1024, 2, 0), _stage(["self_attn", "self_attn"], 2048, 2, 0)],
-        stem_chs=64, act="relu", attn=None, dim_head=None, img=256),
-    "eca_botnext26ts_256": dict(
-        stages=[_stage(["bottle", "bottle"], 256, 1, 16), _stage(["bottle", "bottle"], 512, 2, 16),
-                _stage(["bottle", "self_attn"], 1024, 2, 16), _stage(["self_attn", "self_attn"], 2048, 2, 16)],
-        stem_chs=64, act="silu", attn="eca", dim_head=16, img=256),
+    "botnet26t_256": model(_r26(0)),
+    "eca_botnext26ts_256": model(_r26(16), act="silu", attn="eca", self_attn_kwargs=dict(dim_head=16)),
+    "halonet26t": model(_r26(0), self_attn="halo", self_attn_kwargs=dict(block_size=8, halo_size=2)),
+    "sehalonet33ts": model(_r33(), stem_pool="", act="silu", num_features=1280, attn="se", self_attn="halo",
+                           self_attn_kwargs=dict(block_size=8, halo_size=3)),
+    "halonet50ts": model(_r50(c3=("halo", dict(block_size=8, halo_size=3, num_heads=4))), act="silu",
+                         self_attn="halo", self_attn_kwargs=dict(block_size=8, halo_size=3)),
+    "eca_halonext26ts": model(_r26(16), act="silu", attn="eca", self_attn="halo",
+                              self_attn_kwargs=dict(block_size=8, halo_size=2, dim_head=16)),
+    "lambda_resnet26t": model(_r26(0), self_attn="lambda", self_attn_kwargs=dict(r=9)),
+    "lambda_resnet50ts": model(_r50(), act="silu", self_attn="lambda", self_attn_kwargs=dict(r=9)),
+    "lambda_resnet26rpt_256": model(_r26(0), self_attn="lambda", self_attn_kwargs=dict(r=None)),
+    # timm's c3_every for these two is interleave_blocks' default (1): blocks 1 and 3 of c3.
+    "halo2botnet50ts_256": model(_r50(c3=("halo", dict(halo_size=3)), c4=("halo", dict(halo_size=3)),
+                                      c5=("bottleneck", {}), c3_every=1), stem_pool="", act="silu", self_attn=None),
+    "lamhalobotnet50ts_256": model(_r50(c3=("lambda", dict(r=13)), c4=("halo", dict(halo_size=3)),
+                                        c5=("bottleneck", {}), c3_every=1), stem_pool="", act="silu", self_attn=None),
+    "sebotnet33ts_256": model(_r33(), stem_pool="", act="silu", num_features=1280, attn="se"),
+    "botnet50ts_256": model(_r50(), act="silu"),
+    "halonet_h1": model([blocks("self_attn", 3, 64, s=1, br=1.0), blocks("self_attn", 3, 128, br=1.0),
+                         blocks("self_attn", 10, 256, br=1.0), blocks("self_attn", 3, 512, br=1.0)],
+                        stem_type="7x7", self_attn="halo", self_attn_kwargs=dict(block_size=8, halo_size=3)),
 }
 NETS["botnext26ts_256"] = dict(NETS["eca_botnext26ts_256"], attn=None)
+# The 7x7 one-conv stem without pool (a ConvNormAct at the stem itself: keys stem.conv, stem.bn), names only.
+NETS["halonet_h1_nopool"] = dict(NETS["halonet_h1"], stem_pool="")
+
+# The zoo networks of issue 22 (state and io cases); names: every byobnet whose keys the key-map tests check.
+ZOO = ["halonet26t", "sehalonet33ts", "halonet50ts", "eca_halonext26ts", "lambda_resnet26t", "lambda_resnet50ts",
+       "lambda_resnet26rpt_256", "halo2botnet50ts_256", "lamhalobotnet50ts_256", "sebotnet33ts_256", "botnet50ts_256"]
+TORCHVISION = ["resnet18", "resnet34"]
+CASES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + TORCHVISION
+NAMES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + ["halonet_h1", "halonet_h1_nopool"]
 
 
-def make_divisible(v, divisor=8, min_value=None, round_limit=.9):
-    min_value = min_value or divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < round_limit * v:
-        new_v += divisor
-    return new_v
+from reference_byoa_layers import make_divisible  # noqa: E402  (timm's channel rounding, one copy)
 
 
 def act_layer(name):
@@ -140,31 +236,65 @@ class PosEmbedRel(nn.Module):
 
 
 class BottleneckAttn(nn.Module):
-    """timm BottleneckAttn: `qkv` 1x1 conv (no bias) to [q | k | v] (q and k: heads*dim_head_qk, v: dim), each
-    chunk laid out head-major; logits = (q . k) * dim_head_qk^-0.5 + relative logits of the unscaled q; softmax; . v;
-    AvgPool 2x2/2 (`pool`, no parameters) when stride 2.  No output projection."""
+    """timm BottleneckAttn(dim, dim_out, feat_size, stride, num_heads=4, dim_head, qk_ratio, qkv_bias): `qkv` 1x1 conv
+    (no bias) to [q | k | v] (q and k: heads*dim_head_qk, v: dim), each chunk laid out head-major;
+    logits = (q . k) * dim_head_qk^-0.5 + relative logits of the unscaled q; softmax; . v; AvgPool 2x2/2 (`pool`, no
+    parameters) when stride 2.  No output projection."""
 
-    def __init__(self, dim, height, width, stride, heads=4, dim_head=None):
+    def __init__(self, dim, dim_out=None, feat_size=None, stride=1, num_heads=4, dim_head=None, qk_ratio=1.0,
+                 qkv_bias=False):
         super().__init__()
-        self.heads = heads
-        self.dqk = dim_head or make_divisible(dim, 8) // heads
-        self.dv = dim // heads
-        self.height, self.width = height, width
+        assert feat_size is not None, "BottleneckAttn needs feat_size"
+        dim_out = dim_out or dim
+        assert dim_out % num_heads == 0
+        self.heads = num_heads
+        self.dqk = dim_head or make_divisible(dim_out * qk_ratio, divisor=8) // num_heads
+        self.dv = dim_out // num_heads
+        self.height, self.width = feat_size
         self.scale = self.dqk ** -0.5
-        self.qkv = nn.Conv2d(dim, 2 * heads * self.dqk + dim, 1, bias=False)
-        self.pos_embed = PosEmbedRel(height, width, self.dqk)
+        self.qkv = nn.Conv2d(dim, 2 * num_heads * self.dqk + dim_out, 1, bias=qkv_bias)
+        self.pos_embed = PosEmbedRel(self.height, self.width, self.dqk)
         self.pool = nn.AvgPool2d(2, 2) if stride == 2 else nn.Identity()
+
+    def reset_parameters(self):
+        nn.init.trunc_normal_(self.qkv.weight, std=self.qkv.weight.shape[1] ** -0.5)
+        nn.init.trunc_normal_(self.pos_embed.height_rel, std=self.scale)
+        nn.init.trunc_normal_(self.pos_embed.width_rel, std=self.scale)
 
     def forward(self, x):
         b, c, h, w = x.shape
         assert (h, w) == (self.height, self.width), f"BottleneckAttn built for {self.height}x{self.width}, got {h}x{w}"
-        q, k, v = torch.split(self.qkv(x), [self.heads * self.dqk, self.heads * self.dqk, c], dim=1)
+        q, k, v = torch.split(self.qkv(x), [self.heads * self.dqk, self.heads * self.dqk, self.heads * self.dv], dim=1)
         q = q.reshape(b * self.heads, self.dqk, h * w).transpose(1, 2)
         k = k.reshape(b * self.heads, self.dqk, h * w)
         v = v.reshape(b * self.heads, self.dv, h * w).transpose(1, 2)
         attn = (q @ k) * self.scale + self.pos_embed(q)
-        out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(b, c, h, w)
+        out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(b, self.heads * self.dv, h, w)
         return self.pool(out)
+
+
+SELF_ATTN = {"bottleneck": BottleneckAttn, "halo": HaloAttn, "lambda": LambdaLayer}
+
+
+class SEModule(nn.Module):
+    """timm SEModule(channels) as byobnet's attn_layer='se' builds it (default kwargs): mean over H, W; fc1 1x1 conv
+    (bias) to make_divisible(channels / 16, 8, round_limit=0); ReLU (whatever the net's act); fc2 1x1 conv (bias)
+    back; sigmoid gate."""
+
+    def __init__(self, channels):
+        super().__init__()
+        rd = make_divisible(channels / 16, 8, round_limit=0.)
+        self.fc1 = nn.Conv2d(channels, rd, 1, bias=True)
+        self.bn = nn.Identity()
+        self.act = nn.ReLU()
+        self.fc2 = nn.Conv2d(rd, channels, 1, bias=True)
+
+    def forward(self, x):
+        s = self.fc2(self.act(self.bn(self.fc1(x.mean((2, 3), keepdim=True)))))
+        return x * torch.sigmoid(s)
+
+
+CHANNEL_ATTN = {None: None, "eca": Eca, "se": SEModule}
 
 
 def shortcut(cin, cout, stride, act):
@@ -176,7 +306,7 @@ def shortcut(cin, cout, stride, act):
 
 class BottleneckBlock(nn.Module):
     """timm BottleneckBlock: conv1_1x1, conv2_kxk (3x3, stride, groups = mid / gs), conv2b_kxk (Identity),
-    attn (channel attention on the *bottleneck width*, before conv3_1x1; Identity here unless ECA), conv3_1x1 (no act),
+    attn (channel attention on the *bottleneck width*, before conv3_1x1; Identity unless ECA/SE), conv3_1x1 (no act),
     attn_last (Identity), + shortcut, act."""
 
     def __init__(self, cin, cout, stride, gs, br, act, attn):
@@ -187,7 +317,7 @@ class BottleneckBlock(nn.Module):
         self.conv1_1x1 = ConvNormAct(cin, mid, 1, act)
         self.conv2_kxk = ConvNormAct(mid, mid, 3, act, stride=stride, groups=groups)
         self.conv2b_kxk = nn.Identity()
-        self.attn = Eca(mid) if attn == "eca" else nn.Identity()
+        self.attn = CHANNEL_ATTN[attn](mid) if attn else nn.Identity()
         self.conv3_1x1 = ConvNormAct(mid, cout, 1, act, apply_act=False)
         self.attn_last = nn.Identity()
         self.act = act_layer(act)()
@@ -199,16 +329,16 @@ class BottleneckBlock(nn.Module):
 
 class SelfAttnBlock(nn.Module):
     """timm SelfAttnBlock: conv1_1x1, conv2_kxk (Identity: extra_conv False, so groups play no part), self_attn
-    (strides by its own AvgPool), post_attn (BatchNormAct2d, with act), conv3_1x1 (no act), + shortcut, act.
-    No channel attention (timm's SelfAttnBlock has no `attn`)."""
+    (timm's layer for the block, which applies the block's stride itself), post_attn (BatchNormAct2d, with act),
+    conv3_1x1 (no act), + shortcut, act.  No channel attention (timm's SelfAttnBlock has no `attn`)."""
 
-    def __init__(self, cin, cout, stride, br, act, feat, dim_head):
+    def __init__(self, cin, cout, stride, br, act, feat, layer, kwargs):
         super().__init__()
         mid = make_divisible(cout * br)
         self.shortcut = shortcut(cin, cout, stride, act)
         self.conv1_1x1 = ConvNormAct(cin, mid, 1, act)
         self.conv2_kxk = nn.Identity()
-        self.self_attn = BottleneckAttn(mid, feat[0], feat[1], stride, dim_head=dim_head)
+        self.self_attn = SELF_ATTN[layer](mid, stride=stride, feat_size=feat, **kwargs)
         self.post_attn = BatchNormAct2d(mid, act)
         self.conv3_1x1 = ConvNormAct(mid, cout, 1, act, apply_act=False)
         self.act = act_layer(act)()
@@ -219,17 +349,32 @@ class SelfAttnBlock(nn.Module):
 
 
 class Stem(nn.Sequential):
-    """timm Stem, stem_type 'tiered': ConvNormAct 3x3 (3*c/8, /2), (c/2), (c) — every conv with BN and act —
-    then `pool` MaxPool 3x3/2 pad 1."""
+    """timm Stem (stride 4): 'tiered' = ConvNormAct 3x3 of 3*c/8 (/2), c/2, c; '7x7' with a pool = one ConvNormAct
+    7x7/2 (`conv1`).  Every conv with BN and act.  With stem_pool 'maxpool' a MaxPool 3x3/2 pad 1 (`pool`) follows;
+    with stem_pool '' the last conv is strided instead (timm: stride 4 and no pool)."""
 
-    def __init__(self, cin, c, act):
+    def __init__(self, cin, widths, k, pool, act):
         super().__init__()
-        widths = (3 * c // 8, c // 2, c)
+        strides = [2] + [1] * (len(widths) - 1)
+        if not pool:
+            strides[-1] = 2
         prev = cin
-        for i, (w, s) in enumerate(zip(widths, (2, 1, 1))):
-            self.add_module(f"conv{i + 1}", ConvNormAct(prev, w, 3, act, stride=s))
+        for i, (w, s) in enumerate(zip(widths, strides)):
+            self.add_module(f"conv{i + 1}", ConvNormAct(prev, w, k, act, stride=s))
             prev = w
-        self.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))
+        if pool:
+            self.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))
+
+
+def make_stem(cfg):
+    """timm create_byob_stem for the two stem types used here; returns the stem and its reduction."""
+    c, act, pool = cfg["stem_chs"], cfg["act"], cfg["stem_pool"]
+    if cfg["stem_type"] == "tiered":
+        return Stem(3, (3 * c // 8, c // 2, c), 3, pool, act), 4
+    assert cfg["stem_type"] == "7x7"
+    if pool:
+        return Stem(3, (c,), 7, pool, act), 4
+    return ConvNormAct(3, c, 7, act, stride=2), 2
 
 
 class ClassifierHead(nn.Module):
@@ -242,31 +387,40 @@ class ClassifierHead(nn.Module):
 
 
 class ByobNet(nn.Module):
-    """stem, stages (Sequential of Sequentials), final_conv (Identity: num_features 0), head.fc."""
+    """stem, stages (Sequential of Sequentials), final_conv (ConvNormAct 1x1 with act when num_features, else
+    Identity), head.fc.  Each block's self-attention layer and kwargs: the block's own when set (timm's
+    override_kwargs: block kwargs replace the model's whole), else the model's."""
 
     def __init__(self, cfg, classes=1000):
         super().__init__()
         act = cfg["act"]
-        self.stem = Stem(3, cfg["stem_chs"], act)
-        feat = (cfg["img"] // 4, cfg["img"] // 4)
+        self.stem, reduction = make_stem(cfg)
+        feat = (cfg["img"] // reduction, cfg["img"] // reduction)
         prev = cfg["stem_chs"]
         self.feat_sizes = []   # the map each block's attention (if any) runs on
         stages = []
         for st in cfg["stages"]:
             blocks = []
-            for j, kind in enumerate(st["types"]):
-                stride = st["s"] if j == 0 else 1
-                if kind == "bottle":
-                    blocks.append(BottleneckBlock(prev, st["c"], stride, st["gs"], st["br"], act, cfg["attn"]))
+            for j, b in enumerate(st):
+                stride = st[0]["s"] if j == 0 else 1
+                if b["type"] == "bottle":
+                    blocks.append(BottleneckBlock(prev, b["c"], stride, b["gs"], b["br"], act, cfg["attn"]))
                 else:
-                    blocks.append(SelfAttnBlock(prev, st["c"], stride, st["br"], act, feat, cfg["dim_head"]))
+                    layer = b.get("self_attn_layer") or cfg["self_attn"]
+                    kwargs = b.get("self_attn_kwargs")
+                    kwargs = cfg["self_attn_kwargs"] if kwargs is None else kwargs
+                    blocks.append(SelfAttnBlock(prev, b["c"], stride, b["br"], act, feat, layer, kwargs))
                 self.feat_sizes.append(feat)
                 if stride > 1:
                     feat = (feat[0] // stride, feat[1] // stride)
-                prev = st["c"]
+                prev = b["c"]
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
-        self.final_conv = nn.Identity()
+        if cfg["num_features"]:
+            self.final_conv = ConvNormAct(prev, cfg["num_features"], 1, act)
+            prev = cfg["num_features"]
+        else:
+            self.final_conv = nn.Identity()
         self.head = ClassifierHead(prev, classes)
         self.final_feat = feat
 
@@ -275,14 +429,17 @@ class ByobNet(nn.Module):
 
 
 def timm_init(net):
-    """timm's _init_weights with zero_init_last: conv N(0, sqrt(2/fan_out)), linear N(0, 0.01), BN (1, 0), every
-    block's conv3_1x1.bn.weight zeroed (timm tests `shortcut is not None`, and Identity is not None), BottleneckAttn
-    qkv trunc_normal(std fan_in^-0.5), position tables trunc_normal(std dim_head_qk^-0.5); ECA's Conv1d keeps
-    PyTorch's default."""
+    """timm's _init_weights with zero_init_last: conv2d N(0, sqrt(2/fan_out)), linear N(0, 0.01), BN (1, 0), every
+    block's conv3_1x1.bn.weight zeroed (timm tests `shortcut is not None`, and Identity is not None), then each
+    self-attention layer's reset_parameters (BottleneckAttn, HaloAttn: trunc_normal qkv/q/kv by fan-in and position
+    tables by dim_head_qk^-0.5; LambdaLayer: qkv by fan-in, conv_lambda by dim_qk^-0.5, pos_emb 0.02); ECA's Conv1d,
+    SE's biases and conv_lambda's bias keep PyTorch's default."""
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
             m.weight.data.normal_(0, math.sqrt(2.0 / fan_out))
+            if m.bias is not None:
+                m.bias.data.zero_()
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, 0, 0.01)
             nn.init.zeros_(m.bias)
@@ -292,17 +449,20 @@ def timm_init(net):
     for m in net.modules():
         if isinstance(m, (BottleneckBlock, SelfAttnBlock)):
             nn.init.zeros_(m.conv3_1x1.bn.weight)
-        if isinstance(m, BottleneckAttn):
-            nn.init.trunc_normal_(m.qkv.weight, std=m.qkv.weight.shape[1] ** -0.5)
-            nn.init.trunc_normal_(m.pos_embed.height_rel, std=m.scale)
-            nn.init.trunc_normal_(m.pos_embed.width_rel, std=m.scale)
+        if isinstance(m, SelfAttnBlock):
+            m.self_attn.reset_parameters()
 
 
 def randomize(net, seed):
-    """Random weights whose logits depend on every tensor: timm's init, then random BN affine and running stats, ECA
-    kernels re-drawn around 0 (so the gates differ from channel to channel)
-    (last BN of each block scaled down instead of zeroed, so 16 residual blocks stay well conditioned)."""
+    """Random weights whose logits depend on every tensor: timm's init, then random BN affine and running stats
+    (including Lambda's norm_q / norm_v), ECA kernels re-drawn around 0, SE biases, conv_lambda's bias and the final
+    conv's BN drawn too (last BN of each block scaled down instead of zeroed, so 50-layer nets stay well
+    conditioned)."""
     g = torch.Generator().manual_seed(seed)
+
+    def rnd(t, scale):
+        t.copy_(scale * torch.randn(t.shape, generator=g, dtype=t.dtype))
+
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -316,15 +476,67 @@ def randomize(net, seed):
             if isinstance(m, (BottleneckBlock, SelfAttnBlock)):
                 m.conv3_1x1.bn.weight.mul_(0.3)
             if isinstance(m, Eca):
-                m.conv.weight.copy_(0.5 * torch.randn(m.conv.weight.shape, generator=g, dtype=m.conv.weight.dtype))
-        net.head.fc.bias.copy_(0.1 * torch.randn(net.head.fc.bias.shape, generator=g))
+                rnd(m.conv.weight, 0.5)
+            if isinstance(m, SEModule):
+                rnd(m.fc1.bias, 0.1)
+                rnd(m.fc2.bias, 0.5)
+            if isinstance(m, LambdaLayer):
+                if m.conv_lambda is not None:   # timm's std dim_qk^-0.5 over r*r taps compounds over ReLU blocks
+                    rnd(m.conv_lambda.weight, 0.3 / m.conv_lambda.kernel_size[0])
+                    rnd(m.conv_lambda.bias, 0.1)
+                else:
+                    rnd(m.pos_emb, 0.1)
+        rnd(net.head.fc.bias, 0.1)
+
+
+def randomize_torchvision(net, seed):
+    """torchvision ResNet: random BN affine and running statistics (each block's last BN scaled down, as above), fc
+    bias."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(0.5 + torch.rand(c, generator=g))
+                m.bias.copy_(0.1 * torch.randn(c, generator=g))
+                m.running_mean.copy_(0.1 * torch.randn(c, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(c, generator=g))
+                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=g)))
+        for layer in (net.layer1, net.layer2, net.layer3, net.layer4):
+            for b in layer:
+                b.bn2.weight.mul_(0.3)
+        net.fc.bias.copy_(0.1 * torch.randn(net.fc.bias.shape, generator=g, dtype=net.fc.bias.dtype))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Counting: params, MACs (conv + linear + attention matmuls q.k, A.v, q.r; 1 MAC = 1 multiply-add = 2 FLOPs)
+# Counting: params, MACs (1 MAC = 1 multiply-add = 2 FLOPs).  conv: every Conv1d/Conv2d (ECA, SE, q, kv, qkv
+# included); linear: the fc; attention, per layer and batch element, on the map it runs on (before its pooling):
+#   BoT (H*W = n):   q.k n*n*heads*dqk + attn.v n*n*heads*dv + relative logits n*heads*dqk*(2H-1 + 2W-1)
+#   Halo (nb blocks of b*b queries, b = block_size // block_stride, windows of w*w, w = block + 2*halo):
+#                    q.k nb*b*b*w*w*heads*dqk + attn.v nb*b*b*w*w*heads*dv + relative logits nb*b*b*heads*dqk*2*(2w-1)
+#   Lambda (M = H*W, K = dim_qk, V = dim_v): content lambda k.v K*M*V, content output q.lambda heads*M*K*V,
+#                    position lambda: with r the Conv3d (r, r, 1) K*M*V*r*r, without r the table product M*M*K*V,
+#                    position output q.lambda heads*M*K*V
 # ---------------------------------------------------------------------------------------------------------------
 def count_params(net):
     return sum(p.numel() for p in net.parameters())
+
+
+def attention_macs(m, h, w):
+    if isinstance(m, BottleneckAttn):
+        n = h * w
+        return n * n * m.heads * (m.dqk + m.dv) + n * m.heads * m.dqk * (2 * h - 1 + 2 * w - 1)
+    if isinstance(m, HaloAttn):
+        nb = (h // m.block_size) * (w // m.block_size)
+        nq, nk = m.block_size_ds ** 2, m.win_size ** 2
+        return nb * nq * (nk * m.num_heads * (m.dim_head_qk + m.dim_head_v)
+                          + m.num_heads * m.dim_head_qk * 2 * (2 * m.win_size - 1))
+    if isinstance(m, LambdaLayer):
+        mm, k, v = h * w, m.dim_qk, m.dim_v
+        position = k * mm * v * m.conv_lambda.kernel_size[0] * m.conv_lambda.kernel_size[1] \
+            if m.conv_lambda is not None else mm * mm * k * v
+        return k * mm * v + 2 * m.num_heads * mm * k * v + position
+    raise TypeError(type(m))
 
 
 def count_macs(net, img):
@@ -338,16 +550,14 @@ def count_macs(net, img):
         macs["linear"] += m.in_features * m.out_features
 
     def attn_hook(m, inp, out):
-        n = m.height * m.width
-        qk, v = m.heads * m.dqk, m.heads * m.dv
-        macs["attn"] += n * n * qk + n * n * v + n * qk * (2 * m.height - 1 + 2 * m.width - 1)
+        macs["attn"] += attention_macs(m, inp[0].shape[2], inp[0].shape[3])
 
     for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv1d)):
+        if isinstance(m, (nn.Conv2d, nn.Conv1d)):   # not Conv3d: Lambda's conv_lambda is its position lambda
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(linear_hook))
-        elif isinstance(m, BottleneckAttn):
+        elif isinstance(m, tuple(SELF_ATTN.values())):
             hooks.append(m.register_forward_hook(attn_hook))
     with torch.no_grad():
         net.eval()(torch.zeros(1, 3, img, img))
@@ -356,46 +566,143 @@ def count_macs(net, img):
     return macs
 
 
-def build(name, seed=0):
+def build(name, seed=0, init=True):
+    """The net in eval mode; init=False skips timm's init (counts only: shapes do not depend on it)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = ByobNet(NETS[name])
-        timm_init(net)
+        if name in TORCHVISION:
+            import torchvision
+            net = getattr(torchvision.models, name)()
+        else:
+            net = ByobNet(NETS[name])
+            if init:
+                timm_init(net)
     return net.eval()
 
 
-# timm's published figures (results/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv, results-imagenet.csv):
-# param_count in millions, infer_gmacs.
-PUBLISHED = {"botnet26t_256": (12.49, 3.32), "eca_botnext26ts_256": (10.59, 2.46)}
+def image_size(name):
+    return 224 if name in TORCHVISION else NETS[name]["img"]
+
+
+# timm's published figures (results/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv: param_count in millions,
+# infer_gmacs); torchvision's exact parameter counts (its weights' metadata).
+PUBLISHED = {"botnet26t_256": (12.49, 3.32), "eca_botnext26ts_256": (10.59, 2.46), "halonet26t": (12.48, 3.19),
+             "sehalonet33ts": (13.69, 3.55), "halonet50ts": (22.73, 5.3), "eca_halonext26ts": (10.76, 2.44),
+             "lambda_resnet26t": (10.96, 3.02), "lambda_resnet50ts": (21.54, 5.07),
+             "lambda_resnet26rpt_256": (10.99, 3.16), "halo2botnet50ts_256": (22.64, 5.02),
+             "lamhalobotnet50ts_256": (22.57, 5.02), "sebotnet33ts_256": (13.70, 3.89),
+             "botnet50ts_256": (22.74, 5.54), "halonet_h1": (8.10, 3.0)}
+TORCHVISION_PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672}
+
+
+def check_published(name, params):
+    """The exact count rounds to timm's published millions (2 decimals), or equals torchvision's exact count."""
+    if name in TORCHVISION_PARAMS:
+        return params == TORCHVISION_PARAMS[name]
+    return name not in PUBLISHED or round(params / 1e6, 2) == PUBLISHED[name][0]
 
 
 def cmd_counts():
-    for name in ("botnet26t_256", "eca_botnext26ts_256", "botnext26ts_256"):
-        net = build(name)
+    ok = True
+    for name in ["botnet26t_256", "eca_botnext26ts_256", "botnext26ts_256"] + ZOO + TORCHVISION + ["halonet_h1"]:
+        net = build(name, init=False)
         p = count_params(net)
-        m = count_macs(net, NETS[name]["img"])
+        m = count_macs(net, image_size(name))
         total = sum(m.values())
         pub = PUBLISHED.get(name)
-        attn_tables = sum(x.numel() for n, x in net.named_parameters() if "pos_embed" in n)
-        print(f"{name}: params {p:,} (position tables {attn_tables:,}); MACs {total:,} = conv {m['conv']:,} + "
-              f"linear {m['linear']:,} + attention {m['attn']:,}; final map {net.final_feat}; "
-              f"attention maps {[f for f, b in zip(net.feat_sizes, [b for s in net.stages for b in s]) if isinstance(b, SelfAttnBlock)]}"
-              + (f"; timm publishes {pub[0]}M params, {pub[1]} GMACs" if pub else ""))
+        good = check_published(name, p)
+        ok &= good
+        print(f"{name}: params {p:,}; MACs {total:,} = conv {m['conv']:,} + linear {m['linear']:,} + attention "
+              f"{m['attn']:,} at {image_size(name)}"
+              + (f"; timm publishes {pub[0]}M params, {pub[1]} GMACs" if pub else "")
+              + (f"; torchvision publishes {TORCHVISION_PARAMS[name]:,} params" if name in TORCHVISION_PARAMS else "")
+              + ("" if good else "  MISMATCH"))
+    if not ok:
+        sys.exit(1)
 
 
-def cmd_cases(out_dir):
+def cmd_cases(out_dir, names):
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {CASES}")
     os.makedirs(out_dir, exist_ok=True)
     for name in ("botnet26t_256", "eca_botnext26ts_256"):
         st_io.save(os.path.join(out_dir, f"{name}.keys.safetensors"), build(name).state_dict())
-    for name, seed in (("botnet26t_256", 7), ("eca_botnext26ts_256", 8)):
+    for i, name in enumerate(CASES):
+        if names and name not in names:
+            continue
         net = build(name).double()
-        randomize(net, seed=seed)
-        x = torch.randn(1, 3, 256, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+        (randomize_torchvision if name in TORCHVISION else randomize)(net, seed=7 + i)
+        size = image_size(name)
+        x = torch.randn(1, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
         with torch.no_grad():
             y = net(x)
         st_io.save(os.path.join(out_dir, f"{name}.state.safetensors"), net.state_dict())
         st_io.save(os.path.join(out_dir, f"{name}.io.safetensors"), {"input": x, "logits": y})
-        print(f"{name}: logits std {float(y.std()):.4f}")
+        print(f"{name}: logits std {float(y.std()):.4f}, max |logit| {float(y.abs().max()):.4f}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Torchwright names (the ResNet-family layout of docs/weights.md and issue 22's contract), from the module tree:
+# stem -> conv1 (one conv) or conv1.0/.1/.3/.4/.6 + bn1 (three), stages.i.j -> layer{i+1}.j with conv1/bn1,
+# conv2/bn2 (post_attn of a self-attention block is bn2), se, mhsa (every self-attention kind; BoT's and Halo's
+# pos_embed -> rel_pos), conv3/bn3, downsample.0/.1; final_conv.0/.1; fc.
+# ---------------------------------------------------------------------------------------------------------------
+def torchwright_names(net):
+    names = {}
+
+    def put(prefix, module, target):
+        for k in module.state_dict():
+            names[f"{prefix}.{k}"] = f"{target}.{k}"
+
+    stem = net.stem
+    if isinstance(stem, ConvNormAct):
+        put("stem.conv", stem.conv, "conv1")
+        put("stem.bn", stem.bn, "bn1")
+    else:
+        convs = [m for n, m in stem.named_children() if n.startswith("conv")]
+        if len(convs) == 1:
+            put("stem.conv1.conv", convs[0].conv, "conv1")
+            put("stem.conv1.bn", convs[0].bn, "bn1")
+        else:
+            assert len(convs) == 3
+            for i, c in enumerate(convs):
+                put(f"stem.conv{i + 1}.conv", c.conv, f"conv1.{3 * i}")
+                put(f"stem.conv{i + 1}.bn", c.bn, f"conv1.{3 * i + 1}" if i < 2 else "bn1")
+    for i, stage in enumerate(net.stages):
+        for j, b in enumerate(stage):
+            src, dst = f"stages.{i}.{j}", f"layer{i + 1}.{j}"
+            put(f"{src}.conv1_1x1.conv", b.conv1_1x1.conv, f"{dst}.conv1")
+            put(f"{src}.conv1_1x1.bn", b.conv1_1x1.bn, f"{dst}.bn1")
+            if isinstance(b, BottleneckBlock):
+                put(f"{src}.conv2_kxk.conv", b.conv2_kxk.conv, f"{dst}.conv2")
+                put(f"{src}.conv2_kxk.bn", b.conv2_kxk.bn, f"{dst}.bn2")
+                put(f"{src}.attn", b.attn, f"{dst}.se")
+            else:
+                for k in b.self_attn.state_dict():
+                    t = k.replace("pos_embed.", "rel_pos.") if k.startswith("pos_embed.") else k
+                    names[f"{src}.self_attn.{k}"] = f"{dst}.mhsa.{t}"
+                put(f"{src}.post_attn", b.post_attn, f"{dst}.bn2")
+            put(f"{src}.conv3_1x1.conv", b.conv3_1x1.conv, f"{dst}.conv3")
+            put(f"{src}.conv3_1x1.bn", b.conv3_1x1.bn, f"{dst}.bn3")
+            if isinstance(b.shortcut, ConvNormAct):
+                put(f"{src}.shortcut.conv", b.shortcut.conv, f"{dst}.downsample.0")
+                put(f"{src}.shortcut.bn", b.shortcut.bn, f"{dst}.downsample.1")
+    if isinstance(net.final_conv, ConvNormAct):
+        put("final_conv.conv", net.final_conv.conv, "final_conv.0")
+        put("final_conv.bn", net.final_conv.bn, "final_conv.1")
+    put("head.fc", net.head.fc, "fc")
+    sd = net.state_dict()
+    assert set(names) == set(sd), sorted(set(names) ^ set(sd))
+    assert len(set(names.values())) == len(names), "two timm keys onto one Torchwright name"
+    return {k: dict(shape=list(sd[k].shape), torchwright=names[k]) for k in sd}
+
+
+def cmd_names(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for name in NAMES:
+        with open(os.path.join(out_dir, f"{name}.names.json"), "w") as f:
+            json.dump(torchwright_names(build(name, init=False)), f, indent=0)
 
 
 def cmd_selfcheck():
@@ -416,8 +723,10 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "counts"
     if cmd == "counts":
         cmd_counts()
-    elif cmd == "cases":
-        cmd_cases(sys.argv[2])
+    elif cmd == "cases" and len(sys.argv) >= 3:
+        cmd_cases(sys.argv[2], sys.argv[3:])
+    elif cmd == "names" and len(sys.argv) == 3:
+        cmd_names(sys.argv[2])
     elif cmd == "selfcheck":
         cmd_selfcheck()
     else:
