@@ -23,9 +23,8 @@ namespace Torchwright.Runtime.Blocks
         private readonly nn.Module<Tensor, Tensor>[] branch;
         private readonly DropPath? drop_path;
 
-        /// <summary>bn2, the norm that ends the residual branch, when it is a BatchNorm2d (Norm = Batch).</summary>
-        public BatchNorm2d LastNorm => bn2 as BatchNorm2d ?? throw new InvalidOperationException(
-            $"{nameof(BasicBlock)} '{GetName()}': bn2 is a {bn2.GetType().Name}, not a BatchNorm2d (Norm = Batch); there is no BatchNorm scale to zero.");
+        /// <summary>bn2, the norm that ends the residual branch (BatchNorm2d, FrozenBatchNorm2d or GroupNorm).</summary>
+        public nn.Module<Tensor, Tensor> LastNorm => bn2;
 
         /// <param name="name">Module name.</param>
         /// <param name="inChannels">Input channels.</param>
