@@ -31,6 +31,9 @@ namespace Torchwright.Cli.Running
             w.WriteLine(r.Ratio is double ratio
                 ? $"ratio (Torchwright/PyTorch images/s) = {F(ratio, "0.00")}"
                 : $"ratio (Torchwright/PyTorch images/s) = n/a ({r.ReferenceProblem ?? "--no-reference"})");
+            if (r.OptimisedSpeedup is double speedup)
+                w.WriteLine($"optimised: {F(speedup, "0.00")}x plain Torchwright" + (r.OptimisedRatio is double o ? $", {F(o, "0.00")}x PyTorch" : "")
+                    + " (the two Torchwright sides share one process: one peak RSS)");
 
             var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of derived peak", true), ("% of measured peak", true), ("page faults/iteration", true));
             foreach (var side in Sides(r))
@@ -120,6 +123,8 @@ namespace Torchwright.Cli.Running
                 json.WriteEndArray();
                 if (r.Ratio is double ratio) json.WriteNumber("ratio", ratio);
                 else json.WriteNull("ratio");
+                if (r.OptimisedRatio is double optimisedRatio) json.WriteNumber("ratio_optimised", optimisedRatio);
+                if (r.OptimisedSpeedup is double speedup) json.WriteNumber("optimised_speedup", speedup);
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
                 json.WriteEndObject();
             }
@@ -133,6 +138,7 @@ namespace Torchwright.Cli.Running
         private static IEnumerable<BenchSide> Sides(BenchResult r)
         {
             yield return r.Torchwright;
+            if (r.Optimised is not null) yield return r.Optimised;
             if (r.PyTorch is not null) yield return r.PyTorch;
         }
 

@@ -14,8 +14,11 @@ namespace Torchwright.Cli.Running
 {
     /// <summary>How to benchmark. <see cref="Python"/> is null when the PyTorch side is not wanted.</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
-        BenchPrecision Precision = BenchPrecision.Fp32)
+        BenchPrecision Precision = BenchPrecision.Fp32, bool Optimize = false)
     {
+        /// <summary>The name of the inference-optimised side (<c>--optimize</c>).</summary>
+        public const string OptimisedSide = "Torchwright optimised";
+
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
     }
@@ -79,8 +82,14 @@ namespace Torchwright.Cli.Running
 
     /// <summary>A finished benchmark. <see cref="PyTorch"/> is null when the reference side did not run (<see cref="ReferenceProblem"/> says why, unless it was not asked for).</summary>
     internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, BenchEngines Engines,
-        long Macs, BenchPeak Peak, BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
+        long Macs, BenchPeak Peak, BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem, BenchSide? Optimised = null)
     {
+        /// <summary>Optimised over PyTorch images/s, when both ran.</summary>
+        public double? OptimisedRatio => PyTorch is null || Optimised is null ? null : Optimised.ImagesPerSecond(Settings.Batch) / PyTorch.ImagesPerSecond(Settings.Batch);
+
+        /// <summary>Optimised over plain Torchwright images/s.</summary>
+        public double? OptimisedSpeedup => Optimised is null ? null : Optimised.ImagesPerSecond(Settings.Batch) / Torchwright.ImagesPerSecond(Settings.Batch);
+
         /// <summary>torch.__version__ of the PyTorch side, when it ran.</summary>
         public string? TorchVersion => Engines.PyTorch?.Version;
 
@@ -131,15 +140,26 @@ namespace Torchwright.Cli.Running
             var (reference, referenceSetupRss, problem) = settings.Python == null
                 ? (null, 0, null)
                 : StartReference(arch, settings, settings.Python, module, input, target, tmp);
+            nn.Module<Tensor, Tensor>? optimised = null;
+            if (settings.Optimize)
+            {
+                // A second module with the same weights, folded: the plain side keeps its norms.
+                nn.Module<Tensor, Tensor> copy;
+                using (FinalizerPause.Begin()) copy = ModuleCompiler.Build(arch);
+                copy.load_state_dict(module.state_dict());
+                optimised = InferenceForm.Optimize(arch, copy);
+            }
             try
             {
                 using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
+                using var optimisedWorkload = optimised is null ? null : new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision);
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long setupRss = PeakMemory.CurrentBytes();
                 var peakCompute = PeakCompute.Find(settings.Device, settings.Threads, settings.Precision);
 
                 for (int i = 0; i < settings.Warmup; i++) workload.Step();
+                for (int i = 0; i < settings.Warmup; i++) optimisedWorkload?.Step();
                 Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
 
                 PeakMemory.Reset();
@@ -148,6 +168,8 @@ namespace Torchwright.Cli.Running
                 var ourFaults = new List<long>();
                 var theirs = new List<double>();
                 var theirFaults = new List<long>();
+                var optimisedMs = new List<double>();
+                var optimisedFaults = new List<long>();
                 void Theirs(BenchReference r)
                 {
                     var (ms, faults) = r.Run(1);
@@ -161,6 +183,12 @@ namespace Torchwright.Cli.Running
                     var (ms, faults) = workload.Step();
                     ours.Add(ms);
                     ourFaults.Add(faults);
+                    if (optimisedWorkload is not null)
+                    {
+                        var (oms, ofaults) = optimisedWorkload.Step();
+                        optimisedMs.Add(oms);
+                        optimisedFaults.Add(ofaults);
+                    }
                     if (round % 2 == 0) Guard(ref reference, ref problem, Theirs);
                 }
                 long peak = PeakMemory.PeakBytes();
@@ -172,10 +200,13 @@ namespace Torchwright.Cli.Running
                 if (problem != null) warn(problem);
                 var (torchSharp, libTorch) = BenchEngines.Current();
                 var engines = new BenchEngines(torchSharp, libTorch, reference?.Torch);
-                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem);
+                // Both Torchwright sides share the process: their peak RSS is the process's.
+                var opt = optimisedWorkload is null ? null : new BenchSide(BenchSettings.OptimisedSide, optimisedMs, optimisedFaults, setupRss, peak);
+                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem, opt);
             }
             finally
             {
+                optimised?.Dispose();
                 reference?.Dispose();
             }
         }

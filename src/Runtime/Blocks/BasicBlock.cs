@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,9 +17,10 @@ namespace Torchwright.Runtime.Blocks
     /// <see cref="Norms.Create"/>(Norm, channels, NormGroups).
     /// <c>dropPath</c> &gt; 0: stochastic depth (<see cref="DropPath"/>) on the branch, after attention, before the addition.
     /// </summary>
-    public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IResidualBottleneck
+    public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IResidualBottleneck, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, relu;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv2, relu;
+        private nn.Module<Tensor, Tensor> bn1, bn2;   // identities once folded
         private readonly nn.Module<Tensor, Tensor>? downsample;
         private readonly nn.Module<Tensor, Tensor>[] branch;
         private readonly DropPath? drop_path;
@@ -83,6 +85,12 @@ namespace Torchwright.Runtime.Blocks
                 ? nn.AvgPool2d(stride, stride, ceil_mode: true, count_include_pad: false)
                 : nn.Identity();
             return new Chain("downsample", pool, nn.Conv2d(inChannels, outChannels, 1, bias: false), norm);
+        }
+
+        public void FoldNorms(NormFolder folder)
+        {
+            bn1 = NormFolder.Replace(branch, bn1, folder.Fold(conv1, bn1, "bn1"));
+            bn2 = NormFolder.Replace(branch, bn2, folder.Fold(conv2, bn2, "bn2"));
         }
 
         public override Tensor forward(Tensor input)

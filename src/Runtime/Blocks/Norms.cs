@@ -59,9 +59,12 @@ namespace Torchwright.Runtime.Blocks
 
         public double Eps { get; }
 
+        public long Channels { get; }
+
         public FrozenBatchNorm2d(long channels, double eps = 1e-5) : base(nameof(FrozenBatchNorm2d))
         {
             Eps = eps;
+            Channels = channels;
             weight = torch.ones(channels);
             bias = torch.zeros(channels);
             running_mean = torch.zeros(channels);
@@ -70,6 +73,15 @@ namespace Torchwright.Runtime.Blocks
             register_buffer("bias", bias);
             register_buffer("running_mean", running_mean);
             register_buffer("running_var", running_var);
+        }
+
+        /// <summary>The norm as y = scale·x + shift per channel, in <paramref name="dtype"/> (for folding into a convolution).</summary>
+        public (Tensor Scale, Tensor Shift) Affine(ScalarType dtype)
+        {
+            using var scope = torch.NewDisposeScope();
+            var scale = weight.to(dtype) * (running_var.to(dtype) + Eps).rsqrt();
+            var shift = bias.to(dtype) - running_mean.to(dtype) * scale;
+            return (scale.MoveToOuterDisposeScope(), shift.MoveToOuterDisposeScope());
         }
 
         public override Tensor forward(Tensor input)

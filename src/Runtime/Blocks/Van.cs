@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -11,9 +12,9 @@ namespace Torchwright.Runtime.Blocks
     /// drops each scaled branch. attn = proj_2(LKA(GELU(proj_1(x)))) + x; LKA decomposes a K x K kernel with dilation d into a (2d-1)² depthwise
     /// conv, a ceil(K/d)² depthwise conv dilated by d and a 1x1 conv; mlp = fc1 1x1, 3x3 depthwise (bias), GELU, fc2.
     /// </summary>
-    public sealed class VanBlock : nn.Module<Tensor, Tensor>
+    public sealed class VanBlock : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> norm1, norm2;
+        private nn.Module<Tensor, Tensor> norm1, norm2;   // identities once folded
         private readonly VanAttention attn;
         private readonly VanMlp mlp;
         private readonly Parameter layer_scale_1, layer_scale_2;
@@ -42,6 +43,13 @@ namespace Torchwright.Runtime.Blocks
                 register_module("drop_path", drop_path);
         }
 
+        /// <summary>norm1 and norm2 run before attn.proj_1 and mlp.fc1 (1x1 convolutions): they fold forward into them.</summary>
+        public void FoldNorms(NormFolder folder)
+        {
+            norm1 = folder.FoldInto(norm1, "norm1", attn.Proj1);
+            norm2 = folder.FoldInto(norm2, "norm2", mlp.Fc1);
+        }
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -62,6 +70,9 @@ namespace Torchwright.Runtime.Blocks
     public sealed class VanAttention : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> proj_1, activation, proj_2;
+
+        /// <summary>The 1x1 convolution the block's norm1 runs into.</summary>
+        internal nn.Module<Tensor, Tensor> Proj1 => proj_1;
         private readonly LargeKernelAttention spatial_gating_unit;
 
         public VanAttention(string name, long dim, long lkaKernel, long lkaDilation) : base(name)
@@ -124,6 +135,9 @@ namespace Torchwright.Runtime.Blocks
     public sealed class VanMlp : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> fc1, act, fc2;
+
+        /// <summary>The 1x1 convolution the block's norm2 runs into.</summary>
+        internal nn.Module<Tensor, Tensor> Fc1 => fc1;
         private readonly VanDepthwiseConv dwconv;
 
         public VanMlp(string name, long dim, long hidden) : base(name)
@@ -164,9 +178,10 @@ namespace Torchwright.Runtime.Blocks
     }
 
     /// <summary>VAN overlapping patch embedding: <c>proj</c> conv k x k / stride, pad k/2 (bias), <c>norm</c> BN.</summary>
-    public sealed class OverlapPatchEmbed : nn.Module<Tensor, Tensor>
+    public sealed class OverlapPatchEmbed : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> proj, norm;
+        private readonly nn.Module<Tensor, Tensor> proj;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
 
         public OverlapPatchEmbed(string name, long inChannels, long outChannels, long kernel, long stride) : base(name)
         {
@@ -180,6 +195,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("proj", proj);
             register_module("norm", norm);
         }
+
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(proj, norm, "norm");
 
         public override Tensor forward(Tensor input)
         {
