@@ -14,7 +14,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class VanBlock : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private nn.Module<Tensor, Tensor> norm1, norm2;   // identities once folded
+        private readonly nn.Module<Tensor, Tensor> norm1;
+        private nn.Module<Tensor, Tensor> norm2;   // an identity once folded
         private readonly VanAttention attn;
         private readonly VanMlp mlp;
         private readonly Parameter layer_scale_1, layer_scale_2;
@@ -43,10 +44,11 @@ namespace Torchwright.Runtime.Blocks
                 register_module("drop_path", drop_path);
         }
 
-        /// <summary>norm1 and norm2 run before attn.proj_1 and mlp.fc1 (1x1 convolutions): they fold forward into them.</summary>
+        /// <summary>norm2 runs only into mlp.fc1 (a 1x1 convolution) and folds forward into it. norm1's output also feeds
+        /// attn's own shortcut (attn(y) = proj_2(...(proj_1(y))) + y), which no convolution computes, so it stays.</summary>
         public void FoldNorms(NormFolder folder)
         {
-            norm1 = folder.FoldInto(norm1, "norm1", attn.Proj1);
+            folder.Keep(norm1, "norm1", "its output is also attn's inner shortcut, not only a convolution's input");
             norm2 = folder.FoldInto(norm2, "norm2", mlp.Fc1);
         }
 
@@ -70,9 +72,6 @@ namespace Torchwright.Runtime.Blocks
     public sealed class VanAttention : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> proj_1, activation, proj_2;
-
-        /// <summary>The 1x1 convolution the block's norm1 runs into.</summary>
-        internal nn.Module<Tensor, Tensor> Proj1 => proj_1;
         private readonly LargeKernelAttention spatial_gating_unit;
 
         public VanAttention(string name, long dim, long lkaKernel, long lkaDilation) : base(name)
