@@ -52,6 +52,32 @@ namespace Torchwright.Runtime.Tests
         }
 
         [Fact]
+        public void A_held_frozen_norm_is_folded_and_left_as_the_exact_identity()
+        {
+            using var conv = nn.Conv2d(3, 8, 3, padding: 1, bias: false);
+            using var frozen = new FrozenBatchNorm2d(8);
+            conv.to(ScalarType.Float64);
+            frozen.to(ScalarType.Float64);
+            var g = new Generator(9);
+            using (torch.no_grad())
+                foreach (var (_, b) in frozen.named_buffers()) b.copy_(torch.rand(b.shape, generator: g) + 0.5);
+            var x = Input(new long[] { 2, 3, 5, 5 });
+            Tensor plain;
+            using (torch.no_grad()) plain = frozen.call(conv.call(x));
+            var folder = new NormFolder();
+            folder.FoldKeepingPass("conv1", conv, "bn1", frozen);
+            Assert.Equal(new[] { "bn1 (kept as an identity pass: conv1 holds its affine)" }, folder.Folded);
+            Tensor folded, convOnly;
+            using (torch.no_grad())
+            {
+                convOnly = conv.call(x);
+                folded = frozen.call(convOnly);
+            }
+            Assert.Equal(0.0, (folded - convOnly).abs().max().item<double>());
+            AssertClose(plain, folded);
+        }
+
+        [Fact]
         public void A_norm_before_a_padded_or_wider_conv_cannot_be_folded_forward()
         {
             var folder = new NormFolder();

@@ -84,8 +84,25 @@ namespace Torchwright.Runtime.Blocks
             return (scale.MoveToOuterDisposeScope(), shift.MoveToOuterDisposeScope());
         }
 
+        /// <summary>Set once its affine is folded into the convolution before it, where a typed field keeps it in the forward.</summary>
+        private bool identity;
+
+        /// <summary>Makes it the exact identity: weight 1, bias 0, mean 0, variance 1, and the forward returns its input.</summary>
+        internal void BecomeIdentity()
+        {
+            using (torch.no_grad())
+            {
+                weight.fill_(1);
+                bias.zero_();
+                running_mean.zero_();
+                running_var.fill_(1);
+            }
+            identity = true;
+        }
+
         public override Tensor forward(Tensor input)
         {
+            if (identity) return input.alias();
             using var scope = torch.NewDisposeScope();
             var scale = weight * (running_var + Eps).rsqrt();
             var shift = bias - running_mean * scale;

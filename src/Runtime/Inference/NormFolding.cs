@@ -121,11 +121,6 @@ namespace Torchwright.Runtime.Inference
             path = "";
             try
             {
-                if (!(norm is BatchNorm2d bn))
-                {
-                    kept.Add((normPath, Affine(norm, out _, out _, out var why) ? "not a BatchNorm2d held by the generated module" : why));
-                    return;
-                }
                 if (!Affine(norm, out var scale, out var shift, out var reason))
                 {
                     kept.Add((normPath, reason));
@@ -139,11 +134,19 @@ namespace Torchwright.Runtime.Inference
                     w.mul_(scale.to(w.device).reshape(-1, 1, 1, 1));
                     b.mul_(scale.to(w.device)).add_(shift.to(w.device));
                     SetConv(conv, w, b);
-                    bn.weight!.fill_(1);
-                    bn.bias!.zero_();
-                    bn.running_mean!.zero_();
-                    bn.running_var!.fill_(1);
-                    bn.eps = 0;
+                    if (norm is FrozenBatchNorm2d frozen)
+                    {
+                        frozen.BecomeIdentity();
+                    }
+                    else
+                    {
+                        var bn = (BatchNorm2d)norm;   // Affine accepts only these two
+                        bn.weight?.fill_(1);
+                        bn.bias?.zero_();
+                        bn.running_mean!.zero_();
+                        bn.running_var!.fill_(1);
+                        bn.eps = 0;
+                    }
                 }
                 folded.Add(normPath + " (kept as an identity pass: " + convPath + " holds its affine)");
             }
