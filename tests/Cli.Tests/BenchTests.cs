@@ -251,6 +251,36 @@ arch TinyBench : ResNet50 {
         }
 
         [Fact]
+        public void Bench_optimize_adds_the_optimised_side_between_torchwright_and_the_pytorch_sides_with_its_ratios()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--optimize");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            var sides = root.GetProperty("sides").EnumerateArray().ToList();
+            Assert.Equal(new[] { "Torchwright", "Torchwright optimised", "PyTorch eager", "PyTorch best" }, sides.Select(s => s.GetProperty("side").GetString()).ToArray());
+            double Ips(int i) => sides[i].GetProperty("images_per_s").GetDouble();
+            Assert.Equal(Ips(0) / Ips(2), root.GetProperty("ratio").GetDouble(), 9);
+            Assert.Equal(Ips(0) / Ips(3), root.GetProperty("ratio_best").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(2), root.GetProperty("ratio_optimised").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(3), root.GetProperty("ratio_optimised_best").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(0), root.GetProperty("optimised_speedup").GetDouble(), 9);
+            // One process holds both Torchwright sides.
+            Assert.Equal(sides[0].GetProperty("peak_rss_bytes").GetInt64(), sides[1].GetProperty("peak_rss_bytes").GetInt64());
+        }
+
+        [Fact]
+        public void Bench_optimize_in_train_mode_is_a_usage_error()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--optimize", "--mode", "train");
+            Assert.Equal(2, code);
+            Assert.Equal("", stdout);
+            Assert.Equal("torchwright bench: --optimize times the inference-optimised module, which cannot train (its norms are folded): use --mode infer", stderr.Trim());
+        }
+
+        [Fact]
         public void Bench_without_python_reports_the_torchwright_side_and_says_why()
         {
             using var dir = new TempDir();

@@ -32,17 +32,18 @@ namespace Torchwright.Cli.Commands
             var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var from = new Option<string>("--weights-from") { Description = "whose names the checkpoint uses: none (Torchwright's = torchvision's, the default) or timm (timm ByobNet names: botnet26t_256, ...; timm's ResNet/ResNeSt names are Torchwright's already); see docs/weights.md", DefaultValueFactory = _ => "none" };
+            var optimize = new Option<bool>("--optimize") { Description = "fold every BatchNorm into its convolution and run in the family's fastest memory layout (docs/inference.md)" };
             var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
             {
-                file, name, weights, weightsKey, input, output, device, from,
+                file, name, weights, weightsKey, input, output, device, from, optimize,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, "infer") ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
-                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!, parse.GetValue(weightsKey)));
+                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!, parse.GetValue(weightsKey), parse.GetValue(optimize)));
             return command;
         }
 
         public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName,
-            string weightsFrom = "none", string? weightsKey = null)
+            string weightsFrom = "none", string? weightsKey = null, bool optimize = false)
         {
             KeyMap keyMap;
             try { keyMap = KeyMaps.Get(weightsFrom); }
@@ -109,10 +110,19 @@ namespace Torchwright.Cli.Commands
                     converted = $"; input converted from {x.dtype} to Float32, the module's dtype";
                     x = x.to(ScalarType.Float32);
                 }
-                var y = Forward(module, x, device);
+                string optimised = "";
+                nn.Module<Tensor, Tensor> run = module;
+                if (optimize)
+                {
+                    module.to(device);
+                    var folded = InferenceForm.Optimize(arch, module);   // after loading: folding reads the loaded statistics
+                    optimised = "; " + InferenceForm.Summary(folded.Report);
+                    run = folded;
+                }
+                var y = Forward(run, x, device);
                 TensorFiles.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
                 var others = otherStateDicts.Count > 0 ? $" (the file also holds {string.Join(", ", otherStateDicts)}: choose with --weights-key)" : "";
-                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}{others}{converted}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
+                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}{others}{converted}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}{optimised}");
                 return ExitCodes.Ok;
             }
             catch (CheckpointMismatchException e)

@@ -38,6 +38,11 @@ namespace Torchwright.Cli.Running
                 w.WriteLine(r.RatioBest is double best
                     ? $"ratio (Torchwright/PyTorch best images/s) = {F(best, "0.00")}"
                     : $"ratio (Torchwright/PyTorch best images/s) = n/a ({r.BestProblem ?? r.ReferenceProblem})");
+            if (r.OptimisedSpeedup is double speedup)
+                w.WriteLine($"optimised: {F(speedup, "0.00")}x plain Torchwright"
+                    + (r.OptimisedRatio is double o ? $", {F(o, "0.00")}x PyTorch eager" : "")
+                    + (r.OptimisedRatioBest is double ob ? $", {F(ob, "0.00")}x PyTorch best" : "")
+                    + " (the two Torchwright sides share one process: one peak RSS)");
             if (r.PyTorchBest is { Candidates: { } candidates } pb)
                 w.WriteLine($"PyTorch best ran {pb.Path}, the fastest median of {BenchSettings.PathTrials} round-robin trial iterations: " +
                     string.Join("; ", candidates.Select(c => c.Ms is double ms ? $"{c.Path} {F(ms, "0.0")} ms" : $"{c.Path} not possible ({c.Error})")));
@@ -157,6 +162,9 @@ namespace Torchwright.Cli.Running
                 else json.WriteNull("ratio");
                 if (r.RatioBest is double ratioBest) json.WriteNumber("ratio_best", ratioBest);
                 else json.WriteNull("ratio_best");
+                if (r.OptimisedRatio is double optimisedRatio) json.WriteNumber("ratio_optimised", optimisedRatio);
+                if (r.OptimisedRatioBest is double optimisedRatioBest) json.WriteNumber("ratio_optimised_best", optimisedRatioBest);
+                if (r.OptimisedSpeedup is double speedup) json.WriteNumber("optimised_speedup", speedup);
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
                 if (r.BestProblem != null) json.WriteString("best_problem", r.BestProblem);
                 json.WriteEndObject();

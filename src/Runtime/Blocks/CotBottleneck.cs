@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,7 +17,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class CotBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly CotLayer conv2;
         private readonly nn.Module<Tensor, Tensor>? avd;
         private readonly nn.Module<Tensor, Tensor>? se;
@@ -62,6 +64,12 @@ namespace Torchwright.Runtime.Blocks
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
+        }
+
         protected override Tensor Branch(Tensor input)
         {
             var x = input.Through(conv1, bn1);
@@ -86,7 +94,7 @@ namespace Torchwright.Runtime.Blocks
     /// and the aggregation runs per group: group i's channel c uses weight channel c mod C/(8g) of group i.  GroupNorm,
     /// bn and se are unchanged.  (The official CoXtLayer fixes 4g = 8 and g = 2, its only published setting.)</para>
     /// </summary>
-    public sealed class CotLayer : nn.Module<Tensor, Tensor>
+    public sealed class CotLayer : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
         /// <summary>Channels sharing one aggregation kernel.</summary>
         public const long SharePlanes = 8;
@@ -137,6 +145,10 @@ namespace Torchwright.Runtime.Blocks
             register_module("bn", bn);
             register_module("se", se);
         }
+
+        /// <summary>key_embed, embed, conv1x1 and se are chains that fold their own pairs; bn follows the aggregation.</summary>
+        public void FoldNorms(NormFolder folder) =>
+            folder.Keep(bn, "bn", "it normalises the local aggregation (unfolded values times dynamic weights), which no convolution computes");
 
         public override Tensor forward(Tensor input)
         {

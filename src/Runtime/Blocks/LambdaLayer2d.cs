@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using Torchwright.Runtime.CompilerServices;
 using static TorchSharp.torch;
@@ -16,10 +17,10 @@ namespace Torchwright.Runtime.Blocks
     /// q·(content + position lambda), (B, dimOut, H, W), average-pooled 2x2 at stride 2. (timm reshapes the output to the
     /// input's channel count, so it runs only with dimOut = dim, as its networks use it; here the output has dimOut channels.)
     /// </summary>
-    public sealed class LambdaLayer2d : nn.Module<Tensor, Tensor>, ISelfAttention2d
+    public sealed class LambdaLayer2d : nn.Module<Tensor, Tensor>, ISelfAttention2d, IFoldsNorms
     {
         private readonly Conv2d qkv;
-        private readonly nn.Module<Tensor, Tensor> norm_q, norm_v;
+        private nn.Module<Tensor, Tensor> norm_q, norm_v;   // identities once folded
         private readonly Conv3d? conv_lambda;
         private readonly Parameter? pos_emb;
         private readonly AvgPool2d? pool;
@@ -113,6 +114,13 @@ namespace Torchwright.Runtime.Blocks
             pool = stride == 2 ? nn.AvgPool2d(2, 2) : null;
             if (pool is not null)
                 register_module("pool", pool);
+        }
+
+        /// <summary>norm_q and norm_v normalise the q and v rows of the qkv convolution's output: they fold into those rows.</summary>
+        public void FoldNorms(NormFolder folder)
+        {
+            norm_q = folder.Fold(qkv, norm_q, "norm_q", 0);
+            norm_v = folder.Fold(qkv, norm_v, "norm_v", heads * dimQk + dimQk);
         }
 
         public override Tensor forward(Tensor input)

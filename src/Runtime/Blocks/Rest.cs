@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -203,9 +204,10 @@ namespace Torchwright.Runtime.Blocks
 
     /// <summary>ResT released-code stem: conv1 3x3/2 in -> out/2, norm1, ReLU; conv2 3x3 out/2 -> out/2, norm2, ReLU;
     /// conv3 3x3/2 out/2 -> out (all without bias); pos = PA(out).</summary>
-    public sealed class RestStem : nn.Module<Tensor, Tensor>
+    public sealed class RestStem : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, norm1, conv2, norm2, conv3, act;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv2, conv3, act;
+        private nn.Module<Tensor, Tensor> norm1, norm2;   // identities once folded
         private readonly PositionAttention pos;
 
         public RestStem(string name, long inChannels, long outChannels) : base(name)
@@ -231,6 +233,12 @@ namespace Torchwright.Runtime.Blocks
             register_module("pos", pos);
         }
 
+        public void FoldNorms(NormFolder folder)
+        {
+            norm1 = folder.Fold(conv1, norm1, "norm1");
+            norm2 = folder.Fold(conv2, norm2, "norm2");
+        }
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -239,9 +247,10 @@ namespace Torchwright.Runtime.Blocks
     }
 
     /// <summary>ResT paper stem: conv 7x7/2 pad 3 (no bias), norm BN, ReLU (<c>act</c>), MaxPool 3x3/2 pad 1 (<c>pool</c>), pos = PA.</summary>
-    public sealed class RestPaperStem : nn.Module<Tensor, Tensor>
+    public sealed class RestPaperStem : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, norm, act, pool;
+        private readonly nn.Module<Tensor, Tensor> conv, act, pool;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
         private readonly PositionAttention pos;
 
         public RestPaperStem(string name, long inChannels, long outChannels) : base(name)
@@ -261,6 +270,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("pos", pos);
         }
 
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(conv, norm, "norm");
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -270,9 +281,10 @@ namespace Torchwright.Runtime.Blocks
 
     /// <summary>ResT patch embedding between stages (released code): conv (p+1)x(p+1), stride p, pad p/2 (bias), norm BN,
     /// pos = PA, with p the stage stride (3x3/2 pad 1 in every published model).</summary>
-    public sealed class RestPatchEmbed : nn.Module<Tensor, Tensor>
+    public sealed class RestPatchEmbed : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, norm;
+        private readonly nn.Module<Tensor, Tensor> conv;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
         private readonly PositionAttention pos;
 
         public RestPatchEmbed(string name, long inChannels, long outChannels, long patchSize) : base(name)
@@ -288,6 +300,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("norm", norm);
             register_module("pos", pos);
         }
+
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(conv, norm, "norm");
 
         public override Tensor forward(Tensor input)
         {

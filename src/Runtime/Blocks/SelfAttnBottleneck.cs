@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -14,7 +15,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class SelfAttnBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, mhsa, bn2, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, mhsa, bn2, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly nn.Module<Tensor, Tensor>? se;
         private readonly Activation activation;
 
@@ -56,6 +58,13 @@ namespace Torchwright.Runtime.Blocks
             if (se is not null)
                 register_module("se", se);
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
+        }
+
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            folder.Keep(bn2, "bn2", "it follows the attention's output (a matmul), not a convolution");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
         }
 
         protected override Tensor Branch(Tensor input)

@@ -1,5 +1,6 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -17,7 +18,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class SplitAttnBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly SplitAttention conv2;
         private readonly nn.Module<Tensor, Tensor>? avd_first, avd_last;
         private readonly nn.Module<Tensor, Tensor>? se;
@@ -68,6 +70,12 @@ namespace Torchwright.Runtime.Blocks
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
+        }
+
         protected override Tensor Branch(Tensor input)
         {
             var x = input.Through(conv1, bn1);
@@ -89,9 +97,10 @@ namespace Torchwright.Runtime.Blocks
     /// out = Σ_r a_r·split_r.  inter = max(width·radix/4, 32).  The 3x3 conv takes a dilation (padding = dilation) and
     /// both ReLUs can be another activation.
     /// </summary>
-    public sealed class SplitAttention : nn.Module<Tensor, Tensor>
+    public sealed class SplitAttention : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, bn0, fc1, bn1, fc2;
+        private readonly nn.Module<Tensor, Tensor> conv, fc1, fc2;
+        private nn.Module<Tensor, Tensor> bn0, bn1;   // identities once folded
         private readonly long width, radix, cardinality;
         private readonly Activation activation;
 
@@ -124,6 +133,12 @@ namespace Torchwright.Runtime.Blocks
             register_module("fc1", fc1);
             register_module("bn1", bn1);
             register_module("fc2", fc2);
+        }
+
+        public void FoldNorms(NormFolder folder)
+        {
+            bn0 = folder.Fold(conv, bn0, "bn0");
+            bn1 = folder.Fold(fc1, bn1, "bn1");
         }
 
         public override Tensor forward(Tensor input)
