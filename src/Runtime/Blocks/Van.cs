@@ -2,6 +2,7 @@ using System;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -159,7 +160,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return dwconv.call(input).MoveToOuterDisposeScope();
+            return Call(dwconv, input).MoveToOuterDisposeScope();
         }
     }
 
