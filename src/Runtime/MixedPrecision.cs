@@ -59,12 +59,14 @@ namespace Torchwright.Runtime
         /// <summary>"fp32", "bf16-mixed" or "fp16-mixed".</summary>
         public static string Word(Precision precision) => Words[(int)precision];
 
-        /// <summary>The precision called <paramref name="word"/>.</summary>
+        /// <summary>The precision called <paramref name="word"/>; bf16_mixed and fp16_mixed are the same words as the
+        /// <c>.arch</c> language writes them (a word there cannot hold a '-').</summary>
         /// <exception cref="FormatException">Not one of <see cref="Words"/> (the message lists them).</exception>
         public static Precision Parse(string word)
         {
-            var i = Array.IndexOf(Words, word?.Trim());
-            if (i < 0) throw new FormatException($"precision takes {string.Join(", ", Words.Take(Words.Length - 1))} or {Words[^1]}, not '{word}'");
+            var i = Array.IndexOf(Words, word?.Trim().Replace('_', '-'));
+            if (i < 0)
+                throw new FormatException($"precision takes {string.Join(", ", Words.Take(Words.Length - 1))} or {Words[^1]} (bf16_mixed, fp16_mixed in .arch files), not '{word}'");
             return (Precision)i;
         }
 

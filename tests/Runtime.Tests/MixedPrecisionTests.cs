@@ -187,7 +187,8 @@ namespace Torchwright.Runtime.Tests
             Assert.Equal(Precision.Bf16Mixed, TrainSettings.Default.With(new[] { KeyValuePair.Create("precision", "bf16-mixed") }).Precision);
             Assert.Contains(new KeyValuePair<string, string>("precision", "fp32"), TrainSettings.Default.ToPairs());
             var e = Assert.Throws<ArgumentException>(() => TrainSettings.Default.With(new[] { KeyValuePair.Create("precision", "bf16") }));
-            Assert.Equal("precision takes fp32, bf16-mixed or fp16-mixed, not 'bf16' (Parameter 'pairs')", e.Message);
+            Assert.Equal("precision takes fp32, bf16-mixed or fp16-mixed (bf16_mixed, fp16_mixed in .arch files), not 'bf16' (Parameter 'pairs')", e.Message);
+            Assert.Equal(Precision.Bf16Mixed, TrainSettings.Default.With(new[] { KeyValuePair.Create("precision", "bf16_mixed") }).Precision);
             var data = Datasets.Open("shapes:16:n=64:test=16");
             e = Assert.Throws<ArgumentException>(() => Trainer.Run(() => SmallNet(8), data,
                 TrainSettings.Default with { Steps = 1, Precision = Precision.Fp16Mixed }, new TrainRun { Threads = 1 }));

@@ -79,7 +79,7 @@ namespace Torchwright.Cli.Running
         /// <summary>Builds the reference network, loads the same weights and batch; returns the resident set once set up (bytes).</summary>
         public long Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision)
         {
-            string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
+            string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";   // bf16-mixed: the PyTorch side runs fp32
             var r = Request(new JsonObject
             {
                 ["cmd"] = "setup",

@@ -31,6 +31,11 @@ namespace Torchwright.Cli.Running
             w.WriteLine(r.Ratio is double ratio
                 ? $"ratio (Torchwright/PyTorch images/s) = {F(ratio, "0.00")}"
                 : $"ratio (Torchwright/PyTorch images/s) = n/a ({r.ReferenceProblem ?? "--no-reference"})");
+            if (r.MixedRatio is double mixedRatio)
+            {
+                w.WriteLine($"ratio (Torchwright bf16-mixed/Torchwright fp32 images/s) = {F(mixedRatio, "0.00")}" +
+                    (r.PyTorch is null ? "" : $"; bf16-mixed/PyTorch = {F(r.Bf16Mixed!.ImagesPerSecond(s.Batch) / r.PyTorch.ImagesPerSecond(s.Batch), "0.00")}"));
+            }
 
             var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of derived peak", true), ("% of measured peak", true), ("page faults/iteration", true));
             foreach (var side in Sides(r))
@@ -47,6 +52,10 @@ namespace Torchwright.Cli.Running
             w.WriteLine($"measured peak: {F(r.Peak.MeasuredGflops, "0.0")} GFLOP/s = {r.Peak.MeasuredHow}");
             if (s.Precision == BenchPrecision.Bf16)
                 w.WriteLine("bf16: the derived peak is the fp32 one (bf16 dot products, AVX512_BF16 or AMX, can exceed it); the measured peak is a bf16 matmul");
+            if (s.Precision == BenchPrecision.Bf16Mixed)
+                w.WriteLine("bf16-mixed: both peaks are fp32 ones (bf16 dot products can exceed them); peak RSS of each Torchwright row is its own iterations' high-water mark in the one process");
+            if (s.Precision != BenchPrecision.Fp32)
+                w.WriteLine($"bf16 instructions: {CpuPeak.Bf16Isa()}");
             w.WriteLine("peak RSS: the side's process's resident-set high-water mark over the timed iterations (VmHWM after clear_refs)");
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
@@ -61,7 +70,8 @@ namespace Torchwright.Cli.Running
                 json.WriteStartObject();
                 json.WriteString("name", r.Architecture);
                 json.WriteString("mode", Mode(s));
-                json.WriteString("precision", s.Precision == BenchPrecision.Bf16 ? "bf16" : "fp32");
+                json.WriteString("precision", PrecisionWord(s.Precision));
+                if (s.Precision != BenchPrecision.Fp32) json.WriteString("bf16_isa", CpuPeak.Bf16Isa());
                 json.WriteString("precision_label", PrecisionLabel(s.Precision));
                 json.WriteString("device", s.Device.ToString());
                 json.WriteStartArray("input");
@@ -120,6 +130,7 @@ namespace Torchwright.Cli.Running
                 json.WriteEndArray();
                 if (r.Ratio is double ratio) json.WriteNumber("ratio", ratio);
                 else json.WriteNull("ratio");
+                if (r.MixedRatio is double mixedRatio) json.WriteNumber("bf16_mixed_ratio", mixedRatio);
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
                 json.WriteEndObject();
             }
@@ -127,12 +138,25 @@ namespace Torchwright.Cli.Running
         }
 
         /// <summary>What --precision did, in words: bf16 is a cast, not autocast.</summary>
-        public static string PrecisionLabel(BenchPrecision p) =>
-            p == BenchPrecision.Bf16 ? "bf16 (weights and activations cast, no autocast)" : "fp32";
+        public static string PrecisionLabel(BenchPrecision p) => p switch
+        {
+            BenchPrecision.Bf16 => "bf16 (weights and activations cast, no autocast)",
+            BenchPrecision.Bf16Mixed => "fp32 and bf16-mixed (bf16 convolutions, linears and attention matmuls, fp32 norms, softmax and weights; PyTorch side fp32)",
+            _ => "fp32",
+        };
+
+        /// <summary>The --precision word.</summary>
+        public static string PrecisionWord(BenchPrecision p) => p switch
+        {
+            BenchPrecision.Bf16 => "bf16",
+            BenchPrecision.Bf16Mixed => "bf16-mixed",
+            _ => "fp32",
+        };
 
         private static IEnumerable<BenchSide> Sides(BenchResult r)
         {
             yield return r.Torchwright;
+            if (r.Bf16Mixed is not null) yield return r.Bf16Mixed;
             if (r.PyTorch is not null) yield return r.PyTorch;
         }
 

@@ -81,6 +81,12 @@ namespace Torchwright.Cli.Running
     internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, BenchEngines Engines,
         long Macs, BenchPeak Peak, BenchSide Torchwright, BenchSide? PyTorch, string? ReferenceProblem)
     {
+        /// <summary>The "Torchwright bf16-mixed" row (with --precision bf16-mixed), timed in the same rounds as the fp32 one.</summary>
+        public BenchSide? Bf16Mixed { get; init; }
+
+        /// <summary>bf16-mixed images/s over the fp32 module's, same run.</summary>
+        public double? MixedRatio => Bf16Mixed is null ? null : Bf16Mixed.ImagesPerSecond(Settings.Batch) / Torchwright.ImagesPerSecond(Settings.Batch);
+
         /// <summary>torch.__version__ of the PyTorch side, when it ran.</summary>
         public string? TorchVersion => Engines.PyTorch?.Version;
 
@@ -134,12 +140,19 @@ namespace Torchwright.Cli.Running
             try
             {
                 using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
+                // --precision bf16-mixed: the same module (same fp32 weights) once more in bf16-mixed, its own optimizer.
+                using var mixed = settings.Precision == BenchPrecision.Bf16Mixed
+                    ? new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long setupRss = PeakMemory.CurrentBytes();
                 var peakCompute = PeakCompute.Find(settings.Device, settings.Threads, settings.Precision);
 
-                for (int i = 0; i < settings.Warmup; i++) workload.Step();
+                for (int i = 0; i < settings.Warmup; i++)
+                {
+                    workload.Step();
+                    mixed?.Step();
+                }
                 Guard(ref reference, ref problem, r => r.Run(settings.Warmup));
 
                 PeakMemory.Reset();
@@ -148,6 +161,17 @@ namespace Torchwright.Cli.Running
                 var ourFaults = new List<long>();
                 var theirs = new List<double>();
                 var theirFaults = new List<long>();
+                var mixedMs = new List<double>();
+                var mixedFaults = new List<long>();
+                long ourPeak = 0, mixedPeak = 0;
+                // With two Torchwright rows each gets its own high-water mark: reset before its step, read after.
+                (double, long) Timed(BenchWorkload w, ref long sidePeak)
+                {
+                    if (mixed != null) PeakMemory.Reset();
+                    var result = w.Step();
+                    if (mixed != null) sidePeak = Math.Max(sidePeak, PeakMemory.PeakBytes());
+                    return result;
+                }
                 void Theirs(BenchReference r)
                 {
                     var (ms, faults) = r.Run(1);
@@ -158,12 +182,18 @@ namespace Torchwright.Cli.Running
                 {
                     // Alternate who goes first so neither side always runs right after the other.
                     if (round % 2 == 1) Guard(ref reference, ref problem, Theirs);
-                    var (ms, faults) = workload.Step();
+                    var (ms, faults) = Timed(workload, ref ourPeak);
                     ours.Add(ms);
                     ourFaults.Add(faults);
+                    if (mixed != null)
+                    {
+                        var (mms, mfaults) = Timed(mixed, ref mixedPeak);
+                        mixedMs.Add(mms);
+                        mixedFaults.Add(mfaults);
+                    }
                     if (round % 2 == 0) Guard(ref reference, ref problem, Theirs);
                 }
-                long peak = PeakMemory.PeakBytes();
+                long peak = mixed != null ? ourPeak : PeakMemory.PeakBytes();
                 long referencePeak = 0;
                 Guard(ref reference, ref problem, r => referencePeak = r.PeakBytes());
 
@@ -172,7 +202,10 @@ namespace Torchwright.Cli.Running
                 if (problem != null) warn(problem);
                 var (torchSharp, libTorch) = BenchEngines.Current();
                 var engines = new BenchEngines(torchSharp, libTorch, reference?.Torch);
-                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem);
+                return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, pt, problem)
+                {
+                    Bf16Mixed = mixed is null ? null : new BenchSide("Torchwright bf16-mixed", mixedMs, mixedFaults, setupRss, mixedPeak),
+                };
             }
             finally
             {

@@ -112,10 +112,16 @@ namespace Torchwright.Zoo
             global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -129,6 +135,7 @@ namespace Torchwright.Zoo
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
             global::TorchSharp.torch.Tensor x = Stem(input);
@@ -159,7 +166,7 @@ namespace Torchwright.Zoo
         {
             global::TorchSharp.torch.Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return fc.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)
@@ -261,10 +268,16 @@ namespace Torchwright.Zoo
             global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -278,6 +291,7 @@ namespace Torchwright.Zoo
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
             global::TorchSharp.torch.Tensor x = Stem(input);
@@ -308,7 +322,7 @@ namespace Torchwright.Zoo
         {
             global::TorchSharp.torch.Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return fc.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)
@@ -410,10 +424,16 @@ namespace Torchwright.Zoo
             global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -427,6 +447,7 @@ namespace Torchwright.Zoo
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
             global::TorchSharp.torch.Tensor x = Stem(input);
@@ -457,7 +478,7 @@ namespace Torchwright.Zoo
         {
             global::TorchSharp.torch.Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return fc.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)
@@ -559,10 +580,16 @@ namespace Torchwright.Zoo
             global::Torchwright.Runtime.CompilerServices.Init.ResNet(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -576,6 +603,7 @@ namespace Torchwright.Zoo
         public Features forward_features(global::TorchSharp.torch.Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             global::TorchSharp.torch.Tensor[] outputs = new global::TorchSharp.torch.Tensor[4];
             global::TorchSharp.torch.Tensor x = Stem(input);
@@ -606,7 +634,7 @@ namespace Torchwright.Zoo
         {
             global::TorchSharp.torch.Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return fc.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
 
         private static void CheckInput(global::TorchSharp.torch.Tensor input)
