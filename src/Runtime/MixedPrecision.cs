@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -54,7 +55,7 @@ namespace Torchwright.Runtime
         };
 
         /// <summary>The command-line and settings word of each precision, in the order help lists them.</summary>
-        public static readonly string[] Words = { "fp32", "bf16-mixed", "fp16-mixed" };
+        public static IReadOnlyList<string> Words { get; } = new[] { "fp32", "bf16-mixed", "fp16-mixed" };
 
         /// <summary>"fp32", "bf16-mixed" or "fp16-mixed".</summary>
         public static string Word(Precision precision) => Words[(int)precision];
@@ -64,9 +65,9 @@ namespace Torchwright.Runtime
         /// <exception cref="FormatException">Not one of <see cref="Words"/> (the message lists them).</exception>
         public static Precision Parse(string word)
         {
-            var i = Array.IndexOf(Words, word?.Trim().Replace('_', '-'));
+            var i = Words.ToList().IndexOf(word?.Trim().Replace('_', '-') ?? "");
             if (i < 0)
-                throw new FormatException($"precision takes {string.Join(", ", Words.Take(Words.Length - 1))} or {Words[^1]} (bf16_mixed, fp16_mixed in .arch files), not '{word}'");
+                throw new FormatException($"precision takes {string.Join(", ", Words.Take(Words.Count - 1))} or {Words[Words.Count - 1]} (bf16_mixed, fp16_mixed in .arch files), not '{word}'");
             return (Precision)i;
         }
 
