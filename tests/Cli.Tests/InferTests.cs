@@ -69,6 +69,23 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("ResNet50: 267 tensors loaded from its 'state_dict' entry; 53 num_batches_tracked buffers not in the file, kept; input", stdout);
         }
 
+        [Fact]
+        public void Infer_in_bf16_mixed_stays_within_bf16_tolerance_of_torchvision_logits()
+        {
+            WriteTorchvisionFiles();
+            var output = Path.Combine(dir, "bf16.safetensors");
+            var (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
+                "--weights", Path.Combine(dir, "weights.safetensors"), "--input", Path.Combine(dir, "input.safetensors"), "--output", output,
+                "--precision", "bf16-mixed");
+            Assert.True(code == 0, stderr);
+            var ours = TensorFiles.Load(output)["output"];
+            var theirs = TensorFiles.Load(Path.Combine(dir, "expected.safetensors"))["expected"];
+            Assert.Equal(TorchSharp.torch.ScalarType.Float32, ours.dtype);
+            // bf16 keeps 8 significant bits: the 50-layer network's logits stay within 5 % (relative L2), and are not fp32's.
+            double error = (ours - theirs).norm().item<float>() / theirs.norm().item<float>();
+            Assert.True(error < 0.05 && error > 1e-4, $"relative L2 error {error}");
+        }
+
         /// <summary>Runs torchvision's resnet50 weights through <c>infer</c>; asserts torchvision's logits; returns stdout.</summary>
         private string InferResNet50(string weights, params string[] options)
         {

@@ -58,9 +58,9 @@ namespace Torchwright.Cli.Tests
 
             var report = optimised.Report;
             Assert.NotEmpty(report.Folded);
-            // What is still a norm is exactly what the report says was kept (with a reason) or a held stem norm folded
-            // to an identity pass.
-            var held = arch.Ir.Stem.Kind.ConvNormPairs(arch.Ir.Stem).Select(p => p.Norm).ToHashSet();
+            // What is still a norm is exactly what the report says was kept (with a reason) or a held stem or final_conv
+            // norm folded to an identity pass.
+            var held = InferenceForm.HeldPairs(arch.Ir).Select(p => p.Norm).ToHashSet();
             var remaining = built.named_modules().Where(m => NormFolder.IsNorm(m.module)).Select(m => m.name).Where(n => !held.Contains(n)).OrderBy(n => n).ToList();
             Assert.Equal(report.Kept.Select(k => k.Norm).OrderBy(n => n).ToList(), remaining);
             Assert.All(report.Kept, k => Assert.False(string.IsNullOrEmpty(k.Why)));

@@ -9,11 +9,11 @@ namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
-    /// [--warmup W] [--iterations I] [--precision fp32|bf16] [--format table|json] [--python P | --no-reference] [--no-best]</c>:
-    /// images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright module
-    /// (TorchSharp/libtorch) and, in the same run, of the PyTorch reference of the same architecture (the python's own torch:
-    /// Debian's PyTorch 1.13 by default) eager and on the fastest of PyTorch's own paths, on the same thread count
-    /// (interleaved iterations), and the ratios.
+    /// [--warmup W] [--iterations I] [--precision fp32|bf16-mixed|bf16] [--format table|json] [--python P | --no-reference] [--no-best]
+    /// [--optimize]</c>: images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright
+    /// module (TorchSharp/libtorch; with --optimize also its inference form, with bf16-mixed also in bf16-mixed) and, in the
+    /// same run, of the PyTorch reference of the same architecture (the python's own torch: Debian's PyTorch 1.13 by default)
+    /// eager and on the fastest of PyTorch's own paths, on the same thread count (interleaved iterations), and the ratios.
     /// </summary>
     internal static class BenchCommand
     {
@@ -32,10 +32,11 @@ namespace Torchwright.Cli.Commands
             var iterations = new Option<int>("--iterations", "-i") { Description = "timed iterations per side, run in alternating rounds", DefaultValueFactory = _ => 10 };
             var precision = new Option<string>("--precision")
             {
-                Description = "fp32, or bf16: model and input cast to bfloat16 on both sides (not autocast: TorchSharp 0.107.0 has no autocast)",
+                Description = "fp32; bf16-mixed: adds the row \"Torchwright bf16-mixed\" (bf16 convolutions, linears and attention matmuls, fp32 norms, softmax and weights) beside fp32, same rounds; " +
+                    "or bf16: model and input cast to bfloat16 on both sides (TorchSharp 0.107.0 has no autocast)",
                 DefaultValueFactory = _ => "fp32",
             };
-            precision.AcceptOnlyFromAmong("fp32", "bf16");
+            precision.AcceptOnlyFromAmong("fp32", "bf16-mixed", "bf16");
             var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
             format.AcceptOnlyFromAmong("table", "json");
             var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
@@ -77,7 +78,7 @@ namespace Torchwright.Cli.Commands
             if (arch == null) return compileExit;
 
             var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python,
-                precision == "bf16" ? BenchPrecision.Bf16 : BenchPrecision.Fp32, pytorchBest, optimize);
+                precision switch { "bf16" => BenchPrecision.Bf16, "bf16-mixed" => BenchPrecision.Bf16Mixed, _ => BenchPrecision.Fp32 }, pytorchBest, optimize);
             BenchResult bench;
             try
             {

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Torchwright.Dsl;
 using Torchwright.Dsl.Model;
@@ -18,9 +19,14 @@ namespace Torchwright.Cli.Running
         {
             var ir = arch.Ir;
             var layout = ir.Family.InferChannelsLast ? InferenceLayout.ChannelsLast : InferenceLayout.Contiguous;
+            return InferenceOptimizer.Optimize(module, layout, HeldPairs(ir).ToArray());
+        }
+
+        /// <summary>The conv → norm pairs the generated module holds in its own Sequentials: the stem's and final_conv's.</summary>
+        public static IEnumerable<(string Conv, string Norm)> HeldPairs(ArchitectureIR ir)
+        {
             var held = ir.Stem.Kind.ConvNormPairs(ir.Stem);
-            if (ir.FinalConv is not null) held = held.Append(FinalConvIR.ConvNormPair);
-            return InferenceOptimizer.Optimize(module, layout, held.ToArray());
+            return ir.FinalConv is null ? held : held.Append(FinalConvIR.ConvNormPair);
         }
 
         /// <summary>One line: what was folded and what was not, and why.</summary>

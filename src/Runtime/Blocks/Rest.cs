@@ -2,6 +2,7 @@ using System;
 using TorchSharp;
 using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -43,7 +44,7 @@ namespace Torchwright.Runtime.Blocks
             long b = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
             var t = input.flatten(2);
             t = t.transpose(1, 2).Freeing(t);                                       // B, N, C
-            var normed = norm1.call(t);
+            var normed = Call(norm1, t);
             var branch = attn.Forward(normed, h, w).Freeing(normed).DroppedBy(drop_path);
             t = (t + branch).Freeing(t, branch);
             branch = t.Through(norm2, mlp).DroppedBy(drop_path);
@@ -121,7 +122,7 @@ namespace Torchwright.Runtime.Blocks
             long b = x.shape[0], n = x.shape[1];
             if (x.shape[2] != dim || n != h * w)
                 throw new ArgumentException($"EMSA '{GetName()}' expects tokens (B, {h}·{w}, {dim}), got ({string.Join(", ", x.shape)}).", nameof(x));
-            var qh = q.call(x);
+            var qh = Call(q, x);
             qh = qh.reshape(b, n, heads, dimHead).Freeing(qh);
             qh = qh.permute(0, 2, 1, 3).Freeing(qh);                                // B, h, N, d
             Tensor? reduced = null;                                                 // null: keys and values come from x
@@ -129,33 +130,33 @@ namespace Torchwright.Runtime.Blocks
             {
                 var map = x.permute(0, 2, 1);
                 map = map.reshape(b, dim, h, w).Freeing(map);
-                reduced = sr.call(map).Freeing(map);
+                reduced = Call(sr, map).Freeing(map);
                 reduced = reduced.reshape(b, dim, -1).Freeing(reduced);
                 reduced = reduced.permute(0, 2, 1).Freeing(reduced);
-                reduced = sr_norm.call(reduced).Freeing(reduced);
+                reduced = Call(sr_norm, reduced).Freeing(reduced);
             }
-            var kvh = kv.call(reduced ?? x).Freeing(reduced);
+            var kvh = Call(kv, reduced ?? x).Freeing(reduced);
             kvh = kvh.reshape(b, -1, 2, heads, dimHead).Freeing(kvh);
             kvh = kvh.permute(2, 0, 3, 1, 4).Freeing(kvh);                           // 2, B, h, N', d
             var kT = kvh.select(0, 0);
             kT = kT.transpose(-2, -1).Freeing(kT);
             var v = kvh.select(0, 1).Freeing(kvh);
-            var a = qh.matmul(kT).Freeing(qh, kT);
+            var a = MatMul(qh, kT).Freeing(qh, kT);
             a = a.mul(scale).Freeing(a);
             if (transform_conv is not null && transform_norm is not null)
             {
-                a = transform_conv.call(a).Freeing(a);
-                a = a.softmax(-1).Freeing(a);
-                a = transform_norm.call(a).Freeing(a);
+                a = Call(transform_conv, a).Freeing(a);
+                a = Softmax(a, -1).Freeing(a);
+                a = Call(transform_norm, a).Freeing(a);
             }
             else
             {
-                a = a.softmax(-1).Freeing(a);
+                a = Softmax(a, -1).Freeing(a);
             }
-            var y = a.matmul(v).Freeing(a, v);
+            var y = MatMul(a, v).Freeing(a, v);
             y = y.transpose(1, 2).Freeing(y);
             y = y.reshape(b, n, dim).Freeing(y);
-            return proj.call(y).Freeing(y).MoveToOuterDisposeScope();
+            return Call(proj, y).Freeing(y).MoveToOuterDisposeScope();
         }
     }
 
@@ -196,7 +197,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var gate = pa_conv.call(input);
+            var gate = Call(pa_conv, input);
             gate = gate.sigmoid().Freeing(gate);
             return (input * gate).Freeing(gate).MoveToOuterDisposeScope();
         }

@@ -2,6 +2,7 @@ using System;
 using TorchSharp;
 using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -72,7 +73,7 @@ namespace Torchwright.Runtime.Blocks
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             x = mhsa.call(x).Freeing(x);
-            x = bn2.call(x).Freeing(x);
+            x = Call(bn2, x).Freeing(x);
             x = Activations.Apply(activation, x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
             return se is null ? x : se.call(x).Freeing(x);

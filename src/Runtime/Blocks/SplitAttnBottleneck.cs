@@ -3,6 +3,7 @@ using TorchSharp;
 using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -82,7 +83,7 @@ namespace Torchwright.Runtime.Blocks
             x = Activations.Apply(activation, x).Freeing(x);
             if (avd_first is not null)
                 x = avd_first.call(x).Freeing(x);
-            x = conv2.call(x).Freeing(x);
+            x = Call(conv2, x).Freeing(x);
             if (avd_last is not null)
                 x = avd_last.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
@@ -152,12 +153,12 @@ namespace Torchwright.Runtime.Blocks
             var gap = (sum ?? splits).mean(new long[] { 2, 3 }, keepdim: true).Freeing(sum);
             gap = gap.Through(fc1, bn1).Freeing(gap);
             gap = Activations.Apply(activation, gap).Freeing(gap);
-            var a = fc2.call(gap).Freeing(gap);
+            var a = Call(fc2, gap).Freeing(gap);
             Tensor output;
             if (radix > 1)
             {
                 // The attention over the radix is (B, radix·width, 1, 1): small; the scope frees its views.
-                a = a.view(b, cardinality, radix, -1).transpose(1, 2).softmax(1).reshape(b, radix, width, 1, 1).Freeing(a);
+                a = Softmax(a.view(b, cardinality, radix, -1).transpose(1, 2), 1).reshape(b, radix, width, 1, 1).Freeing(a);
                 var weighted = (splits * a).Freeing(splits, a);
                 output = weighted.sum(1).Freeing(weighted);
             }

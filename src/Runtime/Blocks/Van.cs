@@ -3,6 +3,7 @@ using TorchSharp;
 using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -172,7 +173,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return dwconv.call(input).MoveToOuterDisposeScope();
+            return Call(dwconv, input).MoveToOuterDisposeScope();
         }
     }
 
