@@ -172,6 +172,39 @@ arch TinyBench : ResNet50 {
             Assert.StartsWith("TinyBench (infer, bf16 (weights and activations cast, no autocast)): input 2x3x32x32", stdout);
         }
 
+        [Theory]
+        [InlineData("infer")]
+        [InlineData("train")]
+        public void Bench_bf16_mixed_adds_its_row_beside_fp32_and_names_the_bf16_instructions(string mode)
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--precision", "bf16-mixed", "--format", "json", "--mode", mode);
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            Assert.Equal("bf16-mixed", root.GetProperty("precision").GetString());
+            Assert.Equal(new[] { "Torchwright", "Torchwright bf16-mixed", "PyTorch eager", "PyTorch best" },
+                root.GetProperty("sides").EnumerateArray().Select(x => x.GetProperty("side").GetString()).ToArray());
+            var sides = root.GetProperty("sides").EnumerateArray().ToList();
+            double fp32 = sides[0].GetProperty("images_per_s").GetDouble(), mixed = sides[1].GetProperty("images_per_s").GetDouble();
+            Assert.Equal(mixed / fp32, root.GetProperty("bf16_mixed_ratio").GetDouble(), 9);
+            Assert.Equal(mixed / sides[2].GetProperty("images_per_s").GetDouble(), root.GetProperty("bf16_mixed_ratio_eager").GetDouble(), 9);
+            Assert.Equal(mixed / sides[3].GetProperty("images_per_s").GetDouble(), root.GetProperty("bf16_mixed_ratio_best").GetDouble(), 9);
+            Assert.Equal(1, sides[1].GetProperty("ms").GetArrayLength());
+            Assert.True(sides[1].GetProperty("peak_rss_bytes").GetInt64() > 0);
+            var cpuinfo = System.IO.File.ReadAllText("/proc/cpuinfo");
+            Assert.Equal(cpuinfo.Contains(" avx512_bf16") || cpuinfo.Contains(" amx_bf16"),
+                root.GetProperty("bf16_isa").GetString()!.EndsWith(": bf16 dot products in hardware"));
+            // The PyTorch side stays fp32, and so does the measured peak.
+            Assert.EndsWith("fp32 matmuls in TorchSharp on 1 thread", root.GetProperty("peak").GetProperty("measured").GetString());
+
+            (code, stdout, stderr) = Bench(dir, "--precision", "bf16-mixed", "--no-reference", "--mode", mode);
+            Assert.True(code == 0, stderr);
+            Assert.Matches(new Regex(@"^Torchwright bf16-mixed +\d+\.\d\d +\d+\.\d ", RegexOptions.Multiline), stdout);
+            Assert.Matches(new Regex(@"^ratio \(Torchwright bf16-mixed/Torchwright fp32 images/s\) = \d+\.\d\d$", RegexOptions.Multiline), stdout);
+            Assert.Matches(new Regex(@"^bf16 instructions: ", RegexOptions.Multiline), stdout);
+        }
+
         [Fact]
         public void Bench_json_counts_flops_from_the_generated_macs_and_names_the_engines()
         {
@@ -248,6 +281,36 @@ arch TinyBench : ResNet50 {
             }
             double ratio = root.GetProperty("ratio").GetDouble();
             Assert.Equal(sides[0].GetProperty("images_per_s").GetDouble() / sides[1].GetProperty("images_per_s").GetDouble(), ratio, 9);
+        }
+
+        [Fact]
+        public void Bench_optimize_adds_the_optimised_side_between_torchwright_and_the_pytorch_sides_with_its_ratios()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--optimize");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            var sides = root.GetProperty("sides").EnumerateArray().ToList();
+            Assert.Equal(new[] { "Torchwright", "Torchwright optimised", "PyTorch eager", "PyTorch best" }, sides.Select(s => s.GetProperty("side").GetString()).ToArray());
+            double Ips(int i) => sides[i].GetProperty("images_per_s").GetDouble();
+            Assert.Equal(Ips(0) / Ips(2), root.GetProperty("ratio").GetDouble(), 9);
+            Assert.Equal(Ips(0) / Ips(3), root.GetProperty("ratio_best").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(2), root.GetProperty("ratio_optimised").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(3), root.GetProperty("ratio_optimised_best").GetDouble(), 9);
+            Assert.Equal(Ips(1) / Ips(0), root.GetProperty("optimised_speedup").GetDouble(), 9);
+            // One process holds both Torchwright sides.
+            Assert.Equal(sides[0].GetProperty("peak_rss_bytes").GetInt64(), sides[1].GetProperty("peak_rss_bytes").GetInt64());
+        }
+
+        [Fact]
+        public void Bench_optimize_in_train_mode_is_a_usage_error()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--optimize", "--mode", "train");
+            Assert.Equal(2, code);
+            Assert.Equal("", stdout);
+            Assert.Equal("torchwright bench: --optimize times the inference-optimised module, which cannot train (its norms are folded): use --mode infer", stderr.Trim());
         }
 
         [Fact]

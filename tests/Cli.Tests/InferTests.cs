@@ -43,6 +43,16 @@ namespace Torchwright.Cli.Tests
         }
 
         [Fact]
+        public void Infer_optimize_folds_the_norms_after_loading_and_still_reproduces_torchvisions_logits()
+        {
+            WriteTorchvisionFiles();
+            var stdout = InferResNet50(Path.Combine(dir, "weights.safetensors"), "--optimize");
+            // 16 bottlenecks x 3 norms, 4 projection norms and the stem's bn1; nothing left.
+            Assert.EndsWith("written to " + Path.Combine(dir, "output.safetensors") + "; optimised: 53 norms folded into their convolutions, channels-last",
+                stdout.TrimEnd());
+        }
+
+        [Fact]
         public void Infer_with_a_torch_save_pth_of_torchvision_resnet50_reproduces_its_logits()
         {
             WriteTorchvisionFiles("pth");
@@ -59,12 +69,29 @@ namespace Torchwright.Cli.Tests
             Assert.Contains("ResNet50: 267 tensors loaded from its 'state_dict' entry; 53 num_batches_tracked buffers not in the file, kept; input", stdout);
         }
 
+        [Fact]
+        public void Infer_in_bf16_mixed_stays_within_bf16_tolerance_of_torchvision_logits()
+        {
+            WriteTorchvisionFiles();
+            var output = Path.Combine(dir, "bf16.safetensors");
+            var (code, _, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
+                "--weights", Path.Combine(dir, "weights.safetensors"), "--input", Path.Combine(dir, "input.safetensors"), "--output", output,
+                "--precision", "bf16-mixed");
+            Assert.True(code == 0, stderr);
+            var ours = TensorFiles.Load(output)["output"];
+            var theirs = TensorFiles.Load(Path.Combine(dir, "expected.safetensors"))["expected"];
+            Assert.Equal(TorchSharp.torch.ScalarType.Float32, ours.dtype);
+            // bf16 keeps 8 significant bits: the 50-layer network's logits stay within 5 % (relative L2), and are not fp32's.
+            double error = (ours - theirs).norm().item<float>() / theirs.norm().item<float>();
+            Assert.True(error < 0.05 && error > 1e-4, $"relative L2 error {error}");
+        }
+
         /// <summary>Runs torchvision's resnet50 weights through <c>infer</c>; asserts torchvision's logits; returns stdout.</summary>
-        private string InferResNet50(string weights)
+        private string InferResNet50(string weights, params string[] options)
         {
             var output = Path.Combine(dir, "output.safetensors");
-            var (code, stdout, stderr) = CliRunner.Run("infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
-                "--weights", weights, "--input", Path.Combine(dir, "input.safetensors"), "--output", output);
+            var (code, stdout, stderr) = CliRunner.Run(new[] { "infer", Path.Combine(Repo, "architectures", "resnet50.arch"), "--name", "ResNet50",
+                "--weights", weights, "--input", Path.Combine(dir, "input.safetensors"), "--output", output }.Concat(options).ToArray());
             Assert.True(code == 0, stderr);
             var ours = TensorFiles.Load(output)["output"];
             var theirs = TensorFiles.Load(Path.Combine(dir, "expected.safetensors"))["expected"];

@@ -222,6 +222,20 @@ namespace Torchwright.Cli.Tests
                 Args(run, 3, "--resume", "--lr", "0.05"));
         }
 
+        [Fact]
+        public void Precision_bf16_mixed_trains_and_is_recorded_and_fp16_mixed_is_refused_on_the_cpu()
+        {
+            var run = Path.Combine(_dir.Path, "bf16");
+            var (code, _, stderr) = CliRunner.Run(Args(run, 2, "--precision", "bf16-mixed"));
+            Assert.True(code == 0, stderr);
+            var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "log.json"))).RootElement.GetProperty("settings");
+            Assert.Equal("bf16-mixed", settings.GetProperty("precision").GetString());
+            (code, _, stderr) = CliRunner.Run(Args(Path.Combine(_dir.Path, "fp16"), 2, "--precision", "fp16-mixed"));
+            Assert.True(code == 1, $"exit {code}: {stderr}");
+            Assert.Equal("torchwright train: precision fp16-mixed is for CUDA devices (float16 with dynamic loss scaling); on the CPU use bf16-mixed",
+                stderr.TrimEnd('\n', '\r'));
+        }
+
         /// <summary>An architecture's <c>train.NAME</c> settings are the run's baseline; a flag overrides only its own
         /// setting; a bad declared setting is the located diagnostic <c>check</c> reports (exit 1).</summary>
         [Fact]

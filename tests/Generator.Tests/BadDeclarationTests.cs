@@ -166,6 +166,7 @@ namespace Torchwright.Generator.Tests
                 {
                     case FieldDeclarationSyntax f: foreach (var v in f.Declaration.Variables) declared.Add(v.Identifier.ValueText); break;
                     case MethodDeclarationSyntax md: declared.Add(md.Identifier.ValueText); break;
+                    case PropertyDeclarationSyntax p: declared.Add(p.Identifier.ValueText); break;
                     case BaseTypeDeclarationSyntax t: declared.Add(t.Identifier.ValueText); break;
                     case ConstructorDeclarationSyntax: break;
                     default: throw new Xunit.Sdk.XunitException("unexpected member kind " + m.Kind());

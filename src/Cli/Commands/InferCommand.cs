@@ -31,18 +31,26 @@ namespace Torchwright.Cli.Commands
             var input = new Option<string>("--input", "-i") { Description = "the image batch (N, C, H, W): a safetensors or torch.save file holding a tensor named 'input', or a bare torch.save(x) tensor; float64/float16/bfloat16 are converted to float32", Required = true };
             var output = new Option<string>("--output", "-o") { Description = "safetensors file to write the tensor named 'output' to", Required = true };
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
+            var precision = new Option<string>("--precision")
+            {
+                Description = "fp32, or bf16-mixed: convolutions, linears and attention matmuls in bfloat16, norms and softmax in fp32, fp32 weights; the output is fp32",
+                DefaultValueFactory = _ => "fp32",
+            };
+            precision.AcceptOnlyFromAmong("fp32", "bf16-mixed", "fp16-mixed");
             var from = new Option<string>("--weights-from") { Description = "whose names the checkpoint uses: none (Torchwright's = torchvision's, the default) or timm (timm ByobNet names: botnet26t_256, ...; timm's ResNet/ResNeSt names are Torchwright's already); see docs/weights.md", DefaultValueFactory = _ => "none" };
+            var optimize = new Option<bool>("--optimize") { Description = "fold every BatchNorm into its convolution and run in the family's fastest memory layout (docs/inference.md)" };
             var command = new Command("infer", "Run an architecture on a tensor: emit, compile in-process, load weights, forward")
             {
-                file, name, weights, weightsKey, input, output, device, from,
+                file, name, weights, weightsKey, input, output, device, from, precision, optimize,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, "infer") ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(weights)!,
-                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!, parse.GetValue(weightsKey)));
+                parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(device)!, parse.GetValue(from)!, parse.GetValue(weightsKey), parse.GetValue(precision)!,
+                parse.GetValue(optimize)));
             return command;
         }
 
         public static int Run(CliContext ctx, string file, string? name, string weightsPath, string inputPath, string outputPath, string deviceName,
-            string weightsFrom = "none", string? weightsKey = null)
+            string weightsFrom = "none", string? weightsKey = null, string precisionWord = "fp32", bool optimize = false)
         {
             KeyMap keyMap;
             try { keyMap = KeyMaps.Get(weightsFrom); }
@@ -72,6 +80,12 @@ namespace Torchwright.Cli.Commands
             if (arch == null) return compileExit;
 
             if (!CommandSupport.TryGetDevice(ctx, "infer", deviceName, out var device)) return ExitCodes.Usage;
+            var precision = MixedPrecision.Parse(precisionWord);
+            if (MixedPrecision.WhyUnavailable(precision, device) is string why)
+            {
+                ctx.Error.WriteLine($"torchwright infer: --precision {precisionWord}: {why}");
+                return ExitCodes.Usage;
+            }
 
             try
             {
@@ -109,10 +123,19 @@ namespace Torchwright.Cli.Commands
                     converted = $"; input converted from {x.dtype} to Float32, the module's dtype";
                     x = x.to(ScalarType.Float32);
                 }
-                var y = Forward(module, x, device);
+                string optimised = "";
+                nn.Module<Tensor, Tensor> run = module;
+                if (optimize)
+                {
+                    module.to(device);
+                    var folded = InferenceForm.Optimize(arch, module);   // after loading: folding reads the loaded statistics
+                    optimised = "; " + InferenceForm.Summary(folded.Report);
+                    run = folded;
+                }
+                var y = Forward(run, x, device, precision);
                 TensorFiles.Save(outputPath, new Dictionary<string, Tensor> { ["output"] = y });
                 var others = otherStateDicts.Count > 0 ? $" (the file also holds {string.Join(", ", otherStateDicts)}: choose with --weights-key)" : "";
-                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}{others}{converted}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}");
+                ctx.Out.WriteLine($"{arch.Name}: {report.Summary}{others}{converted}; input ({string.Join(", ", x.shape)}) -> output ({string.Join(", ", y.shape)}) written to {outputPath}{optimised}");
                 return ExitCodes.Ok;
             }
             catch (CheckpointMismatchException e)
@@ -134,15 +157,17 @@ namespace Torchwright.Cli.Commands
         }
 
         /// <summary>The module's output for <paramref name="x"/> on <paramref name="device"/>, back on the CPU: eval mode,
-        /// no gradients, under a <see cref="FinalizerPause"/> (TorchSharp's implicit Scalars, see there).</summary>
-        internal static Tensor Forward(nn.Module<Tensor, Tensor> module, Tensor x, Device device)
+        /// no gradients, in <paramref name="precision"/> (the output in fp32), under a <see cref="FinalizerPause"/>
+        /// (TorchSharp's implicit Scalars, see there).</summary>
+        internal static Tensor Forward(nn.Module<Tensor, Tensor> module, Tensor x, Device device, Precision precision = Precision.Fp32)
         {
             using (FinalizerPause.Begin())
             using (torch.no_grad())
+            using (MixedPrecision.Enter(precision))
             {
                 module.to(device);
                 module.eval();
-                return module.call(x.to(device)).to(torch.CPU);
+                return MixedPrecision.Float(module.call(x.to(device))).to(torch.CPU);
             }
         }
     }

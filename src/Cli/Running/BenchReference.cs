@@ -97,7 +97,7 @@ namespace Torchwright.Cli.Running
         public BenchSetup Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision,
             string path, int trials)
         {
-            string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";
+            string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";   // bf16-mixed: the PyTorch side runs fp32
             var r = Request(new JsonObject
             {
                 ["cmd"] = "setup",

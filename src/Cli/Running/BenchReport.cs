@@ -38,9 +38,18 @@ namespace Torchwright.Cli.Running
                 w.WriteLine(r.RatioBest is double best
                     ? $"ratio (Torchwright/PyTorch best images/s) = {F(best, "0.00")}"
                     : $"ratio (Torchwright/PyTorch best images/s) = n/a ({r.BestProblem ?? r.ReferenceProblem})");
+            if (r.OptimisedSpeedup is double speedup)
+                w.WriteLine($"optimised: {F(speedup, "0.00")}x plain Torchwright"
+                    + (r.OptimisedRatio is double o ? $", {F(o, "0.00")}x PyTorch eager" : "")
+                    + (r.OptimisedRatioBest is double ob ? $", {F(ob, "0.00")}x PyTorch best" : "")
+                    + (r.Bf16Mixed is null ? " (the Torchwright sides share one process: one peak RSS)" : ""));
             if (r.PyTorchBest is { Candidates: { } candidates } pb)
                 w.WriteLine($"PyTorch best ran {pb.Path}, the fastest median of {BenchSettings.PathTrials} round-robin trial iterations: " +
                     string.Join("; ", candidates.Select(c => c.Ms is double ms ? $"{c.Path} {F(ms, "0.0")} ms" : $"{c.Path} not possible ({c.Error})")));
+            if (r.MixedRatio is double mixedRatio)
+                w.WriteLine($"ratio (Torchwright bf16-mixed/Torchwright fp32 images/s) = {F(mixedRatio, "0.00")}"
+                    + (r.MixedRatioEager is double me ? $"; bf16-mixed/PyTorch eager = {F(me, "0.00")}" : "")
+                    + (r.MixedRatioBest is double mb ? $"; bf16-mixed/PyTorch best = {F(mb, "0.00")}" : ""));
 
             var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of measured peak", true), ("page faults/iteration", true));
             foreach (var side in r.Sides)
@@ -59,6 +68,10 @@ namespace Torchwright.Cli.Running
             w.WriteLine(r.Peak.DerivedGflops is double derived
                 ? $"derived peak (fp32): {F(derived, "0.0")} GFLOP/s = {r.Peak.DerivedHow}"
                 : $"derived peak (fp32): {r.Peak.DerivedHow}");
+            if (s.Precision == BenchPrecision.Bf16Mixed)
+                w.WriteLine("bf16-mixed: % of measured peak is against the fp32 matmul (bf16 dot products can exceed it); peak RSS of each Torchwright row is its own iterations' high-water mark in the one process");
+            if (s.Precision != BenchPrecision.Fp32)
+                w.WriteLine($"bf16 instructions: {CpuPeak.Bf16Isa()}");
             w.WriteLine("peak RSS: the side's process's resident-set high-water mark over the timed iterations (VmHWM after clear_refs)");
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
@@ -76,7 +89,8 @@ namespace Torchwright.Cli.Running
                 json.WriteStartObject();
                 json.WriteString("name", r.Architecture);
                 json.WriteString("mode", Mode(s));
-                json.WriteString("precision", s.Precision == BenchPrecision.Bf16 ? "bf16" : "fp32");
+                json.WriteString("precision", PrecisionWord(s.Precision));
+                if (s.Precision != BenchPrecision.Fp32) json.WriteString("bf16_isa", CpuPeak.Bf16Isa());
                 json.WriteString("precision_label", PrecisionLabel(s.Precision));
                 json.WriteString("device", s.Device.ToString());
                 json.WriteStartArray("input");
@@ -157,6 +171,12 @@ namespace Torchwright.Cli.Running
                 else json.WriteNull("ratio");
                 if (r.RatioBest is double ratioBest) json.WriteNumber("ratio_best", ratioBest);
                 else json.WriteNull("ratio_best");
+                if (r.OptimisedRatio is double optimisedRatio) json.WriteNumber("ratio_optimised", optimisedRatio);
+                if (r.OptimisedRatioBest is double optimisedRatioBest) json.WriteNumber("ratio_optimised_best", optimisedRatioBest);
+                if (r.OptimisedSpeedup is double speedup) json.WriteNumber("optimised_speedup", speedup);
+                if (r.MixedRatio is double mixedRatio) json.WriteNumber("bf16_mixed_ratio", mixedRatio);
+                if (r.MixedRatioEager is double mixedEager) json.WriteNumber("bf16_mixed_ratio_eager", mixedEager);
+                if (r.MixedRatioBest is double mixedBest) json.WriteNumber("bf16_mixed_ratio_best", mixedBest);
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
                 if (r.BestProblem != null) json.WriteString("best_problem", r.BestProblem);
                 json.WriteEndObject();
@@ -165,8 +185,20 @@ namespace Torchwright.Cli.Running
         }
 
         /// <summary>What --precision did, in words: bf16 is a cast, not autocast.</summary>
-        public static string PrecisionLabel(BenchPrecision p) =>
-            p == BenchPrecision.Bf16 ? "bf16 (weights and activations cast, no autocast)" : "fp32";
+        public static string PrecisionLabel(BenchPrecision p) => p switch
+        {
+            BenchPrecision.Bf16 => "bf16 (weights and activations cast, no autocast)",
+            BenchPrecision.Bf16Mixed => "fp32 and bf16-mixed (bf16 convolutions, linears and attention matmuls, fp32 norms, softmax and weights; PyTorch side fp32)",
+            _ => "fp32",
+        };
+
+        /// <summary>The --precision word.</summary>
+        public static string PrecisionWord(BenchPrecision p) => p switch
+        {
+            BenchPrecision.Bf16 => "bf16",
+            BenchPrecision.Bf16Mixed => "bf16-mixed",
+            _ => "fp32",
+        };
 
         private static string Percent(double fraction) => F(100 * fraction, "0.0") + " %";
 

@@ -13,10 +13,16 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Running
 {
     /// <summary>How to benchmark. <see cref="Python"/> is null when no PyTorch side is wanted; <see cref="PyTorchBest"/> adds
-    /// the side that runs PyTorch's fastest own path.</summary>
+    /// the side that runs PyTorch's fastest own path; <see cref="Optimize"/> the inference-optimised Torchwright side.</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
-        BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true)
+        BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false)
     {
+        /// <summary>The name of the inference-optimised side (<c>--optimize</c>).</summary>
+        public const string OptimisedSide = "Torchwright optimised";
+
+        /// <summary>The name of the bf16-mixed side (<c>--precision bf16-mixed</c>).</summary>
+        public const string MixedSide = "Torchwright bf16-mixed";
+
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
 
@@ -91,27 +97,49 @@ namespace Torchwright.Cli.Running
     /// did not (null when it ran or was not asked for).
     /// </summary>
     internal sealed record BenchResult(string Architecture, long[] InputShape, BenchSettings Settings, BenchEngines Engines,
-        long Macs, BenchPeak Peak, BenchSide Torchwright, IReadOnlyList<BenchSide> References, string? ReferenceProblem, string? BestProblem)
+        long Macs, BenchPeak Peak, BenchSide Torchwright, IReadOnlyList<BenchSide> References, string? ReferenceProblem, string? BestProblem,
+        BenchSide? Optimised = null)
     {
+        /// <summary>Optimised over PyTorch eager images/s, when both ran.</summary>
+        public double? OptimisedRatio => RatioOf(Optimised, PyTorch);
+
+        /// <summary>Optimised over PyTorch best images/s, when both ran.</summary>
+        public double? OptimisedRatioBest => RatioOf(Optimised, PyTorchBest);
+
+        /// <summary>Optimised over plain Torchwright images/s.</summary>
+        public double? OptimisedSpeedup => RatioOf(Optimised, Torchwright);
+
+        /// <summary>The "Torchwright bf16-mixed" row (with --precision bf16-mixed), timed in the same rounds as the fp32 one.</summary>
+        public BenchSide? Bf16Mixed { get; init; }
+
+        /// <summary>bf16-mixed images/s over the fp32 module's, same run.</summary>
+        public double? MixedRatio => RatioOf(Bf16Mixed, Torchwright);
+
+        /// <summary>bf16-mixed images/s over PyTorch eager's and PyTorch best's, when they ran.</summary>
+        public double? MixedRatioEager => RatioOf(Bf16Mixed, PyTorch);
+
+        public double? MixedRatioBest => RatioOf(Bf16Mixed, PyTorchBest);
+
         /// <summary>torch.__version__ of the PyTorch side, when it ran.</summary>
         public string? TorchVersion => Engines.PyTorch?.Version;
 
         public long FlopsPerImage => BenchFlops.PerImage(Macs, Settings.Mode);
 
-        /// <summary>Every side in table order: Torchwright, then the PyTorch sides.</summary>
-        public IEnumerable<BenchSide> Sides => References.Prepend(Torchwright);
+        /// <summary>Every side in table order: the Torchwright sides (plain, optimised, bf16-mixed), then the PyTorch sides.</summary>
+        public IEnumerable<BenchSide> Sides => new[] { Torchwright, Optimised, Bf16Mixed }.OfType<BenchSide>().Concat(References);
 
         public BenchSide? PyTorch => References.FirstOrDefault(r => r.Name == BenchSide.EagerName);
 
         public BenchSide? PyTorchBest => References.FirstOrDefault(r => r.Name == BenchSide.BestName);
 
         /// <summary>Torchwright images/s over PyTorch eager's (above 1: Torchwright is faster).</summary>
-        public double? Ratio => RatioTo(PyTorch);
+        public double? Ratio => RatioOf(Torchwright, PyTorch);
 
         /// <summary>Torchwright images/s over PyTorch best's.</summary>
-        public double? RatioBest => RatioTo(PyTorchBest);
+        public double? RatioBest => RatioOf(Torchwright, PyTorchBest);
 
-        private double? RatioTo(BenchSide? side) => side is null ? null : Torchwright.ImagesPerSecond(Settings.Batch) / side.ImagesPerSecond(Settings.Batch);
+        private double? RatioOf(BenchSide? side, BenchSide? other) =>
+            side is null || other is null ? null : side.ImagesPerSecond(Settings.Batch) / other.ImagesPerSecond(Settings.Batch);
     }
 
     /// <summary>
@@ -197,29 +225,64 @@ namespace Torchwright.Cli.Running
                 if (settings.PyTorchBest) references.Add(new ReferenceRun(BenchSide.BestName, BenchPath.Best));
                 StartReferences(arch, settings, settings.Python, module, input, target, tmp, references);
             }
+            nn.Module<Tensor, Tensor>? optimised = null;
+            if (settings.Optimize)
+            {
+                // A second module with the same weights, folded: the plain side keeps its norms.
+                nn.Module<Tensor, Tensor> copy;
+                using (FinalizerPause.Begin()) copy = ModuleCompiler.Build(arch);
+                copy.load_state_dict(module.state_dict());
+                optimised = InferenceForm.Optimize(arch, copy);
+            }
             try
             {
                 using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
+                using var optimisedWorkload = optimised is null ? null : new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision);
+                // --precision bf16-mixed: the same module (same fp32 weights) once more in bf16-mixed, its own optimizer.
+                using var mixed = settings.Precision == BenchPrecision.Bf16Mixed
+                    ? new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long setupRss = PeakMemory.CurrentBytes();
                 var peakCompute = PeakCompute.Find(settings.Device, settings.Threads, settings.Precision);
 
-                for (int i = 0; i < settings.Warmup; i++) workload.Step();
+                for (int i = 0; i < settings.Warmup; i++)
+                {
+                    workload.Step();
+                    optimisedWorkload?.Step();
+                    mixed?.Step();
+                }
                 foreach (var r in references) r.Guard(p => p.Run(settings.Warmup));
 
                 PeakMemory.Reset();
                 foreach (var r in references) r.Guard(p => p.ResetPeak());
                 var ours = new List<double>();
                 var ourFaults = new List<long>();
-                var steps = new List<Action> { () => { var (ms, faults) = workload.Step(); ours.Add(ms); ourFaults.Add(faults); } };
+                var optimisedMs = new List<double>();
+                var optimisedFaults = new List<long>();
+                var mixedMs = new List<double>();
+                var mixedFaults = new List<long>();
+                long ourPeak = 0, optimisedPeak = 0, mixedPeak = 0;
+                // With a bf16-mixed row each Torchwright row gets its own high-water mark: reset before its step, read after.
+                (double, long) Timed(BenchWorkload w, ref long sidePeak)
+                {
+                    if (mixed != null) PeakMemory.Reset();
+                    var result = w.Step();
+                    if (mixed != null) sidePeak = Math.Max(sidePeak, PeakMemory.PeakBytes());
+                    return result;
+                }
+                var steps = new List<Action> { () => { var (ms, faults) = Timed(workload, ref ourPeak); ours.Add(ms); ourFaults.Add(faults); } };
+                if (optimisedWorkload is not null)
+                    steps.Add(() => { var (ms, faults) = Timed(optimisedWorkload, ref optimisedPeak); optimisedMs.Add(ms); optimisedFaults.Add(faults); });
+                if (mixed is not null)
+                    steps.Add(() => { var (ms, faults) = Timed(mixed, ref mixedPeak); mixedMs.Add(ms); mixedFaults.Add(faults); });
                 steps.AddRange(references.Select(r => (Action)r.Step));
                 for (int round = 0; round < settings.Iterations; round++)
                 {
                     // Rotate who goes first so no side always runs right after the same other one.
                     for (int k = 0; k < steps.Count; k++) steps[(round + k) % steps.Count]();
                 }
-                long peak = PeakMemory.PeakBytes();
+                long peak = mixed != null ? ourPeak : PeakMemory.PeakBytes();
                 foreach (var r in references) r.Guard(p => r.Peak = p.PeakBytes());
 
                 var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak);
@@ -231,11 +294,18 @@ namespace Torchwright.Cli.Running
                     warn(r.Path == BenchPath.Best ? $"({BenchSide.BestName}) {r.Problem}" : r.Problem!);
                 var (torchSharp, libTorch) = BenchEngines.Current();
                 var engines = new BenchEngines(torchSharp, libTorch, references.FirstOrDefault(r => r.Process != null)?.Process!.Torch);
+                // The Torchwright sides share the process: without a bf16-mixed row their peak RSS is the process's.
+                var opt = optimisedWorkload is null ? null
+                    : new BenchSide(BenchSettings.OptimisedSide, optimisedMs, optimisedFaults, setupRss, mixed != null ? optimisedPeak : peak);
                 return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, sides,
-                    references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem);
+                    references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem, opt)
+                {
+                    Bf16Mixed = mixed is null ? null : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak),
+                };
             }
             finally
             {
+                optimised?.Dispose();
                 foreach (var r in references) r.Process?.Dispose();
             }
         }

@@ -30,6 +30,10 @@ namespace Torchwright.Cli.Running
 
         /// <summary>Weights, buffers and activations cast to bfloat16 (labels stay int64).</summary>
         Bf16,
+
+        /// <summary>The Torchwright module runs twice, in fp32 and in bf16-mixed (<see cref="MixedPrecision"/>: fp32
+        /// weights, bf16 convolutions, linears and attention matmuls); the PyTorch side runs fp32.</summary>
+        Bf16Mixed,
     }
 
     /// <summary>
@@ -48,11 +52,16 @@ namespace Torchwright.Cli.Running
         private readonly Device device;
         private readonly optim.Optimizer? optimizer;
         private readonly List<TorchSharp.Modules.Parameter>? parameters;
+        private readonly Precision arithmetic;
 
-        public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device, BenchPrecision precision)
+        /// <param name="arithmetic">The forward's <see cref="MixedPrecision"/> (fp32 weights either way); with
+        /// <see cref="BenchPrecision.Bf16"/> the module itself is cast instead.</param>
+        public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device, BenchPrecision precision,
+            Precision arithmetic = Precision.Fp32)
         {
             this.module = module;
             this.device = device;
+            this.arithmetic = arithmetic;
             module.to(device);
             if (precision == BenchPrecision.Bf16) module.to(ScalarType.BFloat16);
             this.input = precision == BenchPrecision.Bf16 ? input.to(ScalarType.BFloat16, device) : input.to(device);
@@ -82,6 +91,7 @@ namespace Torchwright.Cli.Running
             // Every intermediate (activations, loss, gradients' temporaries) is freed when the iteration ends.
             using (var scope = torch.NewDisposeScope())
             {
+                using var precision = MixedPrecision.Enter(arithmetic);
                 if (optimizer is null)
                 {
                     using (torch.no_grad()) module.call(input);
@@ -89,7 +99,7 @@ namespace Torchwright.Cli.Running
                 else
                 {
                     Gradients.Clear(parameters!);   // set to none, as the PyTorch side's zero_grad(set_to_none=True)
-                    nn.functional.cross_entropy(module.call(input), target).backward();
+                    nn.functional.cross_entropy(MixedPrecision.Float(module.call(input)), target).backward();
                     optimizer.step();
                 }
             }

@@ -127,6 +127,10 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The body of <c>Stem(input)</c> (an expression), or null when there is no stem.</summary>
         public abstract string? Forward(StemIR stem);
 
+        /// <summary>The convolution → norm pairs the stem's emitted parts hold in typed fields (state-dict paths), which
+        /// the inference optimiser folds (Runtime modules such as ResT's stems declare their own).</summary>
+        public virtual IEnumerable<(string Conv, string Norm)> ConvNormPairs(StemIR stem) => Array.Empty<(string, string)>();
+
         public override string ToString() => Word;
     }
 

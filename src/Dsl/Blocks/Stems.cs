@@ -112,6 +112,8 @@ namespace Torchwright.Dsl.Blocks
             return StemParts.NormAndPoolCost(stem, y, row);
         }
 
+        public override IEnumerable<(string Conv, string Norm)> ConvNormPairs(StemIR stem) => new[] { ("conv1", "bn1") };
+
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {
             long w = stem.OutChannels;
@@ -174,6 +176,9 @@ namespace Torchwright.Dsl.Blocks
             row("conv1", "DeepStem", x, y, a);
             return StemParts.NormAndPoolCost(stem, y, row);
         }
+
+        public override IEnumerable<(string Conv, string Norm)> ConvNormPairs(StemIR stem) =>
+            new[] { ("conv1.0", "conv1.1"), ("conv1.3", "conv1.4"), ("conv1.6", "bn1") };
 
         public override IEnumerable<EmittedPart> Parts(StemIR stem, long inChannels)
         {

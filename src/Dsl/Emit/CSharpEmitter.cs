@@ -150,7 +150,7 @@ namespace Torchwright.Dsl.Emit
             var names = new HashSet<string>(StringComparer.Ordinal)
             {
                 "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
-                "MacsWithoutAttention", "Classes", "Features", "forward", "CheckInput",
+                "MacsWithoutAttention", "Classes", "Features", "Precision", "forward", "CheckInput",
             };
             // A feature backbone's forward returns the Features record: it has FeatureInfo, and neither forward_features nor Head.
             if (ir.IsFeatureBackbone) names.Add("FeatureInfo");
@@ -407,6 +407,15 @@ namespace Torchwright.Dsl.Emit
             bool hasStem = ir.HasStem;
             var stages = ir.Stages.Select(s => "Stage" + Pascal(s.Name)).ToList();
 
+            // The precision option (Torchwright.Runtime.MixedPrecision holds the policy): forward and forward_features
+            // enter it; unset, they run in the caller's (the trainer's --precision).
+            const string EnterPrecision = "using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);";
+            w.Line("/// <summary>Arithmetic of forward (and forward_features): Bf16Mixed runs convolutions, linears and attention matmuls in");
+            w.Line("/// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the");
+            w.Line("/// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>");
+            w.Line("public global::Torchwright.Runtime.Precision? Precision { get; set; }");
+            w.Line();
+
             if (ir.IsFeatureBackbone)
             {
                 // Keeps the returned stage outputs and frees every other intermediate once the next stage has consumed it.
@@ -414,6 +423,7 @@ namespace Torchwright.Dsl.Emit
                 w.Line("/// <summary>The feature maps of the stages out_indices names, for a detection neck (N, C, H, W) each; see FeatureInfo.</summary>");
                 w.Open($"public override Features forward({T} input)");
                 w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();");
+                w.Line(EnterPrecision);
                 w.Line("CheckInput(input);");
                 string prev = hasStem ? "x" : "input";
                 if (hasStem) w.Line($"{T} x = Stem(input);");
@@ -438,6 +448,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("/// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>");
             w.Open($"public override {T} forward({T} input)");
             w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
+            w.Line(EnterPrecision);
             w.Line("CheckInput(input);");
             w.Line(hasStem ? $"{T} x = Stem(input);" : $"{T} x = {stages[0]}(input);");
             for (int s = hasStem ? 0 : 1; s < stages.Count; s++)
@@ -452,6 +463,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("/// <summary>The output of every stage (c2 ... c5 style), for detection necks and feature extraction.</summary>");
             w.Open($"public Features forward_features({T} input)");
             w.Line("using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();"); // not var: an attributed class may be named var
+            w.Line(EnterPrecision);
             w.Line("CheckInput(input);");
             w.Line($"{T}[] outputs = new {T}[{stages.Count}];");
             if (hasStem)
@@ -478,7 +490,7 @@ namespace Torchwright.Dsl.Emit
             // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
             if (ir.Dropout > 0)
                 w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
-            w.Line(ir.Classes > 0 ? $"return {Field(ir.Family.Head)}.call(x).Freeing(x);" : "return x;");
+            w.Line(ir.Classes > 0 ? $"return global::Torchwright.Runtime.MixedPrecision.Logits({Field(ir.Family.Head)}, x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();
         }

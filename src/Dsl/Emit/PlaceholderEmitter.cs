@@ -21,7 +21,7 @@ namespace Torchwright.Dsl.Emit
             var names = new HashSet<string>(StringComparer.Ordinal)
             {
                 "NotBuilt", "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
-                "MacsWithoutAttention", "Classes", "Features", "forward", "forward_features",
+                "MacsWithoutAttention", "Classes", "Features", "Precision", "forward", "forward_features",
             };
             foreach (var stage in failed.StageNames)
             {
@@ -60,6 +60,7 @@ namespace Torchwright.Dsl.Emit
             w.Line($"public sealed record Features({string.Join(", ", failed.StageNames.Select(s => T + " " + CSharpEmitter.Pascal(s)))});");
             w.Line();
             w.Line($"public {className}() : base(\"{className}\") => throw new global::System.InvalidOperationException(NotBuilt);");
+            w.Line("public global::Torchwright.Runtime.Precision? Precision { get; set; }");
             w.Line($"public override {T} forward({T} input) => throw new global::System.InvalidOperationException(NotBuilt);");
             w.Line($"public Features forward_features({T} input) => throw new global::System.InvalidOperationException(NotBuilt);");
             w.Close();

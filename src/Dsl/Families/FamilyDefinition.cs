@@ -34,6 +34,12 @@ namespace Torchwright.Dsl.Families
         /// <summary>The method of Torchwright.Runtime.CompilerServices.Init the generated constructor calls.</summary>
         public abstract string InitMethod { get; }
 
+        /// <summary>
+        /// Whether the family's inference-optimised module runs channels-last (Torchwright.Runtime.Inference.InferenceLayout):
+        /// the layout measured fastest for the family (docs/inference.md has the measurement).
+        /// </summary>
+        public abstract bool InferChannelsLast { get; }
+
         // ---- naming ---------------------------------------------------------------------------------
 
         /// <summary>The registered name of a stage's block container (layer1, block1, stage1).</summary>

@@ -21,6 +21,7 @@ namespace Torchwright.Dsl.Families
         public override string Name => "ResNet";
         public override string DefaultStem => "resnet";
         public override string InitMethod => "ResNet";
+        public override bool InferChannelsLast => true;
         public override string Stage(int stage) => $"layer{stage + 1}";
         public override string Head => "fc";
 

@@ -70,7 +70,11 @@ namespace Torchwright.Dsl.Model
 
     /// <summary>The 1x1 conv (no bias), norm (<see cref="Norm"/> null is BatchNorm, as the network's norm field says) and
     /// activation after the last stage (timm's num_features), registered final_conv.0/.1/.2.</summary>
-    public sealed record FinalConvIR(long Channels, string Activation, NormIR? Norm = null);
+    public sealed record FinalConvIR(long Channels, string Activation, NormIR? Norm = null)
+    {
+        /// <summary>The emitted conv → norm pair (state-dict paths), which the inference optimiser folds.</summary>
+        public static readonly (string Conv, string Norm) ConvNormPair = ("final_conv.0", "final_conv.1");
+    }
 
     /// <summary>The architecture after inheritance, defaults and width scaling: what the checker and emitter read.
     /// <see cref="Dropout"/>: dropout before the classifier; <see cref="FrozenStages"/>: the stem and that many stages frozen (-1: none);

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -18,7 +19,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class BasicBlock : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, relu;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv2, relu;
+        private nn.Module<Tensor, Tensor> bn1, bn2;   // identities once folded
         private readonly nn.Module<Tensor, Tensor>[] branch;
 
         /// <summary>bn2, the norm that ends the residual branch (BatchNorm2d, FrozenBatchNorm2d or GroupNorm).</summary>
@@ -60,6 +62,13 @@ namespace Torchwright.Runtime.Blocks
             if (se is not null)
                 register_module("se", se);
             RegisterShortcut(inChannels, planes, stride, shortcut, o, dropPath, relu);
+        }
+
+        /// <summary>conv1 → bn1 and conv2 → bn2; the shortcut's <see cref="Chain"/> (conv → norm) declares its own pair.</summary>
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = NormFolder.Replace(branch, bn1, folder.Fold(conv1, bn1, "bn1"));
+            bn2 = NormFolder.Replace(branch, bn2, folder.Fold(conv2, bn2, "bn2"));
         }
 
         protected override Tensor Branch(Tensor input) => input.Through(branch);

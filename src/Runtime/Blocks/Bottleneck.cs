@@ -1,4 +1,5 @@
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,7 +16,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class Bottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv2, bn2, conv3, bn3, relu;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv2, conv3, relu;
+        private nn.Module<Tensor, Tensor> bn1, bn2, bn3;   // identities once folded
         private readonly nn.Module<Tensor, Tensor>[] branch;
 
         /// <summary>bn3: the norm that ends the residual branch.</summary>
@@ -56,6 +58,13 @@ namespace Torchwright.Runtime.Blocks
                 register_module("se", se);
             register_module(o.Activation == Activation.ReLU ? "relu" : "act", relu);
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath, relu);
+        }
+
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = NormFolder.Replace(branch, bn1, folder.Fold(conv1, bn1, "bn1"));
+            bn2 = NormFolder.Replace(branch, bn2, folder.Fold(conv2, bn2, "bn2"));
+            bn3 = NormFolder.Replace(branch, bn3, folder.Fold(conv3, bn3, "bn3"));
         }
 
         protected override Tensor Branch(Tensor input) => input.Through(branch);

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using TorchSharp;
+using TorchSharp.Modules;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -11,7 +13,7 @@ namespace Torchwright.Runtime.Blocks
     /// <c>embed.4.bias</c> match the reference implementations.  Registration is explicit (no reflection).
     /// Each layer's output is freed once the next layer has consumed it (<see cref="Intermediates.Through(Tensor, nn.Module{Tensor, Tensor}[])"/>).
     /// </summary>
-    public sealed class Chain : nn.Module<Tensor, Tensor>
+    public sealed class Chain : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
         private readonly nn.Module<Tensor, Tensor>[] _layers;
 
@@ -26,6 +28,14 @@ namespace Torchwright.Runtime.Blocks
 
         /// <summary>The layers in order.</summary>
         public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => _layers;
+
+        /// <summary>Folds each norm that directly follows a convolution in the chain (downsample.0 → .1, key_embed.0 → .1).</summary>
+        public void FoldNorms(NormFolder folder)
+        {
+            for (int i = 1; i < _layers.Length; i++)
+                if (_layers[i - 1] is Conv2d && NormFolder.IsNorm(_layers[i]))
+                    _layers[i] = folder.Fold(_layers[i - 1], _layers[i], i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
 
         public override Tensor forward(Tensor input)
         {

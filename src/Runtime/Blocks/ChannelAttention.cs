@@ -2,6 +2,7 @@ using System;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -35,9 +36,9 @@ namespace Torchwright.Runtime.Blocks
         {
             using var scope = torch.NewDisposeScope();
             var s = input.mean(new long[] { 2, 3 }, keepdim: true);
-            s = fc1.call(s).Freeing(s);
+            s = Call(fc1, s).Freeing(s);
             s = Activations.Apply(activation, s).Freeing(s);
-            s = fc2.call(s).Freeing(s);
+            s = Call(fc2, s).Freeing(s);
             var gate = s.sigmoid().Freeing(s);
             return (input * gate).Freeing(gate).MoveToOuterDisposeScope();
         }
@@ -67,7 +68,7 @@ namespace Torchwright.Runtime.Blocks
             long b = input.shape[0], c = input.shape[1];
             var y = input.mean(new long[] { 2, 3 });
             y = y.view(b, 1, c).Freeing(y);
-            y = conv.call(y).Freeing(y);
+            y = Call(conv, y).Freeing(y);
             y = y.sigmoid().Freeing(y);
             y = y.view(b, c, 1, 1).Freeing(y);
             return (input * y).Freeing(y).MoveToOuterDisposeScope();

@@ -1,7 +1,9 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -16,7 +18,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class CotBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly CotLayer conv2;
         private readonly nn.Module<Tensor, Tensor>? avd;
         private readonly nn.Module<Tensor, Tensor>? se;
@@ -62,13 +65,19 @@ namespace Torchwright.Runtime.Blocks
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
+        }
+
         protected override Tensor Branch(Tensor input)
         {
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             if (avd is not null)
                 x = avd.call(x).Freeing(x);
-            x = conv2.call(x).Freeing(x);
+            x = Call(conv2, x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
             return se is null ? x : se.call(x).Freeing(x);
         }
@@ -86,7 +95,7 @@ namespace Torchwright.Runtime.Blocks
     /// and the aggregation runs per group: group i's channel c uses weight channel c mod C/(8g) of group i.  GroupNorm,
     /// bn and se are unchanged.  (The official CoXtLayer fixes 4g = 8 and g = 2, its only published setting.)</para>
     /// </summary>
-    public sealed class CotLayer : nn.Module<Tensor, Tensor>
+    public sealed class CotLayer : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
         /// <summary>Channels sharing one aggregation kernel.</summary>
         public const long SharePlanes = 8;
@@ -138,17 +147,21 @@ namespace Torchwright.Runtime.Blocks
             register_module("se", se);
         }
 
+        /// <summary>key_embed, embed, conv1x1 and se are chains that fold their own pairs; bn follows the aggregation.</summary>
+        public void FoldNorms(NormFolder folder) =>
+            folder.Keep(bn, "bn", "it normalises the local aggregation (unfolded values times dynamic weights), which no convolution computes");
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
             long b = input.shape[0], h = input.shape[2], w = input.shape[3];
             long g = cardinality, kk = kernel * kernel, cw = dim / (SharePlanes * g);
-            var k1 = key_embed.call(input);
+            var k1 = Call(key_embed, input);
             // CoXt interleaves x and K1 channel by channel so that each embed group sees its own channels of both.
             var joined = g == 1 ? torch.cat(new[] { input, k1 }, 1) : torch.stack(new[] { input, k1 }, 2).reshape(b, 2 * dim, h, w);
-            var weights = embed.call(joined).Freeing(joined);
+            var weights = Call(embed, joined).Freeing(joined);
             weights = weights.view(b, g, 1, cw, kk, h, w).Freeing(weights);
-            var value = conv1x1.call(input);
+            var value = Call(conv1x1, input);
             // Local aggregation: unfold(V) is (B, C·k², H·W) with channel-major layout c·k² + j; channel c of group i
             // uses weight channel c mod C/(8g) of that group.
             var cols = nn.functional.unfold(value, kernel, padding: (kernel - 1) / 2).Freeing(value);
@@ -156,14 +169,14 @@ namespace Torchwright.Runtime.Blocks
             var k2 = (cols * weights).Freeing(cols, weights);
             k2 = k2.sum(4).Freeing(k2);
             k2 = k2.reshape(b, dim, h, w).Freeing(k2);
-            k2 = bn.call(k2).Freeing(k2);
+            k2 = Call(bn, k2).Freeing(k2);
             k2 = nn.functional.silu(k2).Freeing(k2);
             var branches = torch.stack(new[] { k2, k1 }, 2).Freeing(k2, k1);          // B, C, 2, H, W
             var gap = branches.sum(2);
             gap = gap.mean(new long[] { 2, 3 }, keepdim: true).Freeing(gap);
             // The branch attention is (B, 2C, 1, 1): small; the scope frees its views.
-            var a = se.call(gap).Freeing(gap);
-            a = a.view(b, dim, 2).softmax(2).reshape(b, dim, 2, 1, 1).Freeing(a);
+            var a = Call(se, gap).Freeing(gap);
+            a = Softmax(a.view(b, dim, 2), 2).reshape(b, dim, 2, 1, 1).Freeing(a);
             var weighted = (branches * a).Freeing(branches, a);
             return weighted.sum(2).Freeing(weighted).MoveToOuterDisposeScope();
         }

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Torchwright.Runtime.CompilerServices;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -134,12 +135,12 @@ namespace Torchwright.Runtime.Blocks
                     $"{nameof(HaloAttention2d)} '{GetName()}': stride 2 by average pooling needs an even map, got {h}x{w}.", nameof(input));
             long nh = h / blockSize, nw = w / blockSize, nb = nh * nw, bs = blockSizeDs;
 
-            var qx = q.call(input);                                                          // B, heads·dqk, H/s, W/s
+            var qx = Call(q, input);                                                          // B, heads·dqk, H/s, W/s
             qx = qx.reshape(-1, dimHeadQk, nh, bs, nw, bs).permute(0, 1, 3, 5, 2, 4).Freeing(qx);
             qx = qx.reshape(b * heads, dimHeadQk, bs * bs, nb).Freeing(qx);
             var query = qx.transpose(1, 3).Freeing(qx);                                      // B·heads, nb, bs², dqk
 
-            var kvx = kv.call(input);
+            var kvx = Call(kv, input);
             kvx = nn.functional.pad(kvx, new[] { haloSize, haloSize, haloSize, haloSize }).Freeing(kvx);
             kvx = kvx.unfold(2, winSize, blockSize).unfold(3, winSize, blockSize).Freeing(kvx); // B, C, nh, nw, win, win
             kvx = kvx.reshape(b * heads, dimHeadQk + dimHeadV, nb, winSize * winSize).Freeing(kvx);
@@ -148,16 +149,16 @@ namespace Torchwright.Runtime.Blocks
             Tensor key = parts[0], value = parts[1];
 
             var kt = key.transpose(-1, -2);
-            var logits = query.matmul(kt).Freeing(kt);
+            var logits = MatMul(query, kt).Freeing(kt);
             var pos = rel_pos.call(query);
             Tensor attn = scalePosEmbed
                 ? (logits + pos).mul(scale)
                 : logits.mul(scale).add_(pos);
             logits.Dispose();
             pos.Dispose();
-            attn = attn.softmax(-1).Freeing(attn);
+            attn = Softmax(attn, -1).Freeing(attn);
 
-            var o = attn.matmul(value).Freeing(attn);                                        // B·heads, nb, bs², dv
+            var o = MatMul(attn, value).Freeing(attn);                                        // B·heads, nb, bs², dv
             o = o.transpose(1, 3).Freeing(o);                                                // B·heads, dv, bs², nb
             o = o.reshape(-1, bs, bs, nh, nw).permute(0, 3, 1, 4, 2).contiguous().Freeing(o);
             o = o.view(b, heads * dimHeadV, h / blockStride, w / blockStride).Freeing(o);
@@ -198,9 +199,9 @@ namespace Torchwright.Runtime.Blocks
                 var q4 = q.reshape(-1, bs, bs, dimHead);                                      // N', hq, wq, d
                 // index[i, j] = j - i + win - 1: key j of the window relative to query i of the block.
                 var index = (torch.arange(win, device: q.device).unsqueeze(0) - torch.arange(bs, device: q.device).unsqueeze(1)).add_(win - 1);
-                var lw = q4.matmul(width_rel.t());                                             // N', hq, wq, 2win-1
+                var lw = MatMul(q4, width_rel.t());                                             // N', hq, wq, 2win-1
                 lw = lw.gather(-1, index.view(1, 1, bs, win).expand(lw.shape[0], bs, bs, win)).Freeing(lw);   // N', hq, wq, wk
-                var lh = q4.matmul(height_rel.t());
+                var lh = MatMul(q4, height_rel.t());
                 lh = lh.gather(-1, index.view(1, bs, 1, win).expand(lh.shape[0], bs, bs, win)).Freeing(lh);   // N', hq, wq, hk
                 var logits = lh.unsqueeze(-1) + lw.unsqueeze(-2);                              // N', hq, wq, hk, wk
                 return logits.reshape(n, nb, bs * bs, win * win).MoveToOuterDisposeScope();

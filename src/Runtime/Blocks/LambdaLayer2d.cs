@@ -1,8 +1,10 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using Torchwright.Runtime.CompilerServices;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -16,10 +18,10 @@ namespace Torchwright.Runtime.Blocks
     /// q·(content + position lambda), (B, dimOut, H, W), average-pooled 2x2 at stride 2. (timm reshapes the output to the
     /// input's channel count, so it runs only with dimOut = dim, as its networks use it; here the output has dimOut channels.)
     /// </summary>
-    public sealed class LambdaLayer2d : nn.Module<Tensor, Tensor>, ISelfAttention2d
+    public sealed class LambdaLayer2d : nn.Module<Tensor, Tensor>, ISelfAttention2d, IFoldsNorms
     {
         private readonly Conv2d qkv;
-        private readonly nn.Module<Tensor, Tensor> norm_q, norm_v;
+        private nn.Module<Tensor, Tensor> norm_q, norm_v;   // identities once folded
         private readonly Conv3d? conv_lambda;
         private readonly Parameter? pos_emb;
         private readonly AvgPool2d? pool;
@@ -115,6 +117,13 @@ namespace Torchwright.Runtime.Blocks
                 register_module("pool", pool);
         }
 
+        /// <summary>norm_q and norm_v normalise the q and v rows of the qkv convolution's output: they fold into those rows.</summary>
+        public void FoldNorms(NormFolder folder)
+        {
+            norm_q = folder.Fold(qkv, norm_q, "norm_q", 0);
+            norm_v = folder.Fold(qkv, norm_v, "norm_v", heads * dimQk + dimQk);
+        }
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -128,24 +137,24 @@ namespace Torchwright.Runtime.Blocks
             if (pool is not null && (h % 2 != 0 || w % 2 != 0))
                 throw new ArgumentException($"{nameof(LambdaLayer2d)} '{GetName()}': stride 2 (AvgPool 2x2) needs an even map, got {h}x{w}.", nameof(input));
 
-            var parts = qkv.call(input).split(new[] { heads * dimQk, dimQk, dimV }, 1);
-            var q = norm_q.call(parts[0]).reshape(b, heads, dimQk, m).transpose(-1, -2);   // B, heads, M, K
-            var v = norm_v.call(parts[2]).reshape(b, dimV, m).transpose(-1, -2);           // B, M, V
-            var k = parts[1].reshape(b, dimQk, m).softmax(-1);                             // B, K, M
+            var parts = Call(qkv, input).split(new[] { heads * dimQk, dimQk, dimV }, 1);
+            var q = Call(norm_q, parts[0]).reshape(b, heads, dimQk, m).transpose(-1, -2);   // B, heads, M, K
+            var v = Call(norm_v, parts[2]).reshape(b, dimV, m).transpose(-1, -2);           // B, M, V
+            var k = Softmax(parts[1].reshape(b, dimQk, m), -1);                             // B, K, M
 
-            var content = q.matmul(k.matmul(v).unsqueeze(1));                               // B, heads, M, V
+            var content = MatMul(q, MatMul(k, v).unsqueeze(1));                               // B, heads, M, V
             Tensor positionLambda;                                                          // B, 1, M, K, V
             if (conv_lambda is not null)
             {
-                var lam = conv_lambda.call(v.reshape(b, 1, h, w, dimV));                     // B, K, H, W, V
+                var lam = Call(conv_lambda, v.reshape(b, 1, h, w, dimV));                     // B, K, H, W, V
                 positionLambda = lam.reshape(b, 1, dimQk, m, dimV).transpose(2, 3);
             }
             else
             {
                 var e = pos_emb!.reshape(-1, dimQk).index_select(0, RelativeIndex(h, w, input.device)).reshape(m, m, dimQk);   // M(q), M(k), K
-                positionLambda = e.transpose(-1, -2).matmul(v.unsqueeze(1)).unsqueeze(1);
+                positionLambda = MatMul(e.transpose(-1, -2), v.unsqueeze(1)).unsqueeze(1);
             }
-            var position = q.unsqueeze(-2).matmul(positionLambda).squeeze(-2);             // B, heads, M, V
+            var position = MatMul(q.unsqueeze(-2), positionLambda).squeeze(-2);             // B, heads, M, V
             var o = (content + position).transpose(-1, -2).reshape(b, heads * dimV, h, w);
             if (pool is not null)
                 o = pool.call(o);

@@ -2,6 +2,7 @@ using System;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -63,19 +64,19 @@ namespace Torchwright.Runtime.Blocks
                     nameof(input));
             long b = input.shape[0], hw = height * width;
             Tensor q, k, v;
-            using (var qkvOut = qkv.call(input))
+            using (var qkvOut = Call(qkv, input))
             {
                 var parts = qkvOut.split(new long[] { heads * qkDim, heads * qkDim, dim }, 1);
                 q = Heads(parts[0], qkDim, b, hw, transposed: true);      // N, HW, dqk
                 k = Heads(parts[1], qkDim, b, hw, transposed: false);     // N, dqk, HW
                 v = Heads(parts[2], dimHead, b, hw, transposed: true);    // N, HW, d
             }
-            var logits = q.matmul(k).Freeing(k);
+            var logits = MatMul(q, k).Freeing(k);
             logits = logits.mul(scale).Freeing(logits);
             var rel = rel_pos.call(q).Freeing(q);
             logits = (logits + rel).Freeing(logits, rel);
-            var attn = logits.softmax(-1).Freeing(logits);
-            var output = attn.matmul(v).Freeing(attn, v);
+            var attn = Softmax(logits, -1).Freeing(logits);
+            var output = MatMul(attn, v).Freeing(attn, v);
             output = output.transpose(1, 2).Freeing(output);
             output = output.reshape(b, dim, height, width).Freeing(output);
             if (stride == 2)
@@ -134,7 +135,7 @@ namespace Torchwright.Runtime.Blocks
         {
             long n = q.shape[0], a = q.shape[1], r = 2 * length - 1;
             var relT = rel.t();
-            var x = q.matmul(relT).Freeing(relT);
+            var x = MatMul(q, relT).Freeing(relT);
             x = x.reshape(-1, length, r).Freeing(x);                               // N·A, L, 2L-1
             x = nn.functional.pad(x, new long[] { 0, 1 }).Freeing(x);
             x = x.flatten(1).Freeing(x);                                            // N·A, L·2L

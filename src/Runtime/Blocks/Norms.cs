@@ -59,9 +59,12 @@ namespace Torchwright.Runtime.Blocks
 
         public double Eps { get; }
 
+        public long Channels { get; }
+
         public FrozenBatchNorm2d(long channels, double eps = 1e-5) : base(nameof(FrozenBatchNorm2d))
         {
             Eps = eps;
+            Channels = channels;
             weight = torch.ones(channels);
             bias = torch.zeros(channels);
             running_mean = torch.zeros(channels);
@@ -72,8 +75,34 @@ namespace Torchwright.Runtime.Blocks
             register_buffer("running_var", running_var);
         }
 
+        /// <summary>The norm as y = scale·x + shift per channel, in <paramref name="dtype"/> (for folding into a convolution).</summary>
+        public (Tensor Scale, Tensor Shift) Affine(ScalarType dtype)
+        {
+            using var scope = torch.NewDisposeScope();
+            var scale = weight.to(dtype) * (running_var.to(dtype) + Eps).rsqrt();
+            var shift = bias.to(dtype) - running_mean.to(dtype) * scale;
+            return (scale.MoveToOuterDisposeScope(), shift.MoveToOuterDisposeScope());
+        }
+
+        /// <summary>Set once its affine is folded into the convolution before it, where a typed field keeps it in the forward.</summary>
+        private bool identity;
+
+        /// <summary>Makes it the exact identity: weight 1, bias 0, mean 0, variance 1, and the forward returns its input.</summary>
+        internal void BecomeIdentity()
+        {
+            using (torch.no_grad())
+            {
+                weight.fill_(1);
+                bias.zero_();
+                running_mean.zero_();
+                running_var.fill_(1);
+            }
+            identity = true;
+        }
+
         public override Tensor forward(Tensor input)
         {
+            if (identity) return input.alias();
             using var scope = torch.NewDisposeScope();
             var scale = weight * (running_var + Eps).rsqrt();
             var shift = bias - running_mean * scale;

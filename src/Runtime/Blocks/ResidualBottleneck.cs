@@ -1,4 +1,5 @@
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.Blocks
@@ -11,7 +12,7 @@ namespace Torchwright.Runtime.Blocks
     /// A derived block builds and registers its branch, then calls <see cref="RegisterShortcut"/> so <c>downsample</c>
     /// and <c>drop_path</c> follow the branch in the state dict (torchvision's and timm's order).
     /// </summary>
-    public abstract class ResidualBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck
+    public abstract class ResidualBottleneck : nn.Module<Tensor, Tensor>, IResidualBottleneck, IFoldsNorms
     {
         private nn.Module<Tensor, Tensor>? downsample;
         private DropPath? drop_path;
@@ -24,6 +25,9 @@ namespace Torchwright.Runtime.Blocks
 
         /// <summary>The norm that ends the residual branch (bn3), which <see cref="CompilerServices.Init.ZeroResidualBranches"/> zeroes.</summary>
         public abstract nn.Module<Tensor, Tensor> LastNorm { get; }
+
+        /// <summary>Folds the branch's conv → norm pairs (the shortcut's <see cref="Chain"/> folds its own).</summary>
+        public abstract void FoldNorms(NormFolder folder);
 
         /// <summary>The residual branch; it frees what it makes and never its input.</summary>
         protected abstract Tensor Branch(Tensor input);
@@ -51,6 +55,13 @@ namespace Torchwright.Runtime.Blocks
             using var scope = torch.NewDisposeScope();
             var identity = downsample?.call(input);   // null: the identity is the input, which the caller owns
             var x = Branch(input).DroppedBy(drop_path);
+            if (!torch.is_grad_enabled() && activation == Activation.ReLU)
+            {
+                // No autograd: the sum and its ReLU can overwrite the branch's output, which only this block holds.
+                x.add_(identity ?? input).relu_();
+                identity?.Dispose();
+                return x.MoveToOuterDisposeScope();
+            }
             x = (x + (identity ?? input)).Freeing(x, identity);
             x = finalActivation is not null ? finalActivation.call(x).Freeing(x) : Activations.Apply(activation, x).Freeing(x);
             return x.MoveToOuterDisposeScope();

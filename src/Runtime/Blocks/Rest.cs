@@ -1,6 +1,8 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -42,7 +44,7 @@ namespace Torchwright.Runtime.Blocks
             long b = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
             var t = input.flatten(2);
             t = t.transpose(1, 2).Freeing(t);                                       // B, N, C
-            var normed = norm1.call(t);
+            var normed = Call(norm1, t);
             var branch = attn.Forward(normed, h, w).Freeing(normed).DroppedBy(drop_path);
             t = (t + branch).Freeing(t, branch);
             branch = t.Through(norm2, mlp).DroppedBy(drop_path);
@@ -120,7 +122,7 @@ namespace Torchwright.Runtime.Blocks
             long b = x.shape[0], n = x.shape[1];
             if (x.shape[2] != dim || n != h * w)
                 throw new ArgumentException($"EMSA '{GetName()}' expects tokens (B, {h}·{w}, {dim}), got ({string.Join(", ", x.shape)}).", nameof(x));
-            var qh = q.call(x);
+            var qh = Call(q, x);
             qh = qh.reshape(b, n, heads, dimHead).Freeing(qh);
             qh = qh.permute(0, 2, 1, 3).Freeing(qh);                                // B, h, N, d
             Tensor? reduced = null;                                                 // null: keys and values come from x
@@ -128,33 +130,33 @@ namespace Torchwright.Runtime.Blocks
             {
                 var map = x.permute(0, 2, 1);
                 map = map.reshape(b, dim, h, w).Freeing(map);
-                reduced = sr.call(map).Freeing(map);
+                reduced = Call(sr, map).Freeing(map);
                 reduced = reduced.reshape(b, dim, -1).Freeing(reduced);
                 reduced = reduced.permute(0, 2, 1).Freeing(reduced);
-                reduced = sr_norm.call(reduced).Freeing(reduced);
+                reduced = Call(sr_norm, reduced).Freeing(reduced);
             }
-            var kvh = kv.call(reduced ?? x).Freeing(reduced);
+            var kvh = Call(kv, reduced ?? x).Freeing(reduced);
             kvh = kvh.reshape(b, -1, 2, heads, dimHead).Freeing(kvh);
             kvh = kvh.permute(2, 0, 3, 1, 4).Freeing(kvh);                           // 2, B, h, N', d
             var kT = kvh.select(0, 0);
             kT = kT.transpose(-2, -1).Freeing(kT);
             var v = kvh.select(0, 1).Freeing(kvh);
-            var a = qh.matmul(kT).Freeing(qh, kT);
+            var a = MatMul(qh, kT).Freeing(qh, kT);
             a = a.mul(scale).Freeing(a);
             if (transform_conv is not null && transform_norm is not null)
             {
-                a = transform_conv.call(a).Freeing(a);
-                a = a.softmax(-1).Freeing(a);
-                a = transform_norm.call(a).Freeing(a);
+                a = Call(transform_conv, a).Freeing(a);
+                a = Softmax(a, -1).Freeing(a);
+                a = Call(transform_norm, a).Freeing(a);
             }
             else
             {
-                a = a.softmax(-1).Freeing(a);
+                a = Softmax(a, -1).Freeing(a);
             }
-            var y = a.matmul(v).Freeing(a, v);
+            var y = MatMul(a, v).Freeing(a, v);
             y = y.transpose(1, 2).Freeing(y);
             y = y.reshape(b, n, dim).Freeing(y);
-            return proj.call(y).Freeing(y).MoveToOuterDisposeScope();
+            return Call(proj, y).Freeing(y).MoveToOuterDisposeScope();
         }
     }
 
@@ -195,7 +197,7 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            var gate = pa_conv.call(input);
+            var gate = Call(pa_conv, input);
             gate = gate.sigmoid().Freeing(gate);
             return (input * gate).Freeing(gate).MoveToOuterDisposeScope();
         }
@@ -203,9 +205,10 @@ namespace Torchwright.Runtime.Blocks
 
     /// <summary>ResT released-code stem: conv1 3x3/2 in -> out/2, norm1, ReLU; conv2 3x3 out/2 -> out/2, norm2, ReLU;
     /// conv3 3x3/2 out/2 -> out (all without bias); pos = PA(out).</summary>
-    public sealed class RestStem : nn.Module<Tensor, Tensor>
+    public sealed class RestStem : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, norm1, conv2, norm2, conv3, act;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv2, conv3, act;
+        private nn.Module<Tensor, Tensor> norm1, norm2;   // identities once folded
         private readonly PositionAttention pos;
 
         public RestStem(string name, long inChannels, long outChannels) : base(name)
@@ -231,6 +234,12 @@ namespace Torchwright.Runtime.Blocks
             register_module("pos", pos);
         }
 
+        public void FoldNorms(NormFolder folder)
+        {
+            norm1 = folder.Fold(conv1, norm1, "norm1");
+            norm2 = folder.Fold(conv2, norm2, "norm2");
+        }
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -239,9 +248,10 @@ namespace Torchwright.Runtime.Blocks
     }
 
     /// <summary>ResT paper stem: conv 7x7/2 pad 3 (no bias), norm BN, ReLU (<c>act</c>), MaxPool 3x3/2 pad 1 (<c>pool</c>), pos = PA.</summary>
-    public sealed class RestPaperStem : nn.Module<Tensor, Tensor>
+    public sealed class RestPaperStem : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, norm, act, pool;
+        private readonly nn.Module<Tensor, Tensor> conv, act, pool;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
         private readonly PositionAttention pos;
 
         public RestPaperStem(string name, long inChannels, long outChannels) : base(name)
@@ -261,6 +271,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("pos", pos);
         }
 
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(conv, norm, "norm");
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -270,9 +282,10 @@ namespace Torchwright.Runtime.Blocks
 
     /// <summary>ResT patch embedding between stages (released code): conv (p+1)x(p+1), stride p, pad p/2 (bias), norm BN,
     /// pos = PA, with p the stage stride (3x3/2 pad 1 in every published model).</summary>
-    public sealed class RestPatchEmbed : nn.Module<Tensor, Tensor>
+    public sealed class RestPatchEmbed : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, norm;
+        private readonly nn.Module<Tensor, Tensor> conv;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
         private readonly PositionAttention pos;
 
         public RestPatchEmbed(string name, long inChannels, long outChannels, long patchSize) : base(name)
@@ -288,6 +301,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("norm", norm);
             register_module("pos", pos);
         }
+
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(conv, norm, "norm");
 
         public override Tensor forward(Tensor input)
         {

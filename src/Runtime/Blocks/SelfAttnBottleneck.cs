@@ -1,6 +1,8 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -14,7 +16,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class SelfAttnBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, mhsa, bn2, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, mhsa, bn2, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly nn.Module<Tensor, Tensor>? se;
         private readonly Activation activation;
 
@@ -58,12 +61,19 @@ namespace Torchwright.Runtime.Blocks
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            folder.Keep(bn2, "bn2", "it follows the attention's output (a matmul), not a convolution");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
+        }
+
         protected override Tensor Branch(Tensor input)
         {
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             x = mhsa.call(x).Freeing(x);
-            x = bn2.call(x).Freeing(x);
+            x = Call(bn2, x).Freeing(x);
             x = Activations.Apply(activation, x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
             return se is null ? x : se.call(x).Freeing(x);

@@ -1,7 +1,9 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -17,7 +19,8 @@ namespace Torchwright.Runtime.Blocks
     /// </summary>
     public sealed class SplitAttnBottleneck : ResidualBottleneck
     {
-        private readonly nn.Module<Tensor, Tensor> conv1, bn1, conv3, bn3;
+        private readonly nn.Module<Tensor, Tensor> conv1, conv3;
+        private nn.Module<Tensor, Tensor> bn1, bn3;   // identities once folded
         private readonly SplitAttention conv2;
         private readonly nn.Module<Tensor, Tensor>? avd_first, avd_last;
         private readonly nn.Module<Tensor, Tensor>? se;
@@ -68,13 +71,19 @@ namespace Torchwright.Runtime.Blocks
             RegisterShortcut(inChannels, outChannels, stride, shortcut, o, dropPath);
         }
 
+        public override void FoldNorms(NormFolder folder)
+        {
+            bn1 = folder.Fold(conv1, bn1, "bn1");
+            bn3 = folder.Fold(conv3, bn3, "bn3");
+        }
+
         protected override Tensor Branch(Tensor input)
         {
             var x = input.Through(conv1, bn1);
             x = Activations.Apply(activation, x).Freeing(x);
             if (avd_first is not null)
                 x = avd_first.call(x).Freeing(x);
-            x = conv2.call(x).Freeing(x);
+            x = Call(conv2, x).Freeing(x);
             if (avd_last is not null)
                 x = avd_last.call(x).Freeing(x);
             x = x.Through(conv3, bn3).Freeing(x);
@@ -89,9 +98,10 @@ namespace Torchwright.Runtime.Blocks
     /// out = Σ_r a_r·split_r.  inter = max(width·radix/4, 32).  The 3x3 conv takes a dilation (padding = dilation) and
     /// both ReLUs can be another activation.
     /// </summary>
-    public sealed class SplitAttention : nn.Module<Tensor, Tensor>
+    public sealed class SplitAttention : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> conv, bn0, fc1, bn1, fc2;
+        private readonly nn.Module<Tensor, Tensor> conv, fc1, fc2;
+        private nn.Module<Tensor, Tensor> bn0, bn1;   // identities once folded
         private readonly long width, radix, cardinality;
         private readonly Activation activation;
 
@@ -126,6 +136,12 @@ namespace Torchwright.Runtime.Blocks
             register_module("fc2", fc2);
         }
 
+        public void FoldNorms(NormFolder folder)
+        {
+            bn0 = folder.Fold(conv, bn0, "bn0");
+            bn1 = folder.Fold(fc1, bn1, "bn1");
+        }
+
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
@@ -137,12 +153,12 @@ namespace Torchwright.Runtime.Blocks
             var gap = (sum ?? splits).mean(new long[] { 2, 3 }, keepdim: true).Freeing(sum);
             gap = gap.Through(fc1, bn1).Freeing(gap);
             gap = Activations.Apply(activation, gap).Freeing(gap);
-            var a = fc2.call(gap).Freeing(gap);
+            var a = Call(fc2, gap).Freeing(gap);
             Tensor output;
             if (radix > 1)
             {
                 // The attention over the radix is (B, radix·width, 1, 1): small; the scope frees its views.
-                a = a.view(b, cardinality, radix, -1).transpose(1, 2).softmax(1).reshape(b, radix, width, 1, 1).Freeing(a);
+                a = Softmax(a.view(b, cardinality, radix, -1).transpose(1, 2), 1).reshape(b, radix, width, 1, 1).Freeing(a);
                 var weighted = (splits * a).Freeing(splits, a);
                 output = weighted.sum(1).Freeing(weighted);
             }

@@ -1,7 +1,9 @@
 using System;
 using TorchSharp;
+using Torchwright.Runtime.Inference;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Torchwright.Runtime.MixedPrecision;   // Call, MatMul, Softmax: the precision policy
 
 namespace Torchwright.Runtime.Blocks
 {
@@ -11,9 +13,10 @@ namespace Torchwright.Runtime.Blocks
     /// drops each scaled branch. attn = proj_2(LKA(GELU(proj_1(x)))) + x; LKA decomposes a K x K kernel with dilation d into a (2d-1)² depthwise
     /// conv, a ceil(K/d)² depthwise conv dilated by d and a 1x1 conv; mlp = fc1 1x1, 3x3 depthwise (bias), GELU, fc2.
     /// </summary>
-    public sealed class VanBlock : nn.Module<Tensor, Tensor>
+    public sealed class VanBlock : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> norm1, norm2;
+        private readonly nn.Module<Tensor, Tensor> norm1;
+        private nn.Module<Tensor, Tensor> norm2;   // an identity once folded
         private readonly VanAttention attn;
         private readonly VanMlp mlp;
         private readonly Parameter layer_scale_1, layer_scale_2;
@@ -40,6 +43,14 @@ namespace Torchwright.Runtime.Blocks
             register_parameter("layer_scale_2", layer_scale_2);
             if (drop_path is not null)
                 register_module("drop_path", drop_path);
+        }
+
+        /// <summary>norm2 runs only into mlp.fc1 (a 1x1 convolution) and folds forward into it. norm1's output also feeds
+        /// attn's own shortcut (attn(y) = proj_2(...(proj_1(y))) + y), which no convolution computes, so it stays.</summary>
+        public void FoldNorms(NormFolder folder)
+        {
+            folder.Keep(norm1, "norm1", "its output is also attn's inner shortcut, not only a convolution's input");
+            norm2 = folder.FoldInto(norm2, "norm2", mlp.Fc1);
         }
 
         public override Tensor forward(Tensor input)
@@ -124,6 +135,9 @@ namespace Torchwright.Runtime.Blocks
     public sealed class VanMlp : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> fc1, act, fc2;
+
+        /// <summary>The 1x1 convolution the block's norm2 runs into.</summary>
+        internal nn.Module<Tensor, Tensor> Fc1 => fc1;
         private readonly VanDepthwiseConv dwconv;
 
         public VanMlp(string name, long dim, long hidden) : base(name)
@@ -159,14 +173,15 @@ namespace Torchwright.Runtime.Blocks
         public override Tensor forward(Tensor input)
         {
             using var scope = torch.NewDisposeScope();
-            return dwconv.call(input).MoveToOuterDisposeScope();
+            return Call(dwconv, input).MoveToOuterDisposeScope();
         }
     }
 
     /// <summary>VAN overlapping patch embedding: <c>proj</c> conv k x k / stride, pad k/2 (bias), <c>norm</c> BN.</summary>
-    public sealed class OverlapPatchEmbed : nn.Module<Tensor, Tensor>
+    public sealed class OverlapPatchEmbed : nn.Module<Tensor, Tensor>, IFoldsNorms
     {
-        private readonly nn.Module<Tensor, Tensor> proj, norm;
+        private readonly nn.Module<Tensor, Tensor> proj;
+        private nn.Module<Tensor, Tensor> norm;   // an identity once folded
 
         public OverlapPatchEmbed(string name, long inChannels, long outChannels, long kernel, long stride) : base(name)
         {
@@ -180,6 +195,8 @@ namespace Torchwright.Runtime.Blocks
             register_module("proj", proj);
             register_module("norm", norm);
         }
+
+        public void FoldNorms(NormFolder folder) => norm = folder.Fold(proj, norm, "norm");
 
         public override Tensor forward(Tensor input)
         {

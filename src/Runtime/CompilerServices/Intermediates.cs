@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using TorchSharp;
+using Torchwright.Runtime;
 using static TorchSharp.torch;
 
 namespace Torchwright.Runtime.CompilerServices
@@ -60,7 +61,7 @@ namespace Torchwright.Runtime.CompilerServices
             var x = input;
             foreach (var module in modules)
             {
-                var y = module.call(x);
+                var y = MixedPrecision.Call(module, x);   // the precision policy (fp32 outside a mixed scope)
                 if (!ReferenceEquals(x, input)) Free(y, x);
                 x = y;
             }

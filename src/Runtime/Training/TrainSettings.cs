@@ -94,6 +94,11 @@ namespace Torchwright.Runtime.Training
         /// <summary>Zero the last BatchNorm scale of every residual bottleneck before training (timm's zero_init_last).</summary>
         public bool ZeroInitResidual { get; init; } = true;
 
+        /// <summary>Arithmetic of the forward passes (<see cref="MixedPrecision"/>): fp32, or bf16-mixed (convolutions,
+        /// linears and attention matmuls in bfloat16; normalisation, softmax and the loss in fp32; fp32 master weights).
+        /// fp16-mixed (with <see cref="DynamicLossScaler"/>) is for CUDA.</summary>
+        public Precision Precision { get; init; } = Precision.Fp32;
+
         /// <summary>Per-image preprocessing and augmentation.</summary>
         public AugmentSettings Augment { get; init; } = AugmentSettings.Default;
 

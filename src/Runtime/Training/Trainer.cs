@@ -162,6 +162,7 @@ namespace Torchwright.Runtime.Training
             private readonly TrainCheckpoint.StateInfo _info;
             private readonly List<Parameter> _trainable;
             private readonly List<BatchNorm> _frozenNorms;
+            private readonly DynamicLossScaler? _scaler;
 
             public Session(nn.Module<Tensor, Tensor> model, DatasetPair data, TrainSettings settings, TrainRun run,
                 IProgress<TrainProgress>? progress, CancellationToken cancel)
@@ -185,6 +186,7 @@ namespace Torchwright.Runtime.Training
                 };
                 _trainable = model.parameters().Where(p => p.requires_grad).ToList();
                 if (_trainable.Count == 0) throw new ArgumentException("the model has no trainable parameters", nameof(model));
+                _scaler = settings.Precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
                 _frozenNorms = Freezing.FrozenNorms(model).ToList();
             }
 
@@ -254,7 +256,8 @@ namespace Torchwright.Runtime.Training
                 var differences = new List<string>();
                 foreach (var (k, v) in _info.Settings)
                     if (saved.Settings.TryGetValue(k, out var old) && old != v) differences.Add($"{k} {old} vs {v}");
-                    else if (!saved.Settings.ContainsKey(k)) differences.Add($"{k} (not in the saved run) vs {v}");
+                    // A setting newer than the saved run (e.g. precision) was at its default there, the only value it had.
+                    else if (!saved.Settings.ContainsKey(k) && v != TrainSettings.Find(k)?.Read(TrainSettings.Default)) differences.Add($"{k} (not in the saved run) vs {v}");
                 foreach (var (k, v) in _info.Identity)
                     if (!saved.Identity.TryGetValue(k, out var old) || old != v) differences.Add($"{k} {old ?? "(none)"} vs {v}");
                 // Epochs of a dataset of another size: the same settings, other steps.
@@ -312,7 +315,7 @@ namespace Torchwright.Runtime.Training
                         var (images, labels) = stream.Next();
                         torch.manual_seed(StepSeed(_s.Seed, step));
                         var mixed = Mix(images, labels, classes, _s, step);
-                        var logits = _model.call((mixed?.Images ?? images).to(_run.Device));
+                        var logits = Forward((mixed?.Images ?? images).to(_run.Device));
                         if (step == first + 1) CheckOutput(logits, _s.Batch, _data.Train);
                         var lossTensor = mixed is { } m
                             ? SoftTargetCrossEntropy(logits, m.Targets.to(_run.Device))
@@ -320,10 +323,16 @@ namespace Torchwright.Runtime.Training
                         loss = lossTensor.ToDouble();
                         if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, _steps, loss, learningRate, _s.LearningRate);
                         Gradients.Clear(_trainable);
-                        lossTensor.backward();
-                        if (_s.ClipGrad > 0) nn.utils.clip_grad_norm_(_trainable, _s.ClipGrad);
-                        foreach (var optimizer in optimizers) optimizer.step();
-                        ema?.Update();
+                        (_scaler is null ? lossTensor : _scaler.ScaleLoss(lossTensor)).backward();
+                        // fp16-mixed: gradients back to their true size; a step with inf/NaN gradients is skipped.
+                        var finite = _scaler?.Unscale(_trainable) ?? true;
+                        _scaler?.Update(finite);
+                        if (finite)
+                        {
+                            if (_s.ClipGrad > 0) nn.utils.clip_grad_norm_(_trainable, _s.ClipGrad);
+                            foreach (var optimizer in optimizers) optimizer.step();
+                            ema?.Update();
+                        }
                     }
 
                     // Throughput excludes this process's first step (allocator warm-up, kernel selection) unless it is the only one.
@@ -370,6 +379,17 @@ namespace Torchwright.Runtime.Training
                     }
                 }
                 return imagesPerSecond;
+            }
+
+            /// <summary>The model's forward in the run's precision (<see cref="MixedPrecision"/>), its logits in fp32 so
+            /// that the loss and accuracy are computed in fp32.</summary>
+            private Tensor Forward(Tensor images)
+            {
+                Tensor logits;
+                using (MixedPrecision.Enter(_s.Precision)) logits = _model.call(images);
+                var asFloat = MixedPrecision.Float(logits);
+                if (!ReferenceEquals(asFloat, logits)) logits.Dispose();
+                return asFloat;
             }
 
             private List<EvalPoint> Evaluations() => _info.Eval.Select(e => new EvalPoint(e.Step, e.Loss, e.Accuracy, e.EmaLoss, e.EmaAccuracy)).ToList();
@@ -434,7 +454,7 @@ namespace Torchwright.Runtime.Training
                     {
                         var (images, labels) = test.Batch(indices);
                         labels = labels.to(_run.Device);
-                        var logits = _model.call(images.to(_run.Device));
+                        var logits = Forward(images.to(_run.Device));
                         if (b == 0) CheckOutput(logits, indices.Length, test);
                         lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();
                         correct += logits.argmax(1).eq(labels).sum().ToInt64();
@@ -494,6 +514,8 @@ namespace Torchwright.Runtime.Training
             Require(run.Device is not null, "a device is required (cpu or cuda)", nameof(run));
             var unavailable = Devices.WhyUnavailable(run.Device!);
             Require(unavailable is null, unavailable ?? "", nameof(run));
+            var precision = MixedPrecision.WhyUnavailable(settings.Precision, run.Device!);
+            Require(precision is null, precision ?? "", nameof(settings));
 
             var (train, test) = (data.Train, data.Test);
             if (train.Count < 1) throw new ArgumentException($"{train.Name} has no images", nameof(data));

@@ -103,10 +103,16 @@ namespace Sample.Models
             TorchwrightRuntime.Init.ResNet(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -120,6 +126,7 @@ namespace Sample.Models
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -150,7 +157,7 @@ namespace Sample.Models
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return fc.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
 
         private static void CheckInput(Tensor input)

@@ -102,10 +102,16 @@ namespace Torchwright.Zoo
             TorchwrightRuntime.Init.Rest(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -119,6 +125,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -164,7 +171,7 @@ namespace Torchwright.Zoo
             x = x.permute(0, 3, 1, 2).Freeing(x);
             x = avg_pool.call(x).Freeing(x);
             x = x.flatten(1).Freeing(x);
-            return head.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(head, x).Freeing(x);
         }
 
         private static void CheckInput(Tensor input)

@@ -106,10 +106,16 @@ namespace Torchwright.Zoo
             TorchwrightRuntime.Init.Van(this);
         }
 
+        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
+        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor x = StageC2(input);
             x = StageC3(x).Freeing(x);
@@ -122,6 +128,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
+            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             outputs[0] = StageC2(input);
@@ -175,7 +182,7 @@ namespace Torchwright.Zoo
         private Tensor Head(Tensor features)
         {
             Tensor x = features.mean(new long[] { 2, 3 });
-            return head.call(x).Freeing(x);
+            return global::Torchwright.Runtime.MixedPrecision.Logits(head, x).Freeing(x);
         }
 
         private static void CheckInput(Tensor input)
