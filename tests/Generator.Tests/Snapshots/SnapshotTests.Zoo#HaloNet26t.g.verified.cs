@@ -102,7 +102,7 @@ namespace Torchwright.Zoo
             TorchwrightRuntime.Init.ResNet(this);
         }
 
-        /// <summary>Arithmetic of forward and forward_features: Bf16Mixed runs convolutions, linears and attention matmuls in
+        /// <summary>Arithmetic of forward (and forward_features): Bf16Mixed runs convolutions, linears and attention matmuls in
         /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
         /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
         public global::Torchwright.Runtime.Precision? Precision { get; set; }
