@@ -56,17 +56,7 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long heads = f.Get(SharedFields.Heads, s, DefaultHeads);
-            var at = f.LocationOf(SharedFields.Heads, s);
-            if (!f.InRange(heads, 1, 1024, at, SharedFields.Heads.Stage.Name, stage.Name)) return null;
-            if (stage.Width % heads != 0)
-            {
-                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(at, stage.Name + " halo attention", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
-                return null;
-            }
-            if (mask[0] && !f.InRange(stage.Stride, 1, 2, f.Has(FieldCatalog.Strides, s) ? f.LocationOf(FieldCatalog.Strides, s) : SelfAttentionSlot.Location(f, s),
-                    "stride of a halo attention block", stage.Name))
-                return null;
+            if (ReadHeadsAndStride(stage, mask, DefaultHeads, "halo attention", "halo attention block") is not long heads) return null;
             long block = f.Get(BlockSizeField, s);
             if (!f.InRange(block, 1, 1024, f.LocationOf(BlockSizeField, s), BlockSizeField.Name, stage.Name)) return null;
             long halo = f.Get(HaloSizeField, s);

@@ -59,17 +59,7 @@ namespace Torchwright.Dsl.Blocks
         {
             var f = stage.Fields;
             int s = stage.Index;
-            long heads = f.Get(SharedFields.Heads, s, DefaultHeads);
-            var at = f.LocationOf(SharedFields.Heads, s);
-            if (!f.InRange(heads, 1, 1024, at, SharedFields.Heads.Stage.Name, stage.Name)) return null;
-            if (stage.Width % heads != 0)
-            {
-                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(at, stage.Name + " lambda layer", heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
-                return null;
-            }
-            if (mask[0] && !f.InRange(stage.Stride, 1, 2, f.Has(FieldCatalog.Strides, s) ? f.LocationOf(FieldCatalog.Strides, s) : SelfAttentionSlot.Location(f, s),
-                    "stride of a lambda block", stage.Name))
-                return null;
+            if (ReadHeadsAndStride(stage, mask, DefaultHeads, "lambda layer", "lambda block") is not long heads) return null;
             long qk = f.Int(BotAttentionDefinition.QkHeadDimField, s, DefaultQkHeadDim);
             if (!f.InRange(qk, 1, 4096, f.LocationOf(BotAttentionDefinition.QkHeadDimField, s), BotAttentionDefinition.QkHeadDimField.Name, stage.Name)) return null;
             long? r = f.IntOrNone(RField, s);

@@ -22,6 +22,30 @@ namespace Torchwright.Dsl.Blocks
     {
         protected SelfAttentionDefinition() => Block = new SelfAttnBlockKind(this);
 
+        /// <summary>
+        /// Reads the stage's heads (with this kind's default) and checks what every strided slot module needs: heads in
+        /// range and dividing the width (TW0006), and a first block's stride of 1 or 2 (the modules pool or subsample by 2
+        /// at most). <paramref name="what"/> names the layer in messages ("halo attention"), <paramref name="block"/> the block
+        /// ("halo attention block"); null after an error.
+        /// </summary>
+        protected static long? ReadHeadsAndStride(StageContext stage, bool[] mask, long defaultHeads, string what, string block)
+        {
+            var f = stage.Fields;
+            int s = stage.Index;
+            long heads = f.Get(SharedFields.Heads, s, defaultHeads);
+            var at = f.LocationOf(SharedFields.Heads, s);
+            if (!f.InRange(heads, 1, 1024, at, SharedFields.Heads.Stage.Name, stage.Name)) return null;
+            if (stage.Width % heads != 0)
+            {
+                f.Report(DiagnosticCatalog.HeadsDoNotDivide.Create(at, stage.Name + " " + what, heads, stage.Width, SharedFields.DivisorNear(stage.Width, heads)));
+                return null;
+            }
+            if (mask[0] && !f.InRange(stage.Stride, 1, 2, f.Has(FieldCatalog.Strides, s) ? f.LocationOf(FieldCatalog.Strides, s) : SelfAttentionSlot.Location(f, s),
+                    "stride of a " + block, stage.Name))
+                return null;
+            return heads;
+        }
+
         /// <summary>The word that selects the kind (<c>c5.self_attn = bot</c>).</summary>
         public abstract string Word { get; }
 
