@@ -63,6 +63,7 @@ namespace Torchwright.Package.Tests
             var compilerServices = types.Where(l => l.Contains(" Torchwright.Runtime.CompilerServices.", StringComparison.Ordinal)).ToList();
             Assert.Equal(new[]
             {
+                "static class Torchwright.Runtime.CompilerServices.FrozenStages  [hidden]",
                 "static class Torchwright.Runtime.CompilerServices.Init  [hidden]",
                 "static class Torchwright.Runtime.CompilerServices.Intermediates  [hidden]",
                 "static class Torchwright.Runtime.CompilerServices.ModuleBuild  [hidden]",

@@ -80,7 +80,7 @@ namespace Torchwright.Cli.Commands
             if (arch == null) return compileExit;
 
             if (!CommandSupport.TryGetDevice(ctx, "infer", deviceName, out var device)) return ExitCodes.Usage;
-            var precision = MixedPrecision.Parse(precisionWord);
+            var precision = Precisions.Parse(precisionWord);
             if (MixedPrecision.WhyUnavailable(precision, device) is string why)
             {
                 ctx.Error.WriteLine($"torchwright infer: --precision {precisionWord}: {why}");
