@@ -138,6 +138,15 @@ namespace Torchwright.Cli.Running
         /// <summary>Whether the CPU has bf16 dot products (AVX-512 BF16 or AMX), so a bf16 matmul can beat fp32.</summary>
         public static bool HasBf16(IReadOnlyList<string> isa) => isa.Contains(Avx512Bf16) || isa.Contains(Amx);
 
+        /// <summary>What bf16 arithmetic can gain on a CPU with <paramref name="isa"/> (bench's "bf16 instructions" line).</summary>
+        public static string Bf16Note(IReadOnlyList<string> isa)
+        {
+            var found = new[] { (Amx, "AMX-BF16 (amx_bf16)"), (Avx512Bf16, "AVX-512 BF16 (avx512_bf16)") }.Where(f => isa.Contains(f.Item1)).Select(f => f.Item2).ToList();
+            return found.Count > 0
+                ? string.Join(" and ", found) + ": bf16 dot products in hardware"
+                : "no AVX-512 BF16 or AMX: oneDNN converts bf16 to fp32 to compute, so bf16 saves memory traffic only";
+        }
+
         /// <summary>"AVX2, AVX-512, AVX-512 BF16", or "none of AVX2, AVX-512, AVX-512 BF16, AMX".</summary>
         public static string Describe(IReadOnlyList<string> isa) =>
             isa.Count == 0 ? $"none of {Avx2}, {Avx512}, {Avx512Bf16}, {Amx}" : string.Join(", ", isa);
@@ -167,26 +176,6 @@ namespace Torchwright.Cli.Running
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { }
             return Derive(cpuinfo, threads, khz);
-        }
-
-        /// <summary>Which bf16 instructions the CPU has (from /proc/cpuinfo's flags): what bf16 arithmetic can gain here.</summary>
-        public static string Bf16Isa()
-        {
-            string cpuinfo;
-            try { cpuinfo = File.ReadAllText("/proc/cpuinfo"); }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return "unknown (no /proc/cpuinfo)"; }
-            return Bf16Isa(cpuinfo);
-        }
-
-        /// <summary><see cref="Bf16Isa()"/> of a /proc/cpuinfo text.</summary>
-        public static string Bf16Isa(string cpuinfo)
-        {
-            var blocks = Parse(cpuinfo);
-            var flags = new HashSet<string>((blocks.Count == 0 ? "" : blocks[0].GetValueOrDefault("flags", "")).Split(' ', StringSplitOptions.RemoveEmptyEntries));
-            var found = new[] { ("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX-512 BF16") }.Where(f => flags.Contains(f.Item1)).Select(f => $"{f.Item2} ({f.Item1})").ToList();
-            return found.Count > 0
-                ? string.Join(" and ", found) + ": bf16 dot products in hardware"
-                : "no AVX-512 BF16 or AMX: oneDNN converts bf16 to fp32 to compute, so bf16 saves memory traffic only";
         }
 
         /// <summary>The peak described by a /proc/cpuinfo text and cpufreq's maximum clock (kHz; null where there is no cpufreq).</summary>

@@ -71,7 +71,7 @@ namespace Torchwright.Cli.Running
             if (s.Precision == BenchPrecision.Bf16Mixed)
                 w.WriteLine("bf16-mixed: % of measured peak is against the fp32 matmul (bf16 dot products can exceed it); peak RSS of each Torchwright row is its own iterations' high-water mark in the one process");
             if (s.Precision != BenchPrecision.Fp32)
-                w.WriteLine($"bf16 instructions: {CpuPeak.Bf16Isa()}");
+                w.WriteLine($"bf16 instructions: {CpuIsa.Bf16Note(r.Peak.Isa)}");
             w.WriteLine("peak RSS: the side's process's resident-set high-water mark over the timed iterations (VmHWM after clear_refs)");
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
@@ -90,7 +90,7 @@ namespace Torchwright.Cli.Running
                 json.WriteString("name", r.Architecture);
                 json.WriteString("mode", Mode(s));
                 json.WriteString("precision", PrecisionWord(s.Precision));
-                if (s.Precision != BenchPrecision.Fp32) json.WriteString("bf16_isa", CpuPeak.Bf16Isa());
+                if (s.Precision != BenchPrecision.Fp32) json.WriteString("bf16_isa", CpuIsa.Bf16Note(r.Peak.Isa));
                 json.WriteString("precision_label", PrecisionLabel(s.Precision));
                 json.WriteString("device", s.Device.ToString());
                 json.WriteStartArray("input");
