@@ -60,6 +60,16 @@ namespace Torchwright.Runtime.Blocks
                     $"{block}: {arg} = {value} must be divisible by {byArg} = {by}; choose {arg} as a multiple of {by}.", arg);
         }
 
+        /// <summary>timm's qk_ratio of the self-attention slot modules: positive and finite, and only with dimHead unset
+        /// (which it would size).</summary>
+        public static void QkRatio(string block, double qkRatio, long? dimHead)
+        {
+            if (!(qkRatio > 0) || double.IsInfinity(qkRatio))
+                throw new ArgumentOutOfRangeException("qkRatio", qkRatio, $"{block}: qkRatio must be positive and finite, got {qkRatio}.");
+            if (dimHead is not null && qkRatio != 1.0)
+                throw new ArgumentException($"{block}: qkRatio = {qkRatio} has no effect when dimHead (= {dimHead}) is given; leave qkRatio at 1 or dimHead null.", "qkRatio");
+        }
+
         /// <summary>The residual projection (its norm as the block's options say), or null when the block keeps the input shape.</summary>
         public static nn.Module<Tensor, Tensor>? Shortcut(long inChannels, long outChannels, long stride, ShortcutKind kind, BlockOptions options)
         {

@@ -61,10 +61,7 @@ namespace Torchwright.Runtime.Blocks
             if (haloSize < 0)
                 throw new ArgumentOutOfRangeException(nameof(haloSize), haloSize, $"{B}: haloSize must be 0 or more, got {haloSize}.");
             BlockArgs.Divisible(B, nameof(dimOut), outDim, nameof(heads), heads);
-            if (!(qkRatio > 0) || double.IsInfinity(qkRatio))
-                throw new ArgumentOutOfRangeException(nameof(qkRatio), qkRatio, $"{B}: qkRatio must be positive and finite, got {qkRatio}.");
-            if (dimHead is not null && qkRatio != 1.0)
-                throw new ArgumentException($"{B}: qkRatio = {qkRatio} has no effect when dimHead (= {dimHead}) is given; leave qkRatio at 1 or dimHead null.", nameof(qkRatio));
+            BlockArgs.QkRatio(B, qkRatio, dimHead);
             if (stride == 1 && avgDown)
                 throw new ArgumentException($"{B}: avgDown has no effect at stride 1; leave it false or use stride 2.", nameof(avgDown));
             if (dimHead is { } dh)

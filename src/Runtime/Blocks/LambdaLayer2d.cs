@@ -60,10 +60,7 @@ namespace Torchwright.Runtime.Blocks
             if (stride != 1 && stride != 2)
                 throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{B}: stride must be 1 or 2 (AvgPool 2x2 after the lambdas), got {stride}.");
             BlockArgs.Divisible(B, nameof(dimOut), outDim, nameof(heads), heads);
-            if (!(qkRatio > 0) || double.IsInfinity(qkRatio))
-                throw new ArgumentOutOfRangeException(nameof(qkRatio), qkRatio, $"{B}: qkRatio must be positive and finite, got {qkRatio}.");
-            if (dimHead is not null && qkRatio != 1.0)
-                throw new ArgumentException($"{B}: qkRatio = {qkRatio} has no effect when dimHead (= {dimHead}) is given; leave qkRatio at 1 or dimHead null.", nameof(qkRatio));
+            BlockArgs.QkRatio(B, qkRatio, dimHead);
             if (dimHead is { } dh)
                 BlockArgs.Positive(B, nameof(dimHead), dh);
             long qk = dimHead ?? HaloAttention2d.MakeDivisible(outDim * qkRatio, 8) / heads;
