@@ -61,11 +61,13 @@ arch TinyBench : ResNet50 {
             Assert.Matches($@"^PyTorch best \({path}\) +\d+\.\d\d +\d+\.\d +\d+\.\d\.\.\d+\.\d +\d+\.\d\d MiB +\d+\.\d\d MiB$", rows[2]);
             Assert.Matches(new Regex(@"^ratio \(Torchwright/PyTorch eager images/s\) = \d+\.\d\d$", RegexOptions.Multiline), stdout);
             Assert.Matches(new Regex(@"^ratio \(Torchwright/PyTorch best images/s\) = \d+\.\d\d$", RegexOptions.Multiline), stdout);
+            // Each path: its median and timed trials; one that is clearly slower than the leader stops early and says so.
+            string Tried(string p) => $@"{p} \d+\.\d ms x(5|[1-4] \(stopped at [1-4] of 5 trials: clearly slower \(its fastest, \d+\.\d ms, is over 1\.5x the median of {path}, \d+\.\d ms\)\))";
             string tried = mode == "train"
-                ? @"eager \d+\.\d ms; channels_last \d+\.\d ms"
-                : @"eager \d+\.\d ms; channels_last \d+\.\d ms; jit\.freeze\+optimize_for_inference \d+\.\d ms; " +
-                  @"jit\.freeze\+optimize_for_inference, channels_last \d+\.\d ms; fx conv-bn fusion, channels_last \d+\.\d ms";
-            Assert.Single(lines, l => Regex.IsMatch(l, $@"^PyTorch best ran {path}, the fastest median of 5 round-robin trial iterations: {tried}$"));
+                ? $"{Tried("eager")}; {Tried("channels_last")}"
+                : $@"{Tried("eager")}; {Tried("channels_last")}; {Tried(@"jit\.freeze\+optimize_for_inference")}; " +
+                  $@"{Tried(@"jit\.freeze\+optimize_for_inference, channels_last")}; {Tried("fx conv-bn fusion, channels_last")}";
+            Assert.Single(lines, l => Regex.IsMatch(l, $@"^PyTorch best ran {path}, the lowest median of up to 5 round-robin trial iterations per path within a 120 s budget \(the choice took \d+\.\d s\): {tried}$"));
             // GFLOP/s, % of the measured peak, page faults per iteration.
             Assert.Matches(@"^Torchwright +\d+\.\d +\d+\.\d % +[\d,]+$", rows[3]);
             Assert.Matches(@"^PyTorch eager +\d+\.\d +\d+\.\d % +[\d,]+$", rows[4]);
@@ -106,6 +108,14 @@ arch TinyBench : ResNet50 {
             Assert.Equal(new[] { "eager", "channels_last", "jit.freeze+optimize_for_inference", "jit.freeze+optimize_for_inference, channels_last", "fx conv-bn fusion, channels_last" },
                 candidates.Select(c => c.GetProperty("path").GetString()).ToArray());
             Assert.All(candidates, c => Assert.False(c.TryGetProperty("error", out _)));
+            Assert.All(candidates, c => Assert.False(c.TryGetProperty("skipped", out _)));   // the tiny net is far inside the 120 s budget
+            // Five trials each, or fewer for a path clearly slower than the leader; every path but eager with its parity.
+            Assert.All(candidates, c => Assert.True(c.GetProperty("trials").GetInt32() == 5
+                || c.GetProperty("stopped").GetString()!.StartsWith($"{c.GetProperty("trials").GetInt32()} of 5 trials: clearly slower"), c.ToString()));
+            Assert.False(candidates[0].TryGetProperty("parity", out _));
+            Assert.All(candidates.Skip(1), c => Assert.InRange(c.GetProperty("parity").GetDouble(), 0, 1e-3));
+            Assert.Equal(120, best.GetProperty("selection_budget_s").GetDouble());
+            Assert.InRange(best.GetProperty("selection_s").GetDouble(), 0, 120);
             var fastest = candidates.OrderBy(c => c.GetProperty("ms").GetDouble()).First();
             Assert.Equal(fastest.GetProperty("path").GetString(), best.GetProperty("path").GetString());
             Assert.Equal(sides[0].GetProperty("images_per_s").GetDouble() / best.GetProperty("images_per_s").GetDouble(), root.GetProperty("ratio_best").GetDouble(), 9);
@@ -115,6 +125,90 @@ arch TinyBench : ResNet50 {
             var peak = root.GetProperty("peak");
             Assert.Equal(peak.GetProperty("measured_fp32_gflops").GetDouble(), peak.GetProperty("measured_gflops").GetDouble());
             Assert.Equal(Torchwright.Cli.Running.CpuIsa.HasBf16(isa), peak.GetProperty("measured_bf16_gflops").ValueKind == JsonValueKind.Number);
+        }
+
+        [Fact]
+        public void Bench_best_budget_0_times_eager_once_and_lists_every_other_path_as_not_built()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--best-budget", "0");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var best = doc.RootElement.GetProperty("sides").EnumerateArray().Single(s => s.GetProperty("side").GetString() == "PyTorch best");
+            Assert.Equal("eager", best.GetProperty("path").GetString());
+            Assert.Equal(0, best.GetProperty("selection_budget_s").GetDouble());
+            var candidates = best.GetProperty("candidates").EnumerateArray().ToList();
+            Assert.Equal(5, candidates.Count);
+            // Eager is the baseline: timed once whatever the budget, then stopped by it.
+            Assert.Equal(1, candidates[0].GetProperty("trials").GetInt32());
+            Assert.True(candidates[0].GetProperty("ms").GetDouble() > 0);
+            Assert.Matches(@"^1 of 5 trials: the next \(about \d+\.\d ms\) would end past the 0 s selection budget \(\d+\.\d s spent\)$", candidates[0].GetProperty("stopped").GetString());
+            foreach (var c in candidates.Skip(1))
+            {
+                Assert.Equal(0, c.GetProperty("trials").GetInt32());
+                Assert.False(c.TryGetProperty("ms", out _));
+                Assert.False(c.TryGetProperty("parity", out _));
+                Assert.Matches(@"^not built: \d+\.\d s of the 0 s selection budget were spent and a build costs about two eager iterations \(\d+\.\d ms each\)$", c.GetProperty("skipped").GetString());
+            }
+
+            (code, stdout, stderr) = Bench(dir, "--best-budget", "0");
+            Assert.True(code == 0, stderr);
+            Assert.Single(stdout.Split('\n'), l => Regex.IsMatch(l, @"^PyTorch best ran eager, the lowest median of up to 5 round-robin trial iterations per path within a 0 s budget \(the choice took \d+\.\d s\): " +
+                @"eager \d+\.\d ms x1 \(stopped at 1 of 5 trials: the next \(about \d+\.\d ms\) would end past the 0 s selection budget \(\d+\.\d s spent\)\); " +
+                @"channels_last not timed \(not built: \d+\.\d s of the 0 s selection budget were spent and a build costs about two eager iterations \(\d+\.\d ms each\)\); jit\.freeze"));
+        }
+
+        /// <summary>bench_reference.bounded_select on a fake clock (tests/Cli.Tests/python/bounded_select_cases.py): eager 125 ms,
+        /// "fast" 93.75 ms, "slow" 500 ms a step, "broken" fails its parity check.</summary>
+        [Fact]
+        public void Bounded_selection_drops_a_clearly_slower_path_stops_at_the_budget_and_keeps_parity_errors()
+        {
+            using var doc = JsonDocument.Parse(PythonOutput("bounded_select_cases.py"));
+
+            // Budget 2 s, at most 6 rounds: slow is dropped after one trial; eager and fast run until the next step would pass 2 s.
+            var run = doc.RootElement.GetProperty("drop_and_budget");
+            Assert.Equal("fast", run[0].GetString());
+            Assert.Equal(2.0, run[2].GetDouble());
+            var c = run[1].EnumerateArray().ToList();
+            Assert.Equal("{\"path\": \"eager\", \"trials\": 4, \"stopped\": \"4 of 6 trials: the next (about 125.0 ms) would end past the 2 s selection budget (2.0 s spent)\", \"ms\": 125.0}", c[0].GetRawText());
+            Assert.Equal("{\"path\": \"fast\", \"trials\": 3, \"parity\": 2.5e-07, \"stopped\": \"3 of 6 trials: the next (about 93.8 ms) would end past the 2 s selection budget (2.0 s spent)\", \"ms\": 93.75}", c[1].GetRawText());
+            Assert.Equal("{\"path\": \"slow\", \"trials\": 1, \"parity\": 2.5e-07, \"stopped\": \"1 of 6 trials: clearly slower (its fastest, 500.0 ms, is over 1.5x the median of fast, 93.8 ms)\", \"ms\": 500.0}", c[2].GetRawText());
+            Assert.Equal("{\"path\": \"broken\", \"trials\": 0, \"error\": \"RuntimeError: logits differ from eager by 0.16 relative (tolerance 0.001)\"}", c[3].GetRawText());
+
+            // Budget 0.3 s: after eager's warm-up (0.125 s) no build fits (two eager iterations); eager is timed once and chosen.
+            run = doc.RootElement.GetProperty("no_budget");
+            Assert.Equal("eager", run[0].GetString());
+            Assert.Equal(0.25, run[2].GetDouble());
+            c = run[1].EnumerateArray().ToList();
+            Assert.Equal("{\"path\": \"eager\", \"trials\": 1, \"stopped\": \"1 of 3 trials: the next (about 125.0 ms) would end past the 0.3 s selection budget (0.2 s spent)\", \"ms\": 125.0}", c[0].GetRawText());
+            foreach (var (i, name) in new[] { (1, "fast"), (2, "slow") })
+                Assert.Equal($"{{\"path\": \"{name}\", \"trials\": 0, \"skipped\": \"not built: 0.1 s of the 0.3 s selection budget were spent and a build costs about two eager iterations (125.0 ms each)\"}}", c[i].GetRawText());
+        }
+
+        /// <summary>stdout of a script of tests/Cli.Tests/python run by Debian's python3 with src/Cli/python on its path.</summary>
+        private static string PythonOutput(string script)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add(System.IO.Path.Combine(CliRunner.RepoRoot, "tests", "Cli.Tests", "python", script));
+            psi.Environment["PYTHONPATH"] = System.IO.Path.Combine(CliRunner.RepoRoot, "src", "Cli", "python");
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            Assert.True(p.WaitForExit(120_000), $"{script} did not finish");
+            Assert.True(p.ExitCode == 0, stderr.Result);
+            return output;
+        }
+
+        [Theory]
+        [InlineData("--no-best", "torchwright bench: --best-budget bounds how PyTorch best chooses its path, which --no-best leaves out: drop one of them")]
+        [InlineData("--no-reference", "torchwright bench: --best-budget bounds how PyTorch best chooses its path, which --no-reference leaves out: drop one of them")]
+        public void Bench_best_budget_without_pytorch_best_is_a_usage_error(string without, string message)
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--best-budget", "30", without);
+            Assert.Equal(2, code);
+            Assert.Equal("", stdout);
+            Assert.Equal(message, stderr.Trim());
         }
 
         [Fact]
@@ -337,6 +431,8 @@ arch TinyBench : ResNet50 {
         [InlineData("--precision", "junk", "Argument 'junk' not recognized. Must be one of:")]
         [InlineData("--precision", "fp16", "Argument 'fp16' not recognized. Must be one of:")]
         [InlineData("--iterations", "0", "torchwright bench: --iterations must be at least 1 (got 0)")]
+        [InlineData("--best-budget", "-1", "torchwright bench: --best-budget must be a number of seconds, 0 or more (got -1)")]
+        [InlineData("--best-budget", "NaN", "torchwright bench: --best-budget must be a number of seconds, 0 or more (got NaN)")]
         public void Bench_rejects_bad_options_with_exit_code_2(string option, string value, string message)
         {
             using var dir = new TempDir();

@@ -10,7 +10,7 @@ namespace Torchwright.Cli.Commands
     /// <summary>
     /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
     /// [--warmup W] [--iterations I] [--precision fp32|bf16-mixed|bf16] [--format table|json] [--python P | --no-reference] [--no-best]
-    /// [--optimize]</c>: images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright
+    /// [--best-budget S] [--optimize]</c>: images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright
     /// module (TorchSharp/libtorch; with --optimize also its inference form, with bf16-mixed also in bf16-mixed) and, in the
     /// same run, of the PyTorch reference of the same architecture (the python's own torch: Debian's PyTorch 1.13 by default)
     /// eager and on the fastest of PyTorch's own paths, on the same thread count (interleaved iterations), and the ratios.
@@ -42,14 +42,19 @@ namespace Torchwright.Cli.Commands
             var python = new Option<string?>("--python") { Description = "python with torch for the reference side (default: $TORCHWRIGHT_PYTHON, else /usr/bin/python3)" };
             var noReference = new Option<bool>("--no-reference") { Description = "time the Torchwright side only" };
             var noBest = new Option<bool>("--no-best") { Description = "PyTorch eager only: leave out the side that runs the fastest of PyTorch's own paths (PyTorch best)" };
+            var bestBudget = new Option<double?>("--best-budget")
+            {
+                Description = $"seconds PyTorch best may spend choosing its path (builds, checks, trials; default {BenchSettings.DefaultBestBudgetSeconds:0}): paths it could not time are listed as skipped",
+            };
             var optimize = new Option<bool>("--optimize") { Description = "also time the inference-optimised module (norms folded, the family's layout) as the side \"Torchwright optimised\" (infer mode)" };
             var command = new Command(Verb, "Images/s, GFLOP/s and peak memory of an architecture, side by side with its PyTorch reference (by default Debian python3-torch 1.13, same threads)")
             {
-                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest, optimize,
+                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest, bestBudget, optimize,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, Verb) ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
                 parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
-                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!, !parse.GetValue(noBest), parse.GetValue(optimize)));
+                parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!, !parse.GetValue(noBest), parse.GetValue(optimize),
+                parse.GetValue(bestBudget)));
             return command;
         }
 
@@ -57,7 +62,8 @@ namespace Torchwright.Cli.Commands
         public static string DefaultPython => Environment.GetEnvironmentVariable("TORCHWRIGHT_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
         public static int Run(CliContext ctx, string file, string? name, int batch, string mode, string deviceName,
-            int threads, int warmup, int iterations, string format, string? python, string precision = "fp32", bool pytorchBest = true, bool optimize = false)
+            int threads, int warmup, int iterations, string format, string? python, string precision = "fp32", bool pytorchBest = true, bool optimize = false,
+            double? bestBudget = null)
         {
             foreach (var (option, value, min) in new[] { ("--batch", batch, 1), ("--threads", threads, 1), ("--warmup", warmup, 0), ("--iterations", iterations, 1) })
                 if (value < min)
@@ -65,6 +71,21 @@ namespace Torchwright.Cli.Commands
                     ctx.Error.WriteLine($"torchwright {Verb}: {option} must be at least {min} (got {value})");
                     return ExitCodes.Usage;
                 }
+            if (bestBudget is double budget)
+            {
+                // Only PyTorch best chooses a path: a budget without it would have no effect.
+                string? without = python == null ? "--no-reference" : !pytorchBest ? "--no-best" : null;
+                if (without != null)
+                {
+                    ctx.Error.WriteLine($"torchwright {Verb}: --best-budget bounds how PyTorch best chooses its path, which {without} leaves out: drop one of them");
+                    return ExitCodes.Usage;
+                }
+                if (!(budget >= 0) || double.IsInfinity(budget))
+                {
+                    ctx.Error.WriteLine($"torchwright {Verb}: --best-budget must be a number of seconds, 0 or more (got {budget.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+                    return ExitCodes.Usage;
+                }
+            }
             if (optimize && mode == "train")
             {
                 ctx.Error.WriteLine($"torchwright {Verb}: --optimize times the inference-optimised module, which cannot train (its norms are folded): use --mode infer");
@@ -78,7 +99,8 @@ namespace Torchwright.Cli.Commands
             if (arch == null) return compileExit;
 
             var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python,
-                precision switch { "bf16" => BenchPrecision.Bf16, "bf16-mixed" => BenchPrecision.Bf16Mixed, _ => BenchPrecision.Fp32 }, pytorchBest, optimize);
+                precision switch { "bf16" => BenchPrecision.Bf16, "bf16-mixed" => BenchPrecision.Bf16Mixed, _ => BenchPrecision.Fp32 }, pytorchBest, optimize,
+                bestBudget ?? BenchSettings.DefaultBestBudgetSeconds);
             BenchResult bench;
             try
             {

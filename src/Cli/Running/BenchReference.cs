@@ -22,11 +22,17 @@ namespace Torchwright.Cli.Running
         Best,
     }
 
-    /// <summary>One fast path the "best" process tried: its median trial time, or why it could not run this model.</summary>
-    internal sealed record BenchCandidate(string Path, double? Ms, string? Error);
+    /// <summary>
+    /// One path the "best" process tried: its timed trial iterations and their median (null when none ran), its logits'
+    /// relative difference from eager's (null for eager and unbuilt paths), why it could not run this model
+    /// (<see cref="Error"/>), why it was never timed (<see cref="Skipped"/>: the selection budget), or why it was timed
+    /// fewer times than asked (<see cref="Stopped"/>: the budget, or clearly slower than the leader).
+    /// </summary>
+    internal sealed record BenchCandidate(string Path, double? Ms, string? Error, int Trials = 0, double? Parity = null, string? Skipped = null, string? Stopped = null);
 
-    /// <summary>What a reference process reports once set up: its resident set, the path it runs and the paths it tried.</summary>
-    internal sealed record BenchSetup(long SetupRssBytes, string Path, IReadOnlyList<BenchCandidate> Candidates);
+    /// <summary>What a reference process reports once set up: its resident set, the path it runs, the paths it tried and
+    /// how long choosing took (null when it did not choose).</summary>
+    internal sealed record BenchSetup(long SetupRssBytes, string Path, IReadOnlyList<BenchCandidate> Candidates, double? SelectionSeconds = null);
 
     /// <summary>
     /// The PyTorch side of <c>bench</c>: one long-lived <c>python3 -u python/bench_reference.py</c> process driven
@@ -92,10 +98,11 @@ namespace Torchwright.Cli.Running
         /// <summary>
         /// Builds the reference network, loads the same weights and batch and runs it on <paramref name="path"/>: "eager", a
         /// path name the script lists (checked against eager's logits), or <see cref="SelectPath"/>, which only picks the
-        /// fastest of PyTorch's own paths after <paramref name="trials"/> rounds (the process then runs nothing).
+        /// fastest of PyTorch's own paths after at most <paramref name="trials"/> rounds within <paramref name="budgetSeconds"/>
+        /// (the process then runs nothing).
         /// </summary>
         public BenchSetup Setup(string specPath, string weightsPath, string dataPath, BenchMode mode, int threads, string device, BenchPrecision precision,
-            string path, int trials)
+            string path, int trials, double budgetSeconds)
         {
             string dtype = precision == BenchPrecision.Bf16 ? "bf16" : "fp32";   // bf16-mixed: the PyTorch side runs fp32
             var r = Request(new JsonObject
@@ -110,6 +117,7 @@ namespace Torchwright.Cli.Running
                 ["precision"] = dtype,
                 ["path"] = path,
                 ["trials"] = trials,
+                ["budget_s"] = budgetSeconds,
             });
             int got = r["threads"]!.GetValue<int>();
             if (got != threads)
@@ -118,8 +126,10 @@ namespace Torchwright.Cli.Running
             if (gotDtype != dtype)
                 throw new BenchReferenceException($"the PyTorch model is {gotDtype} where {dtype} was asked for; the comparison would not be fair");
             var candidates = (r["candidates"]?.AsArray() ?? new JsonArray()).Select(c => new BenchCandidate(c!["path"]!.GetValue<string>(),
-                c["ms"]?.GetValue<double>(), c["error"]?.GetValue<string>())).ToList();
-            return new BenchSetup(r["setup_rss_bytes"]!.GetValue<long>(), r["path"]?.GetValue<string>() ?? "eager", candidates);
+                c["ms"]?.GetValue<double>(), c["error"]?.GetValue<string>(), c["trials"]!.GetValue<int>(), c["parity"]?.GetValue<double>(),
+                c["skipped"]?.GetValue<string>(), c["stopped"]?.GetValue<string>())).ToList();
+            return new BenchSetup(r["setup_rss_bytes"]!.GetValue<long>(), r["path"]?.GetValue<string>() ?? "eager", candidates,
+                r["selection_s"]?.GetValue<double>());
         }
 
         /// <summary>Runs <paramref name="iterations"/> iterations; returns each one's wall time in milliseconds and page faults.</summary>

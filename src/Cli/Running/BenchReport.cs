@@ -44,8 +44,9 @@ namespace Torchwright.Cli.Running
                     + (r.OptimisedRatioBest is double ob ? $", {F(ob, "0.00")}x PyTorch best" : "")
                     + (r.Bf16Mixed is null ? " (the Torchwright sides share one process: one peak RSS)" : ""));
             if (r.PyTorchBest is { Candidates: { } candidates } pb)
-                w.WriteLine($"PyTorch best ran {pb.Path}, the fastest median of {BenchSettings.PathTrials} round-robin trial iterations: " +
-                    string.Join("; ", candidates.Select(c => c.Ms is double ms ? $"{c.Path} {F(ms, "0.0")} ms" : $"{c.Path} not possible ({c.Error})")));
+                w.WriteLine($"PyTorch best ran {pb.Path}, the lowest median of up to {BenchSettings.PathTrials} round-robin trial iterations per path " +
+                    $"within a {F(s.BestBudgetSeconds, "0.###")} s budget (the choice took {F(pb.SelectionSeconds ?? 0, "0.0")} s): " +
+                    string.Join("; ", candidates.Select(Candidate)));
             if (r.MixedRatio is double mixedRatio)
                 w.WriteLine($"ratio (Torchwright bf16-mixed/Torchwright fp32 images/s) = {F(mixedRatio, "0.00")}"
                     + (r.MixedRatioEager is double me ? $"; bf16-mixed/PyTorch eager = {F(me, "0.00")}" : "")
@@ -76,6 +77,12 @@ namespace Torchwright.Cli.Running
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
         }
+
+        /// <summary>One tried path in the "PyTorch best ran" line: median and trial count, and why it was timed less or not at all.</summary>
+        private static string Candidate(BenchCandidate c) =>
+            c.Error != null ? $"{c.Path} not possible ({c.Error})"
+            : c.Skipped != null ? $"{c.Path} not timed ({c.Skipped})"
+            : $"{c.Path} {F(c.Ms ?? 0, "0.0")} ms x{c.Trials}" + (c.Stopped != null ? $" (stopped at {c.Stopped})" : "");
 
         /// <summary>The side's table label: "PyTorch best" says which path it ran.</summary>
         private static string Label(BenchSide side) => side.Path is { } path ? $"{side.Name} ({path})" : side.Name;
@@ -143,11 +150,17 @@ namespace Torchwright.Cli.Running
                         {
                             json.WriteStartObject();
                             json.WriteString("path", c.Path);
+                            json.WriteNumber("trials", c.Trials);
                             if (c.Ms is double cms) json.WriteNumber("ms", cms);
+                            if (c.Parity is double parity) json.WriteNumber("parity", parity);
                             if (c.Error != null) json.WriteString("error", c.Error);
+                            if (c.Skipped != null) json.WriteString("skipped", c.Skipped);
+                            if (c.Stopped != null) json.WriteString("stopped", c.Stopped);
                             json.WriteEndObject();
                         }
                         json.WriteEndArray();
+                        json.WriteNumber("selection_budget_s", s.BestBudgetSeconds);
+                        if (side.SelectionSeconds is double took) json.WriteNumber("selection_s", took);
                     }
                     json.WriteNumber("images_per_s", side.ImagesPerSecond(s.Batch));
                     json.WriteNumber("ms_per_batch", side.MedianMs);

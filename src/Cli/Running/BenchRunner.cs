@@ -15,8 +15,13 @@ namespace Torchwright.Cli.Running
     /// <summary>How to benchmark. <see cref="Python"/> is null when no PyTorch side is wanted; <see cref="PyTorchBest"/> adds
     /// the side that runs PyTorch's fastest own path; <see cref="Optimize"/> the inference-optimised Torchwright side.</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
-        BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false)
+        BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false,
+        double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds)
     {
+        /// <summary>Wall-time bound of PyTorch best's choice (builds, checks and trials) by default: ResNet50's five
+        /// inference paths need about 20 s on 2 cores; slower models stop early and say so.</summary>
+        public const double DefaultBestBudgetSeconds = 120;
+
         /// <summary>The name of the inference-optimised side (<c>--optimize</c>).</summary>
         public const string OptimisedSide = "Torchwright optimised";
 
@@ -26,7 +31,8 @@ namespace Torchwright.Cli.Running
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
 
-        /// <summary>Timed round-robin trial iterations of each PyTorch path (after one untimed) before "PyTorch best" keeps the fastest median.</summary>
+        /// <summary>At most this many timed round-robin trial iterations of each PyTorch path (after one untimed) before "PyTorch best" keeps the
+        /// lowest median (fewer within <see cref="BestBudgetSeconds"/>, or for a path clearly slower than the leader).</summary>
         public const int PathTrials = 5;
     }
 
@@ -35,9 +41,10 @@ namespace Torchwright.Cli.Running
     /// set up (model, weights, optimizer, batch in memory, before any iteration) and the peak resident set over the
     /// timed rounds.
     /// </summary>
-    /// <remarks><see cref="Path"/> and <see cref="Candidates"/>: for "PyTorch best", the path it ran and every path it tried.</remarks>
+    /// <remarks><see cref="Path"/>, <see cref="Candidates"/> and <see cref="SelectionSeconds"/>: for "PyTorch best", the path it ran, every
+    /// path it tried and how long the choice took.</remarks>
     internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes,
-        string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null)
+        string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null, double? SelectionSeconds = null)
     {
         public const string TorchwrightName = "Torchwright", EagerName = "PyTorch eager", BestName = "PyTorch best";
 
@@ -288,7 +295,8 @@ namespace Torchwright.Cli.Running
                 var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak);
                 var sides = references.Where(r => r.Process != null)
                     .Select(r => new BenchSide(r.Name, r.Ms, r.Faults, r.Setup!.SetupRssBytes, r.Peak,
-                        r.Path == BenchPath.Best ? r.Setup.Path : null, r.Path == BenchPath.Best ? r.Setup.Candidates : null))
+                        r.Path == BenchPath.Best ? r.Setup.Path : null, r.Path == BenchPath.Best ? r.Setup.Candidates : null,
+                        r.Path == BenchPath.Best ? r.Setup.SelectionSeconds : null))
                     .ToList();
                 foreach (var r in references.Where(r => r.Problem != null).DistinctBy(r => r.Problem))
                     warn(r.Path == BenchPath.Best ? $"({BenchSide.BestName}) {r.Problem}" : r.Problem!);
@@ -342,17 +350,17 @@ namespace Torchwright.Cli.Running
                     string device = settings.Device.ToString();
                     if (r.Path == BenchPath.Eager)
                     {
-                        r.Setup = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, "eager", 0);
+                        r.Setup = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, "eager", 0, 0);
                         continue;
                     }
                     // One process times every path and names the fastest; a fresh one runs it, so that side's resident set
                     // and faults are that path's alone (not the candidates' leftovers).
                     var chosen = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision,
-                        BenchReference.SelectPath, BenchSettings.PathTrials);
+                        BenchReference.SelectPath, BenchSettings.PathTrials, settings.BestBudgetSeconds);
                     r.Process.Dispose();
                     r.Process = BenchReference.Start(python);
-                    var run = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, chosen.Path, 0);
-                    r.Setup = run with { Candidates = chosen.Candidates };
+                    var run = r.Process.Setup(spec, weights, data, settings.Mode, settings.Threads, device, settings.Precision, chosen.Path, 0, 0);
+                    r.Setup = run with { Candidates = chosen.Candidates, SelectionSeconds = chosen.SelectionSeconds };
                 }
                 catch (BenchReferenceException e)
                 {

@@ -6,15 +6,19 @@ or {"ok": false, "error": why} (then exits: no torch). After that it reads one J
 each with one JSON line ({"ok": false, "error": ...} on failure):
 
   {"cmd": "setup", "spec": p, "weights": p, "data": p, "mode": "infer"|"train", "threads": n, "device": d,
-   "precision": "fp32"|"bf16", "path": "eager"|"select"|a name of PATHS[mode], "trials": k}
+   "precision": "fp32"|"bf16", "path": "eager"|"select"|a name of PATHS[mode], "trials": k, "budget_s": b}
       builds reference_nets.build(spec), loads the CLI module's weights strictly (the same numbers on both sides),
       loads the tensors "input" and "target"; with bf16 casts the model and the input to bfloat16 (as the C# side
       does: TorchSharp has no autocast, so neither side uses it). A path of PATHS (PyTorch's own fast paths of this
       version for the mode) is built from the loaded model and its logits checked against eager's (a mismatch is an
-      error). "select" builds every path, times them round-robin for k rounds and only replies which is fastest
-      (eager included): the C# side then runs that path in a fresh process, so its memory is that path's alone.
+      error). "select" builds every path and times them round-robin for at most k rounds within b seconds
+      (bounded_select) and only replies which is fastest (eager included): the C# side then runs that path in a fresh
+      process, so its memory is that path's alone.
       Replies threads, the model's dtype ("fp32"/"bf16"), parameter count, the resident set once set up, "path" (the
-      path it runs, or chose) and "candidates" (for select, each: "path", and "ms" (median of the k trials) or "error").
+      path it runs, or chose), "candidates" (for select, each: "path", "trials" (timed iterations), "ms" (their
+      median) when timed, "parity" (max |logit difference| over max |eager logit|) when built, "error" when it could
+      not be built or checked, "skipped" when the budget was spent before it was timed, "stopped" when it was timed
+      fewer than k times and why) and "selection_s" (the selection's wall time).
   {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...] and "faults": [...]
                                       (minor + major page faults of each iteration, from getrusage)
   {"cmd": "reset_peak"}               starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs)
@@ -119,6 +123,83 @@ PATHS = {
 }
 
 
+# A candidate whose fastest timed iteration is over DROP_FACTOR x the leader's median is clearly slower: it is timed no
+# further. The leader's median against the candidate's minimum keeps one noisy iteration from dropping a contender.
+DROP_FACTOR = 1.5
+
+
+def _median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def bounded_select(names, build, step, trials, budget_s, clock=time.perf_counter):
+    """PyTorch best's choice, bounded so that a slow model (ResTLite's linears on Debian's netlib BLAS: seconds a batch)
+    cannot make it run for tens of minutes. names[0] (eager) is built, run once untimed and timed once whatever the
+    budget: it is the baseline. Every other candidate is built (build(name) -> (handle, parity); raising: it cannot
+    take this model, its error is kept) and run once untimed, unless the budget would be spent first (a build costs
+    about two eager iterations). Then round-robin rounds of one timed step(handle) per candidate, at most `trials`
+    rounds; a step that would end past `budget_s` (by the candidate's last iteration) is not started and the
+    candidate stops; after each round a candidate clearly slower than the leader (DROP_FACTOR) stops.
+    Returns (the lowest median's name, one record per name, the selection's seconds)."""
+    start = clock()
+    elapsed = lambda: clock() - start
+    rec = {n: {"path": n, "trials": 0} for n in names}
+    ms, last, handles = {}, {}, {}
+
+    def timed(name):
+        t0 = clock()
+        step(handles[name])
+        return 1000 * (clock() - t0)
+
+    for name in names:
+        if name != names[0] and elapsed() + 2 * last[names[0]] / 1000 > budget_s:
+            rec[name]["skipped"] = (f"not built: {elapsed():.1f} s of the {budget_s:g} s selection budget were spent "
+                                    f"and a build costs about two eager iterations ({last[names[0]]:.1f} ms each)")
+            continue
+        try:
+            handles[name], parity = build(name)
+        except Exception as e:  # a path this model cannot take: say why, keep the others
+            first = str(e).splitlines()[0] if str(e) else ""
+            rec[name]["error"] = f"{type(e).__name__}: {first}"
+            continue
+        if parity is not None:
+            rec[name]["parity"] = parity
+        last[name] = timed(name)  # untimed warm-up: its time only estimates the next iteration's
+        ms[name] = []
+    ms[names[0]].append(timed(names[0]))
+    last[names[0]] = ms[names[0]][-1]
+    active = [n for n in names if n in ms]
+    for r in range(trials):
+        for name in list(active):
+            if r == 0 and name == names[0]:
+                continue  # eager's first timed iteration ran above
+            if elapsed() + last[name] / 1000 > budget_s:
+                rec[name]["stopped"] = (f"{len(ms[name])} of {trials} trials: the next (about {last[name]:.1f} ms) would end "
+                                        f"past the {budget_s:g} s selection budget ({elapsed():.1f} s spent)")
+                active.remove(name)
+                continue
+            last[name] = timed(name)
+            ms[name].append(last[name])
+        timed_ones = [n for n in active if ms[n]]
+        if not timed_ones or r == trials - 1:
+            continue
+        leader = min(timed_ones, key=lambda n: _median(ms[n]))
+        for name in timed_ones:
+            if min(ms[name]) > DROP_FACTOR * _median(ms[leader]):
+                rec[name]["stopped"] = (f"{len(ms[name])} of {trials} trials: clearly slower (its fastest, {min(ms[name]):.1f} ms, "
+                                        f"is over {DROP_FACTOR:g}x the median of {leader}, {_median(ms[leader]):.1f} ms)")
+                active.remove(name)
+    for name, v in ms.items():
+        rec[name]["trials"] = len(v)
+        if v:
+            rec[name]["ms"] = _median(v)
+        elif "stopped" in rec[name]:
+            rec[name]["skipped"] = rec[name].pop("stopped")
+    best = min((n for n in ms if ms[n]), key=lambda n: _median(ms[n]))
+    return best, [rec[n] for n in names], elapsed()
+
+
 class Session:
     def __init__(self):
         self.model = None
@@ -153,18 +234,19 @@ class Session:
         paths = PATHS[req["mode"]]
         candidates = []
         if path == "select":
-            path, candidates = self.select(model, paths, int(req.get("trials", 3)))
+            path, candidates, selection_s = self.select(model, paths, int(req["trials"]), float(req["budget_s"]))
             self.model = None  # this process only chose; the C# side starts a fresh one on the chosen path
         elif path == "eager":
             self.model = model
         elif path in paths:
-            self.model, self.x = self.build(model, path, paths[path], keep_model=False)
+            self.model, self.x, _ = self.build(model, path, paths[path], keep_model=False)
         else:
             raise ValueError(f"unknown path {path!r} for {req['mode']} (eager, select, or one of {', '.join(paths)})")
         if self.train and self.model is not None:
             self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
         return {"threads": torch.get_num_threads(), "dtype": {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(dtype, str(dtype)),
                 "params": params, "path": path, "candidates": candidates,
+                **({"selection_s": selection_s} if candidates else {}),
                 "setup_rss_bytes": status_bytes("VmRSS:")}
 
     def _logits(self, model, x):
@@ -177,42 +259,42 @@ class Session:
                 model.train(was)
         return out
 
-    def build(self, model, name, build, keep_model=True):
-        """The path `name` of `model` (of a copy while `keep_model`), checked against eager's logits on the batch:
-        (module, input in its layout)."""
+    def build(self, model, name, build, keep_model=True, expected=None):
+        """The path `name` of `model` (of a copy while `keep_model`), checked against eager's logits on the batch
+        (`expected`, computed here when not given): (module, input in its layout, relative logit difference)."""
         import copy
-        expected = self._logits(model, self.x)
+        if expected is None:
+            expected = self._logits(model, self.x)
         m, x = build(copy.deepcopy(model) if keep_model else model, self.x, self.train)
         diff = (self._logits(m, x) - expected).abs().max().item() / max(expected.abs().max().item(), 1e-12)
         if not diff <= PATH_TOLERANCE[self.dtype]:
             raise RuntimeError(f"logits differ from eager by {diff:.3g} relative (tolerance {PATH_TOLERANCE[self.dtype]:g})")
-        return m, x
+        return m, x, diff
 
-    def select(self, model, paths, trials):
-        """Eager and every path of `paths` that builds and matches eager, timed round-robin (one untimed iteration each,
-        then `trials` rounds of one iteration per path, so load from other processes hits them alike): the fastest
-        path's name and every candidate's median ms or error."""
-        built, errors = {"eager": (model, self.x)}, {}
-        for name, build in paths.items():
-            try:
-                built[name] = self.build(model, name, build)
-            except Exception as e:  # a path this model cannot take: say why, keep the others
-                first = str(e).splitlines()[0] if str(e) else ""
-                errors[name] = f"{type(e).__name__}: {first}"
-        opts = {name: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9) for name, (m, _) in built.items()} if self.train else {}
-        ms = {name: [] for name in built}
-        for t in range(trials + 1):
-            for name, (m, x) in built.items():
-                self.model, self.x, self.opt = m, x, opts.get(name)
-                t0 = time.perf_counter()
-                self.step()
-                if t > 0:
-                    ms[name].append(1000 * (time.perf_counter() - t0))
-        median = {name: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2 for name, v in ms.items()}
-        best = min(median, key=median.get)
-        candidates = [{"path": name, "ms": median[name]} if name in median else {"path": name, "error": errors[name]}
-                      for name in ["eager", *paths]]
-        return best, candidates
+    def select(self, model, paths, trials, budget_s):
+        """Eager and every path of `paths` that builds and matches eager, timed by bounded_select: (the fastest path's
+        name, every candidate's record, the selection's wall time in seconds)."""
+        import copy
+        expected = self._logits(model, self.x)
+        opts = {}
+
+        def build(name):
+            if name == "eager":
+                # A training step changes the weights and BatchNorm statistics: the paths built after eager's first
+                # step are built from the untouched model, so eager trains a copy of its own.
+                m, x, parity = copy.deepcopy(model) if self.train else model, self.x, None
+            else:
+                m, x, parity = self.build(model, name, paths[name], expected=expected)
+            if self.train:
+                opts[name] = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+            return (name, m, x), parity
+
+        def step(handle):
+            name, self.model, self.x = handle
+            self.opt = opts.get(name)
+            self.step()
+
+        return bounded_select(["eager", *paths], build, step, trials, budget_s)
 
     def step(self):
         if self.train:
