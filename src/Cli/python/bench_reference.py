@@ -110,11 +110,13 @@ def _fx_fused(model, x, train):
 
 # PyTorch's own CPU paths a user of this version would try, per mode: name -> build(model, x, train) -> (module, x).
 # Training can only change the memory format; freezing and fusion are inference-only.
+# In the order they are tried: the one that won on most zoo networks first, so that a budget spent early (a slow
+# model) has still tried it.
 PATHS = {
     "infer": {
-        "channels_last": _channels_last,
-        "jit.freeze+optimize_for_inference": lambda m, x, t: _jit_optimized(m, x, t, channels_last=False),
         "jit.freeze+optimize_for_inference, channels_last": lambda m, x, t: _jit_optimized(m, x, t, channels_last=True),
+        "jit.freeze+optimize_for_inference": lambda m, x, t: _jit_optimized(m, x, t, channels_last=False),
+        "channels_last": _channels_last,
         "fx conv-bn fusion, channels_last": _fx_fused,
     },
     "train": {
@@ -123,9 +125,14 @@ PATHS = {
 }
 
 
-# A candidate whose fastest timed iteration is over DROP_FACTOR x the leader's median is clearly slower: it is timed no
-# further. The leader's median against the candidate's minimum keeps one noisy iteration from dropping a contender.
-DROP_FACTOR = 1.5
+# A candidate whose fastest of at least DROP_AFTER timed iterations is over DROP_FACTOR x the leader's median is clearly
+# slower: it is timed no further. Its minimum against the leader's median keeps one noisy iteration (this machine is
+# shared) from dropping a contender.
+DROP_FACTOR, DROP_AFTER = 1.5, 2
+
+# Untimed iterations of each candidate before its trials: TorchScript's profiling executor profiles the first run of a
+# frozen module and optimises the graph on the second (that one took 10x the others on the tiny bench net).
+WARMUP = 2
 
 
 def _median(v):
@@ -135,12 +142,12 @@ def _median(v):
 
 def bounded_select(names, build, step, trials, budget_s, clock=time.perf_counter):
     """PyTorch best's choice, bounded so that a slow model (ResTLite's linears on Debian's netlib BLAS: seconds a batch)
-    cannot make it run for tens of minutes. names[0] (eager) is built, run once untimed and timed once whatever the
-    budget: it is the baseline. Every other candidate is built (build(name) -> (handle, parity); raising: it cannot
-    take this model, its error is kept) and run once untimed, unless the budget would be spent first (a build costs
-    about two eager iterations). Then round-robin rounds of one timed step(handle) per candidate, at most `trials`
-    rounds; a step that would end past `budget_s` (by the candidate's last iteration) is not started and the
-    candidate stops; after each round a candidate clearly slower than the leader (DROP_FACTOR) stops.
+    cannot make it run for tens of minutes. names[0] (eager) is built, run WARMUP times untimed and timed once whatever
+    the budget: it is the baseline. Every other candidate is built (build(name) -> (handle, parity); raising: it cannot
+    take this model, its error is kept) and run WARMUP times untimed, unless the budget would be spent first (a build
+    costs about two eager iterations). Then round-robin rounds of one timed step(handle) per candidate, at most
+    `trials` rounds; a step that would end past `budget_s` (by the candidate's last iteration) is not started and the
+    candidate stops; after each round a candidate clearly slower than the leader (DROP_FACTOR, DROP_AFTER) stops.
     Returns (the lowest median's name, one record per name, the selection's seconds)."""
     start = clock()
     elapsed = lambda: clock() - start
@@ -165,7 +172,8 @@ def bounded_select(names, build, step, trials, budget_s, clock=time.perf_counter
             continue
         if parity is not None:
             rec[name]["parity"] = parity
-        last[name] = timed(name)  # untimed warm-up: its time only estimates the next iteration's
+        for _ in range(WARMUP):
+            last[name] = timed(name)  # untimed: its time only estimates the next iteration's
         ms[name] = []
     ms[names[0]].append(timed(names[0]))
     last[names[0]] = ms[names[0]][-1]
@@ -186,7 +194,7 @@ def bounded_select(names, build, step, trials, budget_s, clock=time.perf_counter
             continue
         leader = min(timed_ones, key=lambda n: _median(ms[n]))
         for name in timed_ones:
-            if min(ms[name]) > DROP_FACTOR * _median(ms[leader]):
+            if len(ms[name]) >= DROP_AFTER and min(ms[name]) > DROP_FACTOR * _median(ms[leader]):
                 rec[name]["stopped"] = (f"{len(ms[name])} of {trials} trials: clearly slower (its fastest, {min(ms[name]):.1f} ms, "
                                         f"is over {DROP_FACTOR:g}x the median of {leader}, {_median(ms[leader]):.1f} ms)")
                 active.remove(name)

@@ -24,6 +24,6 @@ def run(names, trials, budget_s):
 
 
 print(json.dumps({
-    "drop_and_budget": run(["eager", "fast", "slow", "broken"], 6, 2.0),
+    "drop_and_budget": run(["eager", "fast", "slow", "broken"], 6, 3.0),
     "no_budget": run(["eager", "fast", "slow"], 3, 0.3),
 }))
