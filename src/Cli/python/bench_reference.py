@@ -283,10 +283,12 @@ class Session:
         """Eager and every path of `paths` that builds and matches eager, timed by bounded_select: (the fastest path's
         name, every candidate's record, the selection's wall time in seconds)."""
         import copy
-        expected = self._logits(model, self.x)
+        x0 = self.x  # the batch as loaded: step() leaves self.x in the last path's layout
+        expected = self._logits(model, x0)
         opts = {}
 
         def build(name):
+            self.x = x0
             if name == "eager":
                 # A training step changes the weights and BatchNorm statistics: the paths built after eager's first
                 # step are built from the untouched model, so eager trains a copy of its own.
