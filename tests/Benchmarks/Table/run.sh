@@ -54,7 +54,7 @@ start=$(date +%s)
   echo "started $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-  echo "settings: batch $batch, $warmup warm-up + $iterations timed iterations per side, PyTorch best's choice within $budget s$([ $fast = 1 ] && echo ', FAST: 64 px inputs, not a measurement')"
+  echo "settings: batch $batch; per side $warmup untimed, then $iterations timed (--warmup, --iterations); PyTorch best's choice within $budget s$([ $fast = 1 ] && echo ', FAST: 64 px inputs, not a measurement')"
 } > "$out/run.txt"
 
 for model in $models; do
