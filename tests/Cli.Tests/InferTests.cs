@@ -86,9 +86,10 @@ namespace Torchwright.Cli.Tests
             var ours = TensorFiles.Load(output)["output"];
             var theirs = TensorFiles.Load(Path.Combine(dir, "expected.safetensors"))["expected"];
             Assert.Equal(TorchSharp.torch.ScalarType.Float32, ours.dtype);
-            // bf16 keeps 8 significant bits: the 50-layer network's logits stay within 5 % (relative L2), and are not fp32's.
+            // bf16 keeps 8 significant bits: the 50-layer network's logits stay within 2 % (relative L2; they measure 0.44 %,
+            // plain and folded alike), and are not fp32's.
             double error = (ours - theirs).norm().item<float>() / theirs.norm().item<float>();
-            Assert.True(error < 0.05 && error > 1e-4, $"relative L2 error {error}");
+            Assert.True(error < 0.02 && error > 1e-4, $"relative L2 error {error}");
         }
 
         /// <summary>Runs torchvision's resnet50 weights through <c>infer</c>; asserts torchvision's logits; returns stdout.</summary>
