@@ -16,11 +16,18 @@ namespace Torchwright.Runtime
     /// <list type="bullet">
     /// <item>convolutions and linears cast their input, weight and bias to the compute type (bf16 or fp16) and return
     /// that type; the casts are differentiable, so the fp32 parameters get fp32 gradients (fp32 master weights);</item>
-    /// <item>normalisation layers (BatchNorm, frozen BatchNorm, GroupNorm, LayerNorm, InstanceNorm) get their input in
+    /// <item>BatchNorm and GroupNorm take their input in the type it comes in, bf16 included, with their weight, bias
+    /// and running statistics in fp32, as PyTorch's CPU autocast does: libtorch's mixed-type CPU kernels compute the
+    /// statistics and accumulate in fp32 (running statistics update in fp32) and return the input's type, which saves
+    /// the two casts around every conv → norm → activation. LayerNorm (libtorch 2.10's mixed-type backward gives weight
+    /// and bias gradients off by bf16 roundoff: MixedPrecisionTests), frozen BatchNorm (an fp32 affine map), InstanceNorm
+    /// (not verified mixed) and any norm off the CPU (the mixed kernels are verified on the CPU only) get their input in
     /// fp32 and return fp32;</item>
     /// <item>softmax runs in fp32; attention matmuls cast both operands to the compute type;</item>
-    /// <item>everything else (activations, pooling, additions) runs in the type it is given; a residual addition of a
-    /// compute-type branch and an fp32 identity promotes to fp32, so block outputs and reductions over them are fp32.</item>
+    /// <item>everything else (activations, pooling, additions) runs in the type it is given, as under PyTorch's autocast:
+    /// a residual stream whose branches end in BatchNorm or GroupNorm is bf16, one that meets an fp32 tensor promotes
+    /// to fp32; libtorch's bf16 pooling and mean kernels accumulate in fp32, and <see cref="Logits"/> returns fp32, so
+    /// losses and softmax over the logits are fp32.</item>
     /// </list>
     /// The scope is per thread (a forward pass runs on the calling thread; libtorch's own threads see only its kernels).
     /// </summary>
@@ -72,6 +79,8 @@ namespace Torchwright.Runtime
                     return InType(input, compute, x => InType(linear.weight, compute, w => linear.bias is null
                         ? nn.functional.linear(x, w, null)
                         : InType(linear.bias, compute, b => nn.functional.linear(x, w, b))));
+                case BatchNorm or GroupNorm when input.device_type == DeviceType.CPU:
+                    return layer.call(input);
                 case NormBase or GroupNorm or LayerNorm or FrozenBatchNorm2d:
                     return InType(input, ScalarType.Float32, layer.call);
                 default:

@@ -399,6 +399,25 @@ arch TinyBench : ResNet50 {
             Assert.Equal(sides[0].GetProperty("peak_rss_bytes").GetInt64(), sides[1].GetProperty("peak_rss_bytes").GetInt64());
         }
 
+        /// <summary>--optimize with --precision bf16-mixed: the folded module in bf16-mixed is a fourth Torchwright row,
+        /// after the plain bf16-mixed one, with its ratios to the plain fp32 and the optimised fp32 rows.</summary>
+        [Fact]
+        public void Bench_optimize_with_bf16_mixed_adds_the_optimised_bf16_mixed_side()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--optimize", "--precision", "bf16-mixed", "--no-reference");
+            Assert.True(code == 0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            var root = doc.RootElement;
+            var sides = root.GetProperty("sides").EnumerateArray().ToList();
+            Assert.Equal(new[] { "Torchwright", "Torchwright optimised", "Torchwright bf16-mixed", "Torchwright optimised bf16-mixed" },
+                sides.Select(s => s.GetProperty("side").GetString()).ToArray());
+            double Ips(int i) => sides[i].GetProperty("images_per_s").GetDouble();
+            Assert.Equal(Ips(3) / Ips(0), root.GetProperty("optimised_bf16_mixed_speedup").GetDouble(), 9);
+            Assert.Equal(Ips(3) / Ips(1), root.GetProperty("optimised_bf16_mixed_over_optimised").GetDouble(), 9);
+            Assert.Equal(Ips(2) / Ips(0), root.GetProperty("bf16_mixed_ratio").GetDouble(), 9);
+        }
+
         [Fact]
         public void Bench_optimize_in_train_mode_is_a_usage_error()
         {

@@ -46,7 +46,7 @@ namespace Torchwright.Cli.Tests
             using var x = torch.randn(new long[] { 2, arch.Ir.Input.C, arch.Ir.Input.H, arch.Ir.Input.W }, dtype);
             using var plain = Forward(built, x);
 
-            var optimised = InferenceForm.Optimize(arch, built);
+            var optimised = InferenceForm.Optimize(built);
             using var folded = optimised.call(x);
 
             Assert.Equal(plain.shape, folded.shape);
@@ -60,7 +60,7 @@ namespace Torchwright.Cli.Tests
             Assert.NotEmpty(report.Folded);
             // What is still a norm is exactly what the report says was kept (with a reason) or a held stem or final_conv
             // norm folded to an identity pass.
-            var held = InferenceForm.HeldPairs(arch.Ir).Select(p => p.Norm).ToHashSet();
+            var held = arch.Ir.HeldConvNormPairs().Select(p => p.Norm).ToHashSet();
             var remaining = built.named_modules().Where(m => NormFolder.IsNorm(m.module)).Select(m => m.name).Where(n => !held.Contains(n)).OrderBy(n => n).ToList();
             Assert.Equal(report.Kept.Select(k => k.Norm).OrderBy(n => n).ToList(), remaining);
             Assert.All(report.Kept, k => Assert.False(string.IsNullOrEmpty(k.Why)));
@@ -75,7 +75,7 @@ namespace Torchwright.Cli.Tests
             var before = built.state_dict().Keys.ToHashSet();
             Assert.Contains("layer1.0.bn1.running_mean", before);
             Assert.DoesNotContain("layer1.0.conv1.bias", before);
-            var optimised = InferenceForm.Optimize(arch, built);
+            var optimised = InferenceForm.Optimize(built);
             var after = built.state_dict().Keys.ToHashSet();
             Assert.DoesNotContain("layer1.0.bn1.running_mean", after);
             Assert.DoesNotContain("layer1.0.downsample.1.weight", after);

@@ -61,9 +61,11 @@ namespace Torchwright.Runtime.Tests
         }
 
         /// <summary>Every convolution and linear of every block runs through the policy (none is called as a module, which
-        /// would run it in fp32), and every normalisation layer gets its input in fp32.</summary>
+        /// would run it in fp32); every BatchNorm and GroupNorm gets its input uncast, in bf16 (each follows a convolution,
+        /// a linear or the bf16 block input; VAN's norm2 the stream its fp32 layer scale promoted), with fp32 parameters and running statistics that move in fp32 (train mode); LayerNorm, frozen
+        /// BatchNorm and InstanceNorm get theirs in fp32.</summary>
         [Theory, MemberData(nameof(Blocks))]
-        public void ConvolutionsRunInBf16AndNormsInFp32(string name)
+        public void ConvolutionsRunInBf16AndNormsTakeBf16WithFp32Statistics(string name)
         {
             var c = AllCases.Single(x => x.Name == name);
             torch.manual_seed(3);
@@ -71,26 +73,162 @@ namespace Torchwright.Runtime.Tests
             c.Init(block);
             block.train();
             var calledAsModule = new List<string>();
-            var normInputs = new List<(string Name, ScalarType Type)>();
+            var normInputs = new List<(string Name, nn.Module Norm, ScalarType Type)>();
             foreach (var (path, m) in block.named_modules())
             {
                 if (m is not nn.Module<Tensor, Tensor> layer) continue;
                 if (m is Convolution or Linear)
                     layer.register_forward_pre_hook((_, x) => { calledAsModule.Add(path); return x; });
                 else if (m is NormBase or GroupNorm or LayerNorm or FrozenBatchNorm2d)
-                    layer.register_forward_pre_hook((_, x) => { normInputs.Add((path, x.dtype)); return x; });
+                    layer.register_forward_pre_hook((_, x) => { normInputs.Add((path, m, x.dtype)); return x; });
             }
-            using var input = torch.randn(c.InputShape);
+            var statistics = block.named_buffers().Where(b => b.name.EndsWith("running_mean", StringComparison.Ordinal) || b.name.EndsWith("running_var", StringComparison.Ordinal))
+                .Select(b => (b.name, b.buffer, Before: b.buffer.clone())).ToList();
+            // bf16, as a block gets it from the block before it in a bf16-mixed network (a norm may come first: VAN's norm1).
+            using var input = torch.randn(c.InputShape).to(ScalarType.BFloat16);
             using (MixedPrecision.Enter(Precision.Bf16Mixed))
             using (var output = block.call(input))
             {
                 Assert.Empty(calledAsModule);
-                Assert.All(normInputs, n => Assert.True(n.Type == ScalarType.Float32, $"{name}: {n.Name} got {n.Type}"));
+                foreach (var (path, norm, type) in normInputs)
+                {
+                    // VAN's norm2 reads the residual stream after the fp32 layer scale, which promotes it to fp32 (as autocast would).
+                    bool promoted = name.StartsWith("Van ", StringComparison.Ordinal) && path == "norm2";
+                    var expected = norm is BatchNorm or GroupNorm && !promoted ? ScalarType.BFloat16 : ScalarType.Float32;
+                    Assert.True(type == expected, $"{name}: {path} ({norm.GetType().Name}) got {type}, not {expected}");
+                    Assert.All(norm.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+                    Assert.All(norm.buffers().Where(b => b.is_floating_point()), b => Assert.Equal(ScalarType.Float32, b.dtype));
+                }
+                foreach (var (path, buffer, before) in statistics)
+                {
+                    Assert.Equal(ScalarType.Float32, buffer.dtype);
+                    if (normInputs.Any(n => path.StartsWith(n.Name + ".", StringComparison.Ordinal) && n.Norm is BatchNorm))
+                        Assert.False(buffer.allclose(before, 0, 0), $"{name}: {path} did not move in train mode");
+                }
             }
             // In fp32 the same hooks see every convolution called as a module, so the check above can fail.
             normInputs.Clear();
-            using (var output = block.call(input))
+            using (var input32 = input.to(ScalarType.Float32))
+            using (var output = block.call(input32))
                 Assert.NotEmpty(calledAsModule);
+        }
+
+        public static TheoryData<string, bool> NormKinds()
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (var kind in new[] { "BatchNorm2d", "GroupNorm" })
+            {
+                data.Add(kind, true);
+                data.Add(kind, false);
+            }
+            return data;
+        }
+
+        private static nn.Module<Tensor, Tensor> Norm(string kind) => kind switch
+        {
+            "BatchNorm2d" => nn.BatchNorm2d(8),
+            "GroupNorm" => nn.GroupNorm(4, 8),
+            _ => nn.LayerNorm(new long[] { 5 }),
+        };
+
+        /// <summary>
+        /// libtorch's mixed-type CPU BatchNorm and GroupNorm, which the policy relies on: a bf16 input with fp32 weight, bias and running
+        /// statistics, forward and backward, in train and eval mode, against the same norm in fp32 on the same
+        /// bf16-rounded input and the same bf16-rounded output gradient. The output is bf16, so it may differ by its
+        /// rounding (unit roundoff 2^-9): 2^-8 relative L2 for the output and the input gradient. The statistics,
+        /// the weight and bias gradients and the running statistics are accumulated in fp32 from the same numbers, so
+        /// they agree to 1e-5 relative; the running statistics stay fp32 and move.
+        /// </summary>
+        [Theory, MemberData(nameof(NormKinds))]
+        public void NormsTakeBf16InputWithFp32ParametersAndStatistics(string kind, bool training)
+        {
+            torch.manual_seed(4);
+            using var mixed = Norm(kind);
+            using var reference = Norm(kind);
+            using (torch.no_grad())
+            {
+                foreach (var (_, p) in mixed.named_parameters()) p.copy_(torch.randn(p.shape) * 0.5 + 1);
+                foreach (var (name, b) in mixed.named_buffers())
+                    if (b.is_floating_point()) b.copy_(name.EndsWith("var", StringComparison.Ordinal) ? torch.rand(b.shape) + 0.5 : torch.randn(b.shape));
+            }
+            reference.load_state_dict(mixed.state_dict());
+            mixed.train(training);
+            reference.train(training);
+            var before = mixed.named_buffers().Where(b => b.buffer.is_floating_point()).ToDictionary(b => b.name, b => b.buffer.clone());
+
+            var shape = kind == "LayerNorm" ? new long[] { 4, 6, 5 } : new long[] { 4, 8, 5, 5 };
+            using var x = (torch.randn(shape) * 3 + 1).to(ScalarType.BFloat16).requires_grad_();
+            using var x32 = x.detach().to(ScalarType.Float32).requires_grad_();
+            using var g = torch.randn(shape).to(ScalarType.BFloat16).to(ScalarType.Float32);
+            Tensor y;
+            using (MixedPrecision.Enter(Precision.Bf16Mixed)) y = MixedPrecision.Call(mixed, x);
+            using (y)
+            using (var y32 = reference.call(x32))
+            {
+                Assert.Equal(ScalarType.BFloat16, y.dtype);
+                using var yf = y.to(ScalarType.Float32);
+                Assert.True(RelativeError(yf, y32) <= 1.0 / 256, $"{kind}: output off by {RelativeError(yf, y32)}");
+                using (var loss = (yf * g).sum()) loss.backward();
+                using (var loss32 = (y32 * g).sum()) loss32.backward();
+            }
+            Assert.Equal(ScalarType.BFloat16, x.grad!.dtype);
+            using (var grad = x.grad.to(ScalarType.Float32))
+                Assert.True(RelativeError(grad, x32.grad!) <= 1.0 / 256, $"{kind}: input gradient off by {RelativeError(grad, x32.grad!)}");
+            var referenceParameters = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in mixed.named_parameters())
+            {
+                Assert.Equal(ScalarType.Float32, p.dtype);
+                Assert.Equal(ScalarType.Float32, p.grad!.dtype);
+                Assert.True(RelativeError(p.grad, referenceParameters[name].grad!) <= 1e-5, $"{kind}: {name} gradient off by {RelativeError(p.grad, referenceParameters[name].grad!)}");
+            }
+            var referenceBuffers = reference.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+            foreach (var (name, b) in mixed.named_buffers().Where(b => b.buffer.is_floating_point()))
+            {
+                Assert.Equal(ScalarType.Float32, b.dtype);
+                Assert.True(RelativeError(b, referenceBuffers[name]) <= 1e-5, $"{kind}: {name} off by {RelativeError(b, referenceBuffers[name])}");
+                // Train mode updates the running statistics (in fp32), eval mode leaves them as they were.
+                Assert.Equal(!training, b.allclose(before[name], 0, 0));
+            }
+            Assert.Equal(kind == "BatchNorm2d", before.Count == 2);
+        }
+
+        /// <summary>
+        /// Why LayerNorm keeps an fp32 input: libtorch 2.10's mixed-type CPU layer_norm backward returns weight and bias
+        /// gradients that are not fp32-accurate (0.49 % and 0.24 % relative L2 off the fp32 computation on the same
+        /// bf16 numbers here, where BatchNorm's and GroupNorm's agree to 2e-7), so the policy casts its input to fp32.
+        /// When a libtorch update fixes the kernel this test fails: then LayerNorm can join BatchNorm and GroupNorm.
+        /// </summary>
+        [Fact]
+        public void LayerNormTakesFp32BecauseLibtorchsMixedBackwardIsNotFp32Accurate()
+        {
+            torch.manual_seed(4);
+            using var mixed = Norm("LayerNorm");
+            using var reference = Norm("LayerNorm");
+            using (torch.no_grad())
+                foreach (var (_, p) in mixed.named_parameters()) p.copy_(torch.randn(p.shape) * 0.5 + 1);
+            reference.load_state_dict(mixed.state_dict());
+            using var x = (torch.randn(4, 6, 5) * 3 + 1).to(ScalarType.BFloat16);
+            using var x32 = x.to(ScalarType.Float32);
+            using var g = torch.randn(4, 6, 5).to(ScalarType.BFloat16).to(ScalarType.Float32);
+            using (var y = mixed.call(x))
+            using (var yf = y.to(ScalarType.Float32))
+            using (var loss = (yf * g).sum())
+                loss.backward();
+            using (var y32 = reference.call(x32))
+            using (var loss32 = (y32 * g).sum())
+                loss32.backward();
+            double error = RelativeError(mixed.named_parameters().Single(p => p.name == "weight").parameter.grad!,
+                reference.named_parameters().Single(p => p.name == "weight").parameter.grad!);
+            Assert.True(error > 1e-3, $"libtorch's mixed layer_norm weight gradient is now off by only {error}: let LayerNorm take bf16");
+            using (MixedPrecision.Enter(Precision.Bf16Mixed))
+            using (var viaPolicy = MixedPrecision.Call(mixed, x))
+                Assert.Equal(ScalarType.Float32, viaPolicy.dtype);
+        }
+
+        private static double RelativeError(Tensor actual, Tensor expected)
+        {
+            using var diff = actual - expected;
+            return diff.norm().ToDouble() / expected.norm().ToDouble();
         }
 
         [Fact]
@@ -110,8 +248,8 @@ namespace Torchwright.Runtime.Tests
                 using var y = MixedPrecision.Call(conv, x);
                 Assert.Equal(ScalarType.BFloat16, y.dtype);
                 using var n = MixedPrecision.Call(norm, y);
-                Assert.Equal(ScalarType.Float32, n.dtype);
-                using var pooled = n.mean(new long[] { 2, 3 });
+                Assert.Equal(ScalarType.BFloat16, n.dtype);
+                using var pooled = n.mean(new long[] { 2, 3 }, type: ScalarType.Float32);
                 using var l = MixedPrecision.Call(linear, pooled);
                 Assert.Equal(ScalarType.BFloat16, l.dtype);
                 using var logits = MixedPrecision.Logits(linear, pooled);
@@ -171,7 +309,7 @@ namespace Torchwright.Runtime.Tests
             using var model = Trainer.CreateModel(() => SmallNet(8), settings with { Precision = Precision.Bf16Mixed });
             var mixed = Trainer.Train(model, data, settings with { Precision = Precision.Bf16Mixed }, run);
             Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
-            // Chance is ln 8 = 2.08. fp32 ends at 0.94 (54.7 %), bf16-mixed at 0.87 (59.4 %): both well below chance,
+            // Chance is ln 8 = 2.08. fp32 ends at 0.94 (54.7 %), bf16-mixed at 0.88 (55.5 %): both well below chance,
             // within 0.2 of each other, and not the same run.
             var curves = $"fp32 {string.Join(", ", fp32.LossCurve)}; bf16-mixed {string.Join(", ", mixed.LossCurve)}";
             Assert.True(mixed.LossCurve[0].Loss > 1.9, curves);

@@ -32,7 +32,7 @@ namespace Torchwright.Cli.Commands
             var iterations = new Option<int>("--iterations", "-i") { Description = "timed iterations per side, run in alternating rounds", DefaultValueFactory = _ => 10 };
             var precision = new Option<string>("--precision")
             {
-                Description = "fp32; bf16-mixed: adds the row \"Torchwright bf16-mixed\" (bf16 convolutions, linears and attention matmuls, fp32 norms, softmax and weights) beside fp32, same rounds; " +
+                Description = "fp32; bf16-mixed: adds the row \"Torchwright bf16-mixed\" (bf16 convolutions, linears, attention matmuls, BatchNorm and GroupNorm; fp32 statistics, other norms, softmax and weights) beside fp32, same rounds; " +
                     "or bf16: model and input cast to bfloat16 on both sides (TorchSharp 0.107.0 has no autocast)",
                 DefaultValueFactory = _ => "fp32",
             };
@@ -46,7 +46,7 @@ namespace Torchwright.Cli.Commands
             {
                 Description = $"seconds PyTorch best may spend choosing its path (builds, checks, trials; default {BenchSettings.DefaultBestBudgetSeconds:0}): paths it could not time are listed as skipped",
             };
-            var optimize = new Option<bool>("--optimize") { Description = "also time the inference-optimised module (norms folded, the family's layout) as the side \"Torchwright optimised\" (infer mode)" };
+            var optimize = new Option<bool>("--optimize") { Description = "also time the inference-optimised module (norms folded, the family's layout) as the side \"Torchwright optimised\" (infer mode; with --precision bf16-mixed also \"Torchwright optimised bf16-mixed\")" };
             var command = new Command(Verb, "Images/s, GFLOP/s and peak memory of an architecture, side by side with its PyTorch reference (by default Debian python3-torch 1.13, same threads)")
             {
                 file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest, bestBudget, optimize,

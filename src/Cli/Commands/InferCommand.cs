@@ -33,7 +33,7 @@ namespace Torchwright.Cli.Commands
             var device = new Option<string>("--device", "-d") { Description = "cpu or cuda[:index]", DefaultValueFactory = _ => "cpu" };
             var precision = new Option<string>("--precision")
             {
-                Description = "fp32, or bf16-mixed: convolutions, linears and attention matmuls in bfloat16, norms and softmax in fp32, fp32 weights; the output is fp32",
+                Description = "fp32, or bf16-mixed: convolutions, linears, attention matmuls, BatchNorm and GroupNorm in bfloat16, other norms and softmax in fp32, fp32 weights and statistics; the output is fp32",
                 DefaultValueFactory = _ => "fp32",
             };
             precision.AcceptOnlyFromAmong("fp32", "bf16-mixed", "fp16-mixed");
@@ -128,7 +128,7 @@ namespace Torchwright.Cli.Commands
                 if (optimize)
                 {
                     module.to(device);
-                    var folded = InferenceForm.Optimize(arch, module);   // after loading: folding reads the loaded statistics
+                    var folded = InferenceForm.Optimize(module);   // after loading: folding reads the loaded statistics
                     optimised = "; " + InferenceForm.Summary(folded.Report);
                     run = folded;
                 }

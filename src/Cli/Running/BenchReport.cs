@@ -51,6 +51,8 @@ namespace Torchwright.Cli.Running
                 w.WriteLine($"ratio (Torchwright bf16-mixed/Torchwright fp32 images/s) = {F(mixedRatio, "0.00")}"
                     + (r.MixedRatioEager is double me ? $"; bf16-mixed/PyTorch eager = {F(me, "0.00")}" : "")
                     + (r.MixedRatioBest is double mb ? $"; bf16-mixed/PyTorch best = {F(mb, "0.00")}" : ""));
+            if (r.OptimisedMixedSpeedup is double om)
+                w.WriteLine($"optimised bf16-mixed: {F(om, "0.00")}x plain Torchwright fp32, {F(r.OptimisedMixedOverOptimised!.Value, "0.00")}x optimised fp32");
 
             var compute = new TextTable(("side", false), ("GFLOP/s", true), ("% of measured peak", true), ("page faults/iteration", true));
             foreach (var side in r.Sides)
@@ -190,6 +192,8 @@ namespace Torchwright.Cli.Running
                 if (r.MixedRatio is double mixedRatio) json.WriteNumber("bf16_mixed_ratio", mixedRatio);
                 if (r.MixedRatioEager is double mixedEager) json.WriteNumber("bf16_mixed_ratio_eager", mixedEager);
                 if (r.MixedRatioBest is double mixedBest) json.WriteNumber("bf16_mixed_ratio_best", mixedBest);
+                if (r.OptimisedMixedSpeedup is double om) json.WriteNumber("optimised_bf16_mixed_speedup", om);
+                if (r.OptimisedMixedOverOptimised is double oo) json.WriteNumber("optimised_bf16_mixed_over_optimised", oo);
                 if (r.ReferenceProblem != null) json.WriteString("reference_problem", r.ReferenceProblem);
                 if (r.BestProblem != null) json.WriteString("best_problem", r.BestProblem);
                 json.WriteEndObject();
@@ -201,7 +205,7 @@ namespace Torchwright.Cli.Running
         public static string PrecisionLabel(BenchPrecision p) => p switch
         {
             BenchPrecision.Bf16 => "bf16 (weights and activations cast, no autocast)",
-            BenchPrecision.Bf16Mixed => "fp32 and bf16-mixed (bf16 convolutions, linears and attention matmuls, fp32 norms, softmax and weights; PyTorch side fp32)",
+            BenchPrecision.Bf16Mixed => "fp32 and bf16-mixed (bf16 convolutions, linears, attention matmuls, BatchNorm and GroupNorm; fp32 statistics, other norms, softmax and weights; PyTorch side fp32)",
             _ => "fp32",
         };
 

@@ -28,6 +28,9 @@ namespace Torchwright.Cli.Running
         /// <summary>The name of the bf16-mixed side (<c>--precision bf16-mixed</c>).</summary>
         public const string MixedSide = "Torchwright bf16-mixed";
 
+        /// <summary>The name of the inference-optimised side in bf16-mixed (<c>--optimize --precision bf16-mixed</c>).</summary>
+        public const string OptimisedMixedSide = "Torchwright optimised bf16-mixed";
+
         /// <summary>Seed of the random input batch and labels (both sides get the same tensors).</summary>
         public const long Seed = 0;
 
@@ -119,6 +122,14 @@ namespace Torchwright.Cli.Running
         /// <summary>The "Torchwright bf16-mixed" row (with --precision bf16-mixed), timed in the same rounds as the fp32 one.</summary>
         public BenchSide? Bf16Mixed { get; init; }
 
+        /// <summary>The "Torchwright optimised bf16-mixed" row (with --optimize and --precision bf16-mixed).</summary>
+        public BenchSide? OptimisedBf16Mixed { get; init; }
+
+        /// <summary>Optimised bf16-mixed images/s over the plain fp32 module's and over the optimised fp32 module's, same run.</summary>
+        public double? OptimisedMixedSpeedup => RatioOf(OptimisedBf16Mixed, Torchwright);
+
+        public double? OptimisedMixedOverOptimised => RatioOf(OptimisedBf16Mixed, Optimised);
+
         /// <summary>bf16-mixed images/s over the fp32 module's, same run.</summary>
         public double? MixedRatio => RatioOf(Bf16Mixed, Torchwright);
 
@@ -132,8 +143,8 @@ namespace Torchwright.Cli.Running
 
         public long FlopsPerImage => BenchFlops.PerImage(Macs, Settings.Mode);
 
-        /// <summary>Every side in table order: the Torchwright sides (plain, optimised, bf16-mixed), then the PyTorch sides.</summary>
-        public IEnumerable<BenchSide> Sides => new[] { Torchwright, Optimised, Bf16Mixed }.OfType<BenchSide>().Concat(References);
+        /// <summary>Every side in table order: the Torchwright sides (plain, optimised, bf16-mixed, optimised bf16-mixed), then the PyTorch sides.</summary>
+        public IEnumerable<BenchSide> Sides => new[] { Torchwright, Optimised, Bf16Mixed, OptimisedBf16Mixed }.OfType<BenchSide>().Concat(References);
 
         public BenchSide? PyTorch => References.FirstOrDefault(r => r.Name == BenchSide.EagerName);
 
@@ -239,7 +250,7 @@ namespace Torchwright.Cli.Running
                 nn.Module<Tensor, Tensor> copy;
                 using (FinalizerPause.Begin()) copy = ModuleCompiler.Build(arch);
                 copy.load_state_dict(module.state_dict());
-                optimised = InferenceForm.Optimize(arch, copy);
+                optimised = InferenceForm.Optimize(copy);
             }
             try
             {
@@ -248,6 +259,9 @@ namespace Torchwright.Cli.Running
                 // --precision bf16-mixed: the same module (same fp32 weights) once more in bf16-mixed, its own optimizer.
                 using var mixed = settings.Precision == BenchPrecision.Bf16Mixed
                     ? new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
+                // With both: the folded module (same folded weights) in bf16-mixed too.
+                using var optimisedMixed = optimised is not null && mixed is not null
+                    ? new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long setupRss = PeakMemory.CurrentBytes();
@@ -258,6 +272,7 @@ namespace Torchwright.Cli.Running
                     workload.Step();
                     optimisedWorkload?.Step();
                     mixed?.Step();
+                    optimisedMixed?.Step();
                 }
                 foreach (var r in references) r.Guard(p => p.Run(settings.Warmup));
 
@@ -269,7 +284,9 @@ namespace Torchwright.Cli.Running
                 var optimisedFaults = new List<long>();
                 var mixedMs = new List<double>();
                 var mixedFaults = new List<long>();
-                long ourPeak = 0, optimisedPeak = 0, mixedPeak = 0;
+                var optimisedMixedMs = new List<double>();
+                var optimisedMixedFaults = new List<long>();
+                long ourPeak = 0, optimisedPeak = 0, mixedPeak = 0, optimisedMixedPeak = 0;
                 // With a bf16-mixed row each Torchwright row gets its own high-water mark: reset before its step, read after.
                 (double, long) Timed(BenchWorkload w, ref long sidePeak)
                 {
@@ -283,6 +300,8 @@ namespace Torchwright.Cli.Running
                     steps.Add(() => { var (ms, faults) = Timed(optimisedWorkload, ref optimisedPeak); optimisedMs.Add(ms); optimisedFaults.Add(faults); });
                 if (mixed is not null)
                     steps.Add(() => { var (ms, faults) = Timed(mixed, ref mixedPeak); mixedMs.Add(ms); mixedFaults.Add(faults); });
+                if (optimisedMixed is not null)
+                    steps.Add(() => { var (ms, faults) = Timed(optimisedMixed, ref optimisedMixedPeak); optimisedMixedMs.Add(ms); optimisedMixedFaults.Add(faults); });
                 steps.AddRange(references.Select(r => (Action)r.Step));
                 for (int round = 0; round < settings.Iterations; round++)
                 {
@@ -309,6 +328,8 @@ namespace Torchwright.Cli.Running
                     references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem, opt)
                 {
                     Bf16Mixed = mixed is null ? null : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak),
+                    OptimisedBf16Mixed = optimisedMixed is null ? null
+                        : new BenchSide(BenchSettings.OptimisedMixedSide, optimisedMixedMs, optimisedMixedFaults, setupRss, optimisedMixedPeak),
                 };
             }
             finally

@@ -219,7 +219,8 @@ namespace Torchwright.Dsl.Emit
             var c = arch.Costs;
             WriteDocSummary(w, arch);
             // A feature backbone (out_indices) returns its Features record, as forward_features does for a classifier.
-            w.Open($"{accessibility} sealed partial class {className} : nn.Module<Tensor, {(ir.IsFeatureBackbone ? className + ".Features" : "Tensor")}>");
+            w.Open($"{accessibility} sealed partial class {className} : " + (ir.IsFeatureBackbone
+                ? $"nn.Module<Tensor, {className}.Features>" : $"nn.Module<Tensor, Tensor>, {InferenceNamespace}.IHasInferenceForm"));
             WriteConstants(w, arch);
             WriteFeaturesRecord(w, ir);
             var parts = Components(arch);
@@ -257,8 +258,28 @@ namespace Torchwright.Dsl.Emit
                 w.Line();
             }
             WriteForward(w, ir, className);
+            if (!ir.IsFeatureBackbone) WriteForInference(w, ir);
             WriteGuard(w, arch, className);
             w.Close();
+        }
+
+        private const string InferenceNamespace = "global::Torchwright.Runtime.Inference";
+
+        /// <summary>ForInference: InferenceOptimizer.Optimize with the family's layout and the pairs the module holds itself
+        /// (the blocks fold their own). A feature backbone has none: the optimiser's module returns a tensor.</summary>
+        private static void WriteForInference(CodeWriter w, ArchitectureIR ir)
+        {
+            bool channelsLast = ir.Family.InferChannelsLast;
+            var pairs = ir.HeldConvNormPairs().Select(p => $", ({Str(p.Conv)}, {Str(p.Norm)})");
+            w.Line("/// <summary>");
+            w.Line("/// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,");
+            w.Line($"/// {(channelsLast ? "channels-last" : "contiguous")} activations (the family's faster layout). Call it after loading the weights (folding reads");
+            w.Line("/// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the");
+            w.Line("/// folded one. The returned module runs it under no_grad in that layout; Precision still applies.");
+            w.Line("/// </summary>");
+            w.Line($"public {InferenceNamespace}.InferenceModule ForInference() =>");
+            w.Line($"    {InferenceNamespace}.InferenceOptimizer.Optimize(this, {InferenceNamespace}.InferenceLayout.{(channelsLast ? "ChannelsLast" : "Contiguous")}{string.Concat(pairs)});");
+            w.Line();
         }
 
         /// <summary>The top-level parts frozen_stages freezes: every part before stage k + 1 (the stem's and the first k stages'), as train --freeze does.</summary>
@@ -411,8 +432,9 @@ namespace Torchwright.Dsl.Emit
             // enter it; unset, they run in the caller's (the trainer's --precision).
             const string EnterPrecision = "using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);";
             w.Line("/// <summary>Arithmetic of forward (and forward_features): Bf16Mixed runs convolutions, linears and attention matmuls in");
-            w.Line("/// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the");
-            w.Line("/// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>");
+            w.Line("/// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,");
+            w.Line("/// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as");
+            w.Line("/// the trainer's; otherwise float32).</summary>");
             w.Line("public global::Torchwright.Runtime.Precision? Precision { get; set; }");
             w.Line();
 

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
 using Torchwright.Dsl.Families;
@@ -101,5 +103,13 @@ namespace Torchwright.Dsl.Model
         public long FeatureChannels => FinalConv?.Channels ?? Stages[Stages.Count - 1].OutChannels;
 
         public bool HasStem => Stem.Kind.Word != "none";
+
+        /// <summary>The conv → norm pairs the generated module holds in its own Sequentials (the stem's, final_conv's), by
+        /// state-dict path: its ForInference folds them (the blocks declare their own pairs).</summary>
+        public IEnumerable<(string Conv, string Norm)> HeldConvNormPairs()
+        {
+            var held = Stem.Kind.ConvNormPairs(Stem);
+            return FinalConv is null ? held : held.Append(FinalConvIR.ConvNormPair);
+        }
     }
 }

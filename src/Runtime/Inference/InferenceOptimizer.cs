@@ -21,8 +21,19 @@ namespace Torchwright.Runtime.Inference
     public sealed record InferenceReport(IReadOnlyList<string> Folded, IReadOnlyList<(string Norm, string Why)> Kept, InferenceLayout Layout);
 
     /// <summary>
+    /// A generated classifier: <see cref="ForInference"/> is <see cref="InferenceOptimizer.Optimize"/> with the
+    /// architecture's own layout and held conv → norm pairs, emitted by the generator (the one place that knows them).
+    /// </summary>
+    public interface IHasInferenceForm
+    {
+        /// <summary>This module optimised for inference, in place (<see cref="InferenceOptimizer.Optimize"/>'s contract:
+        /// after loading the weights; evaluation only afterwards).</summary>
+        InferenceModule ForInference();
+    }
+
+    /// <summary>
     /// Turns a module with loaded weights into its inference form, in place (<c>model.ForInference()</c> of generated
-    /// modules calls it with its family's layout and its stem's pairs):
+    /// modules, <see cref="IHasInferenceForm"/>, calls it with its family's layout and its stem's pairs):
     /// <list type="bullet">
     /// <item>every module that declares conv → norm pairs (<see cref="IFoldsNorms"/>) folds its BatchNorm and frozen
     /// BatchNorm into the convolution and drops the norm; GroupNorm stays (see <see cref="NormFolder"/>);</item>
@@ -65,7 +76,7 @@ namespace Torchwright.Runtime.Inference
             {
                 using (torch.no_grad())
                     foreach (var conv in model.modules().OfType<Conv2d>())
-                        conv.weight = new Parameter(ToChannelsLast(conv.weight!), requires_grad: false);
+                        conv.weight = new Parameter(ToChannelsLast(conv.weight!.detach()).clone(), requires_grad: false);
             }
             foreach (var p in model.parameters()) p.requires_grad = false;
             var report = new InferenceReport(folder.Folded.ToArray(), folder.Kept.ToArray(), layout);

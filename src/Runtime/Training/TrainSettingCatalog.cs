@@ -37,7 +37,7 @@ namespace Torchwright.Runtime.Training
                 Number("mixup_prob", "probability that a batch is mixed when mixup or cutmix is on", 0, true, 1, (s, v) => s with { MixupProb = v }, s => s.MixupProb),
                 Number("mixup_switch_prob", "probability of CutMix rather than Mixup when both are on", 0, true, 1, (s, v) => s with { MixupSwitchProb = v }, s => s.MixupSwitchProb),
                 Long("seed", "seed of the initial weights, data order, augmentation and drop-path draws", (s, v) => s with { Seed = v }, s => s.Seed),
-                new TrainSetting("precision", "arithmetic: fp32, or bf16-mixed (convolutions, linears and attention matmuls in bfloat16, norms, softmax and loss in fp32, fp32 weights); fp16-mixed (loss scaling) is for CUDA",
+                new TrainSetting("precision", "arithmetic: fp32, or bf16-mixed (convolutions, linears and attention matmuls in bfloat16, BatchNorm and GroupNorm on bfloat16 with fp32 statistics, other norms, softmax and loss in fp32, fp32 weights); fp16-mixed (loss scaling) is for CUDA",
                     string.Join(" | ", Precisions.Words) + " (bf16_mixed, fp16_mixed in .arch files)",
                     (s, t) => s with { Precision = Precisions.Parse(t) }, s => Precisions.Word(s.Precision)),
                 Bool("zero_init_residual", "zero the last BatchNorm of every residual bottleneck before training (timm's zero_init_last)", (s, v) => s with { ZeroInitResidual = v }, s => s.ZeroInitResidual),

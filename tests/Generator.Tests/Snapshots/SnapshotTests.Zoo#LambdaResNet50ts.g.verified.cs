@@ -24,7 +24,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x Bottleneck+LambdaBottleneck, 2048x8x8, 12,713,632 params, 0.925 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class LambdaResNet50ts : nn.Module<Tensor, Tensor>
+    public sealed partial class LambdaResNet50ts : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 256, InputWidth = 256;
@@ -111,8 +111,9 @@ namespace Torchwright.Zoo
         }
 
         /// <summary>Arithmetic of forward (and forward_features): Bf16Mixed runs convolutions, linears and attention matmuls in
-        /// bfloat16 and normalisation and softmax in float32, with float32 weights and logits; null (the default) runs in the
-        /// caller's precision (a MixedPrecision.Enter scope, as the trainer's; otherwise float32).</summary>
+        /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
+        /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
+        /// the trainer's; otherwise float32).</summary>
         public global::Torchwright.Runtime.Precision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
@@ -166,6 +167,15 @@ namespace Torchwright.Zoo
             x = x.flatten(1).Freeing(x);
             return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
         }
+
+        /// <summary>
+        /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
+        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
+        /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
+        /// </summary>
+        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
+            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1.0", "conv1.1"), ("conv1.3", "conv1.4"), ("conv1.6", "bn1"));
 
         private static void CheckInput(Tensor input)
         {
