@@ -8,7 +8,7 @@ import math
 import os
 import sys
 
-SIDE_ORDER = ["Torchwright", "Torchwright optimised", "Torchwright bf16-mixed", "PyTorch eager", "PyTorch best"]
+SIDE_ORDER = ["Torchwright", "Torchwright optimised", "Torchwright bf16-mixed", "Torchwright optimised bf16-mixed", "PyTorch eager", "PyTorch best"]
 
 
 def f(v, fmt="{:.2f}"):
