@@ -18,6 +18,10 @@ shapes for every byobnet here, and bit-identical float64 logits from the same ra
                                                    CASES (or the NETs named) DIR/<net>.state.safetensors (float64, random
                                                    weights and BatchNorm statistics) and DIR/<net>.io.safetensors
                                                    (input, eval-mode logits)
+    python3 reference_byobnet.py features DIR [NET..]
+                                                   DIR/<net>.features.state.safetensors (float64, random, no head) and
+                                                   DIR/<net>.features.io.safetensors (input, feature1..4: every stage's
+                                                   output) for every net of FEATURES (or the NETs named)
     python3 reference_byobnet.py names DIR         DIR/<net>.names.json for every byobnet of NAMES: each timm state-dict
                                                    key with its shape and its Torchwright name (the ResNet-family
                                                    layout, derived from the module tree, not from the key map)
@@ -138,6 +142,9 @@ NETS["botnext26ts_256"] = dict(NETS["eca_botnext26ts_256"], attn=None)
 # botnet50ts (c4 and c5 interleave bottleneck and BoT blocks) at output stride 16 and 8, at 128 (quick to run).
 NETS["botnet50ts_os16_128"] = dict(NETS["botnet50ts_256"], output_stride=16, img=128)
 NETS["botnet50ts_os8_128"] = dict(NETS["botnet50ts_256"], output_stride=8, img=128)
+# lamhalobotnet50ts (lambda in c3, halo in c4, BoT in c5) at 128, for the feature-map cases (at 32 and 16).
+NETS["lamhalobotnet50ts_128"] = dict(NETS["lamhalobotnet50ts_256"], img=128)
+NETS["lamhalobotnet50ts_os16_128"] = dict(NETS["lamhalobotnet50ts_256"], output_stride=16, img=128)
 # The 7x7 one-conv stem without pool (a ConvNormAct at the stem itself: keys stem.conv, stem.bn), names only.
 NETS["halonet_h1_nopool"] = dict(NETS["halonet_h1"], stem_pool="")
 
@@ -149,6 +156,9 @@ TORCHVISION = ["resnet18", "resnet34"]
 DILATED = {"resnet50_os16": [False, False, True], "resnet50_os8": [False, True, True]}
 OUTPUT_STRIDE = ["botnet50ts_os16_128", "botnet50ts_os8_128"] + list(DILATED)
 CASES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + TORCHVISION + OUTPUT_STRIDE
+# Feature-map cases (features DIR NET..): every stage's output, as timm's features_only / torchvision's layers return
+# them; torchvision's at 64.
+FEATURES = ["resnet50", "resnet50_os16", "lamhalobotnet50ts_128", "lamhalobotnet50ts_os16_128"]
 NAMES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + ["halonet_h1", "halonet_h1_nopool"]
 
 
@@ -592,7 +602,7 @@ def build(name, seed=0, init=True):
     """The net in eval mode; init=False skips timm's init (counts only: shapes do not depend on it)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if name in TORCHVISION or name in DILATED:
+        if name in TORCHVISION or name in DILATED or name == "resnet50":
             import torchvision
             net = torchvision.models.resnet50(replace_stride_with_dilation=DILATED[name]) if name in DILATED \
                 else getattr(torchvision.models, name)()
@@ -642,6 +652,43 @@ def cmd_counts():
               + ("" if good else "  MISMATCH"))
     if not ok:
         sys.exit(1)
+
+
+def stage_outputs(net, x):
+    """Every stage's output: torchvision's layer1..4 after its stem, or ByobNet's stages.i."""
+    if isinstance(net, ByobNet):
+        x, stages = net.stem(x), list(net.stages)
+    else:
+        x, stages = net.maxpool(net.relu(net.bn1(net.conv1(x)))), [net.layer1, net.layer2, net.layer3, net.layer4]
+    out = []
+    for st in stages:
+        x = st(x)
+        out.append(x)
+    return out
+
+
+def cmd_features(out_dir, names):
+    """DIR/<net>.features.state.safetensors (float64, random weights and BN statistics, without the head, as a
+    features_only model has none) and DIR/<net>.features.io.safetensors (input, feature1..N in eval mode)."""
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {FEATURES}")
+    os.makedirs(out_dir, exist_ok=True)
+    for i, name in enumerate(FEATURES):
+        if names and name not in names:
+            continue
+        net = build(name).double()
+        torchvision_net = name not in NETS
+        (randomize_torchvision if torchvision_net else randomize)(net, seed=101 + i)
+        size = 64 if torchvision_net else image_size(name)
+        x = torch.randn(1, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(13))
+        with torch.no_grad():
+            feats = stage_outputs(net, x)
+        state = {k: v for k, v in net.state_dict().items() if not k.startswith(("fc.", "head.", "final_conv."))}
+        st_io.save(os.path.join(out_dir, f"{name}.features.state.safetensors"), state)
+        st_io.save(os.path.join(out_dir, f"{name}.features.io.safetensors"),
+                   dict({"input": x}, **{f"feature{j + 1}": f for j, f in enumerate(feats)}))
+        print(f"{name}: " + ", ".join("x".join(str(d) for d in f.shape[1:]) for f in feats))
 
 
 def cmd_cases(out_dir, names):
@@ -748,6 +795,8 @@ if __name__ == "__main__":
         cmd_counts()
     elif cmd == "cases" and len(sys.argv) >= 3:
         cmd_cases(sys.argv[2], sys.argv[3:])
+    elif cmd == "features" and len(sys.argv) >= 3:
+        cmd_features(sys.argv[2], sys.argv[3:])
     elif cmd == "names" and len(sys.argv) == 3:
         cmd_names(sys.argv[2])
     elif cmd == "selfcheck":
