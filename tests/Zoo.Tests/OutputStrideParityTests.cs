@@ -83,6 +83,7 @@ namespace Torchwright.Zoo.Tests
         private void Compare(string what, Tensor got, Tensor want)
         {
             Assert.Equal(want.shape, got.shape);
+            Assert.Equal(ScalarType.Float64, got.dtype);
             double maxAbs = want.abs().max().item<double>();
             double diff = (got - want).abs().max().item<double>();
             Assert.True(maxAbs > 0.1, $"{what}: reference values too small to compare: {maxAbs}");

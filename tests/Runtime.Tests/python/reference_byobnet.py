@@ -22,6 +22,8 @@ shapes for every byobnet here, and bit-identical float64 logits from the same ra
                                                    DIR/<net>.features.state.safetensors (float64, random, no head) and
                                                    DIR/<net>.features.io.safetensors (input, feature1..4: every stage's
                                                    output) for every net of FEATURES (or the NETs named)
+    python3 reference_byobnet.py train DIR [NET..]  one SGD step in train mode (float64) of every net of TRAIN: the
+                                                   state before and after, the input, target and loss
     python3 reference_byobnet.py names DIR         DIR/<net>.names.json for every byobnet of NAMES: each timm state-dict
                                                    key with its shape and its Torchwright name (the ResNet-family
                                                    layout, derived from the module tree, not from the key map)
@@ -145,6 +147,11 @@ NETS["botnet50ts_os8_128"] = dict(NETS["botnet50ts_256"], output_stride=8, img=1
 # lamhalobotnet50ts (lambda in c3, halo in c4, BoT in c5) at 128, for the feature-map cases (at 32 and 16).
 NETS["lamhalobotnet50ts_128"] = dict(NETS["lamhalobotnet50ts_256"], img=128)
 NETS["lamhalobotnet50ts_os16_128"] = dict(NETS["lamhalobotnet50ts_256"], output_stride=16, img=128)
+# Small halo and lambda layouts for the training-step cases (train DIR NET..): a 32-wide tiered stem, one bottleneck
+# block in c2, then one self-attention block in c3 and c4, both strided (halo: block 4, halo 1; lambda: r = 3), at 64.
+_SMALL = [blocks("bottle", 1, 64, s=1), blocks("self_attn", 1, 128), blocks("self_attn", 1, 256)]
+NETS["halo_small_64"] = model(_SMALL, stem_chs=32, self_attn="halo", self_attn_kwargs=dict(block_size=4, halo_size=1), img=64)
+NETS["lambda_small_64"] = model(_SMALL, stem_chs=32, self_attn="lambda", self_attn_kwargs=dict(r=3), img=64)
 # The 7x7 one-conv stem without pool (a ConvNormAct at the stem itself: keys stem.conv, stem.bn), names only.
 NETS["halonet_h1_nopool"] = dict(NETS["halonet_h1"], stem_pool="")
 
@@ -159,6 +166,8 @@ CASES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + TORCHVISION + OUTPUT_ST
 # Feature-map cases (features DIR NET..): every stage's output, as timm's features_only / torchvision's layers return
 # them; torchvision's at 64.
 FEATURES = ["resnet50", "resnet50_os16", "lamhalobotnet50ts_128", "lamhalobotnet50ts_os16_128"]
+# Training-step cases (train DIR NET..).
+TRAIN = ["halo_small_64", "lambda_small_64"]
 NAMES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + ["halonet_h1", "halonet_h1_nopool"]
 
 
@@ -691,6 +700,36 @@ def cmd_features(out_dir, names):
         print(f"{name}: " + ", ".join("x".join(str(d) for d in f.shape[1:]) for f in feats))
 
 
+def cmd_train(out_dir, names):
+    """One SGD step (lr 0.1, no momentum or weight decay) in train mode on a batch of 2, float64: DIR/<net>.train.before
+    .safetensors (the random state), DIR/<net>.train.after.safetensors (the state after the step: parameters and the
+    BatchNorm running statistics) and DIR/<net>.train.io.safetensors (input, target, loss)."""
+    unknown = [n for n in names if n not in TRAIN]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {TRAIN}")
+    os.makedirs(out_dir, exist_ok=True)
+    for i, name in enumerate(TRAIN):
+        if names and name not in names:
+            continue
+        net = build(name).double()
+        randomize(net, seed=201 + i)
+        st_io.save(os.path.join(out_dir, f"{name}.train.before.safetensors"), net.state_dict())
+        size = image_size(name)
+        x = torch.randn(2, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(17))
+        target = torch.tensor([3, 7])
+        net.train()
+        loss = F.cross_entropy(net(x), target)
+        loss.backward()
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.grad is not None:
+                    p -= 0.1 * p.grad
+        st_io.save(os.path.join(out_dir, f"{name}.train.after.safetensors"), net.state_dict())
+        st_io.save(os.path.join(out_dir, f"{name}.train.io.safetensors"),
+                   {"input": x, "target": target, "loss": loss.detach().reshape(1)})
+        print(f"{name}: loss {float(loss):.6f}")
+
+
 def cmd_cases(out_dir, names):
     unknown = [n for n in names if n not in CASES]
     if unknown:
@@ -795,6 +834,8 @@ if __name__ == "__main__":
         cmd_counts()
     elif cmd == "cases" and len(sys.argv) >= 3:
         cmd_cases(sys.argv[2], sys.argv[3:])
+    elif cmd == "train" and len(sys.argv) >= 3:
+        cmd_train(sys.argv[2], sys.argv[3:])
     elif cmd == "features" and len(sys.argv) >= 3:
         cmd_features(sys.argv[2], sys.argv[3:])
     elif cmd == "names" and len(sys.argv) == 3:
