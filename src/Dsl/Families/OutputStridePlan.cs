@@ -1,4 +1,3 @@
-using System.Linq;
 using Torchwright.Dsl.Analysis;
 using Torchwright.Dsl.Blocks;
 using Torchwright.Dsl.Diagnostics;
@@ -47,7 +46,7 @@ namespace Torchwright.Dsl.Families
             if (stemStride > target)
             {
                 f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(field), f.ArchName, field.Name, target,
-                    $"the stem alone reduces by {stemStride}; use output_stride {Values.First(v => v >= stemStride)} or more"));
+                    $"the stem alone reduces by {stemStride}; use a larger output_stride"));
                 return null;
             }
             return new OutputStridePlan(f, target, stemStride);
