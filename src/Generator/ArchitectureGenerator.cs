@@ -221,7 +221,9 @@ namespace Torchwright.Generator
                 }
                 else
                 {
-                    value = constant.Value;
+                    // An enum member in an object-typed property (LambdaR) is not its number: its C# text makes the
+                    // resolver's wrong-type error, not a silent integer.
+                    value = constant.Kind == TypedConstantKind.Enum ? constant.ToCSharpString() : constant.Value;
                     if (value == null) continue;
                 }
                 args.Add(new AttributeArgument(attribute, stage, named.Key, value, loc) { ItemLocations = items });

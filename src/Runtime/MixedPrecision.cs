@@ -99,12 +99,12 @@ namespace Torchwright.Runtime
         /// <summary><paramref name="input"/> in fp32: itself when it already is, else a new tensor (the caller owns it).</summary>
         public static Tensor Float(Tensor input) => input.dtype == ScalarType.Float32 ? input : input.to(ScalarType.Float32);
 
-        /// <summary>The classifier: <see cref="Call"/>, with the logits returned in fp32 so that the losses and softmax
-        /// taken from them run in fp32.</summary>
+        /// <summary>The classifier: <see cref="Call"/>, with half-precision logits (a mixed scope's) returned in fp32 so that
+        /// the losses and softmax taken from them run in fp32; a float32 or float64 network's logits keep its type.</summary>
         public static Tensor Logits(nn.Module<Tensor, Tensor> head, Tensor input)
         {
             var logits = Call(head, input);
-            if (logits.dtype == ScalarType.Float32) return logits;
+            if (logits.dtype is not (ScalarType.BFloat16 or ScalarType.Float16)) return logits;
             using (logits) return logits.to(ScalarType.Float32);
         }
 

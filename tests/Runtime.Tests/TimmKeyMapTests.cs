@@ -282,6 +282,11 @@ namespace Torchwright.Runtime.Tests
                 ("resnet18", 11_689_512, 1_814_073_344, 0, 224),
                 ("resnet34", 21_797_672, 3_663_761_408, 0, 224),
                 ("halonet_h1", 8_100_056, 2_988_232_704, 862_257_152, 256),
+                // output_stride (timm's create_byob_stages; torchvision's replace_stride_with_dilation): OutputStrideTests pins the same.
+                ("botnet50ts_os16_128", 22_734_496, 1_927_036_928, 31_752_192, 128),
+                ("botnet50ts_os8_128", 22_744_736, 5_776_392_192, 206_897_152, 128),
+                ("resnet50_os16", 25_557_032, 6_208_618_496, 0, 224),
+                ("resnet50_os8", 25_557_032, 19_079_364_608, 0, 224),
             };
             var inv = System.Globalization.CultureInfo.InvariantCulture;
             foreach (var (net, p, m, a, size) in expected)

@@ -193,6 +193,8 @@ namespace Torchwright.Dsl.Analysis
             string channelSource = stem.Kind.Word == "none" ? "the input" : "the stem";
             long dilation = 1;
             StageContext? previousStage = null;
+            var outputStride = fam0.ReadOutputStride(f, stem.Kind.Stride);
+            if (outputStride == null) return null;
             for (int s = 0; s < n; s++)
             {
                 var stageName = FieldCatalog.StageName(s);
@@ -214,6 +216,8 @@ namespace Torchwright.Dsl.Analysis
                 long stride = f.Get(FieldCatalog.Strides, s, defaultStride);
                 if (!InRange(stride, 1, 8, f.LocationOf(FieldCatalog.Strides, s), FieldCatalog.Strides.Stage.Name, stageName)) return null;
                 fam0.CheckStride(familyStage, stride);
+                if (!(outputStride.Stage(s, stride) is var (derivedStride, derivedDilation))) return null;
+                stride = derivedStride;
 
                 if (f.Has(FieldCatalog.In, s))
                 {
@@ -228,6 +232,7 @@ namespace Torchwright.Dsl.Analysis
                 var ctx = new StageContext(f, s, (int)depth, channels, width, outCh, stride, dilation)
                 {
                     FirstBlockUndilated = $"a {kind.Word} block, which has no dilated form", // the ResNet family says otherwise
+                    DerivedDilation = derivedDilation,
                 };
                 var blocks = kind.BuildStage(ctx);
                 if (blocks == null) return null;
@@ -243,6 +248,7 @@ namespace Torchwright.Dsl.Analysis
             }
 
             if (previousStage != null) CheckDilationActs(previousStage, null);
+            outputStride.Finish();
             if (HasNewErrors) return null;
             var dropPath = Regularization.ReadDropPath(f, stages.Sum(st => st.Blocks.Count), arch.Name);
             var dropout = Regularization.ReadDropout(f, classes, arch.Name);

@@ -90,6 +90,17 @@ namespace Torchwright.Dsl.Attributes
         /// <summary>The C# source of ArchitectureAttribute and StageAttribute (namespace Torchwright).</summary>
         public static string AttributeSource => source.Value;
 
+        /// <summary>
+        /// An integer field that also takes words (lambda_r = none) is an <c>object?</c> property, so that both are
+        /// constants C# accepts (<c>LambdaR = 13</c>, <c>LambdaR = "none"</c>); anything else is the resolver's located
+        /// TW0004, as in .arch text.
+        /// </summary>
+        private static string CSharpType(FieldInfo f) => f.Type == FieldType.Int && f.Words != null ? "object?" : CSharpType(f.Type);
+
+        /// <summary>How the property is set, for its doc: the words an integer property also takes.</summary>
+        private static string Spelling(FieldInfo f) =>
+            f.Type == FieldType.Int && f.Words != null ? "; an int, or " + string.Join(" or ", f.Words.Select(w => "\"" + w + "\"")) : "";
+
         private static string CSharpType(FieldType t) => t switch
         {
             FieldType.Int => "int",
@@ -134,8 +145,8 @@ namespace Torchwright.Dsl.Attributes
         {
             foreach (var kv in Properties(attribute))
             {
-                w.Append("\n        /// <summary>").Append(Xml(kv.Value.Doc)).Append(" (<c>").Append(kv.Value.Name).Append("</c>)</summary>\n");
-                w.Append("        public ").Append(CSharpType(kv.Value.Type)).Append(' ').Append(kv.Key).Append(" { get; set; }\n");
+                w.Append("\n        /// <summary>").Append(Xml(kv.Value.Doc)).Append(" (<c>").Append(kv.Value.Name).Append("</c>").Append(Xml(Spelling(kv.Value))).Append(")</summary>\n");
+                w.Append("        public ").Append(CSharpType(kv.Value)).Append(' ').Append(kv.Key).Append(" { get; set; }\n");
             }
         }
 

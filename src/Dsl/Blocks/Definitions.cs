@@ -185,6 +185,10 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>The dilation the previous stage ended with: this stage's first block keeps it (torchvision, timm).</summary>
         public long PreviousDilation { get; }
 
+        /// <summary>The dilation the family's output stride derives for the stage's blocks after the first (null: none; the
+        /// stage's own cN.dilation). Set by the builder.</summary>
+        public long? DerivedDilation { get; init; }
+
         /// <summary>Set by the definition: the dilation this stage ends with (the next stage's first block takes it).</summary>
         public long Dilation { get; set; }
 

@@ -81,6 +81,10 @@ namespace Torchwright.Dsl.Blocks
             "Dilation of the 3x3 convs of the stage's blocks after its first and of the next stage's first block (torchvision's previous_dilation: a stage's first block keeps the previous stage's dilation, so with depths [1, 1, 2] c3.dilation acts on c4's first block); with cN.stride = 1 it keeps the resolution (output stride 16 for c5 = 2). A dilation that acts on no block is TW0024.",
             readBy: KindText.Phrase(Hosts.Where(b => b.TakesDilation).Select(b => b.Word)));
 
+        public static readonly Field<long> OutputStride = new Field<long>("output_stride", FieldScope.Arch, 32,
+            "The network's output stride, 8, 16 or 32, as timm's ByobNet and torchvision's replace_stride_with_dilation make it: a stage that starts at or past it runs at stride 1 and multiplies the dilation by its stride instead (ResNet-50 at 16: c5 stride 1, dilation 2; at 8: c4 dilation 2, c5 dilation 4). It derives each stage's cN.stride and cN.dilation (the first block of a stage keeps the previous stage's dilation), so setting either on a stage it changes is TW0024; out_indices' FeatureInfo strides follow. Self-attention blocks (bot, halo, lambda) have no dilated form: as in timm they get no dilation and simply run at stride 1 on the larger map (BoT's relative-position tables grow with it; halo's block divisibility and lambda's fixed input size are checked on it). cot blocks have no dilated form either: a cot block the dilation would reach is TW0016. A value above the network's whole stride is TW0024.",
+            note: " (unset, the strides stand as declared, whatever the network's stride)", readBy: "ResNet-family networks");
+
         public static readonly Field<long> NumFeatures = new Field<long>("num_features", FieldScope.Arch, 0,
             "Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them (0: none).",
             readBy: "ResNet-family networks (after the last stage)");
@@ -95,7 +99,7 @@ namespace Torchwright.Dsl.Blocks
             "Groups of norm = group; it must divide every normalised width (each is checked, naming the layer). Set without norm = group it is TW0024.",
             readBy: "norm = group");
 
-        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, Norm, NormGroups, NumFeatures };
+        public static IEnumerable<FieldInfo> Fields => new FieldInfo[] { Shortcut, Act, Attention, AttentionAt, MhsaAttention, Dilation, OutputStride, Norm, NormGroups, NumFeatures };
 
         /// <summary>The Runtime NormKind member of a norm.</summary>
         public static string NormMember(NormIR norm) => $"{RuntimeBlocks}.NormKind." + (norm.Word switch
@@ -260,6 +264,9 @@ namespace Torchwright.Dsl.Blocks
         public virtual IEnumerable<(string Layer, long Channels)> NormedWidths(StageContext stage, BlockSettings settings) =>
             new[] { ("bn1", stage.Width), ("bn3", stage.OutChannels) };
 
+        /// <summary>"bottleneck, splat or basic": the kinds that take a dilation, for fixes.</summary>
+        private static string DilatedKinds => KindText.Phrase(Definitions.Blocks.OfType<ResNetBlockDefinition>().Where(b => b.TakesDilation).Select(b => b.Word), conjunction: "or");
+
         public override List<BlockIR>? BuildStage(StageContext stage)
         {
             var f = stage.Fields;
@@ -298,14 +305,33 @@ namespace Torchwright.Dsl.Blocks
             // once the next stage is built (ArchBuilder reports a dilation that acts nowhere).
             long dilation = 1;
             bool dilatedBlocks = Enumerable.Range(1, Math.Max(0, stage.Depth - 1)).Any(b => !mask[b]);
-            if (f.Has(ResNetFamily.Dilation, s))
+            if (stage.DerivedDilation is long derived)
+            {
+                long target = f.Get(ResNetFamily.OutputStride);
+                if (f.Has(ResNetFamily.Dilation, s))
+                {
+                    var path = stage.StagePath(ResNetFamily.Dilation.Name);
+                    f.Report(DiagnosticCatalog.FieldHasNoEffect.Create(f.PathLocationOf(path), stage.Name, path, $"output_stride = {target} dilates {stage.Name} by {derived}",
+                        $"output_stride derives {stage.Name}'s stride and dilation (remove output_stride to set them yourself)"));
+                    return null;
+                }
+                // timm gives a self-attention block no dilation (it runs at stride 1 on the larger map); a cot block has no dilated form.
+                if (!TakesDilation && (dilatedBlocks || (!mask[0] && stage.PreviousDilation > 1)))
+                {
+                    f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.OutputStride), stage.Name, ResNetFamily.OutputStride.Name, target,
+                        $"it dilates {stage.Name} by {derived} and {Word} blocks have no dilated form; use a larger output_stride, or {DilatedKinds} in {stage.Name}"));
+                    return null;
+                }
+                dilation = derived;
+            }
+            else if (f.Has(ResNetFamily.Dilation, s))
             {
                 dilation = f.Get(ResNetFamily.Dilation, s);
                 if (!f.InRange(dilation, 1, 16, f.LocationOf(ResNetFamily.Dilation, s), ResNetFamily.Dilation.Name, stage.Name)) return null;
                 if (dilation != 1 && dilatedBlocks && !TakesDilation)
                 {
                     f.Report(DiagnosticCatalog.OutOfRange.Create(f.LocationOf(ResNetFamily.Dilation, s), stage.Name, ResNetFamily.Dilation.Name, dilation,
-                        $"{Word} blocks have no dilated form; use {KindText.Phrase(Definitions.Blocks.OfType<ResNetBlockDefinition>().Where(b => b.TakesDilation).Select(b => b.Word), conjunction: "or")}, or dilation 1"));
+                        $"{Word} blocks have no dilated form; use {DilatedKinds}, or dilation 1"));
                     return null;
                 }
                 stage.DilationRead = true;

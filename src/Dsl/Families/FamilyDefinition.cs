@@ -77,6 +77,10 @@ namespace Torchwright.Dsl.Families
             return true;
         }
 
+        /// <summary>How the family turns strides into dilation past an output stride (the ResNet family's output_stride);
+        /// <see cref="OutputStridePlan.None"/> where it has none. Null after reporting an error.</summary>
+        public virtual OutputStridePlan? ReadOutputStride(FieldReader f, long stemStride) => OutputStridePlan.None;
+
         /// <summary>Checks the stage's stride against the family's layout (ResT's first stage runs at the stem's resolution).</summary>
         public virtual void CheckStride(FamilyStage stage, long stride) { }
 

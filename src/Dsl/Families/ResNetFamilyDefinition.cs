@@ -37,6 +37,8 @@ namespace Torchwright.Dsl.Families
             return outCh;
         }
 
+        public override OutputStridePlan? ReadOutputStride(FieldReader f, long stemStride) => OutputStridePlan.Read(f, stemStride);
+
         public override bool ReadFinalConv(FieldReader f, Func<long, long> scale, long maxChannels, out FinalConvIR? finalConv)
         {
             finalConv = null;

@@ -84,6 +84,7 @@ namespace Torchwright.Dsl.Tests.Checking
                 case "lambda_r": case "cN.lambda_r": return "3";
                 case "cN.dilation": return "2";
                 case "frozen_stages": return "1";
+                case "output_stride": return "16"; // c5 at stride 1, dilated by 2
                 case "out_indices": return "[1, 2, 3]"; // with the base's classes: TW0024 naming out_indices
 
                 case "norm": return "frozen_batch"; // its norms' weights become buffers: fewer parameters

@@ -87,6 +87,9 @@ namespace Torchwright
         /// <summary>Channel attention of the stage's self-attention blocks (after bn3): se, eca or none. Default none (BoTNet-S1's text puts SE on the convolutional blocks only; its printed FLOPs count SE in every block). (<c>mhsa_attention</c>)</summary>
         public string? MhsaAttention { get; set; }
 
+        /// <summary>The network's output stride, 8, 16 or 32, as timm's ByobNet and torchvision's replace_stride_with_dilation make it: a stage that starts at or past it runs at stride 1 and multiplies the dilation by its stride instead (ResNet-50 at 16: c5 stride 1, dilation 2; at 8: c4 dilation 2, c5 dilation 4). It derives each stage's cN.stride and cN.dilation (the first block of a stage keeps the previous stage's dilation), so setting either on a stage it changes is TW0024; out_indices' FeatureInfo strides follow. Self-attention blocks (bot, halo, lambda) have no dilated form: as in timm they get no dilation and simply run at stride 1 on the larger map (BoT's relative-position tables grow with it; halo's block divisibility and lambda's fixed input size are checked on it). cot blocks have no dilated form either: a cot block the dilation would reach is TW0016. A value above the network's whole stride is TW0024. Default 32 (unset, the strides stand as declared, whatever the network's stride). (<c>output_stride</c>)</summary>
+        public int OutputStride { get; set; }
+
         /// <summary>Channels of a 1x1 conv (no bias) + BN + the network's act after the last stage, before the pool (timm's num_features; registered final_conv.0/.1); the classifier reads them (0: none). Default 0. (<c>num_features</c>)</summary>
         public int NumFeatures { get; set; }
 
@@ -138,8 +141,8 @@ namespace Torchwright
         /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
         public double QkRatio { get; set; }
 
-        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
-        public int LambdaR { get; set; }
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>; an int, or "none")</summary>
+        public object? LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }
@@ -249,8 +252,8 @@ namespace Torchwright
         /// <summary>Halo attention's query/key width relative to the stage width when qk_head_dim is not set: qk_head_dim = make_divisible(width x qk_ratio, 8) / heads (timm). Default 1.0. (<c>qk_ratio</c>)</summary>
         public double QkRatio { get; set; }
 
-        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>)</summary>
-        public int LambdaR { get; set; }
+        /// <summary>Lambda layer's local position kernel (timm r; odd): position lambdas from an r x r convolution. 'none' learns fixed-size relative positions instead (timm r = None; needs 'input', and also unsets an inherited value). Default 9. (<c>lambda_r</c>; an int, or "none")</summary>
+        public object? LambdaR { get; set; }
 
         /// <summary>Squeeze-excitation reduction: fc1 has make_divisible(C x se_ratio, 8) channels (timm's rounding: to the nearest multiple of 8, at least 8). Default 0.0625 (1/16). (<c>se_ratio</c>)</summary>
         public double SeRatio { get; set; }

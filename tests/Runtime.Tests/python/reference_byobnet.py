@@ -18,6 +18,12 @@ shapes for every byobnet here, and bit-identical float64 logits from the same ra
                                                    CASES (or the NETs named) DIR/<net>.state.safetensors (float64, random
                                                    weights and BatchNorm statistics) and DIR/<net>.io.safetensors
                                                    (input, eval-mode logits)
+    python3 reference_byobnet.py features DIR [NET..]
+                                                   DIR/<net>.features.state.safetensors (float64, random, no head) and
+                                                   DIR/<net>.features.io.safetensors (input, feature1..4: every stage's
+                                                   output) for every net of FEATURES (or the NETs named)
+    python3 reference_byobnet.py train DIR [NET..]  one SGD step in train mode (float64) of every net of TRAIN: the
+                                                   state before and after, the input, target and loss
     python3 reference_byobnet.py names DIR         DIR/<net>.names.json for every byobnet of NAMES: each timm state-dict
                                                    key with its shape and its Torchwright name (the ResNet-family
                                                    layout, derived from the module tree, not from the key map)
@@ -135,6 +141,17 @@ NETS = {
                         stem_type="7x7", self_attn="halo", self_attn_kwargs=dict(block_size=8, halo_size=3)),
 }
 NETS["botnext26ts_256"] = dict(NETS["eca_botnext26ts_256"], attn=None)
+# botnet50ts (c4 and c5 interleave bottleneck and BoT blocks) at output stride 16 and 8, at 128 (quick to run).
+NETS["botnet50ts_os16_128"] = dict(NETS["botnet50ts_256"], output_stride=16, img=128)
+NETS["botnet50ts_os8_128"] = dict(NETS["botnet50ts_256"], output_stride=8, img=128)
+# lamhalobotnet50ts (lambda in c3, halo in c4, BoT in c5) at 128, for the feature-map cases (at 32 and 16).
+NETS["lamhalobotnet50ts_128"] = dict(NETS["lamhalobotnet50ts_256"], img=128)
+NETS["lamhalobotnet50ts_os16_128"] = dict(NETS["lamhalobotnet50ts_256"], output_stride=16, img=128)
+# Small halo and lambda layouts for the training-step cases (train DIR NET..): a 32-wide tiered stem, one bottleneck
+# block in c2, then one self-attention block in c3 and c4, both strided (halo: block 4, halo 1; lambda: r = 3), at 64.
+_SMALL = [blocks("bottle", 1, 64, s=1), blocks("self_attn", 1, 128), blocks("self_attn", 1, 256)]
+NETS["halo_small_64"] = model(_SMALL, stem_chs=32, self_attn="halo", self_attn_kwargs=dict(block_size=4, halo_size=1), img=64)
+NETS["lambda_small_64"] = model(_SMALL, stem_chs=32, self_attn="lambda", self_attn_kwargs=dict(r=3), img=64)
 # The 7x7 one-conv stem without pool (a ConvNormAct at the stem itself: keys stem.conv, stem.bn), names only.
 NETS["halonet_h1_nopool"] = dict(NETS["halonet_h1"], stem_pool="")
 
@@ -142,7 +159,15 @@ NETS["halonet_h1_nopool"] = dict(NETS["halonet_h1"], stem_pool="")
 ZOO = ["halonet26t", "sehalonet33ts", "halonet50ts", "eca_halonext26ts", "lambda_resnet26t", "lambda_resnet50ts",
        "lambda_resnet26rpt_256", "halo2botnet50ts_256", "lamhalobotnet50ts_256", "sebotnet33ts_256", "botnet50ts_256"]
 TORCHVISION = ["resnet18", "resnet34"]
-CASES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + TORCHVISION
+# torchvision's resnet50(replace_stride_with_dilation=...): output stride 16 and 8.  Their cases run at 64 (quick).
+DILATED = {"resnet50_os16": [False, False, True], "resnet50_os8": [False, True, True]}
+OUTPUT_STRIDE = ["botnet50ts_os16_128", "botnet50ts_os8_128"] + list(DILATED)
+CASES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + TORCHVISION + OUTPUT_STRIDE
+# Feature-map cases (features DIR NET..): every stage's output, as timm's features_only / torchvision's layers return
+# them; torchvision's at 64.
+FEATURES = ["resnet50", "resnet50_os16", "lamhalobotnet50ts_128", "lamhalobotnet50ts_os16_128"]
+# Training-step cases (train DIR NET..).
+TRAIN = ["halo_small_64", "lambda_small_64"]
 NAMES = ["botnet26t_256", "eca_botnext26ts_256"] + ZOO + ["halonet_h1", "halonet_h1_nopool"]
 
 
@@ -169,11 +194,12 @@ class BatchNormAct2d(nn.BatchNorm2d):
 
 
 class ConvNormAct(nn.Module):
-    """timm ConvNormAct: `conv` (no bias, symmetric padding ((s-1) + (k-1)) // 2), `bn` = BatchNormAct2d."""
+    """timm ConvNormAct: `conv` (no bias, symmetric padding ((s-1) + d(k-1)) // 2), `bn` = BatchNormAct2d."""
 
-    def __init__(self, cin, cout, k, act, stride=1, groups=1, apply_act=True):
+    def __init__(self, cin, cout, k, act, stride=1, groups=1, apply_act=True, dilation=1):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=((stride - 1) + (k - 1)) // 2, groups=groups, bias=False)
+        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=((stride - 1) + dilation * (k - 1)) // 2,
+                              dilation=dilation, groups=groups, bias=False)
         self.bn = BatchNormAct2d(cout, act, apply_act)
 
     def forward(self, x):
@@ -297,9 +323,10 @@ class SEModule(nn.Module):
 CHANNEL_ATTN = {None: None, "eca": Eca, "se": SEModule}
 
 
-def shortcut(cin, cout, stride, act):
-    """timm create_shortcut('conv1x1'): ConvNormAct 1x1 with the stride, no activation; Identity otherwise."""
-    if cin != cout or stride != 1:
+def shortcut(cin, cout, stride, act, dilation=(1, 1)):
+    """timm create_shortcut('conv1x1'): ConvNormAct 1x1 with the stride, no activation, when the shape or the dilation
+    changes (a 1x1 conv's dilation does nothing); Identity otherwise."""
+    if cin != cout or stride != 1 or dilation[0] != dilation[1]:
         return ConvNormAct(cin, cout, 1, act, stride=stride, apply_act=False)
     return nn.Identity()
 
@@ -307,15 +334,15 @@ def shortcut(cin, cout, stride, act):
 class BottleneckBlock(nn.Module):
     """timm BottleneckBlock: conv1_1x1, conv2_kxk (3x3, stride, groups = mid / gs), conv2b_kxk (Identity),
     attn (channel attention on the *bottleneck width*, before conv3_1x1; Identity unless ECA/SE), conv3_1x1 (no act),
-    attn_last (Identity), + shortcut, act."""
+    attn_last (Identity), + shortcut, act.  dilation = (first, stage): conv2_kxk takes the first (timm)."""
 
-    def __init__(self, cin, cout, stride, gs, br, act, attn):
+    def __init__(self, cin, cout, stride, gs, br, act, attn, dilation=(1, 1)):
         super().__init__()
         mid = make_divisible(cout * br)
         groups = mid // gs if gs else 1
-        self.shortcut = shortcut(cin, cout, stride, act)
+        self.shortcut = shortcut(cin, cout, stride, act, dilation)
         self.conv1_1x1 = ConvNormAct(cin, mid, 1, act)
-        self.conv2_kxk = ConvNormAct(mid, mid, 3, act, stride=stride, groups=groups)
+        self.conv2_kxk = ConvNormAct(mid, mid, 3, act, stride=stride, groups=groups, dilation=dilation[0])
         self.conv2b_kxk = nn.Identity()
         self.attn = CHANNEL_ATTN[attn](mid) if attn else nn.Identity()
         self.conv3_1x1 = ConvNormAct(mid, cout, 1, act, apply_act=False)
@@ -330,12 +357,13 @@ class BottleneckBlock(nn.Module):
 class SelfAttnBlock(nn.Module):
     """timm SelfAttnBlock: conv1_1x1, conv2_kxk (Identity: extra_conv False, so groups play no part), self_attn
     (timm's layer for the block, which applies the block's stride itself), post_attn (BatchNormAct2d, with act),
-    conv3_1x1 (no act), + shortcut, act.  No channel attention (timm's SelfAttnBlock has no `attn`)."""
+    conv3_1x1 (no act), + shortcut, act.  No channel attention (timm's SelfAttnBlock has no `attn`).  The dilation
+    reaches only the shortcut's condition: timm passes none to the self-attention layer."""
 
-    def __init__(self, cin, cout, stride, br, act, feat, layer, kwargs):
+    def __init__(self, cin, cout, stride, br, act, feat, layer, kwargs, dilation=(1, 1)):
         super().__init__()
         mid = make_divisible(cout * br)
-        self.shortcut = shortcut(cin, cout, stride, act)
+        self.shortcut = shortcut(cin, cout, stride, act, dilation)
         self.conv1_1x1 = ConvNormAct(cin, mid, 1, act)
         self.conv2_kxk = nn.Identity()
         self.self_attn = SELF_ATTN[layer](mid, stride=stride, feat_size=feat, **kwargs)
@@ -389,7 +417,9 @@ class ClassifierHead(nn.Module):
 class ByobNet(nn.Module):
     """stem, stages (Sequential of Sequentials), final_conv (ConvNormAct 1x1 with act when num_features, else
     Identity), head.fc.  Each block's self-attention layer and kwargs: the block's own when set (timm's
-    override_kwargs: block kwargs replace the model's whole), else the model's."""
+    override_kwargs: block kwargs replace the model's whole), else the model's.  cfg["output_stride"] (default 32) as
+    timm's create_byob_stages: a strided stage at or past it runs at stride 1 and multiplies the dilation by its stride;
+    a stage's first block takes 1 if the dilation is 1 or 2, else 2, its later blocks the dilation."""
 
     def __init__(self, cfg, classes=1000):
         super().__init__()
@@ -398,23 +428,34 @@ class ByobNet(nn.Module):
         feat = (cfg["img"] // reduction, cfg["img"] // reduction)
         prev = cfg["stem_chs"]
         self.feat_sizes = []   # the map each block's attention (if any) runs on
+        self.reductions = []   # each stage's output stride (timm's feature_info reduction)
+        output_stride, net_stride, dilation = cfg.get("output_stride", 32), reduction, 1
         stages = []
         for st in cfg["stages"]:
             blocks = []
+            stage_stride = st[0]["s"]
+            if net_stride >= output_stride and stage_stride > 1:
+                dilation *= stage_stride
+                stage_stride = 1
+            net_stride *= stage_stride
+            first_dilation = 1 if dilation in (1, 2) else 2
             for j, b in enumerate(st):
-                stride = st[0]["s"] if j == 0 else 1
+                stride = stage_stride if j == 0 else 1
+                dil = (first_dilation, dilation)
+                first_dilation = dilation
                 if b["type"] == "bottle":
-                    blocks.append(BottleneckBlock(prev, b["c"], stride, b["gs"], b["br"], act, cfg["attn"]))
+                    blocks.append(BottleneckBlock(prev, b["c"], stride, b["gs"], b["br"], act, cfg["attn"], dil))
                 else:
                     layer = b.get("self_attn_layer") or cfg["self_attn"]
                     kwargs = b.get("self_attn_kwargs")
                     kwargs = cfg["self_attn_kwargs"] if kwargs is None else kwargs
-                    blocks.append(SelfAttnBlock(prev, b["c"], stride, b["br"], act, feat, layer, kwargs))
+                    blocks.append(SelfAttnBlock(prev, b["c"], stride, b["br"], act, feat, layer, kwargs, dil))
                 self.feat_sizes.append(feat)
                 if stride > 1:
                     feat = (feat[0] // stride, feat[1] // stride)
                 prev = b["c"]
             stages.append(nn.Sequential(*blocks))
+            self.reductions.append(net_stride)
         self.stages = nn.Sequential(*stages)
         if cfg["num_features"]:
             self.final_conv = ConvNormAct(prev, cfg["num_features"], 1, act)
@@ -570,9 +611,10 @@ def build(name, seed=0, init=True):
     """The net in eval mode; init=False skips timm's init (counts only: shapes do not depend on it)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if name in TORCHVISION:
+        if name in TORCHVISION or name in DILATED or name == "resnet50":
             import torchvision
-            net = getattr(torchvision.models, name)()
+            net = torchvision.models.resnet50(replace_stride_with_dilation=DILATED[name]) if name in DILATED \
+                else getattr(torchvision.models, name)()
         else:
             net = ByobNet(NETS[name])
             if init:
@@ -581,7 +623,7 @@ def build(name, seed=0, init=True):
 
 
 def image_size(name):
-    return 224 if name in TORCHVISION else NETS[name]["img"]
+    return 224 if name in TORCHVISION or name in DILATED else NETS[name]["img"]
 
 
 # timm's published figures (results/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv: param_count in millions,
@@ -592,7 +634,7 @@ PUBLISHED = {"botnet26t_256": (12.49, 3.32), "eca_botnext26ts_256": (10.59, 2.46
              "lambda_resnet26rpt_256": (10.99, 3.16), "halo2botnet50ts_256": (22.64, 5.02),
              "lamhalobotnet50ts_256": (22.57, 5.02), "sebotnet33ts_256": (13.70, 3.89),
              "botnet50ts_256": (22.74, 5.54), "halonet_h1": (8.10, 3.0)}
-TORCHVISION_PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672}
+TORCHVISION_PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50_os16": 25_557_032, "resnet50_os8": 25_557_032}
 
 
 def check_published(name, params):
@@ -604,7 +646,7 @@ def check_published(name, params):
 
 def cmd_counts():
     ok = True
-    for name in ["botnet26t_256", "eca_botnext26ts_256", "botnext26ts_256"] + ZOO + TORCHVISION + ["halonet_h1"]:
+    for name in ["botnet26t_256", "eca_botnext26ts_256", "botnext26ts_256"] + ZOO + TORCHVISION + ["halonet_h1"] + OUTPUT_STRIDE:
         net = build(name, init=False)
         p = count_params(net)
         m = count_macs(net, image_size(name))
@@ -621,6 +663,73 @@ def cmd_counts():
         sys.exit(1)
 
 
+def stage_outputs(net, x):
+    """Every stage's output: torchvision's layer1..4 after its stem, or ByobNet's stages.i."""
+    if isinstance(net, ByobNet):
+        x, stages = net.stem(x), list(net.stages)
+    else:
+        x, stages = net.maxpool(net.relu(net.bn1(net.conv1(x)))), [net.layer1, net.layer2, net.layer3, net.layer4]
+    out = []
+    for st in stages:
+        x = st(x)
+        out.append(x)
+    return out
+
+
+def cmd_features(out_dir, names):
+    """DIR/<net>.features.state.safetensors (float64, random weights and BN statistics, without the head, as a
+    features_only model has none) and DIR/<net>.features.io.safetensors (input, feature1..N in eval mode)."""
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {FEATURES}")
+    os.makedirs(out_dir, exist_ok=True)
+    for i, name in enumerate(FEATURES):
+        if names and name not in names:
+            continue
+        net = build(name).double()
+        torchvision_net = name not in NETS
+        (randomize_torchvision if torchvision_net else randomize)(net, seed=101 + i)
+        size = 64 if torchvision_net else image_size(name)
+        x = torch.randn(1, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(13))
+        with torch.no_grad():
+            feats = stage_outputs(net, x)
+        state = {k: v for k, v in net.state_dict().items() if not k.startswith(("fc.", "head.", "final_conv."))}
+        st_io.save(os.path.join(out_dir, f"{name}.features.state.safetensors"), state)
+        st_io.save(os.path.join(out_dir, f"{name}.features.io.safetensors"),
+                   dict({"input": x}, **{f"feature{j + 1}": f for j, f in enumerate(feats)}))
+        print(f"{name}: " + ", ".join("x".join(str(d) for d in f.shape[1:]) for f in feats))
+
+
+def cmd_train(out_dir, names):
+    """One SGD step (lr 0.1, no momentum or weight decay) in train mode on a batch of 2, float64: DIR/<net>.train.before
+    .safetensors (the random state), DIR/<net>.train.after.safetensors (the state after the step: parameters and the
+    BatchNorm running statistics) and DIR/<net>.train.io.safetensors (input, target, loss)."""
+    unknown = [n for n in names if n not in TRAIN]
+    if unknown:
+        sys.exit(f"unknown net(s) {unknown}; known: {TRAIN}")
+    os.makedirs(out_dir, exist_ok=True)
+    for i, name in enumerate(TRAIN):
+        if names and name not in names:
+            continue
+        net = build(name).double()
+        randomize(net, seed=201 + i)
+        st_io.save(os.path.join(out_dir, f"{name}.train.before.safetensors"), net.state_dict())
+        size = image_size(name)
+        x = torch.randn(2, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(17))
+        target = torch.tensor([3, 7])
+        net.train()
+        loss = F.cross_entropy(net(x), target)
+        loss.backward()
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.grad is not None:
+                    p -= 0.1 * p.grad
+        st_io.save(os.path.join(out_dir, f"{name}.train.after.safetensors"), net.state_dict())
+        st_io.save(os.path.join(out_dir, f"{name}.train.io.safetensors"),
+                   {"input": x, "target": target, "loss": loss.detach().reshape(1)})
+        print(f"{name}: loss {float(loss):.6f}")
+
+
 def cmd_cases(out_dir, names):
     unknown = [n for n in names if n not in CASES]
     if unknown:
@@ -632,8 +741,8 @@ def cmd_cases(out_dir, names):
         if names and name not in names:
             continue
         net = build(name).double()
-        (randomize_torchvision if name in TORCHVISION else randomize)(net, seed=7 + i)
-        size = image_size(name)
+        (randomize_torchvision if name in TORCHVISION or name in DILATED else randomize)(net, seed=7 + i)
+        size = 64 if name in DILATED else image_size(name)
         x = torch.randn(1, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
         with torch.no_grad():
             y = net(x)
@@ -725,6 +834,10 @@ if __name__ == "__main__":
         cmd_counts()
     elif cmd == "cases" and len(sys.argv) >= 3:
         cmd_cases(sys.argv[2], sys.argv[3:])
+    elif cmd == "train" and len(sys.argv) >= 3:
+        cmd_train(sys.argv[2], sys.argv[3:])
+    elif cmd == "features" and len(sys.argv) >= 3:
+        cmd_features(sys.argv[2], sys.argv[3:])
     elif cmd == "names" and len(sys.argv) == 3:
         cmd_names(sys.argv[2])
     elif cmd == "selfcheck":
