@@ -429,6 +429,16 @@ arch TinyBench : ResNet50 {
         }
 
         [Fact]
+        public void Bench_train_layout_outside_train_mode_is_a_usage_error()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--train-layout", "channels-last");
+            Assert.Equal(2, code);
+            Assert.Equal("", stdout);
+            Assert.Equal("torchwright bench: --train-layout channels-last sets the layout of training; use --mode train, or --optimize for the inference layout", stderr.Trim());
+        }
+
+        [Fact]
         public void Bench_without_python_reports_the_torchwright_side_and_says_why()
         {
             using var dir = new TempDir();

@@ -375,7 +375,7 @@ namespace Torchwright.Cli.Commands
                         + $"resume it with {(stored == null ? "no --sample" : $"--sample {stored.Value.N} --sample-method {stored.Value.Method} --sample-seed {stored.Value.Seed}")}, or give a new --db");
                 if (s.Threads != null) torch.set_num_threads(s.Threads.Value);
                 var byName = mine.ToDictionary(v => v.Name, StringComparer.Ordinal);
-                var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.Build(byName[p.Variant]), trainingOf[p.Variant])).ToList();
+                var jobs = plans.Select(p => new SweepJob(p, () => ModuleCompiler.BuildForTraining(byName[p.Variant]), trainingOf[p.Variant])).ToList();
                 var run = new TrainRun { Device = device, Workers = s.Workers, Directory = CheckpointFolder(s), SaveEvery = s.SaveEvery };
 
                 using var cancel = new CancellationTokenSource();

@@ -161,7 +161,7 @@ namespace Torchwright.Cli.Commands
             try
             {
                 if (r.Threads is int t) torch.set_num_threads(t);
-                using var model = Trainer.CreateModel(() => ModuleCompiler.Build(arch), r.Settings);
+                using var model = Trainer.CreateModel(() => ModuleCompiler.BuildForTraining(arch), r.Settings);
                 if (r.Init != null) LoadInit(ctx, model, arch, r.Init, keyMap);
                 if (r.Freeze is int frozen) ctx.Out.WriteLine(Freeze(model, arch, frozen));
                 var run = new TrainRun

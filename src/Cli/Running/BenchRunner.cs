@@ -13,10 +13,11 @@ using static TorchSharp.torch;
 namespace Torchwright.Cli.Running
 {
     /// <summary>How to benchmark. <see cref="Python"/> is null when no PyTorch side is wanted; <see cref="PyTorchBest"/> adds
-    /// the side that runs PyTorch's fastest own path; <see cref="Optimize"/> the inference-optimised Torchwright side.</summary>
+    /// the side that runs PyTorch's fastest own path; <see cref="Optimize"/> the inference-optimised Torchwright side;
+    /// <see cref="TrainChannelsLast"/> the training layout of the Torchwright side (null: the family's, <c>FamilyDefinition.TrainChannelsLast</c>).</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
         BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false,
-        double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds)
+        double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds, bool? TrainChannelsLast = null)
     {
         /// <summary>Wall-time bound of PyTorch best's choice (builds, checks and trials) by default: ResNet50's five
         /// inference paths need about 20 s on 2 cores; slower models stop early and say so.</summary>
@@ -50,6 +51,9 @@ namespace Torchwright.Cli.Running
         string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null, double? SelectionSeconds = null)
     {
         public const string TorchwrightName = "Torchwright", EagerName = "PyTorch eager", BestName = "PyTorch best";
+
+        /// <summary>The <see cref="Path"/> of a Torchwright side that trains channels-last (PyTorch's path of that name).</summary>
+        public const string ChannelsLastPath = "channels_last";
 
         public double MedianMs
         {
@@ -169,6 +173,7 @@ namespace Torchwright.Cli.Running
     /// </summary>
     internal static class BenchRunner
     {
+
         /// <param name="warn">Receives why the PyTorch side was dropped (the Torchwright side is still reported).</param>
         public static BenchResult Run(CheckedArchitecture arch, BenchSettings settings, Action<string> warn)
         {
@@ -254,11 +259,13 @@ namespace Torchwright.Cli.Running
             }
             try
             {
-                using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision);
+                // Training runs in the family's training layout, as train and sweep do (ModuleCompiler.BuildForTraining).
+                bool channelsLast = settings.Mode == BenchMode.Train && (settings.TrainChannelsLast ?? arch.Ir.Family.TrainChannelsLast);
+                using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, channelsLast: channelsLast);
                 using var optimisedWorkload = optimised is null ? null : new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision);
                 // --precision bf16-mixed: the same module (same fp32 weights) once more in bf16-mixed, its own optimizer.
                 using var mixed = settings.Precision == BenchPrecision.Bf16Mixed
-                    ? new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
+                    ? new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed, channelsLast) : null;
                 // With both: the folded module (same folded weights) in bf16-mixed too.
                 using var optimisedMixed = optimised is not null && mixed is not null
                     ? new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision, Precision.Bf16Mixed) : null;
@@ -311,7 +318,7 @@ namespace Torchwright.Cli.Running
                 long peak = mixed != null ? ourPeak : PeakMemory.PeakBytes();
                 foreach (var r in references) r.Guard(p => r.Peak = p.PeakBytes());
 
-                var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak);
+                var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak, channelsLast ? BenchSide.ChannelsLastPath : null);
                 var sides = references.Where(r => r.Process != null)
                     .Select(r => new BenchSide(r.Name, r.Ms, r.Faults, r.Setup!.SetupRssBytes, r.Peak,
                         r.Path == BenchPath.Best ? r.Setup.Path : null, r.Path == BenchPath.Best ? r.Setup.Candidates : null,
@@ -327,7 +334,7 @@ namespace Torchwright.Cli.Running
                 return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, sides,
                     references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem, opt)
                 {
-                    Bf16Mixed = mixed is null ? null : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak),
+                    Bf16Mixed = mixed is null ? null : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak, channelsLast ? BenchSide.ChannelsLastPath : null),
                     OptimisedBf16Mixed = optimisedMixed is null ? null
                         : new BenchSide(BenchSettings.OptimisedMixedSide, optimisedMixedMs, optimisedMixedFaults, setupRss, optimisedMixedPeak),
                 };

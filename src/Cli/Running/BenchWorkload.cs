@@ -57,14 +57,16 @@ namespace Torchwright.Cli.Running
         /// <param name="arithmetic">The forward's <see cref="MixedPrecision"/> (fp32 weights either way); with
         /// <see cref="BenchPrecision.Bf16"/> the module itself is cast instead.</param>
         public BenchWorkload(nn.Module<Tensor, Tensor> module, Tensor input, Tensor target, BenchMode mode, Device device, BenchPrecision precision,
-            Precision arithmetic = Precision.Fp32)
+            Precision arithmetic = Precision.Fp32, bool channelsLast = false)
         {
             this.module = module;
             this.device = device;
             this.arithmetic = arithmetic;
             module.to(device);
             if (precision == BenchPrecision.Bf16) module.to(ScalarType.BFloat16);
-            this.input = precision == BenchPrecision.Bf16 ? input.to(ScalarType.BFloat16, device) : input.to(device);
+            var onDevice = precision == BenchPrecision.Bf16 ? input.to(ScalarType.BFloat16, device) : input.to(device);
+            this.input = channelsLast ? ChannelsLast.Of(onDevice) : onDevice;
+            if (channelsLast) ChannelsLast.Restride(module);
             this.target = target.to(device);
             if (mode == BenchMode.Train)
             {

@@ -23,6 +23,15 @@ namespace Torchwright.Cli.Running
     {
         private const string Namespace = "Torchwright.Dynamic";
 
+        /// <summary>The module as train, sweep and bench --mode train train it: <see cref="Build"/>, its convolution weights
+        /// re-strided channels-last where the family trains faster so (<c>FamilyDefinition.TrainChannelsLast</c>).</summary>
+        public static nn.Module<Tensor, Tensor> BuildForTraining(CheckedArchitecture arch)
+        {
+            var module = Build(arch);
+            if (arch.Ir.Family.TrainChannelsLast) Torchwright.Runtime.ChannelsLast.Restride(module);
+            return module;
+        }
+
         /// <summary>Emits, compiles and constructs the module; any failure is a <see cref="ModuleBuildException"/> naming the
         /// architecture (and the stage and block when one part refused its arguments).</summary>
         public static nn.Module<Tensor, Tensor> Build(CheckedArchitecture arch)

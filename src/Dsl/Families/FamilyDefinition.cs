@@ -40,6 +40,13 @@ namespace Torchwright.Dsl.Families
         /// </summary>
         public abstract bool InferChannelsLast { get; }
 
+        /// <summary>
+        /// Whether the family trains channels-last (Torchwright.Runtime.ChannelsLast.Restride on the built module: train,
+        /// sweep and bench --mode train): the layout measured faster for the family's training step (docs/training.md
+        /// has the measurement).
+        /// </summary>
+        public abstract bool TrainChannelsLast { get; }
+
         // ---- naming ---------------------------------------------------------------------------------
 
         /// <summary>The registered name of a stage's block container (layer1, block1, stage1).</summary>

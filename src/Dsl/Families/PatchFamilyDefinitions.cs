@@ -55,6 +55,7 @@ namespace Torchwright.Dsl.Families
         public override string StemNote => " (VAN embeds patches in each stage)";
         public override string InitMethod => "Van";
         public override bool InferChannelsLast => true;
+        public override bool TrainChannelsLast => true;
         protected override string BlockType => "VanBlock";
         public override string Stage(int stage) => $"block{stage + 1}";
         public override string? PatchEmbed(int stage) => $"patch_embed{stage + 1}";
@@ -120,6 +121,7 @@ namespace Torchwright.Dsl.Families
         public override string DefaultStem => "rest";
         public override string InitMethod => "Rest";
         public override bool InferChannelsLast => true;
+        public override bool TrainChannelsLast => true;
         protected override string BlockType => "RestBlock";
         public override string Stage(int stage) => $"stage{stage + 1}";
         public override string? PatchEmbed(int stage) => stage > 0 ? $"patch_embed_{stage + 1}" : null;

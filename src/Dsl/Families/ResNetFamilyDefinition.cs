@@ -22,6 +22,7 @@ namespace Torchwright.Dsl.Families
         public override string DefaultStem => "resnet";
         public override string InitMethod => "ResNet";
         public override bool InferChannelsLast => true;
+        public override bool TrainChannelsLast => true;
         public override string Stage(int stage) => $"layer{stage + 1}";
         public override string Head => "fc";
 

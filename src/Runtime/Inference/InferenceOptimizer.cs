@@ -76,16 +76,13 @@ namespace Torchwright.Runtime.Inference
             {
                 using (torch.no_grad())
                     foreach (var conv in model.modules().OfType<Conv2d>())
-                        conv.weight = new Parameter(ToChannelsLast(conv.weight!.detach()).clone(), requires_grad: false);
+                        conv.weight = new Parameter(ChannelsLast.Of(conv.weight!.detach()).clone(), requires_grad: false);
             }
             foreach (var p in model.parameters()) p.requires_grad = false;
             var report = new InferenceReport(folder.Folded.ToArray(), folder.Kept.ToArray(), layout);
             return new InferenceModule(model, report);
         }
 
-        /// <summary>The same NCHW tensor over NHWC storage (TorchSharp 0.107 has no memory_format argument on contiguous).</summary>
-        public static Tensor ToChannelsLast(Tensor x) =>
-            x.dim() != 4 ? x.contiguous() : x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
 
     /// <summary>
@@ -115,7 +112,7 @@ namespace Torchwright.Runtime.Inference
             if (Report.Layout == InferenceLayout.Contiguous)
                 return model.call(input);
             using var scope = torch.NewDisposeScope();
-            var x = InferenceOptimizer.ToChannelsLast(input);
+            var x = ChannelsLast.Of(input);
             var y = model.call(x);
             var result = y.is_contiguous() ? y : y.contiguous();
             return result.MoveToOuterDisposeScope();
