@@ -154,7 +154,7 @@ namespace Torchwright.Dsl.Emit
             };
             // A feature backbone's forward returns the Features record: it has FeatureInfo, and neither forward_features nor Head.
             if (ir.IsFeatureBackbone) names.Add("FeatureInfo");
-            else { names.Add("forward_features"); names.Add("Head"); }
+            else { names.Add("forward_features"); names.Add("Head"); names.Add("ForInference"); }
             if (ir.HasStem) names.Add("Stem");
             if (arch.Training.Count > 0) names.Add("TrainingSettings");
             foreach (var st in ir.Stages)

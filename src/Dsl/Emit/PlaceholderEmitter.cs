@@ -21,7 +21,7 @@ namespace Torchwright.Dsl.Emit
             var names = new HashSet<string>(StringComparer.Ordinal)
             {
                 "NotBuilt", "InputChannels", "InputHeight", "InputWidth", "InputSizeDeclared", "ParameterCount", "Macs",
-                "MacsWithoutAttention", "Classes", "Features", "Precision", "forward", "forward_features",
+                "MacsWithoutAttention", "Classes", "Features", "Precision", "forward", "forward_features", "ForInference",
             };
             foreach (var stage in failed.StageNames)
             {
@@ -47,7 +47,7 @@ namespace Torchwright.Dsl.Emit
             w.Open($"namespace {options.Namespace}");
             // Only the class name (a C# identifier: nothing to escape) goes into the comment and the strings.
             w.Line($"/// <summary>Not built: the declaration of {className} has errors (see the build's TW diagnostics). Every constant is -1 and the constructor throws.</summary>");
-            w.Open($"{options.Accessibility} sealed partial class {className} : global::TorchSharp.torch.nn.Module<{T}, {T}>");
+            w.Open($"{options.Accessibility} sealed partial class {className} : global::TorchSharp.torch.nn.Module<{T}, {T}>, global::Torchwright.Runtime.Inference.IHasInferenceForm");
             w.Line($"private const string NotBuilt = \"{className} was not generated: its declaration has errors (see the build's TW diagnostics); fix them to get the module.\";");
             w.Line("public const long InputChannels = -1, InputHeight = -1, InputWidth = -1;");
             w.Line("public const bool InputSizeDeclared = false;");
@@ -63,6 +63,7 @@ namespace Torchwright.Dsl.Emit
             w.Line("public global::Torchwright.Runtime.Precision? Precision { get; set; }");
             w.Line($"public override {T} forward({T} input) => throw new global::System.InvalidOperationException(NotBuilt);");
             w.Line($"public Features forward_features({T} input) => throw new global::System.InvalidOperationException(NotBuilt);");
+            w.Line("public global::Torchwright.Runtime.Inference.InferenceModule ForInference() => throw new global::System.InvalidOperationException(NotBuilt);");
             w.Close();
             w.Close();
             return w.ToString();
