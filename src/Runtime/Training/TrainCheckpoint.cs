@@ -136,7 +136,7 @@ namespace Torchwright.Runtime.Training
                 {
                     using var buffer = new MemoryStream();
                     using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
-                        optimizers[i].save_state_dict(writer);
+                        SaveOptimizerState(optimizers[i], writer);
                     tensors["optimizer/" + i.ToString(CultureInfo.InvariantCulture)] = torch.tensor(buffer.ToArray(), dtype: ScalarType.Byte);
                 }
                 info.Optimizers = optimizers.Count;
@@ -144,6 +144,44 @@ namespace Torchwright.Runtime.Training
                     new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(info, Json) });
             }
             WriteLogs(directory, info, architecture);
+        }
+
+        /// <summary>
+        /// The optimizer's state through TorchSharp's writer, which copies each tensor's bytes and so refuses a strided one.
+        /// Channels-last training (ChannelsLast.Restride) leaves the momentum and Adam buffers in their parameters' layout:
+        /// they are written from contiguous copies (same values) while the live buffers stay as they are. Loading reads
+        /// them into fresh contiguous buffers; the updates are elementwise, so the layout does not change a result.
+        /// </summary>
+        private static void SaveOptimizerState(TorchSharp.Modules.OptimizerHelper optimizer, BinaryWriter writer)
+        {
+            var restore = new List<Action>();
+            Tensor? Contiguous(Tensor? t, Action<Tensor?> set)
+            {
+                if (t is null || t.is_contiguous()) return t;
+                var copy = t.contiguous();
+                restore.Add(() => { copy.Dispose(); set(t); });
+                return copy;
+            }
+            try
+            {
+                foreach (var state in optimizer.state_dict().State)
+                    switch (state)
+                    {
+                        case TorchSharp.Modules.SGD.State sgd:
+                            sgd.momentum_buffer = Contiguous(sgd.momentum_buffer, t => sgd.momentum_buffer = t!)!;
+                            break;
+                        case TorchSharp.Modules.AdamW.State adamw:
+                            adamw.exp_avg = Contiguous(adamw.exp_avg, t => adamw.exp_avg = t!)!;
+                            adamw.exp_avg_sq = Contiguous(adamw.exp_avg_sq, t => adamw.exp_avg_sq = t!)!;
+                            adamw.max_exp_avg_sq = Contiguous(adamw.max_exp_avg_sq, t => adamw.max_exp_avg_sq = t!)!;
+                            break;
+                    }
+                optimizer.save_state_dict(writer);
+            }
+            finally
+            {
+                foreach (var undo in restore) undo();
+            }
         }
 
         internal static StateInfo ReadState(string path)
