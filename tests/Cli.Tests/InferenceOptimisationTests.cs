@@ -32,6 +32,23 @@ namespace Torchwright.Cli.Tests
         [MemberData(nameof(ZooArchitectures))]
         public void Optimised_logits_equal_the_plain_modules_within_1e_4_relative(string name) => Compare(name, ScalarType.Float64);
 
+        /// <summary>The layout is the family's unless a block kind runs slower channels-last (ResNeSt's split attention,
+        /// CoT): then inference and training stay contiguous (BlockKind.SlowerChannelsLast).</summary>
+        [Theory]
+        [InlineData("ResNet50", true)]
+        [InlineData("BotNet50", true)]
+        [InlineData("VanB0", true)]
+        [InlineData("ResTLite", true)]
+        [InlineData("ResNeSt50", false)]
+        [InlineData("CotNet50", false)]
+        public void The_layout_is_the_familys_unless_a_block_kind_runs_slower_channels_last(string name, bool channelsLast)
+        {
+            var arch = ArchCompiler.Compile(Torchwright.Dsl.Zoo.Sources).Architectures.Single(a => a.Name == name);
+            Assert.True(arch.Ir.Family.InferChannelsLast && arch.Ir.Family.TrainChannelsLast);
+            Assert.Equal(channelsLast, arch.Ir.InferChannelsLast);
+            Assert.Equal(channelsLast, arch.Ir.TrainChannelsLast);
+        }
+
         [Fact]
         public void Optimised_ResNet50_logits_equal_the_plain_modules_within_1e_4_relative_in_float32() => Compare("ResNet50", ScalarType.Float32);
 
@@ -64,7 +81,7 @@ namespace Torchwright.Cli.Tests
             var remaining = built.named_modules().Where(m => NormFolder.IsNorm(m.module)).Select(m => m.name).Where(n => !held.Contains(n)).OrderBy(n => n).ToList();
             Assert.Equal(report.Kept.Select(k => k.Norm).OrderBy(n => n).ToList(), remaining);
             Assert.All(report.Kept, k => Assert.False(string.IsNullOrEmpty(k.Why)));
-            Assert.Equal(arch.Ir.Family.InferChannelsLast ? InferenceLayout.ChannelsLast : InferenceLayout.Contiguous, report.Layout);
+            Assert.Equal(arch.Ir.InferChannelsLast ? InferenceLayout.ChannelsLast : InferenceLayout.Contiguous, report.Layout);
         }
 
         [Fact]

@@ -37,7 +37,7 @@ namespace Torchwright.Cli.Tests
             trained.load_state_dict(contiguous.state_dict());
             var convs = trained.modules().OfType<Conv2d>().ToList();
             Assert.NotEmpty(convs);
-            Assert.All(convs, c => Assert.True(arch.Ir.Family.TrainChannelsLast ? ChannelsLast.Is(c.weight!) : c.weight!.is_contiguous()));
+            Assert.All(convs, c => Assert.True(arch.Ir.TrainChannelsLast ? ChannelsLast.Is(c.weight!) : c.weight!.is_contiguous()));
 
             torch.manual_seed(2);
             using var x = torch.randn(2, 3, 64, 64, ScalarType.Float64);
@@ -62,7 +62,7 @@ namespace Torchwright.Cli.Tests
                 Assert.True(diff <= 1e-9 * scale + 1e-12, $"{name} {pname}: max |difference| {diff} over max |weight| {scale}");
             }
             // The steps kept the layout (in-place updates of the re-strided weights).
-            Assert.All(convs, c => Assert.True(arch.Ir.Family.TrainChannelsLast ? ChannelsLast.Is(c.weight!) : c.weight!.is_contiguous()));
+            Assert.All(convs, c => Assert.True(arch.Ir.TrainChannelsLast ? ChannelsLast.Is(c.weight!) : c.weight!.is_contiguous()));
         }
     }
 }

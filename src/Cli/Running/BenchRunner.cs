@@ -14,7 +14,7 @@ namespace Torchwright.Cli.Running
 {
     /// <summary>How to benchmark. <see cref="Python"/> is null when no PyTorch side is wanted; <see cref="PyTorchBest"/> adds
     /// the side that runs PyTorch's fastest own path; <see cref="Optimize"/> the inference-optimised Torchwright side;
-    /// <see cref="TrainChannelsLast"/> the training layout of the Torchwright side (null: the family's, <c>FamilyDefinition.TrainChannelsLast</c>).</summary>
+    /// <see cref="TrainChannelsLast"/> the training layout of the Torchwright side (null: the architecture's, <c>ArchitectureIR.TrainChannelsLast</c>).</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
         BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false,
         double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds, bool? TrainChannelsLast = null)
@@ -260,7 +260,7 @@ namespace Torchwright.Cli.Running
             try
             {
                 // Training runs in the family's training layout, as train and sweep do (ModuleCompiler.BuildForTraining).
-                bool channelsLast = settings.Mode == BenchMode.Train && (settings.TrainChannelsLast ?? arch.Ir.Family.TrainChannelsLast);
+                bool channelsLast = settings.Mode == BenchMode.Train && (settings.TrainChannelsLast ?? arch.Ir.TrainChannelsLast);
                 using var workload = new BenchWorkload(module, input, target, settings.Mode, settings.Device, settings.Precision, channelsLast: channelsLast);
                 using var optimisedWorkload = optimised is null ? null : new BenchWorkload(optimised, input, target, settings.Mode, settings.Device, settings.Precision);
                 // --precision bf16-mixed: the same module (same fp32 weights) once more in bf16-mixed, its own optimizer.

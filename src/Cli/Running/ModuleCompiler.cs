@@ -24,11 +24,11 @@ namespace Torchwright.Cli.Running
         private const string Namespace = "Torchwright.Dynamic";
 
         /// <summary>The module as train, sweep and bench --mode train train it: <see cref="Build"/>, its convolution weights
-        /// re-strided channels-last where the family trains faster so (<c>FamilyDefinition.TrainChannelsLast</c>).</summary>
+        /// re-strided channels-last where the family trains faster so (<c>ArchitectureIR.TrainChannelsLast</c>: the family's, unless a block kind trains slower so).</summary>
         public static nn.Module<Tensor, Tensor> BuildForTraining(CheckedArchitecture arch)
         {
             var module = Build(arch);
-            if (arch.Ir.Family.TrainChannelsLast) Torchwright.Runtime.ChannelsLast.Restride(module);
+            if (arch.Ir.TrainChannelsLast) Torchwright.Runtime.ChannelsLast.Restride(module);
             return module;
         }
 

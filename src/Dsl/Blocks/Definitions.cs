@@ -29,6 +29,13 @@ namespace Torchwright.Dsl.Blocks
         /// <summary>Whether the Runtime module fixes its input map size at construction (relative-position tables, ResT's token reshapes).</summary>
         public virtual bool FixesMapSize => false;
 
+        /// <summary>
+        /// Whether the block runs slower channels-last than contiguous, which keeps a whole network that uses it contiguous
+        /// in its inference-optimised form and in training (<see cref="ArchitectureIR.InferChannelsLast"/>), whatever
+        /// its family prefers. Measured per kind (docs/inference.md, docs/training.md).
+        /// </summary>
+        public virtual bool SlowerChannelsLast => false;
+
         /// <summary>What fixes the map size, for messages ("MHSA (the relative-position tables fix each map's size)").</summary>
         public virtual string FixedMapSizeReason => "";
 

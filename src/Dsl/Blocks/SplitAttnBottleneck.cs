@@ -33,6 +33,10 @@ namespace Torchwright.Dsl.Blocks
         public override bool TakesSpatialAttention => false;
         public override bool TakesDilation => true;
 
+        // ResNeSt50 at batch 8, 224, against PyTorch eager in the same run: the folded module ran 0.81x channels-last and
+        // 1.08x contiguous; the training step 0.82x channels-last and 0.97x contiguous.
+        public override bool SlowerChannelsLast => true;
+
         public static long Inter(long width, long radix) => Math.Max(width * radix / 4, 32);
 
         public override IEnumerable<(string Layer, long Channels)> NormedWidths(StageContext stage, BlockSettings settings)

@@ -184,6 +184,9 @@ namespace Torchwright.Dsl.Emit
             (BlocksAlias, "global::Torchwright.Runtime.Blocks"),
             ("TorchModules", "global::TorchSharp.Modules"),
             ("TorchwrightRuntime", "global::Torchwright.Runtime.CompilerServices"),
+            ("TorchwrightInference", "global::Torchwright.Runtime.Inference"),
+            ("TorchwrightMixed", "global::Torchwright.Runtime.MixedPrecision"),
+            ("TorchwrightPrecision", "global::Torchwright.Runtime.Precision"),
             ("Tensor", "global::TorchSharp.torch.Tensor"),
             ("nn", "global::TorchSharp.torch.nn"),
             ("torch", "global::TorchSharp.torch"),
@@ -263,17 +266,17 @@ namespace Torchwright.Dsl.Emit
             w.Close();
         }
 
-        private const string InferenceNamespace = "global::Torchwright.Runtime.Inference";
+        private const string InferenceNamespace = "TorchwrightInference";
 
         /// <summary>ForInference: InferenceOptimizer.Optimize with the family's layout and the pairs the module holds itself
         /// (the blocks fold their own). A feature backbone has none: the optimiser's module returns a tensor.</summary>
         private static void WriteForInference(CodeWriter w, ArchitectureIR ir)
         {
-            bool channelsLast = ir.Family.InferChannelsLast;
+            bool channelsLast = ir.InferChannelsLast;
             var pairs = ir.HeldConvNormPairs().Select(p => $", ({Str(p.Conv)}, {Str(p.Norm)})");
             w.Line("/// <summary>");
             w.Line("/// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,");
-            w.Line($"/// {(channelsLast ? "channels-last" : "contiguous")} activations (the family's faster layout). Call it after loading the weights (folding reads");
+            w.Line($"/// {(channelsLast ? "channels-last" : "contiguous")} activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads");
             w.Line("/// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the");
             w.Line("/// folded one. The returned module runs it under no_grad in that layout; Precision still applies.");
             w.Line("/// </summary>");
@@ -430,12 +433,12 @@ namespace Torchwright.Dsl.Emit
 
             // The precision option (Torchwright.Runtime.MixedPrecision holds the policy): forward and forward_features
             // enter it; unset, they run in the caller's (the trainer's --precision).
-            const string EnterPrecision = "using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);";
+            const string EnterPrecision = "using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);";
             w.Line("/// <summary>Arithmetic of forward (and forward_features): Bf16Mixed runs convolutions, linears and attention matmuls in");
             w.Line("/// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,");
             w.Line("/// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as");
             w.Line("/// the trainer's; otherwise float32).</summary>");
-            w.Line("public global::Torchwright.Runtime.Precision? Precision { get; set; }");
+            w.Line("public TorchwrightPrecision? Precision { get; set; }");
             w.Line();
 
             if (ir.IsFeatureBackbone)
@@ -512,7 +515,7 @@ namespace Torchwright.Dsl.Emit
             // timm's drop_rate: F.dropout on the pooled features before the classifier, only while training.
             if (ir.Dropout > 0)
                 w.Line($"x = nn.functional.dropout(x, {CSharpLiteral.Double(ir.Dropout)}, training).Freeing(x);");
-            w.Line(ir.Classes > 0 ? $"return global::Torchwright.Runtime.MixedPrecision.Logits({Field(ir.Family.Head)}, x).Freeing(x);" : "return x;");
+            w.Line(ir.Classes > 0 ? $"return TorchwrightMixed.Logits({Field(ir.Family.Head)}, x).Freeing(x);" : "return x;");
             w.Close();
             w.Line();
         }

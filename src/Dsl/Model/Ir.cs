@@ -104,6 +104,16 @@ namespace Torchwright.Dsl.Model
 
         public bool HasStem => Stem.Kind.Word != "none";
 
+        /// <summary>Whether the inference-optimised module runs channels-last: the family's layout
+        /// (<see cref="FamilyDefinition.InferChannelsLast"/>) unless a block kind runs slower so (<see cref="BlockKind.SlowerChannelsLast"/>).</summary>
+        public bool InferChannelsLast => Family.InferChannelsLast && !HasSlowerChannelsLastBlock;
+
+        /// <summary>Whether train, sweep and bench --mode train re-stride the module channels-last: the family's training
+        /// layout (<see cref="FamilyDefinition.TrainChannelsLast"/>) unless a block kind runs slower so.</summary>
+        public bool TrainChannelsLast => Family.TrainChannelsLast && !HasSlowerChannelsLastBlock;
+
+        private bool HasSlowerChannelsLastBlock => Stages.Any(s => s.Blocks.Any(b => b.Kind.SlowerChannelsLast));
+
         /// <summary>The conv → norm pairs the generated module holds in its own Sequentials (the stem's, final_conv's), by
         /// state-dict path: its ForInference folds them (the blocks declare their own pairs).</summary>
         public IEnumerable<(string Conv, string Norm)> HeldConvNormPairs()

@@ -10,6 +10,9 @@ namespace Torchwright.Zoo
     using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
     using TorchModules = global::TorchSharp.Modules;
     using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightInference = global::Torchwright.Runtime.Inference;
+    using TorchwrightMixed = global::Torchwright.Runtime.MixedPrecision;
+    using TorchwrightPrecision = global::Torchwright.Runtime.Precision;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -40,7 +43,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x Bottleneck, 2048x7x7, 14,964,736 params, 0.809 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class BotC5Placement_c5_mhsa_0_0_0 : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
+    public sealed partial class BotC5Placement_c5_mhsa_0_0_0 : nn.Module<Tensor, Tensor>, TorchwrightInference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -123,13 +126,13 @@ namespace Torchwright.Zoo
         /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
         /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
         /// the trainer's; otherwise float32).</summary>
-        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+        public TorchwrightPrecision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -143,7 +146,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -174,17 +177,17 @@ namespace Torchwright.Zoo
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
+            return TorchwrightMixed.Logits(fc, x).Freeing(x);
         }
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
-        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
-            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
+        public TorchwrightInference.InferenceModule ForInference() =>
+            TorchwrightInference.InferenceOptimizer.Optimize(this, TorchwrightInference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
 
         private static void CheckInput(Tensor input)
         {
@@ -206,7 +209,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x Bottleneck+BotBottleneck, 2048x7x7, 13,395,200 params, 0.735 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class BotC5Placement_c5_mhsa_0_0_1 : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
+    public sealed partial class BotC5Placement_c5_mhsa_0_0_1 : nn.Module<Tensor, Tensor>, TorchwrightInference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -289,13 +292,13 @@ namespace Torchwright.Zoo
         /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
         /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
         /// the trainer's; otherwise float32).</summary>
-        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+        public TorchwrightPrecision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -309,7 +312,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -340,17 +343,17 @@ namespace Torchwright.Zoo
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
+            return TorchwrightMixed.Logits(fc, x).Freeing(x);
         }
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
-        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
-            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
+        public TorchwrightInference.InferenceModule ForInference() =>
+            TorchwrightInference.InferenceOptimizer.Optimize(this, TorchwrightInference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
 
         private static void CheckInput(Tensor input)
         {
@@ -372,7 +375,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x Bottleneck+BotBottleneck, 2048x7x7, 11,825,664 params, 0.661 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class BotC5Placement_c5_mhsa_0_1_1 : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
+    public sealed partial class BotC5Placement_c5_mhsa_0_1_1 : nn.Module<Tensor, Tensor>, TorchwrightInference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -455,13 +458,13 @@ namespace Torchwright.Zoo
         /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
         /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
         /// the trainer's; otherwise float32).</summary>
-        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+        public TorchwrightPrecision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -475,7 +478,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -506,17 +509,17 @@ namespace Torchwright.Zoo
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
+            return TorchwrightMixed.Logits(fc, x).Freeing(x);
         }
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
-        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
-            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
+        public TorchwrightInference.InferenceModule ForInference() =>
+            TorchwrightInference.InferenceOptimizer.Optimize(this, TorchwrightInference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
 
         private static void CheckInput(Tensor input)
         {
@@ -538,7 +541,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x BotBottleneck, 2048x7x7, 10,259,712 params, 0.745 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class BotC5Placement_c5_mhsa_1_1_1 : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
+    public sealed partial class BotC5Placement_c5_mhsa_1_1_1 : nn.Module<Tensor, Tensor>, TorchwrightInference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -621,13 +624,13 @@ namespace Torchwright.Zoo
         /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
         /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
         /// the trainer's; otherwise float32).</summary>
-        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+        public TorchwrightPrecision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -641,7 +644,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -672,17 +675,17 @@ namespace Torchwright.Zoo
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
+            return TorchwrightMixed.Logits(fc, x).Freeing(x);
         }
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
-        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
-            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
+        public TorchwrightInference.InferenceModule ForInference() =>
+            TorchwrightInference.InferenceOptimizer.Optimize(this, TorchwrightInference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
 
         private static void CheckInput(Tensor input)
         {

@@ -10,6 +10,9 @@ namespace Torchwright.Zoo
     using TorchwrightBlocks = global::Torchwright.Runtime.Blocks;
     using TorchModules = global::TorchSharp.Modules;
     using TorchwrightRuntime = global::Torchwright.Runtime.CompilerServices;
+    using TorchwrightInference = global::Torchwright.Runtime.Inference;
+    using TorchwrightMixed = global::Torchwright.Runtime.MixedPrecision;
+    using TorchwrightPrecision = global::Torchwright.Runtime.Precision;
     using Tensor = global::TorchSharp.torch.Tensor;
     using nn = global::TorchSharp.torch.nn;
     using torch = global::TorchSharp.torch;
@@ -24,7 +27,7 @@ namespace Torchwright.Zoo
     /// <item><term>c5 (layer4)</term><description>3 x Bottleneck, 2048x7x7, 14,964,736 params, 0.809 GMACs</description></item>
     /// </list>
     /// </summary>
-    public sealed partial class ResNet50 : nn.Module<Tensor, Tensor>, global::Torchwright.Runtime.Inference.IHasInferenceForm
+    public sealed partial class ResNet50 : nn.Module<Tensor, Tensor>, TorchwrightInference.IHasInferenceForm
     {
         /// <summary>Input channels, height and width this architecture was checked for.</summary>
         public const long InputChannels = 3, InputHeight = 224, InputWidth = 224;
@@ -107,13 +110,13 @@ namespace Torchwright.Zoo
         /// bfloat16, BatchNorm and GroupNorm on their bfloat16 input with float32 statistics, other norms and softmax in float32,
         /// with float32 weights and logits; null (the default) runs in the caller's precision (a MixedPrecision.Enter scope, as
         /// the trainer's; otherwise float32).</summary>
-        public global::Torchwright.Runtime.Precision? Precision { get; set; }
+        public TorchwrightPrecision? Precision { get; set; }
 
         /// <summary>Classifies a batch (N, C, H, W): returns logits (N, Classes), or pooled features when Classes is 0.</summary>
         public override Tensor forward(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor x = Stem(input);
             x = StageC2(x).Freeing(x);
@@ -127,7 +130,7 @@ namespace Torchwright.Zoo
         public Features forward_features(Tensor input)
         {
             using global::TorchSharp.DisposeScope scope = torch.NewDisposeScope();
-            using global::System.IDisposable? precision = global::Torchwright.Runtime.MixedPrecision.Enter(Precision);
+            using global::System.IDisposable? precision = TorchwrightMixed.Enter(Precision);
             CheckInput(input);
             Tensor[] outputs = new Tensor[4];
             Tensor x = Stem(input);
@@ -158,17 +161,17 @@ namespace Torchwright.Zoo
         {
             Tensor x = avgpool.call(features);
             x = x.flatten(1).Freeing(x);
-            return global::Torchwright.Runtime.MixedPrecision.Logits(fc, x).Freeing(x);
+            return TorchwrightMixed.Logits(fc, x).Freeing(x);
         }
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the family's faster layout). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
-        public global::Torchwright.Runtime.Inference.InferenceModule ForInference() =>
-            global::Torchwright.Runtime.Inference.InferenceOptimizer.Optimize(this, global::Torchwright.Runtime.Inference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
+        public TorchwrightInference.InferenceModule ForInference() =>
+            TorchwrightInference.InferenceOptimizer.Optimize(this, TorchwrightInference.InferenceLayout.ChannelsLast, ("conv1", "bn1"));
 
         private static void CheckInput(Tensor input)
         {
