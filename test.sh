@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./setup.sh --tests
-dotnet test Generator.sln -c Release --logger "console;verbosity=normal" "$@"
+# --blame: if a test host dies (a native crash in libtorch), the log names the test that was running.
+dotnet test Generator.sln -c Release --logger "console;verbosity=normal" --blame "$@"
