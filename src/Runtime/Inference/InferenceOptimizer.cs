@@ -33,7 +33,7 @@ namespace Torchwright.Runtime.Inference
 
     /// <summary>
     /// Turns a module with loaded weights into its inference form, in place (<c>model.ForInference()</c> of generated
-    /// modules, <see cref="IHasInferenceForm"/>, calls it with its family's layout and its stem's pairs):
+    /// modules, <see cref="IHasInferenceForm"/>, calls it with the architecture's layout and its stem's pairs):
     /// <list type="bullet">
     /// <item>every module that declares conv → norm pairs (<see cref="IFoldsNorms"/>) folds its BatchNorm and frozen
     /// BatchNorm into the convolution and drops the norm; GroupNorm stays (see <see cref="NormFolder"/>);</item>
@@ -72,12 +72,8 @@ namespace Torchwright.Runtime.Inference
                 folder.Enter(path, (nn.Module)module);
                 module.FoldNorms(folder);
             }
-            if (layout == InferenceLayout.ChannelsLast)
-            {
-                using (torch.no_grad())
-                    foreach (var conv in model.modules().OfType<Conv2d>())
-                        conv.weight = new Parameter(ChannelsLast.Of(conv.weight!.detach()).clone(), requires_grad: false);
-            }
+            // The same re-striding as channels-last training; the next line then takes every gradient off.
+            if (layout == InferenceLayout.ChannelsLast) ChannelsLast.Restride(model);
             foreach (var p in model.parameters()) p.requires_grad = false;
             var report = new InferenceReport(folder.Folded.ToArray(), folder.Kept.ToArray(), layout);
             return new InferenceModule(model, report);
