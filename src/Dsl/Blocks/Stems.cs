@@ -32,7 +32,7 @@ namespace Torchwright.Dsl.Blocks
             "silu" => ("act1", "TorchModules.SiLU", $"{NN}.SiLU()"),
             "gelu" => ("act1", "TorchModules.GELU", $"{NN}.GELU()"),
             "hardswish" => ("act1", "TorchModules.Hardswish", $"{NN}.Hardswish()"),
-            _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU()"),
+            _ => ("relu", "TorchModules.ReLU", $"{NN}.ReLU(inplace: true)"),   // torchvision's inplace=True: the stem's BN output is used once
         };
 
         /// <summary>The field type and construction of a stem norm: BatchNorm2d, or the Runtime's Norms.Create for the others.</summary>

@@ -146,11 +146,13 @@ namespace Torchwright.Runtime.Blocks
         {
             using var scope = torch.NewDisposeScope();
             var x = input.Through(conv, bn0);
-            x = Activations.Apply(activation, x).Freeing(x);
-            long b = x.shape[0], h = x.shape[2], w = x.shape[3];
-            var splits = radix > 1 ? x.reshape(b, radix, width, h, w).Freeing(x) : x;
-            var sum = radix > 1 ? splits.sum(1) : null;   // Σ_r split_r (the single split itself when radix = 1)
-            var gap = (sum ?? splits).mean(new long[] { 2, 3 }, keepdim: true).Freeing(sum);
+            x = Activations.Apply(activation, x).Freeing(x);   // (B, radix·width, H, W): the radix splits side by side
+            long b = x.shape[0];
+            // gap = mean_HW(Σ_r split_r) = Σ_r mean_HW(split_r): pooling first sums (B, radix·width) values instead of
+            // materialising the split sum, a full-size tensor (timm's x.sum(1)) whose reduction also drops channels-last.
+            var gap = x.mean(new long[] { 2, 3 }, keepdim: true);
+            if (radix > 1)
+                gap = gap.view(b, radix, width, 1, 1).sum(1).Freeing(gap);
             gap = gap.Through(fc1, bn1).Freeing(gap);
             gap = Activations.Apply(activation, gap).Freeing(gap);
             var a = Call(fc2, gap).Freeing(gap);
@@ -159,14 +161,18 @@ namespace Torchwright.Runtime.Blocks
             {
                 // The attention over the radix is (B, radix·width, 1, 1): small; the scope frees its views.
                 a = Softmax(a.view(b, cardinality, radix, -1).transpose(1, 2), 1).reshape(b, radix, width, 1, 1).Freeing(a);
-                var weighted = (splits * a).Freeing(splits, a);
-                output = weighted.sum(1).Freeing(weighted);
+                // out = Σ_r a_r·split_r, one multiply-add per split on channel slices of x: elementwise ops keep x's
+                // layout (channels-last stays channels-last) and no (B, radix, width, H, W) product is made.
+                output = x.narrow(1, 0, width) * a.select(1, 0);
+                for (long r = 1; r < radix; r++)
+                    output = output.addcmul_(x.narrow(1, r * width, width), a.select(1, r), 1);
             }
             else
             {
                 var gate = a.sigmoid().Freeing(a);
-                output = (splits * gate).Freeing(splits, gate);
+                output = (x * gate).Freeing(gate);
             }
+            x.Dispose();
             return output.MoveToOuterDisposeScope();
         }
     }

@@ -85,7 +85,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,0]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
@@ -251,7 +251,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,0,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
@@ -417,7 +417,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[0,1,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
@@ -583,7 +583,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotC5Placement/c5.mhsa=[1,1,1]", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),

@@ -70,13 +70,13 @@ namespace Torchwright.Zoo
             conv1 = nn.Sequential(
                 ("0", nn.Conv2d(3, 24, 3, stride: 2, padding: 1, bias: false)),
                 ("1", nn.BatchNorm2d(24)),
-                ("2", nn.ReLU()),
+                ("2", nn.ReLU(inplace: true)),
                 ("3", nn.Conv2d(24, 32, 3, stride: 1, padding: 1, bias: false)),
                 ("4", nn.BatchNorm2d(32)),
-                ("5", nn.ReLU()),
+                ("5", nn.ReLU(inplace: true)),
                 ("6", nn.Conv2d(32, 64, 3, stride: 1, padding: 1, bias: false)));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("BotNet26t256", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("BotNet26t256", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("BotNet26t256", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("BotNet26t256", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("BotNet26t256", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),

@@ -69,7 +69,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("CotNeXt101", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.CotBottleneck(name: "0", inChannels: 64, width: 96, outChannels: 256, stride: 1, cardinality: 2, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),

@@ -69,7 +69,7 @@ namespace Torchwright.Zoo
         {
             conv1 = TorchwrightRuntime.ModuleBuild.Part("ResNet50", "conv1", () => nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
             bn1 = TorchwrightRuntime.ModuleBuild.Part("ResNet50", "bn1", () => nn.BatchNorm2d(64));
-            relu = TorchwrightRuntime.ModuleBuild.Part("ResNet50", "relu", () => nn.ReLU());
+            relu = TorchwrightRuntime.ModuleBuild.Part("ResNet50", "relu", () => nn.ReLU(inplace: true));
             maxpool = TorchwrightRuntime.ModuleBuild.Part("ResNet50", "maxpool", () => nn.MaxPool2d(3, stride: 2, padding: 1));
             layer1 = nn.Sequential(
                 ("0", (nn.Module<Tensor, Tensor>)TorchwrightRuntime.ModuleBuild.Part("ResNet50", "layer1.0 (stage c2, block 0)", () => new TorchwrightBlocks.Bottleneck(name: "0", inChannels: 64, width: 64, outChannels: 256, stride: 1, groups: 1, shortcut: TorchwrightBlocks.ShortcutKind.Conv))),
