@@ -30,11 +30,11 @@ namespace Torchwright.Dsl.Blocks
         public virtual bool FixesMapSize => false;
 
         /// <summary>
-        /// Whether the block runs slower channels-last than contiguous, which keeps a whole network that uses it contiguous
-        /// in its inference-optimised form and in training (<see cref="ArchitectureIR.InferChannelsLast"/>), whatever
-        /// its family prefers. Measured per kind (docs/inference.md, docs/training.md).
+        /// Whether the block trains slower channels-last than contiguous, which keeps a whole network that uses it
+        /// contiguous in training (<see cref="ArchitectureIR.TrainChannelsLast"/>), whatever its family prefers. Measured
+        /// per kind (docs/training.md).
         /// </summary>
-        public virtual bool SlowerChannelsLast => false;
+        public virtual bool TrainsSlowerChannelsLast => false;
 
         /// <summary>What fixes the map size, for messages ("MHSA (the relative-position tables fix each map's size)").</summary>
         public virtual string FixedMapSizeReason => "";

@@ -105,14 +105,13 @@ namespace Torchwright.Dsl.Model
         public bool HasStem => Stem.Kind.Word != "none";
 
         /// <summary>Whether the inference-optimised module runs channels-last: the family's layout
-        /// (<see cref="FamilyDefinition.InferChannelsLast"/>) unless a block kind runs slower so (<see cref="BlockKind.SlowerChannelsLast"/>).</summary>
-        public bool InferChannelsLast => Family.InferChannelsLast && !HasSlowerChannelsLastBlock;
+        /// (<see cref="FamilyDefinition.InferChannelsLast"/>).</summary>
+        public bool InferChannelsLast => Family.InferChannelsLast;
 
         /// <summary>Whether train, sweep and bench --mode train re-stride the module channels-last: the family's training
-        /// layout (<see cref="FamilyDefinition.TrainChannelsLast"/>) unless a block kind runs slower so.</summary>
-        public bool TrainChannelsLast => Family.TrainChannelsLast && !HasSlowerChannelsLastBlock;
-
-        private bool HasSlowerChannelsLastBlock => Stages.Any(s => s.Blocks.Any(b => b.Kind.SlowerChannelsLast));
+        /// layout (<see cref="FamilyDefinition.TrainChannelsLast"/>) unless a block kind trains slower so
+        /// (<see cref="BlockKind.TrainsSlowerChannelsLast"/>).</summary>
+        public bool TrainChannelsLast => Family.TrainChannelsLast && !Stages.Any(s => s.Blocks.Any(b => b.Kind.TrainsSlowerChannelsLast));
 
         /// <summary>The conv → norm pairs the generated module holds in its own Sequentials (the stem's, final_conv's), by
         /// state-dict path: its ForInference folds them (the blocks declare their own pairs).</summary>

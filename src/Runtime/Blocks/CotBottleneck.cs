@@ -162,23 +162,34 @@ namespace Torchwright.Runtime.Blocks
             var weights = Call(embed, joined).Freeing(joined);
             weights = weights.view(b, g, 1, cw, kk, h, w).Freeing(weights);
             var value = Call(conv1x1, input);
-            // Local aggregation: unfold(V) is (B, C·k², H·W) with channel-major layout c·k² + j; channel c of group i
-            // uses weight channel c mod C/(8g) of that group.
-            var cols = nn.functional.unfold(value, kernel, padding: (kernel - 1) / 2).Freeing(value);
-            cols = cols.view(b, g, SharePlanes, cw, kk, h, w).Freeing(cols);
-            var k2 = (cols * weights).Freeing(cols, weights);
-            k2 = k2.sum(4).Freeing(k2);
+            // Local aggregation, K2[c](y, x) = Σ_j w[c mod C/(8g)]_j(y, x)·V_pad[c](y + dy_j, x + dx_j) over the k² offsets
+            // j = dy·k + dx: unfold(V)'s channel-major c·k² + j order, summed as one multiply-add per offset on shifted
+            // views of the zero-padded V. Backward keeps V_pad once, not unfold's k² copies, and the elementwise ops
+            // keep V's layout (channels-last stays channels-last). Channel c of group i uses weight channel
+            // c mod C/(8g) of that group.
+            long pad = (kernel - 1) / 2;
+            var padded = nn.functional.pad(value, new[] { pad, pad, pad, pad }).Freeing(value);
+            var shifted = padded.view(b, g, SharePlanes, cw, h + 2 * pad, w + 2 * pad);
+            Tensor k2 = null!;
+            for (long j = 0; j < kk; j++)
+            {
+                var v = shifted.narrow(4, j / kernel, h).narrow(5, j % kernel, w);
+                var wj = weights.select(4, j);
+                k2 = j == 0 ? v * wj : k2.addcmul_(v, wj, 1);
+            }
+            weights.Dispose();
             k2 = k2.reshape(b, dim, h, w).Freeing(k2);
             k2 = Call(bn, k2).Freeing(k2);
             k2 = nn.functional.silu(k2).Freeing(k2);
-            var branches = torch.stack(new[] { k2, k1 }, 2).Freeing(k2, k1);          // B, C, 2, H, W
-            var gap = branches.sum(2);
-            gap = gap.mean(new long[] { 2, 3 }, keepdim: true).Freeing(gap);
+            // Fusion of (K2, K1) by a radix-2 split attention, without stacking them: gap = mean_HW(K2 + K1) =
+            // mean_HW(K2) + mean_HW(K1), and out = a_0·K2 + a_1·K1.
+            var gap = k2.mean(new long[] { 2, 3 }, keepdim: true).add_(k1.mean(new long[] { 2, 3 }, keepdim: true));
             // The branch attention is (B, 2C, 1, 1): small; the scope frees its views.
             var a = Call(se, gap).Freeing(gap);
-            a = Softmax(a.view(b, dim, 2), 2).reshape(b, dim, 2, 1, 1).Freeing(a);
-            var weighted = (branches * a).Freeing(branches, a);
-            return weighted.sum(2).Freeing(weighted).MoveToOuterDisposeScope();
+            a = Softmax(a.view(b, dim, 2), 2).Freeing(a);
+            var output = (k2 * a.select(2, 0).view(b, dim, 1, 1)).Freeing(k2);
+            output = output.addcmul_(k1, a.select(2, 1).view(b, dim, 1, 1), 1).Freeing(k1, a);
+            return output.MoveToOuterDisposeScope();
         }
     }
 }
