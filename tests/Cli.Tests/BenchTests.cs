@@ -350,6 +350,36 @@ arch TinyBench : ResNet50 {
         }
 
         [Fact]
+        public void Bench_heap_profile_adds_mallocs_peaks_to_every_side_and_only_with_the_option()
+        {
+            using var dir = new TempDir();
+            var (code, stdout, stderr) = Bench(dir, "--format", "json", "--no-best", "--mode", "train", "--precision", "bf16-mixed", "--heap-profile");
+            Assert.True(code == 0, stderr);
+            using (var doc = JsonDocument.Parse(stdout))
+            {
+                var sides = doc.RootElement.GetProperty("sides").EnumerateArray().ToList();
+                Assert.Equal(new[] { "Torchwright", "Torchwright bf16-mixed", "PyTorch eager" }, sides.Select(s => s.GetProperty("side").GetString()).ToArray());
+                foreach (var s in sides)
+                {
+                    // Both processes hold libtorch's and their runtime's native allocations: megabytes at least, and malloc
+                    // holds at least what it has handed out.
+                    long inUse = s.GetProperty("peak_heap_in_use_bytes").GetInt64(), held = s.GetProperty("peak_heap_held_bytes").GetInt64();
+                    Assert.InRange(inUse, 1L << 20, held);
+                    Assert.InRange(held, inUse, 100L << 30);
+                }
+            }
+
+            (code, stdout, stderr) = Bench(dir, "--no-best", "--heap-profile");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("peak heap in use", stdout);
+            Assert.Contains("mallinfo2", stdout);
+
+            (code, stdout, stderr) = Bench(dir, "--format", "json", "--no-best");
+            Assert.True(code == 0, stderr);
+            Assert.DoesNotContain("peak_heap", stdout);
+        }
+
+        [Fact]
         public void Bench_json_has_every_side_and_a_ratio_consistent_with_them()
         {
             using var dir = new TempDir();

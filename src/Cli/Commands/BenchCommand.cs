@@ -5,12 +5,14 @@ using Torchwright.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Torchwright.Runtime.Measurement;
+
 namespace Torchwright.Cli.Commands
 {
     /// <summary>
     /// <c>torchwright bench &lt;file.arch&gt; --name N [--batch B] [--mode infer|train] [--device cpu|cuda] [--threads T]
     /// [--warmup W] [--iterations I] [--precision fp32|bf16-mixed|bf16] [--format table|json] [--python P | --no-reference] [--no-best]
-    /// [--best-budget S] [--optimize] [--train-layout family|contiguous|channels-last]</c>: images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright
+    /// [--best-budget S] [--optimize] [--train-layout family|contiguous|channels-last] [--heap-profile]</c>: images/s, GFLOP/s against the machine's measured peak, page faults and peak memory of the Torchwright
     /// module (TorchSharp/libtorch; with --optimize also its inference form, with bf16-mixed also in bf16-mixed) and, in the
     /// same run, of the PyTorch reference of the same architecture (the python's own torch: Debian's PyTorch 1.13 by default)
     /// eager and on the fastest of PyTorch's own paths, on the same thread count (interleaved iterations), and the ratios.
@@ -53,14 +55,18 @@ namespace Torchwright.Cli.Commands
                 DefaultValueFactory = _ => "family",
             };
             trainLayout.AcceptOnlyFromAmong("family", "contiguous", "channels-last");
+            var heapProfile = new Option<bool>("--heap-profile")
+            {
+                Description = "also sample glibc malloc's in-use and held bytes every 1 ms on every side (mallinfo2): the peak heap columns, which split a peak RSS into live allocations, free memory malloc keeps, and the rest",
+            };
             var command = new Command(Verb, "Images/s, GFLOP/s and peak memory of an architecture, side by side with its PyTorch reference (by default Debian python3-torch 1.13, same threads)")
             {
-                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest, bestBudget, optimize, trainLayout,
+                file, name, batch, mode, device, threads, warmup, iterations, precision, format, python, noReference, noBest, bestBudget, optimize, trainLayout, heapProfile,
             };
             command.SetAction(parse => TorchEngine.Missing(ctx, Verb) ?? Run(ctx, parse.GetValue(file)!, parse.GetValue(name), parse.GetValue(batch), parse.GetValue(mode)!,
                 parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(format)!,
                 parse.GetValue(noReference) ? null : parse.GetValue(python) ?? DefaultPython, parse.GetValue(precision)!, !parse.GetValue(noBest), parse.GetValue(optimize),
-                parse.GetValue(bestBudget), parse.GetValue(trainLayout)!));
+                parse.GetValue(bestBudget), parse.GetValue(trainLayout)!, parse.GetValue(heapProfile)));
             return command;
         }
 
@@ -69,7 +75,7 @@ namespace Torchwright.Cli.Commands
 
         public static int Run(CliContext ctx, string file, string? name, int batch, string mode, string deviceName,
             int threads, int warmup, int iterations, string format, string? python, string precision = "fp32", bool pytorchBest = true, bool optimize = false,
-            double? bestBudget = null, string trainLayout = "family")
+            double? bestBudget = null, string trainLayout = "family", bool heapProfile = false)
         {
             foreach (var (option, value, min) in new[] { ("--batch", batch, 1), ("--threads", threads, 1), ("--warmup", warmup, 0), ("--iterations", iterations, 1) })
                 if (value < min)
@@ -102,6 +108,11 @@ namespace Torchwright.Cli.Commands
                 ctx.Error.WriteLine($"torchwright {Verb}: --train-layout {trainLayout} sets the layout of training; use --mode train, or --optimize for the inference layout");
                 return ExitCodes.Usage;
             }
+            if (heapProfile && !HeapSampler.Available)
+            {
+                ctx.Error.WriteLine($"torchwright {Verb}: --heap-profile reads glibc's mallinfo2 (glibc 2.33 or later), which this C library does not have: drop --heap-profile");
+                return ExitCodes.Usage;
+            }
             if (!CommandSupport.TryGetDevice(ctx, Verb, deviceName, out var device)) return ExitCodes.Usage;
 
             var ws = CommandSupport.LoadOrReport(ctx, Verb, new[] { file }, allowDirectories: false);
@@ -112,7 +123,7 @@ namespace Torchwright.Cli.Commands
             var settings = new BenchSettings(batch, mode == "train" ? BenchMode.Train : BenchMode.Infer, device, warmup, iterations, threads, python,
                 precision switch { "bf16" => BenchPrecision.Bf16, "bf16-mixed" => BenchPrecision.Bf16Mixed, _ => BenchPrecision.Fp32 }, pytorchBest, optimize,
                 bestBudget ?? BenchSettings.DefaultBestBudgetSeconds,
-                trainLayout switch { "contiguous" => false, "channels-last" => true, _ => (bool?)null });
+                trainLayout switch { "contiguous" => false, "channels-last" => true, _ => (bool?)null }, heapProfile);
             BenchResult bench;
             try
             {

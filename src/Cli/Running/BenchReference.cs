@@ -7,6 +7,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using Torchwright.Runtime.Measurement;
+
 namespace Torchwright.Cli.Running
 {
     /// <summary>The PyTorch side could not be started or failed; the message says why (and what to do).</summary>
@@ -144,9 +146,18 @@ namespace Torchwright.Cli.Running
         /// <summary>The setup path that times every path and names the fastest.</summary>
         public const string SelectPath = "select";
 
-        public void ResetPeak() => Request(new JsonObject { ["cmd"] = "reset_peak" });
+        /// <summary>Starts a measured region; with <paramref name="heap"/> the process also samples malloc's peaks (as
+        /// <see cref="Torchwright.Runtime.Measurement.HeapSampler"/> does).</summary>
+        public void ResetPeak(bool heap) => Request(new JsonObject { ["cmd"] = "reset_peak", ["heap"] = heap });
 
-        public long PeakBytes() => Request(new JsonObject { ["cmd"] = "peak" })["peak_bytes"]!.GetValue<long>();
+        /// <summary>The resident set's peak since <see cref="ResetPeak"/>, and malloc's where it samples them.</summary>
+        public (long RssBytes, HeapPeak? Heap) Peaks()
+        {
+            var r = Request(new JsonObject { ["cmd"] = "peak" });
+            var heap = r["heap_in_use_bytes"] is { } inUse && r["heap_held_bytes"] is { } held
+                ? new HeapPeak(inUse.GetValue<long>(), held.GetValue<long>()) : (HeapPeak?)null;
+            return (r["peak_bytes"]!.GetValue<long>(), heap);
+        }
 
         private JsonObject Request(JsonObject request)
         {

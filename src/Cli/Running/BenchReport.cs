@@ -23,12 +23,17 @@ namespace Torchwright.Cli.Running
                     (r.PyTorchBest is null ? "eager" : "eager, and the fastest of its own paths (PyTorch best)"));
             w.WriteLine($"ISA: {CpuIsa.Describe(r.Peak.Isa)} (from /proc/cpuinfo flags)");
             w.WriteLine($"{s.Warmup} warm-up + {Numbers.Plural(s.Iterations, "timed iteration")} per side, sides alternating iteration by iteration; ms/batch is the median");
-            var table = new TextTable(("side", false), ("images/s", true), ("ms/batch (median)", true), ("ms min..max", true),
-                ("peak RSS", true), ("peak - setup RSS", true));
+            var columns = new List<(string, bool)> { ("side", false), ("images/s", true), ("ms/batch (median)", true), ("ms min..max", true),
+                ("peak RSS", true), ("peak - setup RSS", true) };
+            if (s.HeapProfile) columns.AddRange(new[] { ("peak heap in use", true), ("peak heap held", true) });
+            var table = new TextTable(columns.ToArray());
             foreach (var side in r.Sides)
             {
-                table.Add(Label(side), F(side.ImagesPerSecond(s.Batch), "0.00"), F(side.MedianMs, "0.0"),
-                    $"{F(side.MinMs, "0.0")}..{F(side.MaxMs, "0.0")}", Numbers.MiB(side.PeakRssBytes), Numbers.MiB(side.PeakOverSetupBytes));
+                var cells = new List<string> { Label(side), F(side.ImagesPerSecond(s.Batch), "0.00"), F(side.MedianMs, "0.0"),
+                    $"{F(side.MinMs, "0.0")}..{F(side.MaxMs, "0.0")}", Numbers.MiB(side.PeakRssBytes), Numbers.MiB(side.PeakOverSetupBytes) };
+                if (s.HeapProfile)
+                    cells.AddRange(side.Heap is { } heap ? new[] { Numbers.MiB(heap.InUseBytes), Numbers.MiB(heap.HeldBytes) } : new[] { "n/a", "n/a" });
+                table.Add(cells.ToArray());
             }
             table.WriteText(w);
             w.WriteLine(r.Ratio is double ratio
@@ -78,6 +83,8 @@ namespace Torchwright.Cli.Running
             w.WriteLine("peak RSS: the side's process's resident-set high-water mark over the timed iterations (VmHWM after clear_refs)");
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
+            if (s.HeapProfile)
+                w.WriteLine("peak heap: glibc malloc's bytes in use (live allocations: tensors and native buffers) and held (in use plus the free chunks it keeps), largest of samples every 1 ms (mallinfo2) over the timed iterations; peak RSS minus held is memory malloc does not manage (.NET or Python heap, code, stacks)");
         }
 
         /// <summary>One tried path in the "PyTorch best ran" line: median and trial count, and why it was timed less or not at all.</summary>
@@ -179,6 +186,11 @@ namespace Torchwright.Cli.Running
                     json.WriteNumber("faults_per_iteration", side.FaultsPerIteration);
                     json.WriteNumber("setup_rss_bytes", side.SetupRssBytes);
                     json.WriteNumber("peak_rss_bytes", side.PeakRssBytes);
+                    if (side.Heap is { } heap)
+                    {
+                        json.WriteNumber("peak_heap_in_use_bytes", heap.InUseBytes);
+                        json.WriteNumber("peak_heap_held_bytes", heap.HeldBytes);
+                    }
                     json.WriteEndObject();
                 }
                 json.WriteEndArray();

@@ -17,7 +17,7 @@ namespace Torchwright.Cli.Running
     /// <see cref="TrainChannelsLast"/> the training layout of the Torchwright side (null: the architecture's, <c>ArchitectureIR.TrainChannelsLast</c>).</summary>
     internal sealed record BenchSettings(int Batch, BenchMode Mode, Device Device, int Warmup, int Iterations, int Threads, string? Python,
         BenchPrecision Precision = BenchPrecision.Fp32, bool PyTorchBest = true, bool Optimize = false,
-        double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds, bool? TrainChannelsLast = null)
+        double BestBudgetSeconds = BenchSettings.DefaultBestBudgetSeconds, bool? TrainChannelsLast = null, bool HeapProfile = false)
     {
         /// <summary>Wall-time bound of PyTorch best's choice (builds, checks and trials) by default: ResNet50's five
         /// inference paths need about 20 s on 2 cores; slower models stop early and say so.</summary>
@@ -50,6 +50,9 @@ namespace Torchwright.Cli.Running
     internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes,
         string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null, double? SelectionSeconds = null)
     {
+        /// <summary>With <c>--heap-profile</c>: malloc's peak in-use and held bytes over the same rounds as <see cref="PeakRssBytes"/>.</summary>
+        public HeapPeak? Heap { get; init; }
+
         public const string TorchwrightName = "Torchwright", EagerName = "PyTorch eager", BestName = "PyTorch best";
 
         /// <summary>The <see cref="Path"/> of a Torchwright side that trains channels-last (PyTorch's path of that name).</summary>
@@ -204,6 +207,7 @@ namespace Torchwright.Cli.Running
             public List<double> Ms { get; } = new List<double>();
             public List<long> Faults { get; } = new List<long>();
             public long Peak { get; set; }
+            public HeapPeak? Heap { get; set; }
 
             /// <summary>Runs a request; if it fails, the side is dropped and the reason kept.</summary>
             public void Guard(Action<BenchReference> action)
@@ -283,8 +287,11 @@ namespace Torchwright.Cli.Running
                 }
                 foreach (var r in references) r.Guard(p => p.Run(settings.Warmup));
 
+                // --heap-profile: malloc's peaks over the same rounds as the resident set's, sampled on both sides.
+                using var heap = settings.HeapProfile ? HeapSampler.Start() : null;
                 PeakMemory.Reset();
-                foreach (var r in references) r.Guard(p => p.ResetPeak());
+                heap?.Reset();
+                foreach (var r in references) r.Guard(p => p.ResetPeak(settings.HeapProfile));
                 var ours = new List<double>();
                 var ourFaults = new List<long>();
                 var optimisedMs = new List<double>();
@@ -294,21 +301,31 @@ namespace Torchwright.Cli.Running
                 var optimisedMixedMs = new List<double>();
                 var optimisedMixedFaults = new List<long>();
                 long ourPeak = 0, optimisedPeak = 0, mixedPeak = 0, optimisedMixedPeak = 0;
-                // With a bf16-mixed row each Torchwright row gets its own high-water mark: reset before its step, read after.
-                (double, long) Timed(BenchWorkload w, ref long sidePeak)
+                HeapPeak? ourHeap = null, optimisedHeap = null, mixedHeap = null, optimisedMixedHeap = null;
+                // With a bf16-mixed row each Torchwright row gets its own high-water marks: reset before its step, read after.
+                (double, long) Timed(BenchWorkload w, ref long sidePeak, ref HeapPeak? sideHeap)
                 {
-                    if (mixed != null) PeakMemory.Reset();
+                    if (mixed != null)
+                    {
+                        PeakMemory.Reset();
+                        heap?.Reset();
+                    }
                     var result = w.Step();
-                    if (mixed != null) sidePeak = Math.Max(sidePeak, PeakMemory.PeakBytes());
+                    if (mixed != null)
+                    {
+                        sidePeak = Math.Max(sidePeak, PeakMemory.PeakBytes());
+                        if (heap?.Peak() is { } h)
+                            sideHeap = sideHeap is { } old ? new HeapPeak(Math.Max(old.InUseBytes, h.InUseBytes), Math.Max(old.HeldBytes, h.HeldBytes)) : h;
+                    }
                     return result;
                 }
-                var steps = new List<Action> { () => { var (ms, faults) = Timed(workload, ref ourPeak); ours.Add(ms); ourFaults.Add(faults); } };
+                var steps = new List<Action> { () => { var (ms, faults) = Timed(workload, ref ourPeak, ref ourHeap); ours.Add(ms); ourFaults.Add(faults); } };
                 if (optimisedWorkload is not null)
-                    steps.Add(() => { var (ms, faults) = Timed(optimisedWorkload, ref optimisedPeak); optimisedMs.Add(ms); optimisedFaults.Add(faults); });
+                    steps.Add(() => { var (ms, faults) = Timed(optimisedWorkload, ref optimisedPeak, ref optimisedHeap); optimisedMs.Add(ms); optimisedFaults.Add(faults); });
                 if (mixed is not null)
-                    steps.Add(() => { var (ms, faults) = Timed(mixed, ref mixedPeak); mixedMs.Add(ms); mixedFaults.Add(faults); });
+                    steps.Add(() => { var (ms, faults) = Timed(mixed, ref mixedPeak, ref mixedHeap); mixedMs.Add(ms); mixedFaults.Add(faults); });
                 if (optimisedMixed is not null)
-                    steps.Add(() => { var (ms, faults) = Timed(optimisedMixed, ref optimisedMixedPeak); optimisedMixedMs.Add(ms); optimisedMixedFaults.Add(faults); });
+                    steps.Add(() => { var (ms, faults) = Timed(optimisedMixed, ref optimisedMixedPeak, ref optimisedMixedHeap); optimisedMixedMs.Add(ms); optimisedMixedFaults.Add(faults); });
                 steps.AddRange(references.Select(r => (Action)r.Step));
                 for (int round = 0; round < settings.Iterations; round++)
                 {
@@ -316,13 +333,14 @@ namespace Torchwright.Cli.Running
                     for (int k = 0; k < steps.Count; k++) steps[(round + k) % steps.Count]();
                 }
                 long peak = mixed != null ? ourPeak : PeakMemory.PeakBytes();
-                foreach (var r in references) r.Guard(p => r.Peak = p.PeakBytes());
+                var processHeap = mixed != null ? ourHeap : heap?.Peak();
+                foreach (var r in references) r.Guard(p => (r.Peak, r.Heap) = p.Peaks());
 
-                var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak, channelsLast ? BenchSide.ChannelsLastPath : null);
+                var tw = new BenchSide(BenchSide.TorchwrightName, ours, ourFaults, setupRss, peak, channelsLast ? BenchSide.ChannelsLastPath : null) { Heap = processHeap };
                 var sides = references.Where(r => r.Process != null)
                     .Select(r => new BenchSide(r.Name, r.Ms, r.Faults, r.Setup!.SetupRssBytes, r.Peak,
                         r.Path == BenchPath.Best ? r.Setup.Path : null, r.Path == BenchPath.Best ? r.Setup.Candidates : null,
-                        r.Path == BenchPath.Best ? r.Setup.SelectionSeconds : null))
+                        r.Path == BenchPath.Best ? r.Setup.SelectionSeconds : null) { Heap = r.Heap })
                     .ToList();
                 foreach (var r in references.Where(r => r.Problem != null).DistinctBy(r => r.Problem))
                     warn(r.Path == BenchPath.Best ? $"({BenchSide.BestName}) {r.Problem}" : r.Problem!);
@@ -330,13 +348,15 @@ namespace Torchwright.Cli.Running
                 var engines = new BenchEngines(torchSharp, libTorch, references.FirstOrDefault(r => r.Process != null)?.Process!.Torch);
                 // The Torchwright sides share the process: without a bf16-mixed row their peak RSS is the process's.
                 var opt = optimisedWorkload is null ? null
-                    : new BenchSide(BenchSettings.OptimisedSide, optimisedMs, optimisedFaults, setupRss, mixed != null ? optimisedPeak : peak);
+                    : new BenchSide(BenchSettings.OptimisedSide, optimisedMs, optimisedFaults, setupRss, mixed != null ? optimisedPeak : peak)
+                    { Heap = mixed != null ? optimisedHeap : processHeap };
                 return new BenchResult(arch.Name, shape, settings, engines, macs, peakCompute, tw, sides,
                     references.FirstOrDefault(r => r.Path == BenchPath.Eager)?.Problem, references.FirstOrDefault(r => r.Path == BenchPath.Best)?.Problem, opt)
                 {
-                    Bf16Mixed = mixed is null ? null : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak, channelsLast ? BenchSide.ChannelsLastPath : null),
+                    Bf16Mixed = mixed is null ? null
+                        : new BenchSide(BenchSettings.MixedSide, mixedMs, mixedFaults, setupRss, mixedPeak, channelsLast ? BenchSide.ChannelsLastPath : null) { Heap = mixedHeap },
                     OptimisedBf16Mixed = optimisedMixed is null ? null
-                        : new BenchSide(BenchSettings.OptimisedMixedSide, optimisedMixedMs, optimisedMixedFaults, setupRss, optimisedMixedPeak),
+                        : new BenchSide(BenchSettings.OptimisedMixedSide, optimisedMixedMs, optimisedMixedFaults, setupRss, optimisedMixedPeak) { Heap = optimisedMixedHeap },
                 };
             }
             finally

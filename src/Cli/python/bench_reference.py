@@ -21,16 +21,21 @@ each with one JSON line ({"ok": false, "error": ...} on failure):
       fewer than k times and why) and "selection_s" (the selection's wall time).
   {"cmd": "run", "iterations": k}     k iterations, each timed alone; replies "seconds": [...] and "faults": [...]
                                       (minor + major page faults of each iteration, from getrusage)
-  {"cmd": "reset_peak"}               starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs)
-  {"cmd": "peak"}                     replies "peak_bytes": VmHWM since reset_peak
+  {"cmd": "reset_peak", "heap": b}   starts a measured region (the same /proc/self/clear_refs as PeakMemory.cs); with
+                                      heap true, also samples glibc's mallinfo2 every 1 ms (as HeapSampler.cs does)
+  {"cmd": "peak"}                     replies "peak_bytes": VmHWM since reset_peak, and with heap sampling
+                                      "heap_in_use_bytes" (uordblks + hblkhd) and "heap_held_bytes" (arena + hblkhd):
+                                      the largest samples since reset_peak
   {"cmd": "quit"}
 
 An iteration is what the C# side does: infer = eval-mode forward under no_grad; train = train-mode forward,
 cross-entropy against "target", backward, SGD step (lr 0.01, momentum 0.9), gradients set to None between steps.
 """
+import ctypes
 import json
 import resource
 import sys
+import threading
 import time
 import traceback
 
@@ -72,6 +77,49 @@ def reset_peak():
             f.write("5")
     except OSError:
         pass
+
+
+class _MallInfo2(ctypes.Structure):
+    # glibc's struct mallinfo2: ten size_t fields, in this order.
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+class HeapSampler:
+    """Peak in-use and held bytes of glibc's malloc, sampled every PERIOD_S by a thread (HeapSampler.cs's twin).
+    PyTorch's ops release the GIL while they run, so the thread samples during them."""
+    PERIOD_S = 0.001
+
+    def __init__(self):
+        libc = ctypes.CDLL("libc.so.6")
+        self._mallinfo2 = libc.mallinfo2  # AttributeError before glibc 2.33: the caller reports it
+        self._mallinfo2.restype = _MallInfo2
+        self._lock = threading.Lock()
+        self._stop = False
+        self.reset()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _sample(self):
+        m = self._mallinfo2()
+        in_use, held = m.uordblks + m.hblkhd, m.arena + m.hblkhd
+        with self._lock:
+            self.in_use = max(self.in_use, in_use)
+            self.held = max(self.held, held)
+
+    def _run(self):
+        while not self._stop:
+            self._sample()
+            time.sleep(self.PERIOD_S)
+
+    def reset(self):
+        with self._lock:
+            self.in_use = self.held = 0
+        self._sample()
+
+    def peak(self):
+        self._sample()
+        with self._lock:
+            return {"heap_in_use_bytes": self.in_use, "heap_held_bytes": self.held}
 
 
 def _listed(what, names, limit=8):
@@ -333,6 +381,7 @@ def main():
     reply({"ok": True, "torch": torch.__version__, "torch_path": path,
            "debian": path.startswith("/usr/lib/python3/dist-packages/")})
     session = Session()
+    heap = None  # a HeapSampler once a reset_peak asks for one (False: this libc has none)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -349,9 +398,17 @@ def main():
                 out = session.run(req)
             elif cmd == "reset_peak":
                 reset_peak()
+                if req.get("heap") and heap is not False:
+                    if heap is None:
+                        try:
+                            heap = HeapSampler()
+                        except (OSError, AttributeError):  # no mallinfo2: peaks without heap numbers
+                            heap = False
+                    if heap:
+                        heap.reset()
                 out = {}
             elif cmd == "peak":
-                out = {"peak_bytes": status_bytes("VmHWM:")}
+                out = {"peak_bytes": status_bytes("VmHWM:"), **(heap.peak() if heap else {})}
             else:
                 raise ValueError(f"unknown command '{cmd}'")
             reply({"ok": True, **out})
