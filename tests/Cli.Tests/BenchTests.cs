@@ -366,6 +366,7 @@ arch TinyBench : ResNet50 {
                     long inUse = s.GetProperty("peak_heap_in_use_bytes").GetInt64(), held = s.GetProperty("peak_heap_held_bytes").GetInt64();
                     Assert.InRange(inUse, 1L << 20, held);
                     Assert.InRange(held, inUse, 100L << 30);
+                    Assert.InRange(s.GetProperty("heap_in_use_at_start_bytes").GetInt64(), 1L << 20, inUse);
                 }
             }
 

@@ -34,6 +34,7 @@ namespace Torchwright.Runtime.Tests
 
             var peak = sampler.Peak();
             Assert.InRange(peak.InUseBytes - before, Size, Size + (16L << 20));
+            Assert.InRange(peak.StartInUseBytes, before - (1L << 20), before);
             Assert.True(peak.HeldBytes >= peak.InUseBytes, $"held {peak.HeldBytes} < in use {peak.InUseBytes}");
 
             sampler.Reset();

@@ -154,8 +154,8 @@ namespace Torchwright.Cli.Running
         public (long RssBytes, HeapPeak? Heap) Peaks()
         {
             var r = Request(new JsonObject { ["cmd"] = "peak" });
-            var heap = r["heap_in_use_bytes"] is { } inUse && r["heap_held_bytes"] is { } held
-                ? new HeapPeak(inUse.GetValue<long>(), held.GetValue<long>()) : (HeapPeak?)null;
+            var heap = r["heap_in_use_bytes"] is { } inUse && r["heap_held_bytes"] is { } held && r["heap_in_use_at_start_bytes"] is { } start
+                ? new HeapPeak(inUse.GetValue<long>(), held.GetValue<long>(), start.GetValue<long>()) : (HeapPeak?)null;
             return (r["peak_bytes"]!.GetValue<long>(), heap);
         }
 

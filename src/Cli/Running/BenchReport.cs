@@ -25,14 +25,15 @@ namespace Torchwright.Cli.Running
             w.WriteLine($"{s.Warmup} warm-up + {Numbers.Plural(s.Iterations, "timed iteration")} per side, sides alternating iteration by iteration; ms/batch is the median");
             var columns = new List<(string, bool)> { ("side", false), ("images/s", true), ("ms/batch (median)", true), ("ms min..max", true),
                 ("peak RSS", true), ("peak - setup RSS", true) };
-            if (s.HeapProfile) columns.AddRange(new[] { ("peak heap in use", true), ("peak heap held", true) });
+            if (s.HeapProfile) columns.AddRange(new[] { ("heap in use at start", true), ("peak heap in use", true), ("peak heap held", true) });
             var table = new TextTable(columns.ToArray());
             foreach (var side in r.Sides)
             {
                 var cells = new List<string> { Label(side), F(side.ImagesPerSecond(s.Batch), "0.00"), F(side.MedianMs, "0.0"),
                     $"{F(side.MinMs, "0.0")}..{F(side.MaxMs, "0.0")}", Numbers.MiB(side.PeakRssBytes), Numbers.MiB(side.PeakOverSetupBytes) };
                 if (s.HeapProfile)
-                    cells.AddRange(side.Heap is { } heap ? new[] { Numbers.MiB(heap.InUseBytes), Numbers.MiB(heap.HeldBytes) } : new[] { "n/a", "n/a" });
+                    cells.AddRange(side.Heap is { } heap
+                        ? new[] { Numbers.MiB(heap.StartInUseBytes), Numbers.MiB(heap.InUseBytes), Numbers.MiB(heap.HeldBytes) } : new[] { "n/a", "n/a", "n/a" });
                 table.Add(cells.ToArray());
             }
             table.WriteText(w);
@@ -84,7 +85,7 @@ namespace Torchwright.Cli.Running
             w.WriteLine("setup RSS: its resident set with model, weights and batch loaded, before the first iteration");
             w.WriteLine("page faults: minor + major faults of the side's process per timed iteration (memory it touched afresh)");
             if (s.HeapProfile)
-                w.WriteLine("peak heap: glibc malloc's bytes in use (live allocations: tensors and native buffers) and held (in use plus the free chunks it keeps), largest of samples every 1 ms (mallinfo2) over the timed iterations; peak RSS minus held is memory malloc does not manage (.NET or Python heap, code, stacks)");
+                w.WriteLine("peak heap: glibc malloc's bytes in use (live allocations: tensors and native buffers) and held (in use plus the free chunks it keeps), largest of samples every 1 ms (mallinfo2) over the timed iterations, and in use at their start (weights, optimizer state, the runtimes' own state); peak RSS minus held is memory malloc does not manage (.NET or Python heap, code, stacks)");
         }
 
         /// <summary>One tried path in the "PyTorch best ran" line: median and trial count, and why it was timed less or not at all.</summary>
@@ -190,6 +191,7 @@ namespace Torchwright.Cli.Running
                     {
                         json.WriteNumber("peak_heap_in_use_bytes", heap.InUseBytes);
                         json.WriteNumber("peak_heap_held_bytes", heap.HeldBytes);
+                        json.WriteNumber("heap_in_use_at_start_bytes", heap.StartInUseBytes);
                     }
                     json.WriteEndObject();
                 }

@@ -315,7 +315,7 @@ namespace Torchwright.Cli.Running
                     {
                         sidePeak = Math.Max(sidePeak, PeakMemory.PeakBytes());
                         if (heap?.Peak() is { } h)
-                            sideHeap = sideHeap is { } old ? new HeapPeak(Math.Max(old.InUseBytes, h.InUseBytes), Math.Max(old.HeldBytes, h.HeldBytes)) : h;
+                            sideHeap = sideHeap is { } old ? new HeapPeak(Math.Max(old.InUseBytes, h.InUseBytes), Math.Max(old.HeldBytes, h.HeldBytes), old.StartInUseBytes) : h;
                     }
                     return result;
                 }

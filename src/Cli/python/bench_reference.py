@@ -25,7 +25,7 @@ each with one JSON line ({"ok": false, "error": ...} on failure):
                                       heap true, also samples glibc's mallinfo2 every 1 ms (as HeapSampler.cs does)
   {"cmd": "peak"}                     replies "peak_bytes": VmHWM since reset_peak, and with heap sampling
                                       "heap_in_use_bytes" (uordblks + hblkhd) and "heap_held_bytes" (arena + hblkhd):
-                                      the largest samples since reset_peak
+                                      the largest samples since reset_peak, and "heap_in_use_at_start_bytes" (at it)
   {"cmd": "quit"}
 
 An iteration is what the C# side does: infer = eval-mode forward under no_grad; train = train-mode forward,
@@ -115,11 +115,13 @@ class HeapSampler:
         with self._lock:
             self.in_use = self.held = 0
         self._sample()
+        with self._lock:
+            self.start = self.in_use
 
     def peak(self):
         self._sample()
         with self._lock:
-            return {"heap_in_use_bytes": self.in_use, "heap_held_bytes": self.held}
+            return {"heap_in_use_bytes": self.in_use, "heap_held_bytes": self.held, "heap_in_use_at_start_bytes": self.start}
 
 
 def _listed(what, names, limit=8):

@@ -22,7 +22,7 @@ namespace Torchwright.Runtime.Measurement
         private readonly Thread thread;
         private readonly object gate = new object();
         private volatile bool stopping;
-        private long peakInUse, peakHeld;
+        private long peakInUse, peakHeld, startInUse;
 
         private HeapSampler()
         {
@@ -48,7 +48,8 @@ namespace Torchwright.Runtime.Measurement
         /// <summary>Starts sampling, or returns null where <see cref="Available"/> is false.</summary>
         public static HeapSampler? Start() => Available ? new HeapSampler() : null;
 
-        /// <summary>Starts a new measured region: the peaks drop to the current values.</summary>
+        /// <summary>Starts a new measured region: the peaks drop to the current values, and the in-use bytes now are
+        /// its start (what the process holds between steps: weights, optimizer state, the runtimes' own).</summary>
         public void Reset()
         {
             lock (gate)
@@ -57,13 +58,14 @@ namespace Torchwright.Runtime.Measurement
                 peakHeld = 0;
             }
             Sample();
+            lock (gate) startInUse = peakInUse;
         }
 
         /// <summary>The largest values since the last <see cref="Reset"/>, including one sample taken now.</summary>
         public HeapPeak Peak()
         {
             Sample();
-            lock (gate) return new HeapPeak(peakInUse, peakHeld);
+            lock (gate) return new HeapPeak(peakInUse, peakHeld, startInUse);
         }
 
         public void Dispose()
@@ -104,6 +106,7 @@ namespace Torchwright.Runtime.Measurement
     }
 
     /// <summary>Peak bytes malloc handed out and not yet freed (<see cref="InUseBytes"/>), and peak bytes it held from the
-    /// OS, its free chunks included (<see cref="HeldBytes"/>); each the largest sample of the region.</summary>
-    internal readonly record struct HeapPeak(long InUseBytes, long HeldBytes);
+    /// OS, its free chunks included (<see cref="HeldBytes"/>); each the largest sample of the region. <see cref="StartInUseBytes"/>:
+    /// the bytes in use when the region started, so <see cref="InUseBytes"/> minus it is what the measured steps add.</summary>
+    internal readonly record struct HeapPeak(long InUseBytes, long HeldBytes, long StartInUseBytes);
 }
