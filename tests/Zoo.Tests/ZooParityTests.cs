@@ -123,7 +123,32 @@ namespace Torchwright.Zoo.Tests
         [Theory]
         [MemberData(nameof(Names))]
         public Task Eval_output_and_one_training_step_match_the_PyTorch_reference(string name) =>
-            NetworkParity.AssertMatchesReference(_python, _out, Checked.Value[name], Factories[name], CalibratedOnTheInput.Contains(name));
+            NetworkParity.AssertMatchesReference(_python, _out, Checked.Value[name], Factories[name], CalibratedOnTheInput.Contains(name),
+                evalIsChaotic: ChaoticEval.Contains(name));
+
+        /// <summary>
+        /// Networks whose eval pass at random weights is chaotic with statistics calibrated on either batch, so their eval
+        /// logits are reported, not asserted (their training step, gradients and buffers are). CoTNeXt-101 (101 layers of
+        /// CoT's unnormalised local attention): its difference from PyTorch went from 7.6e-5 to 1.4e-4 and 3.0e-3 of the
+        /// largest logit as only the float32 rounding of its calibrated statistics changed (CoT's aggregation summed in
+        /// another order), and the reference's own largest logit moved between 2,130 and 2,467 with it; calibrated on the
+        /// compared batch it differed by 9.4e-3. Its training step matches to 1.3e-10. The eval path of CoT is asserted
+        /// by CotNet50 and CotNeXt50 here and by every CoT case of the Runtime's block parity.
+        /// </summary>
+        private static readonly System.Collections.Generic.HashSet<string> ChaoticEval = new(StringComparer.Ordinal) { "CotNeXt101" };
+
+        /// <summary>The exemption above holds only while it is true: a rounding-scale change of the input moves each such
+        /// network's eval logits by more than the output tolerance.</summary>
+        [Fact]
+        public void Every_network_whose_eval_logits_are_not_asserted_has_a_chaotic_eval_pass()
+        {
+            foreach (var name in ChaoticEval)
+            {
+                double moved = NetworkParity.EvalSensitivity(Checked.Value[name], Factories[name], CalibratedOnTheInput.Contains(name));
+                _out.WriteLine($"{name}: eval logits move by {moved:E2} of the largest for an input scaled by 1 + 1e-13");
+                Assert.True(moved > NetworkParity.OutputTolerance, $"{name}: its eval logits move by only {moved:E2} (tolerance {NetworkParity.OutputTolerance:E0}): compare them again");
+            }
+        }
 
         /// <summary>
         /// Networks whose eval pass is chaotic at random weights with statistics from another batch: BoTNet-S1-128's eval

@@ -276,7 +276,7 @@ namespace Torchwright.Dsl.Emit
             var pairs = ir.HeldConvNormPairs().Select(p => $", ({Str(p.Conv)}, {Str(p.Norm)})");
             w.Line("/// <summary>");
             w.Line("/// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,");
-            w.Line($"/// {(channelsLast ? "channels-last" : "contiguous")} activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads");
+            w.Line($"/// {(channelsLast ? "channels-last" : "contiguous")} activations (the layout measured faster for its family). Call it after loading the weights (folding reads");
             w.Line("/// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the");
             w.Line("/// folded one. The returned module runs it under no_grad in that layout; Precision still applies.");
             w.Line("/// </summary>");

@@ -166,7 +166,7 @@ namespace Sample.Models
 
         /// <summary>
         /// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,
-        /// channels-last activations (the layout measured faster for its family and block kinds). Call it after loading the weights (folding reads
+        /// channels-last activations (the layout measured faster for its family). Call it after loading the weights (folding reads
         /// the loaded statistics); afterwards this module is for evaluation only: eval mode, no gradients, its state dict the
         /// folded one. The returned module runs it under no_grad in that layout; Precision still applies.
         /// </summary>
