@@ -50,7 +50,7 @@ namespace Torchwright.Cli.Running
     internal sealed record BenchSide(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<long> Faults, long SetupRssBytes, long PeakRssBytes,
         string? Path = null, IReadOnlyList<BenchCandidate>? Candidates = null, double? SelectionSeconds = null)
     {
-        /// <summary>With <c>--heap-profile</c>: malloc's peak in-use and held bytes over the same rounds as <see cref="PeakRssBytes"/>.</summary>
+        /// <summary>With <c>--heap-profile</c>: malloc's peak in-use and held bytes over the same rounds as <see cref="PeakRssBytes"/>, and its in-use bytes when they started.</summary>
         public HeapPeak? Heap { get; init; }
 
         public const string TorchwrightName = "Torchwright", EagerName = "PyTorch eager", BestName = "PyTorch best";
