@@ -45,7 +45,6 @@ namespace Torchwright.Cli.Tests
         {
             var arch = ArchCompiler.Compile(Torchwright.Dsl.Zoo.Sources).Architectures.Single(a => a.Name == name);
             Assert.True(arch.Ir.Family.InferChannelsLast && arch.Ir.Family.TrainChannelsLast);
-            Assert.True(arch.Ir.InferChannelsLast);
             Assert.Equal(trainChannelsLast, arch.Ir.TrainChannelsLast);
         }
 
@@ -81,7 +80,7 @@ namespace Torchwright.Cli.Tests
             var remaining = built.named_modules().Where(m => NormFolder.IsNorm(m.module)).Select(m => m.name).Where(n => !held.Contains(n)).OrderBy(n => n).ToList();
             Assert.Equal(report.Kept.Select(k => k.Norm).OrderBy(n => n).ToList(), remaining);
             Assert.All(report.Kept, k => Assert.False(string.IsNullOrEmpty(k.Why)));
-            Assert.Equal(arch.Ir.InferChannelsLast ? InferenceLayout.ChannelsLast : InferenceLayout.Contiguous, report.Layout);
+            Assert.Equal(arch.Ir.Family.InferChannelsLast ? InferenceLayout.ChannelsLast : InferenceLayout.Contiguous, report.Layout);
         }
 
         [Fact]

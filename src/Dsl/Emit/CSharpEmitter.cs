@@ -272,7 +272,7 @@ namespace Torchwright.Dsl.Emit
         /// (the blocks fold their own). A feature backbone has none: the optimiser's module returns a tensor.</summary>
         private static void WriteForInference(CodeWriter w, ArchitectureIR ir)
         {
-            bool channelsLast = ir.InferChannelsLast;
+            bool channelsLast = ir.Family.InferChannelsLast;
             var pairs = ir.HeldConvNormPairs().Select(p => $", ({Str(p.Conv)}, {Str(p.Norm)})");
             w.Line("/// <summary>");
             w.Line("/// This module optimised for inference, in place: every BatchNorm that follows a convolution folded into it,");

@@ -104,10 +104,6 @@ namespace Torchwright.Dsl.Model
 
         public bool HasStem => Stem.Kind.Word != "none";
 
-        /// <summary>Whether the inference-optimised module runs channels-last: the family's layout
-        /// (<see cref="FamilyDefinition.InferChannelsLast"/>).</summary>
-        public bool InferChannelsLast => Family.InferChannelsLast;
-
         /// <summary>Whether train, sweep and bench --mode train re-stride the module channels-last: the family's training
         /// layout (<see cref="FamilyDefinition.TrainChannelsLast"/>) unless a block kind trains slower so
         /// (<see cref="BlockKind.TrainsSlowerChannelsLast"/>).</summary>

@@ -33,7 +33,7 @@ namespace Torchwright.Runtime.Inference
 
     /// <summary>
     /// Turns a module with loaded weights into its inference form, in place (<c>model.ForInference()</c> of generated
-    /// modules, <see cref="IHasInferenceForm"/>, calls it with the architecture's layout and its stem's pairs):
+    /// modules, <see cref="IHasInferenceForm"/>, calls it with its family's layout and its stem's pairs):
     /// <list type="bullet">
     /// <item>every module that declares conv → norm pairs (<see cref="IFoldsNorms"/>) folds its BatchNorm and frozen
     /// BatchNorm into the convolution and drops the norm; GroupNorm stays (see <see cref="NormFolder"/>);</item>
